@@ -1,0 +1,86 @@
+// mpstate::Client: connects to a manager by name (or socket path) and maps its
+// segment. Proxies made from it (Value<T>, LoopState) keep the client's shared state
+// alive, so they may outlive the Client object.
+//
+// After fork() a child may keep using the parent's client and proxies: the mapping
+// is shared, and the socket is reopened in the child on its first socket request.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mpstate/error.hpp"
+#include "mpstate/loop_state.hpp"
+#include "mpstate/value.hpp"
+
+namespace mpstate {
+
+enum class Transport {
+  automatic,  // map the segment when possible, else use the socket
+  local,      // map the segment or fail
+  socket,     // every operation over the socket (as a client of another language would)
+};
+
+struct ClientOptions {
+  std::string manager_name;                         // the manager's --name
+  std::string socket_path;                          // empty: <runtime dir>/<name>.sock
+  Transport transport = Transport::automatic;
+};
+
+class Client {
+ public:
+  // Connects and says hello. When no manager answers but its segment exists (the
+  // manager crashed), maps the segment anyway: existing variables stay usable and
+  // structural calls fail with manager_unavailable until a manager is back.
+  // Throws error(manager_unavailable) when there is neither.
+  explicit Client(const std::string& manager_name);
+  explicit Client(ClientOptions options);
+
+  // True when operations go to the mapped segment, not the socket.
+  bool is_local() const;
+
+  // Binds to an existing variable of type T. Throws not_found, type_mismatch.
+  template <class T>
+  Value<T> value(std::string_view name) const {
+    return Value<T>(core_, name);
+  }
+  // Creates the variable through the manager and binds to it. Throws already_exists,
+  // invalid_name, segment_full, value_too_large, manager_unavailable.
+  template <class T>
+  Value<T> create(std::string_view name, const T& initial = T{}, std::uint64_t capacity = 0) const {
+    create_variable(name, value_traits<T>::type_name, value_traits<T>::to_json(initial), capacity);
+    return Value<T>(core_, name);
+  }
+  // Binds to `name`, creating it with `initial` when absent.
+  template <class T>
+  Value<T> value_or_create(std::string_view name, const T& initial = T{},
+                           std::uint64_t capacity = 0) const {
+    ensure_variable(name, value_traits<T>::type_name, value_traits<T>::to_json(initial), capacity);
+    return Value<T>(core_, name);
+  }
+  // Binds to the loop-state variable `name`, creating it (idle) when absent.
+  LoopState loop(std::string_view name) const;
+
+  // Deletes a variable (bound proxies then get not_found). Throws not_found.
+  void remove(std::string_view name) const;
+  // Variable names under `prefix`, sorted.
+  std::vector<std::string> list(std::string_view prefix = {}) const;
+  // Every variable under `prefix` as the dump tool shows it (see docs/protocol.md, dump).
+  nlohmann::json dump(std::string_view prefix = {}) const;
+  // Sends one raw protocol request ({"op": ...}) and returns its "result".
+  // Throws mpstate::error for an error response.
+  nlohmann::json request(nlohmann::json request) const;
+
+ private:
+  void create_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
+                       std::uint64_t capacity) const;
+  void ensure_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
+                       std::uint64_t capacity) const;
+  std::shared_ptr<detail::client_core> core_;
+};
+
+}  // namespace mpstate

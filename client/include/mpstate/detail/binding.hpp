@@ -1,0 +1,42 @@
+// Internal: a proxy's link to its variable: the bound record (local mode) or the
+// name to send with socket requests. Not part of the public API.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "mpstate/core/layout.hpp"
+#include "mpstate/detail/client_core.hpp"
+
+namespace mpstate::detail {
+
+class binding {
+ public:
+  // Resolves `name` once and checks its type. Throws not_found, type_mismatch.
+  binding(std::shared_ptr<client_core> core, std::string_view name, core::value_type type);
+  ~binding();
+  binding(const binding& other);
+  binding& operator=(const binding&) = delete;
+  binding(binding&& other) noexcept;
+  binding& operator=(binding&&) = delete;
+
+  const std::string& name() const { return name_; }
+  // The record, or nullptr in socket mode.
+  core::variable_record* record() const { return record_; }
+  client_core& client() const { return *core_; }
+  // Sends `request` with "name" added; returns its result.
+  nlohmann::json remote(nlohmann::json request) const;
+  std::uint64_t version() const;
+  std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const;
+
+ private:
+  std::shared_ptr<client_core> core_;
+  std::string name_;
+  core::variable_record* record_ = nullptr;
+  pid_t bound_by_ = 0;  // a forked child's copy must not unbind the parent's binding
+};
+
+}  // namespace mpstate::detail

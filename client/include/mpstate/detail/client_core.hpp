@@ -1,0 +1,36 @@
+// Internal: what a Client and all its proxies share. Not part of the public API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "mpstate/core/segment.hpp"
+
+namespace mpstate::detail {
+
+class socket_channel;
+
+class client_core {
+ public:
+  client_core(std::string socket_path, std::string manager_name, bool want_local, bool need_local);
+  ~client_core();
+
+  // The mapped segment, or nullptr in socket mode.
+  core::segment* segment() const { return segment_.get(); }
+  // One request/response over the socket; returns "result", throws mpstate::error.
+  nlohmann::json call(const nlohmann::json& request);
+  const std::string& manager_name() const { return manager_name_; }
+
+ private:
+  std::string socket_path_;
+  std::string manager_name_;
+  std::unique_ptr<core::segment> segment_;
+  std::mutex channel_mutex_;
+  std::unique_ptr<socket_channel> channel_;
+};
+
+}  // namespace mpstate::detail

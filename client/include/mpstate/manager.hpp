@@ -1,0 +1,55 @@
+// mpstate::Manager: an embedded manager, for programs that want no daemon.
+// start() spawns `mpstate-manager` as a child process and returns once it serves;
+// the child ends when the thread that started it ends (PR_SET_PDEATHSIG), and the
+// object's destructor shuts it down (in the process that started it only, so a
+// forked child's copy does nothing).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "mpstate/client.hpp"
+
+namespace mpstate {
+
+struct ManagerOptions {
+  std::string name;                      // empty: "mpstate-<pid>-<n>", unique to this process
+  std::uint64_t size = 64ull << 20;      // segment bytes
+  std::string socket_path;               // empty: <runtime dir>/<name>.sock
+  bool keep = false;                     // leave the segment behind on exit
+  std::string executable;                // empty: $MPSTATE_MANAGER, beside this program,
+                                         // the build tree's, then $PATH
+  std::chrono::milliseconds start_timeout{5000};
+};
+
+class Manager {
+ public:
+  // Throws error(manager_running) when the name is served already, error(timeout)
+  // when the child does not become ready in time, error(system_error) when it cannot
+  // be started (the message names the executable tried).
+  static Manager start(ManagerOptions options = {});
+
+  Manager(Manager&& other) noexcept;
+  Manager& operator=(Manager&&) = delete;
+  ~Manager();
+
+  const std::string& name() const { return name_; }
+  const std::string& socket_path() const { return socket_path_; }
+  pid_t pid() const { return pid_; }
+  // A client of this manager.
+  Client connect(Transport transport = Transport::automatic) const;
+  // Asks the manager to shut down and waits for it (SIGKILL after 5 s).
+  void stop();
+
+ private:
+  Manager(std::string name, std::string socket_path, pid_t pid);
+  std::string name_;
+  std::string socket_path_;
+  pid_t pid_ = -1;
+  pid_t started_by_ = -1;
+};
+
+}  // namespace mpstate

@@ -1,0 +1,115 @@
+// Value<T>: a proxy bound once to a named variable.
+//
+// Local (segment mapped): every call works on the record directly: no socket, no
+// name lookup, and for int64/uint64/double/bool no allocation; get() of a scalar is
+// one atomic load. Socket mode: the same calls as protocol requests.
+// Any process may call any method. Errors: mpstate::error (not_found once the
+// variable is deleted, type_mismatch, value_too_large, out_of_range on overflow).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mpstate/core/record_ops.hpp"
+#include "mpstate/detail/binding.hpp"
+#include "mpstate/value_traits.hpp"
+
+namespace mpstate {
+
+template <class T>
+class Value {
+  using traits = value_traits<T>;
+
+ public:
+  Value(std::shared_ptr<detail::client_core> core, std::string_view name)
+      : binding_(std::move(core), name, traits::type) {}
+
+  const std::string& name() const { return binding_.name(); }
+
+  T get() const {
+    if (core::variable_record* r = binding_.record()) [[likely]] {
+      if constexpr (traits::scalar) {
+        return core::load_scalar<T>(*r);
+      } else {
+        std::string bytes;
+        core::read_buffer(*r, bytes);
+        return traits::decode(std::move(bytes));
+      }
+    }
+    return traits::from_json(binding_.remote({{"op", "get"}}).at("value"));
+  }
+
+  void set(const T& value) {
+    if (core::variable_record* r = binding_.record()) [[likely]] {
+      if constexpr (traits::scalar) core::store_scalar<T>(*r, value);
+      else core::write_buffer(*r, traits::encode(value));
+      return;
+    }
+    binding_.remote({{"op", "set"}, {"value", traits::to_json(value)}});
+  }
+
+  // Adds `delta` and returns the new value (int64, uint64, double).
+  T add(T delta)
+    requires(traits::scalar && !std::is_same_v<T, bool>)
+  {
+    if (core::variable_record* r = binding_.record()) [[likely]] return core::add_scalar<T>(*r, delta);
+    return traits::from_json(binding_.remote({{"op", "add"}, {"delta", delta}}).at("value"));
+  }
+
+  // Stores `desired` if the value equals `expected`; otherwise `expected` receives
+  // the current value. Returns whether it stored.
+  bool compare_exchange(T& expected, const T& desired) {
+    if (core::variable_record* r = binding_.record()) [[likely]] {
+      if constexpr (traits::scalar) {
+        return core::compare_exchange_scalar<T>(*r, expected, desired);
+      } else {
+        std::string current(traits::encode(expected));
+        bool ok = core::compare_exchange_buffer(*r, current, traits::encode(desired));
+        if (!ok) expected = traits::decode(std::move(current));
+        return ok;
+      }
+    }
+    nlohmann::json result = binding_.remote(
+        {{"op", "cas"}, {"expected", traits::to_json(expected)}, {"desired", traits::to_json(desired)}});
+    if (!result.at("ok").get<bool>()) expected = traits::from_json(result.at("value"));
+    return result.at("ok").get<bool>();
+  }
+
+  // Read-modify-write: stores fn(current) atomically and returns it. Locally fn runs
+  // under the variable's lock (keep it short; if it throws, nothing changes). Over
+  // the socket it is a compare-exchange loop, so fn may run more than once.
+  template <class Fn>
+  T update(Fn&& fn) {
+    if (core::variable_record* r = binding_.record()) [[likely]] {
+      if constexpr (traits::scalar) {
+        return core::update_scalar<T>(*r, fn);
+      } else {
+        std::string stored = core::update_buffer(*r, [&](std::string current) {
+          return std::string(traits::encode(fn(traits::decode(std::move(current)))));
+        });
+        return traits::decode(std::move(stored));
+      }
+    }
+    T current = get();
+    while (true) {
+      T next = fn(current);
+      if (compare_exchange(current, next)) return next;
+    }
+  }
+
+  // The version: +1 for every committed write.
+  std::uint64_t version() const { return binding_.version(); }
+
+  // Blocks until the version differs from `seen` or `timeout` passes; returns the
+  // version then (== seen on timeout). Locally it sleeps on a futex: no polling.
+  std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const {
+    return binding_.wait_for_change(seen, timeout);
+  }
+
+ private:
+  detail::binding binding_;
+};
+
+}  // namespace mpstate

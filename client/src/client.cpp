@@ -1,0 +1,67 @@
+#include "mpstate/client.hpp"
+
+#include "mpstate/core/dump.hpp"
+#include "mpstate/core/names.hpp"
+
+namespace mpstate {
+
+namespace {
+std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
+  if (o.manager_name.empty() && o.socket_path.empty()) {
+    throw error(errc::invalid_argument, "a client needs a manager name or a socket path");
+  }
+  if (!o.manager_name.empty()) core::validate_manager_name(o.manager_name);
+  std::string path = o.socket_path.empty() ? core::default_socket_path(o.manager_name) : o.socket_path;
+  return std::make_shared<detail::client_core>(path, o.manager_name, o.transport != Transport::socket,
+                                               o.transport == Transport::local);
+}
+}  // namespace
+
+Client::Client(const std::string& manager_name) : Client(ClientOptions{manager_name, {}, {}}) {}
+
+Client::Client(ClientOptions options) : core_(connect(options)) {}
+
+bool Client::is_local() const { return core_->segment() != nullptr; }
+
+LoopState Client::loop(std::string_view name) const {
+  ensure_variable(name, "loop", nullptr, 0);
+  return LoopState(core_, name);
+}
+
+void Client::create_variable(std::string_view name, std::string_view type,
+                             const nlohmann::json& initial, std::uint64_t capacity) const {
+  nlohmann::json req = {{"op", "create"}, {"name", name}, {"type", type}};
+  if (!initial.is_null()) req["value"] = initial;
+  if (capacity) req["capacity"] = capacity;
+  core_->call(req);
+}
+
+void Client::ensure_variable(std::string_view name, std::string_view type,
+                             const nlohmann::json& initial, std::uint64_t capacity) const {
+  if (core::segment* s = core_->segment(); s && s->find(name)) return;  // no round trip
+  try {
+    create_variable(name, type, initial, capacity);
+  } catch (const error& e) {
+    if (e.code() != errc::already_exists) throw;  // another process created it first
+  }
+}
+
+void Client::remove(std::string_view name) const { core_->call({{"op", "delete"}, {"name", name}}); }
+
+std::vector<std::string> Client::list(std::string_view prefix) const {
+  std::vector<std::string> names;
+  if (core::segment* s = core_->segment()) {
+    for (core::variable_record* r : s->list(prefix)) names.emplace_back(r->name_view());
+    return names;
+  }
+  return core_->call({{"op", "list"}, {"prefix", prefix}}).at("names").get<std::vector<std::string>>();
+}
+
+nlohmann::json Client::dump(std::string_view prefix) const {
+  if (core::segment* s = core_->segment()) return core::dump_json(*s, prefix);
+  return core_->call({{"op", "dump"}, {"prefix", prefix}});
+}
+
+nlohmann::json Client::request(nlohmann::json request) const { return core_->call(request); }
+
+}  // namespace mpstate

@@ -1,0 +1,74 @@
+#include "mpstate/detail/client_core.hpp"
+
+#include <unistd.h>
+
+#include "mpstate/core/layout.hpp"
+#include "mpstate/core/names.hpp"
+#include "mpstate/core/protocol.hpp"
+#include "socket_channel.hpp"
+
+namespace mpstate::detail {
+
+client_core::client_core(std::string socket_path, std::string manager_name, bool want_local,
+                         bool need_local)
+    : socket_path_(std::move(socket_path)), manager_name_(std::move(manager_name)) {
+  std::string segment_name;
+  try {
+    nlohmann::json hello = call({{"op", "hello"},
+                                 {"pid", getpid()},
+                                 {"layout_version", core::layout_version},
+                                 {"protocol_version", core::protocol_version}});
+    segment_name = hello.at("segment").get<std::string>();
+    if (manager_name_.empty()) manager_name_ = hello.value("manager", "");
+  } catch (const error& e) {
+    // A crashed manager leaves its segment: a local client can still use it.
+    if (e.code() != errc::manager_unavailable || !want_local || manager_name_.empty()) throw;
+    segment_name = core::segment_name(manager_name_);
+    try {
+      segment_ = core::segment::open(segment_name);
+    } catch (const error& open_error) {
+      if (open_error.code() == errc::not_found) throw e;
+      throw;
+    }
+    return;
+  }
+  if (!want_local) return;
+  try {
+    segment_ = core::segment::open(segment_name);
+  } catch (const error& e) {
+    if (need_local || e.code() != errc::permission_denied) throw;
+    // Another user's segment: the socket path serves us instead.
+  }
+}
+
+client_core::~client_core() = default;
+
+nlohmann::json client_core::call(const nlohmann::json& request) {
+  std::lock_guard lock(channel_mutex_);
+  if (channel_ && channel_->owner_pid() != getpid()) {
+    // We are a forked child: the inherited connection is the parent's. Closing our
+    // copy of the fd leaves the parent's connection open.
+    channel_.reset();
+  }
+  std::optional<nlohmann::json> response;
+  try {
+    if (!channel_) channel_ = std::make_unique<socket_channel>(socket_path_);
+    response = channel_->round_trip(request);
+    if (!response) {
+      // Not sent: the manager we knew is gone. A restarted one serves the same
+      // path, so resend once on a fresh connection.
+      channel_ = std::make_unique<socket_channel>(socket_path_);
+      response = channel_->round_trip(request);
+      if (!response) throw error(errc::manager_unavailable, "cannot send to " + socket_path_);
+    }
+  } catch (const error&) {
+    channel_.reset();
+    throw;
+  }
+  if (auto it = response->find("error"); it != response->end()) {
+    throw error(errc_from_string(it->value("code", "internal")), it->value("message", ""));
+  }
+  return response->value("result", nlohmann::json());
+}
+
+}  // namespace mpstate::detail

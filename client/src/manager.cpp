@@ -1,0 +1,133 @@
+#include "mpstate/manager.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "mpstate/core/names.hpp"
+
+namespace mpstate {
+namespace {
+
+std::string find_manager_executable(const std::string& configured) {
+  namespace fs = std::filesystem;
+  if (!configured.empty()) return configured;
+  if (const char* env = std::getenv("MPSTATE_MANAGER"); env && *env) return env;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path candidate : {self.parent_path() / "mpstate-manager",
+                               self.parent_path().parent_path() / "manager" / "mpstate-manager"}) {
+      if (fs::exists(candidate, ec)) return candidate.string();
+    }
+  }
+#ifdef MPSTATE_MANAGER_BUILD_PATH
+  if (fs::exists(MPSTATE_MANAGER_BUILD_PATH, ec)) return MPSTATE_MANAGER_BUILD_PATH;
+#endif
+  return "mpstate-manager";  // execvp searches $PATH
+}
+
+// Reads the child's "ready" line, or EOF when it exits first.
+bool wait_ready(int fd, std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  int rc;
+  do rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  while (rc < 0 && errno == EINTR);
+  if (rc <= 0) throw error(errc::timeout, "the manager did not become ready in time");
+  char buf[16];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  return n > 0;
+}
+
+}  // namespace
+
+Manager::Manager(std::string name, std::string socket_path, pid_t pid)
+    : name_(std::move(name)), socket_path_(std::move(socket_path)), pid_(pid), started_by_(getpid()) {}
+
+Manager::Manager(Manager&& o) noexcept
+    : name_(std::move(o.name_)), socket_path_(std::move(o.socket_path_)), pid_(o.pid_),
+      started_by_(o.started_by_) {
+  o.pid_ = -1;
+}
+
+Manager::~Manager() {
+  if (pid_ > 0 && started_by_ == getpid()) stop();
+}
+
+Manager Manager::start(ManagerOptions o) {
+  static std::atomic<int> counter{0};
+  if (o.name.empty()) o.name = "mpstate-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+  core::validate_manager_name(o.name);
+  std::string exe = find_manager_executable(o.executable);
+  std::string socket = o.socket_path.empty() ? core::default_socket_path(o.name) : o.socket_path;
+
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw_system_error("pipe", errno);
+  std::vector<std::string> args = {exe, "--name", o.name, "--size", std::to_string(o.size),
+                                   "--socket", socket, "--ready-fd", "3"};
+  if (o.keep) args.push_back("--keep");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const pid_t parent = getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw_system_error("fork", errno);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    ::dup2(ready[1], 3);                      // dup2 clears O_CLOEXEC on fd 3
+    ::execvp(exe.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(ready[1]);
+  bool ok = false;
+  try {
+    ok = wait_ready(ready[0], o.start_timeout);
+  } catch (...) {
+    ::close(ready[0]);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
+  ::close(ready[0]);
+  if (!ok) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 3) throw error(errc::manager_running, "a manager already serves '" + o.name + "'");
+    throw error(errc::system_error, "manager '" + exe + "' exited with status " +
+                                        std::to_string(code) + " before it was ready");
+  }
+  return Manager(o.name, socket, pid);
+}
+
+Client Manager::connect(Transport transport) const {
+  return Client(ClientOptions{name_, socket_path_, transport});
+}
+
+void Manager::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 500; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    ::usleep(10'000);
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+}  // namespace mpstate

@@ -1,0 +1,55 @@
+// mpstate-dump NAME [PREFIX] [--json] [--watch]: everything in a segment.
+// Reads the segment directly, so it works while the manager is down too.
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "mpstate/core/dump.hpp"
+#include "mpstate/core/names.hpp"
+#include "mpstate/core/segment.hpp"
+#include "mpstate/error.hpp"
+
+namespace po = boost::program_options;
+
+int main(int argc, char** argv) {
+  std::string name, prefix;
+  bool as_json = false, watch = false;
+  double interval = 1.0;
+  po::options_description desc("mpstate-dump NAME [PREFIX] [options]");
+  desc.add_options()("help,h", "show this help")("name", po::value(&name)->required(), "manager name")(
+      "prefix", po::value(&prefix), "only variables whose names start with this")(
+      "json", po::bool_switch(&as_json), "one JSON object instead of a table")(
+      "watch", po::bool_switch(&watch), "print again every --interval seconds")(
+      "interval", po::value(&interval), "seconds between prints with --watch (default 1)");
+  po::positional_options_description pos;
+  pos.add("name", 1).add("prefix", 1);
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    po::notify(vm);
+    mpstate::core::validate_manager_name(name);
+    auto segment = mpstate::core::segment::open(mpstate::core::segment_name(name));
+    do {
+      nlohmann::json dump = mpstate::core::dump_json(*segment, prefix);
+      if (as_json) std::cout << dump.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      else mpstate::core::write_dump_table(std::cout, dump);
+      std::cout.flush();
+      if (watch) {
+        if (!as_json) std::cout << "\n";
+        std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+      }
+    } while (watch);
+    return 0;
+  } catch (const mpstate::error& e) {
+    std::cerr << "mpstate-dump: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mpstate-dump: " << e.what() << "\n" << desc << "\n";
+    return 2;
+  }
+}

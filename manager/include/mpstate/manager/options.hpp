@@ -1,0 +1,27 @@
+// Everything a manager can be told at start.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mpstate/core/owned_segment.hpp"
+#include "mpstate/core/protocol.hpp"
+
+namespace mpstate::manager {
+
+struct options {
+  std::string name;                                       // required: the manager name
+  std::uint64_t size = core::default_segment_size;        // segment bytes (ignored on adopt)
+  std::string socket_path;                                // empty: <runtime dir>/<name>.sock
+  bool keep = false;                                      // leave the segment on a clean exit
+  std::vector<uid_t> allowed_uids;                        // besides the manager's own uid
+  std::size_t max_line = core::default_max_line;          // longest request line, bytes
+  std::chrono::milliseconds watch_interval{200};          // loop-owner liveness checks
+  int ready_fd = -1;                                      // write "ready\n" here once serving
+};
+
+}  // namespace mpstate::manager

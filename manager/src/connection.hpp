@@ -1,0 +1,53 @@
+// One client connection: reads request lines, hands them to the request handler,
+// writes responses in order. Pipelined requests are answered one after another;
+// a `wait` holds the later ones back until it answers.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "request_handler.hpp"
+
+namespace mpstate::manager {
+
+namespace asio = boost::asio;
+using unix_socket = asio::local::stream_protocol::socket;
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(unix_socket socket, request_handler& handler, std::size_t max_line,
+             std::function<void()> on_close, std::function<void()> on_shutdown);
+  ~connection();
+  // Serves `peer` (already checked against the allowed users).
+  void start(const core::process_identity& peer);
+  // Refuses the peer: one error line, then close.
+  void refuse(const std::string& message);
+  void close();
+
+ private:
+  void do_read();
+  void on_line(std::size_t bytes);
+  void send(const core::json& response);
+  void do_write();
+  void poll_wait();
+
+  unix_socket socket_;
+  request_handler& handler_;
+  asio::streambuf input_;
+  std::string outbox_;      // responses waiting for the current write to finish
+  std::string in_flight_;   // the bytes being written
+  bool writing_ = false;
+  bool closing_ = false;    // close once the outbox is written
+  bool reading_paused_ = false;
+  core::process_identity peer_;
+  std::optional<pending_wait> wait_;
+  asio::steady_timer wait_timer_;
+  std::function<void()> on_close_;
+  std::function<void()> on_shutdown_;
+  bool shutdown_after_write_ = false;
+};
+
+}  // namespace mpstate::manager

@@ -1,0 +1,49 @@
+// mpstate-manager: parses the command line and runs the manager library.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "mpstate/manager/server.hpp"
+#include "size_arg.hpp"
+
+namespace po = boost::program_options;
+
+int main(int argc, char** argv) {
+  mpstate::manager::options opts;
+  std::string size = "64M";
+  std::vector<unsigned> allow_uids;
+  po::options_description desc("mpstate-manager --name NAME [options]");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("name,n", po::value(&opts.name)->required(), "manager name (the segment and socket are named after it)")
+      ("size,s", po::value(&size), "segment size, bytes with an optional K/M/G suffix (default 64M)")
+      ("socket", po::value(&opts.socket_path), "socket path (default <runtime dir>/<name>.sock)")
+      ("keep", po::bool_switch(&opts.keep), "leave the segment in place on a clean exit")
+      ("allow-uid", po::value(&allow_uids)->multitoken(), "also accept clients of this uid")
+      ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 1M)")
+      ("ready-fd", po::value(&opts.ready_fd), "write 'ready' to this fd once serving")
+      ("list-ops", "print the wire ops and exit");
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    if (vm.count("list-ops")) {
+      mpstate::manager::print_op_table(std::cout);
+      return 0;
+    }
+    po::notify(vm);
+    opts.size = mpstate::manager::parse_size(size);
+    opts.allowed_uids.assign(allow_uids.begin(), allow_uids.end());
+    mpstate::manager::server server(std::move(opts));
+    server.run();
+    return 0;
+  } catch (const mpstate::error& e) {
+    std::cerr << "mpstate-manager: " << e.what() << "\n";
+    return e.code() == mpstate::errc::manager_running ? 3 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mpstate-manager: " << e.what() << "\n" << desc << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,190 @@
+#include "request_handler.hpp"
+
+#include "mpstate/core/dump.hpp"
+#include "mpstate/core/loop_ops.hpp"
+#include "mpstate/core/names.hpp"
+#include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/value_codec.hpp"
+
+namespace mpstate::manager {
+
+using namespace mpstate::core;
+
+handler_outcome request_handler::handle_line(std::string_view line,
+                                             const process_identity& peer) {
+  json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded()) {
+    return {make_error(nullptr, errc::bad_request, "the line is not valid JSON"), {}};
+  }
+  return handle(request, peer);
+}
+
+handler_outcome request_handler::handle(const json& request, const process_identity& peer) {
+  if (!request.is_object()) {
+    return {make_error(nullptr, errc::bad_request, "a request must be a JSON object"), {}};
+  }
+  json id = request.contains("id") ? request["id"] : json(nullptr);
+  try {
+    const json& op_field = require_field(request, "op");
+    if (!op_field.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
+    const op_spec* op = find_op(op_field.get_ref<const std::string&>());
+    if (!op) throw error(errc::unknown_op, "unknown op '" + op_field.get<std::string>() + "'");
+    std::optional<pending_wait> wait;
+    json result = dispatch(op->code, request, peer, wait);
+    if (wait) {
+      wait->id = id;
+      return {json(), std::move(wait)};
+    }
+    return {make_result(id, std::move(result)), {}};
+  } catch (const error& e) {
+    return {make_error(id, e.code(), e.message()), {}};
+  } catch (const std::exception& e) {
+    return {make_error(id, errc::internal, e.what()), {}};
+  }
+}
+
+variable_record& request_handler::existing(const json& request) {
+  std::string name = require_string(request, "name");
+  validate_variable_name(name);
+  variable_record* r = segment_.find(name);
+  if (!r) throw error(errc::not_found, "no variable '" + name + "'");
+  return *r;
+}
+
+// The owner a loop op acts for: the peer (from SO_PEERCRED), or an explicit "pid"
+// of a process that is alive (so a helper may act for a process it manages).
+process_identity request_handler::owner_of(const json& request, const process_identity& peer) {
+  if (!request.contains("pid")) return peer;
+  auto pid = static_cast<pid_t>(require_integer(request, "pid"));
+  process_identity who{pid, process_start_time(pid)};
+  if (who.start_time == 0) {
+    throw error(errc::invalid_argument, "no process " + std::to_string(pid));
+  }
+  return who;
+}
+
+json request_handler::dispatch(op_code op, const json& request, const process_identity& peer,
+                               std::optional<pending_wait>& wait) {
+  switch (op) {
+    case op_code::hello: {
+      auto theirs = optional_integer(request, "layout_version", layout_version);
+      if (theirs != layout_version) {
+        throw error(errc::layout_mismatch, "client speaks layout " + std::to_string(theirs) +
+                                               ", manager " + std::to_string(layout_version));
+      }
+      return {{"manager", facts_.manager_name},       {"segment", segment_.shm_name()},
+              {"segment_size", segment_.size()},      {"layout_version", layout_version},
+              {"protocol_version", protocol_version}, {"manager_pid", getpid()}};
+    }
+    case op_code::create: {
+      std::string name = require_string(request, "name");
+      value_type type = value_type_from_string(require_string(request, "type"));
+      auto capacity = optional_integer(request, "capacity", 0);
+      if (capacity < 0) throw error(errc::invalid_argument, "capacity must not be negative");
+      variable_record* r =
+          segment_.create_variable(name, type, static_cast<std::uint64_t>(capacity));
+      if (request.contains("value")) {
+        try {
+          write_json_value(*r, request["value"]);
+        } catch (...) {
+          segment_.delete_variable(name);  // no half-made variable on a bad initial value
+          throw;
+        }
+      }
+      return {{"name", name}, {"type", to_string(type)}, {"capacity", r->capacity},
+              {"version", r->version.load()}};
+    }
+    case op_code::set: {
+      std::string name = require_string(request, "name");
+      const json& value = require_field(request, "value");
+      validate_variable_name(name);
+      variable_record* r = segment_.find(name);
+      if (!r) {
+        auto capacity = optional_integer(request, "capacity", 0);
+        if (capacity < 0) throw error(errc::invalid_argument, "capacity must not be negative");
+        value_type type = type_for_json(value);
+        std::uint64_t cap = static_cast<std::uint64_t>(capacity);
+        if (!is_scalar(type) && cap == 0) {
+          std::size_t need = type == value_type::string ? value.get_ref<const std::string&>().size()
+                                                        : encode_json_text(value).size();
+          cap = std::max<std::uint64_t>(default_buffer_capacity, need);
+        }
+        r = segment_.create_variable(name, type, cap);
+      }
+      write_json_value(*r, value);
+      return {{"version", r->version.load()}};
+    }
+    case op_code::get: {
+      variable_record& r = existing(request);
+      json value = read_json_value(r);
+      return {{"value", std::move(value)}, {"version", r.version.load()},
+              {"type", to_string(r.type)}};
+    }
+    case op_code::add:
+      return {{"value", add_json_value(existing(request), require_field(request, "delta"))}};
+    case op_code::cas:
+      return compare_exchange_json_value(existing(request), require_field(request, "expected"),
+                                         require_field(request, "desired"));
+    case op_code::delete_: {
+      std::string name = require_string(request, "name");
+      validate_variable_name(name);
+      segment_.delete_variable(name);
+      return json::object();
+    }
+    case op_code::list: {
+      json names = json::array();
+      for (variable_record* r : segment_.list(optional_string(request, "prefix", ""))) {
+        names.push_back(std::string(r->name_view()));
+      }
+      return {{"names", std::move(names)}};
+    }
+    case op_code::stat: {
+      const segment_header& h = segment_.header();
+      return {{"manager", facts_.manager_name},
+              {"manager_pid", getpid()},
+              {"segment", segment_.shm_name()},
+              {"size", segment_.size()},
+              {"free_bytes", segment_.free_bytes()},
+              {"variables", h.directory_used},
+              {"name_capacity", h.directory_capacity / 4 * 3},
+              {"retired_records", segment_.retired_count()},
+              {"connections", facts_.connections},
+              {"adopted", segment_.adopted()},
+              {"uptime_ms", (now_ns() - facts_.started_ns) / 1'000'000}};
+    }
+    case op_code::dump:
+      return dump_json(segment_, optional_string(request, "prefix", ""));
+    case op_code::wait: {
+      variable_record& r = existing(request);
+      auto seen = require_integer(request, "version");
+      auto timeout_ms = std::clamp<std::int64_t>(optional_integer(request, "timeout_ms", 1000), 0,
+                                                 3'600'000);
+      r.bind_count.fetch_add(1);
+      wait = pending_wait{nullptr, &r, static_cast<std::uint64_t>(seen),
+                          std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms)};
+      return nullptr;
+    }
+    case op_code::loop_get:
+      return loop_to_json(read_loop(existing(request)));
+    case op_code::loop_mark: {
+      variable_record& r = existing(request);
+      loop_phase to = loop_phase_from_string(require_string(request, "state"));
+      return loop_to_json(
+          mark_loop(r, to, owner_of(request, peer), optional_string(request, "reason", "")));
+    }
+    case op_code::loop_heartbeat: {
+      variable_record& r = existing(request);
+      auto count = optional_integer(request, "count", 1);
+      if (count < 0) throw error(errc::invalid_argument, "count must not be negative");
+      return loop_to_json(heartbeat_loop(r, owner_of(request, peer), static_cast<std::uint64_t>(count)));
+    }
+    case op_code::loop_request_stop:
+      return {{"state", to_string(request_loop_stop(existing(request)))}};
+    case op_code::shutdown:
+      facts_.shutdown_requested = true;
+      return json::object();
+  }
+  throw error(errc::internal, "op without a handler");
+}
+
+}  // namespace mpstate::manager

@@ -1,0 +1,62 @@
+// Pure request logic: one parsed request in, one response out, no I/O. The
+// connection code feeds it lines; tests call it directly.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "mpstate/core/owned_segment.hpp"
+#include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/protocol.hpp"
+
+namespace mpstate::manager {
+
+using core::json;
+
+// Facts about the server the handler reports (stat) or acts on (shutdown).
+struct server_facts {
+  std::string manager_name;
+  std::size_t connections = 0;
+  std::int64_t started_ns = 0;
+  bool shutdown_requested = false;
+};
+
+// A `wait` the connection must finish: answer when the version moves or at the deadline.
+struct pending_wait {
+  json id;
+  core::variable_record* record;  // bound; the connection unbinds it when done
+  std::uint64_t seen_version;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+struct handler_outcome {
+  json response;                     // empty when `wait` is set
+  std::optional<pending_wait> wait;
+};
+
+class request_handler {
+ public:
+  request_handler(core::owned_segment& segment, server_facts& facts)
+      : segment_(segment), facts_(facts) {}
+
+  // Parses one line and handles it. Never throws: every failure is an error response.
+  handler_outcome handle_line(std::string_view line, const core::process_identity& peer);
+  // Handles a parsed request (an object). Never throws.
+  handler_outcome handle(const json& request, const core::process_identity& peer);
+  // True once a `shutdown` request was answered.
+  bool shutdown_requested() const { return facts_.shutdown_requested; }
+
+ private:
+  json dispatch(core::op_code op, const json& request, const core::process_identity& peer,
+                std::optional<pending_wait>& wait);
+  core::variable_record& existing(const json& request);
+  core::process_identity owner_of(const json& request, const core::process_identity& peer);
+
+  core::owned_segment& segment_;
+  server_facts& facts_;
+};
+
+}  // namespace mpstate::manager

@@ -1,0 +1,160 @@
+#include "mpstate/manager/server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <cerrno>
+#include <iostream>
+
+#include "connection.hpp"
+#include "instance_lock.hpp"
+#include "mpstate/core/loop_ops.hpp"
+#include "mpstate/core/names.hpp"
+#include "request_handler.hpp"
+
+namespace mpstate::manager {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+struct server::impl {
+  options opts;
+  std::string socket_path;
+  std::unique_ptr<instance_lock> lock;
+  std::unique_ptr<core::owned_segment> segment;
+  server_facts facts;
+  std::unique_ptr<request_handler> handler;
+  asio::io_context io;
+  stream::acceptor acceptor{io};
+  asio::signal_set signals{io, SIGINT, SIGTERM};
+  asio::steady_timer watch_timer{io};
+
+  void do_accept();
+  void on_accept(stream::socket socket);
+  void watch();
+};
+
+namespace {
+
+// A stale socket file from a manager that is gone (we hold the instance lock, so
+// nobody serves it). Anything that is not a socket is left alone, with an error.
+void remove_stale_socket(const std::string& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) return;
+  if (!S_ISSOCK(st.st_mode)) {
+    throw error(errc::permission_denied, path + " exists and is not a socket; not removing it");
+  }
+  ::unlink(path.c_str());
+}
+
+}  // namespace
+
+server::server(options opts) : impl_(std::make_unique<impl>()) {
+  impl& m = *impl_;
+  core::validate_manager_name(opts.name);
+  std::string dir = core::runtime_directory();
+  core::ensure_runtime_directory(dir);
+  m.socket_path = opts.socket_path.empty() ? core::default_socket_path(opts.name) : opts.socket_path;
+  if (m.socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
+    throw error(errc::invalid_argument, "socket path is longer than 107 bytes: " + m.socket_path);
+  }
+  m.lock = std::make_unique<instance_lock>(core::lock_file_path(opts.name));
+  m.segment = core::owned_segment::create_or_adopt(core::segment_name(opts.name), opts.size);
+  m.facts.manager_name = opts.name;
+  m.facts.started_ns = core::now_ns();
+  m.handler = std::make_unique<request_handler>(*m.segment, m.facts);
+
+  remove_stale_socket(m.socket_path);
+  mode_t old_mask = ::umask(0177);  // the socket is born 0600
+  m.acceptor.open(stream());
+  boost::system::error_code ec;
+  m.acceptor.bind(stream::endpoint(m.socket_path), ec);
+  ::umask(old_mask);
+  if (ec) throw error(errc::system_error, "cannot bind " + m.socket_path + ": " + ec.message());
+  m.acceptor.listen(asio::socket_base::max_listen_connections);
+  m.opts = std::move(opts);
+}
+
+server::~server() {
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+  ::unlink(impl_->socket_path.c_str());
+  if (!impl_->opts.keep) impl_->segment->unlink();
+}
+
+const std::string& server::socket_path() const { return impl_->socket_path; }
+const std::string& server::segment_name() const { return impl_->segment->shm_name(); }
+bool server::adopted() const { return impl_->segment->adopted(); }
+
+void server::run() {
+  impl& m = *impl_;
+  m.signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) stop();
+  });
+  m.do_accept();
+  m.watch();
+  if (m.opts.ready_fd >= 0) {
+    const char ready[] = "ready\n";
+    [[maybe_unused]] auto n = ::write(m.opts.ready_fd, ready, sizeof ready - 1);
+    ::close(m.opts.ready_fd);
+    m.opts.ready_fd = -1;
+  }
+  std::cerr << "mpstate-manager: serving '" << m.opts.name << "' on " << m.socket_path
+            << " (segment /" << m.segment->shm_name() << ", "
+            << (m.segment->adopted() ? "adopted" : "created") << ")\n";
+  m.io.run();
+}
+
+void server::stop() {
+  asio::post(impl_->io, [this] { impl_->io.stop(); });
+}
+
+void server::impl::do_accept() {
+  acceptor.async_accept([this](boost::system::error_code ec, stream::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) on_accept(std::move(socket));
+    do_accept();
+  });
+}
+
+void server::impl::on_accept(stream::socket socket) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+  ++facts.connections;
+  auto conn = std::make_shared<connection>(
+      std::move(socket), *handler, opts.max_line, [this] { --facts.connections; },
+      [this] { asio::post(io, [this] { io.stop(); }); });
+  bool allowed = known && (cred.uid == ::geteuid() ||
+                           std::find(opts.allowed_uids.begin(), opts.allowed_uids.end(), cred.uid) !=
+                               opts.allowed_uids.end());
+  if (!allowed) {
+    return conn->refuse("uid " + std::to_string(cred.uid) + " may not use this manager");
+  }
+  conn->start({cred.pid, core::process_start_time(cred.pid)});
+}
+
+// Loop owners that died without leaving become `failed`; records deleted while
+// bound are freed once their proxies are gone.
+void server::impl::watch() {
+  for (core::variable_record* r : segment->list()) {
+    if (r->type != core::value_type::loop) continue;
+    try {
+      if (core::fail_loop_if_owner_dead(*r)) {
+        std::cerr << "mpstate-manager: loop '" << r->name_view() << "' failed: owner died\n";
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "mpstate-manager: watching '" << r->name_view() << "': " << e.what() << "\n";
+    }
+  }
+  segment->free_unbound_records();
+  watch_timer.expires_after(opts.watch_interval);
+  watch_timer.async_wait([this](boost::system::error_code ec) {
+    if (!ec) watch();
+  });
+}
+
+}  // namespace mpstate::manager

@@ -1,0 +1,123 @@
+// The segment's binary layout, version 1. Every process that maps a segment reads
+// it through these structs; all links inside the segment are offsets from its base.
+//
+//   [segment_header][directory_slot x capacity][heap: records, managed by the manager]
+//
+// Only the manager writes the header's structural fields, the directory and the heap
+// allocator. Clients change values inside records, under each record's robust mutex.
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstdint>
+#include <string_view>
+
+#include "mpstate/core/robust_mutex.hpp"
+
+namespace mpstate::core {
+
+static_assert(std::endian::native == std::endian::little,
+              "the futex word is the low half of the 64-bit version");
+
+constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
+constexpr std::uint32_t layout_version = 1;
+
+enum class value_type : std::uint32_t {
+  int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
+};
+std::string_view to_string(value_type t) noexcept;
+// Throws error(invalid_type) for an unknown name ("double" names float64).
+value_type value_type_from_string(std::string_view name);
+constexpr bool is_scalar(value_type t) {
+  return t == value_type::int64 || t == value_type::uint64 || t == value_type::float64 ||
+         t == value_type::boolean;
+}
+
+enum class loop_phase : std::uint32_t { idle = 0, starting, running, stopping, stopped, failed };
+std::string_view to_string(loop_phase p) noexcept;
+// Throws error(invalid_argument) for an unknown name.
+loop_phase loop_phase_from_string(std::string_view name);
+
+struct segment_header {
+  std::uint64_t magic;
+  std::uint32_t layout_version;
+  std::uint32_t header_size;            // sizeof(segment_header), a second layout check
+  std::uint64_t segment_size;
+  std::atomic<std::int32_t> manager_pid;
+  std::atomic<std::uint64_t> manager_start_time;
+  std::int64_t created_ns;
+  robust_mutex directory_mutex;         // guards the directory: held by the manager to
+                                        // change it, by clients to look names up
+  std::uint64_t directory_offset;
+  std::uint32_t directory_capacity;     // slots, a power of two
+  std::uint32_t directory_used;         // live entries (under directory_mutex)
+  std::uint32_t directory_tombstones;   // deleted slots not yet reused
+  std::uint32_t reserved0;
+  std::uint64_t heap_offset;
+  std::uint64_t heap_size;
+  std::atomic<std::uint64_t> directory_generation;  // bumped on every create/delete
+};
+
+// A directory slot: empty (record_offset 0), a tombstone (1), or a live entry.
+struct directory_slot {
+  std::uint64_t name_hash;
+  std::uint64_t record_offset;
+};
+constexpr std::uint64_t slot_empty = 0;
+constexpr std::uint64_t slot_tombstone = 1;
+
+// The value of a loop variable, stored whole in a record's buffer slot.
+struct loop_snapshot {
+  loop_phase phase;
+  std::int32_t owner_pid;
+  std::uint64_t owner_start_time;
+  std::uint64_t iterations;
+  std::int64_t started_ns;    // when the owner marked it starting
+  std::int64_t heartbeat_ns;  // the owner's last heartbeat (or state change)
+  std::int64_t changed_ns;    // last state change
+  char reason[208];           // why it failed (NUL-terminated)
+};
+
+constexpr std::uint32_t record_flag_deleted = 1;
+
+// One variable. Scalars live in `scalar`; string/bytes/json/loop values in two
+// buffer slots of `capacity` bytes that follow the record: a write fills the slot
+// that is not active and then commits by one store of `active_slot`, so a writer
+// killed at any point leaves the old or the new value (never a torn one).
+struct alignas(64) variable_record {
+  robust_mutex mutex;                      // guards every write (and buffer reads)
+  std::atomic<std::uint64_t> version;      // +1 per committed write; low 32 bits = futex word
+  std::atomic<std::uint64_t> scalar;       // int64/uint64/double/bool bits
+  std::atomic<std::uint32_t> flags;        // record_flag_deleted
+  std::atomic<std::uint32_t> waiters;      // processes in wait_for_change (skip futex wake when 0)
+  std::atomic<std::uint32_t> bind_count;   // bound proxies; a deleted record is freed at 0
+  std::atomic<std::uint32_t> active_slot;  // 0 or 1
+  std::atomic<std::int32_t> last_writer_pid;
+  value_type type;
+  std::atomic<std::int64_t> last_write_ns;
+  std::int64_t created_ns;
+  std::uint64_t capacity;                  // bytes per buffer slot (0 for scalars)
+  std::uint64_t slot_length[2];
+  std::uint32_t name_length;
+  char name[256];
+
+  std::string_view name_view() const { return {name, name_length}; }
+  char* slot_data(std::uint32_t slot) {
+    return reinterpret_cast<char*>(this + 1) + slot * capacity;
+  }
+  const char* slot_data(std::uint32_t slot) const {
+    return reinterpret_cast<const char*>(this + 1) + slot * capacity;
+  }
+  std::uint32_t* futex_word() { return reinterpret_cast<std::uint32_t*>(&version); }
+  bool deleted() const { return flags.load(std::memory_order_acquire) & record_flag_deleted; }
+};
+
+// Bytes a record of that capacity takes in the heap (record + two slots).
+constexpr std::uint64_t record_footprint(std::uint64_t capacity) {
+  return sizeof(variable_record) + 2 * capacity;
+}
+
+constexpr std::uint64_t default_buffer_capacity = 256;
+constexpr std::uint64_t max_buffer_capacity = 64ull << 20;
+
+}  // namespace mpstate::core

@@ -1,0 +1,57 @@
+// The manager's side of a segment: creating or adopting it, and every structural
+// change (create, delete, free). Only the manager process uses this class; it is
+// the only code that allocates in the segment (clients never take the allocator's
+// lock, which is not robust).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mpstate/core/segment.hpp"
+
+namespace mpstate::core {
+
+class owned_segment : public segment {
+ public:
+  // Creates `shm_name` of `size` bytes (pages reserved up front), or adopts an
+  // existing one left by a manager that is gone, after checking its header.
+  // Sets adopted() accordingly. Throws error(layout_mismatch) for a foreign header
+  // (never wipes it), error(segment_full) when the pages cannot be reserved.
+  static std::unique_ptr<owned_segment> create_or_adopt(const std::string& shm_name,
+                                                        std::uint64_t size);
+  ~owned_segment();
+
+  bool adopted() const { return adopted_; }
+
+  // Creates a variable with its zero value (0, false, "", null, idle loop).
+  // capacity 0 means the type's default. Throws already_exists, invalid_name,
+  // value_too_large (capacity over the limit) or segment_full.
+  variable_record* create_variable(std::string_view name, value_type type,
+                                   std::uint64_t capacity = 0);
+  // Removes `name` from the directory and marks its record deleted; the record's
+  // memory is freed once no proxy is bound to it. Throws not_found.
+  void delete_variable(std::string_view name);
+  // Frees deleted records whose proxies have all unbound. Returns how many.
+  std::size_t free_unbound_records();
+
+  std::uint64_t free_bytes() const;
+  std::size_t retired_count() const { return retired_.size(); }
+  // Stamps the header with this process as the manager.
+  void claim_for_this_process();
+  // Unlinks the segment's name (mapped views stay valid until unmapped).
+  void unlink() noexcept;
+
+ private:
+  owned_segment(std::string shm_name, void* base, std::uint64_t size);
+  struct heap;
+  std::unique_ptr<heap> heap_;
+  std::vector<variable_record*> retired_;
+  bool adopted_ = false;
+};
+
+// The smallest segment the manager accepts, and the default.
+constexpr std::uint64_t min_segment_size = 256 * 1024;
+constexpr std::uint64_t default_segment_size = 64ull << 20;
+
+}  // namespace mpstate::core

@@ -1,0 +1,26 @@
+// A process as mpstate stores it: pid plus the kernel's start time of that pid,
+// so a recycled pid is never taken for the process that owned something.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace mpstate::core {
+
+struct process_identity {
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;  // field 22 of /proc/<pid>/stat (clock ticks since boot)
+};
+
+// The calling process (start time read once per pid and cached).
+process_identity self_identity();
+// The start time of `pid`, or 0 when no such process exists.
+std::uint64_t process_start_time(pid_t pid);
+// True while that exact process runs: same pid, same start time, not a zombie.
+bool is_alive(const process_identity& who);
+
+// Wall-clock now, in nanoseconds since the epoch (record timestamps).
+std::int64_t now_ns();
+
+}  // namespace mpstate::core

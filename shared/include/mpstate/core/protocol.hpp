@@ -1,0 +1,53 @@
+// The wire protocol: one JSON object per line over a Unix socket.
+//   request:  {"id": any JSON, "op": "<name>", ...arguments}
+//   response: {"id": same, "result": ...}  or  {"id": same, "error": {"code","message"}}
+// The op table below is the one declaration of every op: the manager dispatches
+// from it, `mpstate-manager --list-ops` prints it, and a test checks that
+// docs/protocol.md documents each one.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+
+using json = nlohmann::json;
+
+constexpr std::uint32_t protocol_version = 1;
+constexpr std::size_t default_max_line = 1 << 20;
+
+enum class op_code {
+  hello, create, set, get, add, cas, delete_, list, stat, dump, wait,
+  loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
+};
+
+struct op_spec {
+  op_code code;
+  std::string_view name;
+  std::string_view required;  // required fields, comma-separated
+  std::string_view optional;  // optional fields
+  std::string_view result;    // what "result" holds
+  std::string_view summary;
+};
+
+std::span<const op_spec> op_table();
+// nullptr for an unknown name.
+const op_spec* find_op(std::string_view name);
+
+// Field access that reports errors the protocol way.
+const json& require_field(const json& request, const char* field);    // missing_field
+std::string require_string(const json& request, const char* field);   // + bad_request
+std::int64_t require_integer(const json& request, const char* field);  // + bad_request
+std::string optional_string(const json& request, const char* field, std::string fallback);
+std::int64_t optional_integer(const json& request, const char* field, std::int64_t fallback);
+
+json make_result(const json& id, json result);
+json make_error(const json& id, errc code, std::string_view message);
+// Serialises a response as one line (invalid UTF-8 replaced, '\n' appended).
+std::string to_line(const json& message);
+
+}  // namespace mpstate::core

@@ -1,0 +1,182 @@
+// Operations on one variable record: the single implementation behind both the
+// client's bound proxies and the manager's socket ops.
+//
+// Writes take the record's robust mutex, commit by one atomic store, then bump the
+// version (waking futex waiters). Scalar reads are one atomic load (never torn, no
+// lock); buffer reads copy under the lock. Nothing here allocates in the segment.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "mpstate/core/layout.hpp"
+#include "mpstate/core/process_identity.hpp"
+
+namespace mpstate::core {
+
+[[noreturn]] void throw_deleted(const variable_record& r);
+[[noreturn]] void throw_type_mismatch(const variable_record& r, value_type wanted);
+[[noreturn]] void throw_too_large(const variable_record& r, std::size_t size);
+[[noreturn]] void throw_overflow(const variable_record& r);
+
+inline void check_type(const variable_record& r, value_type wanted) {
+  if (r.type != wanted) throw_type_mismatch(r, wanted);
+}
+
+// Wakes every process in wait_for_change on `r` (a no-op without waiters).
+void wake_waiters(variable_record& r) noexcept;
+
+// Holds a record's lock; repairs after a dead holder (bumps the version, so
+// waiters re-read) and refuses a deleted record.
+class locked_record {
+ public:
+  explicit locked_record(variable_record& r) : r_(r), lock_(r.mutex) {
+    if (lock_.owner_died()) commit_version();
+    if (r_.deleted()) throw_deleted(r_);
+  }
+  locked_record(variable_record& r, std::chrono::system_clock::time_point deadline)
+      : r_(r), lock_(r.mutex, deadline) {
+    if (lock_.owner_died()) commit_version();
+    if (r_.deleted()) throw_deleted(r_);
+  }
+  bool owner_died() const { return lock_.owner_died(); }
+  // Marks a committed write: writer pid, time, version + 1, wake waiters.
+  void commit() {
+    r_.last_writer_pid.store(self_identity().pid, std::memory_order_relaxed);
+    r_.last_write_ns.store(now_ns(), std::memory_order_relaxed);
+    commit_version();
+  }
+
+ private:
+  void commit_version() {
+    r_.version.fetch_add(1, std::memory_order_seq_cst);
+    if (r_.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r_);
+  }
+  variable_record& r_;
+  robust_lock lock_;
+};
+
+// ---- scalars -------------------------------------------------------------
+template <class T> struct scalar_codec;
+template <> struct scalar_codec<std::int64_t> {
+  static constexpr value_type type = value_type::int64;
+  static std::uint64_t to_bits(std::int64_t v) { return static_cast<std::uint64_t>(v); }
+  static std::int64_t from_bits(std::uint64_t b) { return static_cast<std::int64_t>(b); }
+};
+template <> struct scalar_codec<std::uint64_t> {
+  static constexpr value_type type = value_type::uint64;
+  static std::uint64_t to_bits(std::uint64_t v) { return v; }
+  static std::uint64_t from_bits(std::uint64_t b) { return b; }
+};
+template <> struct scalar_codec<double> {
+  static constexpr value_type type = value_type::float64;
+  static std::uint64_t to_bits(double v) { return std::bit_cast<std::uint64_t>(v); }
+  static double from_bits(std::uint64_t b) { return std::bit_cast<double>(b); }
+};
+template <> struct scalar_codec<bool> {
+  static constexpr value_type type = value_type::boolean;
+  static std::uint64_t to_bits(bool v) { return v ? 1 : 0; }
+  static bool from_bits(std::uint64_t b) { return b != 0; }
+};
+
+template <class T>
+T load_scalar(const variable_record& r) {
+  std::uint64_t bits = r.scalar.load(std::memory_order_acquire);
+  if (r.deleted()) throw_deleted(r);
+  return scalar_codec<T>::from_bits(bits);
+}
+
+template <class T>
+void store_scalar(variable_record& r, T value) {
+  locked_record lock(r);
+  r.scalar.store(scalar_codec<T>::to_bits(value), std::memory_order_release);
+  lock.commit();
+}
+
+// Adds `delta`; integers refuse to overflow (error out_of_range). Returns the new value.
+template <class T>
+T add_scalar(variable_record& r, T delta) {
+  static_assert(!std::is_same_v<T, bool>);
+  locked_record lock(r);
+  T current = scalar_codec<T>::from_bits(r.scalar.load(std::memory_order_relaxed));
+  T next;
+  if constexpr (std::is_integral_v<T>) {
+    if (__builtin_add_overflow(current, delta, &next)) throw_overflow(r);
+  } else {
+    next = current + delta;
+  }
+  r.scalar.store(scalar_codec<T>::to_bits(next), std::memory_order_release);
+  lock.commit();
+  return next;
+}
+
+// Stores `desired` when the value equals `expected`; otherwise loads the value into
+// `expected`. Returns whether it stored.
+template <class T>
+bool compare_exchange_scalar(variable_record& r, T& expected, T desired) {
+  locked_record lock(r);
+  T current = scalar_codec<T>::from_bits(r.scalar.load(std::memory_order_relaxed));
+  if (!(current == expected)) {
+    expected = current;
+    return false;
+  }
+  r.scalar.store(scalar_codec<T>::to_bits(desired), std::memory_order_release);
+  lock.commit();
+  return true;
+}
+
+// Read-modify-write under the lock: stores fn(current). If fn throws, nothing changes.
+template <class T, class Fn>
+T update_scalar(variable_record& r, Fn&& fn) {
+  locked_record lock(r);
+  T next = fn(scalar_codec<T>::from_bits(r.scalar.load(std::memory_order_relaxed)));
+  r.scalar.store(scalar_codec<T>::to_bits(next), std::memory_order_release);
+  lock.commit();
+  return next;
+}
+
+// ---- buffers (string, bytes, json text, loop snapshot) --------------------
+// The committed bytes; the caller holds the lock.
+inline std::string_view committed_bytes(const variable_record& r) {
+  std::uint32_t slot = r.active_slot.load(std::memory_order_acquire);
+  return {r.slot_data(slot), static_cast<std::size_t>(r.slot_length[slot])};
+}
+// Writes `bytes` to the inactive slot and commits it by flipping active_slot; the
+// caller holds the lock and commits the version after. Throws value_too_large.
+inline void write_committed_bytes(variable_record& r, std::string_view bytes) {
+  if (bytes.size() > r.capacity) throw_too_large(r, bytes.size());
+  std::uint32_t next = 1 - r.active_slot.load(std::memory_order_relaxed);
+  std::memcpy(r.slot_data(next), bytes.data(), bytes.size());
+  r.slot_length[next] = bytes.size();
+  r.active_slot.store(next, std::memory_order_release);
+}
+
+// Copies the value into `out` (reusing its storage); returns the version read.
+std::uint64_t read_buffer(variable_record& r, std::string& out);
+void write_buffer(variable_record& r, std::string_view bytes);
+// Stores `desired` when the bytes equal `expected`; otherwise `expected` gets them.
+bool compare_exchange_buffer(variable_record& r, std::string& expected, std::string_view desired);
+
+// Read-modify-write of the raw bytes: stores fn(std::string current) -> std::string.
+template <class Fn>
+std::string update_buffer(variable_record& r, Fn&& fn) {
+  locked_record lock(r);
+  std::string next = fn(std::string(committed_bytes(r)));
+  write_committed_bytes(r, next);
+  lock.commit();
+  return next;
+}
+
+// ---- change notification -------------------------------------------------
+// Sleeps in the kernel (futex, no polling) until the version differs from `seen` or
+// the timeout passes. Returns the version it last saw (== seen on timeout).
+std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen,
+                              std::chrono::nanoseconds timeout);
+
+}  // namespace mpstate::core

@@ -1,0 +1,71 @@
+// A mapped segment: the view every process has (clients and the manager).
+// Lookups take the directory's robust mutex; nothing here allocates in the segment.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mpstate/core/layout.hpp"
+
+namespace mpstate::core {
+
+class segment {
+ public:
+  // Maps the existing segment `shm_name` read-write and checks its header.
+  // Throws error(not_found) when it does not exist, error(permission_denied) when it
+  // may not be opened, error(layout_mismatch) for a bad or foreign header.
+  static std::unique_ptr<segment> open(const std::string& shm_name);
+
+  ~segment();
+  segment(const segment&) = delete;
+  segment& operator=(const segment&) = delete;
+
+  const std::string& shm_name() const { return shm_name_; }
+  std::uint64_t size() const { return size_; }
+  segment_header& header() const { return *static_cast<segment_header*>(base_); }
+  char* base() const { return static_cast<char*>(base_); }
+
+  variable_record* record_at(std::uint64_t offset) const {
+    return reinterpret_cast<variable_record*>(base() + offset);
+  }
+  std::uint64_t offset_of(const variable_record* r) const {
+    return static_cast<std::uint64_t>(reinterpret_cast<const char*>(r) - base());
+  }
+
+  // The record named `name`, or nullptr. With `bind`, its bind_count is raised under
+  // the directory lock, so the manager will not free it until unbind() (see layout.hpp).
+  variable_record* find(std::string_view name, bool bind = false) const;
+  static void unbind(variable_record* r) noexcept;
+  // Live records whose names start with `prefix`, sorted by name. With `bind`, each is
+  // bound as by find(); the caller unbinds every one when done.
+  std::vector<variable_record*> list(std::string_view prefix = {}, bool bind = false) const;
+
+ protected:
+  segment(std::string shm_name, void* base, std::uint64_t size);
+  // Index of `name`'s live slot, or -1. Caller holds the directory mutex.
+  std::int64_t find_slot(std::string_view name, std::uint64_t hash) const;
+  directory_slot* slots() const {
+    return reinterpret_cast<directory_slot*>(base() + header().directory_offset);
+  }
+
+ private:
+  std::string shm_name_;
+  void* base_;
+  std::uint64_t size_;
+};
+
+// The directory's hash (FNV-1a, 64-bit). Part of the layout: never change it
+// without bumping layout_version.
+std::uint64_t name_hash(std::string_view name) noexcept;
+
+// Maps `shm_name` (creating it with `size` bytes and mode 0600 when `create`).
+// Returns the base address; sets `size`. Translates failures into mpstate errors.
+void* map_shared_memory(const std::string& shm_name, bool create, std::uint64_t& size);
+void unmap_shared_memory(void* base, std::uint64_t size) noexcept;
+// Checks magic, layout version, header size and recorded size. Throws layout_mismatch.
+void check_header(const segment_header& h, std::uint64_t mapped_size, const std::string& what);
+
+}  // namespace mpstate::core

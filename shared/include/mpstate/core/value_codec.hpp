@@ -1,0 +1,45 @@
+// Values as JSON: how the socket protocol, the dump tool and snapshots see a record.
+// Each function calls the typed operation in record_ops.hpp / loop_ops.hpp, so the
+// JSON path and the local proxy path share one implementation.
+//
+//   int64, uint64, double, bool -> JSON numbers / booleans (NaN and inf -> null)
+//   string -> JSON string; bytes -> base64 string; json -> the JSON itself
+//   loop -> loop_to_json(); it is changed only through the loop ops
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "mpstate/core/layout.hpp"
+
+namespace mpstate::core {
+
+using json = nlohmann::json;
+
+// The type `set` gives a new variable for this JSON value: integers -> int64 (or
+// uint64 above INT64_MAX), other numbers -> double, booleans -> bool, strings ->
+// string, anything else -> json.
+value_type type_for_json(const json& value);
+
+json read_json_value(variable_record& r);
+// Converts `value` to the record's type (type_mismatch when it cannot, out_of_range
+// for an integer that does not fit) and stores it.
+void write_json_value(variable_record& r, const json& value);
+// Integers and double only. Returns the new value.
+json add_json_value(variable_record& r, const json& delta);
+// {"ok": stored?, "value": the value now}
+json compare_exchange_json_value(variable_record& r, const json& expected, const json& desired);
+
+// One variable as the dump and the `dump`/`stat` ops show it:
+// {"name","type","version","capacity","last_writer_pid","last_write_ns","value"}
+json describe_record(variable_record& r);
+
+// Text encoding used for json variables (compact dump; invalid UTF-8 replaced).
+std::string encode_json_text(const json& value);
+
+std::string base64_encode(std::string_view bytes);
+// Throws error(invalid_argument) for malformed input.
+std::string base64_decode(std::string_view text);
+
+}  // namespace mpstate::core

@@ -1,0 +1,92 @@
+#include "mpstate/core/dump.hpp"
+
+#include <algorithm>
+#include <iomanip>
+
+#include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/value_codec.hpp"
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+namespace {
+
+std::string shorten(std::string text, std::size_t width) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+  }
+  if (text.size() > width) text = text.substr(0, width - 3) + "...";
+  return text;
+}
+
+std::string age_text(std::int64_t since_ns) {
+  if (since_ns <= 0) return "-";
+  double s = static_cast<double>(now_ns() - since_ns) / 1e9;
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(s < 10 ? 2 : 0) << std::max(0.0, s) << "s";
+  return o.str();
+}
+
+std::string value_text(const nlohmann::json& v) {
+  const nlohmann::json& value = v.at("value");
+  if (v.at("type") == "loop") {
+    std::string text = value.at("state").get<std::string>() + " pid=" +
+                       std::to_string(value.at("pid").get<int>()) +
+                       " iterations=" + std::to_string(value.at("iterations").get<std::uint64_t>());
+    auto age = value.at("heartbeat_age_ms").get<std::int64_t>();
+    if (age >= 0) text += " heartbeat=" + std::to_string(age) + "ms ago";
+    if (auto reason = value.at("reason").get<std::string>(); !reason.empty()) {
+      text += " reason=\"" + reason + "\"";
+    }
+    return text;
+  }
+  return encode_json_text(value);
+}
+
+}  // namespace
+
+nlohmann::json dump_json(const segment& s, std::string_view prefix) {
+  nlohmann::json vars = nlohmann::json::array();
+  std::vector<variable_record*> records = s.list(prefix, /*bind=*/true);
+  for (variable_record* r : records) {
+    try {
+      vars.push_back(describe_record(*r));
+    } catch (const error& e) {
+      if (e.code() != errc::not_found) {  // deleted meanwhile: leave it out
+        for (auto* b : records) segment::unbind(b);
+        throw;
+      }
+    }
+  }
+  for (auto* r : records) segment::unbind(r);
+  const segment_header& h = s.header();
+  return {{"segment", s.shm_name()},
+          {"size", s.size()},
+          {"manager_pid", h.manager_pid.load()},
+          {"manager_alive", is_alive({h.manager_pid.load(), h.manager_start_time.load()})},
+          {"variables", std::move(vars)}};
+}
+
+void write_dump_table(std::ostream& out, const nlohmann::json& dump) {
+  const auto& vars = dump.at("variables");
+  std::size_t name_width = 4;
+  for (const auto& v : vars) {
+    name_width = std::max(name_width, v.at("name").get_ref<const std::string&>().size());
+  }
+  name_width = std::min<std::size_t>(name_width, 40);
+  out << "segment " << dump.at("segment").get<std::string>() << ", "
+      << vars.size() << " variable(s), manager pid " << dump.at("manager_pid").get<int>()
+      << (dump.value("manager_alive", false) ? "" : " (not running)") << "\n";
+  out << std::left << std::setw(static_cast<int>(name_width) + 2) << "NAME" << std::setw(8) << "TYPE"
+      << std::setw(9) << "VERSION" << std::setw(9) << "WRITER" << std::setw(9) << "AGE"
+      << "VALUE\n";
+  for (const auto& v : vars) {
+    out << std::left << std::setw(static_cast<int>(name_width) + 2)
+        << shorten(v.at("name").get<std::string>(), name_width) << std::setw(8)
+        << v.at("type").get<std::string>() << std::setw(9) << v.at("version").get<std::uint64_t>()
+        << std::setw(9) << v.at("last_writer_pid").get<int>() << std::setw(9)
+        << age_text(v.at("last_write_ns").get<std::int64_t>()) << shorten(value_text(v), 60)
+        << "\n";
+  }
+}
+
+}  // namespace mpstate::core

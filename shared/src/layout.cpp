@@ -1,0 +1,41 @@
+#include "mpstate/core/layout.hpp"
+
+#include <array>
+#include <string>
+
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+namespace {
+constexpr std::array<std::string_view, 9> type_names = {
+    "?", "int64", "uint64", "double", "bool", "string", "bytes", "json", "loop"};
+constexpr std::array<std::string_view, 6> phase_names = {
+    "idle", "starting", "running", "stopping", "stopped", "failed"};
+}  // namespace
+
+std::string_view to_string(value_type t) noexcept {
+  auto i = static_cast<std::size_t>(t);
+  return i < type_names.size() ? type_names[i] : "?";
+}
+
+value_type value_type_from_string(std::string_view name) {
+  for (std::size_t i = 1; i < type_names.size(); ++i) {
+    if (type_names[i] == name) return static_cast<value_type>(i);
+  }
+  throw error(errc::invalid_type, "unknown type '" + std::string(name) +
+                                      "' (int64, uint64, double, bool, string, bytes, json, loop)");
+}
+
+std::string_view to_string(loop_phase p) noexcept {
+  auto i = static_cast<std::size_t>(p);
+  return i < phase_names.size() ? phase_names[i] : "?";
+}
+
+loop_phase loop_phase_from_string(std::string_view name) {
+  for (std::size_t i = 0; i < phase_names.size(); ++i) {
+    if (phase_names[i] == name) return static_cast<loop_phase>(i);
+  }
+  throw error(errc::invalid_argument, "unknown loop state '" + std::string(name) + "'");
+}
+
+}  // namespace mpstate::core

@@ -1,0 +1,197 @@
+#include "mpstate/core/owned_segment.hpp"
+
+#include <sys/mman.h>
+
+#include <bit>
+#include <boost/interprocess/managed_external_buffer.hpp>
+#include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
+#include <boost/interprocess/indexes/null_index.hpp>
+#include <boost/interprocess/sync/mutex_family.hpp>
+#include <cstring>
+#include <new>
+
+#include "mpstate/core/names.hpp"
+#include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/record_ops.hpp"
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+
+namespace bip = boost::interprocess;
+
+// Boost's best-fit allocator over the heap area. null_mutex_family: only the
+// manager's single thread allocates, so the allocator needs (and has) no lock.
+struct owned_segment::heap {
+  using buffer = bip::basic_managed_external_buffer<char, bip::rbtree_best_fit<bip::null_mutex_family>,
+                                                    bip::null_index>;
+  buffer memory;
+};
+
+namespace {
+
+constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
+
+std::uint32_t directory_capacity_for(std::uint64_t size) {
+  std::uint64_t slots = std::bit_floor(std::max<std::uint64_t>(size / 1024, 64));
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(slots, 1u << 20));
+}
+
+}  // namespace
+
+owned_segment::owned_segment(std::string shm_name, void* base, std::uint64_t size)
+    : segment(std::move(shm_name), base, size) {}
+
+owned_segment::~owned_segment() = default;
+
+std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string& shm_name,
+                                                              std::uint64_t size) {
+  if (size < min_segment_size) {
+    throw error(errc::invalid_argument, "segment size " + std::to_string(size) +
+                                            " is below the minimum of 256K");
+  }
+  std::uint64_t mapped = size;
+  bool adopted = false;
+  void* base = nullptr;
+  try {
+    base = map_shared_memory(shm_name, true, mapped);
+  } catch (const error& e) {
+    if (e.code() != errc::already_exists) throw;
+    base = map_shared_memory(shm_name, false, mapped);
+    adopted = true;
+  }
+  std::unique_ptr<owned_segment> s(new owned_segment(shm_name, base, mapped));
+  s->adopted_ = adopted;
+  segment_header& h = s->header();
+  if (adopted) {
+    check_header(h, mapped, "existing segment /" + shm_name);
+    s->heap_ = std::make_unique<heap>(heap{heap::buffer(bip::open_only, s->base() + h.heap_offset,
+                                                        h.heap_size)});
+  } else {
+    std::memset(static_cast<void*>(&h), 0, sizeof h);
+    h.magic = 0;  // written last, so a half-built header never passes check_header
+    h.layout_version = layout_version;
+    h.header_size = sizeof(segment_header);
+    h.segment_size = mapped;
+    h.created_ns = now_ns();
+    h.directory_mutex.init();
+    h.directory_offset = align_up(sizeof(segment_header), 64);
+    h.directory_capacity = directory_capacity_for(mapped);
+    h.heap_offset = align_up(h.directory_offset + std::uint64_t{h.directory_capacity} *
+                                                      sizeof(directory_slot), 4096);
+    if (h.heap_offset + 64 * 1024 > mapped) {
+      throw error(errc::invalid_argument, "segment too small for its directory");
+    }
+    h.heap_size = mapped - h.heap_offset;
+    s->heap_ = std::make_unique<heap>(heap{heap::buffer(bip::create_only, s->base() + h.heap_offset,
+                                                        h.heap_size)});
+    std::atomic_thread_fence(std::memory_order_release);
+    h.magic = segment_magic;
+  }
+  s->claim_for_this_process();
+  return s;
+}
+
+void owned_segment::claim_for_this_process() {
+  process_identity me = self_identity();
+  header().manager_start_time.store(me.start_time);
+  header().manager_pid.store(me.pid);
+}
+
+variable_record* owned_segment::create_variable(std::string_view name, value_type type,
+                                                std::uint64_t capacity) {
+  validate_variable_name(name);
+  if (type == value_type::loop) capacity = sizeof(loop_snapshot);
+  else if (is_scalar(type)) capacity = 0;
+  else if (capacity == 0) capacity = default_buffer_capacity;
+  if (capacity > max_buffer_capacity) {
+    throw error(errc::value_too_large, "capacity " + std::to_string(capacity) +
+                                           " is over the limit of 64M");
+  }
+  capacity = align_up(capacity, 8);
+  segment_header& h = header();
+  const std::uint64_t hash = name_hash(name);
+  robust_lock lock(h.directory_mutex);
+  if (find_slot(name, hash) >= 0) {
+    throw error(errc::already_exists, "variable '" + std::string(name) + "' already exists");
+  }
+  if (h.directory_used + 1 > h.directory_capacity / 4 * 3) {
+    throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
+                                        " names); delete some or start a larger segment");
+  }
+  void* mem = heap_->memory.allocate_aligned(record_footprint(capacity), 64, std::nothrow);
+  if (!mem) {
+    throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" +
+                                        std::to_string(record_footprint(capacity)) + " bytes, " +
+                                        std::to_string(free_bytes()) + " free)");
+  }
+  std::memset(mem, 0, record_footprint(capacity));
+  auto* r = static_cast<variable_record*>(mem);
+  r->mutex.init();
+  r->type = type;
+  r->capacity = capacity;
+  r->created_ns = now_ns();
+  r->last_write_ns.store(r->created_ns);
+  r->last_writer_pid.store(getpid());
+  r->name_length = static_cast<std::uint32_t>(name.size());
+  std::memcpy(r->name, name.data(), name.size());
+  if (type == value_type::json) {  // the zero value of json is null
+    std::memcpy(r->slot_data(0), "null", 4);
+    r->slot_length[0] = 4;
+  }
+  if (type == value_type::loop) r->slot_length[0] = sizeof(loop_snapshot);
+
+  // Publish: find the first reusable slot on the probe path.
+  const std::uint64_t mask = h.directory_capacity - 1;
+  directory_slot* table = slots();
+  std::uint64_t idx = hash & mask;
+  while (table[idx].record_offset > slot_tombstone) idx = (idx + 1) & mask;
+  if (table[idx].record_offset == slot_tombstone) --h.directory_tombstones;
+  table[idx].name_hash = hash;
+  table[idx].record_offset = offset_of(r);
+  ++h.directory_used;
+  h.directory_generation.fetch_add(1);
+  return r;
+}
+
+void owned_segment::delete_variable(std::string_view name) {
+  segment_header& h = header();
+  variable_record* r = nullptr;
+  {
+    robust_lock lock(h.directory_mutex);
+    std::int64_t idx = find_slot(name, name_hash(name));
+    if (idx < 0) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
+    r = record_at(slots()[idx].record_offset);
+    slots()[idx].record_offset = slot_tombstone;
+    --h.directory_used;
+    ++h.directory_tombstones;
+    h.directory_generation.fetch_add(1);
+  }
+  {
+    robust_lock record_lock(r->mutex);
+    r->flags.fetch_or(record_flag_deleted);
+    r->version.fetch_add(1);
+  }
+  wake_waiters(*r);
+  retired_.push_back(r);
+  free_unbound_records();
+}
+
+std::size_t owned_segment::free_unbound_records() {
+  std::size_t freed = 0;
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if ((*it)->bind_count.load(std::memory_order_acquire) == 0) {
+      heap_->memory.deallocate(*it);
+      it = retired_.erase(it);
+      ++freed;
+    } else {
+      ++it;
+    }
+  }
+  return freed;
+}
+
+std::uint64_t owned_segment::free_bytes() const { return heap_->memory.get_free_memory(); }
+
+void owned_segment::unlink() noexcept { shm_unlink(("/" + shm_name()).c_str()); }
+
+}  // namespace mpstate::core

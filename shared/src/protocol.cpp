@@ -1,0 +1,101 @@
+#include "mpstate/core/protocol.hpp"
+
+#include <array>
+
+namespace mpstate::core {
+namespace {
+
+constexpr std::array<op_spec, 16> ops = {{
+    {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
+     "{manager, segment, segment_size, layout_version, protocol_version, manager_pid}",
+     "Greets the manager; tells the client which segment to map."},
+    {op_code::create, "create", "name, type", "value, capacity", "{name, type, capacity, version}",
+     "Creates a variable of a type (int64, uint64, double, bool, string, bytes, json, loop)."},
+    {op_code::set, "set", "name, value", "capacity", "{version}",
+     "Stores a value; creates the variable (type from the JSON value) when absent."},
+    {op_code::get, "get", "name", "", "{value, version, type}", "Reads a value."},
+    {op_code::add, "add", "name, delta", "", "{value}",
+     "Adds to an int64, uint64 or double; returns the new value."},
+    {op_code::cas, "cas", "name, expected, desired", "", "{ok, value}",
+     "Compare-and-swap: stores desired when the value equals expected."},
+    {op_code::delete_, "delete", "name", "", "{}", "Deletes a variable."},
+    {op_code::list, "list", "", "prefix", "{names: [..]}",
+     "Names of the variables, sorted, optionally under a prefix."},
+    {op_code::stat, "stat", "", "", "{manager, segment, size, free_bytes, variables, ...}",
+     "The manager's and the segment's figures."},
+    {op_code::dump, "dump", "", "prefix", "{variables: [{name, type, version, value, ...}]}",
+     "Every variable (under a prefix) with its metadata."},
+    {op_code::wait, "wait", "name, version", "timeout_ms", "{version, changed}",
+     "Answers when the variable's version differs from `version`, or at the timeout."},
+    {op_code::loop_get, "loop_get", "name", "", "{state, pid, iterations, ...}",
+     "Reads a loop's state."},
+    {op_code::loop_mark, "loop_mark", "name, state", "reason, pid",
+     "{state, pid, iterations, ...}",
+     "Owner transition (starting, running, stopping, stopped, failed) for the calling process."},
+    {op_code::loop_heartbeat, "loop_heartbeat", "name", "count, pid", "{state, iterations, ...}",
+     "Owner heartbeat: adds `count` (default 1) iterations."},
+    {op_code::loop_request_stop, "loop_request_stop", "name", "", "{state}",
+     "Asks a starting or running loop to stop (state stopping)."},
+    {op_code::shutdown, "shutdown", "", "", "{}",
+     "Stops the manager gracefully (after answering)."},
+}};
+
+}  // namespace
+
+std::span<const op_spec> op_table() { return ops; }
+
+const op_spec* find_op(std::string_view name) {
+  for (const auto& op : ops) {
+    if (op.name == name) return &op;
+  }
+  return nullptr;
+}
+
+const json& require_field(const json& request, const char* field) {
+  auto it = request.find(field);
+  if (it == request.end()) {
+    throw error(errc::missing_field, std::string("missing field '") + field + "'");
+  }
+  return *it;
+}
+
+std::string require_string(const json& request, const char* field) {
+  const json& v = require_field(request, field);
+  if (!v.is_string()) throw error(errc::bad_request, std::string("field '") + field + "' must be a string");
+  return v.get<std::string>();
+}
+
+std::int64_t require_integer(const json& request, const char* field) {
+  const json& v = require_field(request, field);
+  if (!v.is_number_integer()) {
+    throw error(errc::bad_request, std::string("field '") + field + "' must be an integer");
+  }
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX) {
+    throw error(errc::bad_request, std::string("field '") + field + "' is too large");
+  }
+  return v.get<std::int64_t>();
+}
+
+std::string optional_string(const json& request, const char* field, std::string fallback) {
+  return request.contains(field) ? require_string(request, field) : std::move(fallback);
+}
+
+std::int64_t optional_integer(const json& request, const char* field, std::int64_t fallback) {
+  return request.contains(field) ? require_integer(request, field) : fallback;
+}
+
+json make_result(const json& id, json result) {
+  return {{"id", id}, {"result", std::move(result)}};
+}
+
+json make_error(const json& id, errc code, std::string_view message) {
+  return {{"id", id}, {"error", {{"code", to_string(code)}, {"message", message}}}};
+}
+
+std::string to_line(const json& message) {
+  std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
+  line += '\n';
+  return line;
+}
+
+}  // namespace mpstate::core

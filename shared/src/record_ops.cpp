@@ -1,0 +1,87 @@
+#include "mpstate/core/record_ops.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+
+void throw_deleted(const variable_record& r) {
+  throw error(errc::not_found, "variable '" + std::string(r.name_view()) + "' was deleted");
+}
+
+void throw_type_mismatch(const variable_record& r, value_type wanted) {
+  throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
+                                       std::string(to_string(r.type)) + ", not " +
+                                       std::string(to_string(wanted)));
+}
+
+void throw_too_large(const variable_record& r, std::size_t size) {
+  throw error(errc::value_too_large, "a value of " + std::to_string(size) +
+                                         " bytes does not fit '" + std::string(r.name_view()) +
+                                         "' (capacity " + std::to_string(r.capacity) + ")");
+}
+
+void throw_overflow(const variable_record& r) {
+  throw error(errc::out_of_range, "add would overflow '" + std::string(r.name_view()) + "'");
+}
+
+void wake_waiters(variable_record& r) noexcept {
+  // Not FUTEX_PRIVATE_FLAG: the waiters are in other processes.
+  syscall(SYS_futex, r.futex_word(), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+}
+
+std::uint64_t read_buffer(variable_record& r, std::string& out) {
+  locked_record lock(r);
+  std::string_view bytes = committed_bytes(r);
+  out.assign(bytes.data(), bytes.size());
+  return r.version.load(std::memory_order_relaxed);
+}
+
+void write_buffer(variable_record& r, std::string_view bytes) {
+  locked_record lock(r);
+  write_committed_bytes(r, bytes);
+  lock.commit();
+}
+
+bool compare_exchange_buffer(variable_record& r, std::string& expected, std::string_view desired) {
+  locked_record lock(r);
+  std::string_view current = committed_bytes(r);
+  if (current != expected) {
+    expected.assign(current.data(), current.size());
+    return false;
+  }
+  write_committed_bytes(r, desired);
+  lock.commit();
+  return true;
+}
+
+std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen,
+                              std::chrono::nanoseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
+  while (true) {
+    // Dekker pairing with locked_record::commit_version: we raise `waiters` then
+    // read `version`; a writer bumps `version` then reads `waiters`. With seq_cst,
+    // one of us sees the other, so a wake-up is never lost.
+    r.waiters.fetch_add(1, std::memory_order_seq_cst);
+    std::uint64_t v = r.version.load(std::memory_order_seq_cst);
+    auto left = deadline - clock::now();
+    if (v != seen || left <= clock::duration::zero()) {
+      r.waiters.fetch_sub(1, std::memory_order_seq_cst);
+      return v;
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    // FUTEX_WAIT re-checks the low 32 bits atomically: a bump since our load returns EAGAIN.
+    syscall(SYS_futex, r.futex_word(), FUTEX_WAIT, static_cast<std::uint32_t>(v), &ts, nullptr, 0);
+    r.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
+}  // namespace mpstate::core

@@ -1,0 +1,154 @@
+#include "mpstate/core/segment.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+
+std::uint64_t name_hash(std::string_view name) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h < 2 ? h + 2 : h;  // never collides with the empty/tombstone markers
+}
+
+void* map_shared_memory(const std::string& shm_name, bool create, std::uint64_t& size) {
+  std::string path = "/" + shm_name;
+  int flags = create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR;
+  int fd = shm_open(path.c_str(), flags | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) throw error(errc::not_found, "no segment " + path + " (is a manager running?)");
+    if (err == EEXIST) throw error(errc::already_exists, "segment " + path + " already exists");
+    if (err == EACCES || err == EPERM) {
+      throw error(errc::permission_denied, "segment " + path + " belongs to another user");
+    }
+    throw_system_error("shm_open " + path, err);
+  }
+  if (create) {
+    fchmod(fd, 0600);  // shm_open's mode is filtered by the umask; we want exactly 0600
+    // Reserve every page now: a full /dev/shm is an error here, never a SIGBUS later.
+    int rc = ftruncate(fd, static_cast<off_t>(size));
+    if (rc == 0) rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
+    else rc = errno;
+    if (rc != 0) {
+      close(fd);
+      shm_unlink(path.c_str());
+      throw error(errc::segment_full, "cannot reserve " + std::to_string(size) + " bytes for " +
+                                          path + ": " + std::string(std::strerror(rc)));
+    }
+  } else {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+      int err = errno;
+      close(fd);
+      throw_system_error("fstat " + path, err);
+    }
+    size = static_cast<std::uint64_t>(st.st_size);
+    if (size < sizeof(segment_header)) {
+      close(fd);
+      throw error(errc::layout_mismatch, "segment " + path + " is too small to be mpstate's");
+    }
+  }
+  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  close(fd);
+  if (base == MAP_FAILED) throw_system_error("mmap " + path, err);
+  return base;
+}
+
+void unmap_shared_memory(void* base, std::uint64_t size) noexcept {
+  if (base) munmap(base, size);
+}
+
+void check_header(const segment_header& h, std::uint64_t mapped_size, const std::string& what) {
+  if (h.magic != segment_magic) {
+    throw error(errc::layout_mismatch, what + " is not an mpstate segment (bad magic)");
+  }
+  if (h.layout_version != layout_version || h.header_size != sizeof(segment_header)) {
+    throw error(errc::layout_mismatch, what + " has layout version " +
+                                           std::to_string(h.layout_version) + "; this build speaks " +
+                                           std::to_string(layout_version));
+  }
+  if (h.segment_size != mapped_size || h.heap_offset + h.heap_size > mapped_size ||
+      h.directory_offset + std::uint64_t{h.directory_capacity} * sizeof(directory_slot) >
+          h.heap_offset) {
+    throw error(errc::layout_mismatch, what + " has an inconsistent header (size " +
+                                           std::to_string(h.segment_size) + ", mapped " +
+                                           std::to_string(mapped_size) + ")");
+  }
+}
+
+segment::segment(std::string shm_name, void* base, std::uint64_t size)
+    : shm_name_(std::move(shm_name)), base_(base), size_(size) {}
+
+segment::~segment() { unmap_shared_memory(base_, size_); }
+
+std::unique_ptr<segment> segment::open(const std::string& shm_name) {
+  std::uint64_t size = 0;
+  void* base = map_shared_memory(shm_name, false, size);
+  std::unique_ptr<segment> s(new segment(shm_name, base, size));
+  check_header(s->header(), size, "segment /" + shm_name);
+  return s;
+}
+
+std::int64_t segment::find_slot(std::string_view name, std::uint64_t hash) const {
+  const auto& h = header();
+  const std::uint64_t mask = h.directory_capacity - 1;
+  directory_slot* table = slots();
+  for (std::uint64_t i = 0, idx = hash & mask; i < h.directory_capacity; ++i, idx = (idx + 1) & mask) {
+    const directory_slot& s = table[idx];
+    if (s.record_offset == slot_empty) return -1;
+    if (s.record_offset != slot_tombstone && s.name_hash == hash &&
+        record_at(s.record_offset)->name_view() == name) {
+      return static_cast<std::int64_t>(idx);
+    }
+  }
+  return -1;
+}
+
+variable_record* segment::find(std::string_view name, bool bind) const {
+  const std::uint64_t hash = name_hash(name);
+  robust_lock lock(header().directory_mutex);
+  std::int64_t idx = find_slot(name, hash);
+  if (idx < 0) return nullptr;
+  variable_record* r = record_at(slots()[idx].record_offset);
+  if (bind) r->bind_count.fetch_add(1, std::memory_order_relaxed);
+  return r;
+}
+
+void segment::unbind(variable_record* r) noexcept {
+  if (r) r->bind_count.fetch_sub(1, std::memory_order_release);
+}
+
+std::vector<variable_record*> segment::list(std::string_view prefix, bool bind) const {
+  std::vector<variable_record*> out;
+  {
+    robust_lock lock(header().directory_mutex);
+    const directory_slot* table = slots();
+    for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
+      if (table[i].record_offset > slot_tombstone) {
+        variable_record* r = record_at(table[i].record_offset);
+        if (r->name_view().substr(0, prefix.size()) != prefix) continue;
+        if (bind) r->bind_count.fetch_add(1, std::memory_order_relaxed);
+        out.push_back(r);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const variable_record* a, const variable_record* b) {
+    return a->name_view() < b->name_view();
+  });
+  return out;
+}
+
+}  // namespace mpstate::core

@@ -1,0 +1,245 @@
+#include "mpstate/core/value_codec.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "mpstate/core/loop_ops.hpp"
+#include "mpstate/core/record_ops.hpp"
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+namespace {
+
+[[noreturn]] void json_mismatch(const variable_record& r, const json& v) {
+  throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
+                                       std::string(to_string(r.type)) + "; cannot store a JSON " +
+                                       v.type_name());
+}
+
+std::int64_t to_int64(const variable_record& r, const json& v) {
+  if (v.is_number_unsigned()) {
+    auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      throw error(errc::out_of_range, std::to_string(u) + " does not fit int64");
+    }
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  json_mismatch(r, v);
+}
+
+std::uint64_t to_uint64(const variable_record& r, const json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer()) {
+    auto i = v.get<std::int64_t>();
+    if (i < 0) throw error(errc::out_of_range, std::to_string(i) + " does not fit uint64");
+    return static_cast<std::uint64_t>(i);
+  }
+  json_mismatch(r, v);
+}
+
+double to_double(const variable_record& r, const json& v) {
+  if (v.is_number()) return v.get<double>();
+  json_mismatch(r, v);
+}
+
+bool to_bool(const variable_record& r, const json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  json_mismatch(r, v);
+}
+
+// The bytes a buffer record stores for `v`.
+std::string to_buffer_bytes(const variable_record& r, const json& v) {
+  switch (r.type) {
+    case value_type::string:
+      if (!v.is_string()) json_mismatch(r, v);
+      return v.get<std::string>();
+    case value_type::bytes:
+      if (!v.is_string()) json_mismatch(r, v);
+      return base64_decode(v.get_ref<const std::string&>());
+    case value_type::json:
+      return encode_json_text(v);
+    default:
+      json_mismatch(r, v);
+  }
+}
+
+json from_buffer_bytes(const variable_record& r, const std::string& bytes) {
+  switch (r.type) {
+    case value_type::string: return bytes;
+    case value_type::bytes: return base64_encode(bytes);
+    case value_type::json: return json::parse(bytes, nullptr, false);
+    default: return nullptr;
+  }
+}
+
+json scalar_json(const variable_record& r) {
+  switch (r.type) {
+    case value_type::int64: return load_scalar<std::int64_t>(r);
+    case value_type::uint64: return load_scalar<std::uint64_t>(r);
+    case value_type::float64: {
+      double d = load_scalar<double>(r);
+      return std::isfinite(d) ? json(d) : json(nullptr);
+    }
+    case value_type::boolean: return load_scalar<bool>(r);
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+value_type type_for_json(const json& value) {
+  if (value.is_number_unsigned()) {
+    return value.get<std::uint64_t>() >
+                   static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+               ? value_type::uint64
+               : value_type::int64;
+  }
+  if (value.is_number_integer()) return value_type::int64;
+  if (value.is_number_float()) return value_type::float64;
+  if (value.is_boolean()) return value_type::boolean;
+  if (value.is_string()) return value_type::string;
+  return value_type::json;
+}
+
+json read_json_value(variable_record& r) {
+  if (is_scalar(r.type)) return scalar_json(r);
+  if (r.type == value_type::loop) return loop_to_json(read_loop(r));
+  std::string bytes;
+  read_buffer(r, bytes);
+  return from_buffer_bytes(r, bytes);
+}
+
+void write_json_value(variable_record& r, const json& value) {
+  switch (r.type) {
+    case value_type::int64: return store_scalar(r, to_int64(r, value));
+    case value_type::uint64: return store_scalar(r, to_uint64(r, value));
+    case value_type::float64: return store_scalar(r, to_double(r, value));
+    case value_type::boolean: return store_scalar(r, to_bool(r, value));
+    case value_type::loop:
+      throw error(errc::type_mismatch, "loop '" + std::string(r.name_view()) +
+                                           "' changes only through the loop ops");
+    default: return write_buffer(r, to_buffer_bytes(r, value));
+  }
+}
+
+json add_json_value(variable_record& r, const json& delta) {
+  switch (r.type) {
+    case value_type::int64: return add_scalar(r, to_int64(r, delta));
+    case value_type::uint64: return add_scalar(r, to_uint64(r, delta));
+    case value_type::float64: return add_scalar(r, to_double(r, delta));
+    default:
+      throw error(errc::type_mismatch, "add needs an int64, uint64 or double; '" +
+                                           std::string(r.name_view()) + "' is " +
+                                           std::string(to_string(r.type)));
+  }
+}
+
+json compare_exchange_json_value(variable_record& r, const json& expected, const json& desired) {
+  bool ok = false;
+  switch (r.type) {
+    case value_type::int64: {
+      auto e = to_int64(r, expected);
+      ok = compare_exchange_scalar(r, e, to_int64(r, desired));
+      break;
+    }
+    case value_type::uint64: {
+      auto e = to_uint64(r, expected);
+      ok = compare_exchange_scalar(r, e, to_uint64(r, desired));
+      break;
+    }
+    case value_type::float64: {
+      auto e = to_double(r, expected);
+      ok = compare_exchange_scalar(r, e, to_double(r, desired));
+      break;
+    }
+    case value_type::boolean: {
+      auto e = to_bool(r, expected);
+      ok = compare_exchange_scalar(r, e, to_bool(r, desired));
+      break;
+    }
+    case value_type::loop:
+      throw error(errc::type_mismatch, "cas does not apply to loop '" +
+                                           std::string(r.name_view()) + "'");
+    default: {
+      std::string e = to_buffer_bytes(r, expected);
+      ok = compare_exchange_buffer(r, e, to_buffer_bytes(r, desired));
+      break;
+    }
+  }
+  return {{"ok", ok}, {"value", read_json_value(r)}};
+}
+
+json describe_record(variable_record& r) {
+  json value = read_json_value(r);
+  return {{"name", std::string(r.name_view())},
+          {"type", to_string(r.type)},
+          {"version", r.version.load()},
+          {"capacity", r.capacity},
+          {"last_writer_pid", r.last_writer_pid.load()},
+          {"last_write_ns", r.last_write_ns.load()},
+          {"value", std::move(value)}};
+}
+
+std::string encode_json_text(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+int b64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) |
+                      std::uint8_t(bytes[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += b64_alphabet[(n >> shift) & 63];
+  }
+  if (std::size_t rest = bytes.size() - i; rest > 0) {
+    std::uint32_t n = std::uint8_t(bytes[i]) << 16;
+    if (rest == 2) n |= std::uint8_t(bytes[i + 1]) << 8;
+    out += b64_alphabet[(n >> 18) & 63];
+    out += b64_alphabet[(n >> 12) & 63];
+    out += rest == 2 ? b64_alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) throw error(errc::invalid_argument, "base64 length is not a multiple of 4");
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = text[i + k];
+      bool last_group = i + 4 == text.size();
+      if (c == '=' && last_group && k >= 2 && (k == 3 || text[i + 3] == '=')) {
+        v[k] = 0;
+        ++pad;
+      } else if ((v[k] = b64_value(c)) < 0) {
+        throw error(errc::invalid_argument, "invalid base64 character at " + std::to_string(i + k));
+      }
+    }
+    std::uint32_t n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
+}  // namespace mpstate::core
