@@ -107,7 +107,6 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     throw error(errc::value_too_large, "capacity " + std::to_string(capacity) +
                                            " is over the limit of 64M");
   }
-  capacity = align_up(capacity, 8);
   segment_header& h = header();
   const std::uint64_t hash = name_hash(name);
   robust_lock lock(h.directory_mutex);
@@ -118,7 +117,7 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
                                         " names); delete some or start a larger segment");
   }
-  void* mem = heap_->memory.allocate_aligned(record_footprint(capacity), 64, std::nothrow);
+  void* mem = heap_->memory.allocate(record_footprint(capacity), std::nothrow);
   if (!mem) {
     throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" +
                                         std::to_string(record_footprint(capacity)) + " bytes, " +

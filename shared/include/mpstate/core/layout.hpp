@@ -84,7 +84,7 @@ constexpr std::uint32_t record_flag_deleted = 1;
 // buffer slots of `capacity` bytes that follow the record: a write fills the slot
 // that is not active and then commits by one store of `active_slot`, so a writer
 // killed at any point leaves the old or the new value (never a torn one).
-struct alignas(64) variable_record {
+struct alignas(16) variable_record {
   robust_mutex mutex;                      // guards every write (and buffer reads)
   std::atomic<std::uint64_t> version;      // +1 per committed write; low 32 bits = futex word
   std::atomic<std::uint64_t> scalar;       // int64/uint64/double/bool bits
@@ -96,17 +96,19 @@ struct alignas(64) variable_record {
   value_type type;
   std::atomic<std::int64_t> last_write_ns;
   std::int64_t created_ns;
-  std::uint64_t capacity;                  // bytes per buffer slot (0 for scalars)
+  std::uint64_t capacity;                  // value bytes a buffer slot holds (0 for scalars)
   std::uint64_t slot_length[2];
   std::uint32_t name_length;
   char name[256];
 
   std::string_view name_view() const { return {name, name_length}; }
+  // Slots start 8-byte aligned: slot 1 is one rounded-up capacity after slot 0.
+  std::uint64_t slot_stride() const { return (capacity + 7) & ~std::uint64_t{7}; }
   char* slot_data(std::uint32_t slot) {
-    return reinterpret_cast<char*>(this + 1) + slot * capacity;
+    return reinterpret_cast<char*>(this + 1) + slot * slot_stride();
   }
   const char* slot_data(std::uint32_t slot) const {
-    return reinterpret_cast<const char*>(this + 1) + slot * capacity;
+    return reinterpret_cast<const char*>(this + 1) + slot * slot_stride();
   }
   std::uint32_t* futex_word() { return reinterpret_cast<std::uint32_t*>(&version); }
   bool deleted() const { return flags.load(std::memory_order_acquire) & record_flag_deleted; }
@@ -114,7 +116,7 @@ struct alignas(64) variable_record {
 
 // Bytes a record of that capacity takes in the heap (record + two slots).
 constexpr std::uint64_t record_footprint(std::uint64_t capacity) {
-  return sizeof(variable_record) + 2 * capacity;
+  return sizeof(variable_record) + 2 * ((capacity + 7) & ~std::uint64_t{7});
 }
 
 constexpr std::uint64_t default_buffer_capacity = 256;

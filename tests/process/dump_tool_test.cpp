@@ -1,0 +1,73 @@
+// mpstate-dump as a user runs it: its --json parsed and checked, the table read.
+#include <boost/test/unit_test.hpp>
+
+#include "process_fixture.hpp"
+
+using namespace mpstate;
+using namespace mpstate::test;
+using nlohmann::json;
+
+BOOST_FIXTURE_TEST_SUITE(dump_tool, manager_fixture)
+
+BOOST_AUTO_TEST_CASE(json_output_lists_every_variable_with_type_version_and_value) {
+  client->create<std::int64_t>("app/count", 7);
+  client->create<std::string>("app/name", "scheduler");
+  client->create<json>("app/config", json{{"workers", 4}});
+  client->create<Bytes>("app/raw", Bytes{'h', 'i'});
+  client->create<std::int64_t>("other/x", 1);
+  LoopState loop = client->loop("app/loop");
+  loop.mark_starting();
+  loop.mark_running();
+  loop.heartbeat(3);
+
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " app/ --json");
+  BOOST_REQUIRE(r.exit_code == 0);
+  json dump = json::parse(r.output);
+  const json& vars = dump["variables"];
+  BOOST_REQUIRE(vars.size() == 5u);  // other/x is filtered out
+  std::map<std::string, json> by_name;
+  for (const auto& v : vars) {
+    BOOST_TEST(v.contains("version"));
+    by_name[v["name"]] = v;
+  }
+  BOOST_TEST(by_name["app/count"]["type"] == "int64");
+  BOOST_TEST(by_name["app/count"]["value"] == 7);
+  BOOST_TEST(by_name["app/name"]["value"] == "scheduler");
+  BOOST_TEST(by_name["app/config"]["value"]["workers"] == 4);
+  BOOST_TEST(by_name["app/raw"]["value"] == "aGk=");
+  const json& lp = by_name["app/loop"]["value"];
+  BOOST_TEST(lp["state"] == "running");
+  BOOST_TEST(lp["pid"] == getpid());
+  BOOST_TEST(lp["iterations"] == 3);
+  BOOST_TEST(lp["heartbeat_age_ms"].get<std::int64_t>() >= 0);
+  BOOST_TEST(dump["manager_alive"] == true);
+}
+
+BOOST_AUTO_TEST_CASE(the_table_shows_names_types_and_short_values) {
+  client->create<std::string>("t/long", std::string(200, 'z'), 256);
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name);
+  BOOST_REQUIRE(r.exit_code == 0);
+  BOOST_TEST(r.output.find("t/long") != std::string::npos);
+  BOOST_TEST(r.output.find("string") != std::string::npos);
+  BOOST_TEST(r.output.find("...") != std::string::npos);          // shortened
+  BOOST_TEST(r.output.find(std::string(100, 'z')) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_dump_reads_a_segment_whose_manager_died) {
+  client->create<std::int64_t>("survivor", 11);
+  kill_manager();
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " --json");
+  BOOST_REQUIRE(r.exit_code == 0);
+  json dump = json::parse(r.output);
+  BOOST_TEST(dump["manager_alive"] == false);
+  BOOST_TEST(dump["variables"][0]["value"] == 11);
+  restart_manager();
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_manager_is_a_clear_error) {
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " no-such-manager 2>&1");
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(r.output.find("not_found") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

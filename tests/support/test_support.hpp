@@ -1,0 +1,62 @@
+// Helpers shared by the test suites: unique names, real child processes,
+// condition waits with deadlines, and a raw socket for protocol-level tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "mpstate/core/owned_segment.hpp"
+
+namespace mpstate::test {
+
+using namespace std::chrono_literals;
+
+// A name unique to this process and call: "<prefix>-<pid>-<n>".
+std::string unique_name(const std::string& prefix = "t");
+
+// Points MPSTATE_RUNTIME_DIR at a fresh private directory for this test process.
+struct runtime_dir_fixture {
+  runtime_dir_fixture();
+  ~runtime_dir_fixture();
+  std::string dir;
+};
+
+// Forks a child that runs `body` and exits with its return value (1 when it
+// throws); the child never returns into the test framework.
+pid_t spawn(const std::function<int()>& body);
+// The child's exit code, -signal when a signal ended it, or nullopt at the deadline.
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout = 30s);
+
+// Checks `condition` until it holds or `timeout` passes; returns whether it held.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// A segment owned by the test (the manager's side), unlinked at the end.
+struct scratch_segment {
+  explicit scratch_segment(std::uint64_t size = 1 << 20);
+  ~scratch_segment();
+  std::string name;
+  std::unique_ptr<core::owned_segment> segment;
+};
+
+// A blocking Unix-socket connection speaking raw lines.
+class raw_connection {
+ public:
+  explicit raw_connection(const std::string& path);
+  ~raw_connection();
+  void send(const std::string& bytes);
+  // One line without its '\n'; nullopt on EOF, timeout or error.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5s);
+  // True when the peer closed the connection before the deadline.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 5s);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+}  // namespace mpstate::test

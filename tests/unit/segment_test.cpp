@@ -1,0 +1,161 @@
+#include <sys/mman.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include "mpstate/core/loop_ops.hpp"
+#include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/value_codec.hpp"
+#include "mpstate/error.hpp"
+#include "test_support.hpp"
+
+using namespace mpstate;
+using core::json;
+using core::value_type;
+
+namespace {
+template <class Fn>
+errc code_of(Fn&& fn) {
+  try {
+    fn();
+    return errc::ok;
+  } catch (const error& e) {
+    return e.code();
+  }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(segment)
+
+BOOST_AUTO_TEST_CASE(created_variables_are_found_by_name_with_zero_values) {
+  test::scratch_segment s;
+  auto* counter = s.segment->create_variable("jobs/done", value_type::int64);
+  auto* text = s.segment->create_variable("jobs/name", value_type::string, 16);
+  BOOST_TEST(s.segment->find("jobs/done") == counter);
+  BOOST_TEST(s.segment->find("jobs/name") == text);
+  BOOST_TEST(s.segment->find("jobs/none") == nullptr);
+  BOOST_TEST(core::load_scalar<std::int64_t>(*counter) == 0);
+  BOOST_TEST(core::read_json_value(*text) == json(""));
+  BOOST_TEST(core::read_json_value(*s.segment->create_variable("j", value_type::json)).is_null());
+  BOOST_TEST(s.segment->list("jobs/").size() == 2u);
+  BOOST_TEST(s.segment->list().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_and_invalid_names_are_refused) {
+  test::scratch_segment s;
+  s.segment->create_variable("a", value_type::int64);
+  BOOST_TEST((code_of([&] { s.segment->create_variable("a", value_type::boolean); }) == errc::already_exists));
+  BOOST_TEST((code_of([&] { s.segment->create_variable("a/../b", value_type::int64); }) == errc::invalid_name));
+  BOOST_TEST((code_of([&] { s.segment->create_variable("", value_type::int64); }) == errc::invalid_name));
+}
+
+BOOST_AUTO_TEST_CASE(writes_commit_versions_and_refuse_what_does_not_fit) {
+  test::scratch_segment s;
+  auto* r = s.segment->create_variable("s", value_type::string, 8);
+  core::write_json_value(*r, "12345678");
+  BOOST_TEST(r->version.load() == 1u);
+  BOOST_TEST((code_of([&] { core::write_json_value(*r, "123456789"); }) == errc::value_too_large));
+  BOOST_TEST(core::read_json_value(*r) == json("12345678"));  // the old value stands
+  BOOST_TEST((code_of([&] { core::write_json_value(*r, 5); }) == errc::type_mismatch));
+  BOOST_TEST(r->version.load() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(integer_adds_refuse_to_overflow) {
+  test::scratch_segment s;
+  auto* r = s.segment->create_variable("i", value_type::int64);
+  core::store_scalar<std::int64_t>(*r, INT64_MAX - 1);
+  BOOST_TEST(core::add_scalar<std::int64_t>(*r, 1) == INT64_MAX);
+  BOOST_TEST((code_of([&] { core::add_scalar<std::int64_t>(*r, 1); }) == errc::out_of_range));
+  auto* u = s.segment->create_variable("u", value_type::uint64);
+  BOOST_TEST((code_of([&] { core::add_json_value(*u, -1); }) == errc::out_of_range));
+  auto* str = s.segment->create_variable("str", value_type::string);
+  BOOST_TEST((code_of([&] { core::add_json_value(*str, 1); }) == errc::type_mismatch));
+}
+
+BOOST_AUTO_TEST_CASE(compare_exchange_stores_only_on_a_match) {
+  test::scratch_segment s;
+  auto* r = s.segment->create_variable("c", value_type::int64);
+  std::int64_t expected = 5;
+  BOOST_TEST(!core::compare_exchange_scalar<std::int64_t>(*r, expected, 7));
+  BOOST_TEST(expected == 0);
+  BOOST_TEST(core::compare_exchange_scalar<std::int64_t>(*r, expected, 7));
+  BOOST_TEST(core::load_scalar<std::int64_t>(*r) == 7);
+  auto* t = s.segment->create_variable("t", value_type::string);
+  BOOST_TEST(core::compare_exchange_json_value(*t, "x", "y")["ok"] == false);
+  BOOST_TEST(core::compare_exchange_json_value(*t, "", "y")["ok"] == true);
+  BOOST_TEST(core::read_json_value(*t) == json("y"));
+}
+
+BOOST_AUTO_TEST_CASE(the_name_table_fills_then_deleting_makes_room) {
+  test::scratch_segment s(256 * 1024);  // 256 slots -> 192 names
+  std::size_t made = 0;
+  errc last = errc::ok;
+  while (last == errc::ok) {
+    last = code_of([&] { s.segment->create_variable("v" + std::to_string(made), value_type::int64); });
+    if (last == errc::ok) ++made;
+  }
+  BOOST_TEST((last == errc::segment_full));
+  BOOST_TEST(made == 192u);
+  s.segment->delete_variable("v0");
+  BOOST_CHECK_NO_THROW(s.segment->create_variable("again", value_type::int64));
+  for (std::size_t i = 1; i < made; ++i) BOOST_TEST(s.segment->find("v" + std::to_string(i)) != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_heap_is_segment_full_and_deleting_makes_room) {
+  test::scratch_segment s(256 * 1024);
+  std::size_t made = 0;
+  errc last = errc::ok;
+  while (last == errc::ok) {
+    last = code_of([&] { s.segment->create_variable("big" + std::to_string(made), value_type::bytes, 20000); });
+    if (last == errc::ok) ++made;
+  }
+  BOOST_TEST((last == errc::segment_full));
+  BOOST_TEST(made > 3u);
+  s.segment->delete_variable("big0");
+  BOOST_CHECK_NO_THROW(s.segment->create_variable("big-again", value_type::bytes, 20000));
+}
+
+BOOST_AUTO_TEST_CASE(a_deleted_record_is_freed_only_after_its_last_binding) {
+  test::scratch_segment s;
+  s.segment->create_variable("d", value_type::int64);
+  core::variable_record* bound = s.segment->find("d", /*bind=*/true);
+  s.segment->delete_variable("d");
+  BOOST_TEST(s.segment->find("d") == nullptr);
+  BOOST_TEST((code_of([&] { core::load_scalar<std::int64_t>(*bound); }) == errc::not_found));
+  BOOST_TEST(s.segment->retired_count() == 1u);
+  BOOST_TEST(s.segment->free_unbound_records() == 0u);
+  core::segment::unbind(bound);
+  BOOST_TEST(s.segment->free_unbound_records() == 1u);
+  BOOST_TEST((code_of([&] { s.segment->delete_variable("d"); }) == errc::not_found));
+}
+
+BOOST_AUTO_TEST_CASE(an_adopted_segment_keeps_every_value) {
+  test::scratch_segment s;
+  core::write_json_value(*s.segment->create_variable("n", value_type::int64), 42);
+  core::write_json_value(*s.segment->create_variable("t", value_type::string), "kept");
+  s.segment.reset();  // as if the manager died: the segment stays
+  auto adopted = core::owned_segment::create_or_adopt(s.name, 1 << 20);
+  BOOST_TEST(adopted->adopted());
+  BOOST_TEST(core::read_json_value(*adopted->find("n")) == json(42));
+  BOOST_TEST(core::read_json_value(*adopted->find("t")) == json("kept"));
+  BOOST_CHECK_NO_THROW(adopted->create_variable("new", value_type::int64));
+  s.segment = std::move(adopted);
+}
+
+BOOST_AUTO_TEST_CASE(a_foreign_header_is_refused_not_wiped) {
+  test::scratch_segment s;
+  s.segment->header().magic = 0x1234;
+  std::string name = s.name;
+  s.segment.reset();
+  try {
+    core::owned_segment::create_or_adopt(name, 1 << 20);
+    BOOST_FAIL("expected layout_mismatch");
+  } catch (const error& e) {
+    BOOST_TEST((e.code() == errc::layout_mismatch));
+  }
+  // A client refuses it too, and a missing segment is not_found.
+  BOOST_TEST((code_of([&] { core::segment::open(name); }) == errc::layout_mismatch));
+  BOOST_TEST((code_of([&] { core::segment::open(name + "-absent"); }) == errc::not_found));
+  shm_unlink(("/" + name).c_str());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
