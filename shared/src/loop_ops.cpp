@@ -29,7 +29,7 @@ void require_owner(const variable_record& r, const loop_snapshot& s, const proce
 
 void set_reason(loop_snapshot& s, std::string_view reason) {
   std::size_t n = std::min(reason.size(), sizeof s.reason - 1);
-  std::memcpy(s.reason, reason.data(), n);
+  if (n > 0) std::memcpy(s.reason, reason.data(), n);  // an empty view may have a null data()
   s.reason[n] = '\0';
 }
 

@@ -1,6 +1,10 @@
 #include "mpstate/core/process_identity.hpp"
 
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <chrono>
 #include <cstdio>
@@ -46,15 +50,32 @@ std::uint64_t process_start_time(pid_t pid) {
   return read_stat(pid, f) ? f.start_time : 0;
 }
 
-process_identity self_identity() {
-  static thread_local pid_t cached_pid = 0;
-  static thread_local std::uint64_t cached_start = 0;
+namespace {
+// 0 until first use, and again in a forked child until its first use.
+std::atomic<pid_t> cached_pid{0};
+std::atomic<std::uint64_t> cached_start{0};
+
+pid_t refresh_identity() {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] { cached_pid.store(0, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
   pid_t pid = getpid();
-  if (pid != cached_pid) {  // first call, or we are a forked child
-    cached_pid = pid;
-    cached_start = process_start_time(pid);
-  }
-  return {cached_pid, cached_start};
+  cached_start.store(process_start_time(pid), std::memory_order_relaxed);
+  cached_pid.store(pid, std::memory_order_relaxed);
+  return pid;
+}
+}  // namespace
+
+pid_t self_pid() {
+  pid_t pid = cached_pid.load(std::memory_order_relaxed);
+  return pid != 0 ? pid : refresh_identity();
+}
+
+process_identity self_identity() {
+  pid_t pid = self_pid();
+  return {pid, cached_start.load(std::memory_order_relaxed)};
 }
 
 bool is_alive(const process_identity& who) {
@@ -63,6 +84,12 @@ bool is_alive(const process_identity& who) {
   if (!read_stat(who.pid, f)) return false;
   if (f.state == 'Z' || f.state == 'X') return false;  // dead, not yet reaped
   return who.start_time == 0 || f.start_time == who.start_time;
+}
+
+std::int64_t coarse_now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 std::int64_t now_ns() {

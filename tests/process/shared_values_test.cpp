@@ -72,6 +72,8 @@ BOOST_AUTO_TEST_CASE(a_value_written_by_one_process_is_read_by_another) {
   BOOST_TEST(text.get() == "written by " + std::to_string(child));
   BOOST_TEST((data.get() == Bytes{0, 1, 2, 255}));
   BOOST_TEST(ratio.get() == 0.25);
+  data.set(Bytes{});  // empty values are values too
+  BOOST_TEST(data.get().empty());
   auto dump = client->dump("text");
   BOOST_TEST(dump["variables"][0]["last_writer_pid"] == child);
 }

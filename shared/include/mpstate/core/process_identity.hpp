@@ -13,14 +13,19 @@ struct process_identity {
   std::uint64_t start_time = 0;  // field 22 of /proc/<pid>/stat (clock ticks since boot)
 };
 
-// The calling process (start time read once per pid and cached).
+// The calling process. Cached, and refreshed in a forked child (pthread_atfork),
+// so it costs a load, not a syscall: it is on every write's path.
 process_identity self_identity();
+pid_t self_pid();
 // The start time of `pid`, or 0 when no such process exists.
 std::uint64_t process_start_time(pid_t pid);
 // True while that exact process runs: same pid, same start time, not a zombie.
 bool is_alive(const process_identity& who);
 
-// Wall-clock now, in nanoseconds since the epoch (record timestamps).
+// Wall-clock now, in nanoseconds since the epoch.
 std::int64_t now_ns();
+// The same from the coarse clock (a few ms resolution, a few ns to read): the
+// last-write stamp every write takes.
+std::int64_t coarse_now_ns();
 
 }  // namespace mpstate::core

@@ -48,8 +48,8 @@ class locked_record {
   bool owner_died() const { return lock_.owner_died(); }
   // Marks a committed write: writer pid, time, version + 1, wake waiters.
   void commit() {
-    r_.last_writer_pid.store(self_identity().pid, std::memory_order_relaxed);
-    r_.last_write_ns.store(now_ns(), std::memory_order_relaxed);
+    r_.last_writer_pid.store(self_pid(), std::memory_order_relaxed);
+    r_.last_write_ns.store(coarse_now_ns(), std::memory_order_relaxed);
     commit_version();
   }
 
@@ -152,7 +152,7 @@ inline std::string_view committed_bytes(const variable_record& r) {
 inline void write_committed_bytes(variable_record& r, std::string_view bytes) {
   if (bytes.size() > r.capacity) throw_too_large(r, bytes.size());
   std::uint32_t next = 1 - r.active_slot.load(std::memory_order_relaxed);
-  std::memcpy(r.slot_data(next), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(r.slot_data(next), bytes.data(), bytes.size());
   r.slot_length[next] = bytes.size();
   r.active_slot.store(next, std::memory_order_release);
 }
