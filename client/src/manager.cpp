@@ -117,16 +117,21 @@ Client Manager::connect(Transport transport) const {
 
 void Manager::stop() {
   if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  for (int i = 0; i < 500; ++i) {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
+  // Already gone (exited after a `shutdown`, or reaped by someone else): no signal,
+  // since its pid may belong to another process by now.
+  auto exited = [this] {
+    pid_t r = ::waitpid(pid_, nullptr, WNOHANG);
+    return r == pid_ || (r < 0 && errno == ECHILD);
+  };
+  if (!exited()) {
+    ::kill(pid_, SIGTERM);
+    bool done = false;
+    for (int i = 0; i < 500 && !(done = exited()); ++i) ::usleep(10'000);
+    if (!done) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
     }
-    ::usleep(10'000);
   }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
 }
 

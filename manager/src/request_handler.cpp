@@ -12,6 +12,11 @@ using namespace mpstate::core;
 
 handler_outcome request_handler::handle_line(std::string_view line,
                                              const process_identity& peer) {
+  try {
+    check_json_depth(line);
+  } catch (const error& e) {
+    return {make_error(nullptr, e.code(), e.message()), {}};
+  }
   json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded()) {
     return {make_error(nullptr, errc::bad_request, "the line is not valid JSON"), {}};

@@ -51,10 +51,16 @@ nlohmann::json dump_json(const segment& s, std::string_view prefix) {
     try {
       vars.push_back(describe_record(*r));
     } catch (const error& e) {
-      if (e.code() != errc::not_found) {  // deleted meanwhile: leave it out
-        for (auto* b : records) segment::unbind(b);
-        throw;
-      }
+      if (e.code() == errc::not_found) continue;  // deleted meanwhile: leave it out
+      // One unreadable value must not hide the others: show it with its error.
+      vars.push_back({{"name", std::string(r->name_view())},
+                      {"type", to_string(r->type)},
+                      {"version", r->version.load()},
+                      {"capacity", r->capacity},
+                      {"last_writer_pid", r->last_writer_pid.load()},
+                      {"last_write_ns", r->last_write_ns.load()},
+                      {"value", nullptr},
+                      {"error", e.what()}});
     }
   }
   for (auto* r : records) segment::unbind(r);

@@ -68,7 +68,9 @@ json from_buffer_bytes(const variable_record& r, const std::string& bytes) {
   switch (r.type) {
     case value_type::string: return bytes;
     case value_type::bytes: return base64_encode(bytes);
-    case value_type::json: return json::parse(bytes, nullptr, false);
+    case value_type::json:
+      check_json_depth(bytes);  // a local writer may have stored anything
+      return json::parse(bytes, nullptr, false);
     default: return nullptr;
   }
 }
@@ -179,6 +181,26 @@ json describe_record(variable_record& r) {
           {"last_writer_pid", r.last_writer_pid.load()},
           {"last_write_ns", r.last_write_ns.load()},
           {"value", std::move(value)}};
+}
+
+void check_json_depth(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_json_depth) {
+        throw error(errc::bad_request, "JSON nests deeper than " + std::to_string(max_json_depth) + " levels");
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
 }
 
 std::string encode_json_text(const json& value) {

@@ -64,6 +64,24 @@ BOOST_AUTO_TEST_CASE(the_dump_reads_a_segment_whose_manager_died) {
   restart_manager();
 }
 
+BOOST_AUTO_TEST_CASE(one_unreadable_value_does_not_hide_the_others) {
+  // A local writer may store JSON nested deeper than the manager will serialise.
+  auto deep = client->create<json>("deep", json(nullptr), 4096);
+  json v = json::array();
+  for (int i = 0; i < 1000; ++i) v = json::array({v});
+  deep.set(v);
+  client->create<std::int64_t>("plain", 3);
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " --json");
+  BOOST_REQUIRE(r.exit_code == 0);
+  json dump = json::parse(r.output);
+  BOOST_REQUIRE(dump["variables"].size() == 2u);
+  BOOST_TEST(dump["variables"][0]["name"] == "deep");
+  BOOST_TEST(dump["variables"][0]["error"].get<std::string>().find("bad_request") == 0u);
+  BOOST_TEST(dump["variables"][1]["value"] == 3);
+  BOOST_TEST((error_of([&] { client->request({{"op", "get"}, {"name", "deep"}}); }) == errc::bad_request));
+  BOOST_TEST(client->request({{"op", "get"}, {"name", "plain"}})["value"] == 3);  // still serving
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_manager_is_a_clear_error) {
   auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " no-such-manager 2>&1");
   BOOST_TEST(r.exit_code == 1);

@@ -1,5 +1,7 @@
 // Bad input at the real socket: each gets its error code, and the manager keeps
 // serving this connection (or, after an over-long line, everyone else).
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include "mpstate/core/protocol.hpp"
@@ -84,6 +86,23 @@ BOOST_AUTO_TEST_CASE(the_wait_op_answers_on_change_and_on_timeout) {
   auto reply = c.read_line();
   BOOST_REQUIRE(reply.has_value());
   BOOST_TEST(json::parse(*reply)["result"]["changed"] == true);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_answers_then_the_manager_exits_cleanly) {
+  raw_connection c(manager->socket_path());
+  BOOST_TEST(ask(c, R"({"id":1,"op":"shutdown"})")["result"] == json::object());
+  BOOST_TEST(c.closed_by_peer());
+  BOOST_TEST(wait_exit(manager->pid(), 5s).value() == 0);
+  BOOST_TEST(access(manager->socket_path().c_str(), F_OK) != 0);
+  BOOST_TEST((error_of([&] { Client again(name); }) == errc::manager_unavailable));
+}
+
+BOOST_AUTO_TEST_CASE(list_ops_prints_every_op_of_the_table) {
+  auto r = run_command(std::string(MPSTATE_MANAGER_PATH) + " --list-ops");
+  BOOST_TEST(r.exit_code == 0);
+  for (const auto& op : core::op_table()) {
+    BOOST_TEST(r.output.find("| `" + std::string(op.name) + "` |") != std::string::npos, op.name);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

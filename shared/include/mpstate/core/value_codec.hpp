@@ -35,6 +35,14 @@ json compare_exchange_json_value(variable_record& r, const json& expected, const
 // {"name","type","version","capacity","last_writer_pid","last_write_ns","value"}
 json describe_record(variable_record& r);
 
+// JSON deeper than this is refused (bad_request): parsing is iterative, but
+// serialising and destroying nested values recurse, so unbounded depth would let
+// one line crash the manager.
+constexpr std::size_t max_json_depth = 128;
+// Scans JSON text (without parsing it) and throws error(bad_request) when arrays and
+// objects nest deeper than max_json_depth.
+void check_json_depth(std::string_view text);
+
 // Text encoding used for json variables (compact dump; invalid UTF-8 replaced).
 std::string encode_json_text(const json& value);
 
