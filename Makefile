@@ -1,7 +1,8 @@
 # The two commands of the README, plus the steps they are made of.
 #   make demo   set up, build, run the job-scheduler example and show the dump
-#   make test   set up, build, run every test (release, then ASan+UBSan)
-.PHONY: deps build build-asan test test-release test-asan demo clean
+#   make test   set up, build, run every test: release, then ASan+UBSan, then the
+#               thread suite under ThreadSanitizer
+.PHONY: deps build build-asan build-tsan test test-release test-asan test-tsan demo sanity clean
 
 deps:
 	@scripts/install-deps
@@ -14,16 +15,29 @@ build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 
+build-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan --target thread_tests
+
 test-release: build
 	@ctest --preset release
 
 test-asan: build-asan
 	@ctest --preset asan
 
-test: test-release test-asan
+# TSan models threads in one process; it cannot follow a robust mutex that another
+# process locked, so it runs the thread suite (the fork/kill suites run under ASan).
+test-tsan: build-tsan
+	@ctest --preset tsan -R thread_tests
+
+test: test-release test-asan test-tsan
 
 demo: build
 	@scripts/demo build/release
+
+# A first ns/op figure of local proxies against a raw boost::interprocess mutex.
+sanity: build
+	@build/release/benchmarks/proxy_sanity
 
 clean:
 	rm -rf build

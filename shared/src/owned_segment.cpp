@@ -84,8 +84,7 @@ std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string&
     h.heap_size = mapped - h.heap_offset;
     s->heap_ = std::make_unique<heap>(heap{heap::buffer(bip::create_only, s->base() + h.heap_offset,
                                                         h.heap_size)});
-    std::atomic_thread_fence(std::memory_order_release);
-    h.magic = segment_magic;
+    std::atomic_ref<std::uint64_t>(h.magic).store(segment_magic, std::memory_order_release);
   }
   s->claim_for_this_process();
   return s;

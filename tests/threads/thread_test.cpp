@@ -1,0 +1,84 @@
+// Threads, for ThreadSanitizer: the manager library served from a thread of the
+// test process, and one Client (local and socket proxies) shared by many threads.
+#define BOOST_TEST_MODULE mpstate_threads
+#include <boost/test/unit_test.hpp>
+#include <thread>
+#include <vector>
+
+#include "mpstate/manager/server.hpp"
+#include "mpstate/mpstate.hpp"
+#include "test_support.hpp"
+
+using namespace mpstate;
+
+using runtime_dir = test::runtime_dir_fixture;
+BOOST_TEST_GLOBAL_FIXTURE(runtime_dir);
+
+namespace {
+// A manager served by a thread of this process; stopped and joined at the end.
+struct in_process_manager {
+  in_process_manager() : name(test::unique_name("th")), srv(make_options(name)), thread([this] { srv.run(); }) {}
+  ~in_process_manager() {
+    srv.stop();
+    thread.join();
+  }
+  static manager::options make_options(const std::string& n) {
+    manager::options o;
+    o.name = n;
+    o.size = 4 << 20;
+    return o;
+  }
+  std::string name;
+  manager::server srv;
+  std::thread thread;
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(threads, in_process_manager)
+
+BOOST_AUTO_TEST_CASE(threads_sharing_one_client_add_exactly_on_both_transports) {
+  constexpr int threads = 4, adds = 2000;
+  Client local(name);
+  Client remote(ClientOptions{name, {}, Transport::socket});
+  auto counter = local.create<std::int64_t>("counter", 0);
+  auto remote_counter = remote.value<std::int64_t>("counter");
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < adds; ++i) {
+        if (t % 2 == 0) counter.add(1);
+        else remote_counter.add(1);  // the socket channel is shared between threads
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  BOOST_TEST(counter.get() == threads * adds);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_thread_is_woken_by_a_writer_thread) {
+  Client client(name);
+  auto v = client.create<std::int64_t>("v", 0);
+  std::uint64_t seen = v.version();
+  std::thread writer([&] { v.set(1); });
+  std::uint64_t now = v.wait_for_change(seen, std::chrono::seconds(5));
+  writer.join();
+  BOOST_TEST(now != seen);
+  BOOST_TEST(v.get() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_loop_owned_by_one_thread_is_stopped_from_another) {
+  Client client(name);
+  LoopState loop = client.loop("loop");
+  std::thread owner([&] {
+    loop.mark_starting();
+    loop.mark_running();
+    while (!loop.stop_requested()) loop.heartbeat();
+    loop.mark_stopped();
+  });
+  BOOST_REQUIRE((loop.wait_for(LoopPhase::running, std::chrono::seconds(5)) == LoopPhase::running));
+  loop.request_stop();
+  BOOST_TEST((loop.wait_for(LoopPhase::stopped, std::chrono::seconds(5)) == LoopPhase::stopped));
+  owner.join();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
