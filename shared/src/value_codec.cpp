@@ -137,29 +137,23 @@ json add_json_value(variable_record& r, const json& delta) {
   }
 }
 
+namespace {
+// cas on a scalar record, with both operands converted by `to_value`.
+template <class T>
+bool compare_exchange_converted(variable_record& r, const json& expected, const json& desired,
+                                T (*to_value)(const variable_record&, const json&)) {
+  T e = to_value(r, expected);
+  return compare_exchange_scalar(r, e, to_value(r, desired));
+}
+}  // namespace
+
 json compare_exchange_json_value(variable_record& r, const json& expected, const json& desired) {
   bool ok = false;
   switch (r.type) {
-    case value_type::int64: {
-      auto e = to_int64(r, expected);
-      ok = compare_exchange_scalar(r, e, to_int64(r, desired));
-      break;
-    }
-    case value_type::uint64: {
-      auto e = to_uint64(r, expected);
-      ok = compare_exchange_scalar(r, e, to_uint64(r, desired));
-      break;
-    }
-    case value_type::float64: {
-      auto e = to_double(r, expected);
-      ok = compare_exchange_scalar(r, e, to_double(r, desired));
-      break;
-    }
-    case value_type::boolean: {
-      auto e = to_bool(r, expected);
-      ok = compare_exchange_scalar(r, e, to_bool(r, desired));
-      break;
-    }
+    case value_type::int64: ok = compare_exchange_converted(r, expected, desired, to_int64); break;
+    case value_type::uint64: ok = compare_exchange_converted(r, expected, desired, to_uint64); break;
+    case value_type::float64: ok = compare_exchange_converted(r, expected, desired, to_double); break;
+    case value_type::boolean: ok = compare_exchange_converted(r, expected, desired, to_bool); break;
     case value_type::loop:
       throw error(errc::type_mismatch, "cas does not apply to loop '" +
                                            std::string(r.name_view()) + "'");

@@ -30,14 +30,4 @@ struct command_result {
 };
 command_result run_command(const std::string& command);
 
-template <class Fn>
-errc error_of(Fn&& fn) {
-  try {
-    fn();
-    return errc::ok;
-  } catch (const error& e) {
-    return e.code();
-  }
-}
-
 }  // namespace mpstate::test

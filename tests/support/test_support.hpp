@@ -11,6 +11,7 @@
 #include <string>
 
 #include "mpstate/core/owned_segment.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate::test {
 
@@ -31,6 +32,17 @@ struct runtime_dir_fixture {
 pid_t spawn(const std::function<int()>& body);
 // The child's exit code, -signal when a signal ended it, or nullopt at the deadline.
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout = 30s);
+
+// The code of the mpstate::error that `fn` throws, or errc::ok when it returns.
+template <class Fn>
+errc error_of(Fn&& fn) {
+  try {
+    fn();
+    return errc::ok;
+  } catch (const error& e) {
+    return e.code();
+  }
+}
 
 // Checks `condition` until it holds or `timeout` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);

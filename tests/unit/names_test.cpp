@@ -2,18 +2,14 @@
 
 #include "mpstate/core/names.hpp"
 #include "mpstate/error.hpp"
+#include "test_support.hpp"
 
 using namespace mpstate;
 using mpstate::core::validate_variable_name;
 
 namespace {
 errc name_error(const std::string& name) {
-  try {
-    validate_variable_name(name);
-    return errc::ok;
-  } catch (const error& e) {
-    return e.code();
-  }
+  return test::error_of([&] { validate_variable_name(name); });
 }
 }  // namespace
 

@@ -12,17 +12,7 @@ using namespace mpstate;
 using core::json;
 using core::value_type;
 
-namespace {
-template <class Fn>
-errc code_of(Fn&& fn) {
-  try {
-    fn();
-    return errc::ok;
-  } catch (const error& e) {
-    return e.code();
-  }
-}
-}  // namespace
+using test::error_of;
 
 BOOST_AUTO_TEST_SUITE(segment)
 
@@ -43,9 +33,9 @@ BOOST_AUTO_TEST_CASE(created_variables_are_found_by_name_with_zero_values) {
 BOOST_AUTO_TEST_CASE(duplicate_and_invalid_names_are_refused) {
   test::scratch_segment s;
   s.segment->create_variable("a", value_type::int64);
-  BOOST_TEST((code_of([&] { s.segment->create_variable("a", value_type::boolean); }) == errc::already_exists));
-  BOOST_TEST((code_of([&] { s.segment->create_variable("a/../b", value_type::int64); }) == errc::invalid_name));
-  BOOST_TEST((code_of([&] { s.segment->create_variable("", value_type::int64); }) == errc::invalid_name));
+  BOOST_TEST((error_of([&] { s.segment->create_variable("a", value_type::boolean); }) == errc::already_exists));
+  BOOST_TEST((error_of([&] { s.segment->create_variable("a/../b", value_type::int64); }) == errc::invalid_name));
+  BOOST_TEST((error_of([&] { s.segment->create_variable("", value_type::int64); }) == errc::invalid_name));
 }
 
 BOOST_AUTO_TEST_CASE(writes_commit_versions_and_refuse_what_does_not_fit) {
@@ -53,9 +43,9 @@ BOOST_AUTO_TEST_CASE(writes_commit_versions_and_refuse_what_does_not_fit) {
   auto* r = s.segment->create_variable("s", value_type::string, 8);
   core::write_json_value(*r, "12345678");
   BOOST_TEST(r->version.load() == 1u);
-  BOOST_TEST((code_of([&] { core::write_json_value(*r, "123456789"); }) == errc::value_too_large));
+  BOOST_TEST((error_of([&] { core::write_json_value(*r, "123456789"); }) == errc::value_too_large));
   BOOST_TEST(core::read_json_value(*r) == json("12345678"));  // the old value stands
-  BOOST_TEST((code_of([&] { core::write_json_value(*r, 5); }) == errc::type_mismatch));
+  BOOST_TEST((error_of([&] { core::write_json_value(*r, 5); }) == errc::type_mismatch));
   BOOST_TEST(r->version.load() == 1u);
 }
 
@@ -64,11 +54,11 @@ BOOST_AUTO_TEST_CASE(integer_adds_refuse_to_overflow) {
   auto* r = s.segment->create_variable("i", value_type::int64);
   core::store_scalar<std::int64_t>(*r, INT64_MAX - 1);
   BOOST_TEST(core::add_scalar<std::int64_t>(*r, 1) == INT64_MAX);
-  BOOST_TEST((code_of([&] { core::add_scalar<std::int64_t>(*r, 1); }) == errc::out_of_range));
+  BOOST_TEST((error_of([&] { core::add_scalar<std::int64_t>(*r, 1); }) == errc::out_of_range));
   auto* u = s.segment->create_variable("u", value_type::uint64);
-  BOOST_TEST((code_of([&] { core::add_json_value(*u, -1); }) == errc::out_of_range));
+  BOOST_TEST((error_of([&] { core::add_json_value(*u, -1); }) == errc::out_of_range));
   auto* str = s.segment->create_variable("str", value_type::string);
-  BOOST_TEST((code_of([&] { core::add_json_value(*str, 1); }) == errc::type_mismatch));
+  BOOST_TEST((error_of([&] { core::add_json_value(*str, 1); }) == errc::type_mismatch));
 }
 
 BOOST_AUTO_TEST_CASE(compare_exchange_stores_only_on_a_match) {
@@ -90,7 +80,7 @@ BOOST_AUTO_TEST_CASE(the_name_table_fills_then_deleting_makes_room) {
   std::size_t made = 0;
   errc last = errc::ok;
   while (last == errc::ok) {
-    last = code_of([&] { s.segment->create_variable("v" + std::to_string(made), value_type::int64); });
+    last = error_of([&] { s.segment->create_variable("v" + std::to_string(made), value_type::int64); });
     if (last == errc::ok) ++made;
   }
   BOOST_TEST((last == errc::segment_full));
@@ -105,7 +95,7 @@ BOOST_AUTO_TEST_CASE(a_full_heap_is_segment_full_and_deleting_makes_room) {
   std::size_t made = 0;
   errc last = errc::ok;
   while (last == errc::ok) {
-    last = code_of([&] { s.segment->create_variable("big" + std::to_string(made), value_type::bytes, 20000); });
+    last = error_of([&] { s.segment->create_variable("big" + std::to_string(made), value_type::bytes, 20000); });
     if (last == errc::ok) ++made;
   }
   BOOST_TEST((last == errc::segment_full));
@@ -120,12 +110,12 @@ BOOST_AUTO_TEST_CASE(a_deleted_record_is_freed_only_after_its_last_binding) {
   core::variable_record* bound = s.segment->find("d", /*bind=*/true);
   s.segment->delete_variable("d");
   BOOST_TEST(s.segment->find("d") == nullptr);
-  BOOST_TEST((code_of([&] { core::load_scalar<std::int64_t>(*bound); }) == errc::not_found));
+  BOOST_TEST((error_of([&] { core::load_scalar<std::int64_t>(*bound); }) == errc::not_found));
   BOOST_TEST(s.segment->retired_count() == 1u);
   BOOST_TEST(s.segment->free_unbound_records() == 0u);
   core::segment::unbind(bound);
   BOOST_TEST(s.segment->free_unbound_records() == 1u);
-  BOOST_TEST((code_of([&] { s.segment->delete_variable("d"); }) == errc::not_found));
+  BOOST_TEST((error_of([&] { s.segment->delete_variable("d"); }) == errc::not_found));
 }
 
 BOOST_AUTO_TEST_CASE(an_adopted_segment_keeps_every_value) {
@@ -153,8 +143,8 @@ BOOST_AUTO_TEST_CASE(a_foreign_header_is_refused_not_wiped) {
     BOOST_TEST((e.code() == errc::layout_mismatch));
   }
   // A client refuses it too, and a missing segment is not_found.
-  BOOST_TEST((code_of([&] { core::segment::open(name); }) == errc::layout_mismatch));
-  BOOST_TEST((code_of([&] { core::segment::open(name + "-absent"); }) == errc::not_found));
+  BOOST_TEST((error_of([&] { core::segment::open(name); }) == errc::layout_mismatch));
+  BOOST_TEST((error_of([&] { core::segment::open(name + "-absent"); }) == errc::not_found));
   shm_unlink(("/" + name).c_str());
 }
 
