@@ -1,4 +1,6 @@
 // mpstate-manager: parses the command line and runs the manager library.
+#include <sys/resource.h>
+
 #include <boost/program_options.hpp>
 #include <iostream>
 
@@ -6,6 +8,16 @@
 #include "size_arg.hpp"
 
 namespace po = boost::program_options;
+
+namespace {
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   mpstate::manager::options opts;
@@ -36,6 +48,7 @@ int main(int argc, char** argv) {
     po::notify(vm);
     opts.size = mpstate::manager::parse_size(size);
     opts.allowed_uids.assign(allow_uids.begin(), allow_uids.end());
+    raise_open_file_limit();  // one descriptor per client connection
     mpstate::manager::server server(std::move(opts));
     server.run();
     return 0;

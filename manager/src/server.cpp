@@ -31,6 +31,7 @@ struct server::impl {
   stream::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer watch_timer{io};
+  asio::steady_timer accept_retry{io};
 
   void do_accept();
   void on_accept(stream::socket socket);
@@ -115,8 +116,16 @@ void server::stop() {
 void server::impl::do_accept() {
   acceptor.async_accept([this](boost::system::error_code ec, stream::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) on_accept(std::move(socket));
-    do_accept();
+    if (!ec) {
+      on_accept(std::move(socket));
+      return do_accept();
+    }
+    // Out of descriptors (or another transient failure): back off instead of spinning.
+    std::cerr << "mpstate-manager: accept: " << ec.message() << "\n";
+    accept_retry.expires_after(std::chrono::milliseconds(50));
+    accept_retry.async_wait([this](boost::system::error_code wait_ec) {
+      if (!wait_ec) do_accept();
+    });
   });
 }
 

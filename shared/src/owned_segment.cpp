@@ -31,9 +31,11 @@ namespace {
 
 constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
 
+// One 16-byte slot per 512 bytes of segment (3%): an int64 record takes ~400 bytes,
+// so the name table runs out about when the heap does. 1M names need a 1G segment.
 std::uint32_t directory_capacity_for(std::uint64_t size) {
-  std::uint64_t slots = std::bit_floor(std::max<std::uint64_t>(size / 1024, 64));
-  return static_cast<std::uint32_t>(std::min<std::uint64_t>(slots, 1u << 20));
+  std::uint64_t slots = std::bit_floor(std::max<std::uint64_t>(size / 512, 64));
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(slots, 1u << 24));
 }
 
 }  // namespace
