@@ -8,20 +8,20 @@ namespace {
 // Past this many unsent response bytes we stop reading requests from this client
 // until it reads its responses: its backlog cannot grow without bound.
 constexpr std::size_t max_outbox = 4 << 20;
-constexpr auto wait_poll_interval = std::chrono::milliseconds(1);
 }  // namespace
 
-connection::connection(unix_socket socket, request_handler& handler, std::size_t max_line,
-                       std::function<void()> on_close, std::function<void()> on_shutdown)
+connection::connection(unix_socket socket, request_handler& handler, wait_pool& waits,
+                       std::size_t max_line, std::function<void()> on_close,
+                       std::function<void()> on_shutdown)
     : socket_(std::move(socket)),
       handler_(handler),
       input_(max_line + 1),
-      wait_timer_(socket_.get_executor()),
+      waits_(waits),
       on_close_(std::move(on_close)),
       on_shutdown_(std::move(on_shutdown)) {}
 
 connection::~connection() {
-  if (wait_) core::segment::unbind(wait_->record);
+  if (pending_wait_) wait_pool::cancel(*pending_wait_);
   if (on_close_) on_close_();
 }
 
@@ -37,13 +37,13 @@ void connection::refuse(const std::string& message) {
 
 void connection::close() {
   boost::system::error_code ignored;
-  wait_timer_.cancel();
+  if (pending_wait_) wait_pool::cancel(*pending_wait_);
   socket_.shutdown(unix_socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 
 void connection::do_read() {
-  if (closing_ || wait_) return;
+  if (closing_ || waiting_) return;
   if (writing_ && outbox_.size() > max_outbox) {
     reading_paused_ = true;
     return;
@@ -70,34 +70,32 @@ void connection::on_line(std::size_t bytes) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.find_first_not_of(" \t") == std::string::npos) return do_read();  // blank: ignore
   handler_outcome out = handler_.handle_line(line, peer_);
-  if (out.wait) {
-    wait_ = std::move(out.wait);
-    return poll_wait();
-  }
+  if (out.wait) return start_wait(std::move(*out.wait));
   if (handler_.shutdown_requested()) {
     shutdown_after_write_ = true;
     closing_ = true;
   }
   send(out.response);
+  waits_.answer_changed();  // this request may have changed what others wait on
   do_read();
 }
 
-// The socket `wait` op checks the version every millisecond; local proxies sleep
-// on the futex instead (core::wait_for_change).
-void connection::poll_wait() {
-  const std::uint64_t now = wait_->record->version.load();
-  const bool changed = now != wait_->seen_version;
-  if (changed || std::chrono::steady_clock::now() >= wait_->deadline) {
-    core::json response = core::make_result(wait_->id, {{"version", now}, {"changed", changed}});
-    core::segment::unbind(wait_->record);
-    wait_.reset();
-    send(response);
-    return do_read();
-  }
-  wait_timer_.expires_after(wait_poll_interval);
-  wait_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec && self->wait_) self->poll_wait();
-  });
+// A waiter thread sleeps on the variable's futex (as local proxies do) and hands
+// the answer back here; reading resumes after it, so responses stay in order.
+void connection::start_wait(pending_wait wait) {
+  waiting_ = true;
+  // The completion holds the connection: nothing else is pending on it meanwhile.
+  pending_wait_ = waits_.start(wait.record, wait.seen_version, wait.deadline,
+                                 [self = shared_from_this(), id = wait.id](std::uint64_t version, bool changed) {
+                                   self->finish_wait(id, version, changed);
+                                 });
+}
+
+void connection::finish_wait(const core::json& id, std::uint64_t version, bool changed) {
+  waiting_ = false;
+  pending_wait_.reset();
+  send(core::make_result(id, {{"version", version}, {"changed", changed}}));
+  do_read();
 }
 
 void connection::send(const core::json& response) {

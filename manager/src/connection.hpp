@@ -10,6 +10,7 @@
 #include <string>
 
 #include "request_handler.hpp"
+#include "wait_pool.hpp"
 
 namespace mpstate::manager {
 
@@ -18,7 +19,7 @@ using unix_socket = asio::local::stream_protocol::socket;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(unix_socket socket, request_handler& handler, std::size_t max_line,
+  connection(unix_socket socket, request_handler& handler, wait_pool& waits, std::size_t max_line,
              std::function<void()> on_close, std::function<void()> on_shutdown);
   ~connection();
   // Serves `peer` (already checked against the allowed users).
@@ -32,7 +33,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_line(std::size_t bytes);
   void send(const core::json& response);
   void do_write();
-  void poll_wait();
+  void start_wait(pending_wait wait);
+  void finish_wait(const core::json& id, std::uint64_t version, bool changed);
 
   unix_socket socket_;
   request_handler& handler_;
@@ -43,8 +45,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closing_ = false;    // close once the outbox is written
   bool reading_paused_ = false;
   core::process_identity peer_;
-  std::optional<pending_wait> wait_;
-  asio::steady_timer wait_timer_;
+  wait_pool& waits_;
+  bool waiting_ = false;  // a `wait` is pending: later requests queue behind it
+  std::shared_ptr<wait_pool::entry> pending_wait_;
   std::function<void()> on_close_;
   std::function<void()> on_shutdown_;
   bool shutdown_after_write_ = false;

@@ -14,6 +14,7 @@
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "request_handler.hpp"
+#include "wait_pool.hpp"
 
 namespace mpstate::manager {
 
@@ -32,6 +33,7 @@ struct server::impl {
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer watch_timer{io};
   asio::steady_timer accept_retry{io};
+  std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);  // joined before io dies
 
   void do_accept();
   void on_accept(stream::socket socket);
@@ -80,6 +82,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
 }
 
 server::~server() {
+  impl_->waits.reset();  // stop the waiter threads before anything they touch goes
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
   ::unlink(impl_->socket_path.c_str());
@@ -135,7 +138,7 @@ void server::impl::on_accept(stream::socket socket) {
   bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
   ++facts.connections;
   auto conn = std::make_shared<connection>(
-      std::move(socket), *handler, opts.max_line, [this] { --facts.connections; },
+      std::move(socket), *handler, *waits, opts.max_line, [this] { --facts.connections; },
       [this] { asio::post(io, [this] { io.stop(); }); });
   bool allowed = known && (cred.uid == ::geteuid() ||
                            std::find(opts.allowed_uids.begin(), opts.allowed_uids.end(), cred.uid) !=

@@ -1,0 +1,120 @@
+// mpstate-bench: throughput and latency of mpstate's operations, each printed
+// beside the same loop over a plain boost::interprocess segment (the baseline).
+#include <sys/utsname.h>
+
+#include <boost/program_options.hpp>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+
+#include "baseline_workloads.hpp"
+#include "memory_report.hpp"
+#include "mpstate/core/layout.hpp"
+#include "mpstate/core/names.hpp"
+#include "mpstate/mpstate.hpp"
+#include "mpstate_workloads.hpp"
+
+namespace po = boost::program_options;
+using namespace mpstate::bench;
+
+namespace {
+
+std::uint64_t segment_size_for(const bench_options& o) {
+  std::uint64_t per_var = mpstate::core::record_footprint(o.value_size <= 8 ? 0 : o.value_size) + 64;
+  std::uint64_t slots_needed = std::bit_ceil(o.variables * 4 / 3 + 64);
+  return std::max<std::uint64_t>({64ull << 20, slots_needed * 512, o.variables * per_var * 5 / 4 + (16 << 20)});
+}
+
+void print_table(const std::vector<run_result>& results) {
+  std::cout << std::left << std::setw(9) << "system" << std::setw(12) << "variant" << std::setw(8) << "op"
+            << std::setw(6) << "procs" << std::right << std::setw(14) << "ops/s" << std::setw(11) << "p50 ns"
+            << std::setw(11) << "p99 ns" << std::setw(11) << "p99.9 ns" << std::setw(9) << "ratio"
+            << "  check\n";
+  const run_result* base = nullptr;
+  for (const auto& r : results) {
+    if (r.system == "baseline" && !base) base = &r;
+  }
+  for (const auto& r : results) {
+    std::string ratio = "";
+    if (r.system == "mpstate" && base) {
+      // Time per op relative to the baseline (>1: slower). For wait, the p50 latency.
+      double x = r.op == "wait" ? r.p50_ns / base->p50_ns : base->ops_per_s / r.ops_per_s;
+      std::ostringstream s;
+      s << std::fixed << std::setprecision(2) << x << "x";
+      ratio = s.str();
+    }
+    std::cout << std::left << std::setw(9) << r.system << std::setw(12) << r.variant << std::setw(8) << r.op
+              << std::setw(6) << r.procs << std::right << std::fixed << std::setprecision(0) << std::setw(14)
+              << r.ops_per_s << std::setprecision(1) << std::setw(11) << r.p50_ns << std::setw(11) << r.p99_ns
+              << std::setw(11) << r.p999_ns << std::setw(9) << ratio << "  " << r.check << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench_options o;
+  po::options_description desc("mpstate-bench --op OP [options]");
+  desc.add_options()("help,h", "show this help")(
+      "op", po::value(&o.op), "get set add cas update lock wait lookup memory (default get)")(
+      "procs", po::value(&o.procs), "worker processes, started together (default 1)")(
+      "seconds", po::value(&o.seconds), "timed seconds per run (default 1)")(
+      "value-size", po::value(&o.value_size), "8: int64; more: a string of that many bytes")(
+      "variables", po::value(&o.variables), "variables the workers spread over (default 1)")(
+      "transport", po::value(&o.transport), "local | socket (default local)")(
+      "pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
+      "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
+      "manager", po::value(&o.manager), "use this running manager instead of an embedded one")(
+      "json", po::bool_switch(&o.json), "print one JSON object");
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    po::notify(vm);
+    if (o.variables < 1 || o.pipeline < 1 || o.seconds <= 0) throw std::runtime_error("bad option value");
+    if (o.op == "memory") {
+      std::cout << measure_memory().dump(o.json ? -1 : 2) << "\n";
+      return 0;
+    }
+    std::vector<run_result> results;
+    if (o.system == "mpstate" || o.system == "both") {
+      std::optional<mpstate::Manager> embedded;
+      mpstate_target target;
+      if (o.manager.empty()) {
+        mpstate::ManagerOptions mo;
+        mo.size = segment_size_for(o);
+        embedded.emplace(mpstate::Manager::start(mo));
+        target.manager_name = embedded->name();
+        target.socket_path = embedded->socket_path();
+      } else {
+        target.manager_name = o.manager;
+        target.socket_path = mpstate::core::default_socket_path(o.manager);
+      }
+      create_variables(o, target);
+      results.emplace_back();
+      run_mpstate(o, target, results.back());
+    }
+    if (o.system == "baseline" || o.system == "both") {
+      if (!(o.transport == "socket" && o.op != "wait")) {  // a socket op has no shared-memory baseline
+        for (const auto& variant : baseline_variants(o.op)) {
+          results.emplace_back();
+          run_baseline(o, variant, results.back());
+        }
+      }
+    }
+    if (o.json) {
+      nlohmann::json out = {{"results", nlohmann::json::array()}};
+      for (const auto& r : results) out["results"].push_back(r.to_json());
+      std::cout << out.dump() << "\n";
+    } else {
+      print_table(results);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "mpstate-bench: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,76 @@
+#include "line_socket.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace mpstate::bench {
+
+line_socket::line_socket(const std::string& path) {
+  fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    close(fd_);
+    throw std::runtime_error("connect " + path + ": " + std::strerror(err));
+  }
+}
+
+line_socket::~line_socket() { close(fd_); }
+
+void line_socket::send(const std::string& bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("send failed");
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void line_socket::fill() {
+  if (start_ > 0 && start_ == buffer_.size()) {
+    buffer_.clear();
+    start_ = 0;
+  }
+  char buf[65536];
+  ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) throw std::runtime_error("the manager closed the connection");
+  buffer_.append(buf, static_cast<std::size_t>(n));
+}
+
+std::string line_socket::read_line() {
+  while (true) {
+    auto nl = buffer_.find('\n', start_);
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(start_, nl - start_);
+      start_ = nl + 1;
+      return line;
+    }
+    fill();
+  }
+}
+
+int line_socket::read_responses(int n, std::string* first_error) {
+  int errors = 0;
+  for (int got = 0; got < n;) {
+    auto nl = buffer_.find('\n', start_);
+    if (nl == std::string::npos) {
+      fill();
+      continue;
+    }
+    if (buffer_.compare(start_, 9, "{\"error\":") == 0) {
+      if (errors++ == 0 && first_error) *first_error = buffer_.substr(start_, nl - start_);
+    }
+    start_ = nl + 1;
+    ++got;
+  }
+  return errors;
+}
+
+}  // namespace mpstate::bench

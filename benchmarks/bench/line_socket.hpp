@@ -1,0 +1,27 @@
+// A blocking Unix-socket connection for raw protocol lines (pipelined runs, setup).
+#pragma once
+
+#include <string>
+
+namespace mpstate::bench {
+
+class line_socket {
+ public:
+  explicit line_socket(const std::string& path);
+  ~line_socket();
+  line_socket(const line_socket&) = delete;
+  line_socket& operator=(const line_socket&) = delete;
+  void send(const std::string& bytes);
+  // Reads `n` response lines; returns how many carried an "error".
+  int read_responses(int n, std::string* first_error = nullptr);
+  // Reads one line.
+  std::string read_line();
+
+ private:
+  void fill();
+  int fd_ = -1;
+  std::string buffer_;
+  std::size_t start_ = 0;
+};
+
+}  // namespace mpstate::bench
