@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""make bench: mpstate, its boost::interprocess baseline and the peers (Python's
+multiprocessing.Manager, Redis) on the same work, interleaved in one invocation,
+each case repeated --rounds times. Writes results/latest.json, results/latest.md and
+results/latest.png (gnuplot). Medians over rounds; ratios from the same run.
+
+  run_all.py --build build/release [--rounds 3] [--seconds 1] [--no-scale]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+import redis_peer  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def mpstate_bench(build, seconds, op, procs=1, transport="local", pipeline=1, variables=1, system="both"):
+    cmd = [os.path.join(build, "benchmarks", "mpstate-bench"), "--op", op, "--procs", str(procs),
+           "--seconds", str(seconds), "--transport", transport, "--pipeline", str(pipeline),
+           "--variables", str(variables), "--system", system, "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["results"]
+
+
+def python_manager(seconds, kind, op, procs):
+    out = subprocess.run([sys.executable, os.path.join(HERE, "peers", "python_manager.py"), "--kind", kind,
+                          "--op", op, "--procs", str(procs), "--seconds", str(seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    return [{"system": "python-manager", "variant": kind, "op": op, "procs": procs, **json.loads(out)}]
+
+
+def cases(build, loop_binary):
+    """Each case: a label and a function(seconds, sock, port) -> rows."""
+    c = []
+    for op in ("get", "set", "add", "cas", "update", "lock", "lookup"):
+        c.append((f"mpstate {op}", lambda s, *_, op=op: mpstate_bench(build, s, op)))
+    c.append(("mpstate add x2", lambda s, *_: mpstate_bench(build, s, "add", procs=2)))
+    c.append(("mpstate get x2", lambda s, *_: mpstate_bench(build, s, "get", procs=2)))
+    c.append(("mpstate wait", lambda s, *_: mpstate_bench(build, s, "wait", procs=2)))
+    for procs in (1, 2):
+        c.append((f"mpstate socket get x{procs}", lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "socket")))
+        c.append((f"mpstate socket get p16 x{procs}",
+                  lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "socket", 16)))
+    c.append(("mpstate socket wait", lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket")))
+    for kind in ("value", "dict", "namespace"):
+        for op in ("get", "set"):
+            for procs in (1, 2):
+                c.append((f"python {kind} {op} x{procs}", lambda s, *_, k=kind, op=op, n=procs: python_manager(s, k, op, n)))
+    for variant, op, procs, run in redis_peer.cases(loop_binary):
+        c.append((f"redis {variant} {op} x{procs}",
+                  lambda s, sock, port, run=run, v=variant, op=op, n=procs:
+                  [{"system": "redis", "variant": v, "op": op, "procs": n, **run(sock, port, s)}]))
+    return c
+
+
+def scale_runs(build, seconds):
+    rows = []
+    for k in (1, 1000, 10000, 100000, 1000000):
+        for op in ("lookup", "get"):
+            for r in mpstate_bench(build, seconds, op, variables=k):
+                rows.append(r)
+    for procs in (1, 2, 4, 8, 16):
+        for op in ("get", "add"):
+            for r in mpstate_bench(build, seconds, op, procs=procs):
+                rows.append(r)
+    return rows
+
+
+def key(r):
+    return (r["system"], r["variant"], r["op"], r["procs"], r.get("variables", 1))
+
+
+def medians(rows):
+    groups = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    out = []
+    for k, rs in groups.items():
+        med = {f: statistics.median([r[f] for r in rs if r.get(f) is not None])
+               if any(r.get(f) is not None for r in rs) else None
+               for f in ("ops_per_s", "p50_ns", "p99_ns", "p999_ns")}
+        out.append({"system": k[0], "variant": k[1], "op": k[2], "procs": k[3], "variables": k[4],
+                    "runs": len(rs), **med,
+                    "ops_per_s_min": min(r["ops_per_s"] for r in rs), "ops_per_s_max": max(r["ops_per_s"] for r in rs),
+                    "check": ",".join(sorted({r.get("check", "n/a") for r in rs}))})
+    return out
+
+
+def find(meds, system, variant, op, procs=1, variables=1):
+    for m in meds:
+        if (m["system"], m["variant"], m["op"], m["procs"], m["variables"]) == (system, variant, op, procs, variables):
+            return m
+    return None
+
+
+def targets(meds):
+    """(target, measured, met) from the medians; ratios are between figures of this run."""
+    t = []
+
+    def rate(*a, **k):
+        m = find(meds, *a, **k)
+        return m["ops_per_s"] if m else None
+
+    def add(name, value, goal, met, unit="x"):
+        if value is not None:
+            t.append({"target": name, "measured": f"{value:,.2f}{unit}", "goal": goal, "met": bool(met)})
+
+    get = rate("mpstate", "local", "get")
+    for label, other in (("Python Manager Value.get", rate("python-manager", "value", "get")),
+                         ("Redis GET (hiredis, unix, unpipelined)", rate("redis", "hiredis-unix", "get"))):
+        if get and other:
+            add(f"local get vs {label}", get / other, ">= 2000x", get / other >= 2000)
+    for op, goal in (("get", 1.3), ("set", 1.3), ("add", 1.3)):
+        ours, base = rate("mpstate", "local", op), rate("baseline", "mutex", op)
+        if ours and base:
+            add(f"local {op}: time per op vs raw mutex", base / ours, f"<= {goal}x", base / ours <= goal)
+    ours, seq = rate("mpstate", "local", "get"), rate("baseline", "seqlock", "get")
+    if ours and seq:
+        add("local get vs raw seqlock read (stretch)", seq / ours, "<= 2x", seq / ours <= 2)
+    ours, base = rate("mpstate", "local", "add", 2), rate("baseline", "mutex", "add", 2)
+    if ours and base:
+        add("add, 2 processes contending: throughput vs raw", ours / base, ">= 0.8x", ours / base >= 0.8)
+    ours, red = rate("mpstate", "socket", "get"), rate("redis", "hiredis-unix", "get")
+    if ours and red:
+        add("socket get vs Redis GET unix unpipelined", ours / red, ">= 1x", ours / red >= 1)
+    ours, red = rate("mpstate", "socket-p16", "get"), rate("redis", "redis-benchmark-unix-p16", "get")
+    if ours and red:
+        add("socket get, 16 deep vs redis-benchmark -P 16 (unix, 1 client)", ours / red, ">= 1x", ours / red >= 1)
+    for variant in ("local", "socket"):
+        w, rtt = find(meds, "mpstate", variant, "wait", 2), find(meds, "baseline", "socket-rtt", "wait", 2)
+        if w and rtt:
+            add(f"wait p50 ({variant} waiter) vs one socket round trip", w["p50_ns"] / rtt["p50_ns"], "<= 1x",
+                w["p50_ns"] <= rtt["p50_ns"])
+    ours, base = rate("mpstate", "local", "lookup"), rate("baseline", "boost-find", "lookup")
+    if ours and base:
+        add("lookup: time vs Boost find<T>(name)", base / ours, "<= 1.5x", base / ours <= 1.5)
+    return t
+
+
+def fmt_rate(x):
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def fmt_ns(x):
+    if x is None:
+        return "-"
+    return f"{x / 1000:,.1f} µs" if x >= 10000 else f"{x:,.1f} ns"
+
+
+def write_markdown(path, doc):
+    lines = [f"Measured {doc['date']} on {doc['machine']}; medians of {doc['rounds']} interleaved rounds "
+             f"of {doc['seconds']} s each (`make bench`).", "",
+             "| system | variant | op | procs | ops/s (median) | min – max | p50 | p99 | p99.9 | check |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    order = {"mpstate": 0, "baseline": 1, "redis": 2, "python-manager": 3}
+    for m in sorted(doc["medians"], key=lambda m: (m["op"], order.get(m["system"], 9), m["variant"], m["procs"])):
+        if m["variables"] != 1:
+            continue
+        lines.append(f"| {m['system']} | {m['variant']} | {m['op']} | {m['procs']} | {fmt_rate(m['ops_per_s'])} | "
+                     f"{fmt_rate(m['ops_per_s_min'])} – {fmt_rate(m['ops_per_s_max'])} | {fmt_ns(m['p50_ns'])} | "
+                     f"{fmt_ns(m['p99_ns'])} | {fmt_ns(m['p999_ns'])} | {m['check']} |")
+    lines += ["", "| target | measured | goal | met |", "| --- | --- | --- | --- |"]
+    lines += [f"| {t['target']} | {t['measured']} | {t['goal']} | {'yes' if t['met'] else '**no**'} |" for t in doc["targets"]]
+    if doc.get("scale"):
+        lines += ["", "Scale (one round): mpstate local, ops/s", "",
+                  "| op | variables | procs | mpstate ops/s | baseline ops/s | baseline |", "| --- | --- | --- | --- | --- | --- |"]
+        rows = doc["scale"]
+        for r in rows:
+            if r["system"] != "mpstate":
+                continue
+            base = next((b for b in rows if b["system"] == "baseline" and b["op"] == r["op"] and b["procs"] == r["procs"]
+                         and b["variables"] == r["variables"]), None)
+            lines.append(f"| {r['op']} | {r['variables']:,} | {r['procs']} | {fmt_rate(r['ops_per_s'])} | "
+                         f"{fmt_rate(base['ops_per_s']) if base else '-'} | {base['variant'] if base else ''} |")
+    if doc.get("memory"):
+        lines += ["", "Memory: " + ", ".join(f"{k} = {v:,.0f}" if isinstance(v, (int, float)) else f"{k} = {v}"
+                                             for k, v in doc["memory"].items())]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def write_chart(path, meds):
+    """One bar per (system, variant) for get/set/add with 1 process, log scale."""
+    rows = [m for m in meds if m["procs"] == 1 and m["variables"] == 1 and m["op"] in ("get", "set", "add")
+            and m["ops_per_s"]]
+    order = {"mpstate": 0, "baseline": 1, "redis": 2, "python-manager": 3}
+    rows.sort(key=lambda m: (m["op"], order.get(m["system"], 9), m["variant"]))
+    data = path + ".dat"
+    with open(data, "w") as f:
+        for i, m in enumerate(rows):
+            f.write(f'{i} {m["ops_per_s"]:.0f} "{m["op"]}: {m["system"]} {m["variant"]}" {order.get(m["system"], 4)}\n')
+    script = f"""
+set terminal pngcairo size 1400,800 noenhanced font ",10"
+set output "{path}"
+set title "Operations per second, 1 process (log scale; medians) - higher is better"
+set logscale y
+set yrange [1000:*]
+set style fill solid 0.8
+set boxwidth 0.8
+set xtics rotate by -50 left
+set grid ytics
+unset key
+set palette defined (0 "#1f77b4", 1 "#7f7f7f", 2 "#d62728", 3 "#2ca02c", 4 "#9467bd")
+unset colorbox
+set cbrange [0:4]
+plot "{data}" using 1:2:4:xtic(3) with boxes lc palette
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"run_all: no chart ({e})", file=sys.stderr)
+    finally:
+        os.remove(data)
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build/release")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--no-scale", action="store_true")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args()
+    loop_binary = os.path.join(a.build, "benchmarks", "redis-loop")
+    if not os.path.exists(loop_binary):
+        loop_binary = ""
+    os.makedirs(a.out, exist_ok=True)
+    rows = []
+    with redis_peer.redis_server() as (sock, port):
+        all_cases = cases(a.build, loop_binary)
+        for rnd in range(a.rounds):
+            for label, run in all_cases:
+                print(f"[round {rnd + 1}/{a.rounds}] {label}", file=sys.stderr, flush=True)
+                for r in run(a.seconds, sock, port):
+                    r.setdefault("variables", 1)
+                    rows.append({**r, "round": rnd})
+    meds = medians(rows)
+    doc = {"date": datetime.date.today().isoformat(), "machine": machine(), "rounds": a.rounds,
+           "seconds": a.seconds, "rows": rows, "medians": meds, "targets": targets(meds)}
+    if not a.no_scale:
+        print("scale runs", file=sys.stderr, flush=True)
+        doc["scale"] = scale_runs(a.build, min(a.seconds, 0.5))
+    memory = subprocess.run([os.path.join(a.build, "benchmarks", "mpstate-bench"), "--op", "memory", "--json"],
+                            capture_output=True, text=True, check=True).stdout
+    doc["memory"] = json.loads(memory)
+    with open(os.path.join(a.out, "latest.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+    write_markdown(os.path.join(a.out, "latest.md"), doc)
+    write_chart(os.path.join(a.out, "latest.png"), meds)
+    print(open(os.path.join(a.out, "latest.md")).read())
+
+
+if __name__ == "__main__":
+    main()
