@@ -33,11 +33,13 @@ struct server::impl {
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer watch_timer{io};
   asio::steady_timer accept_retry{io};
+  asio::steady_timer clock_timer{io};
   std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);  // joined before io dies
 
   void do_accept();
   void on_accept(stream::socket socket);
   void watch();
+  void tick();
 };
 
 namespace {
@@ -100,6 +102,7 @@ void server::run() {
   });
   m.do_accept();
   m.watch();
+  m.tick();
   if (m.opts.ready_fd >= 0) {
     const char ready[] = "ready\n";
     [[maybe_unused]] auto n = ::write(m.opts.ready_fd, ready, sizeof ready - 1);
@@ -147,6 +150,15 @@ void server::impl::on_accept(stream::socket socket) {
     return conn->refuse("uid " + std::to_string(cred.uid) + " may not use this manager");
   }
   conn->start({cred.pid, core::process_start_time(cred.pid)});
+}
+
+// The segment's clock cell, which writes copy into their records' last-write stamp.
+void server::impl::tick() {
+  segment->tick_clock();
+  clock_timer.expires_after(std::chrono::milliseconds(core::clock_tick_ms));
+  clock_timer.async_wait([this](boost::system::error_code ec) {
+    if (!ec) tick();
+  });
 }
 
 // Loop owners that died without leaving become `failed`; records deleted while

@@ -57,8 +57,8 @@ nlohmann::json dump_json(const segment& s, std::string_view prefix) {
                       {"type", to_string(r->type)},
                       {"version", r->version.load()},
                       {"capacity", r->capacity},
-                      {"last_writer_pid", r->last_writer_pid.load()},
-                      {"last_write_ns", r->last_write_ns.load()},
+                      {"last_writer_pid", r->last_writer_pid()},
+                      {"last_write_ns", r->last_write_ns()},
                       {"value", nullptr},
                       {"error", e.what()}});
     }

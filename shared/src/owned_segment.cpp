@@ -92,7 +92,10 @@ std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string&
   return s;
 }
 
+void owned_segment::tick_clock() { header().clock_ns.store(now_ns(), std::memory_order_relaxed); }
+
 void owned_segment::claim_for_this_process() {
+  tick_clock();
   process_identity me = self_identity();
   header().manager_start_time.store(me.start_time);
   header().manager_pid.store(me.pid);
@@ -118,20 +121,22 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
                                         " names); delete some or start a larger segment");
   }
-  void* mem = heap_->memory.allocate(record_footprint(capacity), std::nothrow);
+  // Blocks come 16-byte aligned; records start on a cache line (see layout.hpp).
+  void* mem = heap_->memory.allocate(record_footprint(capacity) + 48, std::nothrow);
   if (!mem) {
     throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" +
                                         std::to_string(record_footprint(capacity)) + " bytes, " +
                                         std::to_string(free_bytes()) + " free)");
   }
-  std::memset(mem, 0, record_footprint(capacity));
-  auto* r = static_cast<variable_record*>(mem);
+  auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
+  std::memset(static_cast<void*>(r), 0, record_footprint(capacity));
+  r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
+  r->self_offset = offset_of(r);
   r->mutex.init();
   r->type = type;
   r->capacity = capacity;
   r->created_ns = now_ns();
-  r->last_write_ns.store(r->created_ns);
-  r->last_writer_pid.store(getpid());
+  r->last_write.store(variable_record::pack_last_write(r->created_ns, getpid()));
   r->name_length = static_cast<std::uint32_t>(name.size());
   std::memcpy(r->name, name.data(), name.size());
   if (type == value_type::json) {  // the zero value of json is null
@@ -180,7 +185,7 @@ std::size_t owned_segment::free_unbound_records() {
   std::size_t freed = 0;
   for (auto it = retired_.begin(); it != retired_.end();) {
     if ((*it)->bind_count.load(std::memory_order_acquire) == 0) {
-      heap_->memory.deallocate(*it);
+      heap_->memory.deallocate(reinterpret_cast<char*>(*it) - (*it)->alloc_shift);
       it = retired_.erase(it);
       ++freed;
     } else {

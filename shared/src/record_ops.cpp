@@ -36,6 +36,11 @@ void wake_waiters(variable_record& r) noexcept {
   syscall(SYS_futex, r.futex_word(), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
+void repair_after_dead_holder(variable_record& r) noexcept {
+  r.version.store(r.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (r.waiters.load(std::memory_order_relaxed) != 0) wake_waiters(r);
+}
+
 std::uint64_t read_buffer(variable_record& r, std::string& out) {
   locked_record lock(r);
   std::string_view bytes = committed_bytes(r);
@@ -66,21 +71,24 @@ std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen,
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + timeout;
   while (true) {
-    // Dekker pairing with locked_record::commit_version: we raise `waiters` then
-    // read `version`; a writer bumps `version` then reads `waiters`. With seq_cst,
-    // one of us sees the other, so a wake-up is never lost.
-    r.waiters.fetch_add(1, std::memory_order_seq_cst);
-    std::uint64_t v = r.version.load(std::memory_order_seq_cst);
-    auto left = deadline - clock::now();
-    if (v != seen || left <= clock::duration::zero()) {
-      r.waiters.fetch_sub(1, std::memory_order_seq_cst);
-      return v;
+    std::uint64_t v;
+    {
+      // Register under the lock that every version change holds: a writer either
+      // committed before us (we see its version) or sees waiters > 0 and wakes us.
+      robust_lock lock(r.mutex);
+      if (lock.owner_died()) repair_after_dead_holder(r);
+      v = r.version.load(std::memory_order_relaxed);
+      if (v != seen || clock::now() >= deadline) return v;
+      r.waiters.fetch_add(1, std::memory_order_relaxed);
     }
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - clock::now()).count();
+    if (ns < 0) ns = 0;
     timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    // FUTEX_WAIT re-checks the low 32 bits atomically: a bump since our load returns EAGAIN.
+    // FUTEX_WAIT re-checks the low 32 bits atomically: a bump since our read returns EAGAIN.
     syscall(SYS_futex, r.futex_word(), FUTEX_WAIT, static_cast<std::uint32_t>(v), &ts, nullptr, 0);
-    r.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    robust_lock lock(r.mutex);
+    if (lock.owner_died()) repair_after_dead_holder(r);
+    r.waiters.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 

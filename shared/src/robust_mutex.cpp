@@ -34,8 +34,6 @@ bool robust_mutex::after_lock(int rc) {
   throw_system_error("pthread_mutex_lock", rc);
 }
 
-bool robust_mutex::lock() { return after_lock(pthread_mutex_lock(&native_)); }
-
 bool robust_mutex::lock_until(std::chrono::system_clock::time_point deadline) {
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
   if (ns < 0) ns = 0;
@@ -51,6 +49,5 @@ bool robust_mutex::try_lock(bool* owner_died) {
   return true;
 }
 
-void robust_mutex::unlock() noexcept { pthread_mutex_unlock(&native_); }
 
 }  // namespace mpstate::core

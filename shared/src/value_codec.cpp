@@ -172,8 +172,8 @@ json describe_record(variable_record& r) {
           {"type", to_string(r.type)},
           {"version", r.version.load()},
           {"capacity", r.capacity},
-          {"last_writer_pid", r.last_writer_pid.load()},
-          {"last_write_ns", r.last_write_ns.load()},
+          {"last_writer_pid", r.last_writer_pid()},
+          {"last_write_ns", r.last_write_ns()},
           {"value", std::move(value)}};
 }
 

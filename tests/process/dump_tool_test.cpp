@@ -1,6 +1,7 @@
 // mpstate-dump as a user runs it: its --json parsed and checked, the table read.
 #include <boost/test/unit_test.hpp>
 
+#include "mpstate/core/process_identity.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;
@@ -10,7 +11,7 @@ using nlohmann::json;
 BOOST_FIXTURE_TEST_SUITE(dump_tool, manager_fixture)
 
 BOOST_AUTO_TEST_CASE(json_output_lists_every_variable_with_type_version_and_value) {
-  client->create<std::int64_t>("app/count", 7);
+  client->create<std::int64_t>("app/count", 0).set(7);  // written here, not by the manager
   client->create<std::string>("app/name", "scheduler");
   client->create<json>("app/config", json{{"workers", 4}});
   client->create<Bytes>("app/raw", Bytes{'h', 'i'});
@@ -41,6 +42,20 @@ BOOST_AUTO_TEST_CASE(json_output_lists_every_variable_with_type_version_and_valu
   BOOST_TEST(lp["iterations"] == 3);
   BOOST_TEST(lp["heartbeat_age_ms"].get<std::int64_t>() >= 0);
   BOOST_TEST(dump["manager_alive"] == true);
+  // Last-write stamps come from the segment's clock, ticked by the manager.
+  const std::int64_t stamp = by_name["app/count"]["last_write_ns"];
+  BOOST_TEST(std::llabs(core::now_ns() - stamp) < 1'000'000'000LL);
+  BOOST_TEST(by_name["app/count"]["last_writer_pid"] == getpid());
+}
+
+BOOST_AUTO_TEST_CASE(the_last_write_stamp_follows_the_clock) {
+  auto v = client->create<std::int64_t>("stamped", 0);
+  auto stamp_of = [&] { return client->dump("stamped")["variables"][0]["last_write_ns"].get<std::int64_t>(); };
+  const std::int64_t first = stamp_of();
+  BOOST_TEST(eventually([&] {
+    v.add(1);
+    return stamp_of() > first;
+  }, 2s));
 }
 
 BOOST_AUTO_TEST_CASE(the_table_shows_names_types_and_short_values) {

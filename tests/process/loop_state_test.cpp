@@ -37,6 +37,7 @@ BOOST_AUTO_TEST_CASE(a_requested_stop_ends_the_child_loop_in_state_stopped) {
   BOOST_REQUIRE((loop.wait_for(LoopPhase::running, 5s) == LoopPhase::running));
   LoopInfo info = loop.info();
   BOOST_TEST(info.pid == child);
+  BOOST_REQUIRE(eventually([&] { return loop.info().iterations > 0; }, 5s));  // it is looping
   BOOST_TEST((loop.request_stop() == LoopPhase::stopping));
   BOOST_TEST((loop.wait_for(LoopPhase::stopped, 5s) == LoopPhase::stopped));
   BOOST_TEST(wait_exit(child).value() == 0);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <bit>
 #include <cstdint>
 #include <string_view>
@@ -56,6 +57,10 @@ struct segment_header {
   std::uint64_t heap_offset;
   std::uint64_t heap_size;
   std::atomic<std::uint64_t> directory_generation;  // bumped on every create/delete
+  // Wall-clock ns, ticked by the manager every 10 ms; writes stamp records with it
+  // (a clock read per write would cost more than the lock). It stands still while no
+  // manager runs. Alone on its cache line: written 100 times a second, read by all.
+  alignas(64) std::atomic<std::int64_t> clock_ns;
 };
 
 // A directory slot: empty (record_offset 0), a tombstone (1), or a live entry.
@@ -79,29 +84,43 @@ struct loop_snapshot {
 };
 
 constexpr std::uint32_t record_flag_deleted = 1;
+constexpr int clock_tick_ms = 10;  // how often the manager ticks segment_header::clock_ns
 
 // One variable. Scalars live in `scalar`; string/bytes/json/loop values in two
 // buffer slots of `capacity` bytes that follow the record: a write fills the slot
 // that is not active and then commits by one store of `active_slot`, so a writer
 // killed at any point leaves the old or the new value (never a torn one).
-struct alignas(16) variable_record {
+// The first cache line holds everything a scalar write touches, so contending
+// writers bounce one line, not two; the second is read-mostly.
+struct alignas(64) variable_record {
   robust_mutex mutex;                      // guards every write (and buffer reads)
-  std::atomic<std::uint64_t> version;      // +1 per committed write; low 32 bits = futex word
+  std::atomic<std::uint64_t> version;      // +1 per committed write (under mutex); low 32 bits = futex word
   std::atomic<std::uint64_t> scalar;       // int64/uint64/double/bool bits
+  std::atomic<std::uint64_t> last_write;   // (ms since the epoch << 22) | writer pid: one store
+  // ---- second cache line: read-mostly
   std::atomic<std::uint32_t> flags;        // record_flag_deleted
-  std::atomic<std::uint32_t> waiters;      // processes in wait_for_change (skip futex wake when 0)
+  std::atomic<std::uint32_t> waiters;      // processes in wait_for_change (changed under mutex)
   std::atomic<std::uint32_t> bind_count;   // bound proxies; a deleted record is freed at 0
   std::atomic<std::uint32_t> active_slot;  // 0 or 1
-  std::atomic<std::int32_t> last_writer_pid;
   value_type type;
-  std::atomic<std::int64_t> last_write_ns;
+  std::uint32_t alloc_shift;               // bytes between the heap block and this record
+  std::uint32_t name_length;
+  std::uint64_t self_offset;               // this record's offset: base = this - self_offset
   std::int64_t created_ns;
   std::uint64_t capacity;                  // value bytes a buffer slot holds (0 for scalars)
   std::uint64_t slot_length[2];
-  std::uint32_t name_length;
   char name[256];
 
   std::string_view name_view() const { return {name, name_length}; }
+  // Linux pids fit 22 bits (pid_max <= 4194304); 42 bits of ms last 139 years.
+  static std::uint64_t pack_last_write(std::int64_t ns, std::int32_t pid) {
+    return (static_cast<std::uint64_t>(ns / 1'000'000) << 22) | (static_cast<std::uint64_t>(pid) & 0x3fffff);
+  }
+  std::int32_t last_writer_pid() const { return static_cast<std::int32_t>(last_write.load() & 0x3fffff); }
+  std::int64_t last_write_ns() const { return static_cast<std::int64_t>(last_write.load() >> 22) * 1'000'000; }
+  const segment_header& header() const {
+    return *reinterpret_cast<const segment_header*>(reinterpret_cast<const char*>(this) - self_offset);
+  }
   // Slots start 8-byte aligned: slot 1 is one rounded-up capacity after slot 0.
   std::uint64_t slot_stride() const { return (capacity + 7) & ~std::uint64_t{7}; }
   char* slot_data(std::uint32_t slot) {
@@ -118,6 +137,7 @@ struct alignas(16) variable_record {
 constexpr std::uint64_t record_footprint(std::uint64_t capacity) {
   return sizeof(variable_record) + 2 * ((capacity + 7) & ~std::uint64_t{7});
 }
+static_assert(sizeof(robust_mutex) + 3 * 8 == 64, "a scalar write touches one cache line");
 
 constexpr std::uint64_t default_buffer_capacity = 256;
 constexpr std::uint64_t max_buffer_capacity = 64ull << 20;

@@ -37,6 +37,8 @@ class owned_segment : public segment {
 
   std::uint64_t free_bytes() const;
   std::size_t retired_count() const { return retired_.size(); }
+  // Sets the header's clock cell to now; the manager calls it every clock_tick_ms.
+  void tick_clock();
   // Stamps the header with this process as the manager.
   void claim_for_this_process();
   // Unlinks the segment's name (mapped views stay valid until unmapped).

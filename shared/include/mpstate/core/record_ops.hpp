@@ -32,34 +32,50 @@ inline void check_type(const variable_record& r, value_type wanted) {
 // Wakes every process in wait_for_change on `r` (a no-op without waiters).
 void wake_waiters(variable_record& r) noexcept;
 
-// Holds a record's lock; repairs after a dead holder (bumps the version, so
-// waiters re-read) and refuses a deleted record.
+// After a holder died with the lock: whatever it left is the old or the new value
+// (commits are one store), so the repair is a version bump that makes waiters re-read.
+void repair_after_dead_holder(variable_record& r) noexcept;
+
+// Holds a record's lock for a write (or a buffer read); refuses a deleted record.
+// commit() marks a write; waiters are woken after the unlock.
 class locked_record {
  public:
-  explicit locked_record(variable_record& r) : r_(r), lock_(r.mutex) {
-    if (lock_.owner_died()) commit_version();
-    if (r_.deleted()) throw_deleted(r_);
+  explicit locked_record(variable_record& r) : r_(r) {
+    if (r_.mutex.lock()) repair_after_dead_holder(r_);
+    check_live();
   }
-  locked_record(variable_record& r, std::chrono::system_clock::time_point deadline)
-      : r_(r), lock_(r.mutex, deadline) {
-    if (lock_.owner_died()) commit_version();
-    if (r_.deleted()) throw_deleted(r_);
+  locked_record(variable_record& r, std::chrono::system_clock::time_point deadline) : r_(r) {
+    if (r_.mutex.lock_until(deadline)) repair_after_dead_holder(r_);
+    check_live();
   }
-  bool owner_died() const { return lock_.owner_died(); }
-  // Marks a committed write: writer pid, time, version + 1, wake waiters.
+  ~locked_record() {
+    r_.mutex.unlock();
+    if (wake_) wake_waiters(r_);
+  }
+  locked_record(const locked_record&) = delete;
+  locked_record& operator=(const locked_record&) = delete;
+
+  // Marks a committed write: version + 1, writer, time (the segment's clock cell,
+  // 10 ms resolution; see segment_header::clock_ns). Every version change happens
+  // under the mutex, and waiters register under it too (wait_for_change), so a plain
+  // load + store suffices and the read of `waiters` cannot miss one.
   void commit() {
-    r_.last_writer_pid.store(self_pid(), std::memory_order_relaxed);
-    r_.last_write_ns.store(coarse_now_ns(), std::memory_order_relaxed);
-    commit_version();
+    r_.version.store(r_.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    r_.last_write.store(variable_record::pack_last_write(r_.header().clock_ns.load(std::memory_order_relaxed),
+                                                         self_pid()),
+                        std::memory_order_relaxed);
+    wake_ = r_.waiters.load(std::memory_order_relaxed) != 0;
   }
 
  private:
-  void commit_version() {
-    r_.version.fetch_add(1, std::memory_order_seq_cst);
-    if (r_.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r_);
+  void check_live() {
+    if (r_.deleted()) {
+      r_.mutex.unlock();
+      throw_deleted(r_);
+    }
   }
   variable_record& r_;
-  robust_lock lock_;
+  bool wake_ = false;
 };
 
 // ---- scalars -------------------------------------------------------------

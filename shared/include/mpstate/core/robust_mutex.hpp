@@ -22,12 +22,15 @@ class robust_mutex {
   // Blocks until locked. Returns true when the previous owner died holding it:
   // the caller must repair what the mutex guards before relying on it (the mutex
   // is already marked consistent). Throws error(lock_unrecoverable) otherwise.
-  bool lock();
+  bool lock() {
+    int rc = pthread_mutex_lock(&native_);
+    return rc == 0 ? false : after_lock(rc);  // the uncontended path stays inline
+  }
   // As lock(), with a deadline: throws error(timeout) when it passes.
   bool lock_until(std::chrono::system_clock::time_point deadline);
   // Returns false (and does not lock) when another holder has it.
   bool try_lock(bool* owner_died = nullptr);
-  void unlock() noexcept;
+  void unlock() noexcept { pthread_mutex_unlock(&native_); }
 
  private:
   bool after_lock(int rc);
