@@ -2,7 +2,9 @@
 #   make demo   set up, build, run the job-scheduler example and show the dump
 #   make test   set up, build, run every test: release, then ASan+UBSan, then the
 #               thread suite under ThreadSanitizer
-.PHONY: deps build build-asan build-tsan test test-release test-asan test-tsan demo sanity clean
+#   make bench  also install the peers (Redis, hiredis, gnuplot); run mpstate, its
+#               baseline and the peers interleaved; write benchmarks/results/latest.*
+.PHONY: deps build build-asan build-tsan test test-release test-asan test-tsan demo bench sanity clean
 
 deps:
 	@scripts/install-deps
@@ -34,6 +36,13 @@ test: test-release test-asan test-tsan
 
 demo: build
 	@scripts/demo build/release
+
+BENCH_ARGS ?= --rounds 3 --seconds 1
+bench:
+	@scripts/install-deps --bench
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+	@python3 benchmarks/run_all.py --build build/release $(BENCH_ARGS)
 
 # A first ns/op figure of local proxies against a raw boost::interprocess mutex.
 sanity: build

@@ -197,9 +197,11 @@ def write_chart(path, meds):
         for i, m in enumerate(rows):
             f.write(f'{i} {m["ops_per_s"]:.0f} "{m["op"]}: {m["system"]} {m["variant"]}" {order.get(m["system"], 4)}\n')
     script = f"""
-set terminal pngcairo size 1400,800 noenhanced font ",10"
+set terminal pngcairo size 1500,850 noenhanced font ",10"
 set output "{path}"
-set title "Operations per second, 1 process (log scale; medians) - higher is better"
+set title "Operations per second, 1 process (log scale; medians) - higher is better\\nblue: mpstate   grey: boost::interprocess baseline   red: Redis   green: Python multiprocessing.Manager"
+set rmargin 14
+set bmargin 14
 set logscale y
 set yrange [1000:*]
 set style fill solid 0.8
