@@ -47,10 +47,15 @@ void raw_socket_loop(const bench_options& o, const mpstate_target& t, int rank, 
   line_socket s(t.socket_path);
   cursor c{rank % t.names.size(), t.names.size()};
   const std::string p = payload(o);
+  // get and add lines never change: built once per variable, as redis-benchmark does.
+  std::vector<std::string> fixed;
+  for (const auto& name : t.names) {
+    if (o.op == "get") fixed.push_back(R"({"op":"get","name":")" + name + "\"}\n");
+    if (o.op == "add") fixed.push_back(R"({"op":"add","name":")" + name + "\",\"delta\":1}\n");
+  }
   auto request = [&](std::uint64_t i) -> std::string {
+    if (!fixed.empty()) return fixed[c.next()];
     const std::string& name = t.names[c.next()];
-    if (o.op == "get") return R"({"op":"get","name":")" + name + "\"}\n";
-    if (o.op == "add") return R"({"op":"add","name":")" + name + "\",\"delta\":1}\n";
     if (o.op == "set") {
       return int_values(o) ? R"({"op":"set","name":")" + name + "\",\"value\":" + std::to_string(i) + "}\n"
                            : R"({"op":"set","name":")" + name + "\",\"value\":\"" + p + "\"}\n";

@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <cstring>
+
 #include "mpstate/core/segment.hpp"
 
 namespace mpstate::manager {
@@ -65,17 +67,23 @@ void connection::do_read() {
 }
 
 void connection::on_line(std::size_t bytes) {
-  std::string line(asio::buffers_begin(input_.data()), asio::buffers_begin(input_.data()) + bytes - 1);
+  // A streambuf's readable bytes are one contiguous block: parse them in place.
+  std::string_view line(static_cast<const char*>(input_.data().data()), bytes - 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
+  handler_outcome out = blank ? handler_outcome{} : handler_.handle_line(line, peer_);
   input_.consume(bytes);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.find_first_not_of(" \t") == std::string::npos) return do_read();  // blank: ignore
-  handler_outcome out = handler_.handle_line(line, peer_);
+  if (blank) return do_read();
   if (out.wait) return start_wait(std::move(*out.wait));
   if (handler_.shutdown_requested()) {
     shutdown_after_write_ = true;
     closing_ = true;
   }
-  send(out.response);
+  queue(out.response);
+  // Pipelined requests already buffered are answered together, in one write, so a
+  // client that sent 16 requests wakes once for 16 responses.
+  const auto* data = static_cast<const char*>(input_.data().data());
+  if (std::memchr(data, '\n', input_.size()) == nullptr) flush();
   waits_.answer_changed();  // this request may have changed what others wait on
   do_read();
 }
@@ -98,9 +106,15 @@ void connection::finish_wait(const core::json& id, std::uint64_t version, bool c
   do_read();
 }
 
-void connection::send(const core::json& response) {
-  outbox_ += core::to_line(response);
+void connection::queue(const core::json& response) { outbox_ += core::to_line(response); }
+
+void connection::flush() {
   if (!writing_) do_write();
+}
+
+void connection::send(const core::json& response) {
+  queue(response);
+  flush();
 }
 
 void connection::do_write() {

@@ -31,7 +31,10 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   void do_read();
   void on_line(std::size_t bytes);
-  void send(const core::json& response);
+  // Appends a response to the outbox; flush() starts writing it.
+  void queue(const core::json& response);
+  void flush();
+  void send(const core::json& response);  // queue + flush
   void do_write();
   void start_wait(pending_wait wait);
   void finish_wait(const core::json& id, std::uint64_t version, bool changed);

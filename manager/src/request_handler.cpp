@@ -121,9 +121,11 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
     }
     case op_code::get: {
       variable_record& r = existing(request);
-      json value = read_json_value(r);
-      return {{"value", std::move(value)}, {"version", r.version.load()},
-              {"type", to_string(r.type)}};
+      json result(json::value_t::object);  // the hottest op: no initializer-list temporaries
+      result["value"] = read_json_value(r);
+      result["version"] = r.version.load();
+      result["type"] = to_string(r.type);
+      return result;
     }
     case op_code::add:
       return {{"value", add_json_value(existing(request), require_field(request, "delta"))}};

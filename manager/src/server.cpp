@@ -164,8 +164,7 @@ void server::impl::tick() {
 // Loop owners that died without leaving become `failed`; records deleted while
 // bound are freed once their proxies are gone.
 void server::impl::watch() {
-  for (core::variable_record* r : segment->list()) {
-    if (r->type != core::value_type::loop) continue;
+  for (core::variable_record* r : segment->loops()) {
     try {
       if (core::fail_loop_if_owner_dead(*r)) {
         std::cerr << "mpstate-manager: loop '" << r->name_view() << "' failed: owner died\n";

@@ -88,6 +88,9 @@ std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string&
                                                         h.heap_size)});
     std::atomic_ref<std::uint64_t>(h.magic).store(segment_magic, std::memory_order_release);
   }
+  for (variable_record* r : s->list()) {  // an adopted segment may hold loops already
+    if (r->type == value_type::loop) s->loops_.push_back(r);
+  }
   s->claim_for_this_process();
   return s;
 }
@@ -155,6 +158,7 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
   table[idx].record_offset = offset_of(r);
   ++h.directory_used;
   h.directory_generation.fetch_add(1);
+  if (type == value_type::loop) loops_.push_back(r);
   return r;
 }
 
@@ -177,6 +181,7 @@ void owned_segment::delete_variable(std::string_view name) {
     r->version.fetch_add(1);
   }
   wake_waiters(*r);
+  std::erase(loops_, r);
   retired_.push_back(r);
   free_unbound_records();
 }

@@ -85,7 +85,11 @@ std::int64_t optional_integer(const json& request, const char* field, std::int64
 }
 
 json make_result(const json& id, json result) {
-  return {{"id", id}, {"result", std::move(result)}};
+  // Built field by field: an initializer list would build each pair as an array first.
+  json response(json::value_t::object);
+  response["id"] = id;
+  response["result"] = std::move(result);
+  return response;
 }
 
 json make_error(const json& id, errc code, std::string_view message) {

@@ -35,6 +35,10 @@ class owned_segment : public segment {
   // Frees deleted records whose proxies have all unbound. Returns how many.
   std::size_t free_unbound_records();
 
+  // The live loop variables (the manager watches their owners), kept as they are
+  // created and deleted, so watching costs nothing per other variable.
+  const std::vector<variable_record*>& loops() const { return loops_; }
+
   std::uint64_t free_bytes() const;
   std::size_t retired_count() const { return retired_.size(); }
   // Sets the header's clock cell to now; the manager calls it every clock_tick_ms.
@@ -49,6 +53,7 @@ class owned_segment : public segment {
   struct heap;
   std::unique_ptr<heap> heap_;
   std::vector<variable_record*> retired_;
+  std::vector<variable_record*> loops_;
   bool adopted_ = false;
 };
 
