@@ -30,13 +30,30 @@ std::shared_ptr<wait_pool::entry> wait_pool::start(core::variable_record* r, std
   e->seen = seen;
   e->deadline = deadline;
   e->done = std::move(done);
-  {
-    std::lock_guard lock(mutex_);
-    entries_.push_back(e);
-    ++threads_;
+  std::lock_guard lock(mutex_);
+  entries_.push_back(e);
+  queue_.push_back(e);
+  if (idle_threads_ == 0) {
+    threads_.emplace_back([this] { worker(); });  // every thread is busy: one more
+  } else {
+    --idle_threads_;
+    work_.notify_one();
   }
-  std::thread([this, e] { run(e); }).detach();
   return e;
+}
+
+void wait_pool::worker() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    work_.wait(lock, [this] { return stopping_.load() || !queue_.empty(); });
+    if (stopping_.load()) return;
+    std::shared_ptr<entry> e = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    run(std::move(e));
+    lock.lock();
+    ++idle_threads_;
+  }
 }
 
 void wait_pool::cancel(entry& e) {
@@ -60,9 +77,7 @@ void wait_pool::run(std::shared_ptr<entry> e) {
   std::lock_guard lock(mutex_);
   entries_.erase(std::remove(entries_.begin(), entries_.end(), e), entries_.end());
   core::segment::unbind(e->record);
-  e->done = nullptr;  // drop what it holds (a connection) before we count ourselves out
-  e.reset();
-  if (--threads_ == 0) idle_.notify_all();
+  e->done = nullptr;  // drop what it holds (a connection) here, not in the io thread's absence
 }
 
 void wait_pool::answer_changed() {
@@ -78,9 +93,13 @@ void wait_pool::answer_changed() {
 }
 
 wait_pool::~wait_pool() {
-  stopping_.store(true);
-  std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return threads_ == 0; });
+  {
+    std::lock_guard lock(mutex_);
+    stopping_.store(true);
+  }
+  work_.notify_all();
+  for (auto& t : threads_) t.join();  // a sleeping waiter notices within `recheck`
+  for (auto& e : queue_) core::segment::unbind(e->record);  // never picked up
 }
 
 }  // namespace mpstate::manager

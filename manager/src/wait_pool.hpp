@@ -1,6 +1,7 @@
 // Pending socket `wait`s, answered without polling, two ways:
-//  - a thread per wait sleeps on the variable's futex (a local proxy in another
-//    process wrote it) and posts the answer to the io_context;
+//  - a pooled thread per pending wait sleeps on the variable's futex (a local proxy
+//    in another process wrote it) and posts the answer to the io_context; threads
+//    are reused, and the pool grows to the number of waits pending at once;
 //  - after every request the manager handles, answer_changed() answers at once,
 //    on the io thread, the waits whose variable that request changed.
 // Whichever sees the change first claims the wait; the other stands down.
@@ -11,7 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -40,12 +43,15 @@ class wait_pool {
   void answer_changed();
 
  private:
+  void worker();
   void run(std::shared_ptr<entry> e);
   boost::asio::io_context& io_;
   std::mutex mutex_;
-  std::condition_variable idle_;
+  std::condition_variable work_;
   std::vector<std::shared_ptr<entry>> entries_;  // pending, under mutex_
-  std::size_t threads_ = 0;                      // live waiter threads, under mutex_
+  std::deque<std::shared_ptr<entry>> queue_;     // not yet picked up by a thread
+  std::size_t idle_threads_ = 0;                 // under mutex_
+  std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
 };
 
