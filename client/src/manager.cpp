@@ -75,6 +75,10 @@ Manager Manager::start(ManagerOptions o) {
   std::vector<std::string> args = {exe, "--name", o.name, "--size", std::to_string(o.size),
                                    "--socket", socket, "--ready-fd", "3"};
   if (o.keep) args.push_back("--keep");
+  for (uid_t uid : o.allowed_uids) {
+    args.push_back("--allow-uid");
+    args.push_back(std::to_string(uid));
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mpstate/client.hpp"
 
@@ -20,6 +21,7 @@ struct ManagerOptions {
   std::uint64_t size = 64ull << 20;      // segment bytes
   std::string socket_path;               // empty: <runtime dir>/<name>.sock
   bool keep = false;                     // leave the segment behind on exit
+  std::vector<uid_t> allowed_uids;       // other users the manager serves (over the socket)
   std::string executable;                // empty: $MPSTATE_MANAGER, beside this program,
                                          // the build tree's, then $PATH
   std::chrono::milliseconds start_timeout{5000};
