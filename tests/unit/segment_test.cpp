@@ -151,3 +151,24 @@ BOOST_AUTO_TEST_CASE(a_foreign_header_is_refused_not_wiped) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(loop_owner)
+
+BOOST_AUTO_TEST_CASE(a_recycled_pid_is_not_taken_for_the_owner_that_died) {
+  test::scratch_segment s;
+  const core::process_identity me = core::self_identity();
+  // Our pid with another start time: the owner died and its pid went to a new process.
+  auto* recycled = s.segment->create_variable("recycled", value_type::loop);
+  core::mark_loop(*recycled, core::loop_phase::starting, {me.pid, me.start_time + 1});
+  BOOST_TEST(core::fail_loop_if_owner_dead(*recycled));
+  auto snapshot = core::read_loop(*recycled);
+  BOOST_TEST((snapshot.phase == core::loop_phase::failed));
+  BOOST_TEST(std::string(snapshot.reason) == "owner process " + std::to_string(me.pid) + " died");
+  // The same pid with its true start time is alive: left alone.
+  auto* live = s.segment->create_variable("live", value_type::loop);
+  core::mark_loop(*live, core::loop_phase::starting, me);
+  BOOST_TEST(!core::fail_loop_if_owner_dead(*live));
+  BOOST_TEST((core::read_loop(*live).phase == core::loop_phase::starting));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
