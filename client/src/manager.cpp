@@ -79,6 +79,7 @@ Manager Manager::start(ManagerOptions o) {
     args.push_back("--allow-uid");
     args.push_back(std::to_string(uid));
   }
+  args.insert(args.end(), o.extra_args.begin(), o.extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -13,12 +13,14 @@ constexpr std::size_t max_outbox = 4 << 20;
 }  // namespace
 
 connection::connection(unix_socket socket, request_handler& handler, wait_pool& waits,
-                       std::size_t max_line, std::function<void()> on_close,
-                       std::function<void()> on_shutdown)
+                       std::size_t max_line, std::chrono::milliseconds idle_timeout,
+                       std::function<void()> on_close, std::function<void()> on_shutdown)
     : socket_(std::move(socket)),
       handler_(handler),
       input_(max_line + 1),
       waits_(waits),
+      idle_timeout_(idle_timeout),
+      idle_timer_(socket_.get_executor()),
       on_close_(std::move(on_close)),
       on_shutdown_(std::move(on_shutdown)) {}
 
@@ -29,17 +31,30 @@ connection::~connection() {
 
 void connection::start(const core::process_identity& peer) {
   peer_ = peer;
+  arm_idle_timer();
   do_read();
 }
 
-void connection::refuse(const std::string& message) {
+void connection::refuse(errc code, const std::string& message) {
   closing_ = true;
-  send(core::make_error(nullptr, errc::permission_denied, message));
+  send(core::make_error(nullptr, code, message));
+}
+
+void connection::arm_idle_timer() {
+  if (idle_timeout_.count() <= 0) return;
+  idle_timer_.expires_after(idle_timeout_);
+  idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    if (self->waiting_) return self->arm_idle_timer();  // a pending wait is not idleness
+    self->close();  // silent, or stalled half-way through a line
+  });
 }
 
 void connection::close() {
   boost::system::error_code ignored;
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
+  idle_timer_.cancel();
   socket_.shutdown(unix_socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
@@ -67,6 +82,7 @@ void connection::do_read() {
 }
 
 void connection::on_line(std::size_t bytes) {
+  arm_idle_timer();  // a complete request: the client is alive
   // A streambuf's readable bytes are one contiguous block: parse them in place.
   std::string_view line(static_cast<const char*>(input_.data().data()), bytes - 1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

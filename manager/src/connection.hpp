@@ -20,16 +20,19 @@ using unix_socket = asio::local::stream_protocol::socket;
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(unix_socket socket, request_handler& handler, wait_pool& waits, std::size_t max_line,
-             std::function<void()> on_close, std::function<void()> on_shutdown);
+             std::chrono::milliseconds idle_timeout, std::function<void()> on_close,
+             std::function<void()> on_shutdown);
   ~connection();
   // Serves `peer` (already checked against the allowed users).
   void start(const core::process_identity& peer);
   // Refuses the peer: one error line, then close.
-  void refuse(const std::string& message);
+  void refuse(errc code, const std::string& message);
   void close();
 
  private:
   void do_read();
+  // Closes the connection when no complete request arrives for idle_timeout_.
+  void arm_idle_timer();
   void on_line(std::size_t bytes);
   // Appends a response to the outbox; flush() starts writing it.
   void queue(const core::json& response);
@@ -50,6 +53,8 @@ class connection : public std::enable_shared_from_this<connection> {
   core::process_identity peer_;
   wait_pool& waits_;
   bool waiting_ = false;  // a `wait` is pending: later requests queue behind it
+  std::chrono::milliseconds idle_timeout_;
+  asio::steady_timer idle_timer_;
   std::shared_ptr<wait_pool::entry> pending_wait_;
   std::function<void()> on_close_;
   std::function<void()> on_shutdown_;

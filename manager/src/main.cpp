@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   mpstate::manager::options opts;
   std::string size = "64M";
   std::vector<unsigned> allow_uids;
+  double idle_seconds = 600;
   po::options_description desc("mpstate-manager --name NAME [options]");
   desc.add_options()
       ("help,h", "show this help")
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
       ("keep", po::bool_switch(&opts.keep), "leave the segment in place on a clean exit")
       ("allow-uid", po::value(&allow_uids)->multitoken(), "also accept clients of this uid")
       ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 1M)")
+      ("max-connections", po::value(&opts.max_connections), "clients served at once (default 1024)")
+      ("idle-timeout", po::value(&idle_seconds), "close connections idle this many seconds (default 600, 0: never)")
       ("ready-fd", po::value(&opts.ready_fd), "write 'ready' to this fd once serving")
       ("list-ops", "print the wire ops and exit");
   try {
@@ -47,6 +50,8 @@ int main(int argc, char** argv) {
     }
     po::notify(vm);
     opts.size = mpstate::manager::parse_size(size);
+    if (idle_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--idle-timeout must not be negative");
+    opts.idle_timeout = std::chrono::milliseconds(static_cast<long>(idle_seconds * 1000));
     opts.allowed_uids.assign(allow_uids.begin(), allow_uids.end());
     raise_open_file_limit();  // one descriptor per client connection
     mpstate::manager::server server(std::move(opts));

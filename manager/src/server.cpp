@@ -141,13 +141,18 @@ void server::impl::on_accept(stream::socket socket) {
   bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
   ++facts.connections;
   auto conn = std::make_shared<connection>(
-      std::move(socket), *handler, *waits, opts.max_line, [this] { --facts.connections; },
-      [this] { asio::post(io, [this] { io.stop(); }); });
+      std::move(socket), *handler, *waits, opts.max_line, opts.idle_timeout,
+      [this] { --facts.connections; }, [this] { asio::post(io, [this] { io.stop(); }); });
+  if (facts.connections > opts.max_connections) {
+    return conn->refuse(errc::too_many_connections,
+                        "the manager serves " + std::to_string(opts.max_connections) +
+                            " connections at most; try again later");
+  }
   bool allowed = known && (cred.uid == ::geteuid() ||
                            std::find(opts.allowed_uids.begin(), opts.allowed_uids.end(), cred.uid) !=
                                opts.allowed_uids.end());
   if (!allowed) {
-    return conn->refuse("uid " + std::to_string(cred.uid) + " may not use this manager");
+    return conn->refuse(errc::permission_denied, "uid " + std::to_string(cred.uid) + " may not use this manager");
   }
   conn->start({cred.pid, core::process_start_time(cred.pid)});
 }

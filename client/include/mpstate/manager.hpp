@@ -22,6 +22,7 @@ struct ManagerOptions {
   std::string socket_path;               // empty: <runtime dir>/<name>.sock
   bool keep = false;                     // leave the segment behind on exit
   std::vector<uid_t> allowed_uids;       // other users the manager serves (over the socket)
+  std::vector<std::string> extra_args;   // further mpstate-manager options, e.g. {"--idle-timeout", "60"}
   std::string executable;                // empty: $MPSTATE_MANAGER, beside this program,
                                          // the build tree's, then $PATH
   std::chrono::milliseconds start_timeout{5000};

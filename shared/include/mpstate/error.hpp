@@ -25,6 +25,7 @@ enum class errc {
   missing_field,        // a required request field is absent
   line_too_long,        // a request line over the manager's limit (the connection is closed)
   permission_denied,    // peer credentials refused, or a file we may not open
+  too_many_connections, // the manager is at its connection limit (the connection is closed)
   manager_unavailable,  // no manager answers on the socket
   manager_running,      // another live manager already serves this name
   layout_mismatch,      // the segment (or client) speaks another layout version, or a bad header

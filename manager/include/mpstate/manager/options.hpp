@@ -20,6 +20,9 @@ struct options {
   bool keep = false;                                      // leave the segment on a clean exit
   std::vector<uid_t> allowed_uids;                        // besides the manager's own uid
   std::size_t max_line = core::default_max_line;          // longest request line, bytes
+  std::size_t max_connections = 1024;                     // further clients are refused
+  std::chrono::milliseconds idle_timeout{600'000};        // close a connection silent this long
+                                                          // (0: never); a pending wait is not idle
   std::chrono::milliseconds watch_interval{200};          // loop-owner liveness checks
   int ready_fd = -1;                                      // write "ready\n" here once serving
 };
