@@ -102,6 +102,19 @@ void raw_connection::send(const std::string& bytes) {
   }
 }
 
+bool raw_connection::send_for(const std::string& bytes, std::chrono::milliseconds timeout) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    pollfd p{fd_, POLLOUT, 0};
+    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 std::optional<std::string> raw_connection::read_line(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {

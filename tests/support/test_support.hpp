@@ -61,6 +61,8 @@ class raw_connection {
   explicit raw_connection(const std::string& path);
   ~raw_connection();
   void send(const std::string& bytes);
+  // Sends all of `bytes` unless the peer stops reading for `timeout`; returns whether all went.
+  bool send_for(const std::string& bytes, std::chrono::milliseconds timeout);
   // One line without its '\n'; nullopt on EOF, timeout or error.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5s);
   // True when the peer closed the connection before the deadline.
