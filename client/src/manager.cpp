@@ -91,6 +91,7 @@ Manager Manager::start(ManagerOptions o) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     ::dup2(ready[1], 3);                      // dup2 clears O_CLOEXEC on fd 3
+    ::close_range(4, ~0U, 0);                 // none of the parent's sockets or files
     ::execvp(exe.c_str(), argv.data());
     ::_exit(127);
   }

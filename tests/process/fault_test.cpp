@@ -97,6 +97,20 @@ BOOST_AUTO_TEST_CASE(a_second_manager_for_the_same_name_is_refused) {
   BOOST_TEST(client->value_or_create<std::int64_t>("still/served", 1).get() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(an_embedded_manager_inherits_none_of_its_parents_connections) {
+  auto connections = [&] { return client->request({{"op", "stat"}})["connections"].get<int>(); };
+  const int before = connections();
+  auto other_client = std::make_optional<Client>(name);  // one more connection to our manager
+  other_client->request({{"op", "list"}});
+  BOOST_REQUIRE(connections() == before + 1);
+  ManagerOptions o;
+  o.executable = MPSTATE_MANAGER_PATH;
+  Manager second = Manager::start(o);  // forked while that connection is open
+  other_client.reset();
+  // Had the second manager kept a copy of the socket, ours would never see it close.
+  BOOST_TEST(eventually([&] { return connections() == before; }, 5s));
+}
+
 BOOST_AUTO_TEST_CASE(a_clean_stop_removes_the_segment_and_socket) {
   std::string socket = manager->socket_path();
   manager->stop();
