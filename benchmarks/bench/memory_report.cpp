@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -11,26 +10,10 @@
 
 #include "line_socket.hpp"
 #include "mpstate/core/layout.hpp"
+#include "mpstate/core/process_identity.hpp"
 #include "mpstate/mpstate.hpp"
 
 namespace mpstate::bench {
-namespace {
-
-long rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kb = 0;
-      in >> kb;
-      return kb;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
-
-}  // namespace
 
 nlohmann::json measure_memory() {
   rlimit lim{};
@@ -54,7 +37,7 @@ nlohmann::json measure_memory() {
   const double heap_per_var = static_cast<double>(free_before - free_after) / created;
 
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the manager settle
-  const long idle = rss_kb(manager.pid());
+  const long idle = core::resident_memory_kb(manager.pid());
   std::vector<std::unique_ptr<line_socket>> clients;
   constexpr int connected = 1000;
   for (int i = 0; i < connected; ++i) {
@@ -63,13 +46,13 @@ nlohmann::json measure_memory() {
   }
   for (auto& c : clients) c->read_line();  // every one is served
   const std::uint64_t seen_connections = stat()["connections"];
-  const long busy = rss_kb(manager.pid());
+  const long busy = core::resident_memory_kb(manager.pid());
   clients.clear();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (stat()["connections"].get<int>() > 1 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  const long after = rss_kb(manager.pid());
+  const long after = core::resident_memory_kb(manager.pid());
   return {{"record_struct_bytes", sizeof(core::variable_record)},
           {"heap_bytes_per_int64_variable", heap_per_var},
           {"directory_bytes_per_name", 16.0 / 0.75},

@@ -86,6 +86,20 @@ bool is_alive(const process_identity& who) {
   return who.start_time == 0 || f.start_time == who.start_time;
 }
 
+long resident_memory_kb(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+  FILE* f = std::fopen(path, "re");
+  if (!f) return -1;
+  char line[256];
+  long kb = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb;
+}
+
 std::int64_t coarse_now_ns() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);

@@ -4,9 +4,9 @@
 #include <sys/resource.h>
 
 #include <boost/test/unit_test.hpp>
-#include <fstream>
 #include <memory>
 
+#include "mpstate/core/process_identity.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;
@@ -14,20 +14,6 @@ using namespace mpstate::test;
 using nlohmann::json;
 
 namespace {
-long rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kb = 0;
-      in >> kb;
-      return kb;
-    }
-    in.ignore(4096, '\n');
-  }
-  return -1;
-}
-
 // The slowest of `n` get round trips of a client that behaves.
 std::chrono::microseconds worst_round_trip(raw_connection& c, int n) {
   std::chrono::microseconds worst{0};
@@ -53,7 +39,7 @@ BOOST_AUTO_TEST_CASE(two_thousand_connections_at_once_leave_others_served_and_me
   client->create<std::int64_t>("probe", 1);
   raw_connection good(manager->socket_path());
   BOOST_REQUIRE(worst_round_trip(good, 10) < 10ms);
-  const long rss_before = rss_kb(manager->pid());
+  const long rss_before = core::resident_memory_kb(manager->pid());
 
   std::vector<std::unique_ptr<raw_connection>> flood;
   for (int i = 0; i < 2000; ++i) flood.push_back(std::make_unique<raw_connection>(manager->socket_path()));
@@ -76,7 +62,7 @@ BOOST_AUTO_TEST_CASE(two_thousand_connections_at_once_leave_others_served_and_me
   BOOST_TEST(eventually([&] {
     return client->request({{"op", "stat"}})["connections"].get<int>() <= 3;
   }, 10s));
-  const long rss_after = rss_kb(manager->pid());
+  const long rss_after = core::resident_memory_kb(manager->pid());
   BOOST_TEST_MESSAGE("manager RSS " << rss_before << " kB before, " << rss_after << " kB after the flood");
 #ifndef __SANITIZE_ADDRESS__  // ASan's quarantine keeps freed memory on purpose
   BOOST_TEST(rss_after < rss_before + 4096, "RSS " << rss_before << " -> " << rss_after << " kB");
@@ -87,7 +73,7 @@ BOOST_AUTO_TEST_CASE(two_thousand_connections_at_once_leave_others_served_and_me
 BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_held_to_a_bounded_backlog) {
   client->create<std::int64_t>("probe", 1);
   raw_connection good(manager->socket_path());
-  const long rss_before = rss_kb(manager->pid());
+  const long rss_before = core::resident_memory_kb(manager->pid());
   raw_connection deaf(manager->socket_path());
   std::string batch;
   for (int i = 0; i < 1000; ++i) batch += R"({"op":"dump"})" "\n";
@@ -97,7 +83,7 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_held_to_a_bounded_backlog) {
     if (!deaf.send_for(batch, 200ms)) break;
   }
   BOOST_TEST(worst_round_trip(good, 20) < 10ms);
-  const long rss_during = rss_kb(manager->pid());
+  const long rss_during = core::resident_memory_kb(manager->pid());
   BOOST_TEST(rss_during < rss_before + 32 * 1024, "RSS " << rss_before << " -> " << rss_during << " kB");
 }
 

@@ -22,6 +22,9 @@ std::uint64_t process_start_time(pid_t pid);
 // True while that exact process runs: same pid, same start time, not a zombie.
 bool is_alive(const process_identity& who);
 
+// Resident memory of `pid` in KiB (VmRSS of /proc/<pid>/status), or -1.
+long resident_memory_kb(pid_t pid);
+
 // Wall-clock now, in nanoseconds since the epoch.
 std::int64_t now_ns();
 // The same from the coarse clock (a few ms resolution, a few ns to read): the
