@@ -228,11 +228,11 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
     total += s->ops;
     checked += s->checked;
   }
-  if (int_values(o) && (o.op == "add" || o.op == "update")) out.check = check_counts(o, t, total);
-  if (o.op == "cas") out.check = check_counts(o, t, checked);
+  if (int_values(o) && (o.op == "add" || o.op == "update")) out.check = check_counts(t, total);
+  if (o.op == "cas") out.check = check_counts(t, checked);
 }
 
-std::string check_counts(const bench_options& o, const mpstate_target& t, std::uint64_t expected) {
+std::string check_counts(const mpstate_target& t, std::uint64_t expected) {
   Client client(ClientOptions{t.manager_name, t.socket_path, Transport::automatic});
   std::uint64_t sum = 0;
   for (const auto& n : t.names) {
@@ -240,7 +240,6 @@ std::string check_counts(const bench_options& o, const mpstate_target& t, std::u
     sum += static_cast<std::uint64_t>(v.get());
     v.set(0);  // ready for the next run
   }
-  (void)o;
   return sum == expected ? "ok" : "counters hold " + std::to_string(sum) + ", expected " + std::to_string(expected);
 }
 

@@ -18,10 +18,9 @@ struct mpstate_target {
 // Creates the K variables (int64, or strings of value_size bytes) plus the wait
 // op's helpers, pipelining the creates over the socket.
 void create_variables(const bench_options& o, mpstate_target& t);
-// One worker: setup binds (before the barrier); body runs the timed loop.
-struct mpstate_worker;
+// Runs the op in forked workers (binding before the barrier) and summarises them.
 void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& out);
 // "ok" when the counters add up to the operations done, else what is wrong.
-std::string check_counts(const bench_options& o, const mpstate_target& t, std::uint64_t expected);
+std::string check_counts(const mpstate_target& t, std::uint64_t expected);
 
 }  // namespace mpstate::bench

@@ -27,8 +27,5 @@ long resident_memory_kb(pid_t pid);
 
 // Wall-clock now, in nanoseconds since the epoch.
 std::int64_t now_ns();
-// The same from the coarse clock (a few ms resolution, a few ns to read): the
-// last-write stamp every write takes.
-std::int64_t coarse_now_ns();
 
 }  // namespace mpstate::core
