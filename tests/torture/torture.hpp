@@ -1,0 +1,43 @@
+// The crash-torture harness: faults injected at random moments into real
+// processes, each trial checked against the design's invariants.
+//   torn writes   a writer SIGKILLed mid-write leaves the old value or the new one
+//   dead holders  a process SIGKILLed inside update(fn) leaves the lock usable and
+//                 the last committed value in place
+//   manager crash the manager SIGKILLed and restarted under clients adding in a
+//                 loop: no add lost, structure changes refused while it is down
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace mpstate::torture {
+
+// One line of the report.
+struct outcome {
+  std::string fault;        // what was done, e.g. "SIGKILL mid-set, string"
+  int trials = 0;
+  int torn = 0;             // a value that is neither the old one nor the new one
+  int hung = 0;             // a lock not taken within the limit after the fault
+  std::int64_t lost = 0;    // committed operations missing afterwards
+  int other = 0;            // any other wrong result (message in `notes`)
+  double worst_ms = 0;      // slowest recovery seen
+  std::vector<std::string> notes;
+  bool passed() const { return torn == 0 && hung == 0 && lost == 0 && other == 0; }
+};
+
+struct settings {
+  std::string manager_executable;
+  int trials = 50;
+  int restarts = 10;
+  std::uint64_t seed = 0;
+};
+
+// Each runs its own manager; kinds: string, json, pair (int64 pair via update).
+outcome torn_write_trials(const std::string& kind, const settings& s, std::mt19937_64& rng);
+// kinds: string, int64.
+outcome dead_holder_trials(const std::string& kind, const settings& s, std::mt19937_64& rng);
+outcome manager_crash_trials(const settings& s, std::mt19937_64& rng);
+
+}  // namespace mpstate::torture
