@@ -17,9 +17,16 @@ handler_outcome request_handler::handle_line(std::string_view line,
   } catch (const error& e) {
     return {make_error(nullptr, e.code(), e.message()), {}};
   }
-  json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (request.is_discarded()) {
-    return {make_error(nullptr, errc::bad_request, "the line is not valid JSON"), {}};
+  json request;
+  try {
+    request = json::parse(line);
+  } catch (const json::parse_error& e) {
+    // The position only: the parser's own text quotes the input, which may not be UTF-8.
+    return {make_error(nullptr, errc::bad_request,
+                       "the line is not valid JSON (at byte " + std::to_string(e.byte) + ")"),
+            {}};
+  } catch (const json::exception&) {  // 406: a number such as 1e400 overflows a double
+    return {make_error(nullptr, errc::out_of_range, "a number in the line is beyond the range of a double"), {}};
   }
   return handle(request, peer);
 }

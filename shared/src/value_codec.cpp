@@ -16,6 +16,16 @@ namespace {
                                        v.type_name());
 }
 
+// A number the parser kept as a double (written with an exponent or a fraction, or
+// an integer beyond 64 bits) that is a whole number. Above 2^53 a double is no
+// longer exact, so such a number counts as out of range rather than rounded.
+bool is_whole_number(const json& v) {
+  if (!v.is_number_float()) return false;
+  double d = v.get<double>();
+  return std::isfinite(d) && d == std::trunc(d);
+}
+constexpr double exact_limit = 0x1p53;
+
 std::int64_t to_int64(const variable_record& r, const json& v) {
   if (v.is_number_unsigned()) {
     auto u = v.get<std::uint64_t>();
@@ -25,6 +35,11 @@ std::int64_t to_int64(const variable_record& r, const json& v) {
     return static_cast<std::int64_t>(u);
   }
   if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (is_whole_number(v)) {  // 1e3, or an integer too long for 64 bits
+    double d = v.get<double>();
+    if (std::fabs(d) > exact_limit) throw error(errc::out_of_range, v.dump() + " is beyond int64 or not exact");
+    return static_cast<std::int64_t>(d);
+  }
   json_mismatch(r, v);
 }
 
@@ -35,11 +50,16 @@ std::uint64_t to_uint64(const variable_record& r, const json& v) {
     if (i < 0) throw error(errc::out_of_range, std::to_string(i) + " does not fit uint64");
     return static_cast<std::uint64_t>(i);
   }
+  if (is_whole_number(v)) {
+    double d = v.get<double>();
+    if (d < 0 || d > exact_limit) throw error(errc::out_of_range, v.dump() + " is beyond uint64 or not exact");
+    return static_cast<std::uint64_t>(d);
+  }
   json_mismatch(r, v);
 }
 
 double to_double(const variable_record& r, const json& v) {
-  if (v.is_number()) return v.get<double>();
+  if (auto d = double_from_json(v)) return *d;
   json_mismatch(r, v);
 }
 
@@ -53,7 +73,7 @@ std::string to_buffer_bytes(const variable_record& r, const json& v) {
   switch (r.type) {
     case value_type::string:
       if (!v.is_string()) json_mismatch(r, v);
-      return v.get<std::string>();
+      return v.get<std::string>();  // the parser took only valid UTF-8
     case value_type::bytes:
       if (!v.is_string()) json_mismatch(r, v);
       return base64_decode(v.get_ref<const std::string&>());
@@ -79,16 +99,58 @@ json scalar_json(const variable_record& r) {
   switch (r.type) {
     case value_type::int64: return load_scalar<std::int64_t>(r);
     case value_type::uint64: return load_scalar<std::uint64_t>(r);
-    case value_type::float64: {
-      double d = load_scalar<double>(r);
-      return std::isfinite(d) ? json(d) : json(nullptr);
-    }
+    case value_type::float64: return double_to_json(load_scalar<double>(r));
     case value_type::boolean: return load_scalar<bool>(r);
     default: return nullptr;
   }
 }
 
 }  // namespace
+
+json double_to_json(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  return d;
+}
+
+std::optional<double> double_from_json(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "Infinity") return std::numeric_limits<double>::infinity();
+    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+  }
+  return std::nullopt;
+}
+
+void check_utf8(std::string_view text) {
+  auto bad = [&](std::size_t at) {
+    throw error(errc::invalid_argument, "a string must be valid UTF-8 (bad byte at offset " + std::to_string(at) +
+                                            "); use bytes for binary data");
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || c > 0xF4 || i + len > n) bad(i);
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) bad(i);
+    }
+    // Overlong 3- and 4-byte forms, UTF-16 surrogates, code points above U+10FFFF.
+    if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F) || (c == 0xF0 && p[i + 1] < 0x90) ||
+        (c == 0xF4 && p[i + 1] > 0x8F)) {
+      bad(i);
+    }
+    i += len;
+  }
+}
 
 value_type type_for_json(const json& value) {
   if (value.is_number_unsigned()) {

@@ -11,6 +11,7 @@
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/value_codec.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate {
 
@@ -34,8 +35,10 @@ template <> struct value_traits<std::uint64_t> : scalar_value_traits<std::uint64
 template <> struct value_traits<double> : scalar_value_traits<double> {
   static constexpr core::value_type type = core::value_type::float64;
   static constexpr std::string_view type_name = "double";
+  static nlohmann::json to_json(double v) { return core::double_to_json(v); }
   static double from_json(const nlohmann::json& j) {
-    return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
+    if (auto d = core::double_from_json(j)) return *d;
+    throw error(errc::type_mismatch, "expected a double, got a JSON " + std::string(j.type_name()));
   }
 };
 template <> struct value_traits<bool> : scalar_value_traits<bool> {
@@ -47,9 +50,12 @@ template <> struct value_traits<std::string> {
   static constexpr bool scalar = false;
   static constexpr core::value_type type = core::value_type::string;
   static constexpr std::string_view type_name = "string";
-  static std::string_view encode(const std::string& v) { return v; }
+  static std::string_view encode(const std::string& v) {
+    core::check_utf8(v);
+    return v;
+  }
   static std::string decode(std::string bytes) { return bytes; }
-  static nlohmann::json to_json(const std::string& v) { return v; }
+  static nlohmann::json to_json(const std::string& v) { return std::string(encode(v)); }
   static std::string from_json(const nlohmann::json& j) { return j.get<std::string>(); }
 };
 template <> struct value_traits<Bytes> {

@@ -2,12 +2,14 @@
 // Each function calls the typed operation in record_ops.hpp / loop_ops.hpp, so the
 // JSON path and the local proxy path share one implementation.
 //
-//   int64, uint64, double, bool -> JSON numbers / booleans (NaN and inf -> null)
+//   int64, uint64, double, bool -> JSON numbers / booleans (NaN and infinities as
+//   the strings "NaN", "Infinity", "-Infinity", which JSON numbers cannot say)
 //   string -> JSON string; bytes -> base64 string; json -> the JSON itself
 //   loop -> loop_to_json(); it is changed only through the loop ops
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +44,15 @@ constexpr std::size_t max_json_depth = 128;
 // Scans JSON text (without parsing it) and throws error(bad_request) when arrays and
 // objects nest deeper than max_json_depth.
 void check_json_depth(std::string_view text);
+
+// A double as JSON: a number, or "NaN" / "Infinity" / "-Infinity".
+json double_to_json(double d);
+// The reverse; also takes null as NaN. nullopt for any other JSON value.
+std::optional<double> double_from_json(const json& v);
+
+// Strings are UTF-8 text (JSON can carry nothing else); throws
+// error(invalid_argument) naming the offset of the first bad byte.
+void check_utf8(std::string_view text);
 
 // Text encoding used for json variables (compact dump; invalid UTF-8 replaced).
 std::string encode_json_text(const json& value);
