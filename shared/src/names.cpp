@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 #include "mpstate/error.hpp"
@@ -74,14 +75,30 @@ void ensure_runtime_directory(const std::string& dir) {
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw_system_error("cannot create runtime directory " + dir, errno);
   }
+  check_private_directory(dir);
+}
+
+void check_private_directory(const std::string& dir) {
   struct stat st {};
   if (lstat(dir.c_str(), &st) != 0) throw_system_error("cannot stat " + dir, errno);
-  if (!S_ISDIR(st.st_mode)) {
-    throw error(errc::permission_denied, dir + " is not a directory");
+  if (S_ISLNK(st.st_mode)) {
+    throw error(errc::permission_denied, dir + " is a symbolic link; give the real directory");
   }
-  if (st.st_uid != getuid()) {
-    throw error(errc::permission_denied, dir + " belongs to another user");
+  if (!S_ISDIR(st.st_mode)) throw error(errc::permission_denied, dir + " is not a directory");
+  if (st.st_uid != geteuid()) {
+    throw error(errc::permission_denied,
+                dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to this user");
   }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    throw error(errc::permission_denied, dir + " is group- or world-writable (mode " +
+                                             permission_text(st.st_mode) + "); use a private directory");
+  }
+}
+
+std::string permission_text(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%03o", mode & 0777);
+  return text;
 }
 
 std::string default_socket_path(std::string_view manager_name) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "mpstate/core/names.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
@@ -53,6 +54,12 @@ void* map_shared_memory(const std::string& shm_name, bool create, std::uint64_t&
       int err = errno;
       close(fd);
       throw_system_error("fstat " + path, err);
+    }
+    // A segment someone else made (or opened up) under our name is not ours to use.
+    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+      close(fd);
+      throw error(errc::permission_denied, "segment " + path + " is owned by uid " + std::to_string(st.st_uid) +
+                                               " with mode " + permission_text(st.st_mode) + "; only this user's 0600 segments are used");
     }
     size = static_cast<std::uint64_t>(st.st_size);
     if (size < sizeof(segment_header)) {

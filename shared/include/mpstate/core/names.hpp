@@ -21,8 +21,14 @@ void validate_manager_name(std::string_view name);
 
 // $MPSTATE_RUNTIME_DIR, else $XDG_RUNTIME_DIR/mpstate, else /tmp/mpstate-<uid>.
 std::string runtime_directory();
-// Creates the runtime directory (mode 0700) when absent.
+// Creates the runtime directory (mode 0700) when absent, then checks it as below.
 void ensure_runtime_directory(const std::string& dir);
+// Throws error(permission_denied) unless `dir` is a real directory (not a symlink)
+// owned by this user and writable by nobody else: otherwise another user could
+// replace the socket or plant links where the manager creates its files.
+void check_private_directory(const std::string& dir);
+// A file's permission bits as ls shows them in octal, e.g. "600".
+std::string permission_text(unsigned mode);
 // <runtime dir>/<name>.sock
 std::string default_socket_path(std::string_view manager_name);
 // <runtime dir>/<name>.lock
