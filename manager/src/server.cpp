@@ -14,6 +14,7 @@
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "request_handler.hpp"
+#include "snapshot.hpp"
 #include "wait_pool.hpp"
 
 namespace mpstate::manager {
@@ -34,12 +35,16 @@ struct server::impl {
   asio::steady_timer watch_timer{io};
   asio::steady_timer accept_retry{io};
   asio::steady_timer clock_timer{io};
+  asio::steady_timer snapshot_timer{io};
   std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);  // joined before io dies
 
   void do_accept();
   void on_accept(stream::socket socket);
   void watch();
   void tick();
+  void restore_or_adopt();
+  void save_periodically();
+  bool save_snapshot() noexcept;
 };
 
 namespace {
@@ -75,6 +80,8 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   core::check_private_directory(socket_directory(m.socket_path));
   m.lock = std::make_unique<instance_lock>(core::lock_file_path(opts.name));
   m.segment = core::owned_segment::create_or_adopt(core::segment_name(opts.name), opts.size);
+  m.opts.snapshot_path = opts.snapshot_path;
+  m.restore_or_adopt();
   m.facts.manager_name = opts.name;
   m.facts.started_ns = core::now_ns();
   m.handler = std::make_unique<request_handler>(*m.segment, m.facts);
@@ -95,7 +102,9 @@ server::~server() {
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
   ::unlink(impl_->socket_path.c_str());
-  if (!impl_->opts.keep) impl_->segment->unlink();
+  // Without a snapshot on disk the segment is the only copy: keep it then.
+  bool saved = impl_->opts.snapshot_path.empty() || impl_->save_snapshot();
+  if (!impl_->opts.keep && saved) impl_->segment->unlink();
 }
 
 const std::string& server::socket_path() const { return impl_->socket_path; }
@@ -110,6 +119,7 @@ void server::run() {
   m.do_accept();
   m.watch();
   m.tick();
+  m.save_periodically();
   if (m.opts.ready_fd >= 0) {
     const char ready[] = "ready\n";
     [[maybe_unused]] auto n = ::write(m.opts.ready_fd, ready, sizeof ready - 1);
@@ -190,6 +200,46 @@ void server::impl::watch() {
   watch_timer.async_wait([this](boost::system::error_code ec) {
     if (!ec) watch();
   });
+}
+
+// A new segment takes the snapshot's values; an adopted one is newer than any
+// snapshot and is kept. A snapshot that cannot be restored stops the start and
+// leaves no half-filled segment behind for the next start to adopt.
+void server::impl::restore_or_adopt() {
+  const std::string& path = opts.snapshot_path;
+  if (path.empty()) return;
+  if (segment->adopted()) {
+    std::cerr << "mpstate-manager: adopted the running segment; snapshot " << path << " not needed\n";
+    return;
+  }
+  try {
+    if (auto stats = restore_snapshot(*segment, path)) {
+      std::cerr << "mpstate-manager: restored " << stats->variables << " variable(s) from " << path << "\n";
+    }
+  } catch (...) {
+    segment->unlink();
+    throw;
+  }
+}
+
+void server::impl::save_periodically() {
+  if (opts.snapshot_path.empty() || opts.snapshot_interval.count() <= 0) return;
+  snapshot_timer.expires_after(opts.snapshot_interval);
+  snapshot_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    save_snapshot();
+    save_periodically();
+  });
+}
+
+bool server::impl::save_snapshot() noexcept {
+  try {
+    write_snapshot(*segment, opts.snapshot_path);
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "mpstate-manager: snapshot not saved: " << e.what() << "\n";
+    return false;
+  }
 }
 
 }  // namespace mpstate::manager

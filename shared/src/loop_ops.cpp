@@ -124,6 +124,25 @@ bool fail_loop_if_owner_dead(variable_record& r) {
   return true;
 }
 
+void restore_loop(variable_record& r, const nlohmann::json& saved) {
+  check_type(r, value_type::loop);
+  loop_snapshot s{};
+  s.phase = loop_phase_from_string(saved.at("state").get<std::string>());
+  s.owner_pid = saved.at("pid").get<std::int32_t>();
+  s.iterations = saved.at("iterations").get<std::uint64_t>();
+  s.started_ns = saved.at("started_ns").get<std::int64_t>();
+  s.heartbeat_ns = saved.at("heartbeat_ns").get<std::int64_t>();
+  s.changed_ns = now_ns();
+  set_reason(s, saved.at("reason").get<std::string>());
+  if (is_active(s.phase)) {
+    set_reason(s, std::string("was ") + std::string(to_string(s.phase)) + " when the manager last saved it");
+    s.phase = loop_phase::failed;
+  }
+  locked_record lock(r);
+  commit_snapshot(r, s);
+  lock.commit();
+}
+
 nlohmann::json loop_to_json(const loop_snapshot& s) {
   const std::int64_t now = now_ns();
   return {{"state", to_string(s.phase)},

@@ -24,6 +24,9 @@ struct options {
   std::chrono::milliseconds idle_timeout{600'000};        // close a connection silent this long
                                                           // (0: never); a pending wait is not idle
   std::chrono::milliseconds watch_interval{200};          // loop-owner liveness checks
+  std::string snapshot_path;                              // non-empty: save values here, and
+                                                          // restore them when there is no segment
+  std::chrono::milliseconds snapshot_interval{60'000};    // also save this often (0: at exit only)
   int ready_fd = -1;                                      // write "ready\n" here once serving
 };
 

@@ -32,6 +32,10 @@ constexpr bool is_active(loop_phase p) {
   return p == loop_phase::starting || p == loop_phase::running || p == loop_phase::stopping;
 }
 
+// Puts back a loop saved as loop_to_json() (a manager restoring a snapshot). A loop
+// that was active comes back `failed`: its owner's run did not survive the restart.
+void restore_loop(variable_record& r, const nlohmann::json& saved);
+
 // {"state","pid","iterations","started_ns","heartbeat_ns","heartbeat_age_ms","reason"}
 nlohmann::json loop_to_json(const loop_snapshot& s);
 
