@@ -1,10 +1,11 @@
 # The two commands of the README, plus the steps they are made of.
 #   make demo   set up, build, run the job-scheduler example and show the dump
 #   make test   set up, build, run every test: release, then ASan+UBSan, then the
-#               thread suite under ThreadSanitizer
+#               thread suite under ThreadSanitizer, then the request fuzzer for 30 s
+#   make fuzz   run the request fuzzer (libFuzzer, clang) for FUZZ_SECONDS (600)
 #   make bench  also install the peers (Redis, hiredis, gnuplot); run mpstate, its
 #               baseline and the peers interleaved; write benchmarks/results/latest.*
-.PHONY: deps build build-asan build-tsan test test-release test-asan test-tsan demo bench sanity clean
+.PHONY: deps build build-asan build-tsan test test-release test-asan test-tsan test-fuzz fuzz demo bench sanity clean
 
 deps:
 	@scripts/install-deps
@@ -32,7 +33,15 @@ test-asan: build-asan
 test-tsan: build-tsan
 	@ctest --preset tsan -R thread_tests
 
-test: test-release test-asan test-tsan
+# The libFuzzer target over the manager's request path; a crash fails the run.
+FUZZ_SECONDS ?= 600
+test-fuzz: deps
+	@scripts/fuzz 30
+
+fuzz: deps
+	@scripts/fuzz $(FUZZ_SECONDS)
+
+test: test-release test-asan test-tsan test-fuzz
 
 demo: build
 	@scripts/demo build/release

@@ -1,0 +1,100 @@
+#include "request_fuzz.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mpstate/core/owned_segment.hpp"
+#include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/protocol.hpp"
+#include "mpstate/core/segment.hpp"
+#include "mpstate/error.hpp"
+#include "request_handler.hpp"
+
+namespace mpstate::fuzz {
+namespace {
+
+using core::json;
+
+// A small segment, replaced every so often so creates keep succeeding.
+struct scratch {
+  static constexpr std::size_t inputs_per_segment = 2000;
+  std::string name = "mpstate-fuzz-" + std::to_string(::getpid());
+  std::unique_ptr<core::owned_segment> segment;
+  manager::server_facts facts{"fuzz", 1, 0, false};
+  std::unique_ptr<manager::request_handler> handler;
+  std::size_t inputs = 0;
+
+  manager::request_handler& next() {
+    if (!segment || ++inputs % inputs_per_segment == 0) {
+      handler.reset();
+      if (segment) segment->unlink();
+      segment.reset();
+      segment = core::owned_segment::create_or_adopt(name, 1 << 20);
+      handler = std::make_unique<manager::request_handler>(*segment, facts);
+    }
+    facts.shutdown_requested = false;
+    return *handler;
+  }
+  ~scratch() {
+    if (segment) segment->unlink();
+  }
+};
+
+[[noreturn]] void violated(const char* what, std::string_view detail) {
+  std::fprintf(stderr, "request_fuzz: %s: %.*s\n", what, static_cast<int>(std::min<std::size_t>(detail.size(), 500)),
+               detail.data());
+  std::abort();
+}
+
+void check_response(const json& response) {
+  std::string line;
+  try {
+    line = core::to_line(response);
+  } catch (const std::exception& e) {
+    violated("a response does not serialise", e.what());
+  }
+  json back = json::parse(line, nullptr, false);
+  if (!back.is_object()) violated("a response is not a JSON object", line);
+  if (!back.contains("id")) violated("a response has no id", line);
+  if (back.contains("result") == back.contains("error")) violated("not exactly one of result/error", line);
+  if (back.contains("error")) {
+    const json& e = back["error"];
+    if (!e.is_object() || !e.contains("code") || !e["code"].is_string() || !e.contains("message")) {
+      violated("a malformed error", line);
+    }
+    const std::string code = e["code"].get<std::string>();
+    if (errc_from_string(code) == errc::internal) violated("an unknown or internal error code", line);
+  }
+}
+
+}  // namespace
+
+std::size_t feed_request_bytes(const std::uint8_t* data, std::size_t size) {
+  static scratch s;
+  manager::request_handler& handler = s.next();
+  const core::process_identity peer = core::self_identity();
+  std::string_view rest(reinterpret_cast<const char*>(data), size);
+  std::size_t responses = 0;
+  while (!rest.empty()) {
+    std::size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    manager::handler_outcome out = handler.handle_line(line, peer);
+    if (out.wait) {
+      core::segment::unbind(out.wait->record);  // a connection would answer it later
+      continue;
+    }
+    check_response(out.response);
+    ++responses;
+  }
+  return responses;
+}
+
+}  // namespace mpstate::fuzz
