@@ -23,7 +23,10 @@ std::optional<nlohmann::json> socket_channel::round_trip(nlohmann::json request)
   std::string line = core::to_line(request);
   boost::system::error_code ec;
   asio::write(socket_, asio::buffer(line), ec);
-  if (ec) return std::nullopt;
+  if (ec) {
+    throw_refusal_if_any();  // a manager that refuses a client answers, then closes
+    return std::nullopt;
+  }
   asio::read_until(socket_, input_, '\n', ec);
   if (ec) {
     throw error(errc::manager_unavailable, "lost the manager at " + path_ + ": " + ec.message());
@@ -38,6 +41,20 @@ std::optional<nlohmann::json> socket_channel::round_trip(nlohmann::json request)
                                     ", expected " + std::to_string(id));
   }
   return response;
+}
+
+void socket_channel::throw_refusal_if_any() {
+  boost::system::error_code ec;
+  asio::read_until(socket_, input_, '\n', ec);  // the peer has closed: this ends at EOF
+  if (ec && input_.size() == 0) return;
+  std::string text;
+  std::istream in(&input_);
+  std::getline(in, text);
+  nlohmann::json refusal = nlohmann::json::parse(text, nullptr, false);
+  if (refusal.is_object() && refusal.contains("error") && refusal["error"].is_object()) {
+    const auto& e = refusal["error"];
+    throw error(errc_from_string(e.value("code", "")), e.value("message", ""));
+  }
 }
 
 }  // namespace mpstate::detail

@@ -23,6 +23,10 @@ class socket_channel {
   pid_t owner_pid() const { return owner_pid_; }
 
  private:
+  // After a failed send: when the manager left an error line before closing (it
+  // refused this client: permission_denied, too_many_connections), throws it.
+  void throw_refusal_if_any();
+
   boost::asio::io_context io_;
   boost::asio::local::stream_protocol::socket socket_{io_};
   boost::asio::streambuf input_;

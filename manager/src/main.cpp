@@ -22,7 +22,7 @@ void raise_open_file_limit() {
 int main(int argc, char** argv) {
   mpstate::manager::options opts;
   std::string size = "64M";
-  std::vector<unsigned> allow_uids;
+  std::vector<unsigned> allow_uids, allow_gids;
   double idle_seconds = 600;
   double snapshot_seconds = 60;
   po::options_description desc("mpstate-manager --name NAME [options]");
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
       ("socket", po::value(&opts.socket_path), "socket path (default <runtime dir>/<name>.sock)")
       ("keep", po::bool_switch(&opts.keep), "leave the segment in place on a clean exit")
       ("allow-uid", po::value(&allow_uids)->multitoken(), "also accept clients of this uid")
+      ("allow-gid", po::value(&allow_gids)->multitoken(), "also accept clients in this group (primary or supplementary)")
       ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 1M)")
       ("max-connections", po::value(&opts.max_connections), "clients served at once (default 1024)")
       ("idle-timeout", po::value(&idle_seconds), "close connections idle this many seconds (default 600, 0: never)")
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
     if (snapshot_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--snapshot-interval must not be negative");
     opts.snapshot_interval = std::chrono::milliseconds(static_cast<long>(snapshot_seconds * 1000));
     opts.allowed_uids.assign(allow_uids.begin(), allow_uids.end());
+    opts.allowed_gids.assign(allow_gids.begin(), allow_gids.end());
     raise_open_file_limit();  // one descriptor per client connection
     mpstate::manager::server server(std::move(opts));
     server.run();

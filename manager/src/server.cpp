@@ -40,6 +40,7 @@ struct server::impl {
 
   void do_accept();
   void on_accept(stream::socket socket);
+  bool peer_allowed(const ucred& cred) const;
   void watch();
   void tick();
   void restore_or_adopt();
@@ -165,13 +166,23 @@ void server::impl::on_accept(stream::socket socket) {
                         "the manager serves " + std::to_string(opts.max_connections) +
                             " connections at most; try again later");
   }
-  bool allowed = known && (cred.uid == ::geteuid() ||
-                           std::find(opts.allowed_uids.begin(), opts.allowed_uids.end(), cred.uid) !=
-                               opts.allowed_uids.end());
-  if (!allowed) {
+  if (!known || !peer_allowed(cred)) {
     return conn->refuse(errc::permission_denied, "uid " + std::to_string(cred.uid) + " may not use this manager");
   }
   conn->start({cred.pid, core::process_start_time(cred.pid)});
+}
+
+// The manager's own uid, an --allow-uid, or a group of --allow-gid (the peer's
+// primary group, or a supplementary one read from /proc while it is connected).
+bool server::impl::peer_allowed(const ucred& cred) const {
+  auto listed = [](const auto& list, auto id) { return std::find(list.begin(), list.end(), id) != list.end(); };
+  if (cred.uid == ::geteuid() || listed(opts.allowed_uids, cred.uid)) return true;
+  if (opts.allowed_gids.empty()) return false;
+  if (listed(opts.allowed_gids, cred.gid)) return true;
+  for (gid_t g : core::process_groups(cred.pid)) {
+    if (listed(opts.allowed_gids, g)) return true;
+  }
+  return false;
 }
 
 // The segment's clock cell, which writes copy into their records' last-write stamp.

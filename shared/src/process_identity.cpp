@@ -9,7 +9,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <string_view>
 
 namespace mpstate::core {
 namespace {
@@ -86,18 +89,41 @@ bool is_alive(const process_identity& who) {
   return who.start_time == 0 || f.start_time == who.start_time;
 }
 
-long resident_memory_kb(pid_t pid) {
+namespace {
+// The text after "<field>:" on its line of /proc/<pid>/status; nullopt when absent.
+std::optional<std::string> status_field(pid_t pid, std::string_view field) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
   FILE* f = std::fopen(path, "re");
-  if (!f) return -1;
-  char line[256];
-  long kb = -1;
+  if (!f) return std::nullopt;
+  std::optional<std::string> value;
+  char line[1024];
   while (std::fgets(line, sizeof line, f)) {
-    if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    std::string_view l(line);
+    if (l.size() > field.size() && l.substr(0, field.size()) == field && l[field.size()] == ':') {
+      value = std::string(l.substr(field.size() + 1));
+      break;
+    }
   }
   std::fclose(f);
+  return value;
+}
+}  // namespace
+
+long resident_memory_kb(pid_t pid) {
+  auto text = status_field(pid, "VmRSS");
+  long kb = -1;
+  if (!text || std::sscanf(text->c_str(), "%ld", &kb) != 1) return -1;
   return kb;
+}
+
+std::vector<gid_t> process_groups(pid_t pid) {
+  std::vector<gid_t> groups;
+  auto text = status_field(pid, "Groups");
+  if (!text) return groups;
+  std::istringstream in(*text);
+  for (unsigned long g; in >> g;) groups.push_back(static_cast<gid_t>(g));
+  return groups;
 }
 
 std::int64_t now_ns() {

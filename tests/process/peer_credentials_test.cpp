@@ -22,7 +22,7 @@ constexpr uid_t nobody = 65534;
 // A manager whose socket anyone may connect to at the file level (0666 in a 0755
 // directory), so only the credential check stands between it and other users.
 struct open_socket_manager {
-  explicit open_socket_manager(std::vector<uid_t> allowed) {
+  explicit open_socket_manager(std::vector<uid_t> allowed, std::vector<std::string> extra_args = {}) {
     char tmpl[] = "/tmp/mpstate-peer.XXXXXX";
     dir = mkdtemp(tmpl);
     chmod(dir.c_str(), 0755);
@@ -31,6 +31,7 @@ struct open_socket_manager {
     o.socket_path = dir + "/m.sock";
     o.executable = MPSTATE_MANAGER_PATH;
     o.allowed_uids = std::move(allowed);
+    o.extra_args = std::move(extra_args);
     manager.emplace(Manager::start(o));
     chmod(o.socket_path.c_str(), 0666);
   }
@@ -48,10 +49,11 @@ bool running_as_root() {
   return false;
 }
 
-// Runs `body` in a child that has become uid/gid nobody; returns its exit code.
-int as_nobody(const std::function<int()>& body) {
+// Runs `body` in a child that has become uid/gid nobody, with the supplementary
+// groups given; returns its exit code.
+int as_nobody(const std::function<int()>& body, std::vector<gid_t> groups = {}) {
   pid_t child = spawn([&] {
-    if (setgroups(0, nullptr) != 0 || setresgid(nobody, nobody, nobody) != 0 ||
+    if (setgroups(groups.size(), groups.data()) != 0 || setresgid(nobody, nobody, nobody) != 0 ||
         setresuid(nobody, nobody, nobody) != 0) {
       return 90;
     }
@@ -95,6 +97,25 @@ BOOST_AUTO_TEST_CASE(allow_uid_serves_another_user_over_the_socket) {
   });
   BOOST_TEST(code == 0);
   BOOST_TEST(m.manager->connect().value<std::int64_t>("shared/n").get() == 42);
+}
+
+BOOST_AUTO_TEST_CASE(allow_gid_serves_members_of_the_group_and_only_them) {
+  if (!running_as_root()) return;
+  constexpr gid_t team = 4242;
+  open_socket_manager m({}, {"--allow-gid", std::to_string(team)});
+  m.manager->connect().create<std::int64_t>("team/n", 1);
+  const std::string name = m.manager->name(), socket = m.manager->socket_path();
+  auto add_one = [&] {
+    try {
+      Client c(ClientOptions{name, socket, Transport::socket});
+      return c.value<std::int64_t>("team/n").add(1) > 1 ? 0 : 30;
+    } catch (const error& e) {
+      return e.code() == errc::permission_denied ? 31 : 32;
+    }
+  };
+  BOOST_TEST(as_nobody(add_one, {team}) == 0);  // a supplementary group
+  BOOST_TEST(as_nobody(add_one, {}) == 31);      // nobody else
+  BOOST_TEST(m.manager->connect().value<std::int64_t>("team/n").get() == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,6 +19,7 @@ struct options {
   std::string socket_path;                                // empty: <runtime dir>/<name>.sock
   bool keep = false;                                      // leave the segment on a clean exit
   std::vector<uid_t> allowed_uids;                        // besides the manager's own uid
+  std::vector<gid_t> allowed_gids;                        // peers with this primary or supplementary group
   std::size_t max_line = core::default_max_line;          // longest request line, bytes
   std::size_t max_connections = 1024;                     // further clients are refused
   std::chrono::milliseconds idle_timeout{600'000};        // close a connection silent this long

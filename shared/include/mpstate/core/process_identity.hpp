@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace mpstate::core {
 
@@ -22,6 +23,8 @@ std::uint64_t process_start_time(pid_t pid);
 // True while that exact process runs: same pid, same start time, not a zombie.
 bool is_alive(const process_identity& who);
 
+// The supplementary groups of `pid` (Groups of /proc/<pid>/status); empty when gone.
+std::vector<gid_t> process_groups(pid_t pid);
 // Resident memory of `pid` in KiB (VmRSS of /proc/<pid>/status), or -1.
 long resident_memory_kb(pid_t pid);
 
