@@ -23,6 +23,31 @@ Client::Client(ClientOptions options) : core_(connect(options)) {}
 
 bool Client::is_local() const { return core_->segment() != nullptr; }
 
+Lock Client::lock(std::string_view name) const {
+  ensure_variable(name, "lock", nullptr, 0);
+  return Lock(core_, name);
+}
+RLock Client::rlock(std::string_view name) const {
+  ensure_variable(name, "rlock", nullptr, 0);
+  return RLock(core_, name);
+}
+Semaphore Client::semaphore(std::string_view name, std::int64_t permits) const {
+  ensure_variable(name, "semaphore", permits, 0);
+  return Semaphore(core_, name);
+}
+BoundedSemaphore Client::bounded_semaphore(std::string_view name, std::int64_t permits) const {
+  ensure_variable(name, "bounded_semaphore", permits, 0);
+  return BoundedSemaphore(core_, name);
+}
+Event Client::event(std::string_view name) const {
+  ensure_variable(name, "event", nullptr, 0);
+  return Event(core_, name);
+}
+Barrier Client::barrier(std::string_view name, std::int64_t parties) const {
+  ensure_variable(name, "barrier", parties, 0);
+  return Barrier(core_, name);
+}
+
 LoopState Client::loop(std::string_view name) const {
   ensure_variable(name, "loop", nullptr, 0);
   return LoopState(core_, name);

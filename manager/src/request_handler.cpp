@@ -4,6 +4,7 @@
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 
 namespace mpstate::manager {
@@ -75,6 +76,11 @@ process_identity request_handler::owner_of(const json& request, const process_id
   return who;
 }
 
+// A sync op's actor: the owner as for loops, and the thread an rlock client names.
+sync_actor request_handler::actor_of(const json& request, const process_identity& peer) {
+  return {owner_of(request, peer), static_cast<std::int32_t>(optional_integer(request, "tid", 0))};
+}
+
 json request_handler::dispatch(op_code op, const json& request, const process_identity& peer,
                                std::optional<pending_wait>& wait) {
   switch (op) {
@@ -95,9 +101,10 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       if (capacity < 0) throw error(errc::invalid_argument, "capacity must not be negative");
       variable_record* r =
           segment_.create_variable(name, type, static_cast<std::uint64_t>(capacity));
-      if (request.contains("value")) {
+      if (request.contains("value") || is_sync(type)) {
         try {
-          write_json_value(*r, request["value"]);
+          if (is_sync(type)) init_sync(*r, request.contains("value") ? request["value"] : json());
+          else write_json_value(*r, request["value"]);
         } catch (...) {
           segment_.delete_variable(name);  // no half-made variable on a bad initial value
           throw;
@@ -196,6 +203,39 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       return {{"state", to_string(request_loop_stop(existing(request)))}};
     case op_code::shutdown:
       facts_.shutdown_requested = true;
+      return json::object();
+    case op_code::acquire: {
+      variable_record& r = existing(request);
+      const sync_actor who = actor_of(request, peer);
+      acquire_outcome out = try_acquire(r, who);
+      if (!out.acquired && evict_dead_holders(r)) out = try_acquire(r, who);
+      return {{"acquired", out.acquired}, {"owner_died", out.previous_owner_died}};
+    }
+    case op_code::release:
+      release(existing(request), actor_of(request, peer));
+      return json::object();
+    case op_code::event_set: {
+      const json& set = require_field(request, "set");
+      if (!set.is_boolean()) throw error(errc::bad_request, "field 'set' must be true or false");
+      set_event(existing(request), set.get<bool>());
+      return json::object();
+    }
+    case op_code::barrier_arrive: {
+      barrier_ticket t = arrive_at_barrier(existing(request), actor_of(request, peer));
+      return {{"generation", t.generation}, {"index", t.index}};
+    }
+    case op_code::barrier_check: {
+      variable_record& r = existing(request);
+      barrier_ticket t{static_cast<std::uint64_t>(require_integer(request, "generation")), 0};
+      const sync_actor who = actor_of(request, peer);
+      evict_dead_holders(r);
+      return {{"passed", barrier_passed(r, t, who)}};
+    }
+    case op_code::barrier_abort:
+      abort_barrier(existing(request));
+      return json::object();
+    case op_code::barrier_reset:
+      reset_barrier(existing(request));
       return json::object();
   }
   throw error(errc::internal, "op without a handler");

@@ -11,6 +11,7 @@
 #include "mpstate/core/owned_segment.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
+#include "mpstate/core/sync_ops.hpp"
 
 namespace mpstate::manager {
 
@@ -54,6 +55,7 @@ class request_handler {
                 std::optional<pending_wait>& wait);
   core::variable_record& existing(const json& request);
   core::process_identity owner_of(const json& request, const core::process_identity& peer);
+  core::sync_actor actor_of(const json& request, const core::process_identity& peer);
 
   core::owned_segment& segment_;
   server_facts& facts_;

@@ -13,6 +13,7 @@
 #include "instance_lock.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/sync_ops.hpp"
 #include "request_handler.hpp"
 #include "snapshot.hpp"
 #include "wait_pool.hpp"
@@ -194,13 +195,17 @@ void server::impl::tick() {
   });
 }
 
-// Loop owners that died without leaving become `failed`; records deleted while
-// bound are freed once their proxies are gone.
+// Loop owners that died without leaving become `failed`; locks, permits and barrier
+// places of dead holders are given back; records deleted while bound are freed once
+// their proxies are gone.
 void server::impl::watch() {
-  for (core::variable_record* r : segment->loops()) {
+  for (core::variable_record* r : segment->watched()) {
     try {
-      if (core::fail_loop_if_owner_dead(*r)) {
+      if (r->type == core::value_type::loop && core::fail_loop_if_owner_dead(*r)) {
         std::cerr << "mpstate-manager: loop '" << r->name_view() << "' failed: owner died\n";
+      } else if (core::evict_dead_holders(*r)) {
+        std::cerr << "mpstate-manager: " << core::to_string(r->type) << " '" << r->name_view()
+                  << "': a holder died; recovered\n";
       }
     } catch (const std::exception& e) {
       std::cerr << "mpstate-manager: watching '" << r->name_view() << "': " << e.what() << "\n";

@@ -12,6 +12,7 @@
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 
@@ -128,6 +129,7 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
     core::variable_record* r = s.create_variable(name, type, v["capacity"].get<std::uint64_t>());
     try {
       if (type == core::value_type::loop) core::restore_loop(*r, v["value"]);
+      else if (core::is_sync(type)) core::restore_sync(*r, v["value"]);
       else core::write_json_value(*r, v["value"]);
     } catch (const std::exception& e) {
       throw error(errc::invalid_argument, "snapshot " + path + ": cannot restore '" + name + "': " + e.what());

@@ -7,8 +7,9 @@
 
 namespace mpstate::core {
 namespace {
-constexpr std::array<std::string_view, 9> type_names = {
-    "?", "int64", "uint64", "double", "bool", "string", "bytes", "json", "loop"};
+constexpr std::array<std::string_view, 15> type_names = {
+    "?",    "int64", "uint64",    "double",            "bool",  "string", "bytes", "json",
+    "loop", "lock",  "rlock",     "semaphore", "bounded_semaphore", "event", "barrier"};
 constexpr std::array<std::string_view, 6> phase_names = {
     "idle", "starting", "running", "stopping", "stopped", "failed"};
 }  // namespace
@@ -23,7 +24,8 @@ value_type value_type_from_string(std::string_view name) {
     if (type_names[i] == name) return static_cast<value_type>(i);
   }
   throw error(errc::invalid_type, "unknown type '" + std::string(name) +
-                                      "' (int64, uint64, double, bool, string, bytes, json, loop)");
+                                      "' (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
+                                      "semaphore, bounded_semaphore, event, barrier)");
 }
 
 std::string_view to_string(loop_phase p) noexcept {

@@ -89,7 +89,7 @@ std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string&
     std::atomic_ref<std::uint64_t>(h.magic).store(segment_magic, std::memory_order_release);
   }
   for (variable_record* r : s->list()) {  // an adopted segment may hold loops already
-    if (r->type == value_type::loop) s->loops_.push_back(r);
+    if (is_structured(r->type)) s->watched_.push_back(r);
   }
   s->claim_for_this_process();
   return s;
@@ -108,6 +108,7 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
                                                 std::uint64_t capacity) {
   validate_variable_name(name);
   if (type == value_type::loop) capacity = sizeof(loop_snapshot);
+  else if (is_sync(type)) capacity = sizeof(sync_state);
   else if (is_scalar(type)) capacity = 0;
   else if (capacity == 0) capacity = default_buffer_capacity;
   if (capacity > max_buffer_capacity) {
@@ -147,6 +148,7 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     r->slot_length[0] = 4;
   }
   if (type == value_type::loop) r->slot_length[0] = sizeof(loop_snapshot);
+  if (is_sync(type)) r->slot_length[0] = sizeof(sync_state);  // all zero: free, clear, empty
 
   // Publish: find the first reusable slot on the probe path.
   const std::uint64_t mask = h.directory_capacity - 1;
@@ -158,7 +160,7 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
   table[idx].record_offset = offset_of(r);
   ++h.directory_used;
   h.directory_generation.fetch_add(1);
-  if (type == value_type::loop) loops_.push_back(r);
+  if (is_structured(type)) watched_.push_back(r);
   return r;
 }
 
@@ -181,7 +183,7 @@ void owned_segment::delete_variable(std::string_view name) {
     r->version.fetch_add(1);
   }
   wake_waiters(*r);
-  std::erase(loops_, r);
+  std::erase(watched_, r);
   retired_.push_back(r);
   free_unbound_records();
 }

@@ -5,12 +5,13 @@
 namespace mpstate::core {
 namespace {
 
-constexpr std::array<op_spec, 16> ops = {{
+constexpr std::array<op_spec, 23> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
      "{manager, segment, segment_size, layout_version, protocol_version, manager_pid}",
      "Greets the manager; tells the client which segment to map."},
     {op_code::create, "create", "name, type", "value, capacity", "{name, type, capacity, version}",
-     "Creates a variable of a type (int64, uint64, double, bool, string, bytes, json, loop)."},
+     "Creates a variable of a type (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
+     "semaphore, bounded_semaphore, event, barrier)."},
     {op_code::set, "set", "name, value", "capacity", "{version}",
      "Stores a value; creates the variable (type from the JSON value) when absent."},
     {op_code::get, "get", "name", "", "{value, version, type}", "Reads a value."},
@@ -38,6 +39,16 @@ constexpr std::array<op_spec, 16> ops = {{
      "Asks a starting or running loop to stop (state stopping)."},
     {op_code::shutdown, "shutdown", "", "", "{}",
      "Stops the manager gracefully (after answering)."},
+    {op_code::acquire, "acquire", "name", "tid, pid", "{acquired, owner_died}",
+     "Tries once to take a lock, rlock or semaphore permit for the calling process (never blocks)."},
+    {op_code::release, "release", "name", "tid, pid", "{}", "Releases a lock, rlock or semaphore permit."},
+    {op_code::event_set, "event_set", "name, set", "", "{}", "Sets (true) or clears (false) an event."},
+    {op_code::barrier_arrive, "barrier_arrive", "name", "pid", "{generation, index}",
+     "Arrives at a barrier; the last party trips it."},
+    {op_code::barrier_check, "barrier_check", "name, generation", "pid", "{passed}",
+     "Whether that generation has tripped; broken_barrier when it broke instead."},
+    {op_code::barrier_abort, "barrier_abort", "name", "", "{}", "Breaks a barrier for every waiting party."},
+    {op_code::barrier_reset, "barrier_reset", "name", "", "{}", "Makes a broken barrier usable again."},
 }};
 
 }  // namespace

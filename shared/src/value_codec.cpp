@@ -5,10 +5,16 @@
 
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/sync_ops.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
 namespace {
+
+[[noreturn]] void throw_not_a_value(const variable_record& r) {
+  throw error(errc::type_mismatch, std::string(to_string(r.type)) + " '" + std::string(r.name_view()) +
+                                       "' changes only through its own ops (docs/protocol.md)");
+}
 
 [[noreturn]] void json_mismatch(const variable_record& r, const json& v) {
   throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
@@ -169,12 +175,14 @@ value_type type_for_json(const json& value) {
 json read_json_value(variable_record& r) {
   if (is_scalar(r.type)) return scalar_json(r);
   if (r.type == value_type::loop) return loop_to_json(read_loop(r));
+  if (is_sync(r.type)) return sync_to_json(r);
   std::string bytes;
   read_buffer(r, bytes);
   return from_buffer_bytes(r, bytes);
 }
 
 void write_json_value(variable_record& r, const json& value) {
+  if (is_sync(r.type)) throw_not_a_value(r);
   switch (r.type) {
     case value_type::int64: return store_scalar(r, to_int64(r, value));
     case value_type::uint64: return store_scalar(r, to_uint64(r, value));
@@ -210,6 +218,7 @@ bool compare_exchange_converted(variable_record& r, const json& expected, const 
 }  // namespace
 
 json compare_exchange_json_value(variable_record& r, const json& expected, const json& desired) {
+  if (is_sync(r.type)) throw_not_a_value(r);
   bool ok = false;
   switch (r.type) {
     case value_type::int64: ok = compare_exchange_converted(r, expected, desired, to_int64); break;

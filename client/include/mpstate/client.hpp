@@ -15,6 +15,7 @@
 
 #include "mpstate/error.hpp"
 #include "mpstate/loop_state.hpp"
+#include "mpstate/sync.hpp"
 #include "mpstate/value.hpp"
 
 namespace mpstate {
@@ -64,6 +65,16 @@ class Client {
   }
   // Binds to the loop-state variable `name`, creating it (idle) when absent.
   LoopState loop(std::string_view name) const;
+
+  // Synchronisation variables (mpstate/sync.hpp), created when absent: free, with
+  // `permits` permits, clear, or for `parties` parties. An existing one is bound as
+  // it is (type_mismatch if it is of another type).
+  Lock lock(std::string_view name) const;
+  RLock rlock(std::string_view name) const;
+  Semaphore semaphore(std::string_view name, std::int64_t permits = 1) const;
+  BoundedSemaphore bounded_semaphore(std::string_view name, std::int64_t permits = 1) const;
+  Event event(std::string_view name) const;
+  Barrier barrier(std::string_view name, std::int64_t parties) const;
 
   // Deletes a variable (bound proxies then get not_found). Throws not_found.
   void remove(std::string_view name) const;

@@ -25,6 +25,7 @@ constexpr std::uint32_t layout_version = 1;
 
 enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
+  lock, rlock, semaphore, bounded_semaphore, event, barrier,  // synchronisation: sync_ops.hpp
 };
 std::string_view to_string(value_type t) noexcept;
 // Throws error(invalid_type) for an unknown name ("double" names float64).
@@ -33,6 +34,10 @@ constexpr bool is_scalar(value_type t) {
   return t == value_type::int64 || t == value_type::uint64 || t == value_type::float64 ||
          t == value_type::boolean;
 }
+
+constexpr bool is_sync(value_type t) { return t >= value_type::lock && t <= value_type::barrier; }
+// Types whose value is a fixed struct in the buffer slots, changed only by their ops.
+constexpr bool is_structured(value_type t) { return t == value_type::loop || is_sync(t); }
 
 enum class loop_phase : std::uint32_t { idle = 0, starting, running, stopping, stopped, failed };
 std::string_view to_string(loop_phase p) noexcept;
@@ -81,6 +86,31 @@ struct loop_snapshot {
   std::int64_t heartbeat_ns;  // the owner's last heartbeat (or state change)
   std::int64_t changed_ns;    // last state change
   char reason[208];           // why it failed (NUL-terminated)
+};
+
+// A process holding a lock, permits of a semaphore, or a place at a barrier.
+struct sync_holder {
+  std::int32_t pid;
+  std::int32_t tid;            // rlock: the owning thread; 0 otherwise
+  std::uint64_t start_time;    // with pid: the exact process (pids are reused)
+  std::uint64_t count;         // rlock depth, permits held, 1 for a barrier party
+};
+constexpr std::size_t max_sync_holders = 16;
+
+// The value of a lock, rlock, semaphore, bounded_semaphore, event or barrier,
+// stored whole in a record's buffer slot (committed like any buffer: never torn).
+struct sync_state {
+  std::int64_t value;          // semaphore: free permits; event: 0/1; barrier: parties arrived
+  std::int64_t limit;          // bounded_semaphore: the bound; barrier: the parties
+  std::uint64_t generation;    // barrier: +1 each time it trips
+  std::uint32_t broken;        // barrier: aborted, timed out, or a waiting party died
+  std::uint32_t holder_count;  // entries used in holders
+  std::uint64_t untracked;     // semaphore: permits held beyond the holder table
+  std::uint32_t owner_died;    // lock/rlock: a dead holder was evicted; told to the next acquirer
+  std::uint32_t reserved;
+  std::uint64_t acquisitions;  // successful acquires / arrivals, ever
+  std::uint64_t dead_holders;  // holders found dead and recovered, ever
+  sync_holder holders[max_sync_holders];
 };
 
 constexpr std::uint32_t record_flag_deleted = 1;

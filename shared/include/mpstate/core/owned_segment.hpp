@@ -35,9 +35,9 @@ class owned_segment : public segment {
   // Frees deleted records whose proxies have all unbound. Returns how many.
   std::size_t free_unbound_records();
 
-  // The live loop variables (the manager watches their owners), kept as they are
-  // created and deleted, so watching costs nothing per other variable.
-  const std::vector<variable_record*>& loops() const { return loops_; }
+  // The live loop and sync variables (the manager watches their owners and holders),
+  // kept as they are created and deleted, so watching costs nothing per other variable.
+  const std::vector<variable_record*>& watched() const { return watched_; }
 
   std::uint64_t free_bytes() const;
   std::size_t retired_count() const { return retired_.size(); }
@@ -53,7 +53,7 @@ class owned_segment : public segment {
   struct heap;
   std::unique_ptr<heap> heap_;
   std::vector<variable_record*> retired_;
-  std::vector<variable_record*> loops_;
+  std::vector<variable_record*> watched_;
   bool adopted_ = false;
 };
 

@@ -23,6 +23,7 @@ constexpr std::size_t default_max_line = 1 << 20;
 enum class op_code {
   hello, create, set, get, add, cas, delete_, list, stat, dump, wait,
   loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
+  acquire, release, event_set, barrier_arrive, barrier_check, barrier_abort, barrier_reset,
 };
 
 struct op_spec {

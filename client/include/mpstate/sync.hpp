@@ -1,0 +1,138 @@
+// Python's SyncManager synchronisation types, across processes and safe when a
+// process dies holding one:
+//   Lock, RLock               the next acquirer after a dead holder gets the lock and
+//                             is told (AcquireResult::previous_owner_died)
+//   Semaphore,                a dead holder's permits come back
+//   BoundedSemaphore
+//   Event
+//   Barrier                   a party that dies while waiting breaks the barrier for
+//                             the others (broken_barrier) instead of hanging them
+// Get them from a Client: client.lock("jobs/lock"), client.barrier("start", 4), ...
+// Blocking sleeps on the variable's futex (no polling) and checks holders for death
+// between wake-ups, every 100 ms at most. Over the socket transport the same
+// methods use the acquire / release / event_set / barrier_* ops and `wait`.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "mpstate/core/layout.hpp"
+#include "mpstate/detail/binding.hpp"
+
+namespace mpstate {
+
+// No deadline.
+inline constexpr std::chrono::milliseconds forever{-1};
+
+struct AcquireResult {
+  bool acquired = false;
+  bool previous_owner_died = false;  // repair what the lock guarded before trusting it
+  explicit operator bool() const { return acquired; }
+};
+
+namespace detail {
+// What every sync proxy shares: the binding and the blocking loop.
+class sync_handle {
+ public:
+  sync_handle(std::shared_ptr<client_core> core, std::string_view name, core::value_type type);
+  const std::string& name() const { return binding_.name(); }
+  // The state as the dump shows it (docs/protocol.md, synchronisation types).
+  nlohmann::json state() const;
+
+ protected:
+  // Calls try_once until it returns true or the timeout passes; false at the timeout.
+  bool block(const std::function<bool()>& try_once, std::chrono::milliseconds timeout) const;
+  AcquireResult try_acquire_once() const;
+  void release_once() const;
+  bool evict_dead_holders() const;
+
+  binding binding_;
+};
+}  // namespace detail
+
+class Lock : public detail::sync_handle {
+ public:
+  Lock(std::shared_ptr<detail::client_core> core, std::string_view name);
+  // Blocks until acquired, or `timeout` (then acquired is false).
+  AcquireResult acquire(std::chrono::milliseconds timeout = forever);
+  // Any process may release a held lock (as in Python); invalid_argument if not held.
+  void release();
+  // BasicLockable, for std::lock_guard / std::unique_lock.
+  void lock() { acquire(); }
+  bool try_lock() { return try_acquire_once().acquired; }
+  void unlock() { release(); }
+  bool locked() const;
+
+ protected:
+  Lock(std::shared_ptr<detail::client_core> core, std::string_view name, core::value_type type);
+};
+
+// Reentrant: the owning thread may acquire again; only it may release.
+class RLock : public Lock {
+ public:
+  RLock(std::shared_ptr<detail::client_core> core, std::string_view name);
+};
+
+// Holds a Lock or RLock for its scope and says whether a dead holder had to be evicted.
+template <class L>
+class LockGuard {
+ public:
+  explicit LockGuard(L& lock) : lock_(lock), result_(lock.acquire()) {}
+  ~LockGuard() { lock_.release(); }
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+  bool previous_owner_died() const { return result_.previous_owner_died; }
+
+ private:
+  L& lock_;
+  AcquireResult result_;
+};
+
+class Semaphore : public detail::sync_handle {
+ public:
+  Semaphore(std::shared_ptr<detail::client_core> core, std::string_view name);
+  // Takes a permit; false at the timeout.
+  bool acquire(std::chrono::milliseconds timeout = forever);
+  // Gives a permit back (a BoundedSemaphore refuses to go past its bound: invalid_argument).
+  void release();
+  std::int64_t value() const;
+
+ protected:
+  Semaphore(std::shared_ptr<detail::client_core> core, std::string_view name, core::value_type type);
+};
+
+class BoundedSemaphore : public Semaphore {
+ public:
+  BoundedSemaphore(std::shared_ptr<detail::client_core> core, std::string_view name);
+};
+
+class Event : public detail::sync_handle {
+ public:
+  Event(std::shared_ptr<detail::client_core> core, std::string_view name);
+  void set();
+  void clear();
+  bool is_set() const;
+  // True once set; false at the timeout.
+  bool wait(std::chrono::milliseconds timeout = forever) const;
+};
+
+class Barrier : public detail::sync_handle {
+ public:
+  Barrier(std::shared_ptr<detail::client_core> core, std::string_view name);
+  // Waits until all parties have arrived; returns this party's arrival index
+  // (0 .. parties-1). Throws error(broken_barrier) when the barrier is or becomes
+  // broken: aborted, a waiting party died, or this wait timed out (which breaks it
+  // for everyone, as in Python).
+  std::int64_t wait(std::chrono::milliseconds timeout = forever);
+  void abort();
+  // Usable again after a break, once no party waits.
+  void reset();
+  std::int64_t parties() const;
+  std::int64_t n_waiting() const;
+  bool broken() const;
+};
+
+}  // namespace mpstate

@@ -1,0 +1,157 @@
+#include "mpstate/sync.hpp"
+
+#include <unistd.h>
+
+#include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/sync_ops.hpp"
+#include "mpstate/error.hpp"
+
+namespace mpstate {
+namespace detail {
+namespace {
+
+using namespace std::chrono;
+
+// Between wake-ups, look for dead holders at least this often.
+constexpr milliseconds holder_check{100};
+
+core::sync_actor actor() { return {core::self_identity(), static_cast<std::int32_t>(::gettid())}; }
+
+}  // namespace
+
+sync_handle::sync_handle(std::shared_ptr<client_core> core, std::string_view name, core::value_type type)
+    : binding_(std::move(core), name, type) {}
+
+nlohmann::json sync_handle::state() const {
+  if (core::variable_record* r = binding_.record()) return core::sync_to_json(*r);
+  return binding_.remote({{"op", "get"}}).at("value");
+}
+
+AcquireResult sync_handle::try_acquire_once() const {
+  if (core::variable_record* r = binding_.record()) {
+    core::acquire_outcome out = core::try_acquire(*r, actor());
+    return {out.acquired, out.previous_owner_died};
+  }
+  nlohmann::json out = binding_.remote({{"op", "acquire"}, {"tid", ::gettid()}});
+  return {out.at("acquired").get<bool>(), out.at("owner_died").get<bool>()};
+}
+
+void sync_handle::release_once() const {
+  if (core::variable_record* r = binding_.record()) return core::release(*r, actor());
+  binding_.remote({{"op", "release"}, {"tid", ::gettid()}});
+}
+
+bool sync_handle::evict_dead_holders() const {
+  if (core::variable_record* r = binding_.record()) return core::evict_dead_holders(*r);
+  return false;  // over the socket, the acquire op and the manager's watcher do it
+}
+
+bool sync_handle::block(const std::function<bool()>& try_once, milliseconds timeout) const {
+  const bool bounded = timeout >= milliseconds::zero();
+  const auto deadline = steady_clock::now() + (bounded ? timeout : milliseconds::zero());
+  bool holders_checked = false;
+  while (true) {
+    const std::uint64_t seen = binding_.version();  // before trying: no wake-up is missed
+    if (try_once()) return true;
+    if (!holders_checked) {
+      holders_checked = true;
+      if (evict_dead_holders()) continue;  // a dead holder's lock or permits came back
+    }
+    auto slice = duration_cast<nanoseconds>(holder_check);
+    if (bounded) {
+      auto left = deadline - steady_clock::now();
+      if (left <= nanoseconds::zero()) return false;
+      slice = std::min(slice, duration_cast<nanoseconds>(left));
+    }
+    if (binding_.wait_for_change(seen, slice) == seen) holders_checked = false;  // quiet: look again
+  }
+}
+
+}  // namespace detail
+
+// ---- Lock, RLock ----
+Lock::Lock(std::shared_ptr<detail::client_core> core, std::string_view name)
+    : Lock(std::move(core), name, core::value_type::lock) {}
+Lock::Lock(std::shared_ptr<detail::client_core> core, std::string_view name, core::value_type type)
+    : sync_handle(std::move(core), name, type) {}
+
+AcquireResult Lock::acquire(std::chrono::milliseconds timeout) {
+  AcquireResult result;
+  block([&] { return (result = try_acquire_once()).acquired; }, timeout);
+  return result;
+}
+
+void Lock::release() { release_once(); }
+bool Lock::locked() const { return state().at("locked").get<bool>(); }
+
+RLock::RLock(std::shared_ptr<detail::client_core> core, std::string_view name)
+    : Lock(std::move(core), name, core::value_type::rlock) {}
+
+// ---- Semaphore, BoundedSemaphore ----
+Semaphore::Semaphore(std::shared_ptr<detail::client_core> core, std::string_view name)
+    : Semaphore(std::move(core), name, core::value_type::semaphore) {}
+Semaphore::Semaphore(std::shared_ptr<detail::client_core> core, std::string_view name, core::value_type type)
+    : sync_handle(std::move(core), name, type) {}
+
+bool Semaphore::acquire(std::chrono::milliseconds timeout) {
+  return block([&] { return try_acquire_once().acquired; }, timeout);
+}
+void Semaphore::release() { release_once(); }
+std::int64_t Semaphore::value() const { return state().at("value").get<std::int64_t>(); }
+
+BoundedSemaphore::BoundedSemaphore(std::shared_ptr<detail::client_core> core, std::string_view name)
+    : Semaphore(std::move(core), name, core::value_type::bounded_semaphore) {}
+
+// ---- Event ----
+Event::Event(std::shared_ptr<detail::client_core> core, std::string_view name)
+    : sync_handle(std::move(core), name, core::value_type::event) {}
+
+void Event::set() {
+  if (core::variable_record* r = binding_.record()) return core::set_event(*r, true);
+  binding_.remote({{"op", "event_set"}, {"set", true}});
+}
+void Event::clear() {
+  if (core::variable_record* r = binding_.record()) return core::set_event(*r, false);
+  binding_.remote({{"op", "event_set"}, {"set", false}});
+}
+bool Event::is_set() const { return state().at("set").get<bool>(); }
+bool Event::wait(std::chrono::milliseconds timeout) const {
+  return block([&] { return is_set(); }, timeout);
+}
+
+// ---- Barrier ----
+Barrier::Barrier(std::shared_ptr<detail::client_core> core, std::string_view name)
+    : sync_handle(std::move(core), name, core::value_type::barrier) {}
+
+std::int64_t Barrier::wait(std::chrono::milliseconds timeout) {
+  core::barrier_ticket ticket;
+  core::variable_record* r = binding_.record();
+  if (r) {
+    ticket = core::arrive_at_barrier(*r, detail::actor());
+  } else {
+    nlohmann::json t = binding_.remote({{"op", "barrier_arrive"}});
+    ticket = {t.at("generation").get<std::uint64_t>(), t.at("index").get<std::int64_t>()};
+  }
+  auto passed = [&] {
+    if (r) return core::barrier_passed(*r, ticket, detail::actor());
+    return binding_.remote({{"op", "barrier_check"}, {"generation", ticket.generation}}).at("passed").get<bool>();
+  };
+  if (block(passed, timeout)) return ticket.index;
+  abort();   // a timed-out wait breaks the barrier for everyone, as in Python
+  passed();  // leaves it: throws broken_barrier (unless the last party came meanwhile)
+  return ticket.index;
+}
+
+void Barrier::abort() {
+  if (core::variable_record* r = binding_.record()) return core::abort_barrier(*r);
+  binding_.remote({{"op", "barrier_abort"}});
+}
+void Barrier::reset() {
+  if (core::variable_record* r = binding_.record()) return core::reset_barrier(*r);
+  binding_.remote({{"op", "barrier_reset"}});
+}
+std::int64_t Barrier::parties() const { return state().at("parties").get<std::int64_t>(); }
+std::int64_t Barrier::n_waiting() const { return state().at("waiting").get<std::int64_t>(); }
+bool Barrier::broken() const { return state().at("broken").get<bool>(); }
+
+}  // namespace mpstate

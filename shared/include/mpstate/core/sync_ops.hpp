@@ -1,0 +1,70 @@
+// Synchronisation variables, Python's SyncManager types across processes:
+//   lock, rlock, semaphore, bounded_semaphore, event, barrier.
+// Each keeps a sync_state (layout.hpp) in its record's buffer slots, changed under
+// the record's robust mutex and committed whole, so a process killed mid-operation
+// leaves the state before or after it. Holders are recorded as pid + start time:
+// when one dies, evict_dead_holders() frees its lock (the next acquirer is told),
+// returns its semaphore permits, or breaks the barrier it waited at.
+//
+// Nothing here blocks: blocking is the caller's loop of try + wait_for_change
+// (a futex, no polling) with a dead-holder check between wake-ups.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "mpstate/core/layout.hpp"
+#include "mpstate/core/process_identity.hpp"
+
+namespace mpstate::core {
+
+// Who acts: a process and, for an rlock, its thread (gettid()).
+struct sync_actor {
+  process_identity process;
+  std::int32_t tid = 0;
+};
+
+sync_state read_sync(variable_record& r);
+
+// The starting state, at creation: semaphores take their permits (an integer >= 0;
+// default 1; a bounded one is bounded by it), a barrier its parties (>= 1,
+// required), an event whether it starts set (default false). invalid_argument else.
+void init_sync(variable_record& r, const nlohmann::json& initial);
+
+struct acquire_outcome {
+  bool acquired = false;
+  bool previous_owner_died = false;  // lock/rlock: the holder before died holding it
+};
+// lock, rlock, semaphore, bounded_semaphore; never blocks. An rlock's owning thread
+// acquires again (depth + 1).
+acquire_outcome try_acquire(variable_record& r, const sync_actor& who);
+// lock: anyone may release a held lock; rlock: only its owning thread; semaphores:
+// anyone, a bounded one not past its bound. invalid_argument otherwise.
+void release(variable_record& r, const sync_actor& who);
+
+void set_event(variable_record& r, bool set);
+
+// Arrival at a barrier: the arrival index (0 .. parties-1) and the generation to
+// wait out. The last party trips it. Throws broken_barrier when broken.
+struct barrier_ticket {
+  std::uint64_t generation = 0;
+  std::int64_t index = 0;
+};
+barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who);
+// True once the ticket's generation has tripped. When the barrier broke instead,
+// removes `who` from its waiting parties and throws broken_barrier.
+bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync_actor& who);
+// Breaks the barrier: every waiting party gets broken_barrier.
+void abort_barrier(variable_record& r);
+// A broken barrier becomes usable again once no party waits (invalid_argument else).
+void reset_barrier(variable_record& r);
+
+// Evicts holders whose process is gone (see the top). True when anything changed.
+bool evict_dead_holders(variable_record& r);
+
+// The state as the `get` op and the dump show it (see docs/protocol.md).
+nlohmann::json sync_to_json(variable_record& r);
+// Puts back a state saved as sync_to_json() by a manager restoring a snapshot: no
+// holder survives a restart, so locks come back free and permits returned.
+void restore_sync(variable_record& r, const nlohmann::json& saved);
+
+}  // namespace mpstate::core

@@ -1,0 +1,326 @@
+#include "mpstate/core/sync_ops.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "mpstate/core/record_ops.hpp"
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+namespace {
+
+using nlohmann::json;
+
+sync_state state_of(const variable_record& r) {
+  sync_state s;
+  std::memcpy(&s, committed_bytes(r).data(), sizeof s);
+  return s;
+}
+
+void commit_state(variable_record& r, const sync_state& s, locked_record& lock) {
+  write_committed_bytes(r, std::string_view(reinterpret_cast<const char*>(&s), sizeof s));
+  lock.commit();
+}
+
+std::string quoted(const variable_record& r) { return "'" + std::string(r.name_view()) + "'"; }
+
+void require_types(const variable_record& r, std::initializer_list<value_type> types, const char* op) {
+  for (value_type t : types) {
+    if (r.type == t) return;
+  }
+  throw error(errc::type_mismatch, std::string(op) + " does not apply to " + std::string(to_string(r.type)) + " " +
+                                       quoted(r));
+}
+
+bool same_process(const sync_holder& h, const process_identity& p) {
+  return h.pid == p.pid && h.start_time == p.start_time;
+}
+
+void remove_holder(sync_state& s, std::uint32_t i) {
+  s.holders[i] = s.holders[s.holder_count - 1];
+  --s.holder_count;
+}
+
+// Records a permit (or a barrier place) for the process; beyond the table it is untracked.
+void add_to_holders(sync_state& s, const sync_actor& who) {
+  for (std::uint32_t i = 0; i < s.holder_count; ++i) {
+    if (same_process(s.holders[i], who.process)) {
+      ++s.holders[i].count;
+      return;
+    }
+  }
+  if (s.holder_count == max_sync_holders) {
+    ++s.untracked;
+    return;
+  }
+  s.holders[s.holder_count++] = {who.process.pid, who.tid, who.process.start_time, 1};
+}
+
+json holders_json(const sync_state& s) {
+  json list = json::array();
+  for (std::uint32_t i = 0; i < s.holder_count; ++i) {
+    list.push_back({{"pid", s.holders[i].pid}, {"count", s.holders[i].count}});
+  }
+  return list;
+}
+
+std::int64_t count_of(const json& initial, std::int64_t fallback, std::int64_t minimum, const variable_record& r,
+                      const char* what) {
+  if (initial.is_null()) {
+    if (fallback < minimum) throw error(errc::invalid_argument, std::string(what) + " of " + quoted(r) + " must be given");
+    return fallback;
+  }
+  if (!initial.is_number_integer() || initial.get<std::int64_t>() < minimum) {
+    throw error(errc::invalid_argument, std::string(what) + " of " + quoted(r) + " must be an integer >= " +
+                                            std::to_string(minimum) + ", not " + initial.dump());
+  }
+  return initial.get<std::int64_t>();
+}
+
+}  // namespace
+
+sync_state read_sync(variable_record& r) {
+  if (!is_sync(r.type)) throw error(errc::type_mismatch, quoted(r) + " is not a synchronisation variable");
+  locked_record lock(r);
+  return state_of(r);
+}
+
+void init_sync(variable_record& r, const json& initial) {
+  sync_state s{};
+  switch (r.type) {
+    case value_type::semaphore: s.value = count_of(initial, 1, 0, r, "the permits"); break;
+    case value_type::bounded_semaphore: s.value = s.limit = count_of(initial, 1, 0, r, "the permits"); break;
+    case value_type::barrier: s.limit = count_of(initial, 0, 1, r, "the parties"); break;
+    case value_type::event:
+      if (!initial.is_null() && !initial.is_boolean()) {
+        throw error(errc::invalid_argument, "event " + quoted(r) + " starts as true or false");
+      }
+      s.value = initial.is_boolean() && initial.get<bool>();
+      break;
+    case value_type::lock:
+    case value_type::rlock:
+      if (!initial.is_null()) throw error(errc::invalid_argument, "a lock starts free: give no value");
+      break;
+    default: throw error(errc::type_mismatch, quoted(r) + " is not a synchronisation variable");
+  }
+  locked_record lock(r);
+  commit_state(r, s, lock);
+}
+
+acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
+  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore},
+                "acquire");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  acquire_outcome out;
+  switch (r.type) {
+    case value_type::rlock:
+      if (s.holder_count && same_process(s.holders[0], who.process) && s.holders[0].tid == who.tid) {
+        ++s.holders[0].count;  // the owning thread again
+        break;
+      }
+      [[fallthrough]];
+    case value_type::lock:
+      if (s.holder_count) return out;
+      s.holders[0] = {who.process.pid, r.type == value_type::rlock ? who.tid : 0, who.process.start_time, 1};
+      s.holder_count = 1;
+      out.previous_owner_died = s.owner_died != 0;
+      s.owner_died = 0;
+      break;
+    default:  // semaphores
+      if (s.value <= 0) return out;
+      --s.value;
+      add_to_holders(s, who);
+  }
+  out.acquired = true;
+  ++s.acquisitions;
+  commit_state(r, s, lock);
+  return out;
+}
+
+void release(variable_record& r, const sync_actor& who) {
+  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore},
+                "release");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  switch (r.type) {
+    case value_type::lock:
+      if (!s.holder_count) throw error(errc::invalid_argument, "release of lock " + quoted(r) + ", which is not held");
+      s.holder_count = 0;
+      break;
+    case value_type::rlock:
+      if (!s.holder_count || !same_process(s.holders[0], who.process) || s.holders[0].tid != who.tid) {
+        throw error(errc::invalid_argument, "rlock " + quoted(r) + " is not held by this thread");
+      }
+      if (--s.holders[0].count == 0) s.holder_count = 0;
+      break;
+    default: {  // semaphores: anyone may release; a bounded one not past its bound
+      if (r.type == value_type::bounded_semaphore && s.value + 1 > s.limit) {
+        throw error(errc::invalid_argument, "bounded semaphore " + quoted(r) + " released more times than acquired");
+      }
+      ++s.value;
+      std::uint32_t i = 0;
+      while (i < s.holder_count && !same_process(s.holders[i], who.process)) ++i;
+      if (i == s.holder_count && s.untracked > 0) {
+        --s.untracked;
+      } else {
+        if (i == s.holder_count) i = 0;  // released for another process: take one of theirs
+        if (i < s.holder_count && --s.holders[i].count == 0) remove_holder(s, i);
+      }
+    }
+  }
+  commit_state(r, s, lock);
+}
+
+void set_event(variable_record& r, bool set) {
+  require_types(r, {value_type::event}, "set/clear");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  if (s.value == static_cast<std::int64_t>(set)) return;
+  s.value = set;
+  commit_state(r, s, lock);
+}
+
+barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who) {
+  require_types(r, {value_type::barrier}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  if (s.broken) throw error(errc::broken_barrier, "barrier " + quoted(r) + " is broken; reset it first");
+  barrier_ticket ticket{s.generation, s.value};
+  ++s.acquisitions;
+  if (++s.value == s.limit) {  // the last party: everyone passes
+    ++s.generation;
+    s.value = 0;
+    s.holder_count = 0;
+    s.untracked = 0;
+  } else {
+    add_to_holders(s, who);
+  }
+  commit_state(r, s, lock);
+  return ticket;
+}
+
+bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync_actor& who) {
+  require_types(r, {value_type::barrier}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  if (s.generation != ticket.generation) return true;
+  if (!s.broken) return false;
+  for (std::uint32_t i = 0; i < s.holder_count; ++i) {
+    if (same_process(s.holders[i], who.process) && --s.holders[i].count == 0) {
+      remove_holder(s, i);
+      break;
+    }
+  }
+  if (s.value > 0) --s.value;
+  commit_state(r, s, lock);
+  throw error(errc::broken_barrier, "barrier " + quoted(r) + " broke while waiting");
+}
+
+void abort_barrier(variable_record& r) {
+  require_types(r, {value_type::barrier}, "abort");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  s.broken = 1;
+  commit_state(r, s, lock);
+}
+
+void reset_barrier(variable_record& r) {
+  require_types(r, {value_type::barrier}, "reset");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  if (s.holder_count > 0 && !s.broken) {
+    throw error(errc::invalid_argument, "barrier " + quoted(r) + " has waiting parties; abort it first");
+  }
+  s.broken = 0;
+  s.value = 0;
+  s.holder_count = 0;
+  s.untracked = 0;
+  commit_state(r, s, lock);
+}
+
+bool evict_dead_holders(variable_record& r) {
+  if (!is_sync(r.type) || r.type == value_type::event) return false;
+  // Liveness reads /proc: do it outside the lock, then act on what is still there.
+  const sync_state seen = read_sync(r);
+  std::vector<process_identity> dead;
+  for (std::uint32_t i = 0; i < seen.holder_count; ++i) {
+    process_identity p{seen.holders[i].pid, seen.holders[i].start_time};
+    if (!is_alive(p)) dead.push_back(p);
+  }
+  if (dead.empty()) return false;
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  bool changed = false;
+  for (const process_identity& p : dead) {
+    for (std::uint32_t i = 0; i < s.holder_count; ++i) {
+      if (!same_process(s.holders[i], p)) continue;
+      if (r.type == value_type::lock || r.type == value_type::rlock) {
+        s.owner_died = 1;
+      } else if (r.type == value_type::barrier) {
+        s.broken = 1;
+        s.value -= static_cast<std::int64_t>(s.holders[i].count);
+      } else {
+        s.value += static_cast<std::int64_t>(s.holders[i].count);  // its permits come back
+      }
+      remove_holder(s, i);
+      ++s.dead_holders;
+      changed = true;
+      break;
+    }
+  }
+  if (changed) commit_state(r, s, lock);
+  return changed;
+}
+
+json sync_to_json(variable_record& r) {
+  const sync_state s = read_sync(r);
+  json j;
+  switch (r.type) {
+    case value_type::lock:
+    case value_type::rlock:
+      j = {{"locked", s.holder_count > 0},
+           {"holder_pid", s.holder_count ? s.holders[0].pid : 0},
+           {"depth", s.holder_count ? s.holders[0].count : 0}};
+      if (r.type == value_type::rlock) j["holder_tid"] = s.holder_count ? s.holders[0].tid : 0;
+      j["owner_died"] = s.owner_died != 0;
+      break;
+    case value_type::semaphore:
+    case value_type::bounded_semaphore:
+      j = {{"value", s.value}, {"holders", holders_json(s)}, {"untracked", s.untracked}};
+      if (r.type == value_type::bounded_semaphore) j["bound"] = s.limit;
+      break;
+    case value_type::event: return {{"set", s.value != 0}};
+    default:  // barrier
+      j = {{"parties", s.limit}, {"waiting", s.value}, {"generation", s.generation}, {"broken", s.broken != 0},
+           {"holders", holders_json(s)}};
+  }
+  j["acquisitions"] = s.acquisitions;
+  j["dead_holders"] = s.dead_holders;
+  return j;
+}
+
+void restore_sync(variable_record& r, const json& saved) {
+  sync_state s{};
+  switch (r.type) {
+    case value_type::semaphore:
+    case value_type::bounded_semaphore: {
+      s.value = saved.at("value").get<std::int64_t>() + saved.value("untracked", std::int64_t{0});
+      for (const json& h : saved.at("holders")) s.value += h.at("count").get<std::int64_t>();
+      if (r.type == value_type::bounded_semaphore) s.limit = saved.at("bound").get<std::int64_t>();
+      break;
+    }
+    case value_type::event: s.value = saved.at("set").get<bool>(); break;
+    case value_type::barrier:
+      s.limit = saved.at("parties").get<std::int64_t>();
+      s.generation = saved.at("generation").get<std::uint64_t>();
+      break;
+    default: break;  // locks come back free
+  }
+  s.acquisitions = saved.value("acquisitions", std::uint64_t{0});
+  s.dead_holders = saved.value("dead_holders", std::uint64_t{0});
+  locked_record lock(r);
+  commit_state(r, s, lock);
+}
+
+}  // namespace mpstate::core
