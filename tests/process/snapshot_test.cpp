@@ -117,6 +117,27 @@ BOOST_AUTO_TEST_CASE(every_value_survives_a_reboot) {
   BOOST_TEST(live.reason.find("was running") != std::string::npos, live.reason);
 }
 
+BOOST_AUTO_TEST_CASE(sync_variables_come_back_with_no_holder_after_a_reboot) {
+  start();
+  {
+    Client c = manager->connect();
+    c.lock("s/lock").acquire();  // held by a process that will not survive the reboot
+    auto sem = c.bounded_semaphore("s/sem", 3);
+    sem.acquire();
+    c.event("s/event").set();
+    c.barrier("s/barrier", 4);
+  }
+  BOOST_REQUIRE(eventually([&] { return saved_value("s/lock")["locked"] == true && saved_value("s/sem")["value"] == 2; }, 5s));
+  reboot();
+  start();
+  Client c = manager->connect();
+  BOOST_TEST(!c.lock("s/lock").locked());
+  BOOST_TEST(c.bounded_semaphore("s/sem").value() == 3);  // the held permit is back
+  BOOST_TEST(c.bounded_semaphore("s/sem").state()["bound"] == 3);
+  BOOST_TEST(c.event("s/event").is_set());
+  BOOST_TEST(c.barrier("s/barrier", 4).parties() == 4);
+}
+
 BOOST_AUTO_TEST_CASE(a_clean_exit_saves_the_last_values) {
   start("0");  // no periodic snapshots: only the one at exit
   manager->connect().create<std::string>("last/words", "goodbye");
