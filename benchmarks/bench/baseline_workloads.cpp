@@ -115,7 +115,7 @@ void cell_loop(const bench_options& o, const std::string& variant, raw_segment& 
         expected[k] = c->value;
       }
     });
-  } else if (o.op == "lock") {
+  } else if (o.op == "lock" || o.op == "sync-lock") {  // a raw mutex lock + unlock
     loop([&](std::uint64_t) { lock_t l(next()->mutex); });
   } else if (o.op == "lookup") {
     loop([&](std::uint64_t) {

@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   bench_options o;
   po::options_description desc("mpstate-bench --op OP [options]");
   desc.add_options()("help,h", "show this help")(
-      "op", po::value(&o.op), "get set add cas update lock wait lookup memory (default get)")(
+      "op", po::value(&o.op), "get set add cas update lock sync-lock wait lookup memory (default get); "
+                            "lock: a record's robust mutex; sync-lock: an mpstate::Lock acquire+release")(
       "procs", po::value(&o.procs), "worker processes, started together (default 1)")(
       "seconds", po::value(&o.seconds), "timed seconds per run (default 1)")(
       "value-size", po::value(&o.value_size), "8: int64; more: a string of that many bytes")(

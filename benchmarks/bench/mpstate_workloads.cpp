@@ -204,6 +204,14 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
       [&](int rank, worker_slot& slot) {
         if (o.pipeline > 1 && !local) return raw_socket_loop(o, t, rank, slot);
         if (o.op == "wait") return wait_loop(o, *client, rank, stamp_seen, slot);
+        if (o.op == "sync-lock") {  // an mpstate::Lock: acquire + release
+          Lock lock = client->lock("bench/lock");
+          timed_loop(slot, o.seconds, 64, [&](std::uint64_t) {
+            lock.acquire();
+            lock.release();
+          });
+          return;
+        }
         if (o.op == "lock" || o.op == "lookup") {
           std::vector<core::variable_record*> records;
           for (const auto& n : t.names) records.push_back(segment->find(n));
@@ -230,6 +238,11 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   }
   if (int_values(o) && (o.op == "add" || o.op == "update")) out.check = check_counts(t, total);
   if (o.op == "cas") out.check = check_counts(t, checked);
+  if (o.op == "sync-lock") {  // every timed acquire went through the lock (warm-up ones too)
+    Client c(ClientOptions{t.manager_name, t.socket_path, Transport::automatic});
+    auto taken = c.lock("bench/lock").state().at("acquisitions").get<std::uint64_t>();
+    out.check = taken >= total ? "ok" : "lost: " + std::to_string(taken) + " acquisitions < " + std::to_string(total);
+  }
 }
 
 std::string check_counts(const mpstate_target& t, std::uint64_t expected) {

@@ -15,7 +15,19 @@ using namespace std::chrono;
 // Between wake-ups, look for dead holders at least this often.
 constexpr milliseconds holder_check{100};
 
-core::sync_actor actor() { return {core::self_identity(), static_cast<std::int32_t>(::gettid())}; }
+// gettid() is a system call: cache it per thread, and again after a fork (the child's
+// thread has another tid; its cached pid tells).
+std::int32_t this_thread_id() {
+  thread_local pid_t cached_for = -1;
+  thread_local std::int32_t tid = 0;
+  if (cached_for != core::self_pid()) {
+    cached_for = core::self_pid();
+    tid = static_cast<std::int32_t>(::gettid());
+  }
+  return tid;
+}
+
+core::sync_actor actor() { return {core::self_identity(), this_thread_id()}; }
 
 }  // namespace
 
@@ -32,13 +44,13 @@ AcquireResult sync_handle::try_acquire_once() const {
     core::acquire_outcome out = core::try_acquire(*r, actor());
     return {out.acquired, out.previous_owner_died};
   }
-  nlohmann::json out = binding_.remote({{"op", "acquire"}, {"tid", ::gettid()}});
+  nlohmann::json out = binding_.remote({{"op", "acquire"}, {"tid", this_thread_id()}});
   return {out.at("acquired").get<bool>(), out.at("owner_died").get<bool>()};
 }
 
 void sync_handle::release_once() const {
   if (core::variable_record* r = binding_.record()) return core::release(*r, actor());
-  binding_.remote({{"op", "release"}, {"tid", ::gettid()}});
+  binding_.remote({{"op", "release"}, {"tid", this_thread_id()}});
 }
 
 bool sync_handle::evict_dead_holders() const {

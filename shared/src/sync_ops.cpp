@@ -1,5 +1,7 @@
 #include "mpstate/core/sync_ops.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -11,14 +13,18 @@ namespace {
 
 using nlohmann::json;
 
+// A state is committed as its fixed part and the holders in use only (a lock's
+// acquire copies 88 bytes, not 448); the rest reads as zero.
 sync_state state_of(const variable_record& r) {
-  sync_state s;
-  std::memcpy(&s, committed_bytes(r).data(), sizeof s);
+  sync_state s{};
+  std::string_view bytes = committed_bytes(r);
+  std::memcpy(&s, bytes.data(), std::min(bytes.size(), sizeof s));
   return s;
 }
 
 void commit_state(variable_record& r, const sync_state& s, locked_record& lock) {
-  write_committed_bytes(r, std::string_view(reinterpret_cast<const char*>(&s), sizeof s));
+  const std::size_t used = offsetof(sync_state, holders) + s.holder_count * sizeof(sync_holder);
+  write_committed_bytes(r, std::string_view(reinterpret_cast<const char*>(&s), used));
   lock.commit();
 }
 
