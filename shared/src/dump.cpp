@@ -26,9 +26,40 @@ std::string age_text(std::int64_t since_ns) {
   return o.str();
 }
 
+std::string pids_text(const nlohmann::json& holders) {
+  std::string text;
+  for (const auto& h : holders) {
+    text += (text.empty() ? "" : ",") + std::to_string(h.at("pid").get<int>());
+    if (h.at("count").get<std::uint64_t>() > 1) text += "x" + std::to_string(h.at("count").get<std::uint64_t>());
+  }
+  return text.empty() ? "-" : text;
+}
+
+// Synchronisation variables, one line each: who holds what.
+std::string sync_text(const std::string& type, const nlohmann::json& value) {
+  if (type == "lock" || type == "rlock") {
+    if (!value.at("locked").get<bool>()) return "free";
+    std::string text = "held by pid " + std::to_string(value.at("holder_pid").get<int>());
+    if (type == "rlock") text += " depth " + std::to_string(value.at("depth").get<std::uint64_t>());
+    return text;
+  }
+  if (type == "semaphore" || type == "bounded_semaphore") {
+    std::string text = std::to_string(value.at("value").get<std::int64_t>()) + " free";
+    if (value.contains("bound")) text += " of " + std::to_string(value.at("bound").get<std::int64_t>());
+    return text + ", held by " + pids_text(value.at("holders"));
+  }
+  if (type == "event") return value.at("set").get<bool>() ? "set" : "clear";
+  return std::to_string(value.at("waiting").get<std::int64_t>()) + "/" +
+         std::to_string(value.at("parties").get<std::int64_t>()) + " waiting (" + pids_text(value.at("holders")) +
+         "), generation " + std::to_string(value.at("generation").get<std::uint64_t>()) +
+         (value.at("broken").get<bool>() ? ", BROKEN" : "");
+}
+
 std::string value_text(const nlohmann::json& v) {
   const nlohmann::json& value = v.at("value");
-  if (v.at("type") == "loop") {
+  const std::string type = v.at("type").get<std::string>();
+  if (is_sync(value_type_from_string(type))) return sync_text(type, value);
+  if (type == "loop") {
     std::string text = value.at("state").get<std::string>() + " pid=" +
                        std::to_string(value.at("pid").get<int>()) +
                        " iterations=" + std::to_string(value.at("iterations").get<std::uint64_t>());

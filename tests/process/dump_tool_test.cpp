@@ -68,6 +68,22 @@ BOOST_AUTO_TEST_CASE(the_table_shows_names_types_and_short_values) {
   BOOST_TEST(r.output.find(std::string(100, 'z')) == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(the_table_says_who_holds_locks_permits_and_barrier_places) {
+  client->lock("s/lock").acquire();
+  auto sem = client->bounded_semaphore("s/sem", 3);
+  sem.acquire();
+  sem.acquire();
+  client->event("s/event").set();
+  client->barrier("s/barrier", 4);
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " s/");
+  BOOST_REQUIRE(r.exit_code == 0);
+  const std::string me = std::to_string(getpid());
+  BOOST_TEST(r.output.find("held by pid " + me) != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("1 free of 3, held by " + me + "x2") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find(" set") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("0/4 waiting (-), generation 0") != std::string::npos, r.output);
+}
+
 BOOST_AUTO_TEST_CASE(the_dump_reads_a_segment_whose_manager_died) {
   client->create<std::int64_t>("survivor", 11);
   kill_manager();
