@@ -23,35 +23,20 @@ Client::Client(ClientOptions options) : core_(connect(options)) {}
 
 bool Client::is_local() const { return core_->segment() != nullptr; }
 
-Lock Client::lock(std::string_view name) const {
-  ensure_variable(name, "lock", nullptr, 0);
-  return Lock(core_, name);
-}
-RLock Client::rlock(std::string_view name) const {
-  ensure_variable(name, "rlock", nullptr, 0);
-  return RLock(core_, name);
-}
+Lock Client::lock(std::string_view name) const { return ensure_bound<Lock>(name, "lock", nullptr); }
+RLock Client::rlock(std::string_view name) const { return ensure_bound<RLock>(name, "rlock", nullptr); }
 Semaphore Client::semaphore(std::string_view name, std::int64_t permits) const {
-  ensure_variable(name, "semaphore", permits, 0);
-  return Semaphore(core_, name);
+  return ensure_bound<Semaphore>(name, "semaphore", permits);
 }
 BoundedSemaphore Client::bounded_semaphore(std::string_view name, std::int64_t permits) const {
-  ensure_variable(name, "bounded_semaphore", permits, 0);
-  return BoundedSemaphore(core_, name);
+  return ensure_bound<BoundedSemaphore>(name, "bounded_semaphore", permits);
 }
-Event Client::event(std::string_view name) const {
-  ensure_variable(name, "event", nullptr, 0);
-  return Event(core_, name);
-}
+Event Client::event(std::string_view name) const { return ensure_bound<Event>(name, "event", nullptr); }
 Barrier Client::barrier(std::string_view name, std::int64_t parties) const {
-  ensure_variable(name, "barrier", parties, 0);
-  return Barrier(core_, name);
+  return ensure_bound<Barrier>(name, "barrier", parties);
 }
 
-LoopState Client::loop(std::string_view name) const {
-  ensure_variable(name, "loop", nullptr, 0);
-  return LoopState(core_, name);
-}
+LoopState Client::loop(std::string_view name) const { return ensure_bound<LoopState>(name, "loop", nullptr); }
 
 void Client::create_variable(std::string_view name, std::string_view type,
                              const nlohmann::json& initial, std::uint64_t capacity) const {

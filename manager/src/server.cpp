@@ -62,12 +62,6 @@ void remove_stale_socket(const std::string& path) {
   ::unlink(path.c_str());
 }
 
-std::string socket_directory(const std::string& socket_path) {
-  auto slash = socket_path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : socket_path.substr(0, slash);
-}
-
 }  // namespace
 
 server::server(options opts) : impl_(std::make_unique<impl>()) {
@@ -79,7 +73,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   if (m.socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
     throw error(errc::invalid_argument, "socket path is longer than 107 bytes: " + m.socket_path);
   }
-  core::check_private_directory(socket_directory(m.socket_path));
+  core::check_private_directory(core::parent_directory(m.socket_path));
   m.lock = std::make_unique<instance_lock>(core::lock_file_path(opts.name));
   m.segment = core::owned_segment::create_or_adopt(core::segment_name(opts.name), opts.size);
   m.opts.snapshot_path = opts.snapshot_path;

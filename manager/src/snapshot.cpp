@@ -33,11 +33,6 @@ void write_all(int fd, const std::string& text, const std::string& path) {
   }
 }
 
-std::string directory_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
-
 [[noreturn]] void bad_snapshot(const std::string& path, const std::string& what) {
   throw error(errc::invalid_argument, "snapshot " + path + " " + what + "; not restoring (the file is left as it is)");
 }
@@ -104,7 +99,7 @@ snapshot_stats write_snapshot(const core::segment& s, const std::string& path) {
     throw_system_error("cannot rename " + temp + " to " + path, err);
   }
   // The rename itself must reach the disk too.
-  if (int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+  if (int dir = ::open(core::parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
     ::fsync(dir);
     ::close(dir);
   }

@@ -95,6 +95,12 @@ void check_private_directory(const std::string& dir) {
   }
 }
 
+std::string parent_directory(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 std::string permission_text(unsigned mode) {
   char text[8];
   std::snprintf(text, sizeof text, "%03o", mode & 0777);

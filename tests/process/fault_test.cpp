@@ -33,13 +33,6 @@ pid_t child_holding_the_lock(Value<T>& v, Fn&& next_value) {
   close(held[1]);
   return child;
 }
-
-template <class Fn>
-std::chrono::milliseconds time_of(Fn&& fn) {
-  auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-}
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(faults, manager_fixture)

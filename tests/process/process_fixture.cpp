@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <boost/test/unit_test.hpp>
 
 namespace mpstate::test {
 
@@ -35,6 +38,34 @@ void manager_fixture::restart_manager() {
 
 Client manager_fixture::new_client(Transport transport) const {
   return Client(ClientOptions{name, {}, transport});
+}
+
+nlohmann::json ask(raw_connection& c, const std::string& line) {
+  c.send(line + "\n");
+  auto reply = c.read_line();
+  BOOST_REQUIRE_MESSAGE(reply.has_value(), "no reply to " << line.substr(0, 80));
+  return nlohmann::json::parse(*reply);
+}
+
+std::string code_of(const nlohmann::json& reply) {
+  return reply.contains("error") ? reply["error"]["code"].get<std::string>() : "ok";
+}
+
+pid_t child_holding(const std::function<void()>& take) {
+  int ready[2];
+  BOOST_REQUIRE(::pipe(ready) == 0);
+  pid_t child = spawn([&] {
+    take();
+    char c = 'x';
+    [[maybe_unused]] auto n = ::write(ready[1], &c, 1);
+    ::pause();
+    return 0;
+  });
+  char c;
+  BOOST_REQUIRE(::read(ready[0], &c, 1) == 1);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  return child;
 }
 
 command_result run_command(const std::string& command) {

@@ -1,6 +1,10 @@
 // A real manager process (spawned like an embedded one) and a client of it.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,6 +26,23 @@ struct manager_fixture {
   std::optional<Manager> manager;
   std::optional<Client> client;
 };
+
+// Sends one request line on a raw connection and returns the parsed reply (fails the
+// test when none comes).
+nlohmann::json ask(raw_connection& c, const std::string& line);
+// A reply's error code, or "ok" for a result.
+std::string code_of(const nlohmann::json& reply);
+
+// How long `fn` took.
+template <class Fn>
+std::chrono::milliseconds time_of(Fn&& fn) {
+  auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+// A child that runs `take`, says so through a pipe, and waits to be killed.
+pid_t child_holding(const std::function<void()>& take);
 
 // Runs a command and returns its exit code and standard output.
 struct command_result {

@@ -13,15 +13,6 @@ using namespace mpstate::test;
 using nlohmann::json;
 
 namespace {
-json ask(raw_connection& c, const std::string& line) {
-  c.send(line + "\n");
-  auto reply = c.read_line();
-  BOOST_REQUIRE_MESSAGE(reply.has_value(), "no reply to " << line.substr(0, 80));
-  return json::parse(*reply);
-}
-std::string code_of(const json& reply) {
-  return reply.contains("error") ? reply["error"]["code"].get<std::string>() : "ok";
-}
 std::string set_line(const std::string& name, const std::string& value_text) {
   return R"({"op":"set","name":")" + name + R"(","value":)" + value_text + "}";
 }

@@ -11,16 +11,6 @@ using namespace mpstate;
 using namespace mpstate::test;
 using nlohmann::json;
 
-namespace {
-json ask(raw_connection& c, const std::string& line) {
-  c.send(line + "\n");
-  auto reply = c.read_line();
-  BOOST_REQUIRE_MESSAGE(reply.has_value(), "no reply to " << line.substr(0, 80));
-  return json::parse(*reply);
-}
-std::string code_of(const json& reply) { return reply["error"]["code"].get<std::string>(); }
-}  // namespace
-
 BOOST_FIXTURE_TEST_SUITE(socket_input, manager_fixture)
 
 BOOST_AUTO_TEST_CASE(malformed_and_unknown_requests_get_codes_on_a_connection_that_stays_open) {

@@ -16,34 +16,9 @@ using namespace std::chrono;
 using nlohmann::json;
 
 namespace {
-// A child that runs `take`, says so through a pipe, and waits to be killed.
-pid_t child_holding(const std::function<void()>& take) {
-  int ready[2];
-  BOOST_REQUIRE(pipe(ready) == 0);
-  pid_t child = spawn([&] {
-    take();
-    char c = 'x';
-    [[maybe_unused]] auto n = write(ready[1], &c, 1);
-    pause();
-    return 0;
-  });
-  char c;
-  BOOST_REQUIRE(read(ready[0], &c, 1) == 1);
-  close(ready[0]);
-  close(ready[1]);
-  return child;
-}
-
 void kill_now(pid_t child) {
   kill(child, SIGKILL);
   BOOST_REQUIRE(wait_exit(child).value() == -SIGKILL);
-}
-
-template <class Fn>
-milliseconds time_of(Fn&& fn) {
-  auto start = steady_clock::now();
-  fn();
-  return duration_cast<milliseconds>(steady_clock::now() - start);
 }
 }  // namespace
 

@@ -92,6 +92,21 @@ std::optional<std::pair<R, double>> timed(Fn read) {
   return result.get();
 }
 
+// The read after a kill, timed (slower than the limit counts as hung): the sequence
+// number it decoded (nullopt inside for a torn value), or nullopt when the read never
+// returned and the run must end.
+template <class T, class Read>
+std::optional<std::optional<std::int64_t>> read_after_kill(outcome& out, Read read) {
+  auto seen = timed<T>(read);
+  if (!seen) {
+    ++out.hung;
+    return std::nullopt;
+  }
+  out.worst_ms = std::max(out.worst_ms, seen->second);
+  if (seen->second > recovery_limit.count()) ++out.hung;
+  return codec<T>::seq(seen->first);
+}
+
 ManagerOptions manager_options(const settings& s) {
   ManagerOptions o;
   o.executable = s.manager_executable;
@@ -139,14 +154,9 @@ outcome torn_trials(const std::string& fault, bool via_update, const settings& s
     spin_for(std::chrono::microseconds(spin_us(rng)));
     kill_and_reap(writer);
     ++out.trials;
-    auto seen = timed<T>([&] { return v.get(); });
-    if (!seen) {
-      ++out.hung;
-      return out;
-    }
-    out.worst_ms = std::max(out.worst_ms, seen->second);
-    if (seen->second > recovery_limit.count()) ++out.hung;
-    auto seq = codec<T>::seq(seen->first);
+    auto read = read_after_kill<T>(out, [&] { return v.get(); });
+    if (!read) return out;
+    auto seq = *read;
     if (!seq) {
       ++out.torn;
       continue;
@@ -197,14 +207,9 @@ outcome holder_trials(const std::string& fault, const settings& s, std::mt19937_
     ++out.trials;
     const std::int64_t last_committed = page->in_fn.load();
     // update() takes the lock for every type, scalars included.
-    auto seen = timed<T>([&] { return v.update([](T current) { return current; }); });
-    if (!seen) {
-      ++out.hung;
-      return out;
-    }
-    out.worst_ms = std::max(out.worst_ms, seen->second);
-    if (seen->second > recovery_limit.count()) ++out.hung;
-    auto seq = codec<T>::seq(seen->first);
+    auto read = read_after_kill<T>(out, [&] { return v.update([](T current) { return current; }); });
+    if (!read) return out;
+    auto seq = *read;
     if (!seq) ++out.torn;
     else if (*seq != last_committed) ++out.lost;
   }

@@ -91,6 +91,12 @@ class Client {
                        std::uint64_t capacity) const;
   void ensure_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
                        std::uint64_t capacity) const;
+  // A structured variable (loop, sync types): created when absent, then bound.
+  template <class Proxy>
+  Proxy ensure_bound(std::string_view name, std::string_view type, const nlohmann::json& initial) const {
+    ensure_variable(name, type, initial, 0);
+    return Proxy(core_, name);
+  }
   std::shared_ptr<detail::client_core> core_;
 };
 

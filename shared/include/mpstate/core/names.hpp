@@ -27,6 +27,8 @@ void ensure_runtime_directory(const std::string& dir);
 // owned by this user and writable by nobody else: otherwise another user could
 // replace the socket or plant links where the manager creates its files.
 void check_private_directory(const std::string& dir);
+// The directory part of a path: "." for a bare file name, "/" for a file in the root.
+std::string parent_directory(const std::string& path);
 // A file's permission bits as ls shows them in octal, e.g. "600".
 std::string permission_text(unsigned mode);
 // <runtime dir>/<name>.sock
