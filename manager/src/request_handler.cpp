@@ -3,6 +3,7 @@
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
@@ -99,12 +100,20 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       value_type type = value_type_from_string(require_string(request, "type"));
       auto capacity = optional_integer(request, "capacity", 0);
       if (capacity < 0) throw error(errc::invalid_argument, "capacity must not be negative");
+      const json initial = request.contains("value") ? request["value"] : json();
+      std::optional<queue_spec> queue;
+      if (type == value_type::queue) {
+        validate_variable_name(name);
+        queue = queue_spec_from_json(name, initial);
+        capacity = static_cast<std::int64_t>(queue_capacity(*queue));
+      }
       variable_record* r =
           segment_.create_variable(name, type, static_cast<std::uint64_t>(capacity));
-      if (request.contains("value") || is_sync(type)) {
+      if (request.contains("value") || has_own_ops(type)) {
         try {
-          if (is_sync(type)) init_sync(*r, request.contains("value") ? request["value"] : json());
-          else write_json_value(*r, request["value"]);
+          if (queue) init_queue(*r, *queue);
+          else if (is_sync(type)) init_sync(*r, initial);
+          else if (request.contains("value")) write_json_value(*r, initial);
         } catch (...) {
           segment_.delete_variable(name);  // no half-made variable on a bad initial value
           throw;
@@ -237,6 +246,25 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
     case op_code::barrier_reset:
       reset_barrier(existing(request));
       return json::object();
+    case op_code::queue_put: {
+      variable_record& r = existing(request);
+      const queue_counts c = read_queue(r);
+      queue_attempt a = try_put(r, element_from_json(r.name_view(), c.element, require_field(request, "value")));
+      return {{"ok", a.done}, {"version", a.version}};
+    }
+    case op_code::queue_get: {
+      variable_record& r = existing(request);
+      std::string item;
+      queue_attempt a = try_get(r, item);
+      json result = {{"ok", a.done}, {"version", a.version}};
+      if (a.done) result["value"] = element_to_json(read_queue(r).element, item);
+      return result;
+    }
+    case op_code::task_done: {
+      variable_record& r = existing(request);
+      core::task_done(r);
+      return {{"unfinished", read_queue(r).unfinished}};
+    }
   }
   throw error(errc::internal, "op without a handler");
 }

@@ -11,6 +11,7 @@
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
@@ -121,9 +122,12 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
   for (const json& v : snap["variables"]) {
     const std::string name = v["name"].get<std::string>();
     const core::value_type type = core::value_type_from_string(v["type"].get<std::string>());
-    core::variable_record* r = s.create_variable(name, type, v["capacity"].get<std::uint64_t>());
+    std::uint64_t capacity = v["capacity"].get<std::uint64_t>();
+    if (type == core::value_type::queue) capacity = core::queue_capacity(core::queue_spec_from_saved(name, v["value"]));
+    core::variable_record* r = s.create_variable(name, type, capacity);
     try {
       if (type == core::value_type::loop) core::restore_loop(*r, v["value"]);
+      else if (type == core::value_type::queue) core::restore_queue(*r, v["value"]);
       else if (core::is_sync(type)) core::restore_sync(*r, v["value"]);
       else core::write_json_value(*r, v["value"]);
     } catch (const std::exception& e) {

@@ -59,6 +59,15 @@ std::string value_text(const nlohmann::json& v) {
   const nlohmann::json& value = v.at("value");
   const std::string type = v.at("type").get<std::string>();
   if (is_sync(value_type_from_string(type))) return sync_text(type, value);
+  if (type == "queue") {
+    std::string text = std::to_string(value.at("size").get<std::uint64_t>()) + "/" +
+                       std::to_string(value.at("maxsize").get<std::uint64_t>()) + " " +
+                       value.at("of").get<std::string>() + " items";
+    if (auto unfinished = value.at("unfinished").get<std::uint64_t>()) {
+      text += ", " + std::to_string(unfinished) + " unfinished";
+    }
+    return text + ", " + std::to_string(value.at("puts").get<std::uint64_t>()) + " put";
+  }
   if (type == "loop") {
     std::string text = value.at("state").get<std::string>() + " pid=" +
                        std::to_string(value.at("pid").get<int>()) +

@@ -110,6 +110,9 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
   if (type == value_type::loop) capacity = sizeof(loop_snapshot);
   else if (is_sync(type)) capacity = sizeof(sync_state);
   else if (is_scalar(type)) capacity = 0;
+  else if (type == value_type::queue && capacity == 0) {
+    throw error(errc::invalid_argument, "a queue needs its capacity (queue_capacity())");
+  }
   else if (capacity == 0) capacity = default_buffer_capacity;
   if (capacity > max_buffer_capacity) {
     throw error(errc::value_too_large, "capacity " + std::to_string(capacity) +
@@ -126,14 +129,14 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
                                         " names); delete some or start a larger segment");
   }
   // Blocks come 16-byte aligned; records start on a cache line (see layout.hpp).
-  void* mem = heap_->memory.allocate(record_footprint(capacity) + 48, std::nothrow);
+  void* mem = heap_->memory.allocate(record_footprint(capacity, slots_of(type)) + 48, std::nothrow);
   if (!mem) {
     throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" +
-                                        std::to_string(record_footprint(capacity)) + " bytes, " +
+                                        std::to_string(record_footprint(capacity, slots_of(type))) + " bytes, " +
                                         std::to_string(free_bytes()) + " free)");
   }
   auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
-  std::memset(static_cast<void*>(r), 0, record_footprint(capacity));
+  std::memset(static_cast<void*>(r), 0, record_footprint(capacity, slots_of(type)));
   r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
   r->self_offset = offset_of(r);
   r->mutex.init();

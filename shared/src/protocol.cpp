@@ -5,7 +5,7 @@
 namespace mpstate::core {
 namespace {
 
-constexpr std::array<op_spec, 23> ops = {{
+constexpr std::array<op_spec, 26> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
      "{manager, segment, segment_size, layout_version, protocol_version, manager_pid}",
      "Greets the manager; tells the client which segment to map."},
@@ -49,6 +49,12 @@ constexpr std::array<op_spec, 23> ops = {{
      "Whether that generation has tripped; broken_barrier when it broke instead."},
     {op_code::barrier_abort, "barrier_abort", "name", "", "{}", "Breaks a barrier for every waiting party."},
     {op_code::barrier_reset, "barrier_reset", "name", "", "{}", "Makes a broken barrier usable again."},
+    {op_code::queue_put, "queue_put", "name, value", "", "{ok, version}",
+     "Appends an item to a queue unless it is full (never blocks; wait on version to block)."},
+    {op_code::queue_get, "queue_get", "name", "", "{ok, value, version}",
+     "Takes the head item of a queue unless it is empty (never blocks)."},
+    {op_code::task_done, "task_done", "name", "", "{unfinished}",
+     "Marks one item taken from a queue as processed (JoinableQueue)."},
 }};
 
 }  // namespace

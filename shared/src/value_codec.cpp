@@ -1,9 +1,12 @@
 #include "mpstate/core/value_codec.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "mpstate/core/loop_ops.hpp"
+#include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "mpstate/error.hpp"
@@ -11,12 +14,21 @@
 namespace mpstate::core {
 namespace {
 
+// What a JSON value is converted for: a variable, or the items of a queue.
+struct value_target {
+  value_target(const variable_record& r) : name(r.name_view()), type(r.type) {}  // NOLINT: implicit on purpose
+  value_target(std::string_view n, value_type t) : name(n), type(t) {}
+  std::string_view name_view() const { return name; }
+  std::string_view name;
+  value_type type;
+};
+
 [[noreturn]] void throw_not_a_value(const variable_record& r) {
   throw error(errc::type_mismatch, std::string(to_string(r.type)) + " '" + std::string(r.name_view()) +
                                        "' changes only through its own ops (docs/protocol.md)");
 }
 
-[[noreturn]] void json_mismatch(const variable_record& r, const json& v) {
+[[noreturn]] void json_mismatch(const value_target& r, const json& v) {
   throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
                                        std::string(to_string(r.type)) + "; cannot store a JSON " +
                                        v.type_name());
@@ -32,7 +44,7 @@ bool is_whole_number(const json& v) {
 }
 constexpr double exact_limit = 0x1p53;
 
-std::int64_t to_int64(const variable_record& r, const json& v) {
+std::int64_t to_int64(const value_target& r, const json& v) {
   if (v.is_number_unsigned()) {
     auto u = v.get<std::uint64_t>();
     if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
@@ -49,7 +61,7 @@ std::int64_t to_int64(const variable_record& r, const json& v) {
   json_mismatch(r, v);
 }
 
-std::uint64_t to_uint64(const variable_record& r, const json& v) {
+std::uint64_t to_uint64(const value_target& r, const json& v) {
   if (v.is_number_unsigned()) return v.get<std::uint64_t>();
   if (v.is_number_integer()) {
     auto i = v.get<std::int64_t>();
@@ -64,18 +76,18 @@ std::uint64_t to_uint64(const variable_record& r, const json& v) {
   json_mismatch(r, v);
 }
 
-double to_double(const variable_record& r, const json& v) {
+double to_double(const value_target& r, const json& v) {
   if (auto d = double_from_json(v)) return *d;
   json_mismatch(r, v);
 }
 
-bool to_bool(const variable_record& r, const json& v) {
+bool to_bool(const value_target& r, const json& v) {
   if (v.is_boolean()) return v.get<bool>();
   json_mismatch(r, v);
 }
 
 // The bytes a buffer record stores for `v`.
-std::string to_buffer_bytes(const variable_record& r, const json& v) {
+std::string to_buffer_bytes(const value_target& r, const json& v) {
   switch (r.type) {
     case value_type::string:
       if (!v.is_string()) json_mismatch(r, v);
@@ -90,7 +102,7 @@ std::string to_buffer_bytes(const variable_record& r, const json& v) {
   }
 }
 
-json from_buffer_bytes(const variable_record& r, const std::string& bytes) {
+json from_buffer_bytes(const value_target& r, const std::string& bytes) {
   switch (r.type) {
     case value_type::string: return bytes;
     case value_type::bytes: return base64_encode(bytes);
@@ -112,6 +124,33 @@ json scalar_json(const variable_record& r) {
 }
 
 }  // namespace
+
+std::string element_from_json(std::string_view owner, value_type t, const json& v) {
+  const value_target target(owner, t);
+  auto bits = [](auto value) {
+    std::uint64_t b = scalar_codec<decltype(value)>::to_bits(value);
+    return std::string(reinterpret_cast<const char*>(&b), sizeof b);
+  };
+  switch (t) {
+    case value_type::int64: return bits(to_int64(target, v));
+    case value_type::uint64: return bits(to_uint64(target, v));
+    case value_type::float64: return bits(to_double(target, v));
+    case value_type::boolean: return bits(to_bool(target, v));
+    default: return to_buffer_bytes(target, v);
+  }
+}
+
+json element_to_json(value_type t, const std::string& bytes) {
+  std::uint64_t b = 0;
+  if (is_scalar(t)) std::memcpy(&b, bytes.data(), std::min(bytes.size(), sizeof b));
+  switch (t) {
+    case value_type::int64: return scalar_codec<std::int64_t>::from_bits(b);
+    case value_type::uint64: return b;
+    case value_type::float64: return double_to_json(scalar_codec<double>::from_bits(b));
+    case value_type::boolean: return b != 0;
+    default: return from_buffer_bytes(value_target("", t), bytes);
+  }
+}
 
 json double_to_json(double d) {
   if (std::isnan(d)) return "NaN";
@@ -176,13 +215,14 @@ json read_json_value(variable_record& r) {
   if (is_scalar(r.type)) return scalar_json(r);
   if (r.type == value_type::loop) return loop_to_json(read_loop(r));
   if (is_sync(r.type)) return sync_to_json(r);
+  if (r.type == value_type::queue) return queue_to_json(r);
   std::string bytes;
   read_buffer(r, bytes);
   return from_buffer_bytes(r, bytes);
 }
 
 void write_json_value(variable_record& r, const json& value) {
-  if (is_sync(r.type)) throw_not_a_value(r);
+  if (has_own_ops(r.type) && r.type != value_type::loop) throw_not_a_value(r);
   switch (r.type) {
     case value_type::int64: return store_scalar(r, to_int64(r, value));
     case value_type::uint64: return store_scalar(r, to_uint64(r, value));
@@ -211,14 +251,14 @@ namespace {
 // cas on a scalar record, with both operands converted by `to_value`.
 template <class T>
 bool compare_exchange_converted(variable_record& r, const json& expected, const json& desired,
-                                T (*to_value)(const variable_record&, const json&)) {
+                                T (*to_value)(const value_target&, const json&)) {
   T e = to_value(r, expected);
   return compare_exchange_scalar(r, e, to_value(r, desired));
 }
 }  // namespace
 
 json compare_exchange_json_value(variable_record& r, const json& expected, const json& desired) {
-  if (is_sync(r.type)) throw_not_a_value(r);
+  if (has_own_ops(r.type) && r.type != value_type::loop) throw_not_a_value(r);
   bool ok = false;
   switch (r.type) {
     case value_type::int64: ok = compare_exchange_converted(r, expected, desired, to_int64); break;

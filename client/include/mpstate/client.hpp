@@ -15,6 +15,7 @@
 
 #include "mpstate/error.hpp"
 #include "mpstate/loop_state.hpp"
+#include "mpstate/queue.hpp"
 #include "mpstate/sync.hpp"
 #include "mpstate/value.hpp"
 
@@ -76,6 +77,18 @@ class Client {
   Event event(std::string_view name) const;
   Barrier barrier(std::string_view name, std::int64_t parties) const;
 
+  // A queue of T (mpstate/queue.hpp), created when absent with room for `maxsize`
+  // items of at most `item_size` encoded bytes each (scalars take 8). An existing
+  // queue is bound as it is (type_mismatch if it holds another type).
+  template <class T>
+  Queue<T> queue(std::string_view name, std::uint64_t maxsize, std::uint64_t item_size = 256) const {
+    return ensure_bound<Queue<T>>(name, "queue", queue_shape<T>(maxsize, item_size));
+  }
+  template <class T>
+  JoinableQueue<T> joinable_queue(std::string_view name, std::uint64_t maxsize, std::uint64_t item_size = 256) const {
+    return ensure_bound<JoinableQueue<T>>(name, "queue", queue_shape<T>(maxsize, item_size));
+  }
+
   // Deletes a variable (bound proxies then get not_found). Throws not_found.
   void remove(std::string_view name) const;
   // Variable names under `prefix`, sorted.
@@ -91,6 +104,12 @@ class Client {
                        std::uint64_t capacity) const;
   void ensure_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
                        std::uint64_t capacity) const;
+  template <class T>
+  static nlohmann::json queue_shape(std::uint64_t maxsize, std::uint64_t item_size) {
+    nlohmann::json shape = {{"of", value_traits<T>::type_name}, {"maxsize", maxsize}};
+    if (!value_traits<T>::scalar) shape["item_size"] = item_size;
+    return shape;
+  }
   // A structured variable (loop, sync types): created when absent, then bound.
   template <class Proxy>
   Proxy ensure_bound(std::string_view name, std::string_view type, const nlohmann::json& initial) const {

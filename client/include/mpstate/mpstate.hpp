@@ -10,4 +10,6 @@
 #include "mpstate/error.hpp"
 #include "mpstate/loop_state.hpp"
 #include "mpstate/manager.hpp"
+#include "mpstate/queue.hpp"
+#include "mpstate/sync.hpp"
 #include "mpstate/value.hpp"

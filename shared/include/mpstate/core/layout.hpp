@@ -25,7 +25,8 @@ constexpr std::uint32_t layout_version = 1;
 
 enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
-  lock, rlock, semaphore, bounded_semaphore, event, barrier,  // synchronisation: sync_ops.hpp
+  lock, rlock, semaphore, bounded_semaphore, event, barrier, condition,  // synchronisation: sync_ops.hpp
+  queue,                                                                  // queue_ops.hpp
 };
 std::string_view to_string(value_type t) noexcept;
 // Throws error(invalid_type) for an unknown name ("double" names float64).
@@ -35,9 +36,15 @@ constexpr bool is_scalar(value_type t) {
          t == value_type::boolean;
 }
 
-constexpr bool is_sync(value_type t) { return t >= value_type::lock && t <= value_type::barrier; }
-// Types whose value is a fixed struct in the buffer slots, changed only by their ops.
+constexpr bool is_sync(value_type t) { return t >= value_type::lock && t <= value_type::condition; }
+// Types whose value is a fixed struct in the buffer slots, changed only by their ops;
+// the manager watches them for dead owners and holders.
 constexpr bool is_structured(value_type t) { return t == value_type::loop || is_sync(t); }
+// Types changed only through their own ops (no set, cas or add).
+constexpr bool has_own_ops(value_type t) { return is_structured(t) || t == value_type::queue; }
+// Buffer slots a record of the type has: a queue is a ring in one slot, committed
+// item by item (queue_ops.hpp); the others double-buffer.
+constexpr std::uint32_t slots_of(value_type t) { return t == value_type::queue ? 1 : 2; }
 
 enum class loop_phase : std::uint32_t { idle = 0, starting, running, stopping, stopped, failed };
 std::string_view to_string(loop_phase p) noexcept;
@@ -163,10 +170,25 @@ struct alignas(64) variable_record {
   bool deleted() const { return flags.load(std::memory_order_acquire) & record_flag_deleted; }
 };
 
-// Bytes a record of that capacity takes in the heap (record + two slots).
-constexpr std::uint64_t record_footprint(std::uint64_t capacity) {
-  return sizeof(variable_record) + 2 * ((capacity + 7) & ~std::uint64_t{7});
+// Bytes a record of that capacity takes in the heap (record + its slots).
+constexpr std::uint64_t record_footprint(std::uint64_t capacity, std::uint32_t slots = 2) {
+  return sizeof(variable_record) + slots * ((capacity + 7) & ~std::uint64_t{7});
 }
+
+// The head of a queue's slot, followed by max_items ring entries of
+// [u64 length][item_size bytes, rounded up to 8]. Items [head, tail) are queued.
+// put writes the entry at tail, then commits by one store of tail; get copies the
+// entry at head, then commits by one store of head: a process killed mid-way leaves
+// the item queued or not, never half. Changed under the record's mutex.
+struct queue_header {
+  value_type element;              // the type of the items (a scalar, string, bytes or json)
+  std::uint32_t reserved;
+  std::uint64_t max_items;
+  std::uint64_t item_size;         // the most bytes one encoded item takes
+  std::atomic<std::uint64_t> head;  // items taken, ever
+  std::atomic<std::uint64_t> tail;  // items put, ever
+  std::atomic<std::uint64_t> done;  // task_done calls, ever: unfinished = tail - done
+};
 static_assert(sizeof(robust_mutex) + 3 * 8 == 64, "a scalar write touches one cache line");
 
 constexpr std::uint64_t default_buffer_capacity = 256;

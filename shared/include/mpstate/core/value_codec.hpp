@@ -33,6 +33,11 @@ json add_json_value(variable_record& r, const json& delta);
 // {"ok": stored?, "value": the value now}
 json compare_exchange_json_value(variable_record& r, const json& expected, const json& desired);
 
+// One item of a queue of type t as bytes: scalars their 8 bytes (as a Value keeps
+// them), strings and bytes raw, json as text. Errors name `owner`.
+std::string element_from_json(std::string_view owner, value_type t, const json& v);
+json element_to_json(value_type t, const std::string& bytes);
+
 // One variable as the dump and the `dump`/`stat` ops show it:
 // {"name","type","version","capacity","last_writer_pid","last_write_ns","value"}
 json describe_record(variable_record& r);

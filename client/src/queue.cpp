@@ -1,0 +1,83 @@
+#include "mpstate/queue.hpp"
+
+#include "mpstate/error.hpp"
+
+namespace mpstate::detail {
+
+using namespace std::chrono;
+
+queue_handle::queue_handle(std::shared_ptr<client_core> core, std::string_view name, core::value_type element)
+    : binding_(std::move(core), name, core::value_type::queue) {
+  if (core::value_type of = counts().element; of != element) {
+    throw error(errc::type_mismatch, "queue '" + binding_.name() + "' holds " + std::string(core::to_string(of)) +
+                                         ", not " + std::string(core::to_string(element)));
+  }
+}
+
+core::queue_counts queue_handle::counts() const {
+  if (core::variable_record* r = binding_.record()) return core::read_queue(*r);
+  nlohmann::json s = state();
+  return {core::value_type_from_string(s.at("of").get<std::string>()),
+          s.at("size").get<std::uint64_t>(),
+          s.at("maxsize").get<std::uint64_t>(),
+          s.at("item_size").get<std::uint64_t>(),
+          s.at("unfinished").get<std::uint64_t>(),
+          s.at("puts").get<std::uint64_t>(),
+          s.at("gets").get<std::uint64_t>()};
+}
+
+nlohmann::json queue_handle::state() const {
+  if (core::variable_record* r = binding_.record()) return core::queue_to_json(*r);
+  return binding_.remote({{"op", "get"}}).at("value");
+}
+
+std::uint64_t queue_handle::size() const { return counts().size; }
+bool queue_handle::full() const {
+  const core::queue_counts c = counts();
+  return c.size >= c.max_items;
+}
+std::uint64_t queue_handle::maxsize() const { return counts().max_items; }
+
+bool queue_handle::retry_until(const std::function<core::queue_attempt()>& attempt, milliseconds timeout) const {
+  const bool bounded = timeout >= milliseconds::zero();
+  const auto deadline = steady_clock::now() + (bounded ? timeout : milliseconds::zero());
+  while (true) {
+    const core::queue_attempt a = attempt();
+    if (a.done) return true;
+    nanoseconds left = hours(1);
+    if (bounded) {
+      left = deadline - steady_clock::now();
+      if (left <= nanoseconds::zero()) return false;
+    }
+    binding_.wait_for_change(a.version, left);  // a futex sleep locally; the `wait` op remotely
+  }
+}
+
+bool queue_handle::put_item(std::string_view bytes, const std::function<nlohmann::json()>& as_json,
+                            milliseconds timeout) {
+  if (core::variable_record* r = binding_.record()) {
+    return retry_until([&] { return core::try_put(*r, bytes); }, timeout);
+  }
+  const nlohmann::json request = {{"op", "queue_put"}, {"value", as_json()}};
+  return retry_until(
+      [&] {
+        nlohmann::json out = binding_.remote(request);
+        return core::queue_attempt{out.at("ok").get<bool>(), out.at("version").get<std::uint64_t>()};
+      },
+      timeout);
+}
+
+bool queue_handle::get_item(std::string& bytes, nlohmann::json& value, milliseconds timeout) {
+  if (core::variable_record* r = binding_.record()) {
+    return retry_until([&] { return core::try_get(*r, bytes); }, timeout);
+  }
+  return retry_until(
+      [&] {
+        nlohmann::json out = binding_.remote({{"op", "queue_get"}});
+        if (out.at("ok").get<bool>()) value = std::move(out.at("value"));
+        return core::queue_attempt{out.at("ok").get<bool>(), out.at("version").get<std::uint64_t>()};
+      },
+      timeout);
+}
+
+}  // namespace mpstate::detail
