@@ -32,6 +32,9 @@ BoundedSemaphore Client::bounded_semaphore(std::string_view name, std::int64_t p
   return ensure_bound<BoundedSemaphore>(name, "bounded_semaphore", permits);
 }
 Event Client::event(std::string_view name) const { return ensure_bound<Event>(name, "event", nullptr); }
+Condition Client::condition(std::string_view name) const {
+  return ensure_bound<Condition>(name, "condition", nullptr);
+}
 Barrier Client::barrier(std::string_view name, std::int64_t parties) const {
   return ensure_bound<Barrier>(name, "barrier", parties);
 }

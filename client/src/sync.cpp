@@ -99,6 +99,50 @@ bool Lock::locked() const { return state().at("locked").get<bool>(); }
 RLock::RLock(std::shared_ptr<detail::client_core> core, std::string_view name)
     : Lock(std::move(core), name, core::value_type::rlock) {}
 
+// ---- Condition ----
+Condition::Condition(std::shared_ptr<detail::client_core> core, std::string_view name)
+    : Lock(std::move(core), name, core::value_type::condition) {}
+
+bool Condition::wait(std::chrono::milliseconds timeout) {
+  core::variable_record* r = binding_.record();
+  auto call = [&](const char* op) {
+    return binding_.remote({{"op", op}, {"tid", detail::this_thread_id()}});
+  };
+  const std::uint64_t depth = r ? core::begin_condition_wait(*r, detail::actor())
+                                : call("condition_wait").at("depth").get<std::uint64_t>();
+  auto notified = [&] {
+    return r ? core::condition_notified(*r, detail::actor()) : call("condition_check").at("notified").get<bool>();
+  };
+  bool woken = block(notified, timeout);
+  if (!woken) {
+    woken = r ? core::cancel_condition_wait(*r, detail::actor()) : call("condition_cancel").at("notified").get<bool>();
+  }
+  acquire();
+  for (std::uint64_t d = 1; d < depth; ++d) try_acquire_once();  // the owner again: cannot fail
+  return woken;
+}
+
+bool Condition::wait_for(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+  const bool bounded = timeout >= std::chrono::milliseconds::zero();
+  const auto deadline = std::chrono::steady_clock::now() + (bounded ? timeout : std::chrono::milliseconds::zero());
+  while (!predicate()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (bounded && left <= std::chrono::milliseconds::zero()) return predicate();
+    wait(bounded ? std::max(left, std::chrono::milliseconds(1)) : forever);
+  }
+  return true;
+}
+
+std::uint64_t Condition::notify(std::uint64_t n) {
+  if (core::variable_record* r = binding_.record()) {
+    core::evict_dead_holders(*r);  // a dead waiter must not swallow the notification
+    return core::notify_condition(*r, detail::actor(), n);
+  }
+  return binding_.remote({{"op", "notify"}, {"n", n}, {"tid", detail::this_thread_id()}})
+      .at("woken")
+      .get<std::uint64_t>();
+}
+
 // ---- Semaphore, BoundedSemaphore ----
 Semaphore::Semaphore(std::shared_ptr<detail::client_core> core, std::string_view name)
     : Semaphore(std::move(core), name, core::value_type::semaphore) {}

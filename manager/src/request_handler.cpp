@@ -246,6 +246,22 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
     case op_code::barrier_reset:
       reset_barrier(existing(request));
       return json::object();
+    case op_code::condition_wait:
+      return {{"depth", begin_condition_wait(existing(request), actor_of(request, peer))}};
+    case op_code::condition_check: {
+      variable_record& r = existing(request);
+      evict_dead_holders(r);
+      return {{"notified", condition_notified(r, actor_of(request, peer))}};
+    }
+    case op_code::condition_cancel:
+      return {{"notified", cancel_condition_wait(existing(request), actor_of(request, peer))}};
+    case op_code::notify: {
+      variable_record& r = existing(request);
+      auto n = optional_integer(request, "n", 1);
+      if (n < 0) throw error(errc::invalid_argument, "n must not be negative");
+      evict_dead_holders(r);  // a dead waiter must not swallow a notification
+      return {{"woken", notify_condition(r, actor_of(request, peer), static_cast<std::uint64_t>(n))}};
+    }
     case op_code::queue_put: {
       variable_record& r = existing(request);
       const queue_counts c = read_queue(r);

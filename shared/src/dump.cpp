@@ -48,6 +48,12 @@ std::string sync_text(const std::string& type, const nlohmann::json& value) {
     if (value.contains("bound")) text += " of " + std::to_string(value.at("bound").get<std::int64_t>());
     return text + ", held by " + pids_text(value.at("holders"));
   }
+  if (type == "condition") {
+    std::string text = value.at("locked").get<bool>()
+                           ? "held by pid " + std::to_string(value.at("holder_pid").get<int>())
+                           : std::string("free");
+    return text + ", " + std::to_string(value.at("waiting").get<std::uint64_t>()) + " waiting";
+  }
   if (type == "event") return value.at("set").get<bool>() ? "set" : "clear";
   return std::to_string(value.at("waiting").get<std::int64_t>()) + "/" +
          std::to_string(value.at("parties").get<std::int64_t>()) + " waiting (" + pids_text(value.at("holders")) +

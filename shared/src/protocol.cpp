@@ -5,7 +5,7 @@
 namespace mpstate::core {
 namespace {
 
-constexpr std::array<op_spec, 26> ops = {{
+constexpr std::array<op_spec, 30> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
      "{manager, segment, segment_size, layout_version, protocol_version, manager_pid}",
      "Greets the manager; tells the client which segment to map."},
@@ -55,6 +55,14 @@ constexpr std::array<op_spec, 26> ops = {{
      "Takes the head item of a queue unless it is empty (never blocks)."},
     {op_code::task_done, "task_done", "name", "", "{unfinished}",
      "Marks one item taken from a queue as processed (JoinableQueue)."},
+    {op_code::condition_wait, "condition_wait", "name", "tid, pid", "{depth}",
+     "Releases a condition's lock (held by the caller) and queues the caller as a waiter."},
+    {op_code::condition_check, "condition_check", "name", "tid, pid", "{notified}",
+     "Whether the waiting caller has been notified (then it leaves the waiters)."},
+    {op_code::condition_cancel, "condition_cancel", "name", "tid, pid", "{notified}",
+     "Leaves a condition's waiters after a timeout."},
+    {op_code::notify, "notify", "name", "n, tid, pid", "{woken}",
+     "Notifies up to n (default 1) waiters of a condition whose lock the caller holds."},
 }};
 
 }  // namespace

@@ -42,6 +42,30 @@ bool same_process(const sync_holder& h, const process_identity& p) {
   return h.pid == p.pid && h.start_time == p.start_time;
 }
 
+bool same_thread(const sync_holder& h, const sync_actor& who) {
+  return same_process(h, who.process) && h.tid == who.tid;
+}
+
+// Conditions keep their waiters in arrival order: removal shifts the rest down.
+void remove_waiter(sync_state& s, std::uint32_t i) {
+  for (std::uint32_t k = i; k + 1 < s.holder_count; ++k) s.holders[k] = s.holders[k + 1];
+  --s.holder_count;
+}
+
+std::uint32_t find_waiter(const sync_state& s, const sync_actor& who) {
+  for (std::uint32_t i = 1; i < s.holder_count; ++i) {
+    if (same_thread(s.holders[i], who)) return i;
+  }
+  return 0;
+}
+
+void require_condition_owner(const variable_record& r, const sync_state& s, const sync_actor& who, const char* op) {
+  if (s.holder_count == 0 || s.holders[0].pid == 0 || !same_thread(s.holders[0], who)) {
+    throw error(errc::invalid_argument, std::string(op) + " on condition " + quoted(r) +
+                                            " needs its lock, held by this thread");
+  }
+}
+
 void remove_holder(sync_state& s, std::uint32_t i) {
   s.holders[i] = s.holders[s.holder_count - 1];
   --s.holder_count;
@@ -105,7 +129,9 @@ void init_sync(variable_record& r, const json& initial) {
       break;
     case value_type::lock:
     case value_type::rlock:
+    case value_type::condition:
       if (!initial.is_null()) throw error(errc::invalid_argument, "a lock starts free: give no value");
+      if (r.type == value_type::condition) s.holder_count = 1;  // holders[0]: the lock's owner slot
       break;
     default: throw error(errc::type_mismatch, quoted(r) + " is not a synchronisation variable");
   }
@@ -114,12 +140,24 @@ void init_sync(variable_record& r, const json& initial) {
 }
 
 acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore},
+  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore,
+                    value_type::condition},
                 "acquire");
   locked_record lock(r);
   sync_state s = state_of(r);
   acquire_outcome out;
   switch (r.type) {
+    case value_type::condition:
+      if (s.holders[0].pid != 0) {
+        if (!same_thread(s.holders[0], who)) return out;
+        ++s.holders[0].count;
+        break;
+      }
+      s.holders[0] = {who.process.pid, who.tid, who.process.start_time, 1};
+      s.holder_count = std::max<std::uint32_t>(s.holder_count, 1);
+      out.previous_owner_died = s.owner_died != 0;
+      s.owner_died = 0;
+      break;
     case value_type::rlock:
       if (s.holder_count && same_process(s.holders[0], who.process) && s.holders[0].tid == who.tid) {
         ++s.holders[0].count;  // the owning thread again
@@ -145,7 +183,8 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
 }
 
 void release(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore},
+  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore,
+                    value_type::condition},
                 "release");
   locked_record lock(r);
   sync_state s = state_of(r);
@@ -159,6 +198,10 @@ void release(variable_record& r, const sync_actor& who) {
         throw error(errc::invalid_argument, "rlock " + quoted(r) + " is not held by this thread");
       }
       if (--s.holders[0].count == 0) s.holder_count = 0;
+      break;
+    case value_type::condition:
+      require_condition_owner(r, s, who, "release");
+      if (--s.holders[0].count == 0) s.holders[0] = {};
       break;
     default: {  // semaphores: anyone may release; a bounded one not past its bound
       if (r.type == value_type::bounded_semaphore && s.value + 1 > s.limit) {
@@ -245,6 +288,62 @@ void reset_barrier(variable_record& r) {
   commit_state(r, s, lock);
 }
 
+std::uint64_t begin_condition_wait(variable_record& r, const sync_actor& who) {
+  require_types(r, {value_type::condition}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  require_condition_owner(r, s, who, "wait");
+  if (s.holder_count == max_sync_holders) {
+    throw error(errc::too_many_connections, "condition " + quoted(r) + " has " +
+                                                std::to_string(max_sync_holders - 1) + " waiters already");
+  }
+  const std::uint64_t depth = s.holders[0].count;
+  s.holders[0] = {};
+  s.holders[s.holder_count++] = {who.process.pid, who.tid, who.process.start_time, 0};
+  commit_state(r, s, lock);
+  return depth;
+}
+
+bool condition_notified(variable_record& r, const sync_actor& who) {
+  require_types(r, {value_type::condition}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  const std::uint32_t i = find_waiter(s, who);
+  if (i == 0) return true;
+  if (s.holders[i].count == 0) return false;
+  remove_waiter(s, i);
+  commit_state(r, s, lock);
+  return true;
+}
+
+bool cancel_condition_wait(variable_record& r, const sync_actor& who) {
+  require_types(r, {value_type::condition}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  const std::uint32_t i = find_waiter(s, who);
+  if (i == 0) return true;
+  const bool notified = s.holders[i].count != 0;
+  remove_waiter(s, i);
+  commit_state(r, s, lock);
+  return notified;
+}
+
+std::uint64_t notify_condition(variable_record& r, const sync_actor& who, std::uint64_t n) {
+  require_types(r, {value_type::condition}, "notify");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  require_condition_owner(r, s, who, "notify");
+  std::uint64_t woken = 0;
+  for (std::uint32_t i = 1; i < s.holder_count && woken < n; ++i) {
+    if (s.holders[i].count == 0) {
+      s.holders[i].count = 1;
+      ++woken;
+    }
+  }
+  if (woken) commit_state(r, s, lock);
+  return woken;
+}
+
 bool evict_dead_holders(variable_record& r) {
   if (!is_sync(r.type) || r.type == value_type::event) return false;
   // Liveness reads /proc: do it outside the lock, then act on what is still there.
@@ -252,7 +351,7 @@ bool evict_dead_holders(variable_record& r) {
   std::vector<process_identity> dead;
   for (std::uint32_t i = 0; i < seen.holder_count; ++i) {
     process_identity p{seen.holders[i].pid, seen.holders[i].start_time};
-    if (!is_alive(p)) dead.push_back(p);
+    if (p.pid != 0 && !is_alive(p)) dead.push_back(p);  // pid 0: a condition's free lock slot
   }
   if (dead.empty()) return false;
   locked_record lock(r);
@@ -261,6 +360,17 @@ bool evict_dead_holders(variable_record& r) {
   for (const process_identity& p : dead) {
     for (std::uint32_t i = 0; i < s.holder_count; ++i) {
       if (!same_process(s.holders[i], p)) continue;
+      if (r.type == value_type::condition) {  // the lock's owner, or a waiter
+        if (i == 0) {
+          s.holders[0] = {};
+          s.owner_died = 1;
+        } else {
+          remove_waiter(s, i--);
+        }
+        ++s.dead_holders;
+        changed = true;
+        continue;  // a process may wait on several threads
+      }
       if (r.type == value_type::lock || r.type == value_type::rlock) {
         s.owner_died = 1;
       } else if (r.type == value_type::barrier) {
@@ -297,6 +407,24 @@ json sync_to_json(variable_record& r) {
       if (r.type == value_type::bounded_semaphore) j["bound"] = s.limit;
       break;
     case value_type::event: return {{"set", s.value != 0}};
+    case value_type::condition: {
+      json waiters = json::array();
+      std::uint64_t notified = 0;
+      for (std::uint32_t i = 1; i < s.holder_count; ++i) {
+        waiters.push_back(s.holders[i].pid);
+        notified += s.holders[i].count;
+      }
+      const bool locked = s.holder_count > 0 && s.holders[0].pid != 0;
+      j = {{"locked", locked},
+           {"holder_pid", locked ? s.holders[0].pid : 0},
+           {"holder_tid", locked ? s.holders[0].tid : 0},
+           {"depth", locked ? s.holders[0].count : 0},
+           {"owner_died", s.owner_died != 0},
+           {"waiting", waiters.size()},
+           {"notified", notified},
+           {"waiters", std::move(waiters)}};
+      break;
+    }
     default:  // barrier
       j = {{"parties", s.limit}, {"waiting", s.value}, {"generation", s.generation}, {"broken", s.broken != 0},
            {"holders", holders_json(s)}};
@@ -321,6 +449,7 @@ void restore_sync(variable_record& r, const json& saved) {
       s.limit = saved.at("parties").get<std::int64_t>();
       s.generation = saved.at("generation").get<std::uint64_t>();
       break;
+    case value_type::condition: s.holder_count = 1; break;  // free, nobody waiting
     default: break;  // locks come back free
   }
   s.acquisitions = saved.value("acquisitions", std::uint64_t{0});

@@ -75,6 +75,7 @@ class Client {
   Semaphore semaphore(std::string_view name, std::int64_t permits = 1) const;
   BoundedSemaphore bounded_semaphore(std::string_view name, std::int64_t permits = 1) const;
   Event event(std::string_view name) const;
+  Condition condition(std::string_view name) const;
   Barrier barrier(std::string_view name, std::int64_t parties) const;
 
   // A queue of T (mpstate/queue.hpp), created when absent with room for `maxsize`

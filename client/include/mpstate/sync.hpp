@@ -135,4 +135,24 @@ class Barrier : public detail::sync_handle {
   bool broken() const;
 };
 
+// Python's Condition across processes, over its own reentrant lock (acquire,
+// release, LockGuard and std::lock_guard as for a Lock). A waiter that dies is
+// dropped from the waiters, so a notify never goes to a dead process; a lock
+// holder that dies is evicted as for a Lock. At most 15 waiting threads at a time.
+class Condition : public Lock {
+ public:
+  Condition(std::shared_ptr<detail::client_core> core, std::string_view name);
+  // Releases the lock (this thread must hold it), sleeps until notified or the
+  // timeout, takes the lock back (at its depth) and says whether it was notified.
+  bool wait(std::chrono::milliseconds timeout = forever);
+  // Waits until predicate() is true (checked under the lock); returns its last value.
+  bool wait_for(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = forever);
+  // Wakes up to n waiters, oldest first (this thread must hold the lock); how many.
+  std::uint64_t notify(std::uint64_t n = 1);
+  std::uint64_t notify_all() { return notify(max_sync_holders); }
+
+ private:
+  static constexpr std::uint64_t max_sync_holders = core::max_sync_holders;
+};
+
 }  // namespace mpstate

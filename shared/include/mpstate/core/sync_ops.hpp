@@ -1,10 +1,11 @@
 // Synchronisation variables, Python's SyncManager types across processes:
-//   lock, rlock, semaphore, bounded_semaphore, event, barrier.
+//   lock, rlock, semaphore, bounded_semaphore, event, barrier, condition.
 // Each keeps a sync_state (layout.hpp) in its record's buffer slots, changed under
 // the record's robust mutex and committed whole, so a process killed mid-operation
 // leaves the state before or after it. Holders are recorded as pid + start time:
 // when one dies, evict_dead_holders() frees its lock (the next acquirer is told),
-// returns its semaphore permits, or breaks the barrier it waited at.
+// returns its semaphore permits, breaks the barrier it waited at, or drops it from
+// a condition's waiters.
 //
 // Nothing here blocks: blocking is the caller's loop of try + wait_for_change
 // (a futex, no polling) with a dead-holder check between wake-ups.
@@ -57,6 +58,21 @@ bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync
 void abort_barrier(variable_record& r);
 // A broken barrier becomes usable again once no party waits (invalid_argument else).
 void reset_barrier(variable_record& r);
+
+// Conditions (Python's Condition over its own reentrant lock): holders[0] is the
+// lock's owner (pid 0 when free), holders[1..] the waiting threads in arrival order
+// (count 1 once notified). try_acquire / release work on the lock.
+// Begins a wait: releases the lock (invalid_argument unless this thread holds it)
+// and queues `who` as a waiter; returns the lock depth to restore afterwards.
+std::uint64_t begin_condition_wait(variable_record& r, const sync_actor& who);
+// Whether `who` has been notified; if so it leaves the waiters. A waiter that is no
+// longer listed counts as notified (a wake-up it may not miss).
+bool condition_notified(variable_record& r, const sync_actor& who);
+// Leaves the waiters after a timeout; true when a notify came meanwhile.
+bool cancel_condition_wait(variable_record& r, const sync_actor& who);
+// Marks up to n waiters notified, oldest first (invalid_argument unless this thread
+// holds the lock). Returns how many.
+std::uint64_t notify_condition(variable_record& r, const sync_actor& who, std::uint64_t n);
 
 // Evicts holders whose process is gone (see the top). True when anything changed.
 bool evict_dead_holders(variable_record& r);
