@@ -50,8 +50,22 @@ nlohmann::json binding::remote(nlohmann::json request) const {
   return core_->call(request);
 }
 
+void binding::follow() const {
+  core::variable_record* next = core_->segment()->record_at(record_->moved_to.load(std::memory_order_acquire));
+  next->bind_count.fetch_add(1, std::memory_order_relaxed);  // safe: the old record holds one on it
+  if (bound_by_ == getpid()) core::segment::unbind(record_);
+  record_ = next;
+  bound_by_ = getpid();
+}
+
+void binding::grow(std::uint64_t capacity) const {
+  remote({{"op", "grow"}, {"capacity", capacity}});
+  if (record_->moved()) follow();
+}
+
 std::uint64_t binding::version() const {
   if (record_) {
+    while (record_->moved()) follow();
     if (record_->deleted()) core::throw_deleted(*record_);
     return record_->version.load(std::memory_order_acquire);
   }
@@ -59,7 +73,12 @@ std::uint64_t binding::version() const {
 }
 
 std::uint64_t binding::wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const {
-  if (record_) return core::wait_for_change(*record_, seen, timeout);
+  if (record_) {
+    while (record_->moved()) follow();
+    std::uint64_t v = core::wait_for_change(*record_, seen, timeout);
+    while (record_->moved()) follow();  // moved while we slept: the version carried over
+    return v;
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
   return remote({{"op", "wait"}, {"version", seen}, {"timeout_ms", ms}})
       .at("version")

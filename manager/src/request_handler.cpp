@@ -57,6 +57,18 @@ handler_outcome request_handler::handle(const json& request, const process_ident
   }
 }
 
+template <class Write>
+variable_record* request_handler::growing(const std::string& name, variable_record* r, Write&& write) {
+  try {
+    write(*r);
+    return r;
+  } catch (const buffer_too_small& e) {
+    r = segment_.grow_variable(name, e.needed());  // then the value fits
+    write(*r);
+    return r;
+  }
+}
+
 variable_record& request_handler::existing(const json& request) {
   std::string name = require_string(request, "name");
   validate_variable_name(name);
@@ -113,7 +125,7 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
         try {
           if (queue) init_queue(*r, *queue);
           else if (is_sync(type)) init_sync(*r, initial);
-          else if (request.contains("value")) write_json_value(*r, initial);
+          else if (request.contains("value")) r = growing(name, r, [&](variable_record& v) { write_json_value(v, initial); });
         } catch (...) {
           segment_.delete_variable(name);  // no half-made variable on a bad initial value
           throw;
@@ -139,7 +151,7 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
         }
         r = segment_.create_variable(name, type, cap);
       }
-      write_json_value(*r, value);
+      r = growing(name, r, [&](variable_record& v) { write_json_value(v, value); });
       return {{"version", r->version.load()}};
     }
     case op_code::get: {
@@ -152,9 +164,19 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
     }
     case op_code::add:
       return {{"value", add_json_value(existing(request), require_field(request, "delta"))}};
-    case op_code::cas:
-      return compare_exchange_json_value(existing(request), require_field(request, "expected"),
-                                         require_field(request, "desired"));
+    case op_code::cas: {
+      json result;
+      growing(require_string(request, "name"), &existing(request), [&](variable_record& v) {
+        result = compare_exchange_json_value(v, require_field(request, "expected"), require_field(request, "desired"));
+      });
+      return result;
+    }
+    case op_code::grow: {
+      auto capacity = require_integer(request, "capacity");
+      if (capacity < 0) throw error(errc::invalid_argument, "capacity must not be negative");
+      variable_record* r = segment_.grow_variable(require_string(request, "name"), static_cast<std::uint64_t>(capacity));
+      return {{"capacity", r->capacity}, {"version", r->version.load()}};
+    }
     case op_code::delete_: {
       std::string name = require_string(request, "name");
       validate_variable_name(name);

@@ -54,6 +54,10 @@ class request_handler {
   json dispatch(core::op_code op, const json& request, const core::process_identity& peer,
                 std::optional<pending_wait>& wait);
   core::variable_record& existing(const json& request);
+  // Runs write(record); when the value outgrows the record, grows it and writes again.
+  // Returns the record written.
+  template <class Write>
+  core::variable_record* growing(const std::string& name, core::variable_record* r, Write&& write);
   core::process_identity owner_of(const json& request, const core::process_identity& peer);
   core::sync_actor actor_of(const json& request, const core::process_identity& peer);
 

@@ -4,6 +4,7 @@
 #include <iomanip>
 
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 
@@ -95,7 +96,15 @@ nlohmann::json dump_json(const segment& s, std::string_view prefix) {
   std::vector<variable_record*> records = s.list(prefix, /*bind=*/true);
   for (variable_record* r : records) {
     try {
-      vars.push_back(describe_record(*r));
+      variable_record* current = r;  // bound, so it keeps the records it moved to alive
+      while (true) {
+        try {
+          vars.push_back(describe_record(*current));
+          break;
+        } catch (const record_moved&) {
+          current = s.record_at(current->moved_to.load(std::memory_order_acquire));
+        }
+      }
     } catch (const error& e) {
       if (e.code() == errc::not_found) continue;  // deleted meanwhile: leave it out
       // One unreadable value must not hide the others: show it with its error.

@@ -167,6 +167,58 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
   return r;
 }
 
+variable_record* owned_segment::grow_variable(std::string_view name, std::uint64_t min_capacity) {
+  validate_variable_name(name);
+  variable_record* old = find(name);
+  if (!old) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
+  if (!is_growable(old->type)) {
+    throw error(errc::type_mismatch, std::string(to_string(old->type)) + " '" + std::string(name) +
+                                         "' does not grow (only string, bytes and json do)");
+  }
+  if (min_capacity > max_buffer_capacity) {
+    throw error(errc::value_too_large, "capacity " + std::to_string(min_capacity) + " is over the limit of 64M");
+  }
+  if (min_capacity <= old->capacity) return old;  // grown meanwhile
+  const std::uint64_t capacity = std::min(std::max(min_capacity, old->capacity * 2), max_buffer_capacity);
+  void* mem = heap_->memory.allocate(record_footprint(capacity) + 48, std::nothrow);
+  if (!mem) {
+    throw error(errc::segment_full, "no room to grow '" + std::string(name) + "' to " + std::to_string(capacity) +
+                                        " bytes (" + std::to_string(free_bytes()) + " free)");
+  }
+  auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
+  std::memset(static_cast<void*>(r), 0, sizeof(variable_record));
+  r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
+  r->self_offset = offset_of(r);
+  r->mutex.init();
+  r->type = old->type;
+  r->capacity = capacity;
+  r->created_ns = old->created_ns;
+  r->name_length = old->name_length;
+  std::memcpy(r->name, old->name, old->name_length);
+  r->bind_count.store(1);  // the old record's reference (see layout.hpp, moved_to)
+  {
+    locked_record lock(*old);  // writers wait here; they find the record moved after
+    std::string_view value = committed_bytes(*old);
+    std::memcpy(r->slot_data(0), value.data(), value.size());
+    r->slot_length[0] = value.size();
+    r->last_write.store(old->last_write.load());
+    const std::uint64_t version = old->version.load() + 1;
+    r->version.store(version);
+    {
+      robust_lock dir(header().directory_mutex);
+      slots()[find_slot(name, name_hash(name))].record_offset = offset_of(r);
+      header().directory_generation.fetch_add(1);
+    }
+    old->moved_to.store(offset_of(r), std::memory_order_release);
+    old->flags.fetch_or(record_flag_moved, std::memory_order_release);
+    old->version.store(version, std::memory_order_release);
+  }
+  wake_waiters(*old);  // they wake, find it moved, and follow
+  retired_.push_back(old);
+  free_unbound_records();
+  return r;
+}
+
 void owned_segment::delete_variable(std::string_view name) {
   segment_header& h = header();
   variable_record* r = nullptr;
@@ -193,13 +245,21 @@ void owned_segment::delete_variable(std::string_view name) {
 
 std::size_t owned_segment::free_unbound_records() {
   std::size_t freed = 0;
-  for (auto it = retired_.begin(); it != retired_.end();) {
-    if ((*it)->bind_count.load(std::memory_order_acquire) == 0) {
-      heap_->memory.deallocate(reinterpret_cast<char*>(*it) - (*it)->alloc_shift);
+  for (bool progress = true; progress;) {  // freeing a moved record may free its successor
+    progress = false;
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      variable_record* r = *it;
+      if (r->bind_count.load(std::memory_order_acquire) != 0) {
+        ++it;
+        continue;
+      }
+      if (r->moved()) {
+        record_at(r->moved_to.load())->bind_count.fetch_sub(1, std::memory_order_release);
+        progress = true;
+      }
+      heap_->memory.deallocate(reinterpret_cast<char*>(r) - r->alloc_shift);
       it = retired_.erase(it);
       ++freed;
-    } else {
-      ++it;
     }
   }
   return freed;

@@ -5,7 +5,7 @@
 namespace mpstate::core {
 namespace {
 
-constexpr std::array<op_spec, 30> ops = {{
+constexpr std::array<op_spec, 31> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
      "{manager, segment, segment_size, layout_version, protocol_version, manager_pid}",
      "Greets the manager; tells the client which segment to map."},
@@ -63,6 +63,8 @@ constexpr std::array<op_spec, 30> ops = {{
      "Leaves a condition's waiters after a timeout."},
     {op_code::notify, "notify", "name", "n, tid, pid", "{woken}",
      "Notifies up to n (default 1) waiters of a condition whose lock the caller holds."},
+    {op_code::grow, "grow", "name, capacity", "", "{capacity, version}",
+     "Moves a string, bytes or json variable to a buffer of at least `capacity` bytes."},
 }};
 
 }  // namespace

@@ -15,6 +15,8 @@ void throw_deleted(const variable_record& r) {
   throw error(errc::not_found, "variable '" + std::string(r.name_view()) + "' was deleted");
 }
 
+void throw_moved() { throw record_moved(); }
+
 void throw_type_mismatch(const variable_record& r, value_type wanted) {
   throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
                                        std::string(to_string(r.type)) + ", not " +
@@ -22,9 +24,9 @@ void throw_type_mismatch(const variable_record& r, value_type wanted) {
 }
 
 void throw_too_large(const variable_record& r, std::size_t size) {
-  throw error(errc::value_too_large, "a value of " + std::to_string(size) +
-                                         " bytes does not fit '" + std::string(r.name_view()) +
-                                         "' (capacity " + std::to_string(r.capacity) + ")");
+  throw buffer_too_small("a value of " + std::to_string(size) + " bytes does not fit '" +
+                             std::string(r.name_view()) + "' (capacity " + std::to_string(r.capacity) + ")",
+                         size);
 }
 
 void throw_overflow(const variable_record& r) {

@@ -120,12 +120,6 @@ BOOST_AUTO_TEST_CASE(a_deleted_variable_is_not_found_through_old_proxies) {
   BOOST_TEST((error_of([&] { client->remove("doomed"); }) == errc::not_found));
 }
 
-BOOST_AUTO_TEST_CASE(a_string_over_its_capacity_is_refused_and_the_old_value_stays) {
-  auto s = client->create<std::string>("short", "ok", 8);
-  BOOST_TEST((error_of([&] { s.set("123456789"); }) == errc::value_too_large));
-  BOOST_TEST(s.get() == "ok");
-}
-
 BOOST_AUTO_TEST_CASE(the_socket_transport_offers_the_same_proxy_api) {
   Client remote = new_client(Transport::socket);
   BOOST_TEST(!remote.is_local());

@@ -36,6 +36,26 @@ struct handler_fixture {
 
 BOOST_FIXTURE_TEST_SUITE(request_handler, handler_fixture)
 
+BOOST_AUTO_TEST_CASE(a_value_over_its_capacity_grows_the_buffer_until_the_segment_is_full) {
+  result({{"op", "create"}, {"name", "g"}, {"type", "string"}, {"capacity", 4}});
+  const std::string big(5000, 'b');
+  result({{"op", "set"}, {"name", "g"}, {"value", big}});
+  json got = result({{"op", "get"}, {"name", "g"}});
+  BOOST_TEST(got["value"] == big);
+  BOOST_TEST(got["version"] == 2);  // the move (+1), then the write (+1)
+  BOOST_TEST(result({{"op", "cas"}, {"name", "g"}, {"expected", big}, {"desired", big + big}})["ok"] == true);
+  BOOST_TEST(result({{"op", "grow"}, {"name", "g"}, {"capacity", 100}})["capacity"].get<std::uint64_t>() >= 10000);
+  BOOST_TEST(result({{"op", "grow"}, {"name", "g"}, {"capacity", 30000}})["capacity"] == 30000);
+  // 2 MiB fits the 64M limit but not this 1 MiB segment: segment_full, the old value stays
+  BOOST_TEST(error_code({{"op", "set"}, {"name", "g"}, {"value", std::string(2u << 20, 'x')}}) == "segment_full");
+  BOOST_TEST(result({{"op", "get"}, {"name", "g"}})["value"] == big + big);
+  result({{"op", "set"}, {"name", "n64"}, {"value", 1}});
+  BOOST_TEST(error_code({{"op", "grow"}, {"name", "n64"}, {"capacity", 100}}) == "type_mismatch");
+  BOOST_TEST(error_code({{"op", "grow"}, {"name", "nope"}, {"capacity", 100}}) == "not_found");
+  BOOST_TEST(error_code({{"op", "grow"}, {"name", "g"}, {"capacity", -1}}) == "invalid_argument");
+  BOOST_TEST(error_code({{"op", "grow"}, {"name", "g"}, {"capacity", 1ll << 40}}) == "value_too_large");
+}
+
 BOOST_AUTO_TEST_CASE(set_creates_with_the_json_type_and_get_reads_it_back) {
   result({{"op", "set"}, {"name", "n"}, {"value", 5}});
   result({{"op", "set"}, {"name", "d"}, {"value", 2.5}});
@@ -102,7 +122,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_its_error_code) {
   BOOST_TEST(error_code({{"op", "set"}, {"name", "n"}, {"value", 18446744073709551615ull}}) == "out_of_range");
   BOOST_TEST(error_code({{"op", "create"}, {"name", "n"}, {"type", "int64"}}) == "already_exists");
   result({{"op", "create"}, {"name", "small"}, {"type", "string"}, {"capacity", 4}});
-  BOOST_TEST(error_code({{"op", "set"}, {"name", "small"}, {"value", "12345"}}) == "value_too_large");
+  BOOST_TEST(error_code({{"op", "set"}, {"name", "small"}, {"value", std::string(65u << 20, 'x')}}) ==
+             "value_too_large");  // over 64M; smaller values grow the buffer
   BOOST_TEST(error_code({{"op", "hello"}, {"layout_version", 99}}) == "layout_mismatch");
   BOOST_TEST(error_code({{"op", "loop_mark"}, {"name", "n"}, {"state", "running"}}) == "type_mismatch");
   // ...and the handler still serves.

@@ -34,7 +34,7 @@ class Value {
         return core::load_scalar<T>(*r);
       } else {
         std::string bytes;
-        core::read_buffer(*r, bytes);
+        binding_.on_record([&](core::variable_record& rec) { core::read_buffer(rec, bytes); });
         return traits::decode(std::move(bytes));
       }
     }
@@ -44,7 +44,7 @@ class Value {
   void set(const T& value) {
     if (core::variable_record* r = binding_.record()) [[likely]] {
       if constexpr (traits::scalar) core::store_scalar<T>(*r, value);
-      else core::write_buffer(*r, traits::encode(value));
+      else binding_.on_record([&](core::variable_record& rec) { core::write_buffer(rec, traits::encode(value)); });
       return;
     }
     binding_.remote({{"op", "set"}, {"value", traits::to_json(value)}});
@@ -65,8 +65,12 @@ class Value {
       if constexpr (traits::scalar) {
         return core::compare_exchange_scalar<T>(*r, expected, desired);
       } else {
-        std::string current(traits::encode(expected));
-        bool ok = core::compare_exchange_buffer(*r, current, traits::encode(desired));
+        const std::string wanted(traits::encode(expected));
+        std::string current;
+        bool ok = binding_.on_record([&](core::variable_record& rec) {
+          current = wanted;
+          return core::compare_exchange_buffer(rec, current, traits::encode(desired));
+        });
         if (!ok) expected = traits::decode(std::move(current));
         return ok;
       }
@@ -86,8 +90,10 @@ class Value {
       if constexpr (traits::scalar) {
         return core::update_scalar<T>(*r, fn);
       } else {
-        std::string stored = core::update_buffer(*r, [&](std::string current) {
-          return std::string(traits::encode(fn(traits::decode(std::move(current)))));
+        std::string stored = binding_.on_record([&](core::variable_record& rec) {
+          return core::update_buffer(rec, [&](std::string current) {
+            return std::string(traits::encode(fn(traits::decode(std::move(current)))));
+          });
         });
         return traits::decode(std::move(stored));
       }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "mpstate/core/layout.hpp"
+#include "mpstate/core/record_ops.hpp"
 #include "mpstate/detail/client_core.hpp"
 
 namespace mpstate::detail {
@@ -29,14 +30,33 @@ class binding {
   client_core& client() const { return *core_; }
   // Sends `request` with "name" added; returns its result.
   nlohmann::json remote(nlohmann::json request) const;
+  // Runs fn(record) on the bound record; when the manager has moved the value to a
+  // larger buffer, follows it and runs fn again; when a value does not fit, asks the
+  // manager to grow the buffer (the `grow` op) and runs fn again.
+  template <class Fn>
+  decltype(auto) on_record(Fn&& fn) const {
+    while (true) {
+      try {
+        return fn(*record_);
+      } catch (const core::record_moved&) {
+        follow();
+      } catch (const core::buffer_too_small& e) {
+        grow(e.needed());
+      }
+    }
+  }
   std::uint64_t version() const;
   std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const;
 
  private:
+  // Rebinds to the record the value moved to (the old one keeps it alive until then).
+  void follow() const;
+  void grow(std::uint64_t capacity) const;
+
   std::shared_ptr<client_core> core_;
   std::string name_;
-  core::variable_record* record_ = nullptr;
-  pid_t bound_by_ = 0;  // a forked child's copy must not unbind the parent's binding
+  mutable core::variable_record* record_ = nullptr;
+  mutable pid_t bound_by_ = 0;  // a forked child's copy must not unbind the parent's binding
 };
 
 }  // namespace mpstate::detail

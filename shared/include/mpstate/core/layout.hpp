@@ -21,7 +21,7 @@ static_assert(std::endian::native == std::endian::little,
               "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 1;
+constexpr std::uint32_t layout_version = 2;  // 2: records can move (moved_to), queues, conditions
 
 enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
@@ -121,6 +121,8 @@ struct sync_state {
 };
 
 constexpr std::uint32_t record_flag_deleted = 1;
+// The manager moved the value to a larger record (moved_to): follow it and retry.
+constexpr std::uint32_t record_flag_moved = 2;
 constexpr int clock_tick_ms = 10;  // how often the manager ticks segment_header::clock_ns
 
 // One variable. Scalars live in `scalar`; string/bytes/json/loop values in two
@@ -146,6 +148,10 @@ struct alignas(64) variable_record {
   std::int64_t created_ns;
   std::uint64_t capacity;                  // value bytes a buffer slot holds (0 for scalars)
   std::uint64_t slot_length[2];
+  // Offset of the record this one's value moved to (set before record_flag_moved).
+  // A moved record holds one bind_count on its successor until it is freed, so a
+  // process still bound to it can always follow the chain.
+  std::atomic<std::uint64_t> moved_to;
   char name[256];
 
   std::string_view name_view() const { return {name, name_length}; }
@@ -168,6 +174,7 @@ struct alignas(64) variable_record {
   }
   std::uint32_t* futex_word() { return reinterpret_cast<std::uint32_t*>(&version); }
   bool deleted() const { return flags.load(std::memory_order_acquire) & record_flag_deleted; }
+  bool moved() const { return flags.load(std::memory_order_acquire) & record_flag_moved; }
 };
 
 // Bytes a record of that capacity takes in the heap (record + its slots).
@@ -192,6 +199,10 @@ struct queue_header {
 static_assert(sizeof(robust_mutex) + 3 * 8 == 64, "a scalar write touches one cache line");
 
 constexpr std::uint64_t default_buffer_capacity = 256;
+// Types whose buffer the manager grows when a value outgrows it.
+constexpr bool is_growable(value_type t) {
+  return t == value_type::string || t == value_type::bytes || t == value_type::json;
+}
 constexpr std::uint64_t max_buffer_capacity = 64ull << 20;
 
 }  // namespace mpstate::core

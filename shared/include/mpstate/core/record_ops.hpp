@@ -17,10 +17,29 @@
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate::core {
 
+// An operation met a record whose value the manager moved to a larger buffer: the
+// caller follows moved_to and tries again (the client's binding does). Not for users.
+class record_moved : public error {
+ public:
+  record_moved() : error(errc::internal, "the variable moved to a larger buffer") {}
+};
+// A value does not fit the record's buffer: `needed` bytes would (value_too_large).
+class buffer_too_small : public error {
+ public:
+  buffer_too_small(std::string message, std::uint64_t needed)
+      : error(errc::value_too_large, std::move(message)), needed_(needed) {}
+  std::uint64_t needed() const { return needed_; }
+
+ private:
+  std::uint64_t needed_;
+};
+
 [[noreturn]] void throw_deleted(const variable_record& r);
+[[noreturn]] void throw_moved();
 [[noreturn]] void throw_type_mismatch(const variable_record& r, value_type wanted);
 [[noreturn]] void throw_too_large(const variable_record& r, std::size_t size);
 [[noreturn]] void throw_overflow(const variable_record& r);
@@ -69,9 +88,10 @@ class locked_record {
 
  private:
   void check_live() {
-    if (r_.deleted()) {
+    if (r_.flags.load(std::memory_order_acquire) != 0) [[unlikely]] {
       r_.mutex.unlock();
-      throw_deleted(r_);
+      if (r_.deleted()) throw_deleted(r_);
+      throw_moved();
     }
   }
   variable_record& r_;
