@@ -12,13 +12,14 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
     : core_(std::move(core)), name_(name) {
   core::validate_variable_name(name_);
   if (core::segment* s = core_->segment()) {
-    record_ = s->find(name_, /*bind=*/true);
+    bound_ = s->find(name_, /*bind=*/true);
     bound_by_ = getpid();
-    if (!record_) throw error(errc::not_found, "no variable '" + name_ + "'");
-    if (record_->type != type) {
-      core::segment::unbind(record_);
-      core::throw_type_mismatch(*record_, type);
+    if (!bound_) throw error(errc::not_found, "no variable '" + name_ + "'");
+    if (bound_->type != type) {
+      core::segment::unbind(bound_);
+      core::throw_type_mismatch(*bound_, type);
     }
+    record_.store(bound_, std::memory_order_relaxed);
     return;
   }
   nlohmann::json got = remote({{"op", "get"}});
@@ -29,20 +30,22 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
 }
 
 binding::~binding() {
-  if (record_ && bound_by_ == getpid()) core::segment::unbind(record_);
+  if (bound_ && bound_by_ == getpid()) core::segment::unbind(bound_);
 }
 
 binding::binding(const binding& other)
-    : core_(other.core_), name_(other.name_), record_(other.record_), bound_by_(getpid()) {
-  if (record_) record_->bind_count.fetch_add(1, std::memory_order_relaxed);
+    : core_(other.core_), name_(other.name_), bound_(other.record()), record_(bound_), bound_by_(getpid()) {
+  if (bound_) bound_->bind_count.fetch_add(1, std::memory_order_relaxed);
 }
 
 binding::binding(binding&& other) noexcept
     : core_(std::move(other.core_)),
       name_(std::move(other.name_)),
-      record_(other.record_),
+      bound_(other.bound_),
+      record_(other.record()),
       bound_by_(other.bound_by_) {
-  other.record_ = nullptr;
+  other.bound_ = nullptr;
+  other.record_.store(nullptr, std::memory_order_relaxed);
 }
 
 nlohmann::json binding::remote(nlohmann::json request) const {
@@ -50,33 +53,34 @@ nlohmann::json binding::remote(nlohmann::json request) const {
   return core_->call(request);
 }
 
+// The record first bound stays bound, and each moved record holds its successor, so
+// every record on the chain outlives this binding's use of it, from any thread.
 void binding::follow() const {
-  core::variable_record* next = core_->segment()->record_at(record_->moved_to.load(std::memory_order_acquire));
-  next->bind_count.fetch_add(1, std::memory_order_relaxed);  // safe: the old record holds one on it
-  if (bound_by_ == getpid()) core::segment::unbind(record_);
-  record_ = next;
-  bound_by_ = getpid();
+  core::variable_record* current = record();
+  if (!current->moved()) return;
+  core::variable_record* next = core_->segment()->record_at(current->moved_to.load(std::memory_order_acquire));
+  record_.compare_exchange_strong(current, next);  // fails only when another thread followed first
 }
 
 void binding::grow(std::uint64_t capacity) const {
   remote({{"op", "grow"}, {"capacity", capacity}});
-  if (record_->moved()) follow();
+  follow();
 }
 
 std::uint64_t binding::version() const {
-  if (record_) {
-    while (record_->moved()) follow();
-    if (record_->deleted()) core::throw_deleted(*record_);
-    return record_->version.load(std::memory_order_acquire);
+  if (record()) {
+    while (record()->moved()) follow();
+    if (record()->deleted()) core::throw_deleted(*record());
+    return record()->version.load(std::memory_order_acquire);
   }
   return remote({{"op", "get"}}).at("version").get<std::uint64_t>();
 }
 
 std::uint64_t binding::wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const {
-  if (record_) {
-    while (record_->moved()) follow();
-    std::uint64_t v = core::wait_for_change(*record_, seen, timeout);
-    while (record_->moved()) follow();  // moved while we slept: the version carried over
+  if (record()) {
+    while (record()->moved()) follow();
+    std::uint64_t v = core::wait_for_change(*record(), seen, timeout);
+    while (record()->moved()) follow();  // moved while we slept: the version carried over
     return v;
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();

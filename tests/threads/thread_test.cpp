@@ -2,6 +2,8 @@
 // test process, and one Client (local and socket proxies) shared by many threads.
 #define BOOST_TEST_MODULE mpstate_threads
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -103,6 +105,46 @@ BOOST_AUTO_TEST_CASE(socket_waits_are_answered_by_local_and_by_socket_writers) {
     Client leaving(ClientOptions{name, {}, Transport::socket});
     leaving.request({{"op", "list"}});
   }
+}
+
+BOOST_AUTO_TEST_CASE(threads_sharing_one_proxy_follow_a_value_that_grows) {
+  constexpr int threads = 4, appends = 300;
+  Client local(name);
+  auto text = local.create<std::string>("grows", "", 8);  // one proxy, shared: each thread follows the moves
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < appends; ++i) text.update([&](std::string v) { return v + static_cast<char>('a' + t); });
+    });
+  }
+  for (auto& th : pool) th.join();
+  const std::string got = text.get();
+  BOOST_TEST(got.size() == static_cast<std::size_t>(threads * appends));
+  for (int t = 0; t < threads; ++t) {
+    BOOST_TEST(std::count(got.begin(), got.end(), static_cast<char>('a' + t)) == appends);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(threads_sharing_one_queue_deliver_each_item_once) {
+  constexpr int per_thread = 2000;
+  Client local(name);
+  auto q = local.queue<std::int64_t>("tq", 64);
+  std::atomic<std::int64_t> sum{0}, count{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 2; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) q.put(t * per_thread + i);
+    });
+    pool.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) {
+        sum += q.get().value();
+        ++count;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  BOOST_TEST(count.load() == 2 * per_thread);
+  BOOST_TEST(sum.load() == static_cast<std::int64_t>(2 * per_thread) * (2 * per_thread - 1) / 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 // name to send with socket requests. Not part of the public API.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -26,7 +27,7 @@ class binding {
 
   const std::string& name() const { return name_; }
   // The record, or nullptr in socket mode.
-  core::variable_record* record() const { return record_; }
+  core::variable_record* record() const { return record_.load(std::memory_order_relaxed); }
   client_core& client() const { return *core_; }
   // Sends `request` with "name" added; returns its result.
   nlohmann::json remote(nlohmann::json request) const;
@@ -37,7 +38,7 @@ class binding {
   decltype(auto) on_record(Fn&& fn) const {
     while (true) {
       try {
-        return fn(*record_);
+        return fn(*record());
       } catch (const core::record_moved&) {
         follow();
       } catch (const core::buffer_too_small& e) {
@@ -49,14 +50,15 @@ class binding {
   std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const;
 
  private:
-  // Rebinds to the record the value moved to (the old one keeps it alive until then).
+  // Moves on to the record the value moved to.
   void follow() const;
   void grow(std::uint64_t capacity) const;
 
   std::shared_ptr<client_core> core_;
   std::string name_;
-  mutable core::variable_record* record_ = nullptr;
-  mutable pid_t bound_by_ = 0;  // a forked child's copy must not unbind the parent's binding
+  core::variable_record* bound_ = nullptr;  // the record bound first, unbound at the end
+  mutable std::atomic<core::variable_record*> record_{nullptr};  // the current one
+  pid_t bound_by_ = 0;  // a forked child's copy must not unbind the parent's binding
 };
 
 }  // namespace mpstate::detail
