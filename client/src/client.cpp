@@ -62,11 +62,7 @@ void Client::ensure_variable(std::string_view name, std::string_view type,
 void Client::remove(std::string_view name) const { core_->call({{"op", "delete"}, {"name", name}}); }
 
 std::vector<std::string> Client::list(std::string_view prefix) const {
-  std::vector<std::string> names;
-  if (core::segment* s = core_->segment()) {
-    for (core::variable_record* r : s->list(prefix)) names.emplace_back(r->name_view());
-    return names;
-  }
+  if (core::segment* s = core_->segment()) return s->list_names(prefix);
   return core_->call({{"op", "list"}, {"prefix", prefix}}).at("names").get<std::vector<std::string>>();
 }
 

@@ -138,6 +138,21 @@ void segment::unbind(variable_record* r) noexcept {
   if (r) r->bind_count.fetch_sub(1, std::memory_order_release);
 }
 
+std::vector<std::string> segment::list_names(std::string_view prefix) const {
+  std::vector<std::string> out;
+  {
+    robust_lock lock(header().directory_mutex);
+    const directory_slot* table = slots();
+    for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
+      if (table[i].record_offset <= slot_tombstone) continue;
+      std::string_view name = record_at(table[i].record_offset)->name_view();
+      if (name.substr(0, prefix.size()) == prefix) out.emplace_back(name);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<variable_record*> segment::list(std::string_view prefix, bool bind) const {
   std::vector<variable_record*> out;
   {

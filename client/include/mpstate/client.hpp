@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mpstate/dict.hpp"
 #include "mpstate/error.hpp"
 #include "mpstate/loop_state.hpp"
 #include "mpstate/queue.hpp"
@@ -89,6 +90,15 @@ class Client {
   JoinableQueue<T> joinable_queue(std::string_view name, std::uint64_t maxsize, std::uint64_t item_size = 256) const {
     return ensure_bound<JoinableQueue<T>>(name, "queue", queue_shape<T>(maxsize, item_size));
   }
+
+  // A dict of T under the prefix `name` (mpstate/dict.hpp): keys are the variables
+  // "<name>/<key>". Nothing is created until a key is set.
+  template <class T>
+  Dict<T> dict(std::string_view name) const {
+    return Dict<T>(core_, name);
+  }
+  // Values of any types under the prefix `name`, by attribute.
+  Namespace ns(std::string_view name) const { return Namespace(core_, name); }
 
   // Deletes a variable (bound proxies then get not_found). Throws not_found.
   void remove(std::string_view name) const;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "mpstate/client.hpp"
+#include "mpstate/dict.hpp"
 #include "mpstate/error.hpp"
 #include "mpstate/loop_state.hpp"
 #include "mpstate/manager.hpp"

@@ -42,6 +42,9 @@ class segment {
   // Live records whose names start with `prefix`, sorted by name. With `bind`, each is
   // bound as by find(); the caller unbinds every one when done.
   std::vector<variable_record*> list(std::string_view prefix = {}, bool bind = false) const;
+  // The names under `prefix`, sorted, copied under the directory lock (a record
+  // pointer from list() without bind may be freed once the lock is released).
+  std::vector<std::string> list_names(std::string_view prefix = {}) const;
 
  protected:
   segment(std::string shm_name, void* base, std::uint64_t size);
