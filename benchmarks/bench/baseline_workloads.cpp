@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/interprocess/ipc/message_queue.hpp>
 #include <boost/interprocess/managed_shared_memory.hpp>
 #include <boost/interprocess/sync/interprocess_mutex.hpp>
 #include <boost/interprocess/sync/scoped_lock.hpp>
@@ -71,7 +72,7 @@ void cell_loop(const bench_options& o, const std::string& variant, raw_segment& 
   std::vector<char> out(o.value_size);
   std::vector<std::int64_t> expected(o.variables, 0);
   auto loop = [&](auto&& op) { timed_loop(slot, o.seconds, 64, op); };
-  if (o.op == "get" && variant == "seqlock") {
+  if ((o.op == "get" || o.op.find("dict") != std::string::npos) && variant == "seqlock") {
     loop([&](std::uint64_t) {
       raw_cell* c = next();
       while (true) {
@@ -83,7 +84,7 @@ void cell_loop(const bench_options& o, const std::string& variant, raw_segment& 
         if (c->seq.load(std::memory_order_relaxed) == s1) break;
       }
     });
-  } else if (o.op == "get") {
+  } else if (o.op == "get" || o.op.find("dict") != std::string::npos) {
     loop([&](std::uint64_t) {
       raw_cell* c = next();
       lock_t l(c->mutex);
@@ -150,7 +151,8 @@ void socket_rtt(const bench_options& o, int fds[2], int rank, worker_slot& slot)
 }  // namespace
 
 std::vector<std::string> baseline_variants(const std::string& op) {
-  if (op == "get") return {"mutex", "seqlock"};
+  if (op == "get" || op == "dict-get" || op == "dict-lookup" || op == "json-dict-get") return {"mutex", "seqlock"};
+  if (op == "queue") return {"bip-mq"};
   if (op == "lookup") return {"boost-find"};
   if (op == "wait") return {"socket-rtt"};
   return {"mutex"};
@@ -167,6 +169,26 @@ void run_baseline(const bench_options& o, const std::string& variant, run_result
     close(fds[1]);
     out = summarise("baseline", variant, o, pool.slots());
     out.ops_per_s = out.per_process_ops_per_s[0];
+    return;
+  }
+  if (variant == "bip-mq") {  // Boost.Interprocess message_queue: send + receive of one int64
+    const std::string name = "mpstate-bench-mq-" + std::to_string(getpid());
+    bip::message_queue::remove(name.c_str());
+    bip::message_queue mq(bip::create_only, name.c_str(), 1024, sizeof(std::int64_t));
+    pool.run([](int) {}, [&](int, worker_slot& slot) {
+      bip::message_queue mine(bip::open_only, name.c_str());
+      timed_loop(slot, o.seconds, 64, [&](std::uint64_t i) {
+        auto v = static_cast<std::int64_t>(i);
+        mine.send(&v, sizeof v, 0);
+        std::size_t got = 0;
+        unsigned priority = 0;
+        mine.receive(&v, sizeof v, got, priority);
+        sink = v;
+      });
+    });
+    out = summarise("baseline", variant, o, pool.slots());
+    out.check = mq.get_num_msg() == 0 ? "ok" : "messages left";
+    bip::message_queue::remove(name.c_str());
     return;
   }
   raw_segment seg(o, o.op == "lookup");

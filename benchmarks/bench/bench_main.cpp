@@ -26,7 +26,7 @@ std::uint64_t segment_size_for(const bench_options& o) {
 }
 
 void print_table(const std::vector<run_result>& results) {
-  std::cout << std::left << std::setw(9) << "system" << std::setw(12) << "variant" << std::setw(8) << "op"
+  std::cout << std::left << std::setw(9) << "system" << std::setw(12) << "variant" << std::setw(15) << "op"
             << std::setw(6) << "procs" << std::right << std::setw(14) << "ops/s" << std::setw(11) << "p50 ns"
             << std::setw(11) << "p99 ns" << std::setw(11) << "p99.9 ns" << std::setw(9) << "ratio"
             << "  check\n";
@@ -43,7 +43,7 @@ void print_table(const std::vector<run_result>& results) {
       s << std::fixed << std::setprecision(2) << x << "x";
       ratio = s.str();
     }
-    std::cout << std::left << std::setw(9) << r.system << std::setw(12) << r.variant << std::setw(8) << r.op
+    std::cout << std::left << std::setw(9) << r.system << std::setw(12) << r.variant << std::setw(15) << r.op
               << std::setw(6) << r.procs << std::right << std::fixed << std::setprecision(0) << std::setw(14)
               << r.ops_per_s << std::setprecision(1) << std::setw(11) << r.p50_ns << std::setw(11) << r.p99_ns
               << std::setw(11) << r.p999_ns << std::setw(9) << ratio << "  " << r.check << "\n";
@@ -56,8 +56,10 @@ int main(int argc, char** argv) {
   bench_options o;
   po::options_description desc("mpstate-bench --op OP [options]");
   desc.add_options()("help,h", "show this help")(
-      "op", po::value(&o.op), "get set add cas update lock sync-lock wait lookup memory (default get); "
-                            "lock: a record's robust mutex; sync-lock: an mpstate::Lock acquire+release")(
+      "op", po::value(&o.op), "get set add cas update lock sync-lock wait lookup dict-get dict-lookup json-dict-get queue memory "
+                            "(default get); lock: a record's robust mutex; sync-lock: an mpstate::Lock "
+                            "acquire+release; dict-get: Dict::get of a bound key; dict-lookup: a name lookup per "
+                            "get; json-dict-get: one json value holding every key; queue: Queue put+get")(
       "procs", po::value(&o.procs), "worker processes, started together (default 1)")(
       "seconds", po::value(&o.seconds), "timed seconds per run (default 1)")(
       "value-size", po::value(&o.value_size), "8: int64; more: a string of that many bytes")(

@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "container_workloads.hpp"
 #include "line_socket.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
@@ -188,6 +189,9 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
     parent.value<std::int64_t>("bench/acks").set(0);
     parent.value<std::int64_t>("bench/stamp").set(0);
   }
+  if (is_container_op(o.op)) {
+    create_containers(o, Client(ClientOptions{t.manager_name, t.socket_path, Transport::automatic}));
+  }
   process_pool pool(o.procs);
   std::optional<Client> client;
   std::unique_ptr<core::segment> segment;
@@ -204,6 +208,7 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
       [&](int rank, worker_slot& slot) {
         if (o.pipeline > 1 && !local) return raw_socket_loop(o, t, rank, slot);
         if (o.op == "wait") return wait_loop(o, *client, rank, stamp_seen, slot);
+        if (is_container_op(o.op)) return container_loop(o, *client, rank, slot);
         if (o.op == "sync-lock") {  // an mpstate::Lock: acquire + release
           Lock lock = client->lock("bench/lock");
           timed_loop(slot, o.seconds, 64, [&](std::uint64_t) {
@@ -238,6 +243,9 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   }
   if (int_values(o) && (o.op == "add" || o.op == "update")) out.check = check_counts(t, total);
   if (o.op == "cas") out.check = check_counts(t, checked);
+  if (is_container_op(o.op)) {
+    out.check = check_containers(o, Client(ClientOptions{t.manager_name, t.socket_path, Transport::automatic}));
+  }
   if (o.op == "sync-lock") {  // every timed acquire went through the lock (warm-up ones too)
     Client c(ClientOptions{t.manager_name, t.socket_path, Transport::automatic});
     auto taken = c.lock("bench/lock").state().at("acquisitions").get<std::uint64_t>();

@@ -39,17 +39,19 @@ bool queue_handle::full() const {
 std::uint64_t queue_handle::maxsize() const { return counts().max_items; }
 
 bool queue_handle::retry_until(const std::function<core::queue_attempt()>& attempt, milliseconds timeout) const {
+  core::queue_attempt a = attempt();
+  if (a.done) return true;  // the common case reads no clock
   const bool bounded = timeout >= milliseconds::zero();
   const auto deadline = steady_clock::now() + (bounded ? timeout : milliseconds::zero());
   while (true) {
-    const core::queue_attempt a = attempt();
-    if (a.done) return true;
     nanoseconds left = hours(1);
     if (bounded) {
       left = deadline - steady_clock::now();
       if (left <= nanoseconds::zero()) return false;
     }
     binding_.wait_for_change(a.version, left);  // a futex sleep locally; the `wait` op remotely
+    a = attempt();
+    if (a.done) return true;
   }
 }
 

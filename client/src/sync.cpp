@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <optional>
+
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "mpstate/error.hpp"
@@ -60,18 +62,19 @@ bool sync_handle::evict_dead_holders() const {
 
 bool sync_handle::block(const std::function<bool()>& try_once, milliseconds timeout) const {
   const bool bounded = timeout >= milliseconds::zero();
-  const auto deadline = steady_clock::now() + (bounded ? timeout : milliseconds::zero());
+  std::optional<steady_clock::time_point> deadline;  // read the clock only once a try failed
   bool holders_checked = false;
   while (true) {
     const std::uint64_t seen = binding_.version();  // before trying: no wake-up is missed
     if (try_once()) return true;
+    if (!deadline) deadline = steady_clock::now() + (bounded ? timeout : milliseconds::zero());
     if (!holders_checked) {
       holders_checked = true;
       if (evict_dead_holders()) continue;  // a dead holder's lock or permits came back
     }
     auto slice = duration_cast<nanoseconds>(holder_check);
     if (bounded) {
-      auto left = deadline - steady_clock::now();
+      auto left = *deadline - steady_clock::now();
       if (left <= nanoseconds::zero()) return false;
       slice = std::min(slice, duration_cast<nanoseconds>(left));
     }

@@ -28,6 +28,11 @@
 namespace mpstate {
 
 namespace detail {
+// Lets the key cache be searched with a string_view (no std::string per lookup).
+struct key_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+};
 // The variable name of `key` in the group `prefix` ("<prefix>/<key>"); invalid_name
 // for a key that is not one name segment.
 std::string key_name(const std::string& prefix, std::string_view key);
@@ -61,7 +66,7 @@ class Dict {
         return v->get();
       } catch (const error& e) {
         if (e.code() != errc::not_found) throw;
-        cache_.erase(std::string(key));  // deleted: look it up again (it may be back)
+        forget(key);  // deleted: look it up again (it may be back)
       }
     }
     return std::nullopt;
@@ -89,7 +94,7 @@ class Dict {
   }
   // Deletes `key`; false when it was absent.
   bool erase(std::string_view key) {
-    cache_.erase(std::string(key));
+    forget(key);
     return detail::remove_if_present(*core_, detail::key_name(name_, key));
   }
   bool contains(std::string_view key) const {
@@ -113,7 +118,7 @@ class Dict {
  private:
   // The cached binding of `key`, bound now if it exists; nullptr when absent.
   Value<T>* bound(std::string_view key) const {
-    auto it = cache_.find(std::string(key));
+    auto it = cache_.find(key);
     if (it != cache_.end()) return &it->second;
     try {
       return &cache_.emplace(std::string(key), Value<T>(core_, detail::key_name(name_, key))).first->second;
@@ -137,15 +142,19 @@ class Dict {
         return fn(*v, created);
       } catch (const error& e) {
         if (e.code() != errc::not_found) throw;
-        cache_.erase(std::string(key));
+        forget(key);
       }
     }
     throw error(errc::not_found, "key '" + std::string(key) + "' of dict '" + name_ + "' keeps being deleted");
   }
 
+  void forget(std::string_view key) const {
+    if (auto it = cache_.find(key); it != cache_.end()) cache_.erase(it);
+  }
+
   std::shared_ptr<detail::client_core> core_;
   std::string name_;
-  mutable std::unordered_map<std::string, Value<T>> cache_;
+  mutable std::unordered_map<std::string, Value<T>, detail::key_hash, std::equal_to<>> cache_;
 };
 
 // A group of values of any types under one prefix, by attribute name (Python's
