@@ -1,5 +1,6 @@
 #include "request_handler.hpp"
 
+#include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
@@ -119,11 +120,17 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
         queue = queue_spec_from_json(name, initial);
         capacity = static_cast<std::int64_t>(queue_capacity(*queue));
       }
+      if (is_sequence(type)) {
+        validate_variable_name(name);
+        capacity = std::max<std::int64_t>(capacity, static_cast<std::int64_t>(
+                                                        sequence_spec_from_json(name, type, initial).capacity));
+      }
       variable_record* r =
           segment_.create_variable(name, type, static_cast<std::uint64_t>(capacity));
-      if (request.contains("value") || has_own_ops(type)) {
+      if (request.contains("value") || has_own_ops(type) || is_sequence(type)) {
         try {
           if (queue) init_queue(*r, *queue);
+          else if (is_sequence(type)) init_sequence(*r, initial);
           else if (is_sync(type)) init_sync(*r, initial);
           else if (request.contains("value")) r = growing(name, r, [&](variable_record& v) { write_json_value(v, initial); });
         } catch (...) {
@@ -283,6 +290,42 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       if (n < 0) throw error(errc::invalid_argument, "n must not be negative");
       evict_dead_holders(r);  // a dead waiter must not swallow a notification
       return {{"woken", notify_condition(r, actor_of(request, peer), static_cast<std::uint64_t>(n))}};
+    }
+    case op_code::item_get: {
+      variable_record& r = existing(request);
+      return {{"value", item_to_json(r, read_item(r, require_integer(request, "index")))}};
+    }
+    case op_code::item_set: {
+      variable_record& r = existing(request);
+      write_item(r, require_integer(request, "index"), item_from_json(r, require_field(request, "value")));
+      return {{"version", r.version.load()}};
+    }
+    case op_code::list_append: {
+      const std::string name = require_string(request, "name");
+      variable_record* r = &existing(request);
+      std::vector<std::uint64_t> items;
+      if (request.contains("items")) {
+        const json& list = require_field(request, "items");
+        if (!list.is_array()) throw error(errc::bad_request, "field 'items' must be an array");
+        for (const json& item : list) items.push_back(item_from_json(*r, item));
+      } else {
+        items.push_back(item_from_json(*r, require_field(request, "value")));
+      }
+      std::uint64_t size = 0;
+      growing(name, r, [&](variable_record& v) { size = append_items(v, items); });
+      return {{"size", size}};
+    }
+    case op_code::list_insert: {
+      const std::string name = require_string(request, "name");
+      variable_record* r = &existing(request);
+      const std::uint64_t bits = item_from_json(*r, require_field(request, "value"));
+      const std::int64_t index = require_integer(request, "index");
+      r = growing(name, r, [&](variable_record& v) { insert_item(v, index, bits); });
+      return {{"size", item_count(*r)}};
+    }
+    case op_code::list_pop: {
+      variable_record& r = existing(request);
+      return {{"value", item_to_json(r, pop_item(r, optional_integer(request, "index", -1)))}};
     }
     case op_code::queue_put: {
       variable_record& r = existing(request);

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
@@ -128,6 +129,7 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
     try {
       if (type == core::value_type::loop) core::restore_loop(*r, v["value"]);
       else if (type == core::value_type::queue) core::restore_queue(*r, v["value"]);
+      else if (core::is_sequence(type)) core::init_sequence(*r, v["value"]);
       else if (core::is_sync(type)) core::restore_sync(*r, v["value"]);
       else core::write_json_value(*r, v["value"]);
     } catch (const std::exception& e) {

@@ -66,6 +66,10 @@ std::string value_text(const nlohmann::json& v) {
   const nlohmann::json& value = v.at("value");
   const std::string type = v.at("type").get<std::string>();
   if (is_sync(value_type_from_string(type))) return sync_text(type, value);
+  if (type == "array" || type == "list") {
+    return value.at("of").get<std::string>() + "[" + std::to_string(value.at("items").size()) + "] " +
+           encode_json_text(value.at("items"));
+  }
   if (type == "queue") {
     std::string text = std::to_string(value.at("size").get<std::uint64_t>()) + "/" +
                        std::to_string(value.at("maxsize").get<std::uint64_t>()) + " " +

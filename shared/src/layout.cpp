@@ -7,9 +7,10 @@
 
 namespace mpstate::core {
 namespace {
-constexpr std::array<std::string_view, 17> type_names = {
+constexpr std::array<std::string_view, 19> type_names = {
     "?",    "int64", "uint64",    "double",    "bool",  "string",  "bytes",     "json",  "loop",
-    "lock", "rlock", "semaphore", "bounded_semaphore", "event", "barrier", "condition", "queue"};
+    "lock", "rlock", "semaphore", "bounded_semaphore", "event", "barrier", "condition", "queue",
+    "array", "list"};
 constexpr std::array<std::string_view, 6> phase_names = {
     "idle", "starting", "running", "stopping", "stopped", "failed"};
 }  // namespace
@@ -25,7 +26,7 @@ value_type value_type_from_string(std::string_view name) {
   }
   throw error(errc::invalid_type, "unknown type '" + std::string(name) +
                                       "' (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
-                                      "semaphore, bounded_semaphore, event, barrier, condition, queue)");
+                                      "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list)");
 }
 
 std::string_view to_string(loop_phase p) noexcept {

@@ -173,7 +173,7 @@ variable_record* owned_segment::grow_variable(std::string_view name, std::uint64
   if (!old) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
   if (!is_growable(old->type)) {
     throw error(errc::type_mismatch, std::string(to_string(old->type)) + " '" + std::string(name) +
-                                         "' does not grow (only string, bytes and json do)");
+                                         "' does not grow (only string, bytes, json and list do)");
   }
   if (min_capacity > max_buffer_capacity) {
     throw error(errc::value_too_large, "capacity " + std::to_string(min_capacity) + " is over the limit of 64M");

@@ -5,7 +5,7 @@
 namespace mpstate::core {
 namespace {
 
-constexpr std::array<op_spec, 31> ops = {{
+constexpr std::array<op_spec, 36> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
      "{manager, segment, segment_size, layout_version, protocol_version, manager_pid}",
      "Greets the manager; tells the client which segment to map."},
@@ -64,7 +64,13 @@ constexpr std::array<op_spec, 31> ops = {{
     {op_code::notify, "notify", "name", "n, tid, pid", "{woken}",
      "Notifies up to n (default 1) waiters of a condition whose lock the caller holds."},
     {op_code::grow, "grow", "name, capacity", "", "{capacity, version}",
-     "Moves a string, bytes or json variable to a buffer of at least `capacity` bytes."},
+     "Moves a string, bytes, json or list variable to a buffer of at least `capacity` bytes."},
+    {op_code::item_get, "item_get", "name, index", "", "{value}", "Reads one item of an array or list."},
+    {op_code::item_set, "item_set", "name, index, value", "", "{version}", "Writes one item of an array or list."},
+    {op_code::list_append, "list_append", "name", "value, items", "{size}",
+     "Appends an item (or every item of `items`) to a list, growing it as needed."},
+    {op_code::list_insert, "list_insert", "name, index, value", "", "{size}", "Inserts an item before `index`."},
+    {op_code::list_pop, "list_pop", "name", "index", "{value}", "Removes and returns an item (default the last)."},
 }};
 
 }  // namespace

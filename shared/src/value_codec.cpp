@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/record_ops.hpp"
@@ -216,6 +217,7 @@ json read_json_value(variable_record& r) {
   if (r.type == value_type::loop) return loop_to_json(read_loop(r));
   if (is_sync(r.type)) return sync_to_json(r);
   if (r.type == value_type::queue) return queue_to_json(r);
+  if (is_sequence(r.type)) return sequence_to_json(r);
   std::string bytes;
   read_buffer(r, bytes);
   return from_buffer_bytes(r, bytes);
@@ -231,6 +233,8 @@ void write_json_value(variable_record& r, const json& value) {
     case value_type::loop:
       throw error(errc::type_mismatch, "loop '" + std::string(r.name_view()) +
                                            "' changes only through the loop ops");
+    case value_type::array:
+    case value_type::list: return sequence_from_json(r, value);
     default: return write_buffer(r, to_buffer_bytes(r, value));
   }
 }

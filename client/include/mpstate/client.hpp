@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mpstate/array.hpp"
 #include "mpstate/dict.hpp"
 #include "mpstate/error.hpp"
 #include "mpstate/loop_state.hpp"
@@ -96,6 +97,17 @@ class Client {
   template <class T>
   Dict<T> dict(std::string_view name) const {
     return Dict<T>(core_, name);
+  }
+  // A fixed-size array of `size` T (int64, uint64, double, bool; zeros), created
+  // when absent; an existing one is bound as it is (mpstate/array.hpp).
+  template <class T>
+  Array<T> array(std::string_view name, std::size_t size) const {
+    return ensure_bound<Array<T>>(name, "array", {{"of", value_traits<T>::type_name}, {"size", size}});
+  }
+  // A list of T, created empty when absent. (Not list(): that one lists names.)
+  template <class T>
+  List<T> list_of(std::string_view name) const {
+    return ensure_bound<List<T>>(name, "list", {{"of", value_traits<T>::type_name}, {"items", nlohmann::json::array()}});
   }
   // Values of any types under the prefix `name`, by attribute.
   Namespace ns(std::string_view name) const { return Namespace(core_, name); }

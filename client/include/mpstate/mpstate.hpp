@@ -6,6 +6,7 @@
 //   counter.add(1);                                      // shared memory, no round trip
 #pragma once
 
+#include "mpstate/array.hpp"
 #include "mpstate/client.hpp"
 #include "mpstate/dict.hpp"
 #include "mpstate/error.hpp"

@@ -27,6 +27,7 @@ enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
   lock, rlock, semaphore, bounded_semaphore, event, barrier, condition,  // synchronisation: sync_ops.hpp
   queue,                                                                  // queue_ops.hpp
+  array, list,                                                            // array_ops.hpp
 };
 std::string_view to_string(value_type t) noexcept;
 // Throws error(invalid_type) for an unknown name ("double" names float64).
@@ -199,9 +200,10 @@ struct queue_header {
 static_assert(sizeof(robust_mutex) + 3 * 8 == 64, "a scalar write touches one cache line");
 
 constexpr std::uint64_t default_buffer_capacity = 256;
-// Types whose buffer the manager grows when a value outgrows it.
+// Types whose buffer the manager grows when a value outgrows it (see array_ops.hpp
+// for lists).
 constexpr bool is_growable(value_type t) {
-  return t == value_type::string || t == value_type::bytes || t == value_type::json;
+  return t == value_type::string || t == value_type::bytes || t == value_type::json || t == value_type::list;
 }
 constexpr std::uint64_t max_buffer_capacity = 64ull << 20;
 

@@ -25,7 +25,7 @@ enum class op_code {
   loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
   acquire, release, event_set, barrier_arrive, barrier_check, barrier_abort, barrier_reset,
   queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
-  grow,
+  grow, item_get, item_set, list_append, list_insert, list_pop,
 };
 
 struct op_spec {
