@@ -138,6 +138,34 @@ BOOST_AUTO_TEST_CASE(sync_variables_come_back_with_no_holder_after_a_reboot) {
   BOOST_TEST(c.barrier("s/barrier", 4).parties() == 4);
 }
 
+BOOST_AUTO_TEST_CASE(containers_come_back_whole_after_a_reboot) {
+  start();
+  {
+    Client c = manager->connect();
+    auto q = c.joinable_queue<std::string>("c/q", 4, 32);
+    q.put("first");
+    q.put("second");
+    c.list_of<double>("c/list").extend({1.5, 2.5, 3.5});
+    c.array<std::int64_t>("c/array", 3).set(2, 9);
+    c.dict<std::int64_t>("c/dict").set("k", 7);
+    c.condition("c/cond").acquire();  // held by a process that will not survive the reboot
+    c.create<std::string>("c/grown", "", 4).set(std::string(3000, 'g'));
+  }
+  BOOST_REQUIRE(eventually([&] { return saved_value("c/grown").is_string(); }, 5s));
+  reboot();
+  start();
+  Client c = manager->connect();
+  auto q = c.joinable_queue<std::string>("c/q", 4, 32);
+  BOOST_TEST(q.get(1s).value_or("") == "first");  // in order, whole
+  BOOST_TEST(q.get(1s).value_or("") == "second");
+  BOOST_TEST(q.unfinished() == 2);
+  BOOST_TEST((c.list_of<double>("c/list").to_vector() == std::vector<double>{1.5, 2.5, 3.5}));
+  BOOST_TEST((c.array<std::int64_t>("c/array", 3).to_vector() == std::vector<std::int64_t>{0, 0, 9}));
+  BOOST_TEST(c.dict<std::int64_t>("c/dict").get("k") == 7);
+  BOOST_TEST(!c.condition("c/cond").locked());
+  BOOST_TEST(c.value<std::string>("c/grown").get().size() == 3000u);
+}
+
 BOOST_AUTO_TEST_CASE(a_clean_exit_saves_the_last_values) {
   start("0");  // no periodic snapshots: only the one at exit
   manager->connect().create<std::string>("last/words", "goodbye");
