@@ -41,6 +41,8 @@ def cases(build, loop_binary):
     c = []
     for op in ("get", "set", "add", "cas", "update", "lock", "lookup"):
         c.append((f"mpstate {op}", lambda s, *_, op=op: mpstate_bench(build, s, op)))
+    for op in ("sync-lock", "dict-get", "dict-lookup", "queue"):  # the Python-parity types
+        c.append((f"mpstate {op}", lambda s, *_, op=op: mpstate_bench(build, s, op, variables=10)))
     c.append(("mpstate add x2", lambda s, *_: mpstate_bench(build, s, "add", procs=2)))
     c.append(("mpstate get x2", lambda s, *_: mpstate_bench(build, s, "get", procs=2)))
     c.append(("mpstate wait", lambda s, *_: mpstate_bench(build, s, "wait", procs=2)))
@@ -53,6 +55,8 @@ def cases(build, loop_binary):
         for op in ("get", "set"):
             for procs in (1, 2):
                 c.append((f"python {kind} {op} x{procs}", lambda s, *_, k=kind, op=op, n=procs: python_manager(s, k, op, n)))
+    for kind in ("queue", "lock"):
+        c.append((f"python {kind} x1", lambda s, *_, k=kind: python_manager(s, k, "queue" if k == "queue" else "sync-lock", 1)))
     for variant, op, procs, run in redis_peer.cases(loop_binary):
         c.append((f"redis {variant} {op} x{procs}",
                   lambda s, sock, port, run=run, v=variant, op=op, n=procs:

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Python's multiprocessing.Manager as a peer: Value, dict and Namespace get/set,
-each from N client processes started together, every call timed.
+Queue put+get and Lock acquire+release, each from N client processes started
+together, every call timed.
 
-  python_manager.py --kind value|dict|namespace --op get|set --procs N --seconds S
+  python_manager.py --kind value|dict|namespace|queue|lock --op get|set --procs N --seconds S
+  (queue and lock ignore --op: one call is put+get, or acquire+release)
 
 Prints one JSON object (ops_per_s, per_process_ops_per_s, p50_ns, p99_ns, p999_ns).
 Standard library only.
@@ -22,6 +24,12 @@ def call(kind, op, proxy, i):
         if op == "get":
             return proxy["k"]
         proxy["k"] = i
+    elif kind == "queue":
+        proxy.put(i)
+        return proxy.get()
+    elif kind == "lock":
+        proxy.acquire()
+        proxy.release()
     else:
         if op == "get":
             return proxy.x
@@ -47,8 +55,8 @@ def worker(kind, op, proxy, seconds, barrier, results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kind", choices=["value", "dict", "namespace"], default="value")
-    ap.add_argument("--op", choices=["get", "set"], default="get")
+    ap.add_argument("--kind", choices=["value", "dict", "namespace", "queue", "lock"], default="value")
+    ap.add_argument("--op", choices=["get", "set", "queue", "sync-lock"], default="get")  # the last two: a label
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=1.0)
     a = ap.parse_args()
@@ -59,6 +67,10 @@ def main():
             proxy = manager.Value("q", 0)
         elif a.kind == "dict":
             proxy = manager.dict(k=0)
+        elif a.kind == "queue":
+            proxy = manager.Queue(1024)
+        elif a.kind == "lock":
+            proxy = manager.Lock()
         else:
             proxy = manager.Namespace(x=0)
         barrier = ctx.Barrier(a.procs)
