@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -39,5 +40,13 @@ outcome torn_write_trials(const std::string& kind, const settings& s, std::mt199
 // kinds: string, int64.
 outcome dead_holder_trials(const std::string& kind, const settings& s, std::mt19937_64& rng);
 outcome manager_crash_trials(const settings& s, std::mt19937_64& rng);
+// A queue's producer and consumer killed mid-stream.
+outcome queue_trials(const settings& s, std::mt19937_64& rng);
+
+// Self-checking values: each sequence number has exactly one valid encoding, of
+// varying length (40-980 bytes), so a mix of two writes (or a half-written one)
+// never decodes.
+std::string text_of(std::int64_t seq);
+std::optional<std::int64_t> seq_of_text(const std::string& text);
 
 }  // namespace mpstate::torture

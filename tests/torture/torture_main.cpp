@@ -1,6 +1,6 @@
 // mpstate-torture: injects crashes into real processes and reports, per fault,
 // the trials and the failures (torn, hung, lost, other). Exits 1 on any failure.
-//   mpstate-torture [--only string,json,pair,holder-string,holder-int64,manager]
+//   mpstate-torture [--only string,json,pair,holder-string,holder-int64,queue,manager]
 //                   [--trials N] [--restarts N] [--seed S] [--manager PATH]
 #include <boost/program_options.hpp>
 #include <iomanip>
@@ -24,10 +24,10 @@ void print(const outcome& o) {
 
 int main(int argc, char** argv) {
   settings s;
-  std::string only = "string,json,pair,holder-string,holder-int64,manager";
+  std::string only = "string,json,pair,holder-string,holder-int64,queue,manager";
   po::options_description desc("mpstate-torture [options]");
   desc.add_options()("help,h", "show this help")
-      ("only", po::value(&only), "comma-separated faults: string,json,pair,holder-string,holder-int64,manager")
+      ("only", po::value(&only), "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager")
       ("trials", po::value(&s.trials)->default_value(50), "kills per torn-write / dead-holder fault")
       ("restarts", po::value(&s.restarts)->default_value(10), "manager kills in the manager fault")
       ("seed", po::value(&s.seed)->default_value(0), "random seed (0: from the clock; printed)")
@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
       if (kind == "string" || kind == "json" || kind == "pair") o = torn_write_trials(kind, s, rng);
       else if (kind == "holder-string") o = dead_holder_trials("string", s, rng);
       else if (kind == "holder-int64") o = dead_holder_trials("int64", s, rng);
+      else if (kind == "queue") o = queue_trials(s, rng);
       else if (kind == "manager") o = manager_crash_trials(s, rng);
       else throw std::invalid_argument("unknown fault: " + kind);
     } catch (const std::exception& e) {

@@ -174,7 +174,8 @@ class Namespace {
   template <class T>
   void set(std::string_view attr, const T& v) {
     const std::string full = detail::key_name(name_, attr);
-    if (!detail::create_if_absent(*core_, full, value_traits<T>::type_name, value_traits<T>::to_json(v))) {
+    if (detail::variable_exists(*core_, full) ||  // no round trip for an attribute that exists
+        !detail::create_if_absent(*core_, full, value_traits<T>::type_name, value_traits<T>::to_json(v))) {
       Value<T>(core_, full).set(v);
     }
   }
