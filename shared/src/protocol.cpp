@@ -11,7 +11,7 @@ constexpr std::array<op_spec, 36> ops = {{
      "Greets the manager; tells the client which segment to map."},
     {op_code::create, "create", "name, type", "value, capacity", "{name, type, capacity, version}",
      "Creates a variable of a type (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
-     "semaphore, bounded_semaphore, event, barrier)."},
+     "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list)."},
     {op_code::set, "set", "name, value", "capacity", "{version}",
      "Stores a value; creates the variable (type from the JSON value) when absent."},
     {op_code::get, "get", "name", "", "{value, version, type}", "Reads a value."},
