@@ -14,11 +14,13 @@ namespace {
 using nlohmann::json;
 
 // A state is committed as its fixed part and the holders in use only (a lock's
-// acquire copies 88 bytes, not 448); the rest reads as zero.
+// acquire copies 88 bytes, not 1,600). Only the fixed part and the first holder are
+// zeroed here: holders past holder_count are never read.
 sync_state state_of(const variable_record& r) {
-  sync_state s{};
+  sync_state s;  // NOLINT(cppcoreguidelines-pro-type-member-init): see above
+  std::memset(static_cast<void*>(&s), 0, offsetof(sync_state, holders) + sizeof(sync_holder));
   std::string_view bytes = committed_bytes(r);
-  std::memcpy(&s, bytes.data(), std::min(bytes.size(), sizeof s));
+  std::memcpy(static_cast<void*>(&s), bytes.data(), std::min(bytes.size(), sizeof s));
   return s;
 }
 

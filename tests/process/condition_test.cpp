@@ -87,6 +87,24 @@ BOOST_AUTO_TEST_CASE(notify_one_wakes_exactly_one_waiter) {
   BOOST_TEST(cond.state()["waiting"] == 0);
 }
 
+BOOST_AUTO_TEST_CASE(notify_all_wakes_twenty_waiting_processes) {
+  auto cond = client->condition("all/cond");
+  std::vector<pid_t> waiters;
+  for (int w = 0; w < 20; ++w) {
+    waiters.push_back(spawn([&] {
+      auto cv = Client(name).condition("all/cond");
+      std::lock_guard guard(cv);
+      return cv.wait(20s) ? 0 : 1;
+    }));
+  }
+  BOOST_TEST(eventually([&] { return cond.state()["waiting"] == 20; }, 10s));
+  {
+    std::lock_guard guard(cond);
+    BOOST_TEST(cond.notify_all() == 20);
+  }
+  for (pid_t w : waiters) BOOST_TEST(wait_exit(w, 10s).value_or(-1) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_wait_times_out_with_the_lock_back) {
   auto cond = client->condition("t/cond");
   BOOST_TEST((error_of([&] { cond.wait(10ms); }) == errc::invalid_argument));    // not held

@@ -138,7 +138,7 @@ class Barrier : public detail::sync_handle {
 // Python's Condition across processes, over its own reentrant lock (acquire,
 // release, LockGuard and std::lock_guard as for a Lock). A waiter that dies is
 // dropped from the waiters, so a notify never goes to a dead process; a lock
-// holder that dies is evicted as for a Lock. At most 15 waiting threads at a time.
+// holder that dies is evicted as for a Lock. At most 63 waiting threads at a time.
 class Condition : public Lock {
  public:
   Condition(std::shared_ptr<detail::client_core> core, std::string_view name);

@@ -103,7 +103,7 @@ struct sync_holder {
   std::uint64_t start_time;    // with pid: the exact process (pids are reused)
   std::uint64_t count;         // rlock depth, permits held, 1 for a barrier party
 };
-constexpr std::size_t max_sync_holders = 16;
+constexpr std::size_t max_sync_holders = 64;  // 1.6 KB a state; an op copies only the used ones
 
 // The value of a lock, rlock, semaphore, bounded_semaphore, event or barrier,
 // stored whole in a record's buffer slot (committed like any buffer: never torn).
