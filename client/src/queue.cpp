@@ -15,7 +15,7 @@ queue_handle::queue_handle(std::shared_ptr<client_core> core, std::string_view n
 }
 
 core::queue_counts queue_handle::counts() const {
-  if (core::variable_record* r = binding_.record()) return core::read_queue(*r);
+  if (binding_.record()) return binding_.on_record([](auto& r) { return core::read_queue(r); });
   nlohmann::json s = state();
   return {core::value_type_from_string(s.at("of").get<std::string>()),
           s.at("size").get<std::uint64_t>(),
@@ -27,7 +27,7 @@ core::queue_counts queue_handle::counts() const {
 }
 
 nlohmann::json queue_handle::state() const {
-  if (core::variable_record* r = binding_.record()) return core::queue_to_json(*r);
+  if (binding_.record()) return binding_.on_record([](auto& r) { return core::queue_to_json(r); });
   return binding_.remote({{"op", "get"}}).at("value");
 }
 
@@ -57,8 +57,8 @@ bool queue_handle::retry_until(const std::function<core::queue_attempt()>& attem
 
 bool queue_handle::put_item(std::string_view bytes, const std::function<nlohmann::json()>& as_json,
                             milliseconds timeout) {
-  if (core::variable_record* r = binding_.record()) {
-    return retry_until([&] { return core::try_put(*r, bytes); }, timeout);
+  if (binding_.record()) {  // on_record: follows a queue the manager moved, asks it to grow the item size
+    return retry_until([&] { return binding_.on_record([&](auto& r) { return core::try_put(r, bytes); }); }, timeout);
   }
   const nlohmann::json request = {{"op", "queue_put"}, {"value", as_json()}};
   return retry_until(
@@ -70,8 +70,8 @@ bool queue_handle::put_item(std::string_view bytes, const std::function<nlohmann
 }
 
 bool queue_handle::get_item(std::string& bytes, nlohmann::json& value, milliseconds timeout) {
-  if (core::variable_record* r = binding_.record()) {
-    return retry_until([&] { return core::try_get(*r, bytes); }, timeout);
+  if (binding_.record()) {
+    return retry_until([&] { return binding_.on_record([&](auto& r) { return core::try_get(r, bytes); }); }, timeout);
   }
   return retry_until(
       [&] {

@@ -328,9 +328,10 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       return {{"value", item_to_json(r, pop_item(r, optional_integer(request, "index", -1)))}};
     }
     case op_code::queue_put: {
-      variable_record& r = existing(request);
-      const queue_counts c = read_queue(r);
-      queue_attempt a = try_put(r, element_from_json(r.name_view(), c.element, require_field(request, "value")));
+      variable_record* r = &existing(request);
+      const std::string item = element_from_json(r->name_view(), read_queue(*r).element, require_field(request, "value"));
+      queue_attempt a;
+      r = growing(require_string(request, "name"), r, [&](variable_record& q) { a = try_put(q, item); });
       return {{"ok", a.done}, {"version", a.version}};
     }
     case op_code::queue_get: {

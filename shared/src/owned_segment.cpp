@@ -12,6 +12,7 @@
 
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/error.hpp"
 
@@ -173,20 +174,25 @@ variable_record* owned_segment::grow_variable(std::string_view name, std::uint64
   if (!old) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
   if (!is_growable(old->type)) {
     throw error(errc::type_mismatch, std::string(to_string(old->type)) + " '" + std::string(name) +
-                                         "' does not grow (only string, bytes, json and list do)");
+                                         "' does not grow (only string, bytes, json, list and queue do)");
   }
   if (min_capacity > max_buffer_capacity) {
     throw error(errc::value_too_large, "capacity " + std::to_string(min_capacity) + " is over the limit of 64M");
   }
-  if (min_capacity <= old->capacity) return old;  // grown meanwhile
-  const std::uint64_t capacity = std::min(std::max(min_capacity, old->capacity * 2), max_buffer_capacity);
-  void* mem = heap_->memory.allocate(record_footprint(capacity) + 48, std::nothrow);
+  // A queue grows its item size (min_capacity is the item size wanted); the others their buffer.
+  const bool queue = old->type == value_type::queue;
+  const std::uint64_t current = queue ? read_queue(*old).item_size : old->capacity;
+  if (min_capacity <= current) return old;  // grown meanwhile
+  const std::uint64_t wanted = std::min(std::max(min_capacity, current * 2), max_buffer_capacity);
+  const std::uint64_t capacity = queue ? grown_queue_capacity(*old, wanted) : wanted;
+  const std::uint32_t slot_count = slots_of(old->type);
+  void* mem = heap_->memory.allocate(record_footprint(capacity, slot_count) + 48, std::nothrow);
   if (!mem) {
     throw error(errc::segment_full, "no room to grow '" + std::string(name) + "' to " + std::to_string(capacity) +
                                         " bytes (" + std::to_string(free_bytes()) + " free)");
   }
   auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
-  std::memset(static_cast<void*>(r), 0, sizeof(variable_record));
+  std::memset(static_cast<void*>(r), 0, sizeof(variable_record));  // the value is copied in below
   r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
   r->self_offset = offset_of(r);
   r->mutex.init();
@@ -198,9 +204,13 @@ variable_record* owned_segment::grow_variable(std::string_view name, std::uint64
   r->bind_count.store(1);  // the old record's reference (see layout.hpp, moved_to)
   {
     locked_record lock(*old);  // writers wait here; they find the record moved after
-    std::string_view value = committed_bytes(*old);
-    std::memcpy(r->slot_data(0), value.data(), value.size());
-    r->slot_length[0] = value.size();
+    if (queue) {
+      copy_queue(*old, *r, wanted);
+    } else {
+      std::string_view value = committed_bytes(*old);
+      std::memcpy(r->slot_data(0), value.data(), value.size());
+      r->slot_length[0] = value.size();
+    }
     r->last_write.store(old->last_write.load());
     const std::uint64_t version = old->version.load() + 1;
     r->version.store(version);

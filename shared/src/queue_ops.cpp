@@ -84,12 +84,33 @@ void init_queue(variable_record& r, const queue_spec& spec) {
   lock.commit();
 }
 
+std::uint64_t grown_queue_capacity(variable_record& from, std::uint64_t item_size) {
+  const queue_header& q = header_of(from);
+  return queue_capacity({q.element, q.max_items, item_size});
+}
+
+void copy_queue(variable_record& from, variable_record& to, std::uint64_t item_size) {
+  queue_header& q = header_of(from);
+  auto* n = reinterpret_cast<queue_header*>(to.slot_data(0));
+  n->element = q.element;
+  n->max_items = q.max_items;
+  n->item_size = item_size;
+  const std::uint64_t head = q.head.load(), tail = q.tail.load();
+  n->head.store(head);
+  n->tail.store(tail);
+  n->done.store(q.done.load());
+  for (std::uint64_t i = head; i != tail; ++i) {  // the same positions: index % max_items
+    std::memcpy(entry(to, *n, i), entry(from, q, i), 8 + std::min<std::uint64_t>(q.item_size, item_size));
+  }
+}
+
 queue_attempt try_put(variable_record& r, std::string_view item) {
   locked_record lock(r);
   queue_header& q = header_of(r);
   if (item.size() > q.item_size) {
-    throw error(errc::value_too_large, "an item of " + std::to_string(item.size()) + " bytes does not fit " +
-                                           quoted(r) + " (item_size " + std::to_string(q.item_size) + ")");
+    throw buffer_too_small("an item of " + std::to_string(item.size()) + " bytes does not fit " + quoted(r) +
+                               " (item_size " + std::to_string(q.item_size) + ")",
+                           item.size());
   }
   const std::uint64_t tail = q.tail.load(std::memory_order_relaxed);
   if (tail - q.head.load(std::memory_order_relaxed) >= q.max_items) return {false, r.version.load()};

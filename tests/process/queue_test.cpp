@@ -88,8 +88,25 @@ BOOST_AUTO_TEST_CASE(timeouts_time_out_and_nowait_calls_never_block) {
   BOOST_TEST((took >= 50ms && took < 1s));
   BOOST_TEST(q.get().value() == "a");
   BOOST_TEST(q.get().value() == "b");
-  BOOST_TEST((error_of([&] { q.put(std::string(17, 'x')); }) == errc::value_too_large));  // item_size 16
   BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_item_over_its_size_grows_the_queue_while_others_stay_bound) {
+  auto q = client->queue<std::string>("grow/q", 8, 16);
+  q.put("a");
+  q.put("b");
+  pid_t consumer = spawn([&] {
+    auto mine = Client(name).queue<std::string>("grow/q", 8, 16);  // bound before the move
+    if (!eventually([&] { return mine.size() == 3; }, 10s)) return 1;
+    return mine.get(1s) == "a" && mine.get(1s) == "b" && mine.get(1s) == std::string(100, 'x') ? 0 : 2;
+  });
+  q.put(std::string(100, 'x'));  // over item_size 16: the manager grows it, items kept in order
+  BOOST_TEST(q.state()["item_size"].get<std::uint64_t>() >= 100u);
+  BOOST_TEST(wait_exit(consumer, 20s).value_or(-1) == 0);
+  Client remote = new_client(Transport::socket);
+  remote.queue<std::string>("grow/q", 8).put(std::string(1000, 'y'));  // the socket path grows in the manager
+  BOOST_TEST(q.get(1s).value_or("").size() == 1000u);
+  BOOST_TEST((error_of([&] { q.put(std::string(9u << 20, 'z')); }) == errc::value_too_large));  // 8 x 9M > 64M
 }
 
 BOOST_AUTO_TEST_CASE(a_blocked_get_sleeps_until_another_process_puts) {

@@ -111,14 +111,16 @@ class JoinableQueue : public Queue<T> {
   using Queue<T>::Queue;
   // invalid_argument when called more times than items were put (Python's ValueError).
   void task_done() {
-    if (core::variable_record* r = this->binding_.record()) return core::task_done(*r);
+    if (this->binding_.record()) return this->binding_.on_record([](auto& r) { core::task_done(r); });
     this->binding_.remote({{"op", "task_done"}});
   }
   // Waits until every item put has been marked task_done; false at the timeout.
   bool join(std::chrono::milliseconds timeout = forever) const {
     return this->retry_until(
         [&] {
-          if (core::variable_record* r = this->binding_.record()) return core::all_tasks_done(*r);
+          if (this->binding_.record()) {
+            return this->binding_.on_record([](auto& r) { return core::all_tasks_done(r); });
+          }
           return core::queue_attempt{this->counts().unfinished == 0, this->binding_.version()};
         },
         timeout);

@@ -203,7 +203,8 @@ constexpr std::uint64_t default_buffer_capacity = 256;
 // Types whose buffer the manager grows when a value outgrows it (see array_ops.hpp
 // for lists).
 constexpr bool is_growable(value_type t) {
-  return t == value_type::string || t == value_type::bytes || t == value_type::json || t == value_type::list;
+  return t == value_type::string || t == value_type::bytes || t == value_type::json || t == value_type::list ||
+         t == value_type::queue;  // a queue grows its item size
 }
 constexpr std::uint64_t max_buffer_capacity = 64ull << 20;
 

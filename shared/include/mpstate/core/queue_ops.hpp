@@ -29,14 +29,20 @@ queue_spec queue_spec_from_json(std::string_view name, const nlohmann::json& ini
 // The slot bytes a queue of that shape needs (value_too_large beyond the record limit).
 std::uint64_t queue_capacity(const queue_spec& spec);
 void init_queue(variable_record& r, const queue_spec& spec);
+// Online growth: the capacity a queue needs for items of `item_size` bytes, and the
+// copy of its header and items into a new record laid out for them (the manager
+// holds `from`'s lock; `to` is not yet visible to anyone).
+std::uint64_t grown_queue_capacity(variable_record& from, std::uint64_t item_size);
+void copy_queue(variable_record& from, variable_record& to, std::uint64_t item_size);
 
 // What one attempt saw: whether it did its work, and the version to wait out if not.
 struct queue_attempt {
   bool done = false;
   std::uint64_t version = 0;
 };
-// Appends `item` (its encoded bytes) unless the queue is full. value_too_large when
-// the item is over item_size.
+// Appends `item` (its encoded bytes) unless the queue is full. buffer_too_small
+// (value_too_large) when the item is over item_size: the client asks the manager to
+// grow the queue's item size (the `grow` op) and tries again.
 queue_attempt try_put(variable_record& r, std::string_view item);
 // Takes the head item into `out` unless the queue is empty.
 queue_attempt try_get(variable_record& r, std::string& out);
