@@ -7,66 +7,13 @@
 
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/error.hpp"
+#include "sync_state_access.hpp"
 
 namespace mpstate::core {
 namespace {
 
 using nlohmann::json;
-
-// A state is committed as its fixed part and the holders in use only (a lock's
-// acquire copies 88 bytes, not 1,600). Only the fixed part and the first holder are
-// zeroed here: holders past holder_count are never read.
-sync_state state_of(const variable_record& r) {
-  sync_state s;  // NOLINT(cppcoreguidelines-pro-type-member-init): see above
-  std::memset(static_cast<void*>(&s), 0, offsetof(sync_state, holders) + sizeof(sync_holder));
-  std::string_view bytes = committed_bytes(r);
-  std::memcpy(static_cast<void*>(&s), bytes.data(), std::min(bytes.size(), sizeof s));
-  return s;
-}
-
-void commit_state(variable_record& r, const sync_state& s, locked_record& lock) {
-  const std::size_t used = offsetof(sync_state, holders) + s.holder_count * sizeof(sync_holder);
-  write_committed_bytes(r, std::string_view(reinterpret_cast<const char*>(&s), used));
-  lock.commit();
-}
-
-std::string quoted(const variable_record& r) { return "'" + std::string(r.name_view()) + "'"; }
-
-void require_types(const variable_record& r, std::initializer_list<value_type> types, const char* op) {
-  for (value_type t : types) {
-    if (r.type == t) return;
-  }
-  throw error(errc::type_mismatch, std::string(op) + " does not apply to " + std::string(to_string(r.type)) + " " +
-                                       quoted(r));
-}
-
-bool same_process(const sync_holder& h, const process_identity& p) {
-  return h.pid == p.pid && h.start_time == p.start_time;
-}
-
-bool same_thread(const sync_holder& h, const sync_actor& who) {
-  return same_process(h, who.process) && h.tid == who.tid;
-}
-
-// Conditions keep their waiters in arrival order: removal shifts the rest down.
-void remove_waiter(sync_state& s, std::uint32_t i) {
-  for (std::uint32_t k = i; k + 1 < s.holder_count; ++k) s.holders[k] = s.holders[k + 1];
-  --s.holder_count;
-}
-
-std::uint32_t find_waiter(const sync_state& s, const sync_actor& who) {
-  for (std::uint32_t i = 1; i < s.holder_count; ++i) {
-    if (same_thread(s.holders[i], who)) return i;
-  }
-  return 0;
-}
-
-void require_condition_owner(const variable_record& r, const sync_state& s, const sync_actor& who, const char* op) {
-  if (s.holder_count == 0 || s.holders[0].pid == 0 || !same_thread(s.holders[0], who)) {
-    throw error(errc::invalid_argument, std::string(op) + " on condition " + quoted(r) +
-                                            " needs its lock, held by this thread");
-  }
-}
+using namespace sync_detail;
 
 void remove_holder(sync_state& s, std::uint32_t i) {
   s.holders[i] = s.holders[s.holder_count - 1];
@@ -288,62 +235,6 @@ void reset_barrier(variable_record& r) {
   s.holder_count = 0;
   s.untracked = 0;
   commit_state(r, s, lock);
-}
-
-std::uint64_t begin_condition_wait(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::condition}, "wait");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  require_condition_owner(r, s, who, "wait");
-  if (s.holder_count == max_sync_holders) {
-    throw error(errc::too_many_connections, "condition " + quoted(r) + " has " +
-                                                std::to_string(max_sync_holders - 1) + " waiters already");
-  }
-  const std::uint64_t depth = s.holders[0].count;
-  s.holders[0] = {};
-  s.holders[s.holder_count++] = {who.process.pid, who.tid, who.process.start_time, 0};
-  commit_state(r, s, lock);
-  return depth;
-}
-
-bool condition_notified(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::condition}, "wait");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  const std::uint32_t i = find_waiter(s, who);
-  if (i == 0) return true;
-  if (s.holders[i].count == 0) return false;
-  remove_waiter(s, i);
-  commit_state(r, s, lock);
-  return true;
-}
-
-bool cancel_condition_wait(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::condition}, "wait");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  const std::uint32_t i = find_waiter(s, who);
-  if (i == 0) return true;
-  const bool notified = s.holders[i].count != 0;
-  remove_waiter(s, i);
-  commit_state(r, s, lock);
-  return notified;
-}
-
-std::uint64_t notify_condition(variable_record& r, const sync_actor& who, std::uint64_t n) {
-  require_types(r, {value_type::condition}, "notify");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  require_condition_owner(r, s, who, "notify");
-  std::uint64_t woken = 0;
-  for (std::uint32_t i = 1; i < s.holder_count && woken < n; ++i) {
-    if (s.holders[i].count == 0) {
-      s.holders[i].count = 1;
-      ++woken;
-    }
-  }
-  if (woken) commit_state(r, s, lock);
-  return woken;
 }
 
 bool evict_dead_holders(variable_record& r) {
