@@ -15,6 +15,21 @@ std::uint32_t find_waiter(const sync_state& s, const sync_actor& who) {
   return 0;
 }
 
+// Whether `who` was notified; it leaves the waiters when notified, or anyway when
+// `anyway` (a timed-out wait). A waiter no longer listed counts as notified.
+bool leave_waiters(variable_record& r, const sync_actor& who, bool anyway) {
+  require_types(r, {value_type::condition}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  const std::uint32_t i = find_waiter(s, who);
+  if (i == 0) return true;
+  const bool notified = s.holders[i].count != 0;
+  if (!notified && !anyway) return false;
+  remove_waiter(s, i);
+  commit_state(r, s, lock);
+  return notified;
+}
+
 }  // namespace
 
 std::uint64_t begin_condition_wait(variable_record& r, const sync_actor& who) {
@@ -33,29 +48,9 @@ std::uint64_t begin_condition_wait(variable_record& r, const sync_actor& who) {
   return depth;
 }
 
-bool condition_notified(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::condition}, "wait");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  const std::uint32_t i = find_waiter(s, who);
-  if (i == 0) return true;
-  if (s.holders[i].count == 0) return false;
-  remove_waiter(s, i);
-  commit_state(r, s, lock);
-  return true;
-}
+bool condition_notified(variable_record& r, const sync_actor& who) { return leave_waiters(r, who, false); }
 
-bool cancel_condition_wait(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::condition}, "wait");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  const std::uint32_t i = find_waiter(s, who);
-  if (i == 0) return true;
-  const bool notified = s.holders[i].count != 0;
-  remove_waiter(s, i);
-  commit_state(r, s, lock);
-  return notified;
-}
+bool cancel_condition_wait(variable_record& r, const sync_actor& who) { return leave_waiters(r, who, true); }
 
 std::uint64_t notify_condition(variable_record& r, const sync_actor& who, std::uint64_t n) {
   require_types(r, {value_type::condition}, "notify");
