@@ -62,8 +62,11 @@ void binding::follow() const {
   record_.compare_exchange_strong(current, next);  // fails only when another thread followed first
 }
 
-void binding::grow(std::uint64_t capacity) const {
-  remote({{"op", "grow"}, {"capacity", capacity}});
+void binding::grow(core::growth needed) const {
+  nlohmann::json request = {{"op", "grow"}};
+  if (needed.bytes) request["capacity"] = needed.bytes;
+  if (needed.items) request["items"] = needed.items;
+  remote(std::move(request));
   follow();
 }
 

@@ -23,7 +23,9 @@ core::queue_counts queue_handle::counts() const {
           s.at("item_size").get<std::uint64_t>(),
           s.at("unfinished").get<std::uint64_t>(),
           s.at("puts").get<std::uint64_t>(),
-          s.at("gets").get<std::uint64_t>()};
+          s.at("gets").get<std::uint64_t>(),
+          s.at("slots").get<std::uint64_t>(),
+          s.at("maxsize").get<std::uint64_t>() == 0};
 }
 
 nlohmann::json queue_handle::state() const {
@@ -34,7 +36,7 @@ nlohmann::json queue_handle::state() const {
 std::uint64_t queue_handle::size() const { return counts().size; }
 bool queue_handle::full() const {
   const core::queue_counts c = counts();
-  return c.size >= c.max_items;
+  return !c.unbounded && c.size >= c.max_items;
 }
 std::uint64_t queue_handle::maxsize() const { return counts().max_items; }
 

@@ -179,9 +179,14 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       return result;
     }
     case op_code::grow: {
-      auto capacity = require_integer(request, "capacity");
-      if (capacity < 0) throw error(errc::invalid_argument, "capacity must not be negative");
-      variable_record* r = segment_.grow_variable(require_string(request, "name"), static_cast<std::uint64_t>(capacity));
+      auto capacity = optional_integer(request, "capacity", 0);
+      auto items = optional_integer(request, "items", 0);
+      if (capacity < 0 || items < 0) throw error(errc::invalid_argument, "capacity and items must not be negative");
+      if (!request.contains("capacity") && !request.contains("items")) {
+        throw error(errc::missing_field, "grow needs 'capacity' (or, for an unbounded queue, 'items')");
+      }
+      variable_record* r = segment_.grow_variable(
+          require_string(request, "name"), {static_cast<std::uint64_t>(capacity), static_cast<std::uint64_t>(items)});
       return {{"capacity", r->capacity}, {"version", r->version.load()}};
     }
     case op_code::delete_: {

@@ -71,8 +71,9 @@ std::string value_text(const nlohmann::json& v) {
            encode_json_text(value.at("items"));
   }
   if (type == "queue") {
-    std::string text = std::to_string(value.at("size").get<std::uint64_t>()) + "/" +
-                       std::to_string(value.at("maxsize").get<std::uint64_t>()) + " " +
+    const auto maxsize = value.at("maxsize").get<std::uint64_t>();
+    std::string text = std::to_string(value.at("size").get<std::uint64_t>()) +
+                       (maxsize ? "/" + std::to_string(maxsize) : std::string(" (unbounded)")) + " " +
                        value.at("of").get<std::string>() + " items";
     if (auto unfinished = value.at("unfinished").get<std::uint64_t>()) {
       text += ", " + std::to_string(unfinished) + " unfinished";

@@ -168,7 +168,7 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
   return r;
 }
 
-variable_record* owned_segment::grow_variable(std::string_view name, std::uint64_t min_capacity) {
+variable_record* owned_segment::grow_variable(std::string_view name, growth needed) {
   validate_variable_name(name);
   variable_record* old = find(name);
   if (!old) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
@@ -176,15 +176,20 @@ variable_record* owned_segment::grow_variable(std::string_view name, std::uint64
     throw error(errc::type_mismatch, std::string(to_string(old->type)) + " '" + std::string(name) +
                                          "' does not grow (only string, bytes, json, list and queue do)");
   }
-  if (min_capacity > max_buffer_capacity) {
-    throw error(errc::value_too_large, "capacity " + std::to_string(min_capacity) + " is over the limit of 64M");
+  if (needed.bytes > max_buffer_capacity || needed.items > max_buffer_capacity) {
+    throw error(errc::value_too_large, "growth to " + std::to_string(std::max(needed.bytes, needed.items)) +
+                                           " is over the limit of 64M");
   }
-  // A queue grows its item size (min_capacity is the item size wanted); the others their buffer.
+  // A queue grows its item size (needed.bytes) and, unbounded, its slots; the others their buffer.
   const bool queue = old->type == value_type::queue;
-  const std::uint64_t current = queue ? read_queue(*old).item_size : old->capacity;
-  if (min_capacity <= current) return old;  // grown meanwhile
-  const std::uint64_t wanted = std::min(std::max(min_capacity, current * 2), max_buffer_capacity);
-  const std::uint64_t capacity = queue ? grown_queue_capacity(*old, wanted) : wanted;
+  const queue_counts shape = queue ? read_queue(*old) : queue_counts{};
+  const std::uint64_t current = queue ? shape.item_size : old->capacity;
+  const bool more_items = queue && shape.unbounded && needed.items > shape.slots;
+  if (needed.bytes <= current && !more_items) return old;  // grown meanwhile
+  const std::uint64_t wanted =
+      needed.bytes <= current ? current : std::min(std::max(needed.bytes, current * 2), max_buffer_capacity);
+  const std::uint64_t ring = more_items ? std::max(needed.items, shape.slots * 2) : shape.slots;
+  const std::uint64_t capacity = queue ? grown_queue_capacity(*old, wanted, ring) : wanted;
   const std::uint32_t slot_count = slots_of(old->type);
   void* mem = heap_->memory.allocate(record_footprint(capacity, slot_count) + 48, std::nothrow);
   if (!mem) {
@@ -205,7 +210,7 @@ variable_record* owned_segment::grow_variable(std::string_view name, std::uint64
   {
     locked_record lock(*old);  // writers wait here; they find the record moved after
     if (queue) {
-      copy_queue(*old, *r, wanted);
+      copy_queue(*old, *r, wanted, ring);
     } else {
       std::string_view value = committed_bytes(*old);
       std::memcpy(r->slot_data(0), value.data(), value.size());

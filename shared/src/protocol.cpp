@@ -63,7 +63,7 @@ constexpr std::array<op_spec, 36> ops = {{
      "Leaves a condition's waiters after a timeout."},
     {op_code::notify, "notify", "name", "n, tid, pid", "{woken}",
      "Notifies up to n (default 1) waiters of a condition whose lock the caller holds."},
-    {op_code::grow, "grow", "name, capacity", "", "{capacity, version}",
+    {op_code::grow, "grow", "name", "capacity, items", "{capacity, version}",
      "Moves a string, bytes, json or list variable to a buffer of at least `capacity` bytes."},
     {op_code::item_get, "item_get", "name, index", "", "{value}", "Reads one item of an array or list."},
     {op_code::item_set, "item_set", "name, index, value", "", "{version}", "Writes one item of an array or list."},

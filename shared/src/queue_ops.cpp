@@ -1,5 +1,7 @@
 #include "mpstate/core/queue_ops.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "mpstate/core/record_ops.hpp"
@@ -13,6 +15,7 @@ using nlohmann::json;
 
 constexpr std::uint64_t header_bytes = (sizeof(queue_header) + 7) & ~std::uint64_t{7};
 constexpr std::uint64_t default_item_size = 256;
+constexpr std::uint64_t unbounded_start = 64;  // an unbounded queue's first ring
 
 std::uint64_t entry_stride(std::uint64_t item_size) { return 8 + ((item_size + 7) & ~std::uint64_t{7}); }
 
@@ -56,7 +59,13 @@ queue_spec queue_spec_from_json(std::string_view name, const json& initial) {
     throw error(errc::invalid_argument, "a queue holds int64, uint64, double, bool, string, bytes or json, not " +
                                             std::string(to_string(spec.element)));
   }
-  spec.max_items = positive(name, initial.value("maxsize", json()), "maxsize", 0);
+  const json& maxsize = initial.value("maxsize", json(0));
+  if (maxsize == 0) {
+    spec.unbounded = true;
+    spec.max_items = unbounded_start;
+  } else {
+    spec.max_items = positive(name, maxsize, "maxsize", 0);
+  }
   if (is_scalar(spec.element)) {
     spec.item_size = 8;
   } else {
@@ -79,27 +88,29 @@ void init_queue(variable_record& r, const queue_spec& spec) {
   queue_header& q = header_of(r);
   if (queue_capacity(spec) > r.capacity) throw_too_large(r, queue_capacity(spec));
   q.element = spec.element;
+  q.unbounded = spec.unbounded ? 1 : 0;
   q.max_items = spec.max_items;
   q.item_size = spec.item_size;
   lock.commit();
 }
 
-std::uint64_t grown_queue_capacity(variable_record& from, std::uint64_t item_size) {
+std::uint64_t grown_queue_capacity(variable_record& from, std::uint64_t item_size, std::uint64_t slots) {
   const queue_header& q = header_of(from);
-  return queue_capacity({q.element, q.max_items, item_size});
+  return queue_capacity({q.element, slots, item_size, q.unbounded != 0});
 }
 
-void copy_queue(variable_record& from, variable_record& to, std::uint64_t item_size) {
+void copy_queue(variable_record& from, variable_record& to, std::uint64_t item_size, std::uint64_t slots) {
   queue_header& q = header_of(from);
   auto* n = reinterpret_cast<queue_header*>(to.slot_data(0));
   n->element = q.element;
-  n->max_items = q.max_items;
+  n->unbounded = q.unbounded;
+  n->max_items = slots;
   n->item_size = item_size;
   const std::uint64_t head = q.head.load(), tail = q.tail.load();
   n->head.store(head);
   n->tail.store(tail);
   n->done.store(q.done.load());
-  for (std::uint64_t i = head; i != tail; ++i) {  // the same positions: index % max_items
+  for (std::uint64_t i = head; i != tail; ++i) {  // each item at its index modulo the new ring
     std::memcpy(entry(to, *n, i), entry(from, q, i), 8 + std::min<std::uint64_t>(q.item_size, item_size));
   }
 }
@@ -110,10 +121,14 @@ queue_attempt try_put(variable_record& r, std::string_view item) {
   if (item.size() > q.item_size) {
     throw buffer_too_small("an item of " + std::to_string(item.size()) + " bytes does not fit " + quoted(r) +
                                " (item_size " + std::to_string(q.item_size) + ")",
-                           item.size());
+                           growth{item.size(), 0});
   }
   const std::uint64_t tail = q.tail.load(std::memory_order_relaxed);
-  if (tail - q.head.load(std::memory_order_relaxed) >= q.max_items) return {false, r.version.load()};
+  if (tail - q.head.load(std::memory_order_relaxed) >= q.max_items) {
+    if (!q.unbounded) return {false, r.version.load()};
+    throw buffer_too_small("unbounded " + quoted(r) + " is full at " + std::to_string(q.max_items) + " slots",
+                           growth{0, q.max_items * 2});
+  }
   char* e = entry(r, q, tail);
   const std::uint64_t length = item.size();
   std::memcpy(e, &length, sizeof length);
@@ -158,7 +173,8 @@ queue_counts read_queue(variable_record& r) {
   locked_record lock(r);
   queue_header& q = header_of(r);
   const std::uint64_t head = q.head.load(), tail = q.tail.load();
-  return {q.element, tail - head, q.max_items, q.item_size, tail - q.done.load(), tail, head};
+  return {q.element, tail - head, q.unbounded ? 0 : q.max_items, q.item_size, tail - q.done.load(), tail, head,
+          q.max_items, q.unbounded != 0};
 }
 
 json queue_to_json(variable_record& r) {
@@ -168,7 +184,8 @@ json queue_to_json(variable_record& r) {
     locked_record lock(r);
     queue_header& q = header_of(r);
     const std::uint64_t head = q.head.load(), tail = q.tail.load();
-    c = {q.element, tail - head, q.max_items, q.item_size, tail - q.done.load(), tail, head};
+    c = {q.element, tail - head, q.unbounded ? 0 : q.max_items, q.item_size, tail - q.done.load(), tail, head,
+         q.max_items, q.unbounded != 0};
     std::string bytes;
     for (std::uint64_t i = head; i != tail; ++i) {
       const char* e = entry(r, q, i);
@@ -178,15 +195,17 @@ json queue_to_json(variable_record& r) {
       items.push_back(element_to_json(q.element, bytes));
     }
   }
-  return {{"of", to_string(c.element)}, {"size", c.size},           {"maxsize", c.max_items},
+  return {{"of", to_string(c.element)}, {"size", c.size},   {"maxsize", c.max_items}, {"slots", c.slots},
           {"item_size", c.item_size},   {"unfinished", c.unfinished}, {"puts", c.puts},
           {"gets", c.gets},             {"items", std::move(items)}};
 }
 
 queue_spec queue_spec_from_saved(std::string_view name, const json& saved) {
-  return queue_spec_from_json(name, {{"of", saved.at("of")},
-                                     {"maxsize", saved.at("maxsize")},
-                                     {"item_size", saved.at("item_size")}});
+  queue_spec spec = queue_spec_from_json(name, {{"of", saved.at("of")},
+                                                {"maxsize", saved.at("maxsize")},
+                                                {"item_size", saved.at("item_size")}});
+  if (spec.unbounded) spec.max_items = std::max(spec.max_items, std::bit_ceil(saved.at("items").size()));
+  return spec;
 }
 
 void restore_queue(variable_record& r, const json& saved) {

@@ -26,7 +26,7 @@ void throw_type_mismatch(const variable_record& r, value_type wanted) {
 void throw_too_large(const variable_record& r, std::size_t size) {
   throw buffer_too_small("a value of " + std::to_string(size) + " bytes does not fit '" +
                              std::string(r.name_view()) + "' (capacity " + std::to_string(r.capacity) + ")",
-                         size);
+                         growth{size, 0});
 }
 
 void throw_overflow(const variable_record& r) {

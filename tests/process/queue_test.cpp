@@ -109,6 +109,34 @@ BOOST_AUTO_TEST_CASE(an_item_over_its_size_grows_the_queue_while_others_stay_bou
   BOOST_TEST((error_of([&] { q.put(std::string(9u << 20, 'z')); }) == errc::value_too_large));  // 8 x 9M > 64M
 }
 
+BOOST_AUTO_TEST_CASE(an_unbounded_queue_grows_and_keeps_every_item_in_order) {
+  constexpr std::int64_t items = 10'000;
+  auto q = client->queue<std::int64_t>("u/q");  // maxsize 0: unbounded, as Python's Queue()
+  pid_t consumer = spawn([&] {
+    auto mine = Client(name).queue<std::int64_t>("u/q");  // bound while the ring has 64 slots
+    if (!eventually([&] { return mine.size() == static_cast<std::uint64_t>(items); }, 30s)) return 2;
+    for (std::int64_t i = 0; i < items; ++i) {
+      if (mine.get(30s) != i) return 1;
+    }
+    return 0;
+  });
+  pid_t producer = spawn([&] {
+    auto mine = Client(name).queue<std::int64_t>("u/q");
+    for (std::int64_t i = 0; i < items; ++i) {
+      if (!mine.put_nowait(i)) return 1;  // never full: the ring grows instead
+    }
+    return 0;
+  });
+  BOOST_TEST(wait_exit(producer, 60s).value_or(-1) == 0);
+  BOOST_TEST(wait_exit(consumer, 60s).value_or(-1) == 0);
+  BOOST_TEST(q.maxsize() == 0u);
+  BOOST_TEST(q.state()["slots"].get<std::uint64_t>() >= static_cast<std::uint64_t>(items));
+  BOOST_TEST(!q.full());
+  BOOST_TEST(q.state()["puts"] == items);
+  auto table = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " u/");
+  BOOST_TEST(table.output.find("0 (unbounded) int64 items") != std::string::npos, table.output);
+}
+
 BOOST_AUTO_TEST_CASE(a_blocked_get_sleeps_until_another_process_puts) {
   auto q = client->queue<nlohmann::json>("wake/q", 4);
   pid_t consumer = spawn([&] {
@@ -212,7 +240,9 @@ BOOST_AUTO_TEST_CASE(the_socket_transport_puts_and_gets_the_same_items) {
 BOOST_AUTO_TEST_CASE(bad_queues_and_wrong_types_get_clear_errors) {
   auto q = client->queue<std::int64_t>("bad/q", 3);
   BOOST_TEST((error_of([&] { client->queue<std::string>("bad/q", 3); }) == errc::type_mismatch));
-  BOOST_TEST((error_of([&] { client->queue<std::int64_t>("bad/zero", 0); }) == errc::invalid_argument));
+  BOOST_TEST((error_of([&] { client->request({{"op", "create"}, {"name", "bad/neg"}, {"type", "queue"},
+                                              {"value", {{"of", "int64"}, {"maxsize", -1}}}}); }) ==
+              errc::invalid_argument));
   BOOST_TEST((error_of([&] { client->request({{"op", "create"}, {"name", "bad/lock"}, {"type", "queue"},
                                               {"value", {{"of", "lock"}, {"maxsize", 2}}}}); }) ==
               errc::invalid_argument));

@@ -81,14 +81,16 @@ class Client {
   Barrier barrier(std::string_view name, std::int64_t parties) const;
 
   // A queue of T (mpstate/queue.hpp), created when absent with room for `maxsize`
-  // items of at most `item_size` encoded bytes each (scalars take 8). An existing
-  // queue is bound as it is (type_mismatch if it holds another type).
+  // items (0: unbounded, as in Python: its ring grows through the manager) of
+  // `item_size` encoded bytes each to start with (scalars take 8; a larger item grows
+  // it). An existing queue is bound as it is (type_mismatch if it holds another type).
   template <class T>
-  Queue<T> queue(std::string_view name, std::uint64_t maxsize, std::uint64_t item_size = 256) const {
+  Queue<T> queue(std::string_view name, std::uint64_t maxsize = 0, std::uint64_t item_size = 256) const {
     return ensure_bound<Queue<T>>(name, "queue", queue_shape<T>(maxsize, item_size));
   }
   template <class T>
-  JoinableQueue<T> joinable_queue(std::string_view name, std::uint64_t maxsize, std::uint64_t item_size = 256) const {
+  JoinableQueue<T> joinable_queue(std::string_view name, std::uint64_t maxsize = 0,
+                                  std::uint64_t item_size = 256) const {
     return ensure_bound<JoinableQueue<T>>(name, "queue", queue_shape<T>(maxsize, item_size));
   }
 

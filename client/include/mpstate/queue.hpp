@@ -1,11 +1,12 @@
 // Queue<T> and JoinableQueue<T>: Python's Queue and JoinableQueue across processes.
-// A bounded FIFO of T (int64, uint64, double, bool, std::string, Bytes or json) in
+// A FIFO of T (int64, uint64, double, bool, std::string, Bytes or json), bounded or
+// not (maxsize 0: its ring grows through the manager, as in Python), in
 // the segment: put and get work on it directly, with no manager round trip, and a
 // blocked put or get sleeps in the kernel (a futex on the queue's version) until a
 // get or put changes it: no polling. A process killed in the middle of a put or get
 // leaves the item queued or not, never half (queue_ops.hpp).
 //
-//   auto jobs = client.queue<std::int64_t>("jobs", 1000);   // created when absent
+//   auto jobs = client.queue<std::int64_t>("jobs", 1000);   // created when absent; 1000 items at most
 //   jobs.put(42);                                           // blocks while full
 //   std::optional<std::int64_t> job = jobs.get(100ms);      // nullopt at the timeout
 //

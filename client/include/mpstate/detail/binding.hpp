@@ -52,7 +52,7 @@ class binding {
  private:
   // Moves on to the record the value moved to.
   void follow() const;
-  void grow(std::uint64_t capacity) const;
+  void grow(core::growth needed) const;
 
   std::shared_ptr<client_core> core_;
   std::string name_;

@@ -190,8 +190,8 @@ constexpr std::uint64_t record_footprint(std::uint64_t capacity, std::uint32_t s
 // the item queued or not, never half. Changed under the record's mutex.
 struct queue_header {
   value_type element;              // the type of the items (a scalar, string, bytes or json)
-  std::uint32_t reserved;
-  std::uint64_t max_items;
+  std::uint32_t unbounded;         // 1: Python's maxsize 0; a full ring is grown, never refused
+  std::uint64_t max_items;         // the ring's slots
   std::uint64_t item_size;         // the most bytes one encoded item takes
   std::atomic<std::uint64_t> head;  // items taken, ever
   std::atomic<std::uint64_t> tail;  // items put, ever

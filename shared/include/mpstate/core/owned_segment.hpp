@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/segment.hpp"
 
 namespace mpstate::core {
@@ -31,12 +32,13 @@ class owned_segment : public segment {
                                    std::uint64_t capacity = 0);
   // Removes `name` from the directory and marks its record deleted; the record's
   // memory is freed once no proxy is bound to it. Throws not_found.
-  // Moves a string, bytes or json variable to a record whose buffer holds at least
-  // `min_capacity` bytes (and at least twice the old), value and version carried
-  // over; the old record forwards to it (record_flag_moved) and is freed once no
-  // process is bound to it. Returns the new record. Throws not_found, type_mismatch
-  // (not growable), value_too_large (over 64M) or segment_full.
-  variable_record* grow_variable(std::string_view name, std::uint64_t min_capacity);
+  // Moves a string, bytes, json or list variable to a record whose buffer holds at
+  // least `needed.bytes` (and at least twice the old), value and version carried
+  // over; a queue to a ring of items of `needed.bytes` and, unbounded, of
+  // `needed.items` slots. The old record forwards to it (record_flag_moved) and is
+  // freed once no process is bound to it. Returns the new record. Throws not_found,
+  // type_mismatch (not growable), value_too_large (over 64M) or segment_full.
+  variable_record* grow_variable(std::string_view name, growth needed);
   void delete_variable(std::string_view name);
   // Frees deleted records whose proxies have all unbound. Returns how many.
   std::size_t free_unbound_records();

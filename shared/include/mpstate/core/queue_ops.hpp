@@ -20,11 +20,13 @@ namespace mpstate::core {
 
 struct queue_spec {
   value_type element = value_type::json;
-  std::uint64_t max_items = 0;
+  std::uint64_t max_items = 0;  // the ring's slots
   std::uint64_t item_size = 0;
+  bool unbounded = false;       // a full ring grows (Python's maxsize 0)
 };
-// From a create request's value: {"of": type (default json), "maxsize": items (> 0,
-// required), "item_size": bytes (8 for scalars; default 256)}. invalid_argument else.
+// From a create request's value: {"of": type (default json), "maxsize": items (0 or
+// absent: unbounded, starting with 64 slots), "item_size": bytes (8 for scalars;
+// default 256)}. invalid_argument else.
 queue_spec queue_spec_from_json(std::string_view name, const nlohmann::json& initial);
 // The slot bytes a queue of that shape needs (value_too_large beyond the record limit).
 std::uint64_t queue_capacity(const queue_spec& spec);
@@ -32,8 +34,8 @@ void init_queue(variable_record& r, const queue_spec& spec);
 // Online growth: the capacity a queue needs for items of `item_size` bytes, and the
 // copy of its header and items into a new record laid out for them (the manager
 // holds `from`'s lock; `to` is not yet visible to anyone).
-std::uint64_t grown_queue_capacity(variable_record& from, std::uint64_t item_size);
-void copy_queue(variable_record& from, variable_record& to, std::uint64_t item_size);
+std::uint64_t grown_queue_capacity(variable_record& from, std::uint64_t item_size, std::uint64_t slots);
+void copy_queue(variable_record& from, variable_record& to, std::uint64_t item_size, std::uint64_t slots);
 
 // What one attempt saw: whether it did its work, and the version to wait out if not.
 struct queue_attempt {
@@ -41,8 +43,8 @@ struct queue_attempt {
   std::uint64_t version = 0;
 };
 // Appends `item` (its encoded bytes) unless the queue is full. buffer_too_small
-// (value_too_large) when the item is over item_size: the client asks the manager to
-// grow the queue's item size (the `grow` op) and tries again.
+// (value_too_large) when the item is over item_size, or when an unbounded queue's
+// ring is full: the client asks the manager to grow it (the `grow` op) and tries again.
 queue_attempt try_put(variable_record& r, std::string_view item);
 // Takes the head item into `out` unless the queue is empty.
 queue_attempt try_get(variable_record& r, std::string& out);
@@ -55,10 +57,13 @@ queue_attempt all_tasks_done(variable_record& r);
 struct queue_counts {
   value_type element = value_type::json;
   std::uint64_t size = 0, max_items = 0, item_size = 0, unfinished = 0, puts = 0, gets = 0;
+  std::uint64_t slots = 0;  // the ring's; max_items is 0 when unbounded
+  bool unbounded = false;
 };
 queue_counts read_queue(variable_record& r);
 
-// {"of", "size", "maxsize", "item_size", "unfinished", "puts", "gets", "items": [..]}
+// {"of", "size", "maxsize" (0: unbounded), "slots", "item_size", "unfinished", "puts",
+//  "gets", "items": [..]}
 nlohmann::json queue_to_json(variable_record& r);
 // The spec a saved queue_to_json() needs, and its items put back (a restored queue
 // counts them as unfinished).

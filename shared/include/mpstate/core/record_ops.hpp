@@ -27,15 +27,22 @@ class record_moved : public error {
  public:
   record_moved() : error(errc::internal, "the variable moved to a larger buffer") {}
 };
-// A value does not fit the record's buffer: `needed` bytes would (value_too_large).
+// What a growing record needs: a buffer (or a queue's items) of `bytes`, and for an
+// unbounded queue `items` slots. Zero: no change.
+struct growth {
+  std::uint64_t bytes = 0;
+  std::uint64_t items = 0;
+};
+// A value does not fit the record's buffer (value_too_large); growing it by `needed`
+// would make it fit.
 class buffer_too_small : public error {
  public:
-  buffer_too_small(std::string message, std::uint64_t needed)
+  buffer_too_small(std::string message, growth needed)
       : error(errc::value_too_large, std::move(message)), needed_(needed) {}
-  std::uint64_t needed() const { return needed_; }
+  growth needed() const { return needed_; }
 
  private:
-  std::uint64_t needed_;
+  growth needed_;
 };
 
 [[noreturn]] void throw_deleted(const variable_record& r);
