@@ -105,6 +105,27 @@ void owned_segment::claim_for_this_process() {
   header().manager_pid.store(me.pid);
 }
 
+variable_record* owned_segment::allocate_record(std::string_view name, value_type type, std::uint64_t capacity,
+                                                bool zero_slots) {
+  const std::uint64_t footprint = record_footprint(capacity, slots_of(type));
+  // Blocks come 16-byte aligned; records start on a cache line (see layout.hpp).
+  void* mem = heap_->memory.allocate(footprint + 48, std::nothrow);
+  if (!mem) {
+    throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" + std::to_string(footprint) +
+                                        " bytes, " + std::to_string(free_bytes()) + " free)");
+  }
+  auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
+  std::memset(static_cast<void*>(r), 0, zero_slots ? footprint : sizeof(variable_record));
+  r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
+  r->self_offset = offset_of(r);
+  r->mutex.init();
+  r->type = type;
+  r->capacity = capacity;
+  r->name_length = static_cast<std::uint32_t>(name.size());
+  std::memcpy(r->name, name.data(), name.size());
+  return r;
+}
+
 variable_record* owned_segment::create_variable(std::string_view name, value_type type,
                                                 std::uint64_t capacity) {
   validate_variable_name(name);
@@ -129,24 +150,9 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
                                         " names); delete some or start a larger segment");
   }
-  // Blocks come 16-byte aligned; records start on a cache line (see layout.hpp).
-  void* mem = heap_->memory.allocate(record_footprint(capacity, slots_of(type)) + 48, std::nothrow);
-  if (!mem) {
-    throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" +
-                                        std::to_string(record_footprint(capacity, slots_of(type))) + " bytes, " +
-                                        std::to_string(free_bytes()) + " free)");
-  }
-  auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
-  std::memset(static_cast<void*>(r), 0, record_footprint(capacity, slots_of(type)));
-  r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
-  r->self_offset = offset_of(r);
-  r->mutex.init();
-  r->type = type;
-  r->capacity = capacity;
+  variable_record* r = allocate_record(name, type, capacity, /*zero_slots=*/true);
   r->created_ns = now_ns();
   r->last_write.store(variable_record::pack_last_write(r->created_ns, getpid()));
-  r->name_length = static_cast<std::uint32_t>(name.size());
-  std::memcpy(r->name, name.data(), name.size());
   if (type == value_type::json) {  // the zero value of json is null
     std::memcpy(r->slot_data(0), "null", 4);
     r->slot_length[0] = 4;
@@ -190,22 +196,8 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
       needed.bytes <= current ? current : std::min(std::max(needed.bytes, current * 2), max_buffer_capacity);
   const std::uint64_t ring = more_items ? std::max(needed.items, shape.slots * 2) : shape.slots;
   const std::uint64_t capacity = queue ? grown_queue_capacity(*old, wanted, ring) : wanted;
-  const std::uint32_t slot_count = slots_of(old->type);
-  void* mem = heap_->memory.allocate(record_footprint(capacity, slot_count) + 48, std::nothrow);
-  if (!mem) {
-    throw error(errc::segment_full, "no room to grow '" + std::string(name) + "' to " + std::to_string(capacity) +
-                                        " bytes (" + std::to_string(free_bytes()) + " free)");
-  }
-  auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
-  std::memset(static_cast<void*>(r), 0, sizeof(variable_record));  // the value is copied in below
-  r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
-  r->self_offset = offset_of(r);
-  r->mutex.init();
-  r->type = old->type;
-  r->capacity = capacity;
+  variable_record* r = allocate_record(name, old->type, capacity, /*zero_slots=*/false);  // the value is copied in
   r->created_ns = old->created_ns;
-  r->name_length = old->name_length;
-  std::memcpy(r->name, old->name, old->name_length);
   r->bind_count.store(1);  // the old record's reference (see layout.hpp, moved_to)
   {
     locked_record lock(*old);  // writers wait here; they find the record moved after

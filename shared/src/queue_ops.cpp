@@ -28,6 +28,21 @@ char* entry(variable_record& r, const queue_header& q, std::uint64_t index) {
   return r.slot_data(0) + header_bytes + (index % q.max_items) * entry_stride(q.item_size);
 }
 
+// The item at `index` (head <= index < tail); the caller holds the lock.
+void read_entry(variable_record& r, const queue_header& q, std::uint64_t index, std::string& out) {
+  const char* e = entry(r, q, index);
+  std::uint64_t length = 0;
+  std::memcpy(&length, e, sizeof length);
+  out.assign(e + 8, std::min(length, q.item_size));
+}
+
+// The caller holds the lock.
+queue_counts counts_of(const queue_header& q) {
+  const std::uint64_t head = q.head.load(), tail = q.tail.load();
+  return {q.element, tail - head, q.unbounded ? 0 : q.max_items, q.item_size, tail - q.done.load(), tail, head,
+          q.max_items, q.unbounded != 0};
+}
+
 std::string quoted(const variable_record& r) { return "queue '" + std::string(r.name_view()) + "'"; }
 
 std::uint64_t positive(std::string_view name, const json& v, const char* what, std::uint64_t fallback) {
@@ -143,10 +158,7 @@ queue_attempt try_get(variable_record& r, std::string& out) {
   queue_header& q = header_of(r);
   const std::uint64_t head = q.head.load(std::memory_order_relaxed);
   if (head == q.tail.load(std::memory_order_relaxed)) return {false, r.version.load()};
-  const char* e = entry(r, q, head);
-  std::uint64_t length = 0;
-  std::memcpy(&length, e, sizeof length);
-  out.assign(e + 8, std::min(length, q.item_size));
+  read_entry(r, q, head, out);
   q.head.store(head + 1, std::memory_order_release);  // the commit
   lock.commit();
   return {true, r.version.load()};
@@ -171,10 +183,7 @@ queue_attempt all_tasks_done(variable_record& r) {
 
 queue_counts read_queue(variable_record& r) {
   locked_record lock(r);
-  queue_header& q = header_of(r);
-  const std::uint64_t head = q.head.load(), tail = q.tail.load();
-  return {q.element, tail - head, q.unbounded ? 0 : q.max_items, q.item_size, tail - q.done.load(), tail, head,
-          q.max_items, q.unbounded != 0};
+  return counts_of(header_of(r));
 }
 
 json queue_to_json(variable_record& r) {
@@ -183,15 +192,10 @@ json queue_to_json(variable_record& r) {
   {
     locked_record lock(r);
     queue_header& q = header_of(r);
-    const std::uint64_t head = q.head.load(), tail = q.tail.load();
-    c = {q.element, tail - head, q.unbounded ? 0 : q.max_items, q.item_size, tail - q.done.load(), tail, head,
-         q.max_items, q.unbounded != 0};
+    c = counts_of(q);
     std::string bytes;
-    for (std::uint64_t i = head; i != tail; ++i) {
-      const char* e = entry(r, q, i);
-      std::uint64_t length = 0;
-      std::memcpy(&length, e, sizeof length);
-      bytes.assign(e + 8, std::min(length, q.item_size));
+    for (std::uint64_t i = c.gets; i != c.puts; ++i) {  // head .. tail
+      read_entry(r, q, i, bytes);
       items.push_back(element_to_json(q.element, bytes));
     }
   }

@@ -56,6 +56,13 @@ std::int64_t count_of(const json& initial, std::int64_t fallback, std::int64_t m
   return initial.get<std::int64_t>();
 }
 
+// The types a process can hold: locks, semaphore permits, a condition's lock.
+void require_holdable(const variable_record& r, const char* op) {
+  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore,
+                    value_type::condition},
+                op);
+}
+
 }  // namespace
 
 sync_state read_sync(variable_record& r) {
@@ -89,9 +96,7 @@ void init_sync(variable_record& r, const json& initial) {
 }
 
 acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore,
-                    value_type::condition},
-                "acquire");
+  require_holdable(r, "acquire");
   locked_record lock(r);
   sync_state s = state_of(r);
   acquire_outcome out;
@@ -132,9 +137,7 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
 }
 
 void release(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore,
-                    value_type::condition},
-                "release");
+  require_holdable(r, "release");
   locked_record lock(r);
   sync_state s = state_of(r);
   switch (r.type) {

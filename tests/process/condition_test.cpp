@@ -14,9 +14,13 @@ using namespace std::chrono;
 using nlohmann::json;
 
 namespace {
-void kill_now(pid_t child) {
-  kill(child, SIGKILL);
-  BOOST_REQUIRE(wait_exit(child).value() == -SIGKILL);
+// A child that waits on the condition (holding its lock) and exits 0 once notified.
+pid_t waiting_child(const std::string& manager, const std::string& condition) {
+  return spawn([&] {
+    auto cv = Client(manager).condition(condition);
+    std::lock_guard guard(cv);
+    return cv.wait(20s) ? 0 : 1;
+  });
 }
 }  // namespace
 
@@ -64,11 +68,7 @@ BOOST_AUTO_TEST_CASE(notify_one_wakes_exactly_one_waiter) {
   auto cond = client->condition("one/cond");
   std::vector<pid_t> waiters;
   for (int w = 0; w < 2; ++w) {
-    waiters.push_back(spawn([&] {
-      auto cv = Client(name).condition("one/cond");
-      std::lock_guard guard(cv);
-      return cv.wait(20s) ? 0 : 1;
-    }));
+    waiters.push_back(waiting_child(name, "one/cond"));
   }
   BOOST_TEST(eventually([&] { return cond.state()["waiting"] == 2; }, 5s));
   {
@@ -91,11 +91,7 @@ BOOST_AUTO_TEST_CASE(notify_all_wakes_twenty_waiting_processes) {
   auto cond = client->condition("all/cond");
   std::vector<pid_t> waiters;
   for (int w = 0; w < 20; ++w) {
-    waiters.push_back(spawn([&] {
-      auto cv = Client(name).condition("all/cond");
-      std::lock_guard guard(cv);
-      return cv.wait(20s) ? 0 : 1;
-    }));
+    waiters.push_back(waiting_child(name, "all/cond"));
   }
   BOOST_TEST(eventually([&] { return cond.state()["waiting"] == 20; }, 10s));
   {
@@ -134,18 +130,9 @@ BOOST_AUTO_TEST_CASE(a_sigkilled_holder_is_evicted_and_the_next_acquirer_is_told
 
 BOOST_AUTO_TEST_CASE(a_sigkilled_waiter_does_not_swallow_a_notify) {
   auto cond = client->condition("dw/cond");
-  pid_t doomed = spawn([&] {
-    auto cv = Client(name).condition("dw/cond");
-    std::lock_guard guard(cv);
-    cv.wait();
-    return 0;
-  });
+  pid_t doomed = waiting_child(name, "dw/cond");
   BOOST_TEST(eventually([&] { return cond.state()["waiting"] == 1; }, 5s));
-  pid_t survivor = spawn([&] {
-    auto cv = Client(name).condition("dw/cond");
-    std::lock_guard guard(cv);
-    return cv.wait(20s) ? 0 : 1;
-  });
+  pid_t survivor = waiting_child(name, "dw/cond");
   BOOST_TEST(eventually([&] { return cond.state()["waiting"] == 2; }, 5s));
   kill_now(doomed);  // the older waiter: notify(1) would go to it
   {

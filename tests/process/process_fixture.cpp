@@ -51,6 +51,11 @@ std::string code_of(const nlohmann::json& reply) {
   return reply.contains("error") ? reply["error"]["code"].get<std::string>() : "ok";
 }
 
+void kill_now(pid_t child) {
+  ::kill(child, SIGKILL);
+  BOOST_REQUIRE(wait_exit(child).value() == -SIGKILL);
+}
+
 pid_t child_holding(const std::function<void()>& take) {
   int ready[2];
   BOOST_REQUIRE(::pipe(ready) == 0);

@@ -41,6 +41,9 @@ std::chrono::milliseconds time_of(Fn&& fn) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 }
 
+// SIGKILLs a child and reaps it (the test stops unless it died of the signal).
+void kill_now(pid_t child);
+
 // A child that runs `take`, says so through a pipe, and waits to be killed.
 pid_t child_holding(const std::function<void()>& take);
 

@@ -15,13 +15,6 @@ using namespace mpstate::test;
 using namespace std::chrono;
 using nlohmann::json;
 
-namespace {
-void kill_now(pid_t child) {
-  kill(child, SIGKILL);
-  BOOST_REQUIRE(wait_exit(child).value() == -SIGKILL);
-}
-}  // namespace
-
 BOOST_FIXTURE_TEST_SUITE(queues, manager_fixture)
 
 BOOST_AUTO_TEST_CASE(a_hundred_thousand_items_drained_by_three_consumers_arrive_exactly_once) {

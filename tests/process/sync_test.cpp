@@ -15,13 +15,6 @@ using namespace mpstate::test;
 using namespace std::chrono;
 using nlohmann::json;
 
-namespace {
-void kill_now(pid_t child) {
-  kill(child, SIGKILL);
-  BOOST_REQUIRE(wait_exit(child).value() == -SIGKILL);
-}
-}  // namespace
-
 BOOST_FIXTURE_TEST_SUITE(sync_types, manager_fixture)
 
 BOOST_AUTO_TEST_CASE(a_lock_makes_read_modify_write_exact_across_four_processes) {

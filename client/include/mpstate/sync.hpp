@@ -149,10 +149,7 @@ class Condition : public Lock {
   bool wait_for(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = forever);
   // Wakes up to n waiters, oldest first (this thread must hold the lock); how many.
   std::uint64_t notify(std::uint64_t n = 1);
-  std::uint64_t notify_all() { return notify(max_sync_holders); }
-
- private:
-  static constexpr std::uint64_t max_sync_holders = core::max_sync_holders;
+  std::uint64_t notify_all() { return notify(core::max_sync_holders); }
 };
 
 }  // namespace mpstate

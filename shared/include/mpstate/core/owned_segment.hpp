@@ -57,6 +57,9 @@ class owned_segment : public segment {
   void unlink() noexcept;
 
  private:
+  // A record block from the heap, aligned, its header zeroed (and its slots, with
+  // zero_slots) and filled in: mutex, type, capacity, name. segment_full when full.
+  variable_record* allocate_record(std::string_view name, value_type type, std::uint64_t capacity, bool zero_slots);
   owned_segment(std::string shm_name, void* base, std::uint64_t size);
   struct heap;
   std::unique_ptr<heap> heap_;
