@@ -125,19 +125,14 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
         capacity = std::max<std::int64_t>(capacity, static_cast<std::int64_t>(
                                                         sequence_spec_from_json(name, type, initial).capacity));
       }
-      variable_record* r =
-          segment_.create_variable(name, type, static_cast<std::uint64_t>(capacity));
-      if (request.contains("value") || has_own_ops(type) || is_sequence(type)) {
-        try {
-          if (queue) init_queue(*r, *queue);
-          else if (is_sequence(type)) init_sequence(*r, initial);
-          else if (is_sync(type)) init_sync(*r, initial);
-          else if (request.contains("value")) r = growing(name, r, [&](variable_record& v) { write_json_value(v, initial); });
-        } catch (...) {
-          segment_.delete_variable(name);  // no half-made variable on a bad initial value
-          throw;
-        }
-      }
+      const bool has_value = request.contains("value");
+      variable_record* r = segment_.create_variable(
+          name, type, static_cast<std::uint64_t>(capacity), [&](variable_record& v) {
+            if (queue) init_queue(v, *queue);
+            else if (is_sequence(type)) init_sequence(v, initial);
+            else if (is_sync(type)) init_sync(v, initial);
+            else if (has_value) write_json_value(v, initial);  // buffer_too_small: a larger record
+          });
       return {{"name", name}, {"type", to_string(type)}, {"capacity", r->capacity},
               {"version", r->version.load()}};
     }
@@ -156,7 +151,8 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
                                                         : encode_json_text(value).size();
           cap = std::max<std::uint64_t>(default_buffer_capacity, need);
         }
-        r = segment_.create_variable(name, type, cap);
+        r = segment_.create_variable(name, type, cap, [&](variable_record& v) { write_json_value(v, value); });
+        return {{"version", r->version.load()}};
       }
       r = growing(name, r, [&](variable_record& v) { write_json_value(v, value); });
       return {{"version", r->version.load()}};

@@ -125,13 +125,17 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
     const core::value_type type = core::value_type_from_string(v["type"].get<std::string>());
     std::uint64_t capacity = v["capacity"].get<std::uint64_t>();
     if (type == core::value_type::queue) capacity = core::queue_capacity(core::queue_spec_from_saved(name, v["value"]));
-    core::variable_record* r = s.create_variable(name, type, capacity);
     try {
-      if (type == core::value_type::loop) core::restore_loop(*r, v["value"]);
-      else if (type == core::value_type::queue) core::restore_queue(*r, v["value"]);
-      else if (core::is_sequence(type)) core::init_sequence(*r, v["value"]);
-      else if (core::is_sync(type)) core::restore_sync(*r, v["value"]);
-      else core::write_json_value(*r, v["value"]);
+      s.create_variable(name, type, capacity, [&](core::variable_record& r) {
+        if (type == core::value_type::loop) core::restore_loop(r, v["value"]);
+        else if (type == core::value_type::queue) core::restore_queue(r, v["value"]);
+        else if (core::is_sequence(type)) core::init_sequence(r, v["value"]);
+        else if (core::is_sync(type)) core::restore_sync(r, v["value"]);
+        else core::write_json_value(r, v["value"]);
+      });
+    } catch (const error& e) {
+      if (e.code() == errc::segment_full) throw;
+      throw error(errc::invalid_argument, "snapshot " + path + ": cannot restore '" + name + "': " + e.message());
     } catch (const std::exception& e) {
       throw error(errc::invalid_argument, "snapshot " + path + ": cannot restore '" + name + "': " + e.what());
     }

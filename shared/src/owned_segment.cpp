@@ -3,13 +3,10 @@
 #include <sys/mman.h>
 
 #include <bit>
-#include <boost/interprocess/managed_external_buffer.hpp>
-#include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
-#include <boost/interprocess/indexes/null_index.hpp>
-#include <boost/interprocess/sync/mutex_family.hpp>
 #include <cstring>
-#include <new>
+#include <unordered_set>
 
+#include "mpstate/core/crash_point.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/queue_ops.hpp"
@@ -17,16 +14,6 @@
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
-
-namespace bip = boost::interprocess;
-
-// Boost's best-fit allocator over the heap area. null_mutex_family: only the
-// manager's single thread allocates, so the allocator needs (and has) no lock.
-struct owned_segment::heap {
-  using buffer = bip::basic_managed_external_buffer<char, bip::rbtree_best_fit<bip::null_mutex_family>,
-                                                    bip::null_index>;
-  buffer memory;
-};
 
 namespace {
 
@@ -67,33 +54,115 @@ std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string&
   segment_header& h = s->header();
   if (adopted) {
     check_header(h, mapped, "existing segment /" + shm_name);
-    s->heap_ = std::make_unique<heap>(heap{heap::buffer(bip::open_only, s->base() + h.heap_offset,
-                                                        h.heap_size)});
+    s->heap_ = std::make_unique<block_heap>(s->base(), h.heap_offset, h.heap_size);
+    s->adopt_heap();
   } else {
-    std::memset(static_cast<void*>(&h), 0, sizeof h);
-    h.magic = 0;  // written last, so a half-built header never passes check_header
-    h.layout_version = layout_version;
-    h.header_size = sizeof(segment_header);
-    h.segment_size = mapped;
-    h.created_ns = now_ns();
-    h.directory_mutex.init();
-    h.directory_offset = align_up(sizeof(segment_header), 64);
-    h.directory_capacity = directory_capacity_for(mapped);
-    h.heap_offset = align_up(h.directory_offset + std::uint64_t{h.directory_capacity} *
-                                                      sizeof(directory_slot), 4096);
-    if (h.heap_offset + 64 * 1024 > mapped) {
-      throw error(errc::invalid_argument, "segment too small for its directory");
-    }
-    h.heap_size = mapped - h.heap_offset;
-    s->heap_ = std::make_unique<heap>(heap{heap::buffer(bip::create_only, s->base() + h.heap_offset,
-                                                        h.heap_size)});
+    s->format_header(h);
+    s->heap_ = std::make_unique<block_heap>(s->base(), h.heap_offset, h.heap_size);
+    s->heap_->format();
     std::atomic_ref<std::uint64_t>(h.magic).store(segment_magic, std::memory_order_release);
-  }
-  for (variable_record* r : s->list()) {  // an adopted segment may hold loops already
-    if (is_structured(r->type)) s->watched_.push_back(r);
   }
   s->claim_for_this_process();
   return s;
+}
+
+void owned_segment::format_header(segment_header& h) {
+  std::memset(static_cast<void*>(&h), 0, sizeof h);
+  h.magic = 0;  // written last, so a half-built header never passes check_header
+  h.layout_version = layout_version;
+  h.header_size = sizeof(segment_header);
+  h.segment_size = size();
+  h.created_ns = now_ns();
+  h.directory_mutex.init();
+  h.directory_offset = align_up(sizeof(segment_header), 64);
+  h.directory_capacity = directory_capacity_for(size());
+  h.heap_offset = align_up(h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot), 4096);
+  if (h.heap_offset + 64 * 1024 > size()) {
+    throw error(errc::invalid_argument, "segment too small for its directory");
+  }
+  h.heap_size = size() - h.heap_offset;
+}
+
+// The heap is the truth; the name table and the free lists are rebuilt from it.
+//   published, not deleted or moved  -> a live variable (named in the new table)
+//   published, deleted or moved      -> retired: freed once unbound
+//   reserved, a published record forwards to it -> a grow that committed: published
+//   reserved, nothing forwards to it -> a create or grow that never committed: freed
+void owned_segment::adopt_heap() {
+  std::vector<variable_record*> published, reserved;
+  heap_->adopt([&](std::uint64_t offset, block_state state) {
+    (state == block_state::published ? published : reserved).push_back(record_at(offset));
+  });
+  std::unordered_set<std::uint64_t> successors;
+  for (variable_record* r : published) {
+    if (r->moved()) successors.insert(r->moved_to.load());
+  }
+  for (variable_record* r : reserved) {
+    if (successors.contains(offset_of(r))) {
+      heap_->publish(offset_of(r));
+      published.push_back(r);
+      ++adoption_.completed;
+    } else {
+      heap_->release(offset_of(r));
+      ++adoption_.unpublished;
+    }
+  }
+  std::vector<variable_record*> live;
+  std::size_t named_before = 0;
+  for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
+    if (slots()[i].record_offset > slot_tombstone) ++named_before;
+  }
+  for (variable_record* r : published) {
+    r->held_by_predecessor.store(successors.contains(offset_of(r)) ? 1 : 0);
+    if (r->deleted() || r->moved()) {
+      retired_.push_back(r);
+    } else {
+      live.push_back(r);
+      if (is_structured(r->type)) watched_.push_back(r);
+    }
+  }
+  adoption_.live = live.size();
+  adoption_.retired = retired_.size();
+  // A delete or grow that committed but died before renaming left one name too many.
+  if (named_before > live.size()) adoption_.completed += named_before - live.size();
+  robust_lock lock(header().directory_mutex);
+  rebuild_directory(live);
+}
+
+void owned_segment::insert_name(directory_slot* table, variable_record* r) {
+  const std::uint64_t mask = header().directory_capacity - 1;
+  const std::uint64_t hash = name_hash(r->name_view());
+  std::uint64_t idx = hash & mask;
+  while (table[idx].record_offset > slot_tombstone) idx = (idx + 1) & mask;
+  table[idx].name_hash = hash;
+  std::atomic_ref<std::uint64_t>(table[idx].record_offset).store(offset_of(r), std::memory_order_release);
+}
+
+void owned_segment::rebuild_directory(const std::vector<variable_record*>& live) {
+  segment_header& h = header();
+  const std::uint32_t next = 1 - h.directory_active.load();
+  directory_slot* table = this->table(next);
+  std::memset(static_cast<void*>(table), 0, std::uint64_t{h.directory_capacity} * sizeof(directory_slot));
+  for (variable_record* r : live) insert_name(table, r);
+  crash_point("rehash: new table filled, not switched");
+  h.directory_active.store(next, std::memory_order_release);
+  h.directory_used = static_cast<std::uint32_t>(live.size());
+  h.directory_tombstones = 0;
+  h.directory_generation.fetch_add(1);
+}
+
+bool owned_segment::compact_directory() {
+  segment_header& h = header();
+  robust_lock lock(h.directory_mutex);
+  if (h.directory_tombstones <= h.directory_capacity / 8) return false;
+  std::vector<variable_record*> live;
+  live.reserve(h.directory_used);
+  const directory_slot* table = slots();
+  for (std::uint32_t i = 0; i < h.directory_capacity; ++i) {
+    if (table[i].record_offset > slot_tombstone) live.push_back(record_at(table[i].record_offset));
+  }
+  rebuild_directory(live);
+  return true;
 }
 
 void owned_segment::tick_clock() { header().clock_ns.store(now_ns(), std::memory_order_relaxed); }
@@ -108,16 +177,14 @@ void owned_segment::claim_for_this_process() {
 variable_record* owned_segment::allocate_record(std::string_view name, value_type type, std::uint64_t capacity,
                                                 bool zero_slots) {
   const std::uint64_t footprint = record_footprint(capacity, slots_of(type));
-  // Blocks come 16-byte aligned; records start on a cache line (see layout.hpp).
-  void* mem = heap_->memory.allocate(footprint + 48, std::nothrow);
-  if (!mem) {
+  const std::uint64_t offset = heap_->reserve(footprint);
+  if (offset == 0) {
     throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" + std::to_string(footprint) +
                                         " bytes, " + std::to_string(free_bytes()) + " free)");
   }
-  auto* r = reinterpret_cast<variable_record*>(align_up(reinterpret_cast<std::uintptr_t>(mem), 64));
+  auto* r = record_at(offset);
   std::memset(static_cast<void*>(r), 0, zero_slots ? footprint : sizeof(variable_record));
-  r->alloc_shift = static_cast<std::uint32_t>(reinterpret_cast<char*>(r) - static_cast<char*>(mem));
-  r->self_offset = offset_of(r);
+  r->self_offset = offset;
   r->mutex.init();
   r->type = type;
   r->capacity = capacity;
@@ -127,7 +194,7 @@ variable_record* owned_segment::allocate_record(std::string_view name, value_typ
 }
 
 variable_record* owned_segment::create_variable(std::string_view name, value_type type,
-                                                std::uint64_t capacity) {
+                                                std::uint64_t capacity, const record_init& init) {
   validate_variable_name(name);
   if (type == value_type::loop) capacity = sizeof(loop_snapshot);
   else if (is_sync(type)) capacity = sizeof(sync_state);
@@ -141,35 +208,55 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
                                            " is over the limit of 64M");
   }
   segment_header& h = header();
-  const std::uint64_t hash = name_hash(name);
-  robust_lock lock(h.directory_mutex);
-  if (find_slot(name, hash) >= 0) {
-    throw error(errc::already_exists, "variable '" + std::string(name) + "' already exists");
+  {
+    robust_lock lock(h.directory_mutex);  // only the manager changes names: the answer holds
+    if (find_slot(name, name_hash(name)) >= 0) {
+      throw error(errc::already_exists, "variable '" + std::string(name) + "' already exists");
+    }
+    if (h.directory_used + 1 > h.directory_capacity / 4 * 3) {
+      throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
+                                          " names); delete some or start a larger segment");
+    }
   }
-  if (h.directory_used + 1 > h.directory_capacity / 4 * 3) {
-    throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
-                                        " names); delete some or start a larger segment");
+  // Build the whole record where nobody can see it.
+  variable_record* r = nullptr;
+  for (int attempt = 0;; ++attempt) {
+    r = allocate_record(name, type, capacity, /*zero_slots=*/true);
+    r->created_ns = now_ns();
+    r->last_write.store(variable_record::pack_last_write(r->created_ns, getpid()));
+    if (type == value_type::json) {  // the zero value of json is null
+      std::memcpy(r->slot_data(0), "null", 4);
+      r->slot_length[0] = 4;
+    }
+    if (type == value_type::loop) r->slot_length[0] = sizeof(loop_snapshot);
+    if (is_sync(type)) r->slot_length[0] = sizeof(sync_state);  // all zero: free, clear, empty
+    try {
+      if (init) init(*r);
+      break;
+    } catch (const buffer_too_small& e) {
+      heap_->release(offset_of(r));
+      if (attempt > 0 || !is_growable(type) || e.needed().bytes > max_buffer_capacity) throw;
+      capacity = std::max(e.needed().bytes, capacity);
+    } catch (...) {
+      heap_->release(offset_of(r));
+      throw;
+    }
   }
-  variable_record* r = allocate_record(name, type, capacity, /*zero_slots=*/true);
-  r->created_ns = now_ns();
-  r->last_write.store(variable_record::pack_last_write(r->created_ns, getpid()));
-  if (type == value_type::json) {  // the zero value of json is null
-    std::memcpy(r->slot_data(0), "null", 4);
-    r->slot_length[0] = 4;
+  crash_point("create: record initialised, not published");
+  heap_->publish(offset_of(r));  // the commit point: an adopting manager names it
+  crash_point("create: record published, not named");
+  {
+    robust_lock lock(h.directory_mutex);
+    directory_slot* table = slots();
+    const std::uint64_t mask = h.directory_capacity - 1;
+    std::uint64_t idx = name_hash(name) & mask;
+    while (table[idx].record_offset > slot_tombstone) idx = (idx + 1) & mask;
+    if (table[idx].record_offset == slot_tombstone) --h.directory_tombstones;
+    insert_name(table, r);
+    ++h.directory_used;
+    h.directory_generation.fetch_add(1);
   }
-  if (type == value_type::loop) r->slot_length[0] = sizeof(loop_snapshot);
-  if (is_sync(type)) r->slot_length[0] = sizeof(sync_state);  // all zero: free, clear, empty
-
-  // Publish: find the first reusable slot on the probe path.
-  const std::uint64_t mask = h.directory_capacity - 1;
-  directory_slot* table = slots();
-  std::uint64_t idx = hash & mask;
-  while (table[idx].record_offset > slot_tombstone) idx = (idx + 1) & mask;
-  if (table[idx].record_offset == slot_tombstone) --h.directory_tombstones;
-  table[idx].name_hash = hash;
-  table[idx].record_offset = offset_of(r);
-  ++h.directory_used;
-  h.directory_generation.fetch_add(1);
+  crash_point("create: named");
   if (is_structured(type)) watched_.push_back(r);
   return r;
 }
@@ -198,7 +285,7 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
   const std::uint64_t capacity = queue ? grown_queue_capacity(*old, wanted, ring) : wanted;
   variable_record* r = allocate_record(name, old->type, capacity, /*zero_slots=*/false);  // the value is copied in
   r->created_ns = old->created_ns;
-  r->bind_count.store(1);  // the old record's reference (see layout.hpp, moved_to)
+  r->held_by_predecessor.store(1);  // until the old record is freed (see layout.hpp, moved_to)
   {
     locked_record lock(*old);  // writers wait here; they find the record moved after
     if (queue) {
@@ -211,15 +298,21 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
     r->last_write.store(old->last_write.load());
     const std::uint64_t version = old->version.load() + 1;
     r->version.store(version);
-    {
-      robust_lock dir(header().directory_mutex);
-      slots()[find_slot(name, name_hash(name))].record_offset = offset_of(r);
-      header().directory_generation.fetch_add(1);
-    }
+    crash_point("grow: value copied, old record not forwarding");
     old->moved_to.store(offset_of(r), std::memory_order_release);
-    old->flags.fetch_or(record_flag_moved, std::memory_order_release);
+    old->flags.fetch_or(record_flag_moved, std::memory_order_release);  // the commit point
     old->version.store(version, std::memory_order_release);
+    crash_point("grow: old record forwards, successor reserved");
   }
+  heap_->publish(offset_of(r));
+  crash_point("grow: successor published, not named");
+  {
+    robust_lock dir(header().directory_mutex);
+    std::atomic_ref<std::uint64_t>(slots()[find_slot(name, name_hash(name))].record_offset)
+        .store(offset_of(r), std::memory_order_release);
+    header().directory_generation.fetch_add(1);
+  }
+  crash_point("grow: named");
   wake_waiters(*old);  // they wake, find it moved, and follow
   retired_.push_back(old);
   free_unbound_records();
@@ -228,26 +321,28 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
 
 void owned_segment::delete_variable(std::string_view name) {
   segment_header& h = header();
-  variable_record* r = nullptr;
+  variable_record* r = find(name);
+  if (!r) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
+  {
+    robust_lock record_lock(r->mutex);
+    r->flags.fetch_or(record_flag_deleted);  // the commit point
+    r->version.fetch_add(1);
+  }
+  crash_point("delete: record marked deleted, still named");
   {
     robust_lock lock(h.directory_mutex);
     std::int64_t idx = find_slot(name, name_hash(name));
-    if (idx < 0) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
-    r = record_at(slots()[idx].record_offset);
-    slots()[idx].record_offset = slot_tombstone;
+    std::atomic_ref<std::uint64_t>(slots()[idx].record_offset).store(slot_tombstone, std::memory_order_release);
     --h.directory_used;
     ++h.directory_tombstones;
     h.directory_generation.fetch_add(1);
   }
-  {
-    robust_lock record_lock(r->mutex);
-    r->flags.fetch_or(record_flag_deleted);
-    r->version.fetch_add(1);
-  }
+  crash_point("delete: name removed");
   wake_waiters(*r);
   std::erase(watched_, r);
   retired_.push_back(r);
   free_unbound_records();
+  compact_directory();
 }
 
 std::size_t owned_segment::free_unbound_records() {
@@ -256,15 +351,16 @@ std::size_t owned_segment::free_unbound_records() {
     progress = false;
     for (auto it = retired_.begin(); it != retired_.end();) {
       variable_record* r = *it;
-      if (r->bind_count.load(std::memory_order_acquire) != 0) {
+      if (r->bind_count.load(std::memory_order_acquire) != 0 || r->held_by_predecessor.load() != 0) {
         ++it;
         continue;
       }
-      if (r->moved()) {
-        record_at(r->moved_to.load())->bind_count.fetch_sub(1, std::memory_order_release);
+      if (r->moved()) {  // idempotent, so a manager killed after it repeats it harmlessly
+        record_at(r->moved_to.load())->held_by_predecessor.store(0, std::memory_order_release);
         progress = true;
+        crash_point("free: successor let go, record not freed");
       }
-      heap_->memory.deallocate(reinterpret_cast<char*>(r) - r->alloc_shift);
+      heap_->release(offset_of(r));
       it = retired_.erase(it);
       ++freed;
     }
@@ -272,7 +368,7 @@ std::size_t owned_segment::free_unbound_records() {
   return freed;
 }
 
-std::uint64_t owned_segment::free_bytes() const { return heap_->memory.get_free_memory(); }
+std::uint64_t owned_segment::free_bytes() const { return heap_->free_bytes(); }
 
 void owned_segment::unlink() noexcept { shm_unlink(("/" + shm_name()).c_str()); }
 

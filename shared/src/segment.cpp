@@ -88,8 +88,8 @@ void check_header(const segment_header& h, std::uint64_t mapped_size, const std:
                                            std::to_string(layout_version));
   }
   if (h.segment_size != mapped_size || h.heap_offset + h.heap_size > mapped_size ||
-      h.directory_offset + std::uint64_t{h.directory_capacity} * sizeof(directory_slot) >
-          h.heap_offset) {
+      h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot) >
+          h.heap_offset || h.directory_active.load() > 1) {
     throw error(errc::layout_mismatch, what + " has an inconsistent header (size " +
                                            std::to_string(h.segment_size) + ", mapped " +
                                            std::to_string(mapped_size) + ")");

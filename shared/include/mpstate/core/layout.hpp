@@ -1,7 +1,11 @@
-// The segment's binary layout, version 1. Every process that maps a segment reads
-// it through these structs; all links inside the segment are offsets from its base.
+// The segment's binary layout. Every process that maps a segment reads it through
+// these structs; all links inside the segment are offsets from its base.
 //
-//   [segment_header][directory_slot x capacity][heap: records, managed by the manager]
+//   [segment_header][directory: 2 tables of directory_slot x capacity][heap: blocks]
+//
+// The heap is a run of blocks, each a heap_block header followed by one record
+// (block_heap.hpp); the directory can be rebuilt from the heap alone, which is what
+// makes every structural change all-or-nothing across a crash of the manager.
 //
 // Only the manager writes the header's structural fields, the directory and the heap
 // allocator. Clients change values inside records, under each record's robust mutex.
@@ -21,7 +25,7 @@ static_assert(std::endian::native == std::endian::little,
               "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 2;  // 2: records can move (moved_to), queues, conditions
+constexpr std::uint32_t layout_version = 3;  // 3: crash-consistent heap blocks, two directory tables
 
 enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
@@ -62,11 +66,12 @@ struct segment_header {
   std::int64_t created_ns;
   robust_mutex directory_mutex;         // guards the directory: held by the manager to
                                         // change it, by clients to look names up
-  std::uint64_t directory_offset;
-  std::uint32_t directory_capacity;     // slots, a power of two
+  std::uint64_t directory_offset;       // table 0; table 1 follows it
+  std::uint32_t directory_capacity;     // slots of one table, a power of two
   std::uint32_t directory_used;         // live entries (under directory_mutex)
   std::uint32_t directory_tombstones;   // deleted slots not yet reused
-  std::uint32_t reserved0;
+  std::atomic<std::uint32_t> directory_active;  // the table in use (0 or 1): a rehash
+                                        // fills the other one and switches by one store
   std::uint64_t heap_offset;
   std::uint64_t heap_size;
   std::atomic<std::uint64_t> directory_generation;  // bumped on every create/delete
@@ -143,14 +148,16 @@ struct alignas(64) variable_record {
   std::atomic<std::uint32_t> bind_count;   // bound proxies; a deleted record is freed at 0
   std::atomic<std::uint32_t> active_slot;  // 0 or 1
   value_type type;
-  std::uint32_t alloc_shift;               // bytes between the heap block and this record
+  // 1 while a moved predecessor forwards to this record (its moved_to): the record is
+  // not freed before the predecessor is, so a process bound to it can follow.
+  std::atomic<std::uint32_t> held_by_predecessor;
   std::uint32_t name_length;
   std::uint64_t self_offset;               // this record's offset: base = this - self_offset
   std::int64_t created_ns;
   std::uint64_t capacity;                  // value bytes a buffer slot holds (0 for scalars)
   std::uint64_t slot_length[2];
   // Offset of the record this one's value moved to (set before record_flag_moved).
-  // A moved record holds one bind_count on its successor until it is freed, so a
+  // The successor is held (held_by_predecessor) until this record is freed, so a
   // process still bound to it can always follow the chain.
   std::atomic<std::uint64_t> moved_to;
   char name[256];
@@ -177,6 +184,22 @@ struct alignas(64) variable_record {
   bool deleted() const { return flags.load(std::memory_order_acquire) & record_flag_deleted; }
   bool moved() const { return flags.load(std::memory_order_acquire) & record_flag_moved; }
 };
+
+// The header of a heap block: one 8-byte word, alone on the block's first cache line
+// (the record follows on the next). Every change to a block is one store of it, so a
+// walk of the heap by sizes is valid at every instruction (block_heap.hpp).
+struct heap_block {
+  std::atomic<std::uint64_t> word;  // size (a multiple of 64) | tag | state
+  char pad[56];
+};
+static_assert(sizeof(heap_block) == 64);
+enum class block_state : std::uint64_t {
+  free = 0,
+  reserved = 1,   // allocated, being initialised; freed by an adopting manager unless
+                  // a published record forwards to it (moved_to)
+  published = 2,  // a variable's record: live, or retired (deleted/moved) until unbound
+};
+constexpr std::uint64_t block_tag = 0x28;  // bits 2..5: a word without it is not a header
 
 // Bytes a record of that capacity takes in the heap (record + its slots).
 constexpr std::uint64_t record_footprint(std::uint64_t capacity, std::uint32_t slots = 2) {

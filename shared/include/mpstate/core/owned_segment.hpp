@@ -1,13 +1,19 @@
 // The manager's side of a segment: creating or adopting it, and every structural
-// change (create, delete, free). Only the manager process uses this class; it is
-// the only code that allocates in the segment (clients never take the allocator's
-// lock, which is not robust).
+// change (create, grow, delete, free, rehash). Only the manager process uses this
+// class; it is the only code that allocates in the segment.
+//
+// Every structural change is all-or-nothing across a SIGKILL at any instruction:
+// each has one commit point (a single store), and an adopting manager rebuilds the
+// allocator's free lists and the name table from the heap alone (docs/design.md,
+// "A manager killed anywhere").
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "mpstate/core/block_heap.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/segment.hpp"
 
@@ -25,13 +31,16 @@ class owned_segment : public segment {
 
   bool adopted() const { return adopted_; }
 
-  // Creates a variable with its zero value (0, false, "", null, idle loop).
-  // capacity 0 means the type's default. Throws already_exists, invalid_name,
-  // value_too_large (capacity over the limit) or segment_full.
+  // Fills a new record before anyone can see it (its initial value, sync state or
+  // queue ring); may throw buffer_too_small once to ask for a larger buffer.
+  using record_init = std::function<void(variable_record&)>;
+  // Creates a variable with its zero value (0, false, "", null, idle loop), then
+  // `init` on it, and only then publishes the name: no process ever sees a variable
+  // half made, and a crash before the publish leaves no trace. capacity 0 means the
+  // type's default. Throws already_exists, invalid_name, value_too_large (capacity
+  // over the limit), segment_full, or what `init` throws (nothing is created).
   variable_record* create_variable(std::string_view name, value_type type,
-                                   std::uint64_t capacity = 0);
-  // Removes `name` from the directory and marks its record deleted; the record's
-  // memory is freed once no proxy is bound to it. Throws not_found.
+                                   std::uint64_t capacity = 0, const record_init& init = {});
   // Moves a string, bytes, json or list variable to a record whose buffer holds at
   // least `needed.bytes` (and at least twice the old), value and version carried
   // over; a queue to a ring of items of `needed.bytes` and, unbounded, of
@@ -39,6 +48,8 @@ class owned_segment : public segment {
   // freed once no process is bound to it. Returns the new record. Throws not_found,
   // type_mismatch (not growable), value_too_large (over 64M) or segment_full.
   variable_record* grow_variable(std::string_view name, growth needed);
+  // Marks `name`'s record deleted (the commit point) and removes the name; the
+  // record's memory is freed once no proxy is bound to it. Throws not_found.
   void delete_variable(std::string_view name);
   // Frees deleted records whose proxies have all unbound. Returns how many.
   std::size_t free_unbound_records();
@@ -49,6 +60,17 @@ class owned_segment : public segment {
 
   std::uint64_t free_bytes() const;
   std::size_t retired_count() const { return retired_.size(); }
+  // Rehashes the name table when deleted slots pass an eighth of it: fills the other
+  // table with the live names and switches by one store. Returns whether it did.
+  bool compact_directory();
+  // What adoption found and repaired (for the log and the crash-point harness).
+  struct adoption_report {
+    std::size_t live = 0;          // variables
+    std::size_t retired = 0;       // deleted or moved records still bound
+    std::size_t unpublished = 0;   // records allocated by a create or grow that never committed: freed
+    std::size_t completed = 0;     // grows and deletes that had committed but not finished: finished
+  };
+  const adoption_report& adoption() const { return adoption_; }
   // Sets the header's clock cell to now; the manager calls it every clock_tick_ms.
   void tick_clock();
   // Stamps the header with this process as the manager.
@@ -57,12 +79,18 @@ class owned_segment : public segment {
   void unlink() noexcept;
 
  private:
-  // A record block from the heap, aligned, its header zeroed (and its slots, with
-  // zero_slots) and filled in: mutex, type, capacity, name. segment_full when full.
+  // A reserved heap block, its record zeroed (and its slots, with zero_slots) and
+  // filled in: mutex, type, capacity, name. segment_full when full.
   variable_record* allocate_record(std::string_view name, value_type type, std::uint64_t capacity, bool zero_slots);
   owned_segment(std::string shm_name, void* base, std::uint64_t size);
-  struct heap;
-  std::unique_ptr<heap> heap_;
+  void format_header(segment_header& h);
+  void adopt_heap();
+  // Writes `live` into the inactive name table and makes it the active one.
+  // Caller holds the directory mutex.
+  void rebuild_directory(const std::vector<variable_record*>& live);
+  void insert_name(directory_slot* table, variable_record* r);
+  std::unique_ptr<block_heap> heap_;
+  adoption_report adoption_;
   std::vector<variable_record*> retired_;
   std::vector<variable_record*> watched_;
   bool adopted_ = false;

@@ -50,9 +50,12 @@ class segment {
   segment(std::string shm_name, void* base, std::uint64_t size);
   // Index of `name`'s live slot, or -1. Caller holds the directory mutex.
   std::int64_t find_slot(std::string_view name, std::uint64_t hash) const;
-  directory_slot* slots() const {
-    return reinterpret_cast<directory_slot*>(base() + header().directory_offset);
+  // Table 0 or 1 of the directory; slots() is the active one.
+  directory_slot* table(std::uint32_t which) const {
+    return reinterpret_cast<directory_slot*>(base() + header().directory_offset) +
+           std::uint64_t{which} * header().directory_capacity;
   }
+  directory_slot* slots() const { return table(header().directory_active.load(std::memory_order_acquire)); }
 
  private:
   std::string shm_name_;
