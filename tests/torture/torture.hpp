@@ -5,6 +5,8 @@
 //                 the last committed value in place
 //   manager crash the manager SIGKILLed and restarted under clients adding in a
 //                 loop: no add lost, structure changes refused while it is down
+//   crash points  the manager killed at each crash point of its structural changes
+//                 in turn, adopted: all or nothing, and an allocator that still works
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,9 @@ struct settings {
   int trials = 50;
   int restarts = 10;
   std::uint64_t seed = 0;
+  int crash_stride = 1;     // crash points: try every stride-th point
+  int further = 500;        // crash points: create+delete pairs after each adoption
+  bool list_points = false; // crash points: name every point reached in the report
 };
 
 // Each runs its own manager; kinds: string, json, pair (int64 pair via update).
@@ -40,6 +45,7 @@ outcome torn_write_trials(const std::string& kind, const settings& s, std::mt199
 // kinds: string, int64.
 outcome dead_holder_trials(const std::string& kind, const settings& s, std::mt19937_64& rng);
 outcome manager_crash_trials(const settings& s, std::mt19937_64& rng);
+outcome crash_point_trials(const settings& s, std::mt19937_64& rng);
 // A queue's producer and consumer killed mid-stream.
 outcome queue_trials(const settings& s, std::mt19937_64& rng);
 

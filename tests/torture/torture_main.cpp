@@ -1,7 +1,8 @@
 // mpstate-torture: injects crashes into real processes and reports, per fault,
 // the trials and the failures (torn, hung, lost, other). Exits 1 on any failure.
-//   mpstate-torture [--only string,json,pair,holder-string,holder-int64,queue,manager]
+//   mpstate-torture [--only string,json,pair,holder-string,holder-int64,queue,manager,crash-points]
 //                   [--trials N] [--restarts N] [--seed S] [--manager PATH]
+//                   [--crash-stride K] [--further N] [--list-points]
 #include <boost/program_options.hpp>
 #include <iomanip>
 #include <iostream>
@@ -24,13 +25,17 @@ void print(const outcome& o) {
 
 int main(int argc, char** argv) {
   settings s;
-  std::string only = "string,json,pair,holder-string,holder-int64,queue,manager";
+  std::string only = "string,json,pair,holder-string,holder-int64,queue,manager,crash-points";
   po::options_description desc("mpstate-torture [options]");
   desc.add_options()("help,h", "show this help")
-      ("only", po::value(&only), "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager")
+      ("only", po::value(&only),
+       "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points")
       ("trials", po::value(&s.trials)->default_value(50), "kills per torn-write / dead-holder fault")
       ("restarts", po::value(&s.restarts)->default_value(10), "manager kills in the manager fault")
       ("seed", po::value(&s.seed)->default_value(0), "random seed (0: from the clock; printed)")
+      ("crash-stride", po::value(&s.crash_stride)->default_value(1), "crash points: try every K-th point")
+      ("further", po::value(&s.further)->default_value(500), "crash points: create+delete pairs after each adoption")
+      ("list-points", po::bool_switch(&s.list_points), "crash points: name every point reached")
       ("manager", po::value(&s.manager_executable)->default_value(MPSTATE_MANAGER_PATH), "mpstate-manager to run");
   try {
     po::variables_map vm;
@@ -60,6 +65,7 @@ int main(int argc, char** argv) {
       else if (kind == "holder-int64") o = dead_holder_trials("int64", s, rng);
       else if (kind == "queue") o = queue_trials(s, rng);
       else if (kind == "manager") o = manager_crash_trials(s, rng);
+      else if (kind == "crash-points") o = crash_point_trials(s, rng);
       else throw std::invalid_argument("unknown fault: " + kind);
     } catch (const std::exception& e) {
       o.fault = kind;
