@@ -89,18 +89,23 @@ void connection::on_line(std::size_t bytes) {
   const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
   handler_outcome out = blank ? handler_outcome{} : handler_.handle_line(line, peer_);
   input_.consume(bytes);
-  if (blank) return do_read();
-  if (out.wait) return start_wait(std::move(*out.wait));
-  if (handler_.shutdown_requested()) {
-    shutdown_after_write_ = true;
-    closing_ = true;
+  if (out.wait) {
+    flush();  // answers to the requests before it go now, not after the wait
+    return start_wait(std::move(*out.wait));
   }
-  queue(out.response);
+  if (!blank) {
+    if (handler_.shutdown_requested()) {
+      shutdown_after_write_ = true;
+      closing_ = true;
+    }
+    queue(out.response);
+    waits_.answer_changed();  // this request may have changed what others wait on
+  }
   // Pipelined requests already buffered are answered together, in one write, so a
-  // client that sent 16 requests wakes once for 16 responses.
+  // client that sent 16 requests wakes once for 16 responses; a blank line counts as
+  // nothing but never holds back the answers before it.
   const auto* data = static_cast<const char*>(input_.data().data());
   if (std::memchr(data, '\n', input_.size()) == nullptr) flush();
-  waits_.answer_changed();  // this request may have changed what others wait on
   do_read();
 }
 

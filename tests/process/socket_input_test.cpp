@@ -54,6 +54,35 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
   BOOST_TEST(client->value<std::int64_t>("p").get() == 999);
 }
 
+BOOST_AUTO_TEST_CASE(a_blank_line_after_pipelined_requests_holds_back_no_answer) {
+  raw_connection c(manager->socket_path());
+  std::string batch;
+  for (int i = 0; i < 10; ++i) batch += R"({"id":)" + std::to_string(i) + R"(,"op":"set","name":"b","value":1})" "\n";
+  c.send(batch + "\n");  // ten requests, then a blank line, in one write
+  for (int i = 0; i < 10; ++i) {
+    auto line = c.read_line(2s);
+    BOOST_REQUIRE_MESSAGE(line.has_value(), "answer " << i << " never came");
+    BOOST_TEST(json::parse(*line)["id"] == i);
+  }
+  c.send("{\"id\":\"lone\",\"op\":\"list\"}\n\r\n  \n");
+  auto lone = c.read_line(2s);
+  BOOST_REQUIRE(lone.has_value());
+  BOOST_TEST(json::parse(*lone)["id"] == "lone");
+}
+
+BOOST_AUTO_TEST_CASE(a_request_before_a_wait_is_answered_before_the_wait_ends) {
+  raw_connection c(manager->socket_path());
+  ask(c, R"({"op":"set","name":"bw","value":1})");
+  c.send(R"({"id":1,"op":"get","name":"bw"})" "\n" R"({"id":2,"op":"wait","name":"bw","version":1,"timeout_ms":3000})" "\n");
+  auto first = c.read_line(1s);  // not after the wait's 3 s
+  BOOST_REQUIRE(first.has_value());
+  BOOST_TEST(json::parse(*first)["id"] == 1);
+  client->value<std::int64_t>("bw").set(2);
+  auto second = c.read_line(2s);
+  BOOST_REQUIRE(second.has_value());
+  BOOST_TEST(json::parse(*second)["result"]["changed"] == true);
+}
+
 BOOST_AUTO_TEST_CASE(a_full_segment_is_an_error_and_serving_goes_on) {
   raw_connection c(manager->socket_path());
   std::string last;
