@@ -25,11 +25,19 @@ bool Client::is_local() const { return core_->segment() != nullptr; }
 
 Lock Client::lock(std::string_view name) const { return ensure_bound<Lock>(name, "lock", nullptr); }
 RLock Client::rlock(std::string_view name) const { return ensure_bound<RLock>(name, "rlock", nullptr); }
-Semaphore Client::semaphore(std::string_view name, std::int64_t permits) const {
-  return ensure_bound<Semaphore>(name, "semaphore", permits);
+namespace {
+nlohmann::json semaphore_shape(std::int64_t permits, PermitRecovery recovery) {
+  if (recovery == PermitRecovery::none) return permits;
+  return {{"permits", permits}, {"return_dead_permits", true}};
 }
-BoundedSemaphore Client::bounded_semaphore(std::string_view name, std::int64_t permits) const {
-  return ensure_bound<BoundedSemaphore>(name, "bounded_semaphore", permits);
+}  // namespace
+
+Semaphore Client::semaphore(std::string_view name, std::int64_t permits, PermitRecovery recovery) const {
+  return ensure_bound<Semaphore>(name, "semaphore", semaphore_shape(permits, recovery));
+}
+BoundedSemaphore Client::bounded_semaphore(std::string_view name, std::int64_t permits,
+                                           PermitRecovery recovery) const {
+  return ensure_bound<BoundedSemaphore>(name, "bounded_semaphore", semaphore_shape(permits, recovery));
 }
 Event Client::event(std::string_view name) const { return ensure_bound<Event>(name, "event", nullptr); }
 Condition Client::condition(std::string_view name) const {

@@ -120,7 +120,7 @@ bool Condition::wait(std::chrono::milliseconds timeout) {
   if (!woken) {
     woken = r ? core::cancel_condition_wait(*r, detail::actor()) : call("condition_cancel").at("notified").get<bool>();
   }
-  acquire();
+  reacquired_from_dead_ = acquire().previous_owner_died;
   for (std::uint64_t d = 1; d < depth; ++d) try_acquire_once();  // the owner again: cannot fail
   return woken;
 }

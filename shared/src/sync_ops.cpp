@@ -74,8 +74,22 @@ sync_state read_sync(variable_record& r) {
 void init_sync(variable_record& r, const json& initial) {
   sync_state s{};
   switch (r.type) {
-    case value_type::semaphore: s.value = count_of(initial, 1, 0, r, "the permits"); break;
-    case value_type::bounded_semaphore: s.value = s.limit = count_of(initial, 1, 0, r, "the permits"); break;
+    case value_type::semaphore:
+    case value_type::bounded_semaphore: {
+      // The permits, or {"permits": N, "return_dead_permits": true} to opt in to owned permits.
+      const bool shaped = initial.is_object();
+      s.value = count_of(shaped ? initial.value("permits", json()) : initial, 1, 0, r, "the permits");
+      if (r.type == value_type::bounded_semaphore) s.limit = s.value;
+      if (shaped) {
+        const json returns = initial.value("return_dead_permits", json(false));
+        if (!returns.is_boolean() || initial.size() != 1u + initial.contains("permits")) {
+          throw error(errc::invalid_argument, "semaphore " + quoted(r) +
+                                                  " takes {\"permits\": N, \"return_dead_permits\": true|false}");
+        }
+        if (returns.get<bool>()) s.options |= sync_option_return_dead_permits;
+      }
+      break;
+    }
     case value_type::barrier: s.limit = count_of(initial, 0, 1, r, "the parties"); break;
     case value_type::event:
       if (!initial.is_null() && !initial.is_boolean()) {
@@ -125,10 +139,10 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
       out.previous_owner_died = s.owner_died != 0;
       s.owner_died = 0;
       break;
-    default:  // semaphores
+    default:  // semaphores: a counter, unless permits are owned (sync_option_return_dead_permits)
       if (s.value <= 0) return out;
       --s.value;
-      add_to_holders(s, who);
+      if (s.options & sync_option_return_dead_permits) add_to_holders(s, who);
   }
   out.acquired = true;
   ++s.acquisitions;
@@ -160,6 +174,7 @@ void release(variable_record& r, const sync_actor& who) {
         throw error(errc::invalid_argument, "bounded semaphore " + quoted(r) + " released more times than acquired");
       }
       ++s.value;
+      if (!(s.options & sync_option_return_dead_permits)) break;
       std::uint32_t i = 0;
       while (i < s.holder_count && !same_process(s.holders[i], who.process)) ++i;
       if (i == s.holder_count && s.untracked > 0) {
@@ -299,7 +314,8 @@ json sync_to_json(variable_record& r) {
       break;
     case value_type::semaphore:
     case value_type::bounded_semaphore:
-      j = {{"value", s.value}, {"holders", holders_json(s)}, {"untracked", s.untracked}};
+      j = {{"value", s.value}, {"holders", holders_json(s)}, {"untracked", s.untracked},
+           {"return_dead_permits", (s.options & sync_option_return_dead_permits) != 0}};
       if (r.type == value_type::bounded_semaphore) j["bound"] = s.limit;
       break;
     case value_type::event: return {{"set", s.value != 0}};
@@ -338,6 +354,7 @@ void restore_sync(variable_record& r, const json& saved) {
       s.value = saved.at("value").get<std::int64_t>() + saved.value("untracked", std::int64_t{0});
       for (const json& h : saved.at("holders")) s.value += h.at("count").get<std::int64_t>();
       if (r.type == value_type::bounded_semaphore) s.limit = saved.at("bound").get<std::int64_t>();
+      if (saved.value("return_dead_permits", false)) s.options |= sync_option_return_dead_permits;
       break;
     }
     case value_type::event: s.value = saved.at("set").get<bool>(); break;

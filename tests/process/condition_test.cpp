@@ -128,6 +128,31 @@ BOOST_AUTO_TEST_CASE(a_sigkilled_holder_is_evicted_and_the_next_acquirer_is_told
   cond.release();
 }
 
+BOOST_AUTO_TEST_CASE(a_waiter_that_takes_the_lock_back_from_a_dead_holder_is_told) {
+  auto cond = client->condition("cw/cond");
+  auto held_by = client->create<std::int64_t>("cw/held_by", 0);
+  cond.acquire();
+  pid_t holder = spawn([&] {  // takes the lock while we wait, then is killed holding it
+    Client c(name);
+    auto cv = c.condition("cw/cond");
+    cv.acquire();
+    c.value<std::int64_t>("cw/held_by").set(getpid());
+    pause();
+    return 0;
+  });
+  pid_t killer = spawn([&] {
+    auto who = Client(name).value<std::int64_t>("cw/held_by");
+    if (!eventually([&] { return who.get() != 0; }, 10s)) return 1;
+    return ::kill(static_cast<pid_t>(who.get()), SIGKILL) == 0 ? 0 : 2;
+  });
+  BOOST_TEST(!cond.wait(200ms));  // times out, then takes the lock back once the holder is dead
+  BOOST_TEST(cond.previous_owner_died());
+  BOOST_TEST(cond.state()["holder_pid"] == getpid());
+  cond.release();
+  BOOST_TEST(wait_exit(killer, 5s).value_or(-1) == 0);
+  BOOST_TEST(wait_exit(holder, 5s).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_sigkilled_waiter_does_not_swallow_a_notify) {
   auto cond = client->condition("dw/cond");
   pid_t doomed = waiting_child(name, "dw/cond");

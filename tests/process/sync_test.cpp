@@ -84,8 +84,23 @@ BOOST_AUTO_TEST_CASE(an_rlock_is_reentrant_for_its_thread_only) {
   rlock.release();
 }
 
-BOOST_AUTO_TEST_CASE(a_dead_processes_semaphore_permits_come_back) {
-  auto sem = client->semaphore("pool/sem", 2);
+BOOST_AUTO_TEST_CASE(a_semaphore_counts_as_in_python_so_an_exited_consumer_keeps_its_permit) {
+  auto sem = client->semaphore("count/sem", 0);
+  pid_t producer = spawn([&] {
+    Client(name).semaphore("count/sem", 0).release();
+    return 0;
+  });
+  BOOST_TEST(wait_exit(producer, 5s).value_or(-1) == 0);
+  pid_t consumer = spawn([&] { return Client(name).semaphore("count/sem", 0).acquire(5s) ? 0 : 1; });
+  BOOST_TEST(wait_exit(consumer, 5s).value_or(-1) == 0);
+  // One release, one acquire: nothing left, although the acquirer has exited.
+  BOOST_TEST(!sem.acquire(300ms));
+  BOOST_TEST(sem.value() == 0);
+  BOOST_TEST(sem.state()["return_dead_permits"] == false);
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_processes_semaphore_permits_come_back_when_asked_for) {
+  auto sem = client->semaphore("pool/sem", 2, PermitRecovery::return_dead_holders);
   pid_t a = child_holding([&] { sem.acquire(); });
   pid_t b = child_holding([&] { sem.acquire(); });
   BOOST_TEST(sem.value() == 0);

@@ -74,8 +74,10 @@ class Client {
   // it is (type_mismatch if it is of another type).
   Lock lock(std::string_view name) const;
   RLock rlock(std::string_view name) const;
-  Semaphore semaphore(std::string_view name, std::int64_t permits = 1) const;
-  BoundedSemaphore bounded_semaphore(std::string_view name, std::int64_t permits = 1) const;
+  Semaphore semaphore(std::string_view name, std::int64_t permits = 1,
+                      PermitRecovery recovery = PermitRecovery::none) const;
+  BoundedSemaphore bounded_semaphore(std::string_view name, std::int64_t permits = 1,
+                                     PermitRecovery recovery = PermitRecovery::none) const;
   Event event(std::string_view name) const;
   Condition condition(std::string_view name) const;
   Barrier barrier(std::string_view name, std::int64_t parties) const;

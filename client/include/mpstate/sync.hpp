@@ -2,8 +2,9 @@
 // process dies holding one:
 //   Lock, RLock               the next acquirer after a dead holder gets the lock and
 //                             is told (AcquireResult::previous_owner_died)
-//   Semaphore,                a dead holder's permits come back
-//   BoundedSemaphore
+//   Semaphore,                counters, as in Python: a permit taken is gone until
+//   BoundedSemaphore          someone releases one; with PermitRecovery::return_dead_holders
+//                             each permit is owned and a dead holder's come back
 //   Event
 //   Barrier                   a party that dies while waiting breaks the barrier for
 //                             the others (broken_barrier) instead of hanging them
@@ -91,6 +92,13 @@ class LockGuard {
   AcquireResult result_;
 };
 
+// Whether a semaphore's permits belong to the process that took them (chosen when
+// it is created). Python's are counters (none): a producer releases, a consumer
+// acquires and may exit with it. return_dead_holders suits a pool of slots: the
+// permits of a process that ends holding them (killed, or exited without release)
+// come back; at most 64 holding processes are tracked by pid, the rest counted.
+enum class PermitRecovery { none, return_dead_holders };
+
 class Semaphore : public detail::sync_handle {
  public:
   Semaphore(std::shared_ptr<detail::client_core> core, std::string_view name);
@@ -141,6 +149,9 @@ class Barrier : public detail::sync_handle {
 // holder that dies is evicted as for a Lock. At most 63 waiting threads at a time.
 class Condition : public Lock {
  public:
+  // Whether the last wait() of this proxy took the lock back from a holder that had
+  // died holding it (what the lock guards may need repair, as after a LockGuard).
+  bool previous_owner_died() const { return reacquired_from_dead_; }
   Condition(std::shared_ptr<detail::client_core> core, std::string_view name);
   // Releases the lock (this thread must hold it), sleeps until notified or the
   // timeout, takes the lock back (at its depth) and says whether it was notified.
@@ -150,6 +161,9 @@ class Condition : public Lock {
   // Wakes up to n waiters, oldest first (this thread must hold the lock); how many.
   std::uint64_t notify(std::uint64_t n = 1);
   std::uint64_t notify_all() { return notify(core::max_sync_holders); }
+
+ private:
+  bool reacquired_from_dead_ = false;
 };
 
 }  // namespace mpstate

@@ -120,11 +120,16 @@ struct sync_state {
   std::uint32_t holder_count;  // entries used in holders
   std::uint64_t untracked;     // semaphore: permits held beyond the holder table
   std::uint32_t owner_died;    // lock/rlock: a dead holder was evicted; told to the next acquirer
-  std::uint32_t reserved;
+  std::uint32_t options;       // sync_option_* bits, fixed at creation
   std::uint64_t acquisitions;  // successful acquires / arrivals, ever
   std::uint64_t dead_holders;  // holders found dead and recovered, ever
   sync_holder holders[max_sync_holders];
 };
+
+// A semaphore that records which process took each permit and gives back the
+// permits of a process that ends holding them. Opt-in: Python's semaphores are
+// counters, not owned, and a producer/consumer count must not gain phantom permits.
+constexpr std::uint32_t sync_option_return_dead_permits = 1;
 
 constexpr std::uint32_t record_flag_deleted = 1;
 // The manager moved the value to a larger record (moved_to): follow it and retry.
