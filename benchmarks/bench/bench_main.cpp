@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "baseline_workloads.hpp"
+#include "churn_report.hpp"
 #include "memory_report.hpp"
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   bench_options o;
   po::options_description desc("mpstate-bench --op OP [options]");
   desc.add_options()("help,h", "show this help")(
-      "op", po::value(&o.op), "get set add cas update lock sync-lock wait lookup dict-get dict-lookup json-dict-get queue memory "
+      "op", po::value(&o.op), "get set add cas update lock sync-lock wait lookup dict-get dict-lookup json-dict-get queue memory churn "
                             "(default get); lock: a record's robust mutex; sync-lock: an mpstate::Lock "
                             "acquire+release; dict-get: Dict::get of a bound key; dict-lookup: a name lookup per "
                             "get; json-dict-get: one json value holding every key; queue: Queue put+get")(
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
       "pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
       "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
       "manager", po::value(&o.manager), "use this running manager instead of an embedded one")(
+      "cycles", po::value(&o.cycles), "churn: create+delete cycles of new names (default 1,000,000)")(
       "json", po::bool_switch(&o.json), "print one JSON object");
   try {
     po::variables_map vm;
@@ -80,6 +82,10 @@ int main(int argc, char** argv) {
     if (o.variables < 1 || o.pipeline < 1 || o.seconds <= 0) throw std::runtime_error("bad option value");
     if (o.op == "memory") {
       std::cout << measure_memory().dump(o.json ? -1 : 2) << "\n";
+      return 0;
+    }
+    if (o.op == "churn") {
+      std::cout << measure_churn(o.cycles).dump(o.json ? -1 : 2) << "\n";
       return 0;
     }
     std::vector<run_result> results;

@@ -20,6 +20,7 @@ struct bench_options {
   int pipeline = 1;                // socket requests in flight per worker
   std::string system = "both";     // mpstate | baseline | both
   std::string manager;             // use this running manager (default: an embedded one)
+  std::uint64_t cycles = 1'000'000; // churn: create+delete cycles
   bool json = false;
 };
 

@@ -120,6 +120,25 @@ BOOST_AUTO_TEST_CASE(a_deleted_record_is_freed_only_after_its_last_binding) {
   BOOST_TEST((error_of([&] { s.segment->delete_variable("d"); }) == errc::not_found));
 }
 
+BOOST_AUTO_TEST_CASE(name_churn_leaves_a_bounded_number_of_tombstones_and_a_whole_heap) {
+  test::scratch_segment s;
+  const std::uint64_t fresh_free = s.segment->free_bytes();
+  const auto& h = s.segment->header();
+  std::uint32_t most_tombstones = 0;
+  for (int i = 0; i < 100'000; ++i) {  // 100 live names, each cycle a new one
+    s.segment->create_variable("churn/" + std::to_string(i), value_type::int64);
+    if (i >= 100) s.segment->delete_variable("churn/" + std::to_string(i - 100));
+    most_tombstones = std::max(most_tombstones, h.directory_tombstones);
+  }
+  BOOST_TEST(most_tombstones <= h.directory_capacity / 8 + 1);
+  BOOST_TEST(h.directory_used == 100u);
+  BOOST_TEST(s.segment->find("churn/99999") != nullptr);
+  BOOST_TEST(s.segment->find("churn/99899") == nullptr);
+  BOOST_TEST(s.segment->list_names("churn/").size() == 100u);
+  for (int i = 99'900; i < 100'000; ++i) s.segment->delete_variable("churn/" + std::to_string(i));
+  BOOST_TEST(s.segment->free_bytes() == fresh_free);  // every block came back, merged
+}
+
 BOOST_AUTO_TEST_CASE(an_adopted_segment_keeps_every_value) {
   test::scratch_segment s;
   core::write_json_value(*s.segment->create_variable("n", value_type::int64), 42);
