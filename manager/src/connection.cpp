@@ -12,15 +12,16 @@ namespace {
 constexpr std::size_t max_outbox = 4 << 20;
 }  // namespace
 
-connection::connection(unix_socket socket, request_handler& handler, wait_pool& waits,
-                       std::size_t max_line, std::chrono::milliseconds idle_timeout,
+connection::connection(unix_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
                        std::function<void()> on_close, std::function<void()> on_shutdown)
     : socket_(std::move(socket)),
       handler_(handler),
-      input_(max_line + 1),
+      input_(limits.max_line + 1),
       waits_(waits),
-      idle_timeout_(idle_timeout),
+      idle_timeout_(limits.idle_timeout),
       idle_timer_(socket_.get_executor()),
+      busy_timeout_(limits.busy_timeout),
+      retry_timer_(socket_.get_executor()),
       on_close_(std::move(on_close)),
       on_shutdown_(std::move(on_shutdown)) {}
 
@@ -55,6 +56,7 @@ void connection::close() {
   boost::system::error_code ignored;
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
   idle_timer_.cancel();
+  retry_timer_.cancel();
   socket_.shutdown(unix_socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
@@ -88,6 +90,10 @@ void connection::on_line(std::size_t bytes) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
   handler_outcome out = blank ? handler_outcome{} : handler_.handle_line(line, peer_);
+  if (out.retry && (!busy_since_ || std::chrono::steady_clock::now() - *busy_since_ < busy_timeout_)) {
+    return retry_later(bytes);
+  }
+  busy_since_.reset();
   input_.consume(bytes);
   if (out.wait) {
     flush();  // answers to the requests before it go now, not after the wait
@@ -107,6 +113,15 @@ void connection::on_line(std::size_t bytes) {
   const auto* data = static_cast<const char*>(input_.data().data());
   if (std::memchr(data, '\n', input_.size()) == nullptr) flush();
   do_read();
+}
+
+void connection::retry_later(std::size_t bytes) {
+  if (!busy_since_) busy_since_ = std::chrono::steady_clock::now();
+  flush();  // the answers before it need not wait
+  retry_timer_.expires_after(std::chrono::milliseconds(1));
+  retry_timer_.async_wait([self = shared_from_this(), bytes](boost::system::error_code ec) {
+    if (!ec && !self->closing_) self->on_line(bytes);
+  });
 }
 
 // A waiter thread sleeps on the variable's futex (as local proxies do) and hands

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "mpstate/manager/options.hpp"
 #include "request_handler.hpp"
 #include "wait_pool.hpp"
 
@@ -19,9 +20,9 @@ using unix_socket = asio::local::stream_protocol::socket;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(unix_socket socket, request_handler& handler, wait_pool& waits, std::size_t max_line,
-             std::chrono::milliseconds idle_timeout, std::function<void()> on_close,
-             std::function<void()> on_shutdown);
+  // Takes max_line, idle_timeout and busy_timeout from `limits`.
+  connection(unix_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
+             std::function<void()> on_close, std::function<void()> on_shutdown);
   ~connection();
   // Serves `peer` (already checked against the allowed users).
   void start(const core::process_identity& peer);
@@ -34,6 +35,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Closes the connection when no complete request arrives for idle_timeout_.
   void arm_idle_timer();
   void on_line(std::size_t bytes);
+  // The line of `bytes` met a lock a client holds: run it again in a moment (later
+  // lines wait behind it, so answers stay in order; other connections go on).
+  void retry_later(std::size_t bytes);
   // Appends a response to the outbox; flush() starts writing it.
   void queue(const core::json& response);
   void flush();
@@ -55,6 +59,9 @@ class connection : public std::enable_shared_from_this<connection> {
   bool waiting_ = false;  // a `wait` is pending: later requests queue behind it
   std::chrono::milliseconds idle_timeout_;
   asio::steady_timer idle_timer_;
+  std::chrono::milliseconds busy_timeout_;
+  asio::steady_timer retry_timer_;
+  std::optional<std::chrono::steady_clock::time_point> busy_since_;  // the line being retried
   std::shared_ptr<wait_pool::entry> pending_wait_;
   std::function<void()> on_close_;
   std::function<void()> on_shutdown_;

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   std::string size = "64M";
   std::vector<unsigned> allow_uids, allow_gids;
   double idle_seconds = 600;
+  double busy_seconds = 2;
   double snapshot_seconds = 60;
   po::options_description desc("mpstate-manager --name NAME [options]");
   desc.add_options()
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
       ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 1M)")
       ("max-connections", po::value(&opts.max_connections), "clients served at once (default 1024)")
       ("idle-timeout", po::value(&idle_seconds), "close connections idle this many seconds (default 600, 0: never)")
+      ("busy-timeout", po::value(&busy_seconds), "retry a request that meets a lock a client holds this many "
+                                                  "seconds, then answer it 'busy' (default 2)")
       ("snapshot", po::value(&opts.snapshot_path), "save every value to this JSON file at exit and periodically; "
                                                      "restore from it when the segment is gone (after a reboot)")
       ("snapshot-interval", po::value(&snapshot_seconds), "seconds between snapshots (default 60, 0: at exit only)")
@@ -57,6 +60,8 @@ int main(int argc, char** argv) {
     opts.size = mpstate::manager::parse_size(size);
     if (idle_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--idle-timeout must not be negative");
     opts.idle_timeout = std::chrono::milliseconds(static_cast<long>(idle_seconds * 1000));
+    if (busy_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--busy-timeout must not be negative");
+    opts.busy_timeout = std::chrono::milliseconds(static_cast<long>(busy_seconds * 1000));
     if (snapshot_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--snapshot-interval must not be negative");
     opts.snapshot_interval = std::chrono::milliseconds(static_cast<long>(snapshot_seconds * 1000));
     opts.allowed_uids.assign(allow_uids.begin(), allow_uids.end());

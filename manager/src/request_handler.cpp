@@ -52,7 +52,7 @@ handler_outcome request_handler::handle(const json& request, const process_ident
     }
     return {make_result(id, std::move(result)), {}};
   } catch (const error& e) {
-    return {make_error(id, e.code(), e.message()), {}};
+    return {make_error(id, e.code(), e.message()), {}, e.code() == errc::busy};
   } catch (const std::exception& e) {
     return {make_error(id, errc::internal, e.what()), {}};
   }

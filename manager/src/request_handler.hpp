@@ -36,6 +36,10 @@ struct pending_wait {
 struct handler_outcome {
   json response;                     // empty when `wait` is set
   std::optional<pending_wait> wait;
+  // A lock a client holds stood in the way (errc::busy) and nothing changed: the
+  // connection retries the same line later, and sends `response` only past its
+  // busy timeout.
+  bool retry = false;
 };
 
 class request_handler {

@@ -109,6 +109,7 @@ bool server::adopted() const { return impl_->segment->adopted(); }
 
 void server::run() {
   impl& m = *impl_;
+  core::segment_locks_never_wait = true;  // this thread runs the event loop: it must never stall
   m.signals.async_wait([this](boost::system::error_code ec, int) {
     if (!ec) stop();
   });
@@ -154,7 +155,7 @@ void server::impl::on_accept(stream::socket socket) {
   bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
   ++facts.connections;
   auto conn = std::make_shared<connection>(
-      std::move(socket), *handler, *waits, opts.max_line, opts.idle_timeout,
+      std::move(socket), *handler, *waits, opts,
       [this] { --facts.connections; }, [this] { asio::post(io, [this] { io.stop(); }); });
   if (facts.connections > opts.max_connections) {
     return conn->refuse(errc::too_many_connections,
@@ -201,6 +202,8 @@ void server::impl::watch() {
         std::cerr << "mpstate-manager: " << core::to_string(r->type) << " '" << r->name_view()
                   << "': a holder died; recovered\n";
       }
+    } catch (const core::lock_busy&) {
+      // a client holds it: look again next time
     } catch (const std::exception& e) {
       std::cerr << "mpstate-manager: watching '" << r->name_view() << "': " << e.what() << "\n";
     }

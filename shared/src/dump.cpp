@@ -47,6 +47,7 @@ std::string sync_text(const std::string& type, const nlohmann::json& value) {
   if (type == "semaphore" || type == "bounded_semaphore") {
     std::string text = std::to_string(value.at("value").get<std::int64_t>()) + " free";
     if (value.contains("bound")) text += " of " + std::to_string(value.at("bound").get<std::int64_t>());
+    if (!value.value("return_dead_permits", false)) return text;  // a counter: permits have no holders
     return text + ", held by " + pids_text(value.at("holders"));
   }
   if (type == "condition") {

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 
 #include "mpstate/core/crash_point.hpp"
@@ -145,16 +146,23 @@ void owned_segment::rebuild_directory(const std::vector<variable_record*>& live)
   std::memset(static_cast<void*>(table), 0, std::uint64_t{h.directory_capacity} * sizeof(directory_slot));
   for (variable_record* r : live) insert_name(table, r);
   crash_point("rehash: new table filled, not switched");
+  // Even again if a manager died mid-change (adoption); readers then see it settle.
+  h.directory_generation.store((h.directory_generation.load() | 1) + 1, std::memory_order_release);
+  directory_change change(h);
   h.directory_active.store(next, std::memory_order_release);
   h.directory_used = static_cast<std::uint32_t>(live.size());
   h.directory_tombstones = 0;
-  h.directory_generation.fetch_add(1);
 }
 
 bool owned_segment::compact_directory() {
   segment_header& h = header();
-  robust_lock lock(h.directory_mutex);
   if (h.directory_tombstones <= h.directory_capacity / 8) return false;
+  std::optional<robust_lock> lock;
+  try {
+    lock.emplace(h.directory_mutex);
+  } catch (const lock_busy&) {
+    return false;  // a client holds the table: after the next delete
+  }
   std::vector<variable_record*> live;
   live.reserve(h.directory_used);
   const directory_slot* table = slots();
@@ -163,6 +171,14 @@ bool owned_segment::compact_directory() {
   }
   rebuild_directory(live);
   return true;
+}
+
+variable_record* owned_segment::find(std::string_view name, bool bind) const {
+  const std::int64_t idx = find_slot(name, name_hash(name));
+  if (idx < 0) return nullptr;
+  variable_record* r = record_at(slots()[idx].record_offset);
+  if (bind) r->bind_count.fetch_add(1, std::memory_order_relaxed);
+  return r;
 }
 
 void owned_segment::tick_clock() { header().clock_ns.store(now_ns(), std::memory_order_relaxed); }
@@ -243,10 +259,17 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     }
   }
   crash_point("create: record initialised, not published");
+  std::optional<robust_lock> lock;
+  try {
+    lock.emplace(h.directory_mutex);  // before the commit point: busy leaves nothing made
+  } catch (...) {
+    heap_->release(offset_of(r));
+    throw;
+  }
   heap_->publish(offset_of(r));  // the commit point: an adopting manager names it
   crash_point("create: record published, not named");
   {
-    robust_lock lock(h.directory_mutex);
+    directory_change change(h);
     directory_slot* table = slots();
     const std::uint64_t mask = h.directory_capacity - 1;
     std::uint64_t idx = name_hash(name) & mask;
@@ -254,8 +277,8 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     if (table[idx].record_offset == slot_tombstone) --h.directory_tombstones;
     insert_name(table, r);
     ++h.directory_used;
-    h.directory_generation.fetch_add(1);
   }
+  lock.reset();
   crash_point("create: named");
   if (is_structured(type)) watched_.push_back(r);
   return r;
@@ -286,8 +309,17 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
   variable_record* r = allocate_record(name, old->type, capacity, /*zero_slots=*/false);  // the value is copied in
   r->created_ns = old->created_ns;
   r->held_by_predecessor.store(1);  // until the old record is freed (see layout.hpp, moved_to)
+  // Both locks before the commit point: a busy one leaves nothing changed.
+  std::optional<robust_lock> dir;
+  std::optional<locked_record> lock;
+  try {
+    dir.emplace(header().directory_mutex);
+    lock.emplace(*old);  // writers wait here; they find the record moved after
+  } catch (...) {
+    heap_->release(offset_of(r));
+    throw;
+  }
   {
-    locked_record lock(*old);  // writers wait here; they find the record moved after
     if (queue) {
       copy_queue(*old, *r, wanted, ring);
     } else {
@@ -307,11 +339,12 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
   heap_->publish(offset_of(r));
   crash_point("grow: successor published, not named");
   {
-    robust_lock dir(header().directory_mutex);
+    directory_change change(header());
     std::atomic_ref<std::uint64_t>(slots()[find_slot(name, name_hash(name))].record_offset)
         .store(offset_of(r), std::memory_order_release);
-    header().directory_generation.fetch_add(1);
   }
+  lock.reset();
+  dir.reset();
   crash_point("grow: named");
   wake_waiters(*old);  // they wake, find it moved, and follow
   retired_.push_back(old);
@@ -321,21 +354,22 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
 
 void owned_segment::delete_variable(std::string_view name) {
   segment_header& h = header();
-  variable_record* r = find(name);
-  if (!r) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
+  variable_record* r = nullptr;
   {
-    robust_lock record_lock(r->mutex);
-    r->flags.fetch_or(record_flag_deleted);  // the commit point
-    r->version.fetch_add(1);
-  }
-  crash_point("delete: record marked deleted, still named");
-  {
-    robust_lock lock(h.directory_mutex);
-    std::int64_t idx = find_slot(name, name_hash(name));
+    robust_lock dir(h.directory_mutex);  // both locks before the commit point (busy: nothing done)
+    const std::int64_t idx = find_slot(name, name_hash(name));
+    if (idx < 0) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
+    r = record_at(slots()[idx].record_offset);
+    {
+      robust_lock record_lock(r->mutex, "variable '" + std::string(name) + "'");
+      r->flags.fetch_or(record_flag_deleted);  // the commit point
+      r->version.fetch_add(1);
+    }
+    crash_point("delete: record marked deleted, still named");
+    directory_change change(h);
     std::atomic_ref<std::uint64_t>(slots()[idx].record_offset).store(slot_tombstone, std::memory_order_release);
     --h.directory_used;
     ++h.directory_tombstones;
-    h.directory_generation.fetch_add(1);
   }
   crash_point("delete: name removed");
   wake_waiters(*r);

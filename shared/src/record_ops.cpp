@@ -38,6 +38,10 @@ void wake_waiters(variable_record& r) noexcept {
   syscall(SYS_futex, r.futex_word(), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
+bool locked_record::lock_in_manager() {
+  return lock_or_busy(r_.mutex, "variable '" + std::string(r_.name_view()) + "'");
+}
+
 void repair_after_dead_holder(variable_record& r) noexcept {
   r.version.store(r.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   if (r.waiters.load(std::memory_order_relaxed) != 0) wake_waiters(r);

@@ -41,6 +41,10 @@ bool robust_mutex::lock_until(std::chrono::system_clock::time_point deadline) {
   return after_lock(pthread_mutex_timedlock(&native_, &ts));
 }
 
+lock_busy::lock_busy(const robust_mutex& m, std::string_view what)
+    : error(errc::busy, std::string(what) + " is locked by thread " + std::to_string(m.holder_tid()) +
+                            " of another process; try again") {}
+
 bool robust_mutex::try_lock(bool* owner_died) {
   int rc = pthread_mutex_trylock(&native_);
   if (rc == EBUSY) return false;

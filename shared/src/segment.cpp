@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sched.h>
 
 #include "mpstate/core/names.hpp"
 #include "mpstate/error.hpp"
@@ -138,16 +139,43 @@ void segment::unbind(variable_record* r) noexcept {
   if (r) r->bind_count.fetch_sub(1, std::memory_order_release);
 }
 
+std::vector<std::string> segment::scan_names(std::string_view prefix) const {
+  std::vector<std::string> out;
+  const directory_slot* table = slots();
+  for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
+    const std::uint64_t offset =
+        std::atomic_ref<const std::uint64_t>(table[i].record_offset).load(std::memory_order_acquire);
+    if (offset <= slot_tombstone || offset >= size()) continue;
+    const variable_record* r = record_at(offset);
+    const std::string_view name(r->name, std::min<std::size_t>(r->name_length, sizeof r->name));
+    if (name.substr(0, prefix.size()) == prefix) out.emplace_back(name);
+  }
+  return out;
+}
+
 std::vector<std::string> segment::list_names(std::string_view prefix) const {
   std::vector<std::string> out;
+  const auto& generation = header().directory_generation;
+#if !defined(__SANITIZE_THREAD__)  // TSan cannot follow a seqlock: it takes the lock below
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const std::uint64_t before = generation.load(std::memory_order_acquire);
+    if (before & 1) {  // the manager is changing it: a moment
+      sched_yield();
+      continue;
+    }
+    out = scan_names(prefix);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (generation.load(std::memory_order_relaxed) == before) {
+      std::sort(out.begin(), out.end());
+      return out;
+    }
+  }
+#endif
+  // Still changing after 100 tries, or odd for good (a manager died mid-change):
+  // the lock, which the manager holds while it changes the table.
   {
     robust_lock lock(header().directory_mutex);
-    const directory_slot* table = slots();
-    for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
-      if (table[i].record_offset <= slot_tombstone) continue;
-      std::string_view name = record_at(table[i].record_offset)->name_view();
-      if (name.substr(0, prefix.size()) == prefix) out.emplace_back(name);
-    }
+    out = scan_names(prefix);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -155,21 +183,9 @@ std::vector<std::string> segment::list_names(std::string_view prefix) const {
 
 std::vector<variable_record*> segment::list(std::string_view prefix, bool bind) const {
   std::vector<variable_record*> out;
-  {
-    robust_lock lock(header().directory_mutex);
-    const directory_slot* table = slots();
-    for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
-      if (table[i].record_offset > slot_tombstone) {
-        variable_record* r = record_at(table[i].record_offset);
-        if (r->name_view().substr(0, prefix.size()) != prefix) continue;
-        if (bind) r->bind_count.fetch_add(1, std::memory_order_relaxed);
-        out.push_back(r);
-      }
-    }
+  for (const std::string& name : list_names(prefix)) {
+    if (variable_record* r = find(name, bind)) out.push_back(r);  // deleted meanwhile: left out
   }
-  std::sort(out.begin(), out.end(), [](const variable_record* a, const variable_record* b) {
-    return a->name_view() < b->name_view();
-  });
   return out;
 }
 

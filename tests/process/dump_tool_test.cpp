@@ -70,9 +70,10 @@ BOOST_AUTO_TEST_CASE(the_table_shows_names_types_and_short_values) {
 
 BOOST_AUTO_TEST_CASE(the_table_says_who_holds_locks_permits_and_barrier_places) {
   client->lock("s/lock").acquire();
-  auto sem = client->bounded_semaphore("s/sem", 3);
+  auto sem = client->bounded_semaphore("s/sem", 3, PermitRecovery::return_dead_holders);  // owned: holders shown
   sem.acquire();
   sem.acquire();
+  client->semaphore("s/count", 2).acquire();  // a counter: no holders
   client->event("s/event").set();
   client->barrier("s/barrier", 4);
   auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " s/");
@@ -80,6 +81,8 @@ BOOST_AUTO_TEST_CASE(the_table_says_who_holds_locks_permits_and_barrier_places) 
   const std::string me = std::to_string(getpid());
   BOOST_TEST(r.output.find("held by pid " + me) != std::string::npos, r.output);
   BOOST_TEST(r.output.find("1 free of 3, held by " + me + "x2") != std::string::npos, r.output);
+  const auto count_line = r.output.substr(r.output.find("s/count"));
+  BOOST_TEST(count_line.substr(0, count_line.find('\n')).ends_with(" 1 free"), r.output);
   BOOST_TEST(r.output.find(" set") != std::string::npos, r.output);
   BOOST_TEST(r.output.find("0/4 waiting (-), generation 0") != std::string::npos, r.output);
 }

@@ -122,8 +122,9 @@ BOOST_AUTO_TEST_CASE(sync_variables_come_back_with_no_holder_after_a_reboot) {
   {
     Client c = manager->connect();
     c.lock("s/lock").acquire();  // held by a process that will not survive the reboot
-    auto sem = c.bounded_semaphore("s/sem", 3);
+    auto sem = c.bounded_semaphore("s/sem", 3, PermitRecovery::return_dead_holders);
     sem.acquire();
+    c.semaphore("s/count", 2).acquire();  // a counter: the permit taken stays taken
     c.event("s/event").set();
     c.barrier("s/barrier", 4);
   }
@@ -134,6 +135,8 @@ BOOST_AUTO_TEST_CASE(sync_variables_come_back_with_no_holder_after_a_reboot) {
   BOOST_TEST(!c.lock("s/lock").locked());
   BOOST_TEST(c.bounded_semaphore("s/sem").value() == 3);  // the held permit is back
   BOOST_TEST(c.bounded_semaphore("s/sem").state()["bound"] == 3);
+  BOOST_TEST(c.bounded_semaphore("s/sem").state()["return_dead_permits"] == true);
+  BOOST_TEST(c.semaphore("s/count").value() == 1);
   BOOST_TEST(c.event("s/event").is_set());
   BOOST_TEST(c.barrier("s/barrier", 4).parties() == 4);
 }

@@ -30,6 +30,7 @@ enum class errc {
   manager_running,      // another live manager already serves this name
   layout_mismatch,      // the segment (or client) speaks another layout version, or a bad header
   timeout,              // a wait or lock that did not finish before its deadline
+  busy,                 // the manager gave up waiting for a variable (or the name table) that a client holds locked
   broken_barrier,       // a barrier that was aborted, timed out, or lost a party that died
   lock_unrecoverable,   // a robust mutex that could not be made consistent
   system_error,         // an operating-system call failed (message says which, with errno text)

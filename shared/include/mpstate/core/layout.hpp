@@ -74,7 +74,10 @@ struct segment_header {
                                         // fills the other one and switches by one store
   std::uint64_t heap_offset;
   std::uint64_t heap_size;
-  std::atomic<std::uint64_t> directory_generation;  // bumped on every create/delete
+  // A seqlock over the directory: odd while the manager changes it (under
+  // directory_mutex), even otherwise; readers that scan without the lock retry when
+  // it moved, and fall back to the lock when it stays odd (a manager that died).
+  std::atomic<std::uint64_t> directory_generation;
   // Wall-clock ns, ticked by the manager every 10 ms; writes stamp records with it
   // (a clock read per write would cost more than the lock). It stands still while no
   // manager runs. Alone on its cache line: written 100 times a second, read by all.

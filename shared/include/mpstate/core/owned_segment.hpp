@@ -31,6 +31,11 @@ class owned_segment : public segment {
 
   bool adopted() const { return adopted_; }
 
+  // As segment::find, without the directory lock: the manager is the table's only
+  // writer, so its own reads need not exclude anyone (a client stopped holding the
+  // lock delays none of the manager's lookups).
+  variable_record* find(std::string_view name, bool bind = false) const override;
+
   // Fills a new record before anyone can see it (its initial value, sync state or
   // queue ring); may throw buffer_too_small once to ask for a larger buffer.
   using record_init = std::function<void(variable_record&)>;

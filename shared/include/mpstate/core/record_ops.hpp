@@ -67,7 +67,11 @@ void repair_after_dead_holder(variable_record& r) noexcept;
 class locked_record {
  public:
   explicit locked_record(variable_record& r) : r_(r) {
-    if (r_.mutex.lock()) repair_after_dead_holder(r_);
+    if (segment_locks_never_wait) [[unlikely]] {
+      if (lock_in_manager()) repair_after_dead_holder(r_);
+    } else if (r_.mutex.lock()) {
+      repair_after_dead_holder(r_);
+    }
     check_live();
   }
   locked_record(variable_record& r, std::chrono::system_clock::time_point deadline) : r_(r) {
@@ -94,6 +98,7 @@ class locked_record {
   }
 
  private:
+  bool lock_in_manager();  // lock_or_busy, naming the variable
   void check_live() {
     if (r_.flags.load(std::memory_order_acquire) != 0) [[unlikely]] {
       r_.mutex.unlock();

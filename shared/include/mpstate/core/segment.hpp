@@ -19,7 +19,7 @@ class segment {
   // may not be opened, error(layout_mismatch) for a bad or foreign header.
   static std::unique_ptr<segment> open(const std::string& shm_name);
 
-  ~segment();
+  virtual ~segment();
   segment(const segment&) = delete;
   segment& operator=(const segment&) = delete;
 
@@ -37,19 +37,25 @@ class segment {
 
   // The record named `name`, or nullptr. With `bind`, its bind_count is raised under
   // the directory lock, so the manager will not free it until unbind() (see layout.hpp).
-  variable_record* find(std::string_view name, bool bind = false) const;
+  // The manager's own (owned_segment) takes no lock: it is the directory's only writer.
+  virtual variable_record* find(std::string_view name, bool bind = false) const;
   static void unbind(variable_record* r) noexcept;
-  // Live records whose names start with `prefix`, sorted by name. With `bind`, each is
-  // bound as by find(); the caller unbinds every one when done.
+  // Live records whose names start with `prefix`, sorted by name: the names as by
+  // list_names(), each then found as by find(). With `bind`, each is bound; the
+  // caller unbinds every one when done.
   std::vector<variable_record*> list(std::string_view prefix = {}, bool bind = false) const;
-  // The names under `prefix`, sorted, copied under the directory lock (a record
-  // pointer from list() without bind may be freed once the lock is released).
+  // The names under `prefix`, sorted. Takes no lock: scans the table while its
+  // generation stays even and unchanged (a seqlock; see segment_header), so a
+  // process stopped in here holds up nobody.
   std::vector<std::string> list_names(std::string_view prefix = {}) const;
 
  protected:
   segment(std::string shm_name, void* base, std::uint64_t size);
-  // Index of `name`'s live slot, or -1. Caller holds the directory mutex.
+  // Index of `name`'s live slot, or -1. Caller holds the directory mutex (or is the manager).
   std::int64_t find_slot(std::string_view name, std::uint64_t hash) const;
+  // The names under `prefix` in the active table, unsorted; with a seqlock reader's
+  // care (record_offset read atomically, names clamped), as list_names() needs.
+  std::vector<std::string> scan_names(std::string_view prefix) const;
   // Table 0 or 1 of the directory; slots() is the active one.
   directory_slot* table(std::uint32_t which) const {
     return reinterpret_cast<directory_slot*>(base() + header().directory_offset) +
@@ -61,6 +67,19 @@ class segment {
   std::string shm_name_;
   void* base_;
   std::uint64_t size_;
+};
+
+// Marks a change of the directory for lock-free readers (segment_header's
+// directory_generation odd for its scope). The changer holds directory_mutex.
+class directory_change {
+ public:
+  explicit directory_change(segment_header& h) : h_(h) { h_.directory_generation.fetch_add(1, std::memory_order_acq_rel); }
+  ~directory_change() { h_.directory_generation.fetch_add(1, std::memory_order_release); }
+  directory_change(const directory_change&) = delete;
+  directory_change& operator=(const directory_change&) = delete;
+
+ private:
+  segment_header& h_;
 };
 
 // The directory's hash (FNV-1a, 64-bit). Part of the layout: never change it
