@@ -32,12 +32,17 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   void do_read();
+  // Reads what has arrived (never blocks), taking the sender's pid from the
+  // message's credentials. False when nothing was there, or the connection ended.
+  bool receive();
   // Closes the connection when no complete request arrives for idle_timeout_.
   void arm_idle_timer();
-  void on_line(std::size_t bytes);
-  // The line of `bytes` met a lock a client holds: run it again in a moment (later
-  // lines wait behind it, so answers stay in order; other connections go on).
-  void retry_later(std::size_t bytes);
+  // Serves the first buffered line, of `bytes`; false when reading must stop for now
+  // (a wait, or a retry, is pending).
+  bool on_line(std::size_t bytes);
+  // The first line met a lock a client holds: run it again in a moment (later lines
+  // wait behind it, so answers stay in order; other connections go on).
+  void retry_later();
   // Appends a response to the outbox; flush() starts writing it.
   void queue(const core::json& response);
   void flush();

@@ -45,6 +45,10 @@ handler_outcome request_handler::handle(const json& request, const process_ident
     const op_spec* op = find_op(op_field.get_ref<const std::string&>());
     if (!op) throw error(errc::unknown_op, "unknown op '" + op_field.get<std::string>() + "'");
     std::optional<pending_wait> wait;
+    struct writing_for {  // writes this request makes are stamped with the peer's pid
+      explicit writing_for(pid_t pid) { core::writing_for_pid = pid; }
+      ~writing_for() { core::writing_for_pid = 0; }
+    } stamp(peer.pid);
     json result = dispatch(op->code, request, peer, wait);
     if (wait) {
       wait->id = id;

@@ -90,6 +90,8 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   ::umask(old_mask);
   if (ec) throw error(errc::system_error, "cannot bind " + m.socket_path + ": " + ec.message());
   m.acceptor.listen(asio::socket_base::max_listen_connections);
+  const int on = 1;  // SCM_CREDENTIALS on every message: requests are attributed to their sender
+  ::setsockopt(m.acceptor.native_handle(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
   m.opts = std::move(opts);
 }
 

@@ -119,3 +119,38 @@ BOOST_AUTO_TEST_CASE(allow_gid_serves_members_of_the_group_and_only_them) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Requests are attributed to the process that wrote them (SCM_CREDENTIALS on every
+// message), not to the one that opened the connection: a fork child writing on its
+// parent's connection owns what it marks, and the dump names it as the writer.
+BOOST_FIXTURE_TEST_SUITE(per_message_credentials, manager_fixture)
+
+BOOST_AUTO_TEST_CASE(a_socket_write_is_stamped_with_the_writers_pid_not_the_managers) {
+  raw_connection c(manager->socket_path());
+  BOOST_TEST(code_of(ask(c, R"({"op":"set","name":"who/wrote","value":1})")) == "ok");
+  json dumped = client->dump("who/");
+  BOOST_TEST(dumped["variables"][0]["last_writer_pid"] == getpid());
+}
+
+BOOST_AUTO_TEST_CASE(a_fork_child_on_its_parents_connection_owns_the_loop_it_marks) {
+  client->loop("inherit/loop");
+  auto wrote = client->create<std::int64_t>("inherit/done", 0);
+  raw_connection c(manager->socket_path());  // opened by the parent
+  pid_t child = spawn([&] {
+    for (const char* state : {"starting", "running"}) {
+      json r = ask(c, std::string(R"({"op":"loop_mark","name":"inherit/loop","state":")") + state + "\"}");
+      if (!r.contains("result") || r["result"]["pid"] != getpid()) return 1;
+    }
+    if (code_of(ask(c, R"({"op":"set","name":"inherit/done","value":7})")) != "ok") return 2;
+    ::pause();
+    return 0;
+  });
+  BOOST_REQUIRE(eventually([&] { return wrote.get() == 7; }, 5s));
+  BOOST_TEST(client->dump("inherit/done")["variables"][0]["last_writer_pid"] == child);
+  auto loop = client->loop("inherit/loop");
+  BOOST_TEST(loop.info().pid == child);
+  kill_now(child);
+  BOOST_TEST(eventually([&] { return loop.info().state == LoopPhase::failed; }, 5s));  // before: running for ever
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -55,6 +55,11 @@ inline void check_type(const variable_record& r, value_type wanted) {
   if (r.type != wanted) throw_type_mismatch(r, wanted);
 }
 
+// The process a write is made for, when not this one: the manager sets it, on its
+// event-loop thread, to the process that sent the request being served, so the dump
+// names the real writer of a socket write. 0: this process.
+[[gnu::tls_model("initial-exec")]] inline constinit thread_local std::int32_t writing_for_pid = 0;
+
 // Wakes every process in wait_for_change on `r` (a no-op without waiters).
 void wake_waiters(variable_record& r) noexcept;
 
@@ -91,8 +96,8 @@ class locked_record {
   // load + store suffices and the read of `waiters` cannot miss one.
   void commit() {
     r_.version.store(r_.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    r_.last_write.store(variable_record::pack_last_write(r_.header().clock_ns.load(std::memory_order_relaxed),
-                                                         self_pid()),
+    const std::int32_t writer = writing_for_pid != 0 ? writing_for_pid : self_pid();
+    r_.last_write.store(variable_record::pack_last_write(r_.header().clock_ns.load(std::memory_order_relaxed), writer),
                         std::memory_order_relaxed);
     wake_ = r_.waiters.load(std::memory_order_relaxed) != 0;
   }
