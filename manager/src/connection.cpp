@@ -161,7 +161,7 @@ bool connection::on_line(std::size_t bytes) {
       shutdown_after_write_ = true;
       closing_ = true;
     }
-    queue(out.response);
+    queue(out.response, out.exact_id);
     waits_.answer_changed();  // this request may have changed what others wait on
   }
   // Pipelined requests already buffered are answered together, in one write, so a
@@ -187,19 +187,24 @@ void connection::start_wait(pending_wait wait) {
   waiting_ = true;
   // The completion holds the connection: nothing else is pending on it meanwhile.
   pending_wait_ = waits_.start(wait.record, wait.seen_version, wait.deadline,
-                                 [self = shared_from_this(), id = wait.id](std::uint64_t version, bool changed) {
-                                   self->finish_wait(id, version, changed);
+                                 [self = shared_from_this(), id = wait.id, exact = wait.exact_id](
+                                     std::uint64_t version, bool changed) {
+                                   self->finish_wait(id, exact, version, changed);
                                  });
 }
 
-void connection::finish_wait(const core::json& id, std::uint64_t version, bool changed) {
+void connection::finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version,
+                             bool changed) {
   waiting_ = false;
   pending_wait_.reset();
-  send(core::make_result(id, {{"version", version}, {"changed", changed}}));
+  queue(core::make_result(id, {{"version", version}, {"changed", changed}}), exact_id);
+  flush();
   do_read();
 }
 
-void connection::queue(const core::json& response) { outbox_ += core::to_line(response); }
+void connection::queue(const core::json& response, std::string_view exact_id) {
+  outbox_ += core::to_line(response, exact_id);
+}
 
 void connection::flush() {
   if (!writing_) do_write();

@@ -44,12 +44,12 @@ class connection : public std::enable_shared_from_this<connection> {
   // wait behind it, so answers stay in order; other connections go on).
   void retry_later();
   // Appends a response to the outbox; flush() starts writing it.
-  void queue(const core::json& response);
+  void queue(const core::json& response, std::string_view exact_id = {});
   void flush();
   void send(const core::json& response);  // queue + flush
   void do_write();
   void start_wait(pending_wait wait);
-  void finish_wait(const core::json& id, std::uint64_t version, bool changed);
+  void finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version, bool changed);
 
   unix_socket socket_;
   request_handler& handler_;

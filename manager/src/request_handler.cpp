@@ -31,7 +31,12 @@ handler_outcome request_handler::handle_line(std::string_view line,
   } catch (const json::exception&) {  // 406: a number such as 1e400 overflows a double
     return {make_error(nullptr, errc::out_of_range, "a number in the line is beyond the range of a double"), {}};
   }
-  return handle(request, peer);
+  handler_outcome out = handle(request, peer);
+  if (request.is_object() && request.contains("id")) {
+    out.exact_id = exact_number_id(line, request["id"]);
+    if (out.wait) out.wait->exact_id = out.exact_id;
+  }
+  return out;
 }
 
 handler_outcome request_handler::handle(const json& request, const process_identity& peer) {

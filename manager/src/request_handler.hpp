@@ -31,6 +31,7 @@ struct pending_wait {
   core::variable_record* record;  // bound; the connection unbinds it when done
   std::uint64_t seen_version;
   std::chrono::steady_clock::time_point deadline;
+  std::string exact_id = {};  // core::exact_number_id of the request
 };
 
 struct handler_outcome {
@@ -40,6 +41,7 @@ struct handler_outcome {
   // connection retries the same line later, and sends `response` only past its
   // busy timeout.
   bool retry = false;
+  std::string exact_id = {};  // core::exact_number_id: echo the id as these bytes
 };
 
 class request_handler {

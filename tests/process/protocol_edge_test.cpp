@@ -104,6 +104,29 @@ BOOST_AUTO_TEST_CASE(a_duplicate_key_takes_its_last_value) {
   BOOST_TEST(code_of(ask(c, R"({"op":"get","op":"teleport","name":"first"})")) == "unknown_op");
 }
 
+BOOST_AUTO_TEST_CASE(ids_are_echoed_exactly_as_sent_big_integers_included) {
+  raw_connection c(manager->socket_path());
+  const std::string big = "123456789012345678901234567890";  // beyond 64 bits: a double would round it
+  c.send(R"({"id":)" + big + R"(,"op":"set","name":"ids/x","value":1})" "\n");
+  auto ok = c.read_line();
+  BOOST_REQUIRE(ok.has_value());
+  BOOST_TEST(ok->find(R"("id":)" + big + ",") != std::string::npos, *ok);
+  c.send(R"({"op":"get","id":-)" + big + R"(,"name":"ids/missing"})" "\n");  // an error answer, id after the op
+  auto missing = c.read_line();
+  BOOST_REQUIRE(missing.has_value());
+  BOOST_TEST(missing->find(R"("id":-)" + big + "}") != std::string::npos, *missing);
+  c.send(R"({"id":18446744073709551616,"op":"wait","name":"ids/x","version":1,"timeout_ms":10})" "\n");
+  auto waited = c.read_line();
+  BOOST_REQUIRE(waited.has_value());
+  BOOST_TEST(waited->find(R"("id":18446744073709551616,)") != std::string::npos, *waited);
+  for (const std::string id : {"18446744073709551615", "-9223372036854775808", "1.5", "\"text\"", "[1,{\"id\":2}]"}) {
+    c.send(R"({"id":)" + id + R"(,"op":"list"})" "\n");
+    auto line = c.read_line();
+    BOOST_REQUIRE(line.has_value());
+    BOOST_TEST(line->find(R"({"id":)" + id + ",") == 0u, *line);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(ten_thousand_pipelined_requests_are_answered_in_order) {
   raw_connection c(manager->socket_path());
   std::string batch;

@@ -50,7 +50,12 @@ std::int64_t optional_integer(const json& request, const char* field, std::int64
 
 json make_result(const json& id, json result);
 json make_error(const json& id, errc code, std::string_view message);
-// Serialises a response as one line (invalid UTF-8 replaced, '\n' appended).
-std::string to_line(const json& message);
+// Serialises a response as one line (invalid UTF-8 replaced, '\n' appended). With
+// `exact_id` (from exact_number_id), its "id" is written as those exact bytes.
+std::string to_line(const json& message, std::string_view exact_id = {});
+// The text of a request's top-level "id" when it is a number that a double does not
+// keep exactly (an integer beyond 64 bits, say), so the answer can echo it as
+// sent; empty otherwise (the parsed id echoes exactly).
+std::string exact_number_id(std::string_view line, const json& parsed_id);
 
 }  // namespace mpstate::core
