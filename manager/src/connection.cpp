@@ -25,11 +25,13 @@ connection::connection(unix_socket socket, request_handler& handler, wait_pool& 
       idle_timeout_(limits.idle_timeout),
       idle_timer_(socket_.get_executor()),
       busy_timeout_(limits.busy_timeout),
+      max_answer_memory_(limits.max_answer_memory),
       retry_timer_(socket_.get_executor()),
       on_close_(std::move(on_close)),
       on_shutdown_(std::move(on_shutdown)) {}
 
 connection::~connection() {
+  handler_.facts().answer_bytes_held -= outbox_.size() + in_flight_.size();  // unsent, never to be
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
   if (on_close_) on_close_();
 }
@@ -75,8 +77,8 @@ void connection::do_read() {
   bool received = false;
   int served = 0;
   while (!closing_ && !waiting_) {
-    if (writing_ && outbox_.size() > max_outbox) {
-      reading_paused_ = true;
+    if (writing_ && (outbox_.size() > max_outbox || handler_.facts().answer_bytes_held > max_answer_memory_)) {
+      reading_paused_ = true;  // until its answers are written (do_write resumes it)
       return;
     }
     reading_paused_ = false;
@@ -202,8 +204,23 @@ void connection::finish_wait(const core::json& id, const std::string& exact_id, 
   do_read();
 }
 
+// Every answer counts against the manager-wide budget until written. Past it, an
+// answer over 64 KiB is refused (busy) rather than held: clients that pipeline large
+// reads and never read cannot grow the manager without bound.
 void connection::queue(const core::json& response, std::string_view exact_id) {
-  outbox_ += core::to_line(response, exact_id);
+  std::string line = core::to_line(response, exact_id);
+  std::size_t& held = handler_.facts().answer_bytes_held;
+  if (line.size() > 64 * 1024 && held + line.size() > max_answer_memory_) {
+    line = core::to_line(core::make_error(response.value("id", core::json()), errc::busy,
+                                          "the manager holds " + std::to_string(held >> 20) +
+                                              " MiB of answers that clients have not read (limit " +
+                                              std::to_string(max_answer_memory_ >> 20) + " MiB); this " +
+                                              std::to_string(line.size()) +
+                                              "-byte answer is refused: read your answers and ask again"),
+                         exact_id);
+  }
+  held += line.size();
+  outbox_ += line;
 }
 
 void connection::flush() {
@@ -228,6 +245,8 @@ void connection::do_write() {
   outbox_.clear();
   asio::async_write(socket_, asio::buffer(in_flight_),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->handler_.facts().answer_bytes_held -= self->in_flight_.size();
+                      self->in_flight_.clear();
                       if (ec) {
                         self->writing_ = false;
                         return self->close();

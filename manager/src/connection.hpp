@@ -65,6 +65,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::chrono::milliseconds idle_timeout_;
   asio::steady_timer idle_timer_;
   std::chrono::milliseconds busy_timeout_;
+  std::size_t max_answer_memory_;  // for all connections together (server_facts::answer_bytes_held)
   asio::steady_timer retry_timer_;
   std::optional<std::chrono::steady_clock::time_point> busy_since_;  // the line being retried
   std::shared_ptr<wait_pool::entry> pending_wait_;

@@ -22,6 +22,7 @@ void raise_open_file_limit() {
 int main(int argc, char** argv) {
   mpstate::manager::options opts;
   std::string size = "64M";
+  std::string answer_memory = "64M";
   std::vector<unsigned> allow_uids, allow_gids;
   double idle_seconds = 600;
   double busy_seconds = 2;
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
       ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 1M)")
       ("max-connections", po::value(&opts.max_connections), "clients served at once (default 1024)")
       ("idle-timeout", po::value(&idle_seconds), "close connections idle this many seconds (default 600, 0: never)")
+      ("max-answer-memory", po::value(&answer_memory), "answers held for clients that do not read them, all "
+                                                         "together; past it large ones are refused (default 64M)")
       ("busy-timeout", po::value(&busy_seconds), "retry a request that meets a lock a client holds this many "
                                                   "seconds, then answer it 'busy' (default 2)")
       ("snapshot", po::value(&opts.snapshot_path), "save every value to this JSON file at exit and periodically; "
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
     }
     po::notify(vm);
     opts.size = mpstate::manager::parse_size(size);
+    opts.max_answer_memory = mpstate::manager::parse_size(answer_memory);
     if (idle_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--idle-timeout must not be negative");
     opts.idle_timeout = std::chrono::milliseconds(static_cast<long>(idle_seconds * 1000));
     if (busy_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--busy-timeout must not be negative");

@@ -218,6 +218,7 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
               {"name_capacity", h.directory_capacity / 4 * 3},
               {"retired_records", segment_.retired_count()},
               {"connections", facts_.connections},
+              {"answer_bytes_held", facts_.answer_bytes_held},
               {"adopted", segment_.adopted()},
               {"uptime_ms", (now_ns() - facts_.started_ns) / 1'000'000}};
     }

@@ -23,6 +23,7 @@ struct server_facts {
   std::size_t connections = 0;
   std::int64_t started_ns = 0;
   bool shutdown_requested = false;
+  std::size_t answer_bytes_held = 0;  // answers queued or being written, all connections
 };
 
 // A `wait` the connection must finish: answer when the version moves or at the deadline.
@@ -55,6 +56,7 @@ class request_handler {
   handler_outcome handle(const json& request, const core::process_identity& peer);
   // True once a `shutdown` request was answered.
   bool shutdown_requested() const { return facts_.shutdown_requested; }
+  server_facts& facts() { return facts_; }
 
  private:
   json dispatch(core::op_code op, const json& request, const core::process_identity& peer,

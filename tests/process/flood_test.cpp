@@ -87,4 +87,38 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_held_to_a_bounded_backlog) {
   BOOST_TEST(rss_during < rss_before + 32 * 1024, "RSS " << rss_before << " -> " << rss_during << " kB");
 }
 
+BOOST_AUTO_TEST_CASE(clients_that_never_read_large_answers_hold_a_bounded_total) {
+  client->create<std::int64_t>("probe", 1);
+  client->create<Bytes>("big", Bytes{}).set(Bytes(4 << 20, 0x62));  // ~5.6 MiB as a base64 answer
+  raw_connection good(manager->socket_path());
+  const long rss_before = core::resident_memory_kb(manager->pid());
+  std::vector<std::unique_ptr<raw_connection>> deaf;
+  for (int i = 0; i < 16; ++i) {  // each asks twice and reads nothing: 180 MiB unbounded
+    deaf.push_back(std::make_unique<raw_connection>(manager->socket_path()));
+    deaf.back()->send(R"({"op":"get","name":"big"})" "\n" R"({"op":"get","name":"big"})" "\n");
+  }
+  BOOST_TEST(eventually([&] { return worst_round_trip(good, 5) < 10ms; }, 10s));
+  const json stat = client->request({{"op", "stat"}});
+  BOOST_TEST(stat["answer_bytes_held"].get<std::size_t>() < (64u << 20) + (6u << 20), stat.dump());
+  const long rss_during = core::resident_memory_kb(manager->pid());
+  BOOST_TEST_MESSAGE("16 x 2 unread 5.6 MiB answers: manager RSS " << rss_before << " -> " << rss_during << " kB");
+#ifndef __SANITIZE_ADDRESS__
+  BOOST_TEST(rss_during < rss_before + 120 * 1024, "RSS " << rss_before << " -> " << rss_during << " kB");
+#endif
+  // Each gets, in order, its values or a clear busy: never silence.
+  int values = 0, refused = 0;
+  for (auto& c : deaf) {
+    for (int k = 0; k < 2; ++k) {
+      auto line = c->read_line(30s);
+      BOOST_REQUIRE(line.has_value());
+      json r = json::parse(*line);
+      if (r.contains("result")) ++values;
+      else if (code_of(r) == "busy") ++refused;
+    }
+  }
+  BOOST_TEST(values + refused == 32);
+  BOOST_TEST(values >= 3);
+  BOOST_TEST(refused >= 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

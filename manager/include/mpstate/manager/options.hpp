@@ -25,6 +25,8 @@ struct options {
   std::chrono::milliseconds idle_timeout{600'000};        // close a connection silent this long
                                                           // (0: never); a pending wait is not idle
   std::chrono::milliseconds watch_interval{200};          // loop-owner liveness checks
+  std::size_t max_answer_memory = 64u << 20;              // answers held for clients that do not
+                                                          // read: past it, large ones are refused
   std::chrono::milliseconds busy_timeout{2'000};          // a request meeting a lock a client holds
                                                           // is retried this long, then answered `busy`
   std::string snapshot_path;                              // non-empty: save values here, and
