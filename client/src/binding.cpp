@@ -1,12 +1,79 @@
 #include "mpstate/detail/binding.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
+
+#include <mutex>
+#include <unordered_set>
 
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::detail {
+namespace {
+
+// Every binding of this process, so a fork child can bind what it inherits. The
+// counts are raised in the parent before fork() returns anywhere (the parent may
+// drop its own proxy at once), and the child takes them as its own. The registry's
+// mutex is held across fork(), so the child never inherits it locked by another
+// thread. A fork that fails leaves the counts raised: those records leak, never
+// get freed under a reader.
+struct binding_registry {
+  std::mutex mutex;
+  std::unordered_set<binding*> live;
+};
+
+binding_registry& registry() {
+  static auto* r = [] {
+    auto* made = new binding_registry;  // never destroyed: a fork may come during exit
+    pthread_atfork(
+        [] {
+          registry().mutex.lock();
+          for (binding* b : registry().live) b->bind_for_child();
+        },
+        [] { registry().mutex.unlock(); },
+        [] {
+          for (binding* b : registry().live) b->bind_in_child();
+          registry().mutex.unlock();
+        });
+    return made;
+  }();
+  return *r;
+}
+
+void enlist(binding* b) {
+  std::lock_guard lock(registry().mutex);
+  registry().live.insert(b);
+}
+
+void delist(binding* b) noexcept {
+  std::lock_guard lock(registry().mutex);
+  registry().live.erase(b);
+}
+
+}  // namespace
+
+void release_bindings_before_exec() noexcept {
+  const pid_t me = ::getpid();
+  std::lock_guard lock(registry().mutex);
+  for (binding* b : registry().live) b->release_in_exec_child(me);
+}
+
+void binding::release_in_exec_child(pid_t me) noexcept {
+  if (bound_ && bound_by_ == me) {
+    core::segment::unbind(bound_);
+    bound_by_ = 0;
+  }
+}
+
+void binding::bind_for_child() {
+  if (bound_) bound_->bind_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+void binding::bind_in_child() {
+  if (bound_) bound_by_ = ::getpid();
+}
 
 binding::binding(std::shared_ptr<client_core> core, std::string_view name, core::value_type type)
     : core_(std::move(core)), name_(name) {
@@ -20,6 +87,7 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
       core::throw_type_mismatch(*bound_, type);
     }
     record_.store(bound_, std::memory_order_relaxed);
+    enlist(this);
     return;
   }
   nlohmann::json got = remote({{"op", "get"}});
@@ -30,12 +98,16 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
 }
 
 binding::~binding() {
-  if (bound_ && bound_by_ == getpid()) core::segment::unbind(bound_);
+  if (!bound_) return;
+  delist(this);
+  if (bound_by_ == getpid()) core::segment::unbind(bound_);
 }
 
 binding::binding(const binding& other)
     : core_(other.core_), name_(other.name_), bound_(other.record()), record_(bound_), bound_by_(getpid()) {
-  if (bound_) bound_->bind_count.fetch_add(1, std::memory_order_relaxed);
+  if (!bound_) return;
+  bound_->bind_count.fetch_add(1, std::memory_order_relaxed);
+  enlist(this);
 }
 
 binding::binding(binding&& other) noexcept
@@ -46,6 +118,10 @@ binding::binding(binding&& other) noexcept
       bound_by_(other.bound_by_) {
   other.bound_ = nullptr;
   other.record_.store(nullptr, std::memory_order_relaxed);
+  if (bound_) {
+    delist(&other);
+    enlist(this);
+  }
 }
 
 nlohmann::json binding::remote(nlohmann::json request) const {

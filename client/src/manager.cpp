@@ -1,5 +1,7 @@
 #include "mpstate/manager.hpp"
 
+#include "mpstate/detail/binding.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -90,6 +92,7 @@ Manager Manager::start(ManagerOptions o) {
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    detail::release_bindings_before_exec();
     ::dup2(ready[1], 3);                      // dup2 clears O_CLOEXEC on fd 3
     ::close_range(4, ~0U, 0);                 // none of the parent's sockets or files
     ::execvp(exe.c_str(), argv.data());

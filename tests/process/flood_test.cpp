@@ -97,7 +97,11 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_large_answers_hold_a_bounded_total)
     deaf.push_back(std::make_unique<raw_connection>(manager->socket_path()));
     deaf.back()->send(R"({"op":"get","name":"big"})" "\n" R"({"op":"get","name":"big"})" "\n");
   }
+#ifdef __SANITIZE_ADDRESS__  // base64 of 4 MiB under ASan keeps the manager busy for a while
+  BOOST_TEST(eventually([&] { return worst_round_trip(good, 5) < 100ms; }, 30s));
+#else
   BOOST_TEST(eventually([&] { return worst_round_trip(good, 5) < 10ms; }, 10s));
+#endif
   const json stat = client->request({{"op", "stat"}});
   BOOST_TEST(stat["answer_bytes_held"].get<std::size_t>() < (64u << 20) + (6u << 20), stat.dump());
   const long rss_during = core::resident_memory_kb(manager->pid());

@@ -72,6 +72,22 @@ BOOST_AUTO_TEST_CASE(old_records_are_freed_once_no_process_is_bound) {
   BOOST_TEST(client->value<std::string>("g/free").get().size() == 4096u);
 }
 
+BOOST_AUTO_TEST_CASE(a_fork_child_keeps_the_record_of_a_proxy_it_inherited) {
+  auto held = std::make_optional(client->create<std::string>("fork/held", "one", 16));
+  auto go = client->create<std::int64_t>("fork/go", 0);
+  pid_t child = spawn([&] {  // uses the proxy it inherited, as the README's example does
+    if (!eventually([&] { return go.get() == 1; }, 10s)) return 1;
+    return error_of([&] { held->get(); }) == errc::not_found ? 0 : 2;  // deleted, not freed and reused
+  });
+  held.reset();                   // the parent drops its proxy ...
+  client->remove("fork/held");    // ... and deletes the variable: the child still holds the record
+  auto stat = [&] { return client->request({{"op", "stat"}}); };
+  BOOST_TEST(stat()["retired_records"] == 1);
+  for (int i = 0; i < 20; ++i) client->create<std::string>("fork/reuse/" + std::to_string(i), std::string(40, 'r'));
+  go.set(1);
+  BOOST_TEST(wait_exit(child, 10s).value_or(-1) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(the_socket_transport_grows_in_the_manager) {
   Client remote = new_client(Transport::socket);
   auto s = remote.create<std::string>("g/net", "", 4);

@@ -49,6 +49,14 @@ class binding {
   std::uint64_t version() const;
   std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const;
 
+  // Around fork(), for every binding: the parent raises the record's count for the
+  // child (bind_for_child, before fork returns anywhere) and the child takes it as
+  // its own (bind_in_child), so the parent dropping its proxy, and deleting or
+  // growing the variable, never frees a record the child still uses. pthread_atfork.
+  void bind_for_child();
+  void bind_in_child();
+  void release_in_exec_child(pid_t me) noexcept;
+
  private:
   // Moves on to the record the value moved to.
   void follow() const;
@@ -58,7 +66,11 @@ class binding {
   std::string name_;
   core::variable_record* bound_ = nullptr;  // the record bound first, unbound at the end
   mutable std::atomic<core::variable_record*> record_{nullptr};  // the current one
-  pid_t bound_by_ = 0;  // a forked child's copy must not unbind the parent's binding
+  pid_t bound_by_ = 0;  // the process whose bind_count this binding holds
 };
+
+// In a fork child about to exec another program: gives back the counts the fork
+// raised for it (it will never use those records).
+void release_bindings_before_exec() noexcept;
 
 }  // namespace mpstate::detail
