@@ -1,5 +1,7 @@
 #include "request_handler.hpp"
 
+#include "wait_pool.hpp"
+
 #include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/loop_ops.hpp"
@@ -219,6 +221,8 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
               {"retired_records", segment_.retired_count()},
               {"connections", facts_.connections},
               {"answer_bytes_held", facts_.answer_bytes_held},
+              {"waits_pending", facts_.waits ? facts_.waits->pending() : 0},
+              {"wait_threads", facts_.waits ? facts_.waits->threads() : 0},
               {"adopted", segment_.adopted()},
               {"uptime_ms", (now_ns() - facts_.started_ns) / 1'000'000}};
     }

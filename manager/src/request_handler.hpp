@@ -18,12 +18,15 @@ namespace mpstate::manager {
 using core::json;
 
 // Facts about the server the handler reports (stat) or acts on (shutdown).
+class wait_pool;
+
 struct server_facts {
   std::string manager_name;
   std::size_t connections = 0;
   std::int64_t started_ns = 0;
   bool shutdown_requested = false;
   std::size_t answer_bytes_held = 0;  // answers queued or being written, all connections
+  const wait_pool* waits = nullptr;   // pending socket waits (for stat)
 };
 
 // A `wait` the connection must finish: answer when the version moves or at the deadline.

@@ -80,6 +80,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   m.restore_or_adopt();
   m.facts.manager_name = opts.name;
   m.facts.started_ns = core::now_ns();
+  m.facts.waits = m.waits.get();
   m.handler = std::make_unique<request_handler>(*m.segment, m.facts);
 
   remove_stale_socket(m.socket_path);

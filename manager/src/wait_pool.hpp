@@ -1,7 +1,8 @@
 // Pending socket `wait`s, answered without polling, two ways:
-//  - a pooled thread per pending wait sleeps on the variable's futex (a local proxy
-//    in another process wrote it) and posts the answer to the io_context; threads
-//    are reused, and the pool grows to the number of waits pending at once;
+//  - watcher threads sleep on the futex words of up to 127 variables each at once
+//    (futex_waitv), so a write by a local proxy in another process wakes them; a
+//    thousand pending waits cost eight threads, and a watcher left with nothing to
+//    watch for a second ends;
 //  - after every request the manager handles, answer_changed() answers at once,
 //    on the io thread, the waits whose variable that request changed.
 // Whichever sees the change first claims the wait; the other stands down.
@@ -11,12 +12,10 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <thread>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "mpstate/core/layout.hpp"
@@ -28,7 +27,7 @@ class wait_pool {
   using done_fn = std::function<void(std::uint64_t version, bool changed)>;
   struct entry;
 
-  explicit wait_pool(boost::asio::io_context& io) : io_(io) {}
+  explicit wait_pool(boost::asio::io_context& io);
   ~wait_pool();
   wait_pool(const wait_pool&) = delete;
   wait_pool& operator=(const wait_pool&) = delete;
@@ -41,17 +40,19 @@ class wait_pool {
   static void cancel(entry& e);
   // On the io thread: answers the waits whose variable changed.
   void answer_changed();
+  // Watcher threads running now, and waits pending (for stat and the tests).
+  std::size_t threads() const;
+  std::size_t pending() const;
 
  private:
-  void worker();
-  void run(std::shared_ptr<entry> e);
+  struct watcher;
+  void watch(watcher& w);
+  // Answers `e` unless someone claimed it first.
+  void answer(entry& e, std::uint64_t version);
   boost::asio::io_context& io_;
-  std::mutex mutex_;
-  std::condition_variable work_;
-  std::vector<std::shared_ptr<entry>> entries_;  // pending, under mutex_
-  std::deque<std::shared_ptr<entry>> queue_;     // not yet picked up by a thread
-  std::size_t idle_threads_ = 0;                 // under mutex_
-  std::vector<std::thread> threads_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<entry>> entries_;      // pending, under mutex_
+  std::vector<std::unique_ptr<watcher>> watchers_;   // under mutex_
   std::atomic<bool> stopping_{false};
 };
 
