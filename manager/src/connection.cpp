@@ -71,8 +71,9 @@ void connection::close() {
 
 // Serves the complete lines buffered (pipelined requests, without a read each),
 // reads once when none is left, and otherwise waits for the socket. A loop, not
-// recursion (10,000 pipelined lines do not grow the stack); one read and at most
-// 16 lines a turn, so a client that floods cannot keep the others waiting.
+// recursion (10,000 pipelined lines do not grow the stack); one read and one line
+// a turn (the next goes through the io_context's queue), so a client that floods
+// cannot keep the others waiting, even with slow requests such as a large dump.
 void connection::do_read() {
   bool received = false;
   int served = 0;
@@ -84,7 +85,7 @@ void connection::do_read() {
     reading_paused_ = false;
     const auto* data = static_cast<const char*>(input_.data().data());
     if (const void* end = std::memchr(data, '\n', input_.size())) {
-      if (++served > 16) {
+      if (++served > 1) {
         flush();
         return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
       }

@@ -46,6 +46,8 @@ outcome torn_write_trials(const std::string& kind, const settings& s, std::mt199
 outcome dead_holder_trials(const std::string& kind, const settings& s, std::mt19937_64& rng);
 outcome manager_crash_trials(const settings& s, std::mt19937_64& rng);
 outcome crash_point_trials(const settings& s, std::mt19937_64& rng);
+// The manager killed at a random instruction inside a structural function (gdb).
+outcome random_instruction_trials(const settings& s, std::mt19937_64& rng);
 // A queue's producer and consumer killed mid-stream.
 outcome queue_trials(const settings& s, std::mt19937_64& rng);
 

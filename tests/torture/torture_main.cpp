@@ -1,6 +1,7 @@
 // mpstate-torture: injects crashes into real processes and reports, per fault,
 // the trials and the failures (torn, hung, lost, other). Exits 1 on any failure.
-//   mpstate-torture [--only string,json,pair,holder-string,holder-int64,queue,manager,crash-points]
+//   mpstate-torture [--only string,json,pair,holder-string,holder-int64,queue,manager,crash-points,
+//                           random-instructions]
 //                   [--trials N] [--restarts N] [--seed S] [--manager PATH]
 //                   [--crash-stride K] [--further N] [--list-points]
 #include <boost/program_options.hpp>
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
   po::options_description desc("mpstate-torture [options]");
   desc.add_options()("help,h", "show this help")
       ("only", po::value(&only),
-       "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points")
+       "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points,"
+       "random-instructions (gdb; not in the default list)")
       ("trials", po::value(&s.trials)->default_value(50), "kills per torn-write / dead-holder fault")
       ("restarts", po::value(&s.restarts)->default_value(10), "manager kills in the manager fault")
       ("seed", po::value(&s.seed)->default_value(0), "random seed (0: from the clock; printed)")
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
       else if (kind == "queue") o = queue_trials(s, rng);
       else if (kind == "manager") o = manager_crash_trials(s, rng);
       else if (kind == "crash-points") o = crash_point_trials(s, rng);
+      else if (kind == "random-instructions") o = random_instruction_trials(s, rng);
       else throw std::invalid_argument("unknown fault: " + kind);
     } catch (const std::exception& e) {
       o.fault = kind;
