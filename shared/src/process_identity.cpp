@@ -81,6 +81,11 @@ process_identity self_identity() {
   return {pid, cached_start.load(std::memory_order_relaxed)};
 }
 
+bool is_stopped(pid_t pid) {
+  stat_fields f;
+  return pid > 0 && read_stat(pid, f) && (f.state == 'T' || f.state == 't');
+}
+
 bool is_alive(const process_identity& who) {
   if (who.pid <= 0) return false;
   stat_fields f;

@@ -1,5 +1,7 @@
 #include "mpstate/core/robust_mutex.hpp"
 
+#include "mpstate/core/process_identity.hpp"
+
 #include <cerrno>
 #include <ctime>
 
@@ -43,7 +45,7 @@ bool robust_mutex::lock_until(std::chrono::system_clock::time_point deadline) {
 
 lock_busy::lock_busy(const robust_mutex& m, std::string_view what)
     : error(errc::busy, std::string(what) + " is locked by thread " + std::to_string(m.holder_tid()) +
-                            " of another process; try again") {}
+                            (is_stopped(m.holder_tid()) ? " (stopped)" : "") + " of another process; try again") {}
 
 bool robust_mutex::try_lock(bool* owner_died) {
   int rc = pthread_mutex_trylock(&native_);

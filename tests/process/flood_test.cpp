@@ -30,11 +30,7 @@ std::chrono::microseconds worst_round_trip(raw_connection& c, int n) {
 BOOST_FIXTURE_TEST_SUITE(floods, manager_fixture)
 
 BOOST_AUTO_TEST_CASE(two_thousand_connections_at_once_leave_others_served_and_memory_back) {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 8192);
-  setrlimit(RLIMIT_NOFILE, &lim);
-  BOOST_REQUIRE_MESSAGE(lim.rlim_cur >= 2100, "needs 2,100 file descriptors");
+  BOOST_REQUIRE_MESSAGE(raise_open_file_limit(8192) >= 2100, "needs 2,100 file descriptors");
 
   client->create<std::int64_t>("probe", 1);
   raw_connection good(manager->socket_path());

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
-#include <fstream>
 #include <vector>
 
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/segment.hpp"
 #include "process_fixture.hpp"
 
@@ -42,12 +42,7 @@ struct stalled_fixture {
   // Waits until `pid` is stopped (state T in /proc), so the test knows it holds its lock.
   void until_stopped(pid_t pid) {
     stopped.push_back(pid);
-    BOOST_REQUIRE(eventually([&] {
-      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-      std::string text((std::istreambuf_iterator<char>(stat)), {});
-      auto close = text.rfind(')');
-      return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'T';
-    }, 5s));
+    BOOST_REQUIRE(eventually([&] { return core::is_stopped(pid); }, 5s));
   }
   void resume(pid_t pid) {
     std::erase(stopped, pid);
@@ -105,6 +100,7 @@ BOOST_AUTO_TEST_CASE(a_client_stopped_inside_update_stalls_nobody_else) {
   BOOST_TEST(code_of(reply) == "busy");
   BOOST_TEST(reply["id"] == 7);
   BOOST_TEST(reply["error"]["message"].get<std::string>().find("held/counter") != std::string::npos);
+  BOOST_TEST(reply["error"]["message"].get<std::string>().find("(stopped)") != std::string::npos);
   BOOST_TEST((took >= busy_timeout && took < 5s));
 
   // The watcher still runs: a loop whose owner is killed turns failed.

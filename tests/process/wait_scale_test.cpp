@@ -2,8 +2,6 @@
 // threads (futex_waitv, 127 variables each), not a thread each; every one is
 // answered when a local proxy in this process writes its variable, and the
 // watchers end once nothing is left to watch.
-#include <sys/resource.h>
-
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <memory>
@@ -34,11 +32,7 @@ long cpu_ticks(pid_t pid) {
 BOOST_FIXTURE_TEST_SUITE(wait_scale, manager_fixture)
 
 BOOST_AUTO_TEST_CASE(a_thousand_pending_waits_cost_a_few_threads_and_all_are_answered) {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 4096);
-  setrlimit(RLIMIT_NOFILE, &lim);
-  BOOST_REQUIRE_MESSAGE(lim.rlim_cur >= 1100, "needs 1,100 file descriptors");
+  BOOST_REQUIRE_MESSAGE(raise_open_file_limit(4096) >= 1100, "needs 1,100 file descriptors");
   constexpr int waits = 1000, variables = 10;
   std::vector<Value<std::int64_t>> vars;
   for (int v = 0; v < variables; ++v) vars.push_back(client->create<std::int64_t>("w/" + std::to_string(v), 0));

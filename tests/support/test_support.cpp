@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include <sys/resource.h>
+
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -145,6 +147,14 @@ bool raw_connection::closed_by_peer(std::chrono::milliseconds timeout) {
     }
   }
   return false;
+}
+
+std::size_t raise_open_file_limit(std::size_t wanted) {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, wanted);
+  setrlimit(RLIMIT_NOFILE, &lim);
+  return lim.rlim_cur;
 }
 
 }  // namespace mpstate::test

@@ -44,6 +44,10 @@ errc error_of(Fn&& fn) {
   }
 }
 
+// Raises this process's open-file limit towards `wanted` (within the hard limit);
+// returns the limit now in force.
+std::size_t raise_open_file_limit(std::size_t wanted);
+
 // Checks `condition` until it holds or `timeout` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

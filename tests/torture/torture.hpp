@@ -38,6 +38,7 @@ struct settings {
   int crash_stride = 1;     // crash points: try every stride-th point
   int further = 500;        // crash points: create+delete pairs after each adoption
   bool list_points = false; // crash points: name every point reached in the report
+  double stop_p99_limit_ms = 10;  // stop: the other client's p99 while one is stopped
 };
 
 // Each runs its own manager; kinds: string, json, pair (int64 pair via update).
@@ -46,6 +47,8 @@ outcome torn_write_trials(const std::string& kind, const settings& s, std::mt199
 outcome dead_holder_trials(const std::string& kind, const settings& s, std::mt19937_64& rng);
 outcome manager_crash_trials(const settings& s, std::mt19937_64& rng);
 outcome crash_point_trials(const settings& s, std::mt19937_64& rng);
+// A client SIGSTOPped in each kind of op: one row per kind.
+std::vector<outcome> stopped_client_trials(const settings& s, std::mt19937_64& rng);
 // The manager killed at a random instruction inside a structural function (gdb).
 outcome random_instruction_trials(const settings& s, std::mt19937_64& rng);
 // A queue's producer and consumer killed mid-stream.

@@ -1,7 +1,7 @@
 // mpstate-torture: injects crashes into real processes and reports, per fault,
 // the trials and the failures (torn, hung, lost, other). Exits 1 on any failure.
 //   mpstate-torture [--only string,json,pair,holder-string,holder-int64,queue,manager,crash-points,
-//                           random-instructions]
+//                           random-instructions,stop]
 //                   [--trials N] [--restarts N] [--seed S] [--manager PATH]
 //                   [--crash-stride K] [--further N] [--list-points]
 #include <boost/program_options.hpp>
@@ -31,13 +31,14 @@ int main(int argc, char** argv) {
   desc.add_options()("help,h", "show this help")
       ("only", po::value(&only),
        "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points,"
-       "random-instructions (gdb; not in the default list)")
+       "random-instructions (gdb; not in the default list), stop (a client SIGSTOPped in each kind of op)")
       ("trials", po::value(&s.trials)->default_value(50), "kills per torn-write / dead-holder fault")
       ("restarts", po::value(&s.restarts)->default_value(10), "manager kills in the manager fault")
       ("seed", po::value(&s.seed)->default_value(0), "random seed (0: from the clock; printed)")
       ("crash-stride", po::value(&s.crash_stride)->default_value(1), "crash points: try every K-th point")
       ("further", po::value(&s.further)->default_value(500), "crash points: create+delete pairs after each adoption")
       ("list-points", po::bool_switch(&s.list_points), "crash points: name every point reached")
+      ("p99-limit", po::value(&s.stop_p99_limit_ms)->default_value(10), "stop: the other client's p99 limit, ms")
       ("manager", po::value(&s.manager_executable)->default_value(MPSTATE_MANAGER_PATH), "mpstate-manager to run");
   try {
     po::variables_map vm;
@@ -60,6 +61,19 @@ int main(int argc, char** argv) {
   bool all_passed = true;
   std::stringstream list(only);
   for (std::string kind; std::getline(list, kind, ',');) {
+    if (kind == "stop") {  // one row per kind of op
+      std::vector<outcome> rows;
+      try {
+        rows = stopped_client_trials(s, rng);
+      } catch (const std::exception& e) {
+        rows.push_back({.fault = kind, .other = 1, .notes = {std::string("the trial itself failed: ") + e.what()}});
+      }
+      for (const outcome& o : rows) {
+        print(o);
+        all_passed = all_passed && o.passed();
+      }
+      continue;
+    }
     outcome o;
     try {
       if (kind == "string" || kind == "json" || kind == "pair") o = torn_write_trials(kind, s, rng);

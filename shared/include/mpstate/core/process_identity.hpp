@@ -22,6 +22,8 @@ pid_t self_pid();
 std::uint64_t process_start_time(pid_t pid);
 // True while that exact process runs: same pid, same start time, not a zombie.
 bool is_alive(const process_identity& who);
+// True when the process (or thread) `pid` is stopped: SIGSTOP, Ctrl-Z, a debugger.
+bool is_stopped(pid_t pid);
 
 // The supplementary groups of `pid` (Groups of /proc/<pid>/status); empty when gone.
 std::vector<gid_t> process_groups(pid_t pid);
