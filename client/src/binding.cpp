@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <utility>
 #include <unordered_set>
 
 #include "mpstate/core/names.hpp"
@@ -42,15 +43,9 @@ binding_registry& registry() {
   return *r;
 }
 
-void enlist(binding* b) {
-  std::lock_guard lock(registry().mutex);
-  registry().live.insert(b);
-}
-
-void delist(binding* b) noexcept {
-  std::lock_guard lock(registry().mutex);
-  registry().live.erase(b);
-}
+// Counting a record and listing its binding happen under the registry's lock, so
+// a fork() never falls between them (the child would use an uncounted record).
+using registry_lock = std::lock_guard<std::mutex>;
 
 }  // namespace
 
@@ -79,15 +74,17 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
     : core_(std::move(core)), name_(name) {
   core::validate_variable_name(name_);
   if (core::segment* s = core_->segment()) {
-    bound_ = s->find(name_, /*bind=*/true);
-    bound_by_ = getpid();
-    if (!bound_) throw error(errc::not_found, "no variable '" + name_ + "'");
-    if (bound_->type != type) {
-      core::segment::unbind(bound_);
-      core::throw_type_mismatch(*bound_, type);
+    registry_lock lock(registry().mutex);
+    core::variable_record* found = s->find(name_, /*bind=*/true);
+    if (!found) throw error(errc::not_found, "no variable '" + name_ + "'");
+    if (found->type != type) {
+      core::segment::unbind(found);
+      core::throw_type_mismatch(*found, type);
     }
+    bound_ = found;
+    bound_by_ = getpid();
     record_.store(bound_, std::memory_order_relaxed);
-    enlist(this);
+    registry().live.insert(this);
     return;
   }
   nlohmann::json got = remote({{"op", "get"}});
@@ -99,28 +96,29 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
 
 binding::~binding() {
   if (!bound_) return;
-  delist(this);
+  registry_lock lock(registry().mutex);
+  registry().live.erase(this);
   if (bound_by_ == getpid()) core::segment::unbind(bound_);
 }
 
-binding::binding(const binding& other)
-    : core_(other.core_), name_(other.name_), bound_(other.record()), record_(bound_), bound_by_(getpid()) {
+binding::binding(const binding& other) : core_(other.core_), name_(other.name_) {
+  registry_lock lock(registry().mutex);
+  bound_ = other.record();
+  record_.store(bound_, std::memory_order_relaxed);
+  bound_by_ = getpid();
   if (!bound_) return;
   bound_->bind_count.fetch_add(1, std::memory_order_relaxed);
-  enlist(this);
+  registry().live.insert(this);
 }
 
-binding::binding(binding&& other) noexcept
-    : core_(std::move(other.core_)),
-      name_(std::move(other.name_)),
-      bound_(other.bound_),
-      record_(other.record()),
-      bound_by_(other.bound_by_) {
-  other.bound_ = nullptr;
-  other.record_.store(nullptr, std::memory_order_relaxed);
+binding::binding(binding&& other) noexcept : core_(std::move(other.core_)), name_(std::move(other.name_)) {
+  registry_lock lock(registry().mutex);
+  bound_ = std::exchange(other.bound_, nullptr);
+  record_.store(other.record_.exchange(nullptr, std::memory_order_relaxed), std::memory_order_relaxed);
+  bound_by_ = other.bound_by_;
   if (bound_) {
-    delist(&other);
-    enlist(this);
+    registry().live.erase(&other);
+    registry().live.insert(this);
   }
 }
 

@@ -112,6 +112,21 @@ void connection::do_read() {
 // One recvmsg, with the sender's credentials (SO_PASSCRED): the kernel never hands
 // out bytes of two senders in one call, so each request is attributed to the
 // process that wrote it, a fork child on its parent's connection included.
+// The senders seen on this connection (a parent and its fork children, taking
+// turns), so a switch costs no /proc read. A sender already gone by now gets a
+// start time no process has: whatever its request takes is freed as a dead
+// holder's at once (is_alive needs the exact process).
+core::process_identity connection::identity_of(pid_t pid) {
+  for (const auto& known : senders_) {
+    if (known.pid == pid) return known;
+  }
+  core::process_identity who{pid, core::process_start_time(pid)};
+  if (who.start_time == 0) who.start_time = ~std::uint64_t{0};
+  if (senders_.size() == 8) senders_.erase(senders_.begin());
+  senders_.push_back(who);
+  return who;
+}
+
 bool connection::receive() {
   // As much again as is buffered (a long line grows geometrically), from 512 bytes:
   // an idle connection keeps a small buffer.
@@ -136,7 +151,7 @@ bool connection::receive() {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS) continue;
     ucred sender{};
     std::memcpy(&sender, CMSG_DATA(c), sizeof sender);
-    if (sender.pid > 0 && sender.pid != peer_.pid) peer_ = {sender.pid, core::process_start_time(sender.pid)};
+    if (sender.pid > 0 && sender.pid != peer_.pid) peer_ = identity_of(sender.pid);
   }
   return true;
 }
@@ -164,7 +179,7 @@ bool connection::on_line(std::size_t bytes) {
       shutdown_after_write_ = true;
       closing_ = true;
     }
-    queue(out.response, out.exact_id);
+    queue(out.response, out.exact_id, out.refusable);
     waits_.answer_changed();  // this request may have changed what others wait on
   }
   // Pipelined requests already buffered are answered together, in one write, so a
@@ -205,13 +220,14 @@ void connection::finish_wait(const core::json& id, const std::string& exact_id, 
   do_read();
 }
 
-// Every answer counts against the manager-wide budget until written. Past it, an
-// answer over 64 KiB is refused (busy) rather than held: clients that pipeline large
-// reads and never read cannot grow the manager without bound.
-void connection::queue(const core::json& response, std::string_view exact_id) {
+// Every answer counts against the manager-wide budget until written. Past it, a
+// read's answer over 64 KiB is refused (busy) rather than held: clients that
+// pipeline large reads and never read cannot grow the manager without bound. (An op
+// that changed something, a queue get say, always has its answer sent.)
+void connection::queue(const core::json& response, std::string_view exact_id, bool refusable) {
   std::string line = core::to_line(response, exact_id);
   std::size_t& held = handler_.facts().answer_bytes_held;
-  if (line.size() > 64 * 1024 && held + line.size() > max_answer_memory_) {
+  if (refusable && line.size() > 64 * 1024 && held + line.size() > max_answer_memory_) {
     line = core::to_line(core::make_error(response.value("id", core::json()), errc::busy,
                                           "the manager holds " + std::to_string(held >> 20) +
                                               " MiB of answers that clients have not read (limit " +

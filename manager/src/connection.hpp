@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mpstate/manager/options.hpp"
 #include "request_handler.hpp"
@@ -35,6 +36,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // Reads what has arrived (never blocks), taking the sender's pid from the
   // message's credentials. False when nothing was there, or the connection ended.
   bool receive();
+  core::process_identity identity_of(pid_t pid);
   // Closes the connection when no complete request arrives for idle_timeout_.
   void arm_idle_timer();
   // Serves the first buffered line, of `bytes`; false when reading must stop for now
@@ -44,7 +46,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // wait behind it, so answers stay in order; other connections go on).
   void retry_later();
   // Appends a response to the outbox; flush() starts writing it.
-  void queue(const core::json& response, std::string_view exact_id = {});
+  void queue(const core::json& response, std::string_view exact_id = {}, bool refusable = false);
   void flush();
   void send(const core::json& response);  // queue + flush
   void do_write();
@@ -60,6 +62,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closing_ = false;    // close once the outbox is written
   bool reading_paused_ = false;
   core::process_identity peer_;
+  std::vector<core::process_identity> senders_;  // identity_of's cache, the last 8
   wait_pool& waits_;
   bool waiting_ = false;  // a `wait` is pending: later requests queue behind it
   std::chrono::milliseconds idle_timeout_;

@@ -46,6 +46,7 @@ handler_outcome request_handler::handle(const json& request, const process_ident
     return {make_error(nullptr, errc::bad_request, "a request must be a JSON object"), {}};
   }
   json id = request.contains("id") ? request["id"] : json(nullptr);
+  bool read_only = false;
   try {
     const json& op_field = require_field(request, "op");
     if (!op_field.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
@@ -53,16 +54,24 @@ handler_outcome request_handler::handle(const json& request, const process_ident
     if (!op) throw error(errc::unknown_op, "unknown op '" + op_field.get<std::string>() + "'");
     std::optional<pending_wait> wait;
     struct writing_for {  // writes this request makes are stamped with the peer's pid
-      explicit writing_for(pid_t pid) { core::writing_for_pid = pid; }
+      explicit writing_for(pid_t pid) {
+        core::writing_for_pid = pid;
+        core::manager_committed = false;
+      }
       ~writing_for() { core::writing_for_pid = 0; }
     } stamp(peer.pid);
+    read_only = op->code == op_code::get || op->code == op_code::dump || op->code == op_code::list ||
+                op->code == op_code::item_get || op->code == op_code::loop_get || op->code == op_code::stat;
     json result = dispatch(op->code, request, peer, wait);
     if (wait) {
       wait->id = id;
       return {json(), std::move(wait)};
     }
-    return {make_result(id, std::move(result)), {}};
+    return {make_result(id, std::move(result)), {}, false, {}, read_only};
   } catch (const error& e) {
+    if (e.code() == errc::busy && core::manager_committed) {  // never retry a change already made
+      return {make_error(id, e.code(), e.message() + " (the request was partly applied before it)"), {}};
+    }
     return {make_error(id, e.code(), e.message()), {}, e.code() == errc::busy};
   } catch (const std::exception& e) {
     return {make_error(id, errc::internal, e.what()), {}};
@@ -335,12 +344,17 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       variable_record* r = &existing(request);
       const std::uint64_t bits = item_from_json(*r, require_field(request, "value"));
       const std::int64_t index = require_integer(request, "index");
-      r = growing(name, r, [&](variable_record& v) { insert_item(v, index, bits); });
-      return {{"size", item_count(*r)}};
+      std::uint64_t size = 0;
+      growing(name, r, [&](variable_record& v) { size = insert_item(v, index, bits); });
+      return {{"size", size}};
     }
+    // An op's locks come before its commit: a lock met busy after it would retry a
+    // change already made (the element type is read first for that reason).
     case op_code::list_pop: {
       variable_record& r = existing(request);
-      return {{"value", item_to_json(r, pop_item(r, optional_integer(request, "index", -1)))}};
+      const value_type element = element_type_of(r);
+      const std::uint64_t bits = pop_item(r, optional_integer(request, "index", -1));
+      return {{"value", element_to_json(element, std::string(reinterpret_cast<const char*>(&bits), sizeof bits))}};
     }
     case op_code::queue_put: {
       variable_record* r = &existing(request);
@@ -351,17 +365,15 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
     }
     case op_code::queue_get: {
       variable_record& r = existing(request);
+      const value_type element = read_queue(r).element;
       std::string item;
       queue_attempt a = try_get(r, item);
       json result = {{"ok", a.done}, {"version", a.version}};
-      if (a.done) result["value"] = element_to_json(read_queue(r).element, item);
+      if (a.done) result["value"] = element_to_json(element, item);
       return result;
     }
-    case op_code::task_done: {
-      variable_record& r = existing(request);
-      core::task_done(r);
-      return {{"unfinished", read_queue(r).unfinished}};
-    }
+    case op_code::task_done:
+      return {{"unfinished", core::task_done(existing(request))}};
   }
   throw error(errc::internal, "op without a handler");
 }

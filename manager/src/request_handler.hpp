@@ -46,6 +46,9 @@ struct handler_outcome {
   // busy timeout.
   bool retry = false;
   std::string exact_id = {};  // core::exact_number_id: echo the id as these bytes
+  // A read that changed nothing: past the answer-memory budget its large answer may
+  // be refused (busy) and asked again; a change's answer is always sent.
+  bool refusable = false;
 };
 
 class request_handler {

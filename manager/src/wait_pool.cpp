@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <boost/asio/post.hpp>
 #include <ctime>
 
@@ -76,6 +77,8 @@ std::shared_ptr<wait_pool::entry> wait_pool::start(core::variable_record* r, std
   return e;
 }
 
+// Only whoever wins `claimed` touches `done` (moves it into the answer, or drops
+// it here), so the io thread and a watcher never assign it at once.
 void wait_pool::cancel(entry& e) {
   if (!e.claimed.exchange(true)) e.done = nullptr;
 }
@@ -105,6 +108,7 @@ void wait_pool::watch(watcher& w) {
     std::vector<std::shared_ptr<entry>> done;
     for (const auto& e : set) {
       core::variable_record& r = *e->record;
+      if (!e->claimed.load() && steady::now() >= e->deadline) answer(*e, r.version.load(std::memory_order_acquire));
       if (!e->claimed.load() && !e->registered) {
         bool died = false;
         if (r.mutex.try_lock(&died)) {
@@ -130,8 +134,7 @@ void wait_pool::watch(watcher& w) {
       std::lock_guard lock(mutex_);
       for (const auto& e : done) {
         if (e->registered) e->record->waiters.fetch_sub(1, std::memory_order_relaxed);
-        core::segment::unbind(e->record);
-        e->done = nullptr;  // drop what it holds (a connection) here
+        core::segment::unbind(e->record);  // `done` went with whoever claimed it
         std::erase(w.mine, e);
         std::erase(entries_, e);
       }
@@ -152,7 +155,15 @@ void wait_pool::watch(watcher& w) {
     waiters.push_back(waiter_on(&w.word, word));
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wake_at.time_since_epoch()).count();
     timespec until{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    syscall(SYS_futex_waitv, waiters.data(), static_cast<unsigned>(waiters.size()), 0, &until, CLOCK_MONOTONIC);
+    if (syscall(SYS_futex_waitv, waiters.data(), static_cast<unsigned>(waiters.size()), 0, &until, CLOCK_MONOTONIC) <
+            0 &&
+        errno == ENOSYS) {
+      // A kernel before 5.16: sleep on the watcher's own word until the next look
+      // (waits are then answered within `recheck`, or at once by answer_changed()).
+      const auto left = std::max<std::chrono::nanoseconds>(wake_at - steady::now(), std::chrono::nanoseconds(0));
+      timespec rel{static_cast<time_t>(left.count() / 1'000'000'000), static_cast<long>(left.count() % 1'000'000'000)};
+      syscall(SYS_futex, &w.word, FUTEX_WAIT, word, &rel, nullptr, 0);
+    }
   }
 }
 

@@ -135,13 +135,14 @@ std::uint64_t append_items(variable_record& r, const std::vector<std::uint64_t>&
   return all.size();
 }
 
-void insert_item(variable_record& r, std::int64_t index, std::uint64_t bits) {
+std::uint64_t insert_item(variable_record& r, std::int64_t index, std::uint64_t bits) {
   require_list(r, "insert");
   locked_record lock(r);
   std::vector<std::uint64_t> all = items_locked(r);
   all.insert(all.begin() + static_cast<std::ptrdiff_t>(position(r, index, all.size(), true)), bits);
   write_committed_bytes(r, encode(element_of(r), all));
   lock.commit();
+  return all.size();
 }
 
 std::uint64_t pop_item(variable_record& r, std::int64_t index) {

@@ -126,17 +126,26 @@ void owned_segment::adopt_heap() {
   adoption_.retired = retired_.size();
   // A delete or grow that committed but died before renaming left one name too many.
   if (named_before > live.size()) adoption_.completed += named_before - live.size();
-  robust_lock lock(header().directory_mutex);
+  // A manager killed between a commit (a delete's or a move's version bump) and its
+  // wake-up leaves sleepers in wait_for_change: wake them all (no-op without any).
+  for (variable_record* r : published) wake_waiters(*r);
+  // The new table is written where no reader looks (the inactive one), so a client
+  // stopped holding the lock in a lookup delays nothing: try it, go on either way.
+  bool died = false;
+  const bool locked = header().directory_mutex.try_lock(&died);
   rebuild_directory(live);
+  if (locked) header().directory_mutex.unlock();
 }
 
-void owned_segment::insert_name(directory_slot* table, variable_record* r) {
+bool owned_segment::insert_name(directory_slot* table, variable_record* r) {
   const std::uint64_t mask = header().directory_capacity - 1;
   const std::uint64_t hash = name_hash(r->name_view());
   std::uint64_t idx = hash & mask;
   while (table[idx].record_offset > slot_tombstone) idx = (idx + 1) & mask;
+  const bool reused = table[idx].record_offset == slot_tombstone;
   table[idx].name_hash = hash;
   std::atomic_ref<std::uint64_t>(table[idx].record_offset).store(offset_of(r), std::memory_order_release);
+  return reused;
 }
 
 void owned_segment::rebuild_directory(const std::vector<variable_record*>& live) {
@@ -173,13 +182,7 @@ bool owned_segment::compact_directory() {
   return true;
 }
 
-variable_record* owned_segment::find(std::string_view name, bool bind) const {
-  const std::int64_t idx = find_slot(name, name_hash(name));
-  if (idx < 0) return nullptr;
-  variable_record* r = record_at(slots()[idx].record_offset);
-  if (bind) r->bind_count.fetch_add(1, std::memory_order_relaxed);
-  return r;
-}
+variable_record* owned_segment::find(std::string_view name, bool bind) const { return find_locked(name, bind); }
 
 void owned_segment::tick_clock() { header().clock_ns.store(now_ns(), std::memory_order_relaxed); }
 
@@ -224,15 +227,13 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
                                            " is over the limit of 64M");
   }
   segment_header& h = header();
-  {
-    robust_lock lock(h.directory_mutex);  // only the manager changes names: the answer holds
-    if (find_slot(name, name_hash(name)) >= 0) {
-      throw error(errc::already_exists, "variable '" + std::string(name) + "' already exists");
-    }
-    if (h.directory_used + 1 > h.directory_capacity / 4 * 3) {
-      throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
-                                          " names); delete some or start a larger segment");
-    }
+  // No lock: only the manager changes names, so the answer holds until it publishes.
+  if (find_slot(name, name_hash(name)) >= 0) {
+    throw error(errc::already_exists, "variable '" + std::string(name) + "' already exists");
+  }
+  if (h.directory_used + 1 > h.directory_capacity / 4 * 3) {
+    throw error(errc::segment_full, "the name table is full (" + std::to_string(h.directory_used) +
+                                        " names); delete some or start a larger segment");
   }
   // Build the whole record where nobody can see it.
   variable_record* r = nullptr;
@@ -247,7 +248,10 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     if (type == value_type::loop) r->slot_length[0] = sizeof(loop_snapshot);
     if (is_sync(type)) r->slot_length[0] = sizeof(sync_state);  // all zero: free, clear, empty
     try {
+      // Writes into a record nobody can see yet change nothing a retry could repeat.
+      const bool committed_before = manager_committed;
       if (init) init(*r);
+      manager_committed = committed_before;
       break;
     } catch (const buffer_too_small& e) {
       heap_->release(offset_of(r));
@@ -270,12 +274,7 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
   crash_point("create: record published, not named");
   {
     directory_change change(h);
-    directory_slot* table = slots();
-    const std::uint64_t mask = h.directory_capacity - 1;
-    std::uint64_t idx = name_hash(name) & mask;
-    while (table[idx].record_offset > slot_tombstone) idx = (idx + 1) & mask;
-    if (table[idx].record_offset == slot_tombstone) --h.directory_tombstones;
-    insert_name(table, r);
+    if (insert_name(slots(), r)) --h.directory_tombstones;
     ++h.directory_used;
   }
   lock.reset();

@@ -164,15 +164,17 @@ queue_attempt try_get(variable_record& r, std::string& out) {
   return {true, r.version.load()};
 }
 
-void task_done(variable_record& r) {
+std::uint64_t task_done(variable_record& r) {
   locked_record lock(r);
   queue_header& q = header_of(r);
   const std::uint64_t done = q.done.load(std::memory_order_relaxed);
-  if (done >= q.tail.load(std::memory_order_relaxed)) {
+  const std::uint64_t tail = q.tail.load(std::memory_order_relaxed);
+  if (done >= tail) {
     throw error(errc::invalid_argument, "task_done() on " + quoted(r) + " called more times than items were put");
   }
   q.done.store(done + 1, std::memory_order_release);
   lock.commit();
+  return tail - done - 1;
 }
 
 queue_attempt all_tasks_done(variable_record& r) {

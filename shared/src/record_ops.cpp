@@ -39,7 +39,9 @@ void wake_waiters(variable_record& r) noexcept {
 }
 
 bool locked_record::lock_in_manager() {
-  return lock_or_busy(r_.mutex, "variable '" + std::string(r_.name_view()) + "'");
+  bool died = false;
+  if (r_.mutex.try_lock(&died)) return died;
+  throw lock_busy(r_.mutex, "variable '" + std::string(r_.name_view()) + "'");  // the message only when busy
 }
 
 void repair_after_dead_holder(variable_record& r) noexcept {

@@ -125,14 +125,17 @@ std::int64_t segment::find_slot(std::string_view name, std::uint64_t hash) const
   return -1;
 }
 
-variable_record* segment::find(std::string_view name, bool bind) const {
-  const std::uint64_t hash = name_hash(name);
-  robust_lock lock(header().directory_mutex);
-  std::int64_t idx = find_slot(name, hash);
+variable_record* segment::find_locked(std::string_view name, bool bind) const {
+  const std::int64_t idx = find_slot(name, name_hash(name));
   if (idx < 0) return nullptr;
   variable_record* r = record_at(slots()[idx].record_offset);
   if (bind) r->bind_count.fetch_add(1, std::memory_order_relaxed);
   return r;
+}
+
+variable_record* segment::find(std::string_view name, bool bind) const {
+  robust_lock lock(header().directory_mutex);
+  return find_locked(name, bind);
 }
 
 void segment::unbind(variable_record* r) noexcept {
@@ -145,7 +148,7 @@ std::vector<std::string> segment::scan_names(std::string_view prefix) const {
   for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
     const std::uint64_t offset =
         std::atomic_ref<const std::uint64_t>(table[i].record_offset).load(std::memory_order_acquire);
-    if (offset <= slot_tombstone || offset >= size()) continue;
+    if (offset <= slot_tombstone || offset + sizeof(variable_record) > size()) continue;
     const variable_record* r = record_at(offset);
     const std::string_view name(r->name, std::min<std::size_t>(r->name_length, sizeof r->name));
     if (name.substr(0, prefix.size()) == prefix) out.emplace_back(name);
@@ -155,8 +158,8 @@ std::vector<std::string> segment::scan_names(std::string_view prefix) const {
 
 std::vector<std::string> segment::list_names(std::string_view prefix) const {
   std::vector<std::string> out;
-  const auto& generation = header().directory_generation;
 #if !defined(__SANITIZE_THREAD__)  // TSan cannot follow a seqlock: it takes the lock below
+  const auto& generation = header().directory_generation;
   for (int attempt = 0; attempt < 100; ++attempt) {
     const std::uint64_t before = generation.load(std::memory_order_acquire);
     if (before & 1) {  // the manager is changing it: a moment

@@ -31,7 +31,7 @@ std::vector<std::uint64_t> read_items(variable_record& r);
 void write_items(variable_record& r, const std::vector<std::uint64_t>& items);
 // Lists only (type_mismatch for an array). Return the new size / the item taken.
 std::uint64_t append_items(variable_record& r, const std::vector<std::uint64_t>& items);
-void insert_item(variable_record& r, std::int64_t index, std::uint64_t bits);
+std::uint64_t insert_item(variable_record& r, std::int64_t index, std::uint64_t bits);
 std::uint64_t pop_item(variable_record& r, std::int64_t index);
 std::uint64_t item_count(variable_record& r);
 

@@ -93,7 +93,8 @@ class owned_segment : public segment {
   // Writes `live` into the inactive name table and makes it the active one.
   // Caller holds the directory mutex.
   void rebuild_directory(const std::vector<variable_record*>& live);
-  void insert_name(directory_slot* table, variable_record* r);
+  // Returns whether it took a tombstone's place.
+  bool insert_name(directory_slot* table, variable_record* r);
   std::unique_ptr<block_heap> heap_;
   adoption_report adoption_;
   std::vector<variable_record*> retired_;

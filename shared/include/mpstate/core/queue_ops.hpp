@@ -50,7 +50,8 @@ queue_attempt try_put(variable_record& r, std::string_view item);
 queue_attempt try_get(variable_record& r, std::string& out);
 // Marks one item taken earlier as processed; invalid_argument when called more
 // times than items were put (Python's ValueError).
-void task_done(variable_record& r);
+// Returns the tasks still unfinished.
+std::uint64_t task_done(variable_record& r);
 // Done once every item put has been marked task_done.
 queue_attempt all_tasks_done(variable_record& r);
 

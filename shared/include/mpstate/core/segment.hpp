@@ -53,6 +53,8 @@ class segment {
   segment(std::string shm_name, void* base, std::uint64_t size);
   // Index of `name`'s live slot, or -1. Caller holds the directory mutex (or is the manager).
   std::int64_t find_slot(std::string_view name, std::uint64_t hash) const;
+  // find()'s work, the directory mutex held by the caller (or the caller the manager).
+  variable_record* find_locked(std::string_view name, bool bind) const;
   // The names under `prefix` in the active table, unsorted; with a seqlock reader's
   // care (record_offset read atomically, names clamped), as list_names() needs.
   std::vector<std::string> scan_names(std::string_view prefix) const;
