@@ -76,6 +76,15 @@ pid_t self_pid() {
   return pid != 0 ? pid : refresh_identity();
 }
 
+pid_t pid_to_stamp() {
+  if (writing_for_pid != 0) [[unlikely]] {
+    manager_committed = true;
+    return writing_for_pid;
+  }
+  pid_t pid = cached_pid.load(std::memory_order_relaxed);
+  return pid != 0 ? pid : refresh_identity();
+}
+
 process_identity self_identity() {
   pid_t pid = self_pid();
   return {pid, cached_start.load(std::memory_order_relaxed)};

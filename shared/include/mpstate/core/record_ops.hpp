@@ -55,14 +55,6 @@ inline void check_type(const variable_record& r, value_type wanted) {
   if (r.type != wanted) throw_type_mismatch(r, wanted);
 }
 
-// The process a write is made for, when not this one: the manager sets it, on its
-// event-loop thread, to the process that sent the request being served, so the dump
-// names the real writer of a socket write. 0: this process.
-[[gnu::tls_model("initial-exec")]] inline constinit thread_local std::int32_t writing_for_pid = 0;
-// Set on the manager's event-loop thread when a write commits: a request that then
-// meets a busy lock has changed something, and must not be retried whole.
-[[gnu::tls_model("initial-exec")]] inline constinit thread_local bool manager_committed = false;
-
 // Wakes every process in wait_for_change on `r` (a no-op without waiters).
 void wake_waiters(variable_record& r) noexcept;
 
@@ -76,7 +68,6 @@ class locked_record {
  public:
   explicit locked_record(variable_record& r) : r_(r) {
     if (segment_locks_never_wait) [[unlikely]] {
-      in_manager_ = true;
       if (lock_in_manager()) repair_after_dead_holder(r_);
     } else if (r_.mutex.lock()) {
       repair_after_dead_holder(r_);
@@ -100,11 +91,10 @@ class locked_record {
   // load + store suffices and the read of `waiters` cannot miss one.
   void commit() {
     r_.version.store(r_.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    const std::int32_t writer = writing_for_pid != 0 ? writing_for_pid : self_pid();
-    r_.last_write.store(variable_record::pack_last_write(r_.header().clock_ns.load(std::memory_order_relaxed), writer),
+    r_.last_write.store(variable_record::pack_last_write(r_.header().clock_ns.load(std::memory_order_relaxed),
+                                                         pid_to_stamp()),
                         std::memory_order_relaxed);
     wake_ = r_.waiters.load(std::memory_order_relaxed) != 0;
-    if (in_manager_) [[unlikely]] manager_committed = true;
   }
 
  private:
@@ -118,7 +108,6 @@ class locked_record {
   }
   variable_record& r_;
   bool wake_ = false;
-  bool in_manager_ = false;
 };
 
 // ---- scalars -------------------------------------------------------------
