@@ -7,6 +7,7 @@
 #include <utility>
 #include <unordered_set>
 
+#include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/error.hpp"
@@ -63,11 +64,13 @@ void binding::release_in_exec_child(pid_t me) noexcept {
 }
 
 void binding::bind_for_child() {
-  if (bound_) bound_->bind_count.fetch_add(1, std::memory_order_relaxed);
+  if (bound_) core::raise_binding_for_child(*bound_);
 }
 
 void binding::bind_in_child() {
-  if (bound_) bound_by_ = ::getpid();
+  if (!bound_) return;
+  bound_by_ = ::getpid();
+  core::note_binding_in_child(*bound_);
 }
 
 binding::binding(std::shared_ptr<client_core> core, std::string_view name, core::value_type type)
@@ -107,7 +110,7 @@ binding::binding(const binding& other) : core_(other.core_), name_(other.name_) 
   record_.store(bound_, std::memory_order_relaxed);
   bound_by_ = getpid();
   if (!bound_) return;
-  bound_->bind_count.fetch_add(1, std::memory_order_relaxed);
+  core::bind_record(*bound_);
   registry().live.insert(this);
 }
 

@@ -3,6 +3,7 @@
 #include "wait_pool.hpp"
 
 #include "mpstate/core/array_ops.hpp"
+#include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
@@ -220,6 +221,7 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
     }
     case op_code::stat: {
       const segment_header& h = segment_.header();
+      const auto bindings = segment_.count_bindings();
       return {{"manager", facts_.manager_name},
               {"manager_pid", getpid()},
               {"segment", segment_.shm_name()},
@@ -228,6 +230,10 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
               {"variables", h.directory_used},
               {"name_capacity", h.directory_capacity / 4 * 3},
               {"retired_records", segment_.retired_count()},
+              {"bindings", bindings.bindings},
+              {"bindings_ledgered", bindings.ledgered},
+              {"binding_processes", bindings.processes},
+              {"bindings_reclaimed", segment_.bindings_reclaimed()},
               {"connections", facts_.connections},
               {"answer_bytes_held", facts_.answer_bytes_held},
               {"waits_pending", facts_.waits ? facts_.waits->pending() : 0},
@@ -242,7 +248,7 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       auto seen = require_integer(request, "version");
       auto timeout_ms = std::clamp<std::int64_t>(optional_integer(request, "timeout_ms", 1000), 0,
                                                  3'600'000);
-      r.bind_count.fetch_add(1);
+      bind_record(r);
       wait = pending_wait{nullptr, &r, static_cast<std::uint64_t>(seen),
                           std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms)};
       return nullptr;

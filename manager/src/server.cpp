@@ -38,6 +38,7 @@ struct server::impl {
   asio::steady_timer clock_timer{io};
   asio::steady_timer snapshot_timer{io};
   std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);  // joined before io dies
+  std::uint64_t watches = 0;
 
   void do_accept();
   void on_accept(stream::socket socket);
@@ -195,7 +196,7 @@ void server::impl::tick() {
 
 // Loop owners that died without leaving become `failed`; locks, permits and barrier
 // places of dead holders are given back; records deleted while bound are freed once
-// their proxies are gone.
+// their proxies are gone, or the processes that held them are.
 void server::impl::watch() {
   for (core::variable_record* r : segment->watched()) {
     try {
@@ -211,6 +212,9 @@ void server::impl::watch() {
       std::cerr << "mpstate-manager: watching '" << r->name_view() << "': " << e.what() << "\n";
     }
   }
+  // Bindings of dead processes: in retired records each time (they keep memory),
+  // in live ones every 10th (that frees ledger entries for new processes).
+  segment->reclaim_dead_bindings(++watches % 10 == 0);
   segment->free_unbound_records();
   watch_timer.expires_after(opts.watch_interval);
   watch_timer.async_wait([this](boost::system::error_code ec) {

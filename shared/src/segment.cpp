@@ -10,6 +10,7 @@
 #include <cstring>
 #include <sched.h>
 
+#include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/error.hpp"
 
@@ -129,7 +130,7 @@ variable_record* segment::find_locked(std::string_view name, bool bind) const {
   const std::int64_t idx = find_slot(name, name_hash(name));
   if (idx < 0) return nullptr;
   variable_record* r = record_at(slots()[idx].record_offset);
-  if (bind) r->bind_count.fetch_add(1, std::memory_order_relaxed);
+  if (bind) bind_record(*r);
   return r;
 }
 
@@ -139,7 +140,7 @@ variable_record* segment::find(std::string_view name, bool bind) const {
 }
 
 void segment::unbind(variable_record* r) noexcept {
-  if (r) r->bind_count.fetch_sub(1, std::memory_order_release);
+  if (r) unbind_record(*r);
 }
 
 std::vector<std::string> segment::scan_names(std::string_view prefix) const {

@@ -2,7 +2,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/loop_ops.hpp"
+#include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
@@ -118,6 +120,30 @@ BOOST_AUTO_TEST_CASE(a_deleted_record_is_freed_only_after_its_last_binding) {
   core::segment::unbind(bound);
   BOOST_TEST(s.segment->free_unbound_records() == 1u);
   BOOST_TEST((error_of([&] { s.segment->delete_variable("d"); }) == errc::not_found));
+}
+
+BOOST_AUTO_TEST_CASE(the_ledger_names_each_binding_process_and_a_sweep_gives_back_only_the_dead) {
+  test::scratch_segment s;
+  s.segment->create_variable("l", value_type::int64);
+  core::variable_record* r = s.segment->find("l", /*bind=*/true);
+  s.segment->find("l", /*bind=*/true);
+  const std::uint64_t me = core::binder_key(getpid(), core::process_start_time(getpid()));
+  BOOST_TEST(r->binder_key[0].load() == me);
+  BOOST_TEST(r->binder_count[0].load() == 2u);
+  // A process that is gone (pid 0x3fffff is above any pid_max) held three.
+  r->bind_count += 3;
+  r->binder_key[1] = core::binder_key(0x3fffff, 12345);
+  r->binder_count[1] = 3;
+  s.segment->delete_variable("l");
+  BOOST_TEST(s.segment->reclaim_dead_bindings(false) == 3u);
+  BOOST_TEST(r->bind_count.load() == 2u);
+  BOOST_TEST(r->binder_key[1].load() == 0u);
+  BOOST_TEST(s.segment->free_unbound_records() == 0u);  // ours still hold it
+  core::segment::unbind(r);
+  core::segment::unbind(r);
+  BOOST_TEST(r->binder_key[0].load() == 0u);  // freed for other processes
+  BOOST_TEST(s.segment->bindings_reclaimed() == 3u);
+  BOOST_TEST(s.segment->free_unbound_records() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(name_churn_leaves_a_bounded_number_of_tombstones_and_a_whole_heap) {

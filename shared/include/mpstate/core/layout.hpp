@@ -25,7 +25,7 @@ static_assert(std::endian::native == std::endian::little,
               "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 3;  // 3: crash-consistent heap blocks, two directory tables
+constexpr std::uint32_t layout_version = 4;  // 4: per-process binding ledgers in records
 
 enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
@@ -134,6 +134,9 @@ struct sync_state {
 // counters, not owned, and a producer/consumer count must not gain phantom permits.
 constexpr std::uint32_t sync_option_return_dead_permits = 1;
 
+// Processes a record's binding ledger names (binding_ledger.hpp); more bind unledgered.
+constexpr std::size_t record_binder_slots = 8;
+
 constexpr std::uint32_t record_flag_deleted = 1;
 // The manager moved the value to a larger record (moved_to): follow it and retry.
 constexpr std::uint32_t record_flag_moved = 2;
@@ -153,7 +156,7 @@ struct alignas(64) variable_record {
   // ---- second cache line: read-mostly
   std::atomic<std::uint32_t> flags;        // record_flag_deleted
   std::atomic<std::uint32_t> waiters;      // processes in wait_for_change (changed under mutex)
-  std::atomic<std::uint32_t> bind_count;   // bound proxies; a deleted record is freed at 0
+  std::atomic<std::uint32_t> bind_count;   // bindings, of all processes; a retired record is freed at 0
   std::atomic<std::uint32_t> active_slot;  // 0 or 1
   value_type type;
   // 1 while a moved predecessor forwards to this record (its moved_to): the record is
@@ -168,6 +171,10 @@ struct alignas(64) variable_record {
   // The successor is held (held_by_predecessor) until this record is freed, so a
   // process still bound to it can always follow the chain.
   std::atomic<std::uint64_t> moved_to;
+  // Which processes hold bind_count, so the manager can give back those of a process
+  // that died: binding_ledger.hpp. Key (start time << 22 | pid), 0 free; count.
+  std::atomic<std::uint64_t> binder_key[record_binder_slots];
+  std::atomic<std::uint32_t> binder_count[record_binder_slots];
   char name[256];
 
   std::string_view name_view() const { return {name, name_length}; }

@@ -58,6 +58,17 @@ class owned_segment : public segment {
   void delete_variable(std::string_view name);
   // Frees deleted records whose proxies have all unbound. Returns how many.
   std::size_t free_unbound_records();
+  // Gives back the bindings of processes that are gone (binding_ledger.hpp): in the
+  // retired records, and with `live_too` in every live one as well (which frees
+  // their ledger entries for new processes). Returns how many bindings.
+  std::uint64_t reclaim_dead_bindings(bool live_too);
+  std::uint64_t bindings_reclaimed() const { return bindings_reclaimed_; }
+  struct binding_counts {
+    std::uint64_t bindings = 0;    // bind_count over live and retired records
+    std::uint64_t ledgered = 0;    // of those, noted in ledgers (the rest: unledgered)
+    std::uint64_t processes = 0;   // distinct processes in the ledgers
+  };
+  binding_counts count_bindings() const;
 
   // The live loop and sync variables (the manager watches their owners and holders),
   // kept as they are created and deleted, so watching costs nothing per other variable.
@@ -99,7 +110,11 @@ class owned_segment : public segment {
   adoption_report adoption_;
   std::vector<variable_record*> retired_;
   std::vector<variable_record*> watched_;
+  std::uint64_t bindings_reclaimed_ = 0;
   bool adopted_ = false;
+  // fn(record) for every live record (the active name table) and every retired one.
+  template <class Fn>
+  void for_each_record(Fn&& fn) const;
 };
 
 // The smallest segment the manager accepts, and the default.

@@ -1,0 +1,47 @@
+// The manager's side of the binding ledgers: giving back the bindings of processes
+// that died, so the records they kept bound are freed (binding_ledger.hpp).
+#include <unordered_set>
+
+#include "mpstate/core/binding_ledger.hpp"
+#include "mpstate/core/owned_segment.hpp"
+
+namespace mpstate::core {
+
+template <class Fn>
+void owned_segment::for_each_record(Fn&& fn) const {
+  const directory_slot* table = slots();
+  for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
+    if (table[i].record_offset > slot_tombstone) fn(*record_at(table[i].record_offset));
+  }
+  for (variable_record* r : retired_) fn(*r);
+}
+
+std::uint64_t owned_segment::reclaim_dead_bindings(bool live_too) {
+  dead_binder_sweep sweep;
+  std::uint64_t given_back = 0;
+  if (live_too) {
+    for_each_record([&](variable_record& r) { given_back += sweep.reclaim(r); });
+  } else {
+    for (variable_record* r : retired_) given_back += sweep.reclaim(*r);
+  }
+  bindings_reclaimed_ += given_back;
+  return given_back;
+}
+
+owned_segment::binding_counts owned_segment::count_bindings() const {
+  binding_counts counts;
+  std::unordered_set<std::uint64_t> processes;
+  for_each_record([&](const variable_record& r) {
+    counts.bindings += r.bind_count.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < record_binder_slots; ++i) {
+      const std::uint64_t key = r.binder_key[i].load(std::memory_order_relaxed);
+      if (key == 0) continue;
+      processes.insert(key);
+      counts.ledgered += r.binder_count[i].load(std::memory_order_relaxed);
+    }
+  });
+  counts.processes = processes.size();
+  return counts;
+}
+
+}  // namespace mpstate::core
