@@ -69,6 +69,11 @@ void Client::ensure_variable(std::string_view name, std::string_view type,
 
 void Client::remove(std::string_view name) const { core_->call({{"op", "delete"}, {"name", name}}); }
 
+std::optional<std::string> Client::type_of(std::string_view name) const {
+  if (auto type = detail::variable_type(*core_, std::string(name))) return std::string(core::to_string(*type));
+  return std::nullopt;
+}
+
 std::vector<std::string> Client::list(std::string_view prefix) const {
   if (core::segment* s = core_->segment()) return s->list_names(prefix);
   return core_->call({{"op", "list"}, {"prefix", prefix}}).at("names").get<std::vector<std::string>>();

@@ -52,14 +52,16 @@ std::vector<std::string> child_keys(client_core& core, const std::string& prefix
   return keys;
 }
 
-bool variable_exists(client_core& core, const std::string& name) {
-  if (core::segment* s = core.segment()) return s->find(name) != nullptr;
+std::optional<core::value_type> variable_type(client_core& core, const std::string& name) {
+  if (core::segment* s = core.segment()) {
+    if (const core::variable_record* r = s->find(name)) return r->type;
+    return std::nullopt;
+  }
   try {
-    core.call({{"op", "get"}, {"name", name}});
-    return true;
+    return core::value_type_from_string(core.call({{"op", "get"}, {"name", name}}).at("type").get<std::string>());
   } catch (const error& e) {
     if (e.code() != errc::not_found) throw;
-    return false;
+    return std::nullopt;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,6 +119,9 @@ class Client {
 
   // Deletes a variable (bound proxies then get not_found). Throws not_found.
   void remove(std::string_view name) const;
+  // The type name of variable `name` ("int64", "string", "queue", ...; see
+  // docs/protocol.md), or nullopt when there is none.
+  std::optional<std::string> type_of(std::string_view name) const;
   // Variable names under `prefix`, sorted.
   std::vector<std::string> list(std::string_view prefix = {}) const;
   // Every variable under `prefix` as the dump tool shows it (see docs/protocol.md, dump).

@@ -43,8 +43,12 @@ bool create_if_absent(client_core& core, const std::string& name, std::string_vi
 bool remove_if_present(client_core& core, const std::string& name);
 // The keys directly under `prefix` ("<prefix>/<key>", not deeper), sorted.
 std::vector<std::string> child_keys(client_core& core, const std::string& prefix);
+// The type of `name`, or nullopt when it does not exist.
+std::optional<core::value_type> variable_type(client_core& core, const std::string& name);
 // Whether `name` exists.
-bool variable_exists(client_core& core, const std::string& name);
+inline bool variable_exists(client_core& core, const std::string& name) {
+  return variable_type(core, name).has_value();
+}
 }  // namespace detail
 
 template <class T>

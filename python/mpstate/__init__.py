@@ -1,0 +1,227 @@
+"""mpstate: named variables shared between processes, at shared-memory speed.
+
+    import mpstate
+    with mpstate.Manager(name="app", size="64M") as m:
+        done = m.Value("i", 0, name="jobs/done")   # other processes: the same call binds it
+        done.add(1)
+        loop = m.loop("scheduler/loop")            # a child's event loop, seen from here
+
+A Manager starts an embedded mpstate-manager process (it ends with this one);
+``mpstate.connect(name)`` attaches to a running one. Proxies work on the mapped
+segment directly (no socket, no pickle) and travel to other processes by pickling
+their name and the manager's address, never their value. Values are int, float,
+bool, str, bytes and JSON-able objects; code is never pickled or stored.
+"""
+
+import os
+import uuid
+
+from . import _core
+from ._errors import *  # noqa: F401,F403  (the exception classes)
+from ._errors import __all__ as _error_names
+from ._proxies import _in_thread, ArrayProxy, BarrierProxy, DictProxy, ListProxy, LoopState, NamespaceProxy, ValueProxy
+
+__all__ = ["Manager", "Client", "connect", "LoopState"] + list(_error_names)
+
+# typecodes of multiprocessing / array, and Python types, to mpstate types
+_TYPECODES = {
+    **dict.fromkeys("bhilq", "int64"),
+    **dict.fromkeys("BHILQ", "uint64"),
+    **dict.fromkeys("fd", "double"),
+    "?": "bool", "u": "string", "c": "bytes",
+}
+_TYPES = {int: "int64", float: "double", bool: "bool", str: "string", bytes: "bytes",
+          dict: "json", list: "json", object: "json"}
+_ZERO = {"int64": 0, "uint64": 0, "double": 0.0, "bool": False, "string": "", "bytes": b"", "json": None}
+_ARRAY_TYPES = {"int64", "uint64", "double", "bool"}
+
+
+def _mpstate_type(typecode_or_type, value):
+    if typecode_or_type is None:
+        return _core_type_of(value)
+    if isinstance(typecode_or_type, str):
+        if typecode_or_type in _TYPECODES:
+            return _TYPECODES[typecode_or_type]
+        if typecode_or_type in _ZERO:
+            return typecode_or_type
+    elif typecode_or_type in _TYPES:
+        return _TYPES[typecode_or_type]
+    raise ValueError(f"unknown typecode or type {typecode_or_type!r}: use an array typecode "
+                     f"('i', 'q', 'd', '?', ...), int, float, bool, str, bytes, or 'json'")
+
+
+def _core_type_of(value):
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64" if -(1 << 63) <= value < (1 << 63) else "uint64"
+    return {float: "double", str: "string", bytes: "bytes"}.get(type(value), "json")
+
+
+def _size_bytes(size):
+    if isinstance(size, int):
+        return size
+    text = str(size).strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+    return int(float(text.rstrip("KMG")) * scale)
+
+
+def _fresh_name(kind):
+    return f"_py/{kind}-{uuid.uuid4().hex}"
+
+
+class Client:
+    """A connection to a manager: makes and binds named variables.
+
+    Every factory takes ``name=``: a name other processes (and ``mpstate-dump``)
+    find the variable by. The same call in another process binds the existing
+    variable (its value kept). Without a name the variable gets a unique one.
+    """
+
+    def __init__(self, name=None, *, socket_path=None, transport="auto"):
+        self._client = _core.Client(name or "", socket_path or "", transport)
+
+    @property
+    def name(self):
+        return self._client.manager_name
+
+    @property
+    def is_local(self):
+        return self._client.is_local
+
+    # ---- values and containers (multiprocessing.managers.SyncManager's names)
+    def Value(self, typecode_or_type=None, value=None, *, name=None, lock=True):
+        kind = _mpstate_type(typecode_or_type, value)
+        name = name or _fresh_name("value")
+        initial = _ZERO[kind] if value is None else value
+        if kind == "double":
+            initial = float(initial)
+        self._client.create(name, initial, kind)
+        proxy = ValueProxy(self._client, name)
+        if proxy.type != kind:
+            raise TypeMismatch(f"variable '{name}' is {proxy.type}, not {kind}")
+        return proxy
+
+    def Array(self, typecode_or_type, size_or_initializer, *, name=None, lock=True):
+        kind = _mpstate_type(typecode_or_type, None)
+        if kind not in _ARRAY_TYPES:
+            raise ValueError(f"an Array holds int, float or bool items, not {kind}")
+        items = None if isinstance(size_or_initializer, int) else list(size_or_initializer)
+        size = size_or_initializer if items is None else len(items)
+        name = name or _fresh_name("array")
+        fresh = self._client.type_of(name) is None
+        array = ArrayProxy(self._client, name, kind, size)
+        if items is not None and fresh:
+            array.assign(items)
+        return array
+
+    def dict(self, mapping=(), /, *, name=None, **kwargs):
+        proxy = DictProxy(self._client, name or _fresh_name("dict"))
+        proxy.update(mapping, **kwargs)
+        return proxy
+
+    def list(self, sequence=(), /, *, name=None):
+        return ListProxy.create(self._client, name or _fresh_name("list"), list(sequence))
+
+    def Namespace(self, *, name=None, **attributes):
+        ns = NamespaceProxy(DictProxy(self._client, name or _fresh_name("namespace")))
+        for key, value in attributes.items():
+            setattr(ns, key, value)
+        return ns
+
+    def Queue(self, maxsize=0, *, name=None):
+        return _core.Queue(self._client, name or _fresh_name("queue"), maxsize)
+
+    def JoinableQueue(self, maxsize=0, *, name=None):
+        return _core.JoinableQueue(self._client, name or _fresh_name("queue"), maxsize)
+
+    # ---- synchronisation (threading's names and semantics)
+    def Lock(self, *, name=None):
+        return _core.Lock(self._client, name or _fresh_name("lock"))
+
+    def RLock(self, *, name=None):
+        return _core.RLock(self._client, name or _fresh_name("rlock"))
+
+    def Semaphore(self, value=1, *, name=None, return_dead_permits=False):
+        return _core.Semaphore(self._client, name or _fresh_name("semaphore"), value, return_dead_permits)
+
+    def BoundedSemaphore(self, value=1, *, name=None, return_dead_permits=False):
+        return _core.BoundedSemaphore(self._client, name or _fresh_name("semaphore"), value, return_dead_permits)
+
+    def Condition(self, lock=None, *, name=None):
+        if lock is not None:
+            raise ValueError("an mpstate Condition has a lock of its own; pass no lock")
+        return _core.Condition(self._client, name or _fresh_name("condition"))
+
+    def Event(self, *, name=None):
+        return _core.Event(self._client, name or _fresh_name("event"))
+
+    def Barrier(self, parties, action=None, timeout=None, *, name=None):
+        if action is not None:
+            raise ValueError("an mpstate Barrier runs no action: code is never shared between processes")
+        return BarrierProxy(self._client, name or _fresh_name("barrier"), parties, timeout)
+
+    def loop(self, name):
+        """The loop-state handle `name` (created idle when absent)."""
+        return LoopState(self._client, name)
+
+    # ---- the rest of the namespace
+    def names(self, prefix=""):
+        return self._client.names(prefix)
+
+    def remove(self, name):
+        self._client.remove(name)
+
+    def dump(self, prefix=""):
+        return self._client.dump(prefix)
+
+    def stat(self):
+        return self._client.request({"op": "stat"})
+
+
+class Manager(Client):
+    """An embedded manager: starts mpstate-manager as a child process, serving
+    `name` with a segment of `size` bytes ("64M"); it ends with this process, or
+    at ``shutdown()`` / the end of the ``with`` block."""
+
+    def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None):
+        self._started_by = os.getpid()
+        self._process = _core.ManagerProcess(name or "", _size_bytes(size), keep, list(args), executable or "")
+        super().__init__(self._process.name, socket_path=self._process.socket_path)
+
+    @property
+    def pid(self):
+        return self._process.pid
+
+    @property
+    def socket_path(self):
+        return self._process.socket_path
+
+    def shutdown(self):
+        """Stops the manager (in the process that started it; a no-op elsewhere)."""
+        if os.getpid() == self._started_by and self._process is not None:
+            self._process.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+
+    def __getstate__(self):
+        raise TypeError("a Manager does not travel to other processes; pass its proxies, "
+                        "or mpstate.connect(name) there")
+
+
+def connect(name=None, *, socket_path=None, transport="auto"):
+    """Attaches to the running manager `name` (or at `socket_path`)."""
+    return Client(name, socket_path=socket_path, transport=transport)
+
+
+# Awaitable forms of the blocking calls, for asyncio programs: they wait in the
+# loop's executor, so the event loop goes on meanwhile.
+_core.Event.wait_async = lambda self, timeout=None: _in_thread(self.wait, timeout)
+_core.Queue.get_async = lambda self, timeout=None: _in_thread(self.get, True, timeout)
+_core.Queue.put_async = lambda self, item, timeout=None: _in_thread(self.put, item, True, timeout)
+_core.Lock.acquire_async = lambda self, timeout=-1: _in_thread(self.acquire, True, timeout)
+ValueProxy.wait_for_change_async = lambda self, seen, timeout=None: _in_thread(self.wait_for_change, seen, timeout)

@@ -1,0 +1,29 @@
+// A Value<T> of whichever type the variable has: what a Python proxy (or a dict
+// key) holds, since Python values carry their type at run time.
+#pragma once
+
+#include <variant>
+
+#include "bindings.hpp"
+
+namespace mpstate::python {
+
+using any_value = std::variant<Value<std::int64_t>, Value<std::uint64_t>, Value<double>, Value<bool>,
+                               Value<std::string>, Value<Bytes>, Value<nlohmann::json>>;
+
+// Binds the variable `name` as the type it has. Throws not_found, and
+// type_mismatch for a variable that is not a plain value (a queue, a lock, ...).
+any_value bind_any(const Client& client, const std::string& name);
+
+// The Python value of a T, and the T of a Python value (TypeError when it is not one).
+template <class T>
+py::object to_py(const T& v);
+template <class T>
+T from_py(py::handle v);
+
+py::object get_any(const any_value& v);
+void set_any(any_value& v, py::handle value);
+// The mpstate type name of what `v` holds ("int64", "string", ...).
+std::string type_of_any(const any_value& v);
+
+}  // namespace mpstate::python

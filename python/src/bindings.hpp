@@ -1,0 +1,60 @@
+// The Python extension mpstate._core: pybind11 classes over the C++ client library.
+// One implementation: every proxy here is the C++ proxy (mpstate/client.hpp), with
+// Python's spelling, exceptions and value types around it. The pure-Python layer
+// (python/mpstate/__init__.py) adds the Manager, Namespace, list and asyncio forms.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "mpstate/client.hpp"
+
+namespace mpstate::python {
+
+namespace py = pybind11;
+
+// Where a manager is: what a pickled proxy carries instead of its value.
+struct address {
+  std::string manager_name;
+  std::string socket_path;  // empty: the default path for manager_name
+};
+
+// One client per manager per process, shared by the proxies made from it (and by
+// those unpickled here), so a process maps each segment once.
+struct client_handle {
+  address where;
+  Client client;
+};
+std::shared_ptr<client_handle> client_for(const address& where, Transport transport = Transport::automatic);
+
+// ---- values (convert.cpp) ----
+// The mpstate type a Python value is stored as: bool, int64 (uint64 beyond it),
+// double, string, bytes, else json (lists, dicts, None, nested). TypeError for what
+// JSON cannot hold.
+std::string type_name_for(py::handle value);
+nlohmann::json to_json(py::handle value);
+py::object to_python(const nlohmann::json& value);
+// Creates the plain variable `name` of `type` (type_name_for) holding `value`.
+// Returns false when the name is taken (already_exists), true when created.
+bool create_plain(const Client& client, const std::string& name, const std::string& type, py::handle value);
+// Sends a create request; false when the name is taken.
+bool create_if_absent(const Client& client, nlohmann::json create_request);
+// A Python timeout for C++: None (or negative) is forever, block=False is zero.
+std::chrono::milliseconds timeout_of(const py::object& timeout, bool block = true);
+// The same for calls that take a deadline rather than forever: None is 100 years.
+std::chrono::milliseconds deadline_timeout_of(const py::object& timeout);
+// Raises `python_class` (a module attribute path such as "queue.Empty") with `message`.
+[[noreturn]] void raise_python(const char* module, const char* python_class, const std::string& message);
+
+// ---- the classes, by family ----
+void bind_client(py::module_& m);      // module.cpp: Client, ManagerProcess, errors
+void bind_values(py::module_& m);      // values.cpp: Value
+void bind_containers(py::module_& m);  // containers.cpp: Dict, Array
+void bind_sync(py::module_& m);        // sync.cpp: Lock ... Barrier
+void bind_queue(py::module_& m);       // queue.cpp: Queue, JoinableQueue, LoopState
+
+}  // namespace mpstate::python

@@ -1,0 +1,222 @@
+// mpstate._core.Dict and Array. A Dict is Python's managed dict as named variables
+// under a prefix (key k of dict "jobs" is the variable "jobs/k", of whatever type
+// its value has), with each key bound once and kept, so d[k] costs a hash lookup
+// and the variable's read. An Array is a fixed-size array of one scalar type.
+#include <pybind11/stl.h>
+
+#include <unordered_map>
+
+#include "any_value.hpp"
+#include "mpstate/dict.hpp"
+
+namespace mpstate::python {
+namespace {
+
+// Deletes `name`; false when it did not exist.
+bool remove_if_present(const Client& client, const std::string& name) {
+  try {
+    client.remove(name);
+    return true;
+  } catch (const error& e) {
+    if (e.code() != errc::not_found) throw;
+    return false;
+  }
+}
+
+struct py_dict {
+  std::shared_ptr<client_handle> client;
+  std::string prefix;
+  std::unordered_map<std::string, any_value> bound;  // keys bound so far
+
+  std::string name_of(const std::string& key) const { return detail::key_name(prefix, key); }
+
+  // The bound key, binding it on first use; nullptr when there is no such key.
+  any_value* find(const std::string& key) {
+    if (auto it = bound.find(key); it != bound.end()) return &it->second;
+    try {
+      return &bound.emplace(key, bind_any(client->client, name_of(key))).first->second;
+    } catch (const error& e) {
+      if (e.code() == errc::not_found) return nullptr;
+      throw;
+    }
+  }
+  // Runs fn on the key's proxy; a key deleted by another process is looked up again.
+  template <class Fn>
+  auto with_key(const std::string& key, Fn&& fn) -> std::optional<decltype(fn(std::declval<any_value&>()))> {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      any_value* v = find(key);
+      if (!v) return std::nullopt;
+      try {
+        return fn(*v);
+      } catch (const error& e) {
+        if (e.code() != errc::not_found) throw;
+        bound.erase(key);
+      }
+    }
+    return std::nullopt;
+  }
+
+  py::object get(const std::string& key) {
+    if (auto v = with_key(key, [](any_value& v) { return get_any(v); })) return *v;
+    throw py::key_error(key);
+  }
+
+  void set(const std::string& key, py::handle value) {
+    const std::string type = type_name_for(value);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      any_value* v = find(key);
+      if (!v) {
+        if (create_plain(client->client, name_of(key), type, value)) return;
+        continue;  // created by another process meanwhile: set it
+      }
+      if (type_of_any(*v) != type) {  // a value of another type: the key is made again
+        bound.erase(key);
+        remove_if_present(client->client, name_of(key));
+        continue;
+      }
+      try {
+        return set_any(*v, value);
+      } catch (const error& e) {
+        if (e.code() != errc::not_found) throw;
+        bound.erase(key);
+      }
+    }
+    throw error(errc::busy, "key '" + key + "' of dict '" + prefix + "' keeps changing under this set");
+  }
+
+  bool erase(const std::string& key) {
+    bound.erase(key);
+    return remove_if_present(client->client, name_of(key));
+  }
+
+  std::vector<std::string> keys() const {
+    const std::string under = prefix + "/";
+    std::vector<std::string> out;
+    for (std::string& n : client->client.list(under)) {
+      std::string key = n.substr(under.size());
+      if (key.find('/') == std::string::npos) out.push_back(std::move(key));
+    }
+    return out;
+  }
+};
+
+py::dict to_dict(py_dict& d) {
+  py::dict out;
+  for (const std::string& key : d.keys()) {
+    if (auto v = d.with_key(key, [](any_value& v) { return get_any(v); })) out[py::str(key)] = *v;
+  }
+  return out;
+}
+
+struct py_array {
+  std::shared_ptr<client_handle> client;
+  std::string name;
+  std::variant<Array<std::int64_t>, Array<std::uint64_t>, Array<double>, Array<bool>> array;
+};
+
+py_array bind_array(std::shared_ptr<client_handle> c, const std::string& name, const std::string& of,
+                    std::size_t size) {
+  const Client& cl = c->client;
+  if (of == "int64") return {c, name, cl.array<std::int64_t>(name, size)};
+  if (of == "uint64") return {c, name, cl.array<std::uint64_t>(name, size)};
+  if (of == "double") return {c, name, cl.array<double>(name, size)};
+  if (of == "bool") return {c, name, cl.array<bool>(name, size)};
+  throw py::value_error("an Array holds int64, uint64, double or bool, not " + of);
+}
+
+// An existing array, whatever its element type.
+py_array bind_existing_array(std::shared_ptr<client_handle> c, const std::string& name) {
+  for (const char* of : {"int64", "double", "uint64", "bool"}) {
+    try {
+      return bind_array(c, name, of, 0);
+    } catch (const error& e) {
+      if (e.code() != errc::type_mismatch) throw;
+    }
+  }
+  throw error(errc::type_mismatch, "'" + name + "' is not an array");
+}
+
+}  // namespace
+
+void bind_containers(py::module_& m) {
+  py::class_<py_dict>(m, "Dict")
+      .def(py::init([](std::shared_ptr<client_handle> c, const std::string& prefix) {
+             detail::key_name(prefix, "k");  // checks the prefix: invalid_name
+             return py_dict{std::move(c), prefix, {}};
+           }),
+           py::arg("client"), py::arg("prefix"))
+      .def_property_readonly("name", [](const py_dict& d) { return d.prefix; })
+      .def("__getitem__", &py_dict::get)
+      .def("__setitem__", &py_dict::set)
+      .def("__delitem__", [](py_dict& d, const std::string& key) {
+        if (!d.erase(key)) throw py::key_error(key);
+      })
+      .def("__contains__", [](py_dict& d, const std::string& key) { return d.find(key) != nullptr; })
+      .def("__len__", [](const py_dict& d) { return d.keys().size(); })
+      .def("__iter__", [](const py_dict& d) { return py::iter(py::cast(d.keys())); })
+      .def("keys", &py_dict::keys)
+      .def("get",
+           [](py_dict& d, const std::string& key, py::object fallback) -> py::object {
+             if (auto v = d.with_key(key, [](any_value& v) { return get_any(v); })) return *v;
+             return fallback;
+           },
+           py::arg("key"), py::arg("default") = py::none())
+      .def("pop",
+           [](py_dict& d, const std::string& key, py::args fallback) -> py::object {
+             auto v = d.with_key(key, [](any_value& v) { return get_any(v); });
+             if (v && d.erase(key)) return *v;
+             if (fallback.empty()) throw py::key_error(key);
+             return fallback[0];
+           })
+      .def("items", [](py_dict& d) { return to_dict(d).attr("items")(); })
+      .def("values", [](py_dict& d) { return to_dict(d).attr("values")(); })
+      .def("copy", &to_dict, "The whole dict as a plain Python dict.")
+      .def("clear", [](py_dict& d) {
+        for (const std::string& key : d.keys()) d.erase(key);
+      })
+      .def(py::pickle(
+          [](const py_dict& d) {
+            return py::make_tuple(d.client->where.manager_name, d.client->where.socket_path, d.prefix);
+          },
+          [](py::tuple t) {
+            return py_dict{client_for({t[0].cast<std::string>(), t[1].cast<std::string>()}),
+                           t[2].cast<std::string>(), {}};
+          }));
+
+  py::class_<py_array>(m, "Array")
+      .def(py::init(&bind_array), py::arg("client"), py::arg("name"), py::arg("of"), py::arg("size"))
+      .def_static("bind", &bind_existing_array)
+      .def_property_readonly("name", [](const py_array& a) { return a.name; })
+      .def("__len__", [](const py_array& a) { return std::visit([](const auto& x) { return x.size(); }, a.array); })
+      .def("__getitem__", [](const py_array& a, std::int64_t i) {
+        return std::visit([&](const auto& x) { return py::cast(x.get(i)); }, a.array);
+      })
+      .def("__setitem__", [](py_array& a, std::int64_t i, py::handle v) {
+        std::visit([&](auto& x) { x.set(i, from_py<decltype(x.get(0))>(v)); }, a.array);
+      })
+      .def("tolist", [](const py_array& a) {
+        return std::visit([](const auto& x) { return py::cast(x.to_vector()); }, a.array);
+      })
+      .def("assign", [](py_array& a, const py::iterable& items) {
+        std::visit(
+            [&](auto& x) {
+              using T = decltype(x.get(0));
+              std::vector<T> values;
+              for (py::handle item : items) values.push_back(from_py<T>(item));
+              x.assign(values);
+            },
+            a.array);
+      })
+      .def_property_readonly("version",
+                             [](const py_array& a) { return std::visit([](const auto& x) { return x.version(); }, a.array); })
+      .def(py::pickle(
+          [](const py_array& a) {
+            return py::make_tuple(a.client->where.manager_name, a.client->where.socket_path, a.name);
+          },
+          [](py::tuple t) {
+            return bind_existing_array(client_for({t[0].cast<std::string>(), t[1].cast<std::string>()}),
+                                       t[2].cast<std::string>());
+          }));
+}
+
+}  // namespace mpstate::python

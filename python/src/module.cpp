@@ -1,0 +1,127 @@
+// mpstate._core: the client, the embedded manager process, and the translation of
+// mpstate::error into the Python exception classes of mpstate/__init__.py.
+#include <pybind11/stl.h>
+
+#include <map>
+#include <mutex>
+
+#include "bindings.hpp"
+#include "mpstate/manager.hpp"
+
+namespace mpstate::python {
+
+std::shared_ptr<client_handle> client_for(const address& where, Transport transport) {
+  static std::mutex mutex;
+  static auto* clients = new std::map<std::tuple<std::string, std::string, Transport>,
+                                      std::weak_ptr<client_handle>>;  // never destroyed: outlives the interpreter
+  std::lock_guard lock(mutex);
+  auto& slot = (*clients)[{where.manager_name, where.socket_path, transport}];
+  if (auto alive = slot.lock()) return alive;
+  ClientOptions options{where.manager_name, where.socket_path, transport};
+  auto made = std::make_shared<client_handle>(client_handle{where, Client(options)});
+  slot = made;
+  return made;
+}
+
+namespace {
+
+Transport transport_from(const std::string& name) {
+  if (name == "auto" || name.empty()) return Transport::automatic;
+  if (name == "local") return Transport::local;
+  if (name == "socket") return Transport::socket;
+  throw py::value_error("transport is 'auto', 'local' or 'socket', not '" + name + "'");
+}
+
+// mpstate::error -> the class registered for its code (mpstate.NotFound, ...).
+void translate_errors(std::exception_ptr p) {
+  try {
+    if (p) std::rethrow_exception(p);
+  } catch (const error& e) {
+    py::object classes = py::module_::import("mpstate._core").attr("_error_classes");
+    py::object cls = classes.attr("get")(std::string(to_string(e.code())), py::none());
+    if (cls.is_none()) cls = py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
+    PyErr_SetString(cls.ptr(), e.message().c_str());
+  }
+}
+
+}  // namespace
+
+void bind_client(py::module_& m) {
+  m.attr("_error_classes") = py::dict();
+  py::register_exception_translator(&translate_errors);
+  m.def("_register_errors", [](py::dict classes) {
+    py::module_::import("mpstate._core").attr("_error_classes") = classes;
+  });
+
+  py::class_<client_handle, std::shared_ptr<client_handle>>(m, "Client")
+      .def(py::init([](const std::string& manager_name, const std::string& socket_path, const std::string& transport) {
+             if (manager_name.empty() && socket_path.empty()) {
+               throw py::value_error("connect() needs a manager name or a socket path");
+             }
+             py::gil_scoped_release unlocked;
+             return client_for({manager_name, socket_path}, transport_from(transport));
+           }),
+           py::arg("manager_name") = "", py::arg("socket_path") = "", py::arg("transport") = "auto")
+      .def_property_readonly("manager_name", [](const client_handle& c) { return c.where.manager_name; })
+      .def_property_readonly("socket_path", [](const client_handle& c) { return c.where.socket_path; })
+      .def_property_readonly("is_local", [](const client_handle& c) { return c.client.is_local(); })
+      .def("type_of", [](const client_handle& c, const std::string& name) { return c.client.type_of(name); })
+      .def(
+          "create",
+          [](const client_handle& c, const std::string& name, py::handle initial, const std::string& type) {
+            return create_plain(c.client, name, type.empty() ? type_name_for(initial) : type, initial);
+          },
+          py::arg("name"), py::arg("initial"), py::arg("type") = "",
+          "Creates a plain variable holding initial (its type from initial's unless given); "
+          "False when the name is taken.")
+      .def("create_structured",
+           [](const client_handle& c, const std::string& name, const std::string& type, py::handle initial) {
+             return create_if_absent(c.client,
+                                     {{"op", "create"}, {"name", name}, {"type", type}, {"value", to_json(initial)}});
+           })
+      .def("remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); })
+      .def("names", [](const client_handle& c, const std::string& prefix) { return c.client.list(prefix); },
+           py::arg("prefix") = "")
+      .def("dump", [](const client_handle& c, const std::string& prefix) { return to_python(c.client.dump(prefix)); },
+           py::arg("prefix") = "")
+      .def("request", [](const client_handle& c, py::dict request) {
+        nlohmann::json j = to_json(request);
+        nlohmann::json result;
+        {
+          py::gil_scoped_release unlocked;
+          result = c.client.request(std::move(j));
+        }
+        return to_python(result);
+      });
+
+  py::class_<Manager>(m, "ManagerProcess")
+      .def(py::init([](const std::string& name, std::uint64_t size, bool keep, std::vector<std::string> args,
+                       const std::string& executable) {
+             ManagerOptions options;
+             options.name = name;
+             options.size = size;
+             options.keep = keep;
+             options.extra_args = std::move(args);
+             options.executable = executable;
+             py::gil_scoped_release unlocked;
+             return std::make_unique<Manager>(Manager::start(std::move(options)));
+           }),
+           py::arg("name") = "", py::arg("size") = 64ull << 20, py::arg("keep") = false,
+           py::arg("args") = std::vector<std::string>{}, py::arg("executable") = "")
+      .def_property_readonly("name", &Manager::name)
+      .def_property_readonly("socket_path", &Manager::socket_path)
+      .def_property_readonly("pid", &Manager::pid)
+      .def("stop", &Manager::stop, py::call_guard<py::gil_scoped_release>());
+}
+
+}  // namespace mpstate::python
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "mpstate's C++ client, for Python: use the mpstate package, not this module.";
+  using namespace mpstate::python;
+  bind_client(m);
+  bind_values(m);
+  bind_containers(m);
+  bind_sync(m);
+  bind_queue(m);
+}

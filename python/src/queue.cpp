@@ -1,0 +1,145 @@
+// mpstate._core.Queue / JoinableQueue (queue.Queue's spelling: put/get with block
+// and timeout, queue.Full / queue.Empty) of JSON-able items, and LoopState.
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+
+namespace mpstate::python {
+namespace {
+
+using json = nlohmann::json;
+
+template <class Q>
+struct py_queue {
+  std::shared_ptr<client_handle> client;
+  Q proxy;
+};
+
+template <class Q>
+void put(py_queue<Q>& q, py::handle item, bool block, const py::object& timeout) {
+  json value = to_json(item);
+  const auto ms = timeout_of(timeout, block);
+  bool done;
+  {
+    py::gil_scoped_release unlocked;
+    done = q.proxy.put(value, ms);
+  }
+  if (!done) raise_python("queue", "Full", "queue '" + q.proxy.name() + "' is full");
+}
+
+template <class Q>
+py::object get(py_queue<Q>& q, bool block, const py::object& timeout) {
+  const auto ms = timeout_of(timeout, block);
+  std::optional<json> item;
+  {
+    py::gil_scoped_release unlocked;
+    item = q.proxy.get(ms);
+  }
+  if (!item) raise_python("queue", "Empty", "queue '" + q.proxy.name() + "' is empty");
+  return to_python(*item);
+}
+
+template <class Q>
+py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name, bool joinable) {
+  auto make = [joinable](const Client& c, const std::string& n, std::uint64_t maxsize) -> Q {
+    if constexpr (std::is_same_v<Q, JoinableQueue<json>>) return c.joinable_queue<json>(n, maxsize);
+    else return (void)joinable, c.queue<json>(n, maxsize);
+  };
+  return py::class_<py_queue<Q>>(m, name)
+      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n, std::uint64_t maxsize) {
+             Q q = make(c->client, n, maxsize);
+             return py_queue<Q>{std::move(c), std::move(q)};
+           }),
+           py::arg("client"), py::arg("name"), py::arg("maxsize") = 0)
+      .def("put", &put<Q>, py::arg("item"), py::arg("block") = true, py::arg("timeout") = py::none())
+      .def("put_nowait", [](py_queue<Q>& q, py::handle item) { put<Q>(q, item, false, py::none()); })
+      .def("get", &get<Q>, py::arg("block") = true, py::arg("timeout") = py::none())
+      .def("get_nowait", [](py_queue<Q>& q) { return get<Q>(q, false, py::none()); })
+      .def("qsize", [](const py_queue<Q>& q) { return q.proxy.size(); })
+      .def("empty", [](const py_queue<Q>& q) { return q.proxy.empty(); })
+      .def("full", [](const py_queue<Q>& q) { return q.proxy.full(); })
+      .def_property_readonly("maxsize", [](const py_queue<Q>& q) { return q.proxy.maxsize(); })
+      .def_property_readonly("name", [](const py_queue<Q>& q) { return q.proxy.name(); })
+      .def(py::pickle(
+          [](const py_queue<Q>& q) {
+            return py::make_tuple(q.client->where.manager_name, q.client->where.socket_path, q.proxy.name());
+          },
+          [=](py::tuple t) {
+            auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
+            Q q = make(c->client, t[2].cast<std::string>(), 0);
+            return py_queue<Q>{std::move(c), std::move(q)};
+          }));
+}
+
+py::dict loop_info(const LoopState& loop) {
+  const LoopInfo info = loop.info();
+  auto seconds = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+  };
+  py::dict out;
+  out["state"] = std::string(to_string(info.state));
+  out["pid"] = info.pid;
+  out["iterations"] = info.iterations;
+  out["started"] = seconds(info.started);
+  out["last_heartbeat"] = seconds(info.last_heartbeat);
+  out["reason"] = info.reason;
+  return out;
+}
+
+}  // namespace
+
+void bind_queue(py::module_& m) {
+  bind_queue_class<Queue<json>>(m, "Queue", false);
+  bind_queue_class<JoinableQueue<json>>(m, "JoinableQueue", true)
+      .def("task_done", [](py_queue<JoinableQueue<json>>& q) { q.proxy.task_done(); })
+      .def("join", [](const py_queue<JoinableQueue<json>>& q, const py::object& timeout) {
+             const auto ms = timeout_of(timeout);
+             py::gil_scoped_release unlocked;
+             return q.proxy.join(ms);
+           },
+           py::arg("timeout") = py::none());
+
+  using loop = py_queue<LoopState>;  // the same shape: a client and a proxy
+  py::class_<loop>(m, "LoopState")
+      .def(py::init([](std::shared_ptr<client_handle> c, const std::string& n) {
+             LoopState l = c->client.loop(n);
+             return loop{std::move(c), std::move(l)};
+           }),
+           py::arg("client"), py::arg("name"))
+      .def("mark_starting", [](loop& l) { l.proxy.mark_starting(); })
+      .def("mark_running", [](loop& l) { l.proxy.mark_running(); })
+      .def("heartbeat", [](loop& l, std::uint64_t n) { l.proxy.heartbeat(n); }, py::arg("iterations") = 1)
+      .def("stop_requested", [](const loop& l) { return l.proxy.stop_requested(); })
+      .def("mark_stopped", [](loop& l) { l.proxy.mark_stopped(); })
+      .def("mark_failed", [](loop& l, const std::string& reason) { l.proxy.mark_failed(reason); },
+           py::arg("reason"))
+      .def_property_readonly("state", [](const loop& l) { return std::string(to_string(l.proxy.state())); })
+      .def("info", [](const loop& l) { return loop_info(l.proxy); })
+      .def("request_stop", [](loop& l) { return std::string(to_string(l.proxy.request_stop())); })
+      .def("wait_for",
+           [](const loop& l, const std::string& state, const py::object& timeout) {
+             const LoopPhase target = core::loop_phase_from_string(state);
+             const auto ms = deadline_timeout_of(timeout);
+             LoopPhase got;
+             {
+               py::gil_scoped_release unlocked;
+               got = l.proxy.wait_for(target, ms);
+             }
+             return std::string(to_string(got));
+           },
+           py::arg("state"), py::arg("timeout") = py::none(),
+           "Blocks (without the GIL) until the loop is in state (or failed); returns the state then.")
+      .def_property_readonly("version", [](const loop& l) { return l.proxy.version(); })
+      .def_property_readonly("name", [](const loop& l) { return l.proxy.name(); })
+      .def(py::pickle(
+          [](const loop& l) {
+            return py::make_tuple(l.client->where.manager_name, l.client->where.socket_path, l.proxy.name());
+          },
+          [](py::tuple t) {
+            auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
+            LoopState l = c->client.loop(t[2].cast<std::string>());
+            return loop{std::move(c), std::move(l)};
+          }));
+}
+
+}  // namespace mpstate::python

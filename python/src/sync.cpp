@@ -1,0 +1,193 @@
+// mpstate._core's synchronisation types with threading's spelling: acquire(blocking,
+// timeout), release(), context managers, Event, Condition, Barrier. Every blocking
+// call lets go of the GIL. A lock taken back from a holder that died sets the
+// proxy's previous_owner_died (repair what it guarded before trusting it).
+#include <pybind11/functional.h>
+
+#include "bindings.hpp"
+
+namespace mpstate::python {
+namespace {
+
+template <class T>
+struct py_sync {
+  std::shared_ptr<client_handle> client;
+  T proxy;
+  bool previous_owner_died = false;
+};
+
+// Pickles a sync proxy as (manager, socket path, name); the variable exists by then,
+// so the rebinding Client call only binds it.
+template <class T, class Bind>
+auto sync_pickle(Bind bind) {
+  return py::pickle(
+      [](const py_sync<T>& s) {
+        return py::make_tuple(s.client->where.manager_name, s.client->where.socket_path, s.proxy.name());
+      },
+      [bind](py::tuple t) {
+        auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
+        T proxy = bind(c->client, t[2].cast<std::string>());
+        return py_sync<T>{std::move(c), std::move(proxy)};
+      });
+}
+
+template <class T>
+bool acquire_lock(py_sync<T>& s, bool blocking, const py::object& timeout) {
+  const auto ms = timeout_of(timeout, blocking);
+  AcquireResult got;
+  {
+    py::gil_scoped_release unlocked;
+    got = s.proxy.acquire(ms);
+  }
+  if (got.acquired) s.previous_owner_died = got.previous_owner_died;
+  return got.acquired;
+}
+
+// Lock, RLock and Condition share acquire/release/locked and the context manager.
+template <class T>
+py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name) {
+  return py::class_<py_sync<T>>(m, name)
+      .def("acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
+      .def("release", [](py_sync<T>& s) { s.proxy.release(); })
+      .def("locked", [](const py_sync<T>& s) { return s.proxy.locked(); })
+      .def("__enter__", [](py_sync<T>& s) { return acquire_lock<T>(s, true, py::int_(-1)); })
+      .def("__exit__", [](py_sync<T>& s, py::args) { s.proxy.release(); })
+      .def_readonly("previous_owner_died", &py_sync<T>::previous_owner_died)
+      .def_property_readonly("name", [](const py_sync<T>& s) { return s.proxy.name(); })
+      .def("state", [](const py_sync<T>& s) { return to_python(s.proxy.state()); });
+}
+
+}  // namespace
+
+void bind_sync(py::module_& m) {
+  auto bind_lock = [](const Client& c, const std::string& n) { return c.lock(n); };
+  bind_lock_like<Lock>(m, "Lock")
+      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
+        Lock l = bind_lock(c->client, n);
+        return py_sync<Lock>{std::move(c), std::move(l)};
+      }))
+      .def(sync_pickle<Lock>(bind_lock));
+
+  auto bind_rlock = [](const Client& c, const std::string& n) { return c.rlock(n); };
+  bind_lock_like<RLock>(m, "RLock")
+      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
+        RLock l = bind_rlock(c->client, n);
+        return py_sync<RLock>{std::move(c), std::move(l)};
+      }))
+      .def(sync_pickle<RLock>(bind_rlock));
+
+  auto bind_condition = [](const Client& c, const std::string& n) { return c.condition(n); };
+  bind_lock_like<Condition>(m, "Condition")
+      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
+        Condition l = bind_condition(c->client, n);
+        return py_sync<Condition>{std::move(c), std::move(l)};
+      }))
+      .def("wait",
+           [](py_sync<Condition>& s, const py::object& timeout) {
+             bool notified;
+             {
+               py::gil_scoped_release unlocked;
+               notified = s.proxy.wait(timeout_of(timeout));
+             }
+             s.previous_owner_died = s.proxy.previous_owner_died();
+             return notified;
+           },
+           py::arg("timeout") = py::none())
+      .def("wait_for",
+           [](py_sync<Condition>& s, const py::function& predicate, const py::object& timeout) {
+             py::gil_scoped_release unlocked;
+             return s.proxy.wait_for(
+                 [&] {
+                   py::gil_scoped_acquire locked;
+                   return predicate().cast<bool>();
+                 },
+                 timeout_of(timeout));
+           },
+           py::arg("predicate"), py::arg("timeout") = py::none())
+      .def("notify", [](py_sync<Condition>& s, std::uint64_t n) { return s.proxy.notify(n); }, py::arg("n") = 1)
+      .def("notify_all", [](py_sync<Condition>& s) { return s.proxy.notify_all(); })
+      .def(sync_pickle<Condition>(bind_condition));
+
+  // Semaphores: the count is fixed when the variable is created; an existing one is
+  // bound as it is.
+  auto semaphore_class = [](py::module_& mod, const char* name, auto bounded) {
+    using S = std::conditional_t<decltype(bounded)::value, BoundedSemaphore, Semaphore>;
+    auto bind = [](const Client& c, const std::string& n, std::int64_t permits, bool return_dead) -> S {
+      const auto recovery = return_dead ? PermitRecovery::return_dead_holders : PermitRecovery::none;
+      if constexpr (decltype(bounded)::value) return c.bounded_semaphore(n, permits, recovery);
+      else return c.semaphore(n, permits, recovery);
+    };
+    py::class_<py_sync<S>>(mod, name)
+        .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n, std::int64_t permits,
+                          bool return_dead) {
+               S s = bind(c->client, n, permits, return_dead);
+               return py_sync<S>{std::move(c), std::move(s)};
+             }),
+             py::arg("client"), py::arg("name"), py::arg("value") = 1, py::arg("return_dead_permits") = false)
+        .def("acquire",
+             [](py_sync<S>& s, bool blocking, const py::object& timeout) {
+               const auto ms = timeout_of(timeout, blocking);
+               py::gil_scoped_release unlocked;
+               return s.proxy.acquire(ms);
+             },
+             py::arg("blocking") = true, py::arg("timeout") = py::none())
+        .def("release",
+             [](py_sync<S>& s, int n) {
+               for (int i = 0; i < n; ++i) s.proxy.release();
+             },
+             py::arg("n") = 1)
+        .def("get_value", [](const py_sync<S>& s) { return s.proxy.value(); })
+        .def("__enter__", [](py_sync<S>& s) {
+          py::gil_scoped_release unlocked;
+          return s.proxy.acquire(forever);
+        })
+        .def("__exit__", [](py_sync<S>& s, py::args) { s.proxy.release(); })
+        .def_property_readonly("name", [](const py_sync<S>& s) { return s.proxy.name(); })
+        .def(sync_pickle<S>([=](const Client& c, const std::string& n) { return bind(c, n, 1, false); }));
+  };
+  semaphore_class(m, "Semaphore", std::false_type{});
+  semaphore_class(m, "BoundedSemaphore", std::true_type{});
+
+  auto bind_event = [](const Client& c, const std::string& n) { return c.event(n); };
+  py::class_<py_sync<Event>>(m, "Event")
+      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
+        Event e = bind_event(c->client, n);
+        return py_sync<Event>{std::move(c), std::move(e)};
+      }))
+      .def("set", [](py_sync<Event>& s) { s.proxy.set(); })
+      .def("clear", [](py_sync<Event>& s) { s.proxy.clear(); })
+      .def("is_set", [](const py_sync<Event>& s) { return s.proxy.is_set(); })
+      .def("wait",
+           [](const py_sync<Event>& s, const py::object& timeout) {
+             const auto ms = timeout_of(timeout);
+             py::gil_scoped_release unlocked;
+             return s.proxy.wait(ms);
+           },
+           py::arg("timeout") = py::none())
+      .def_property_readonly("name", [](const py_sync<Event>& s) { return s.proxy.name(); })
+      .def(sync_pickle<Event>(bind_event));
+
+  // parties is fixed when the variable is created; rebinding passes 0 (bound as is).
+  auto bind_barrier = [](const Client& c, const std::string& n) { return c.barrier(n, 1); };
+  py::class_<py_sync<Barrier>>(m, "Barrier")
+      .def(py::init([](std::shared_ptr<client_handle> c, const std::string& n, std::int64_t parties) {
+        Barrier b = c->client.barrier(n, parties);
+        return py_sync<Barrier>{std::move(c), std::move(b)};
+      }))
+      .def("wait",
+           [](py_sync<Barrier>& s, const py::object& timeout) {
+             const auto ms = timeout_of(timeout);
+             py::gil_scoped_release unlocked;
+             return s.proxy.wait(ms);
+           },
+           py::arg("timeout") = py::none())
+      .def("reset", [](py_sync<Barrier>& s) { s.proxy.reset(); })
+      .def("abort", [](py_sync<Barrier>& s) { s.proxy.abort(); })
+      .def_property_readonly("parties", [](const py_sync<Barrier>& s) { return s.proxy.parties(); })
+      .def_property_readonly("n_waiting", [](const py_sync<Barrier>& s) { return s.proxy.n_waiting(); })
+      .def_property_readonly("broken", [](const py_sync<Barrier>& s) { return s.proxy.broken(); })
+      .def_property_readonly("name", [](const py_sync<Barrier>& s) { return s.proxy.name(); })
+      .def(sync_pickle<Barrier>(bind_barrier));
+}
+
+}  // namespace mpstate::python

@@ -1,0 +1,182 @@
+// mpstate._core.Value: one named variable of any plain type, with Python's
+// `value` property as multiprocessing's Value proxies have it.
+#include <pybind11/functional.h>
+
+#include "any_value.hpp"
+
+namespace mpstate::python {
+
+template <class T>
+py::object to_py(const T& v) {
+  if constexpr (std::is_same_v<T, Bytes>) {
+    return py::bytes(reinterpret_cast<const char*>(v.data()), v.size());
+  } else if constexpr (std::is_same_v<T, nlohmann::json>) {
+    return to_python(v);
+  } else {
+    return py::cast(v);
+  }
+}
+
+template <class T>
+T from_py(py::handle v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!py::isinstance<py::str>(v)) throw py::type_error("this variable holds a str");
+    return v.cast<std::string>();
+  } else if constexpr (std::is_same_v<T, Bytes>) {
+    if (!py::isinstance<py::bytes>(v) && !py::isinstance<py::bytearray>(v)) {
+      throw py::type_error("this variable holds bytes");
+    }
+    const std::string raw = py::isinstance<py::bytes>(v) ? v.cast<std::string>()
+                                                          : std::string(py::bytes(py::reinterpret_borrow<py::object>(v)));
+    return Bytes(raw.begin(), raw.end());
+  } else if constexpr (std::is_same_v<T, nlohmann::json>) {
+    return to_json(v);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!py::isinstance<py::bool_>(v)) throw py::type_error("this variable holds a bool");
+    return v.cast<bool>();
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (!py::isinstance<py::float_>(v) && !py::isinstance<py::int_>(v)) {
+      throw py::type_error("this variable holds a float");
+    }
+    return v.cast<double>();
+  } else {
+    if (!py::isinstance<py::int_>(v)) throw py::type_error("this variable holds an int");
+    return v.cast<T>();  // OverflowError-like cast_error beyond the type's range
+  }
+}
+
+any_value bind_any(const Client& client, const std::string& name) {
+  const std::optional<std::string> type = client.type_of(name);
+  if (!type) throw error(errc::not_found, "no variable '" + name + "'");
+  if (*type == "int64") return client.value<std::int64_t>(name);
+  if (*type == "uint64") return client.value<std::uint64_t>(name);
+  if (*type == "double") return client.value<double>(name);
+  if (*type == "bool") return client.value<bool>(name);
+  if (*type == "string") return client.value<std::string>(name);
+  if (*type == "bytes") return client.value<Bytes>(name);
+  if (*type == "json") return client.value<nlohmann::json>(name);
+  throw error(errc::type_mismatch, "variable '" + name + "' is a " + *type + ", not a value");
+}
+
+py::object get_any(const any_value& v) {
+  return std::visit([](const auto& value) { return to_py(value.get()); }, v);
+}
+
+void set_any(any_value& v, py::handle value) {
+  std::visit(
+      [&](auto& proxy) {
+        using T = std::decay_t<decltype(proxy.get())>;
+        proxy.set(from_py<T>(value));
+      },
+      v);
+}
+
+std::string type_of_any(const any_value& v) {
+  static constexpr const char* names[] = {"int64", "uint64", "double", "bool", "string", "bytes", "json"};
+  return names[v.index()];
+}
+
+namespace {
+
+struct py_value {
+  std::shared_ptr<client_handle> client;
+  std::string name;
+  any_value value;
+};
+
+py::object add(py_value& self, py::handle delta) {
+  return std::visit(
+      [&](auto& proxy) -> py::object {
+        using T = std::decay_t<decltype(proxy.get())>;
+        if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t> || std::is_same_v<T, double>) {
+          return py::cast(proxy.add(from_py<T>(delta)));
+        } else {
+          throw error(errc::type_mismatch, "add() needs an int or float variable; '" + self.name + "' is " +
+                                               type_of_any(self.value));
+        }
+      },
+      self.value);
+}
+
+py::tuple compare_exchange(py_value& self, py::handle expected, py::handle desired) {
+  return std::visit(
+      [&](auto& proxy) {
+        using T = std::decay_t<decltype(proxy.get())>;
+        T current = from_py<T>(expected);
+        const bool ok = proxy.compare_exchange(current, from_py<T>(desired));
+        return py::make_tuple(ok, to_py(current));
+      },
+      self.value);
+}
+
+py::object update(py_value& self, const py::function& fn) {
+  return std::visit(
+      [&](auto& proxy) {
+        using T = std::decay_t<decltype(proxy.get())>;
+        return to_py(proxy.update([&](const T& current) { return from_py<T>(fn(to_py(current))); }));
+      },
+      self.value);
+}
+
+std::uint64_t wait_for_change(const py_value& self, std::uint64_t seen, const py::object& timeout) {
+  const auto ms = deadline_timeout_of(timeout);
+  py::gil_scoped_release unlocked;
+  return std::visit([&](const auto& proxy) { return proxy.wait_for_change(seen, ms); }, self.value);
+}
+
+}  // namespace
+
+void bind_values(py::module_& m) {
+  py::class_<py_value>(m, "Value")
+      .def(py::init([](std::shared_ptr<client_handle> c, const std::string& name) {
+             any_value v = bind_any(c->client, name);
+             return py_value{std::move(c), name, std::move(v)};
+           }),
+           py::arg("client"), py::arg("name"))
+      .def_property("value", [](const py_value& self) { return get_any(self.value); },
+                    [](py_value& self, py::handle v) { set_any(self.value, v); })
+      .def("get", [](const py_value& self) { return get_any(self.value); })
+      .def("set", [](py_value& self, py::handle v) { set_any(self.value, v); })
+      .def("add", &add, py::arg("delta"), "Adds delta atomically and returns the new value.")
+      .def("compare_exchange", &compare_exchange, py::arg("expected"), py::arg("desired"),
+           "Stores desired if the value equals expected; returns (stored, value before).")
+      .def("update", &update, py::arg("fn"),
+           "Stores fn(current) atomically (fn runs under the variable's lock) and returns it.")
+      .def_property_readonly("version", [](const py_value& self) {
+        return std::visit([](const auto& proxy) { return proxy.version(); }, self.value);
+      })
+      .def("wait_for_change", &wait_for_change, py::arg("seen"), py::arg("timeout") = py::none(),
+           "Blocks (without the GIL) until the version differs from seen; returns it.")
+      .def_property_readonly("name", [](const py_value& self) { return self.name; })
+      .def_property_readonly("type", [](const py_value& self) { return type_of_any(self.value); })
+      .def("__repr__", [](const py_value& self) {
+        return "<mpstate.Value '" + self.name + "' " + type_of_any(self.value) + " " +
+               std::string(py::repr(get_any(self.value))) + ">";
+      })
+      .def(py::pickle(
+          [](const py_value& self) {
+            return py::make_tuple(self.client->where.manager_name, self.client->where.socket_path, self.name);
+          },
+          [](py::tuple t) {
+            auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
+            any_value v = bind_any(c->client, t[2].cast<std::string>());
+            return py_value{std::move(c), t[2].cast<std::string>(), std::move(v)};
+          }));
+}
+
+template py::object to_py(const std::int64_t&);
+template py::object to_py(const std::uint64_t&);
+template py::object to_py(const double&);
+template py::object to_py(const bool&);
+template py::object to_py(const std::string&);
+template py::object to_py(const Bytes&);
+template py::object to_py(const nlohmann::json&);
+template std::int64_t from_py(py::handle);
+template std::uint64_t from_py(py::handle);
+template double from_py(py::handle);
+template bool from_py(py::handle);
+template std::string from_py(py::handle);
+template Bytes from_py(py::handle);
+template nlohmann::json from_py(py::handle);
+
+}  // namespace mpstate::python
