@@ -84,10 +84,11 @@ void bind_sync(py::module_& m) {
       }))
       .def("wait",
            [](py_sync<Condition>& s, const py::object& timeout) {
+             const auto ms = timeout_of(timeout);
              bool notified;
              {
                py::gil_scoped_release unlocked;
-               notified = s.proxy.wait(timeout_of(timeout));
+               notified = s.proxy.wait(ms);
              }
              s.previous_owner_died = s.proxy.previous_owner_died();
              return notified;
@@ -95,13 +96,14 @@ void bind_sync(py::module_& m) {
            py::arg("timeout") = py::none())
       .def("wait_for",
            [](py_sync<Condition>& s, const py::function& predicate, const py::object& timeout) {
+             const auto ms = timeout_of(timeout);
              py::gil_scoped_release unlocked;
              return s.proxy.wait_for(
                  [&] {
                    py::gil_scoped_acquire locked;
                    return predicate().cast<bool>();
                  },
-                 timeout_of(timeout));
+                 ms);
            },
            py::arg("predicate"), py::arg("timeout") = py::none())
       .def("notify", [](py_sync<Condition>& s, std::uint64_t n) { return s.proxy.notify(n); }, py::arg("n") = 1)

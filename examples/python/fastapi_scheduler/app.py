@@ -1,0 +1,38 @@
+"""The FastAPI app of the story: its startup hook starts the scheduler, its
+shutdown hook stops it; endpoints show the loop's state and the jobs done.
+
+    /usr/bin/python3 -m uvicorn app:app --app-dir examples/python/fastapi_scheduler
+"""
+import logging
+import time
+
+from fastapi import FastAPI
+
+from scheduler import JobScheduler
+
+log = logging.getLogger("uvicorn.error")
+app = FastAPI(title="job scheduler on mpstate")
+
+
+@app.on_event("startup")
+async def start_scheduler():
+    state = JobScheduler.start()
+    log.info("scheduler: child pid %s, loop %s", JobScheduler.process.pid, state)
+
+
+@app.on_event("shutdown")
+async def stop_scheduler():
+    began = time.monotonic()
+    state = await JobScheduler.stop(timeout=1.0)
+    log.info("scheduler: loop %s after %.0f ms, %s jobs done", state,
+             (time.monotonic() - began) * 1000, JobScheduler.jobs_done.value)
+
+
+@app.get("/status")
+async def status():
+    return JobScheduler.status()
+
+
+@app.get("/jobs")
+async def jobs():
+    return {"jobs_done": JobScheduler.jobs_done.value}

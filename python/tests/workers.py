@@ -1,0 +1,63 @@
+"""Functions run in child processes (importable by name, as spawn needs)."""
+import os
+import signal
+import time
+
+import mpstate
+
+
+def add_many(counter, times):
+    for _ in range(times):
+        counter.add(1)
+
+
+def add_under_lock(lock, value, times):
+    for _ in range(times):
+        with lock:
+            value.value = value.value + 1  # not atomic by itself: the lock makes it exact
+
+
+def drain(queue, taken):
+    got = []
+    while True:
+        item = queue.get(timeout=10)
+        if item is None:
+            break
+        got.append(item)
+    taken.put(got)
+
+
+def hold_lock_forever(lock, ready):
+    lock.acquire()
+    ready.set()
+    while True:
+        time.sleep(60)
+
+
+def square(args):
+    value, n = args
+    value.add(n)
+    return n * n
+
+
+def by_name(manager_name, variable, times):
+    counter = mpstate.connect(manager_name).Value("q", 0, name=variable)
+    for _ in range(times):
+        counter.add(1)
+
+
+def run_loop(loop, iterations):
+    loop.mark_starting()
+    loop.mark_running()
+    while not loop.stop_requested():
+        loop.heartbeat()
+        iterations.add(1)
+        time.sleep(0.001)
+    loop.mark_stopped()
+
+
+def die_holding_loop(loop, ready):
+    loop.mark_starting()
+    loop.mark_running()
+    ready.set()
+    os.kill(os.getpid(), signal.SIGKILL)
