@@ -50,6 +50,12 @@ std::chrono::milliseconds deadline_timeout_of(const py::object& timeout);
 // Raises `python_class` (a module attribute path such as "queue.Empty") with `message`.
 [[noreturn]] void raise_python(const char* module, const char* python_class, const std::string& message);
 
+// Sets the Python exception for an mpstate::error (the class of its code), or for
+// the exception being handled (inside a catch block): for raw CPython entry points,
+// which pybind11's translators do not cover.
+void set_python_error(const error& e);
+void set_python_error_from_current() noexcept;
+
 // ---- the classes, by family ----
 void bind_client(py::module_& m);      // module.cpp: Client, ManagerProcess, errors
 void bind_values(py::module_& m);      // values.cpp: Value

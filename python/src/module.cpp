@@ -23,6 +23,29 @@ std::shared_ptr<client_handle> client_for(const address& where, Transport transp
   return made;
 }
 
+void set_python_error(const error& e) {
+  py::object classes = py::module_::import("mpstate._core").attr("_error_classes");
+  py::object cls = classes.attr("get")(std::string(to_string(e.code())), py::none());
+  if (cls.is_none()) cls = py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
+  PyErr_SetString(cls.ptr(), e.message().c_str());
+}
+
+void set_python_error_from_current() noexcept {
+  try {
+    throw;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+  } catch (const error& e) {
+    set_python_error(e);
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  } catch (...) {
+    PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
+  }
+}
+
 namespace {
 
 Transport transport_from(const std::string& name) {
@@ -37,10 +60,7 @@ void translate_errors(std::exception_ptr p) {
   try {
     if (p) std::rethrow_exception(p);
   } catch (const error& e) {
-    py::object classes = py::module_::import("mpstate._core").attr("_error_classes");
-    py::object cls = classes.attr("get")(std::string(to_string(e.code())), py::none());
-    if (cls.is_none()) cls = py::reinterpret_borrow<py::object>(PyExc_RuntimeError);
-    PyErr_SetString(cls.ptr(), e.message().c_str());
+    set_python_error(e);
   }
 }
 

@@ -39,6 +39,78 @@ py::object get(py_queue<Q>& q, bool block, const py::object& timeout) {
   return to_python(*item);
 }
 
+// put(item) and get() as raw CPython methods for the common call (one item, or no
+// argument): pybind11's dispatcher would cost more than the queue operation. They
+// try once holding the GIL, and let go of it only to wait; any other call shape
+// goes to the pybind11 methods (_put, _get) with Python's full signature.
+template <class Q>
+py_queue<Q>* queue_of(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  auto* q = static_cast<py_queue<Q>*>(inst->get_value_and_holder().value_ptr());
+  if (!q) PyErr_SetString(PyExc_TypeError, "an mpstate.Queue that was never bound");
+  return q;
+}
+
+PyObject* delegate(PyObject* self, const char* method, PyObject* const* args, Py_ssize_t nargs,
+                   PyObject* kwnames) noexcept {
+  py::object fn = py::reinterpret_steal<py::object>(PyObject_GetAttrString(self, method));
+  if (!fn) return nullptr;
+  return PyObject_Vectorcall(fn.ptr(), args, static_cast<size_t>(nargs), kwnames);
+}
+
+template <class Q>
+PyObject* put_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
+  if (nargs != 1 || kwnames) return delegate(self, "_put", args, nargs, kwnames);
+  py_queue<Q>* q = queue_of<Q>(self);
+  if (!q) return nullptr;
+  try {
+    json value = to_json(args[0]);
+    if (!q->proxy.put(value, std::chrono::milliseconds::zero())) {
+      py::gil_scoped_release unlocked;
+      q->proxy.put(value, forever);
+    }
+    Py_RETURN_NONE;
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+template <class Q>
+PyObject* get_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
+  if (nargs != 0 || kwnames) return delegate(self, "_get", args, nargs, kwnames);
+  py_queue<Q>* q = queue_of<Q>(self);
+  if (!q) return nullptr;
+  try {
+    std::optional<json> item = q->proxy.get(std::chrono::milliseconds::zero());
+    if (!item) {
+      py::gil_scoped_release unlocked;
+      item = q->proxy.get(forever);
+    }
+    return to_python(*item).release().ptr();
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+template <class Q>
+void install_fast_methods(py::handle cls) {
+  static PyMethodDef put_def = {"put", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&put_fast<Q>)),
+                                METH_FASTCALL | METH_KEYWORDS,
+                                "put(item, block=True, timeout=None): queue.Full when it stays full."};
+  static PyMethodDef get_def = {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&get_fast<Q>)),
+                                METH_FASTCALL | METH_KEYWORDS,
+                                "get(block=True, timeout=None): queue.Empty when it stays empty."};
+  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  for (PyMethodDef* def : {&put_def, &get_def}) {
+    py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewMethod(type, def));
+    if (!descriptor || PyObject_SetAttrString(cls.ptr(), def->ml_name, descriptor.ptr()) != 0) {
+      throw py::error_already_set();
+    }
+  }
+}
+
 template <class Q>
 py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name, bool joinable) {
   auto make = [joinable](const Client& c, const std::string& n, std::uint64_t maxsize) -> Q {
@@ -51,9 +123,9 @@ py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name, bool 
              return py_queue<Q>{std::move(c), std::move(q)};
            }),
            py::arg("client"), py::arg("name"), py::arg("maxsize") = 0)
-      .def("put", &put<Q>, py::arg("item"), py::arg("block") = true, py::arg("timeout") = py::none())
+      .def("_put", &put<Q>, py::arg("item"), py::arg("block") = true, py::arg("timeout") = py::none())
       .def("put_nowait", [](py_queue<Q>& q, py::handle item) { put<Q>(q, item, false, py::none()); })
-      .def("get", &get<Q>, py::arg("block") = true, py::arg("timeout") = py::none())
+      .def("_get", &get<Q>, py::arg("block") = true, py::arg("timeout") = py::none())
       .def("get_nowait", [](py_queue<Q>& q) { return get<Q>(q, false, py::none()); })
       .def("qsize", [](const py_queue<Q>& q) { return q.proxy.size(); })
       .def("empty", [](const py_queue<Q>& q) { return q.proxy.empty(); })
@@ -89,15 +161,15 @@ py::dict loop_info(const LoopState& loop) {
 }  // namespace
 
 void bind_queue(py::module_& m) {
-  bind_queue_class<Queue<json>>(m, "Queue", false);
-  bind_queue_class<JoinableQueue<json>>(m, "JoinableQueue", true)
+  install_fast_methods<Queue<json>>(bind_queue_class<Queue<json>>(m, "Queue", false));
+  install_fast_methods<JoinableQueue<json>>(bind_queue_class<JoinableQueue<json>>(m, "JoinableQueue", true)
       .def("task_done", [](py_queue<JoinableQueue<json>>& q) { q.proxy.task_done(); })
       .def("join", [](const py_queue<JoinableQueue<json>>& q, const py::object& timeout) {
              const auto ms = timeout_of(timeout);
              py::gil_scoped_release unlocked;
              return q.proxy.join(ms);
            },
-           py::arg("timeout") = py::none());
+           py::arg("timeout") = py::none()));
 
   using loop = py_queue<LoopState>;  // the same shape: a client and a proxy
   py::class_<loop>(m, "LoopState")

@@ -41,7 +41,12 @@ T from_py(py::handle v) {
     return v.cast<double>();
   } else {
     if (!py::isinstance<py::int_>(v)) throw py::type_error("this variable holds an int");
-    return v.cast<T>();  // OverflowError-like cast_error beyond the type's range
+    try {
+      return v.cast<T>();
+    } catch (const py::cast_error&) {
+      throw error(errc::out_of_range, std::string(py::repr(v)) + " does not fit " +
+                                          (std::is_signed_v<T> ? "int64" : "uint64"));
+    }
   }
 }
 
@@ -124,6 +129,56 @@ std::uint64_t wait_for_change(const py_value& self, std::uint64_t seen, const py
   return std::visit([&](const auto& proxy) { return proxy.wait_for_change(seen, ms); }, self.value);
 }
 
+// `value` as a raw CPython descriptor: pybind11's dispatcher costs more than the
+// read itself, and multiprocessing.Value('q').value is the bar (~100 ns).
+py_value* self_of(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  auto* v = static_cast<py_value*>(inst->get_value_and_holder().value_ptr());
+  if (!v) PyErr_SetString(PyExc_TypeError, "an mpstate.Value that was never bound");
+  return v;
+}
+
+PyObject* get_value_fast(PyObject* self, void*) noexcept {
+  py_value* v = self_of(self);
+  if (!v) return nullptr;
+  try {
+    if (auto* i = std::get_if<Value<std::int64_t>>(&v->value)) return PyLong_FromLongLong(i->get());
+    if (auto* d = std::get_if<Value<double>>(&v->value)) return PyFloat_FromDouble(d->get());
+    return get_any(v->value).release().ptr();
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+int set_value_fast(PyObject* self, PyObject* value, void*) noexcept {
+  if (!value) {
+    PyErr_SetString(PyExc_AttributeError, "an mpstate variable's value cannot be deleted");
+    return -1;
+  }
+  py_value* v = self_of(self);
+  if (!v) return -1;
+  try {
+    if (auto* i = std::get_if<Value<std::int64_t>>(&v->value); i && PyLong_CheckExact(value)) {
+      int overflow = 0;
+      const long long x = PyLong_AsLongLongAndOverflow(value, &overflow);
+      if (overflow == 0 && !(x == -1 && PyErr_Occurred())) {
+        i->set(x);
+        return 0;
+      }
+      PyErr_Clear();  // out of range: the general path says so
+    }
+    set_any(v->value, value);
+    return 0;
+  } catch (...) {
+    set_python_error_from_current();
+    return -1;
+  }
+}
+
+PyGetSetDef value_descriptor = {"value", get_value_fast, set_value_fast,
+                                "The variable's value (reads and writes the shared memory directly).", nullptr};
+
 }  // namespace
 
 void bind_values(py::module_& m) {
@@ -133,8 +188,6 @@ void bind_values(py::module_& m) {
              return py_value{std::move(c), name, std::move(v)};
            }),
            py::arg("client"), py::arg("name"))
-      .def_property("value", [](const py_value& self) { return get_any(self.value); },
-                    [](py_value& self, py::handle v) { set_any(self.value, v); })
       .def("get", [](const py_value& self) { return get_any(self.value); })
       .def("set", [](py_value& self, py::handle v) { set_any(self.value, v); })
       .def("add", &add, py::arg("delta"), "Adds delta atomically and returns the new value.")
@@ -162,6 +215,11 @@ void bind_values(py::module_& m) {
             any_value v = bind_any(c->client, t[2].cast<std::string>());
             return py_value{std::move(c), t[2].cast<std::string>(), std::move(v)};
           }));
+  auto* type = reinterpret_cast<PyTypeObject*>(m.attr("Value").ptr());
+  py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewGetSet(type, &value_descriptor));
+  if (!descriptor || PyObject_SetAttrString(m.attr("Value").ptr(), "value", descriptor.ptr()) != 0) {
+    throw py::error_already_set();
+  }
 }
 
 template py::object to_py(const std::int64_t&);
