@@ -5,13 +5,19 @@
 #   make fuzz   run the request fuzzer (libFuzzer, clang) for FUZZ_SECONDS (600)
 #   make bench  also install the peers (Redis, hiredis, gnuplot); run mpstate, its
 #               baseline and the peers interleaved; write benchmarks/results/latest.*
-.PHONY: deps build build-asan build-tsan test test-release test-asan test-tsan test-fuzz fuzz demo bench sanity clean
+# make install: mpstate-manager, mpstate-dump and the Python package under PREFIX.
+PREFIX ?= /usr/local
+.PHONY: install deps build build-asan build-tsan test test-release test-asan test-tsan test-fuzz fuzz demo bench sanity clean
 
 deps:
 	@scripts/install-deps
 
+# The interpreter the Python package is built, tested and benchmarked for: Debian's,
+# whatever python3 comes first on the PATH (a pyenv or venv one may lack Debian's packages).
+PYTHON ?= /usr/bin/python3
+
 build: deps
-	@cmake --preset release >/dev/null
+	@cmake --preset release -DPython_EXECUTABLE=$(PYTHON) >/dev/null
 	@cmake --build --preset release
 
 build-asan: deps
@@ -49,13 +55,16 @@ demo: build
 BENCH_ARGS ?= --rounds 3 --seconds 1
 bench:
 	@scripts/install-deps --bench
-	@cmake --preset release >/dev/null
+	@cmake --preset release -DPython_EXECUTABLE=$(PYTHON) >/dev/null
 	@cmake --build --preset release
-	@python3 benchmarks/run_all.py --build build/release $(BENCH_ARGS)
+	@PYTHON=$(PYTHON) $(PYTHON) benchmarks/run_all.py --build build/release $(BENCH_ARGS)
 
 # A first ns/op figure of local proxies against a raw boost::interprocess mutex.
 sanity: build
 	@build/release/benchmarks/proxy_sanity
+
+install: build
+	@cmake --install build/release --prefix $(PREFIX)
 
 clean:
 	rm -rf build

@@ -36,6 +36,17 @@ def python_manager(seconds, kind, op, procs):
     return [{"system": "python-manager", "variant": kind, "op": op, "procs": procs, **json.loads(out)}]
 
 
+def python_rows(build, seconds, sock):
+    """The Python rows (python_rows.py), under Debian's interpreter (or $PYTHON):
+    mpstate's package against multiprocessing and redis-py, in one process."""
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    cmd = [python, os.path.join(HERE, "peers", "python_rows.py"), "--build", build, "--seconds", str(seconds)]
+    if sock:
+        cmd += ["--redis-socket", sock]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
 def cases(build, loop_binary):
     """Each case: a label and a function(seconds, sock, port) -> rows."""
     c = []
@@ -59,6 +70,9 @@ def cases(build, loop_binary):
                 c.append((f"python {kind} {op} x{procs}", lambda s, *_, k=kind, op=op, n=procs: python_manager(s, k, op, n)))
     for kind in ("queue", "lock"):
         c.append((f"python {kind} x1", lambda s, *_, k=kind: python_manager(s, k, "queue" if k == "queue" else "sync-lock", 1)))
+    if os.path.exists(os.path.join(build, "python", "mpstate", "__init__.py")):
+        c.append(("python rows (mpstate, multiprocessing, redis-py)",
+                  lambda s, sock, *_: python_rows(build, min(s, 0.5), sock)))
     for variant, op, procs, run in redis_peer.cases(loop_binary):
         c.append((f"redis {variant} {op} x{procs}",
                   lambda s, sock, port, run=run, v=variant, op=op, n=procs:
@@ -144,6 +158,14 @@ def targets(meds):
         if w and rtt:
             add(f"wait p50 ({variant} waiter) vs one socket round trip", w["p50_ns"] / rtt["p50_ns"], "<= 1x",
                 w["p50_ns"] <= rtt["p50_ns"])
+    for op in ("value-get", "value-set", "value-add", "dict-get", "queue-put-get", "lock-acquire-release"):
+        ours, manager = rate("python", "mpstate", op), rate("python", "mp-manager", op)
+        if ours and manager:
+            add(f"Python {op} vs multiprocessing.Manager", ours / manager, ">= 100x", ours / manager >= 100)
+    for op, peer in (("value-get", "multiprocessing.Value('q').value"), ("queue-put-get", "multiprocessing.Queue")):
+        ours, shared = rate("python", "mpstate", op), rate("python", "mp-shared", op)
+        if ours and shared:
+            add(f"Python {op} vs {peer}", ours / shared, ">= 1x", ours / shared >= 1)
     ours, base = rate("mpstate", "local", "lookup"), rate("baseline", "boost-find", "lookup")
     if ours and base:
         add("lookup: time vs Boost find<T>(name)", base / ours, "<= 1.5x", base / ours <= 1.5)
@@ -165,7 +187,7 @@ def write_markdown(path, doc):
              f"of {doc['seconds']} s each (`make bench`).", "",
              "| system | variant | op | procs | ops/s (median) | min – max | p50 | p99 | p99.9 | check |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    order = {"mpstate": 0, "baseline": 1, "redis": 2, "python-manager": 3}
+    order = {"mpstate": 0, "baseline": 1, "redis": 2, "python-manager": 3, "python": 4}
     for m in sorted(doc["medians"], key=lambda m: (m["op"], order.get(m["system"], 9), m["variant"], m["procs"])):
         if m["variables"] != 1 and not m["op"].startswith("dict"):  # the scale runs have their own table
             continue
