@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A first sanity figure (not the benchmark harness): ns per operation of a bound
 // local proxy's get/set/add on an int64, beside a plain boost::interprocess
 // segment with an interprocess_mutex guarding an int64, run in the same program.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """make bench: mpstate, its boost::interprocess baseline and the peers (Python's
 multiprocessing.Manager, Redis) on the same work, interleaved in one invocation,
 each case repeated --rounds times. Writes results/latest.json, results/latest.md and

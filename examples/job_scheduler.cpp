@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The scheduler story: a job scheduler runs its event loop in a child process, and
 // the parent's stop() must see that loop, ask it to stop and wait until it has.
 //

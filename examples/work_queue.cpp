@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Python's Manager types in C++: a pool of worker processes fed by a JoinableQueue,
 // results in a Dict, a Barrier to start together, a Lock around the results and a
 // tally, and the worker that takes job 100 SIGKILLed while holding that lock: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "baseline_workloads.hpp"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The baseline: the same loops over a plain boost::interprocess segment, the
 // near-physical limit of the machine. Variants: mutex (lock + read/write), seqlock
 // (a lock-free read), boost-find (Boost's named-object lookup), socket-rtt (one

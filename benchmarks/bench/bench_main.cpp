@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate-bench: throughput and latency of mpstate's operations, each printed
 // beside the same loop over a plain boost::interprocess segment (the baseline).
 #include <sys/utsname.h>

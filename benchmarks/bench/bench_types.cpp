@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "bench_types.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate-bench: options, the per-process result slot, and the timed loop.
 #pragma once
 

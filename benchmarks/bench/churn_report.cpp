@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "churn_report.hpp"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Name-table churn: a lookup miss and create+delete throughput in a fresh table,
 // then again after `cycles` create+delete cycles of new names with 100 live
 // (mpstate-bench --op churn --cycles N). Tombstones left by deletes lengthen every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "container_workloads.hpp"
 
 #include <stdexcept>

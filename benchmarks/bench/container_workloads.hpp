@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The timed loops over the Python-parity containers: Dict<T>::get of an existing key
 // (bound once, as a Dict proxy keeps it), the two layouts a dict could have had
 // instead (a name lookup per call; one json value holding every key), and a Queue

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "line_socket.hpp"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A blocking Unix-socket connection for raw protocol lines (pipelined runs, setup).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // --op memory: a variable's footprint in the segment, and the manager's resident
 // memory idle, with 1,000 connected clients, and after they leave.
 #pragma once

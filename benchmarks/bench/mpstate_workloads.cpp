@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate_workloads.hpp"
 
 #include <memory>

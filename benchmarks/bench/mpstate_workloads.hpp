@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The timed loops over mpstate: bound proxies (local or socket), pipelined raw
 // socket requests, the lock, change notification and name lookup.
 #pragma once

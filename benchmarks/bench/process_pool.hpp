@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Forked workers that start together (a barrier) and report through shared memory.
 #pragma once
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Python's multiprocessing.Manager as a peer: Value, dict and Namespace get/set,
 Queue put+get and Lock acquire+release, each from N client processes started
 together, every call timed.

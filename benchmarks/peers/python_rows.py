@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The Python rows of make bench: the same calls from one Python process on
 mpstate's proxies (import mpstate), multiprocessing.Manager's proxies, the shared
 ctypes and pipes of multiprocessing (Value, Queue, Lock: the fastest stdlib path,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Redis peer's client loop over Debian's hiredis: the same loop mpstate-bench
 // runs (N forked workers started together, one command at a time, every op timed),
 // so the two can be compared op for op.

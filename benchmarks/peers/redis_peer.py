@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Redis as a peer: starts Debian's redis-server (Unix socket + TCP on 127.0.0.1,
 no persistence), runs redis-benchmark and redis-loop against it, stops it by pid.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/detail/binding.hpp"
 
 #include <pthread.h>

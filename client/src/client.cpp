@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/client.hpp"
 
 #include "mpstate/core/dump.hpp"

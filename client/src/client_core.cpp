@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/detail/client_core.hpp"
 
 #include <unistd.h>
@@ -14,10 +15,10 @@ client_core::client_core(std::string socket_path, std::string manager_name, bool
     : socket_path_(std::move(socket_path)), manager_name_(std::move(manager_name)) {
   std::string segment_name;
   try {
-    nlohmann::json hello = call({{"op", "hello"},
-                                 {"pid", getpid()},
-                                 {"layout_version", core::layout_version},
-                                 {"protocol_version", core::protocol_version}});
+    nlohmann::json request = {{"op", "hello"}, {"pid", getpid()}, {"protocol_version", core::protocol_version}};
+    // Only a client that maps the segment needs the manager's layout.
+    if (want_local) request["layout_version"] = core::layout_version;
+    nlohmann::json hello = call(request);
     segment_name = hello.at("segment").get<std::string>();
     if (manager_name_.empty()) manager_name_ = hello.value("manager", "");
   } catch (const error& e) {

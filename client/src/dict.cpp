@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/dict.hpp"
 
 #include "mpstate/core/dump.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/loop_state.hpp"
 
 #include "mpstate/core/loop_ops.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/manager.hpp"
 
 #include "mpstate/detail/binding.hpp"
@@ -34,6 +35,9 @@ std::string find_manager_executable(const std::string& configured) {
   }
 #ifdef MPSTATE_MANAGER_BUILD_PATH
   if (fs::exists(MPSTATE_MANAGER_BUILD_PATH, ec)) return MPSTATE_MANAGER_BUILD_PATH;
+#endif
+#ifdef MPSTATE_MANAGER_INSTALL_PATH
+  if (fs::exists(MPSTATE_MANAGER_INSTALL_PATH, ec)) return MPSTATE_MANAGER_INSTALL_PATH;
 #endif
   return "mpstate-manager";  // execvp searches $PATH
 }

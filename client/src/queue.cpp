@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/queue.hpp"
 
 #include "mpstate/error.hpp"

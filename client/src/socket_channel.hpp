@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A blocking line-per-message connection to a manager.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/sync.hpp"
 
 #include <unistd.h>

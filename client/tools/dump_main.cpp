@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate-dump NAME [PREFIX] [--json] [--watch]: everything in a segment.
 // Reads the segment directly, so it works while the manager is down too.
 #include <boost/program_options.hpp>
@@ -9,6 +10,7 @@
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/segment.hpp"
 #include "mpstate/error.hpp"
+#include "mpstate/version.hpp"
 
 namespace po = boost::program_options;
 
@@ -17,7 +19,7 @@ int main(int argc, char** argv) {
   bool as_json = false, watch = false;
   double interval = 1.0;
   po::options_description desc("mpstate-dump NAME [PREFIX] [options]");
-  desc.add_options()("help,h", "show this help")("name", po::value(&name)->required(), "manager name")(
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")("name", po::value(&name)->required(), "manager name")(
       "prefix", po::value(&prefix), "only variables whose names start with this")(
       "json", po::bool_switch(&as_json), "one JSON object instead of a table")(
       "watch", po::bool_switch(&watch), "print again every --interval seconds")(
@@ -29,6 +31,10 @@ int main(int argc, char** argv) {
     po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << "mpstate-dump " << mpstate::version << " (segment layout " << mpstate::core::layout_version << ")\n";
       return 0;
     }
     po::notify(vm);

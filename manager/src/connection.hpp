@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One client connection: reads request lines, hands them to the request handler,
 // writes responses in order. Pipelined requests are answered one after another;
 // a `wait` holds the later ones back until it answers.

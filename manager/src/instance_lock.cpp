@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "instance_lock.hpp"
 
 #include <fcntl.h>

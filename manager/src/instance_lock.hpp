@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One live manager per name: an flock on <runtime dir>/<name>.lock, held for the
 // manager's life. The kernel drops it when the process dies, however it dies, so a
 // crashed manager never leaves a lock that blocks its successor.

@@ -1,10 +1,15 @@
+// SPDX-License-Identifier: MIT
 // mpstate-manager: parses the command line and runs the manager library.
 #include <sys/resource.h>
 
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "mpstate/core/layout.hpp"
+#include "mpstate/core/protocol.hpp"
 #include "mpstate/manager/server.hpp"
+#include "mpstate/version.hpp"
+#include "log.hpp"
 #include "size_arg.hpp"
 
 namespace po = boost::program_options;
@@ -30,6 +35,7 @@ int main(int argc, char** argv) {
   po::options_description desc("mpstate-manager --name NAME [options]");
   desc.add_options()
       ("help,h", "show this help")
+      ("version", "print the version and exit")
       ("name,n", po::value(&opts.name)->required(), "manager name (the segment and socket are named after it)")
       ("size,s", po::value(&size), "segment size, bytes with an optional K/M/G suffix (default 64M)")
       ("socket", po::value(&opts.socket_path), "socket path (default <runtime dir>/<name>.sock)")
@@ -55,6 +61,11 @@ int main(int argc, char** argv) {
       std::cout << desc << "\n";
       return 0;
     }
+    if (vm.count("version")) {
+      std::cout << "mpstate-manager " << mpstate::version << " (segment layout " << mpstate::core::layout_version
+                << ", protocol " << mpstate::core::protocol_version << ")\n";
+      return 0;
+    }
     if (vm.count("list-ops")) {
       mpstate::manager::print_op_table(std::cout);
       return 0;
@@ -75,7 +86,7 @@ int main(int argc, char** argv) {
     server.run();
     return 0;
   } catch (const mpstate::error& e) {
-    std::cerr << "mpstate-manager: " << e.what() << "\n";
+    mpstate::manager::log().error("{}", e.what());
     return e.code() == mpstate::errc::manager_running ? 3 : 1;
   } catch (const std::exception& e) {
     std::cerr << "mpstate-manager: " << e.what() << "\n" << desc << "\n";

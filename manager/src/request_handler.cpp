@@ -1,4 +1,7 @@
+// SPDX-License-Identifier: MIT
 #include "request_handler.hpp"
+
+#include "mpstate/version.hpp"
 
 #include "wait_pool.hpp"
 
@@ -120,14 +123,26 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
                                std::optional<pending_wait>& wait) {
   switch (op) {
     case op_code::hello: {
-      auto theirs = optional_integer(request, "layout_version", layout_version);
-      if (theirs != layout_version) {
-        throw error(errc::layout_mismatch, "client speaks layout " + std::to_string(theirs) +
-                                               ", manager " + std::to_string(layout_version));
+      // docs/protocol.md, "Versions": the wire is served to any client of protocol
+      // 1..ours; mapping the segment needs the same layout.
+      auto layout = optional_integer(request, "layout_version", layout_version);
+      if (layout != layout_version) {
+        throw error(errc::layout_mismatch,
+                    "client speaks segment layout " + std::to_string(layout) + ", this manager (mpstate " +
+                        std::string(version) + ") layout " + std::to_string(layout_version) +
+                        ": use a client of the same mpstate release, or one that speaks only the wire "
+                        "(no layout_version in hello)");
+      }
+      auto protocol = optional_integer(request, "protocol_version", protocol_version);
+      if (protocol < 1 || protocol > protocol_version) {
+        throw error(errc::layout_mismatch, "client speaks protocol " + std::to_string(protocol) +
+                                               ", this manager (mpstate " + std::string(version) +
+                                               ") protocols 1.." + std::to_string(protocol_version));
       }
       return {{"manager", facts_.manager_name},       {"segment", segment_.shm_name()},
               {"segment_size", segment_.size()},      {"layout_version", layout_version},
-              {"protocol_version", protocol_version}, {"manager_pid", getpid()}};
+              {"protocol_version", protocol_version}, {"manager_pid", getpid()},
+              {"version", version}};
     }
     case op_code::create: {
       std::string name = require_string(request, "name");
@@ -223,6 +238,7 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
       const segment_header& h = segment_.header();
       const auto bindings = segment_.count_bindings();
       return {{"manager", facts_.manager_name},
+              {"version", version},
               {"manager_pid", getpid()},
               {"segment", segment_.shm_name()},
               {"size", segment_.size()},

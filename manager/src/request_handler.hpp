@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pure request logic: one parsed request in, one response out, no I/O. The
 // connection code feeds it lines; tests call it directly.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/manager/server.hpp"
 
 #include <sys/socket.h>
@@ -11,11 +12,14 @@
 
 #include "connection.hpp"
 #include "instance_lock.hpp"
+#include "log.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "request_handler.hpp"
+#include "mpstate/version.hpp"
 #include "snapshot.hpp"
+#include "systemd_notify.hpp"
 #include "wait_pool.hpp"
 
 namespace mpstate::manager {
@@ -33,6 +37,7 @@ struct server::impl {
   asio::io_context io;
   stream::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
+  asio::signal_set hangup{io, SIGHUP};  // take a snapshot now and go on
   asio::steady_timer watch_timer{io};
   asio::steady_timer accept_retry{io};
   asio::steady_timer clock_timer{io};
@@ -47,6 +52,7 @@ struct server::impl {
   void tick();
   void restore_or_adopt();
   void save_periodically();
+  void save_on_hangup();
   bool save_snapshot() noexcept;
 };
 
@@ -114,9 +120,13 @@ bool server::adopted() const { return impl_->segment->adopted(); }
 void server::run() {
   impl& m = *impl_;
   core::segment_locks_never_wait = true;  // this thread runs the event loop: it must never stall
-  m.signals.async_wait([this](boost::system::error_code ec, int) {
-    if (!ec) stop();
+  m.signals.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    log().info("{}: saving and exiting", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    notify_systemd("STOPPING=1");
+    stop();
   });
+  m.save_on_hangup();
   m.do_accept();
   m.watch();
   m.tick();
@@ -127,9 +137,9 @@ void server::run() {
     ::close(m.opts.ready_fd);
     m.opts.ready_fd = -1;
   }
-  std::cerr << "mpstate-manager: serving '" << m.opts.name << "' on " << m.socket_path
-            << " (segment /" << m.segment->shm_name() << ", "
-            << (m.segment->adopted() ? "adopted" : "created") << ")\n";
+  log().info("serving '{}' on {} (segment /{}, {}), mpstate {}", m.opts.name, m.socket_path,
+             m.segment->shm_name(), m.segment->adopted() ? "adopted" : "created", version);
+  notify_systemd("READY=1\nSTATUS=serving " + m.opts.name + "\nMAINPID=" + std::to_string(::getpid()));
   m.io.run();
 }
 
@@ -145,7 +155,7 @@ void server::impl::do_accept() {
       return do_accept();
     }
     // Out of descriptors (or another transient failure): back off instead of spinning.
-    std::cerr << "mpstate-manager: accept: " << ec.message() << "\n";
+    log().warn("accept: {}", ec.message());
     accept_retry.expires_after(std::chrono::milliseconds(50));
     accept_retry.async_wait([this](boost::system::error_code wait_ec) {
       if (!wait_ec) do_accept();
@@ -201,15 +211,14 @@ void server::impl::watch() {
   for (core::variable_record* r : segment->watched()) {
     try {
       if (r->type == core::value_type::loop && core::fail_loop_if_owner_dead(*r)) {
-        std::cerr << "mpstate-manager: loop '" << r->name_view() << "' failed: owner died\n";
+        log().warn("loop '{}' failed: its owner died", r->name_view());
       } else if (core::evict_dead_holders(*r)) {
-        std::cerr << "mpstate-manager: " << core::to_string(r->type) << " '" << r->name_view()
-                  << "': a holder died; recovered\n";
+        log().warn("{} '{}': a holder died; recovered", core::to_string(r->type), r->name_view());
       }
     } catch (const core::lock_busy&) {
       // a client holds it: look again next time
     } catch (const std::exception& e) {
-      std::cerr << "mpstate-manager: watching '" << r->name_view() << "': " << e.what() << "\n";
+      log().error("watching '{}': {}", r->name_view(), e.what());
     }
   }
   // Bindings of dead processes: in retired records each time (they keep memory),
@@ -229,17 +238,29 @@ void server::impl::restore_or_adopt() {
   const std::string& path = opts.snapshot_path;
   if (path.empty()) return;
   if (segment->adopted()) {
-    std::cerr << "mpstate-manager: adopted the running segment; snapshot " << path << " not needed\n";
+    log().info("adopted the running segment; snapshot {} not needed", path);
     return;
   }
   try {
     if (auto stats = restore_snapshot(*segment, path)) {
-      std::cerr << "mpstate-manager: restored " << stats->variables << " variable(s) from " << path << "\n";
+      log().info("restored {} variable(s) from {}", stats->variables, path);
     }
   } catch (...) {
     segment->unlink();
     throw;
   }
+}
+
+void server::impl::save_on_hangup() {
+  hangup.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (opts.snapshot_path.empty()) {
+      log().info("SIGHUP: no --snapshot file to save to; serving on");
+    } else if (save_snapshot()) {
+      log().info("SIGHUP: snapshot saved to {}; serving on", opts.snapshot_path);
+    }
+    save_on_hangup();
+  });
 }
 
 void server::impl::save_periodically() {
@@ -257,7 +278,7 @@ bool server::impl::save_snapshot() noexcept {
     write_snapshot(*segment, opts.snapshot_path);
     return true;
   } catch (const std::exception& e) {
-    std::cerr << "mpstate-manager: snapshot not saved: " << e.what() << "\n";
+    log().error("snapshot not saved: {}", e.what());
     return false;
   }
 }

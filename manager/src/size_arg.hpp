@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small command-line helpers of the manager.
 #pragma once
 

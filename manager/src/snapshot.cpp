@@ -1,4 +1,7 @@
+// SPDX-License-Identifier: MIT
 #include "snapshot.hpp"
+
+#include "log.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -66,9 +69,9 @@ snapshot_stats write_snapshot(const core::segment& s, const std::string& path) {
   json dump = core::dump_json(s);
   json vars = json::array();
   for (json& v : dump["variables"]) {
-    if (v.contains("error")) {
-      std::cerr << "mpstate-manager: snapshot leaves out '" << v["name"].get<std::string>()
-                << "': " << v["error"].get<std::string>() << "\n";
+    if (v.contains("error") || (v.contains("locked") && v["value"].is_null())) {
+      log().warn("snapshot leaves out '{}': {}", v["name"].get<std::string>(),
+                 v.contains("error") ? v["error"].get<std::string>() : v["locked"].get<std::string>());
       ++stats.skipped;
       continue;
     }

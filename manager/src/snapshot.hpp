@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Snapshots: every variable of a segment in one JSON file, so values outlive a
 // reboot (which empties /dev/shm). A snapshot is written atomically (a temporary
 // file, fsync, rename, fsync of the directory), so a crash mid-write leaves the

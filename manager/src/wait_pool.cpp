@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "wait_pool.hpp"
 
 #include <linux/futex.h>

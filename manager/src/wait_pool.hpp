@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pending socket `wait`s, answered without polling, two ways:
 //  - watcher threads sleep on the futex words of up to 127 variables each at once
 //    (futex_waitv), so a write by a local proxy in another process wakes them; a

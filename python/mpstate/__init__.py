@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """mpstate: named variables shared between processes, at shared-memory speed.
 
     import mpstate
@@ -21,6 +22,7 @@ from ._errors import *  # noqa: F401,F403  (the exception classes)
 from ._errors import __all__ as _error_names
 from ._proxies import _in_thread, ArrayProxy, BarrierProxy, DictProxy, ListProxy, LoopState, NamespaceProxy, ValueProxy
 
+__version__ = _core.__version__
 __all__ = ["Manager", "Client", "connect", "LoopState"] + list(_error_names)
 
 # typecodes of multiprocessing / array, and Python types, to mpstate types

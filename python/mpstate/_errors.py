@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """mpstate's exceptions: one class per error code of docs/protocol.md, each also a
 subclass of the builtin that fits, so ``except KeyError`` catches a missing
 variable and ``except TimeoutError`` a timeout."""

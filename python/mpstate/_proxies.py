@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Python side of the proxies: what Python's own types have beyond the C++
 calls (slices, update(), repr, attribute access, awaitables). Each pickles as its
 manager's address and its name (pybind11's pickling of the _core base)."""

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Value<T> of whichever type the variable has: what a Python proxy (or a dict
 // key) holds, since Python values carry their type at run time.
 #pragma once

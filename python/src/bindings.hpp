@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Python extension mpstate._core: pybind11 classes over the C++ client library.
 // One implementation: every proxy here is the C++ proxy (mpstate/client.hpp), with
 // Python's spelling, exceptions and value types around it. The pure-Python layer

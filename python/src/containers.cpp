@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate._core.Dict and Array. A Dict is Python's managed dict as named variables
 // under a prefix (key k of dict "jobs" is the variable "jobs/k", of whatever type
 // its value has), with each key bound once and kept, so d[k] costs a hash lookup

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Python values <-> mpstate values: the type a Python value is stored as, JSON both
 // ways (pybind11_json), timeouts.
 #include <pybind11_json/pybind11_json.hpp>

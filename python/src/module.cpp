@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate._core: the client, the embedded manager process, and the translation of
 // mpstate::error into the Python exception classes of mpstate/__init__.py.
 #include <pybind11/stl.h>
@@ -7,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "mpstate/manager.hpp"
+#include "mpstate/version.hpp"
 
 namespace mpstate::python {
 
@@ -139,6 +141,7 @@ void bind_client(py::module_& m) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "mpstate's C++ client, for Python: use the mpstate package, not this module.";
   using namespace mpstate::python;
+  m.attr("__version__") = MPSTATE_VERSION;
   bind_client(m);
   bind_values(m);
   bind_containers(m);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate._core.Queue / JoinableQueue (queue.Queue's spelling: put/get with block
 // and timeout, queue.Full / queue.Empty) of JSON-able items, and LoopState.
 #include <pybind11/stl.h>

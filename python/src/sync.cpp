@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate._core's synchronisation types with threading's spelling: acquire(blocking,
 // timeout), release(), context managers, Event, Condition, Barrier. Every blocking
 // call lets go of the GIL. A lock taken back from a holder that died sets the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate._core.Value: one named variable of any plain type, with Python's
 // `value` property as multiprocessing's Value proxies have it.
 #include <pybind11/functional.h>

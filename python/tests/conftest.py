@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A real manager per test (mpstate-manager as a child process of the test)."""
 import itertools
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The awaitable forms wait in the executor: the event loop goes on meanwhile."""
 import asyncio
 import threading

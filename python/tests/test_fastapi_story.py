@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The README's story, for real: the FastAPI app under uvicorn (a server process),
 queried over HTTP; its shutdown stops the scheduler's child loop (`stopped`), and
 when the child was SIGKILLed, status says `failed` and shutdown is still prompt."""

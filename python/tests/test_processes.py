@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real processes under fork and spawn (and forkserver): proxies passed as
 arguments, exact counts, items exactly once, a dead lock holder noticed."""
 import concurrent.futures

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Values, containers and errors in one process: Python's spelling and semantics."""
 import pickle
 import queue

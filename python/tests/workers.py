@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Functions run in child processes (importable by name, as spawn needs)."""
 import os
 import signal

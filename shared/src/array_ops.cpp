@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/array_ops.hpp"
 
 #include <cstring>

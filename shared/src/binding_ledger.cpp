@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/binding_ledger.hpp"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Conditions: the lock in holders[0], the waiters in arrival order after it
 // (sync_ops.hpp, docs/design.md).
 #include "mpstate/core/sync_ops.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/crash_point.hpp"
 
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/dump.hpp"
 
 #include <algorithm>
@@ -57,10 +58,12 @@ std::string sync_text(const std::string& type, const nlohmann::json& value) {
     return text + ", " + std::to_string(value.at("waiting").get<std::uint64_t>()) + " waiting";
   }
   if (type == "event") return value.at("set").get<bool>() ? "set" : "clear";
-  return std::to_string(value.at("waiting").get<std::int64_t>()) + "/" +
-         std::to_string(value.at("parties").get<std::int64_t>()) + " waiting (" + pids_text(value.at("holders")) +
-         "), generation " + std::to_string(value.at("generation").get<std::uint64_t>()) +
-         (value.at("broken").get<bool>() ? ", BROKEN" : "");
+  const auto waiting = value.at("waiting").get<std::int64_t>();
+  std::string text = std::to_string(waiting) + " of " + std::to_string(value.at("parties").get<std::int64_t>()) +
+                     " parties waiting";
+  if (waiting > 0) text += " (pids " + pids_text(value.at("holders")) + ")";
+  text += ", passed " + std::to_string(value.at("generation").get<std::uint64_t>()) + " times";
+  return text + (value.at("broken").get<bool>() ? ", BROKEN" : "");
 }
 
 std::string value_text(const nlohmann::json& v) {
@@ -95,17 +98,62 @@ std::string value_text(const nlohmann::json& v) {
   return encode_json_text(value);
 }
 
+// Never waits for a record's lock (the dump is what an operator runs when something
+// is stuck): a held record is read without it where its value is one buffer (the
+// last committed value), and shown with who holds it.
+nlohmann::json describe_without_waiting(variable_record& r) {
+  const bool was = segment_locks_never_wait;
+  segment_locks_never_wait = true;
+  try {
+    nlohmann::json described = describe_record(r);
+    segment_locks_never_wait = was;
+    return described;
+  } catch (const lock_busy& busy) {
+    segment_locks_never_wait = was;
+    nlohmann::json described = {{"name", std::string(r.name_view())},
+                                 {"type", to_string(r.type)},
+                                 {"version", r.version.load()},
+                                 {"capacity", r.capacity},
+                                 {"last_writer_pid", r.last_writer_pid()},
+                                 {"last_write_ns", r.last_write_ns()},
+                                 {"value", read_json_value_unlocked(r).value_or(nullptr)},
+                                 {"locked", busy.message()}};
+    return described;
+  } catch (...) {
+    segment_locks_never_wait = was;
+    throw;
+  }
+}
+
+// The VALUE column: shortened, except what an operator came for (why a loop failed,
+// who holds a variable) which is shown whole.
+std::string row_value_text(const nlohmann::json& v) {
+  std::string text;
+  if (v.at("value").is_null() && v.contains("error")) {
+    text = "(unreadable: " + v.at("error").get<std::string>() + ")";
+  } else if (v.at("value").is_null() && v.contains("locked")) {
+    text = "(its state cannot be read while it is locked)";
+  } else {
+    text = value_text(v);
+  }
+  const bool failed_loop = v.at("type") == "loop" && v.at("value").is_object() &&
+                           v.at("value").value("state", "") == "failed";
+  text = failed_loop ? shorten(text, 100000) : shorten(text, 60);
+  if (v.contains("locked")) text += "  [" + v.at("locked").get<std::string>() + "]";
+  return text;
+}
+
 }  // namespace
 
 nlohmann::json dump_json(const segment& s, std::string_view prefix) {
   nlohmann::json vars = nlohmann::json::array();
   std::vector<variable_record*> records = s.list(prefix, /*bind=*/true);
   for (variable_record* r : records) {
+    variable_record* current = r;  // bound, so it keeps the records it moved to alive
     try {
-      variable_record* current = r;  // bound, so it keeps the records it moved to alive
       while (true) {
         try {
-          vars.push_back(describe_record(*current));
+          vars.push_back(describe_without_waiting(*current));
           break;
         } catch (const record_moved&) {
           current = s.record_at(current->moved_to.load(std::memory_order_acquire));
@@ -143,16 +191,16 @@ void write_dump_table(std::ostream& out, const nlohmann::json& dump) {
   out << "segment " << dump.at("segment").get<std::string>() << ", "
       << vars.size() << " variable(s), manager pid " << dump.at("manager_pid").get<int>()
       << (dump.value("manager_alive", false) ? "" : " (not running)") << "\n";
-  out << std::left << std::setw(static_cast<int>(name_width) + 2) << "NAME" << std::setw(8) << "TYPE"
+  constexpr int type_width = 19;  // "bounded_semaphore" and two spaces
+  out << std::left << std::setw(static_cast<int>(name_width) + 2) << "NAME" << std::setw(type_width) << "TYPE"
       << std::setw(9) << "VERSION" << std::setw(9) << "WRITER" << std::setw(9) << "AGE"
       << "VALUE\n";
   for (const auto& v : vars) {
     out << std::left << std::setw(static_cast<int>(name_width) + 2)
-        << shorten(v.at("name").get<std::string>(), name_width) << std::setw(8)
+        << shorten(v.at("name").get<std::string>(), name_width) << std::setw(type_width)
         << v.at("type").get<std::string>() << std::setw(9) << v.at("version").get<std::uint64_t>()
         << std::setw(9) << v.at("last_writer_pid").get<int>() << std::setw(9)
-        << age_text(v.at("last_write_ns").get<std::int64_t>()) << shorten(value_text(v), 60)
-        << "\n";
+        << age_text(v.at("last_write_ns").get<std::int64_t>()) << row_value_text(v) << "\n";
   }
 }
 

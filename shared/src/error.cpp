@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/error.hpp"
 
 #include <array>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/loop_ops.hpp"
 
 #include <cstring>

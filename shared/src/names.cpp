@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/names.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/owned_segment.hpp"
 
 #include <sys/mman.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager's side of the binding ledgers: giving back the bindings of processes
 // that died, so the records they kept bound are freed (binding_ledger.hpp).
 #include <unordered_set>

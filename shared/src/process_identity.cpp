@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/process_identity.hpp"
 
 #include <pthread.h>

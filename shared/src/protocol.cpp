@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/protocol.hpp"
 
 #include <array>
@@ -7,7 +8,7 @@ namespace {
 
 constexpr std::array<op_spec, 36> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
-     "{manager, segment, segment_size, layout_version, protocol_version, manager_pid}",
+     "{manager, segment, segment_size, layout_version, protocol_version, manager_pid, version}",
      "Greets the manager; tells the client which segment to map."},
     {op_code::create, "create", "name, type", "value, capacity", "{name, type, capacity, version}",
      "Creates a variable of a type (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/queue_ops.hpp"
 
 #include <algorithm>

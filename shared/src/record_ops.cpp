@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/record_ops.hpp"
 
 #include <linux/futex.h>
@@ -54,6 +55,18 @@ std::uint64_t read_buffer(variable_record& r, std::string& out) {
   std::string_view bytes = committed_bytes(r);
   out.assign(bytes.data(), bytes.size());
   return r.version.load(std::memory_order_relaxed);
+}
+
+bool read_buffer_unlocked(const variable_record& r, std::string& out) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const std::uint64_t before = r.version.load(std::memory_order_acquire);
+    const std::uint32_t slot = r.active_slot.load(std::memory_order_acquire) & 1;
+    const std::uint64_t length = std::min<std::uint64_t>(r.slot_length[slot], r.capacity);
+    out.assign(r.slot_data(slot), static_cast<std::size_t>(length));
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (r.version.load(std::memory_order_relaxed) == before) return true;
+  }
+  return false;
 }
 
 void write_buffer(variable_record& r, std::string_view bytes) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/robust_mutex.hpp"
 
 #include "mpstate/core/process_identity.hpp"

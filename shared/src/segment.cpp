@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/segment.hpp"
 
 #include <fcntl.h>

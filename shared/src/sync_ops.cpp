@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/sync_ops.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Internal to shared/: reading and committing a sync_state, and the holder-table
 // helpers that sync_ops.cpp and condition_ops.cpp share.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "mpstate/core/value_codec.hpp"
 
 #include <algorithm>
@@ -221,6 +222,19 @@ json read_json_value(variable_record& r) {
   std::string bytes;
   read_buffer(r, bytes);
   return from_buffer_bytes(r, bytes);
+}
+
+std::optional<json> read_json_value_unlocked(const variable_record& r) {
+  if (is_scalar(r.type)) return scalar_json(r);  // one atomic load
+  const bool one_buffer = r.type == value_type::string || r.type == value_type::bytes ||
+                          r.type == value_type::json || r.type == value_type::loop;
+  std::string bytes;
+  if (!one_buffer || !read_buffer_unlocked(r, bytes)) return std::nullopt;
+  if (r.type != value_type::loop) return from_buffer_bytes(r, bytes);
+  loop_snapshot s{};
+  std::memcpy(&s, bytes.data(), std::min(bytes.size(), sizeof s));
+  s.reason[sizeof s.reason - 1] = '\0';
+  return loop_to_json(s);
 }
 
 void write_json_value(variable_record& r, const json& value) {

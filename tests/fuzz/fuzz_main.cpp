@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer entry point: `make fuzz` (scripts/fuzz) builds and runs it.
 #include <cstddef>
 #include <cstdint>

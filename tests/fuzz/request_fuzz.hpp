@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager's request path as a pure function for fuzzing: bytes in, responses
 // out, no sockets. libFuzzer drives it (fuzz_main.cpp, `make fuzz`); the unit
 // tests replay the protocol doc's examples and every saved crash through it.

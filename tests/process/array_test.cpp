@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Array and List across real processes: exact item updates under contention, bulk
 // copies under one lock, a list that grows while other processes stay bound, and
 // the errors (index out of range, a fixed size, another element type).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bindings are per process, and the manager gives back those of processes that are
 // gone: a SIGKILLed client, a fork child that _exit()s with proxies it inherited, a
 // manager killed while serving a wait. The records they kept bound after a delete or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Condition across real processes: a producer/consumer handshake with exact counts,
 // notify(1) waking exactly one waiter, timeouts, and a holder or a waiter SIGKILLed.
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Connection limits: past --max-connections a client is refused with a code and
 // closed; a connection silent (or stalled half-way through a line) for
 // --idle-timeout is closed, a pending wait is not idleness, and a Client whose

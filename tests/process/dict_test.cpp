@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Dict and Namespace across real processes: exact per-key updates under contention,
 // iteration that never fails under concurrent writers and erasers, and the key rules.
 #include <boost/test/unit_test.hpp>

@@ -1,12 +1,15 @@
+// SPDX-License-Identifier: MIT
 // mpstate-dump as a user runs it: its --json parsed and checked, the table read.
 #include <boost/test/unit_test.hpp>
 
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/version.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;
 using namespace mpstate::test;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 BOOST_FIXTURE_TEST_SUITE(dump_tool, manager_fixture)
 
@@ -84,7 +87,64 @@ BOOST_AUTO_TEST_CASE(the_table_says_who_holds_locks_permits_and_barrier_places) 
   const auto count_line = r.output.substr(r.output.find("s/count"));
   BOOST_TEST(count_line.substr(0, count_line.find('\n')).ends_with(" 1 free"), r.output);
   BOOST_TEST(r.output.find(" set") != std::string::npos, r.output);
-  BOOST_TEST(r.output.find("0/4 waiting (-), generation 0") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("0 of 4 parties waiting, passed 0 times") != std::string::npos, r.output);
+  // The TYPE column holds the longest type name with room to spare.
+  const auto sem_line = r.output.substr(r.output.find("s/sem"));
+  BOOST_TEST(sem_line.find("bounded_semaphore  ") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(the_dump_never_waits_for_a_lock_a_stopped_process_holds) {
+  auto doc = client->create<json>("held/doc", json{{"jobs", 3}}, 256);
+  client->create<std::int64_t>("held/plain", 5);
+  int ready[2];
+  BOOST_REQUIRE(::pipe(ready) == 0);
+  pid_t child = spawn([&] {
+    auto mine = Client(name).value<json>("held/doc");
+    mine.update([&](json current) {  // holds the variable's lock, for ever
+      char c = 'x';
+      [[maybe_unused]] auto n = ::write(ready[1], &c, 1);
+      ::pause();
+      return current;
+    });
+    return 0;
+  });
+  char c;
+  BOOST_REQUIRE(::read(ready[0], &c, 1) == 1);
+  command_result r{};
+  const auto took = time_of([&] { r = run_command("timeout 10 " + std::string(MPSTATE_DUMP_PATH) + " " + name + " held/ --json"); });
+  BOOST_TEST(took < 3s);
+  BOOST_REQUIRE(r.exit_code == 0);
+  json dump = json::parse(r.output);
+  BOOST_TEST(dump["variables"][0]["value"] == json({{"jobs", 3}}));  // the last committed value
+  BOOST_TEST(dump["variables"][0]["locked"].get<std::string>().find("locked by thread") != std::string::npos);
+  BOOST_TEST(dump["variables"][1]["value"] == 5);
+  auto table = run_command("timeout 10 " + std::string(MPSTATE_DUMP_PATH) + " " + name + " held/");
+  BOOST_TEST(table.output.find("{\"jobs\":3}  [") != std::string::npos, table.output);
+  // The manager's dump op does not wait either.
+  const auto op_took = time_of([&] { BOOST_TEST(client->dump("held/")["variables"][0]["value"] == json({{"jobs", 3}})); });
+  BOOST_TEST(op_took < 1s);
+  kill_now(child);
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_loops_reason_is_shown_whole) {
+  auto loop = client->loop("jobs/loop");
+  loop.mark_starting();
+  const std::string reason = "the database at db.internal:5432 refused the connection after 3 retries: " +
+                             std::string(60, 'r') + " (end)";
+  loop.mark_failed(reason);
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " jobs/");
+  BOOST_TEST(r.output.find(reason) != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(every_binary_says_its_version) {
+  for (const char* binary : {MPSTATE_DUMP_PATH, MPSTATE_MANAGER_PATH, MPSTATE_CLI_PATH}) {
+    auto r = run_command(std::string(binary) + " --version");
+    BOOST_TEST(r.exit_code == 0);
+    BOOST_TEST(r.output.find(MPSTATE_VERSION) != std::string::npos, r.output);
+  }
+  BOOST_TEST(client->request({{"op", "stat"}})["version"] == MPSTATE_VERSION);
 }
 
 BOOST_AUTO_TEST_CASE(the_dump_reads_a_segment_whose_manager_died) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Faults: a process killed while holding a variable's lock, and the manager killed
 // under its clients.
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Floods: 2,000 connections at once (past the 1,024 limit) and dropped, and a client
 // that never reads its responses. Meanwhile a well-behaved client's get round trip
 // stays under 10 ms, and afterwards the manager's memory is back near where it began.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A full /dev/shm: the segment's pages are reserved when the manager creates it,
 // so too little room is a clear error at start, and once started no client ever
 // meets SIGBUS however full /dev/shm gets. Each case runs in a child with its own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Online growth: a string, bytes or json value that outgrows its buffer is moved by
 // the manager to a larger one while every process stays bound; old bindings follow,
 // concurrent writers lose nothing, and old records are freed once nobody holds them.

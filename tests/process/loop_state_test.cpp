@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The loop-state handle across real processes: a requested stop, a killed owner.
 #include <signal.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Where the manager puts its files: it refuses a runtime or socket directory that
 // is a symlink, another user's, or group/world-writable; it follows no symlink
 // planted at its socket or lock path; it never removes or adopts a file that is not

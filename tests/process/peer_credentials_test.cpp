@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Peer credentials: a process of another uid is refused at the socket (SO_PEERCRED)
 // even when the socket file itself is opened up, cannot map the 0600 segment, and is
 // served over the socket once --allow-uid names it. Needs root (to become nobody).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "process_fixture.hpp"
 
 #include <signal.h>

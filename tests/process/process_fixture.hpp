@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A real manager process (spawned like an embedded one) and a client of it.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Protocol edge cases at the real socket: numbers at and past the 64-bit limits,
 // NaN and infinities, invalid UTF-8, NUL bytes, duplicate keys, 10,000 pipelined
 // requests. Each gets a defined answer and the connection keeps being served.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Queue and JoinableQueue across real processes: every item delivered exactly once
 // under contention, timeouts that time out, blocked waiters woken by the kernel, and
 // a waiter or a producer SIGKILLed mid-way.

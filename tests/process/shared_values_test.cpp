@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Values shared by real processes: exact counts under contention, cross-process
 // reads, change notification, and the same API over the socket.
 #include <boost/test/unit_test.hpp>

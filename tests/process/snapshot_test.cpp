@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Snapshots (--snapshot FILE): values survive a reboot (the segment removed with
 // every process killed), a clean exit saves the last values, a bad file is refused
 // and left alone, and a live segment is never overwritten by an older snapshot.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bad input at the real socket: each gets its error code, and the manager keeps
 // serving this connection (or, after an over-long line, everyone else).
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A client stopped (SIGSTOP: Ctrl-Z, a debugger) while it holds a variable's lock
 // or the name table's lock holds up nobody else: the manager's socket ops on other
 // variables answer at once, its clock and its watcher keep running, and an op on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Lock, RLock, Semaphore, BoundedSemaphore, Event and Barrier across real processes:
 // exact results under contention, timeouts that time out, and a holder or party
 // SIGKILLed while holding or waiting, for every type that can be held.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Socket waits at scale: a thousand pending `wait`s cost a handful of watcher
 // threads (futex_waitv, 127 variables each), not a thread each; every one is
 // answered when a local proxy in this process writes its variable, and the

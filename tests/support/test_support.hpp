@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by the test suites: unique names, real child processes,
 // condition waits with deadlines, and a raw socket for protocol-level tests.
 #pragma once

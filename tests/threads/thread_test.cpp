@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Threads, for ThreadSanitizer: the manager library served from a thread of the
 // test process, and one Client (local and socket proxies) shared by many threads.
 #define BOOST_TEST_MODULE mpstate_threads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every crash point, not by luck: the manager is told (MPSTATE_CRASH_AT=N) to
 // SIGKILL itself at the Nth crash point of its structural changes (allocate, free,
 // create, grow of every kind, delete, rehash), under a fixed workload of creates,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The workload and the checks both manager-crash harnesses share (crash points,
 // random instructions): a fixed run of 284 structural steps, the state it leaves
 // after each, and what an adopting manager must show after a kill in step k.

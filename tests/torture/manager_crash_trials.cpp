@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager SIGKILLed and restarted under load: four client processes add(1) to
 // one counter in a loop and a fifth creates variables over the socket. Adds must
 // never stop or be lost; creates fail with manager_unavailable while the manager

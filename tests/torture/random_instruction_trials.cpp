@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager killed at a random instruction, not only at the named crash points:
 // gdb attaches to a running manager with a breakpoint on one of its structural
 // functions (create, grow, delete, allocate, free, rehash), lets it run into it

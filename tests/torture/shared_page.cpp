@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "shared_page.hpp"
 
 #include <signal.h>

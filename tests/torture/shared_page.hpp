@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A page of atomics shared by the harness and the processes it forks (an anonymous
 // shared mapping made before fork), and the small process helpers the trials use.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A client stopped (SIGSTOP: Ctrl-Z, a debugger) at a random moment of each kind
 // of operation: while it is stopped, another client's socket set+get on another
 // variable must keep answering within 10 ms at the 99th percentile (--p99-limit) and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Torn writes and dead lock holders: a writer process SIGKILLed at a random moment
 // of its write loop (or inside update(fn)); the harness then reads the variable,
 // which must hold exactly one value that was written, within 100 ms.

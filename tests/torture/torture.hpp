@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The crash-torture harness: faults injected at random moments into real
 // processes, each trial checked against the design's invariants.
 //   torn writes   a writer SIGKILLed mid-write leaves the old value or the new one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate-torture: injects crashes into real processes and reports, per fault,
 // the trials and the failures (torn, hung, lost, other). Exits 1 on any failure.
 //   mpstate-torture [--only string,json,pair,holder-string,holder-int64,queue,manager,crash-points,

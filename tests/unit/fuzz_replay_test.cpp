@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Replays through the fuzz target's function (tests/fuzz/request_fuzz.cpp) every
 // request example of docs/protocol.md (the fuzzer's seed corpus) and every input
 // the fuzzer ever crashed on (tests/fuzz/regressions/), in the normal test build.

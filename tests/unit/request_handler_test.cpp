@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager's request logic without sockets: every op, and every bad input
 // answered with its error code.
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Array<T> and List<T> of int64, uint64, double or bool: Python's
 // multiprocessing.Array (a fixed size) and a managed list (grows through the
 // manager, as a string does). Items are read and written in the segment directly;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate::Client: connects to a manager by name (or socket path) and maps its
 // segment. Proxies made from it (Value<T>, LoopState) keep the client's shared state
 // alive, so they may outlive the Client object.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Dict<T> and Namespace: Python's managed dict and Namespace, as a group of named
 // variables under a prefix. Dict<T>("jobs") keeps key "42" in the variable "jobs/42",
 // so each key is a typed variable of its own: its own lock (writers of different

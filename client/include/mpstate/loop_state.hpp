@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // LoopState: the handle for a loop that runs in one process (the owner) and is
 // watched and stopped from others. States: idle -> starting -> running -> stopping
 // -> stopped, and failed from any. If the owner dies without marking stopped, its

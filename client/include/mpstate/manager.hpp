@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mpstate::Manager: an embedded manager, for programs that want no daemon.
 // start() spawns `mpstate-manager` as a child process and returns once it serves;
 // the child ends when the thread that started it ends (PR_SET_PDEATHSIG), and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The one header a user includes: the client, its proxies and the embedded manager.
 //
 //   auto manager = mpstate::Manager::start();           // or run mpstate-manager --name NAME

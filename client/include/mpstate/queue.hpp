@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Queue<T> and JoinableQueue<T>: Python's Queue and JoinableQueue across processes.
 // A FIFO of T (int64, uint64, double, bool, std::string, Bytes or json), bounded or
 // not (maxsize 0: its ring grows through the manager, as in Python), in

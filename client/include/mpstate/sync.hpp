@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Python's SyncManager synchronisation types, across processes and safe when a
 // process dies holding one:
 //   Lock, RLock               the next acquirer after a dead holder gets the lock and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Value<T>: a proxy bound once to a named variable.
 //
 // Local (segment mapped): every call works on the record directly: no socket, no

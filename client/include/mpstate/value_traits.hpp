@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // How each C++ type a Value<T> may hold maps to an mpstate type.
 //   std::int64_t -> int64, std::uint64_t -> uint64, double -> double, bool -> bool,
 //   std::string -> string, mpstate::Bytes -> bytes, nlohmann::json -> json

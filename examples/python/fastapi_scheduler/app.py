@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The FastAPI app of the story: its startup hook starts the scheduler, its
 shutdown hook stops it; endpoints show the loop's state and the jobs done.
 

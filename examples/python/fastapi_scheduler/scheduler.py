@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A job scheduler whose asyncio event loop runs in a child process, with
 start()/stop() classmethods -- the way the web app in the README wrote it.
 

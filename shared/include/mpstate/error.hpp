@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Error codes shared by the library, the wire protocol and the tools.
 // Every failure mpstate reports carries one of these codes and a message;
 // on the wire the code travels as its name (to_string), see docs/protocol.md.

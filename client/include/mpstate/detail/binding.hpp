@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Internal: a proxy's link to its variable: the bound record (local mode) or the
 // name to send with socket requests. Not part of the public API.
 #pragma once

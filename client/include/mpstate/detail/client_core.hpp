@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Internal: what a Client and all its proxies share. Not part of the public API.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Everything a manager can be told at start.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager daemon as a library: owns the segment's life, serves the Unix socket,
 // watches loop owners, frees records once their last proxy is gone.
 // `mpstate-manager` is a thin main over this class; tests may run it in-process.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Arrays and lists of scalars: Python's multiprocessing.Array (fixed size) and a
 // managed list (grows). The committed bytes of the record are
 //   [u32 element type][u32 reserved][item 0 as 8 bytes][item 1] ...

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Which processes hold a record bound, so the manager can give back the bindings of
 // a process that died (SIGKILL, a crash, a fork child that _exit()s) and free the
 // deleted and moved records they kept.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager's allocator for the segment's heap: a run of blocks, each a heap_block
 // header (layout.hpp) followed by one record. Its only state in the segment is the
 // header words, and every change is one 8-byte store of one of them:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Crash points: the places inside the manager's structural changes (allocate, free,
 // create, grow, delete, rehash) where a SIGKILL is most likely to leave a mixture.
 // The crash-point harness (tests/torture) sets MPSTATE_CRASH_AT=N in a manager's

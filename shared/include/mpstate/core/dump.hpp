@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What a segment holds, for people and programs. The `dump` op and the
 // mpstate-dump tool both come here.
 #pragma once

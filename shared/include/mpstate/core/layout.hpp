@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The segment's binary layout. Every process that maps a segment reads it through
 // these structs; all links inside the segment are offsets from its base.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The loop-state record: an owner process runs a loop, anyone watches and stops it.
 // States: idle -> starting -> running -> stopping -> stopped, and failed from any.
 #pragma once

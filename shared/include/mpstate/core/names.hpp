@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Name rules and the file-system places derived from a manager name.
 #pragma once
 

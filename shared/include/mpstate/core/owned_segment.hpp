@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The manager's side of a segment: creating or adopting it, and every structural
 // change (create, grow, delete, free, rehash). Only the manager process uses this
 // class; it is the only code that allocates in the segment.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A process as mpstate stores it: pid plus the kernel's start time of that pid,
 // so a recycled pid is never taken for the process that owned something.
 #pragma once

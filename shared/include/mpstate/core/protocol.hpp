@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The wire protocol: one JSON object per line over a Unix socket.
 //   request:  {"id": any JSON, "op": "<name>", ...arguments}
 //   response: {"id": same, "result": ...}  or  {"id": same, "error": {"code","message"}}

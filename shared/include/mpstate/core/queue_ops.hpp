@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Queues: Python's Queue and JoinableQueue across processes. A bounded FIFO of typed
 // items kept as a ring in the record's one slot (queue_header in layout.hpp): put
 // writes the item, then publishes it by one store of the tail; get copies the head

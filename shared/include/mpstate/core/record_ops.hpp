@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Operations on one variable record: the single implementation behind both the
 // client's bound proxies and the manager's socket ops.
 //
@@ -195,6 +196,12 @@ inline std::string_view committed_bytes(const variable_record& r) {
   std::uint32_t slot = r.active_slot.load(std::memory_order_acquire);
   return {r.slot_data(slot), static_cast<std::size_t>(r.slot_length[slot])};
 }
+// The committed bytes read without the lock, for a reader that must not wait (the
+// dump, while a stopped process holds the record): copied, then kept only if the
+// version did not move meanwhile (a writer commits by flipping active_slot and then
+// raising the version, so a copy under an unchanged version is one whole value).
+// False when writers kept it moving.
+bool read_buffer_unlocked(const variable_record& r, std::string& out);
 // Writes `bytes` to the inactive slot and commits it by flipping active_slot; the
 // caller holds the lock and commits the version after. Throws value_too_large.
 inline void write_committed_bytes(variable_record& r, std::string_view bytes) {

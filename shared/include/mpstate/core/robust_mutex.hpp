@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A process-shared robust mutex that lives in shared memory.
 //
 // Why not boost::interprocess::interprocess_mutex: since Boost 1.78 it is built

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A mapped segment: the view every process has (clients and the manager).
 // Lookups take the directory's robust mutex; nothing here allocates in the segment.
 #pragma once

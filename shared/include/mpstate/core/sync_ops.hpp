@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Synchronisation variables, Python's SyncManager types across processes:
 //   lock, rlock, semaphore, bounded_semaphore, event, barrier, condition.
 // Each keeps a sync_state (layout.hpp) in its record's buffer slots, changed under

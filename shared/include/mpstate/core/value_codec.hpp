@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Values as JSON: how the socket protocol, the dump tool and snapshots see a record.
 // Each function calls the typed operation in record_ops.hpp / loop_ops.hpp, so the
 // JSON path and the local proxy path share one implementation.
@@ -25,6 +26,10 @@ using json = nlohmann::json;
 value_type type_for_json(const json& value);
 
 json read_json_value(variable_record& r);
+// The value as read_json_value() gives it, read without the record's lock (see
+// read_buffer_unlocked): string, bytes, json and loop values; nullopt for the other
+// types (their state is not one buffer) or a value that kept moving.
+std::optional<json> read_json_value_unlocked(const variable_record& r);
 // Converts `value` to the record's type (type_mismatch when it cannot, out_of_range
 // for an integer that does not fit) and stores it.
 void write_json_value(variable_record& r, const json& value);

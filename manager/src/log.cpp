@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#include "log.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <cstdlib>
+
+namespace mpstate::manager {
+namespace {
+
+// %* : the line's syslog priority, which journald reads from a "<N>" prefix.
+class syslog_priority final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr char priority[] = {'7', '7', '6', '4', '3', '2', '6'};  // trace .. critical, off
+    dest.push_back(priority[static_cast<int>(msg.level)]);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<syslog_priority>(); }
+};
+
+std::shared_ptr<spdlog::logger> make_logger() {
+  auto logger = std::make_shared<spdlog::logger>("mpstate-manager", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<syslog_priority>('*');
+  if (std::getenv("JOURNAL_STREAM")) {
+    formatter->set_pattern("<%*>%v");
+  } else {
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l mpstate-manager[%P]: %v");
+  }
+  logger->set_formatter(std::move(formatter));
+  logger->set_level(spdlog::level::info);
+  logger->flush_on(spdlog::level::trace);  // stderr is unbuffered by nature; keep it so
+  return logger;
+}
+
+}  // namespace
+
+spdlog::logger& log() {
+  static std::shared_ptr<spdlog::logger> logger = make_logger();
+  return *logger;
+}
+
+}  // namespace mpstate::manager

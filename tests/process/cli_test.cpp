@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// The `mpstate` CLI as an operator runs it: every command, bad input, exit codes.
+#include <boost/test/unit_test.hpp>
+#include <thread>
+
+#include "mpstate/version.hpp"
+#include "process_fixture.hpp"
+
+using namespace mpstate;
+using namespace mpstate::test;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+struct cli_fixture : manager_fixture {
+  command_result cli(const std::string& args) {
+    return run_command("timeout 20 " + std::string(MPSTATE_CLI_PATH) + " -n " + name + " " + args + " 2>&1");
+  }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(cli, cli_fixture)
+
+BOOST_AUTO_TEST_CASE(get_set_add_del_list_and_their_output) {
+  BOOST_TEST(cli("set jobs/done 41").output == "OK\n");
+  BOOST_TEST(cli("add jobs/done 1").output == "42\n");
+  BOOST_TEST(cli("get jobs/done").output == "42\n");
+  BOOST_TEST(cli("set jobs/name 'night run'").output == "OK\n");  // not JSON: text
+  BOOST_TEST(cli("get jobs/name").output == "night run\n");
+  BOOST_TEST(cli("set jobs/cfg '{\"workers\":4}'").exit_code == 0);
+  BOOST_TEST(cli("get jobs/cfg").output == "{\"workers\":4}\n");
+  BOOST_TEST(json::parse(cli("--json get jobs/done").output)["value"] == 42);
+  BOOST_TEST(cli("list jobs/").output == "jobs/cfg\njobs/done\njobs/name\n");
+  BOOST_TEST(cli("keys jobs/d").output == "jobs/done\n");
+  BOOST_TEST(cli("del jobs/cfg").exit_code == 0);
+  BOOST_TEST(client->value<std::int64_t>("jobs/done").get() == 42);
+  BOOST_TEST(client->list("jobs/").size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(errors_have_codes_and_exit_codes) {
+  auto missing = cli("get nothing/here");
+  BOOST_TEST(missing.exit_code == 1);
+  BOOST_TEST(missing.output.find("not_found") != std::string::npos, missing.output);
+  cli("set n 1");
+  auto wrong = cli("add n lots");
+  BOOST_TEST(wrong.exit_code == 2);
+  BOOST_TEST(wrong.output.find("DELTA must be a number") != std::string::npos);
+  BOOST_TEST(cli("set n '\"text\"'").exit_code == 1);  // type_mismatch
+  BOOST_TEST(cli("frobnicate").exit_code == 2);
+  BOOST_TEST(cli("get").exit_code == 2);
+  BOOST_TEST(cli("").exit_code == 2);
+  auto nobody = run_command(std::string(MPSTATE_CLI_PATH) + " -n no-such-manager-x stat 2>&1");
+  BOOST_TEST(nobody.exit_code == 3);
+  BOOST_TEST(nobody.output.find("manager_unavailable") != std::string::npos, nobody.output);
+  BOOST_TEST(run_command(std::string(MPSTATE_CLI_PATH) + " stat 2>&1").exit_code == 2);  // which manager?
+  auto v = run_command(std::string(MPSTATE_CLI_PATH) + " --version");
+  BOOST_TEST(v.output == "mpstate " MPSTATE_VERSION "\n");
+}
+
+BOOST_AUTO_TEST_CASE(wait_and_watch_see_changes_and_wait_times_out) {
+  auto n = client->create<std::int64_t>("w/n", 0);
+  BOOST_TEST(cli("wait w/n 0.2").exit_code == 4);  // nothing changed
+  auto waiting = [&] { return client->request({{"op", "stat"}})["waits_pending"] == 1; };
+  command_result watched{};
+  std::thread watcher([&] { watched = cli("--count 1 watch w/n"); });
+  BOOST_REQUIRE(eventually(waiting, 10s));  // it printed the value and waits in the manager
+  n.set(5);
+  watcher.join();
+  BOOST_TEST(watched.exit_code == 0);
+  BOOST_TEST(watched.output == "0\n5\n");
+  command_result waited{};
+  std::thread waiter([&] { waited = cli("wait w/n 10"); });
+  BOOST_REQUIRE(eventually(waiting, 10s));
+  n.set(6);
+  waiter.join();
+  BOOST_TEST(waited.exit_code == 0);
+  BOOST_TEST(waited.output == "6\n");
+}
+
+BOOST_AUTO_TEST_CASE(loop_status_and_stop) {
+  auto loop = client->loop("svc/loop");
+  loop.mark_starting();
+  loop.mark_running();
+  BOOST_TEST(cli("loop svc/loop status").output.starts_with("running pid=" + std::to_string(getpid())));
+  pid_t owner_side = spawn([&] {  // the owner's part: stop when asked
+    auto mine = Client(name).loop("svc/loop");
+    return mine.wait_for(LoopPhase::stopping, std::chrono::milliseconds(10000)) == LoopPhase::stopping ? 0 : 1;
+  });
+  command_result stopped{};
+  std::thread stopper([&] { stopped = cli("--timeout 10 loop svc/loop stop"); });
+  BOOST_TEST(wait_exit(owner_side, 10s).value_or(-1) == 0);
+  loop.mark_stopped();
+  stopper.join();
+  BOOST_TEST(stopped.exit_code == 0);
+  BOOST_TEST(stopped.output == "stopped\n");
+  BOOST_TEST(cli("loop svc/loop sideways").exit_code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(stat_dump_raw_and_shutdown) {
+  client->create<std::int64_t>("s/x", 7);
+  auto st = cli("stat");
+  BOOST_TEST(st.output.find("variables: 1") != std::string::npos, st.output);
+  BOOST_TEST(json::parse(cli("--json stat").output)["version"] == MPSTATE_VERSION);
+  BOOST_TEST(cli("dump s/").output.find("s/x") != std::string::npos);
+  auto raw = cli("raw '{\"op\":\"get\",\"name\":\"s/x\"}' '{\"op\":\"nope\"}'");
+  BOOST_TEST(raw.exit_code == 1);
+  BOOST_TEST(raw.output.find("\"value\":7") != std::string::npos, raw.output);
+  BOOST_TEST(raw.output.find("unknown_op") != std::string::npos, raw.output);
+  auto piped = run_command("printf '{\"op\":\"list\"}\\n' | " + std::string(MPSTATE_CLI_PATH) + " -n " + name + " raw -");
+  BOOST_TEST(piped.output.find("s/x") != std::string::npos, piped.output);
+  BOOST_TEST(cli("shutdown").output == "OK\n");
+  BOOST_TEST(eventually([&] { return cli("stat").exit_code == 3; }, 10s));  // gone: no manager answers
+}
+
+BOOST_AUTO_TEST_SUITE_END()
