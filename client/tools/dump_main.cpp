@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 // mpstate-dump NAME [PREFIX] [--json] [--watch]: everything in a segment.
-// Reads the segment directly, so it works while the manager is down too.
+// Reads the segment directly, so it works while the manager is down too; with
+// --socket PATH (or when the segment may not be mapped: another user's instance)
+// it asks the manager instead (the dump op).
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <thread>
 
+#include "mpstate/client.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/segment.hpp"
@@ -15,7 +20,7 @@
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
-  std::string name, prefix;
+  std::string name, prefix, socket_path;
   bool as_json = false, watch = false;
   double interval = 1.0;
   po::options_description desc("mpstate-dump NAME [PREFIX] [options]");
@@ -23,7 +28,8 @@ int main(int argc, char** argv) {
       "prefix", po::value(&prefix), "only variables whose names start with this")(
       "json", po::bool_switch(&as_json), "one JSON object instead of a table")(
       "watch", po::bool_switch(&watch), "print again every --interval seconds")(
-      "interval", po::value(&interval), "seconds between prints with --watch (default 1)");
+      "interval", po::value(&interval), "seconds between prints with --watch (default 1)")(
+      "socket", po::value(&socket_path), "ask the manager on this socket instead of mapping the segment");
   po::positional_options_description pos;
   pos.add("name", 1).add("prefix", 1);
   try {
@@ -39,9 +45,18 @@ int main(int argc, char** argv) {
     }
     po::notify(vm);
     mpstate::core::validate_manager_name(name);
-    auto segment = mpstate::core::segment::open(mpstate::core::segment_name(name));
+    std::unique_ptr<mpstate::core::segment> segment;
+    std::optional<mpstate::Client> client;
+    if (socket_path.empty()) {
+      try {
+        segment = mpstate::core::segment::open(mpstate::core::segment_name(name));
+      } catch (const mpstate::error& e) {
+        if (e.code() != mpstate::errc::permission_denied) throw;  // not ours: the manager may still serve us
+      }
+    }
+    if (!segment) client.emplace(mpstate::ClientOptions{name, socket_path, mpstate::Transport::socket});
     do {
-      nlohmann::json dump = mpstate::core::dump_json(*segment, prefix);
+      nlohmann::json dump = segment ? mpstate::core::dump_json(*segment, prefix) : client->dump(prefix);
       if (as_json) std::cout << dump.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       else mpstate::core::write_dump_table(std::cout, dump);
       std::cout.flush();

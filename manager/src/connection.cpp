@@ -148,6 +148,7 @@ bool connection::receive() {
     return false;
   }
   input_.commit(static_cast<std::size_t>(n));
+  handler_.facts().bytes_in += static_cast<std::uint64_t>(n);
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS) continue;
     ucred sender{};
@@ -262,8 +263,9 @@ void connection::do_write() {
   in_flight_.swap(outbox_);
   outbox_.clear();
   asio::async_write(socket_, asio::buffer(in_flight_),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t written) {
                       self->handler_.facts().answer_bytes_held -= self->in_flight_.size();
+                      self->handler_.facts().bytes_out += written;
                       self->in_flight_.clear();
                       if (ec) {
                         self->writing_ = false;

@@ -51,10 +51,11 @@ handler_outcome request_handler::handle(const json& request, const process_ident
   }
   json id = request.contains("id") ? request["id"] : json(nullptr);
   bool read_only = false;
+  const op_spec* op = nullptr;
   try {
     const json& op_field = require_field(request, "op");
     if (!op_field.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
-    const op_spec* op = find_op(op_field.get_ref<const std::string&>());
+    op = find_op(op_field.get_ref<const std::string&>());
     if (!op) throw error(errc::unknown_op, "unknown op '" + op_field.get<std::string>() + "'");
     std::optional<pending_wait> wait;
     struct writing_for {  // writes this request makes are stamped with the peer's pid
@@ -67,19 +68,37 @@ handler_outcome request_handler::handle(const json& request, const process_ident
     read_only = op->code == op_code::get || op->code == op_code::dump || op->code == op_code::list ||
                 op->code == op_code::item_get || op->code == op_code::loop_get || op->code == op_code::stat;
     json result = dispatch(op->code, request, peer, wait);
+    ++facts_.ops_by_code[static_cast<std::size_t>(op->code)];
     if (wait) {
       wait->id = id;
       return {json(), std::move(wait)};
     }
     return {make_result(id, std::move(result)), {}, false, {}, read_only};
   } catch (const error& e) {
-    if (e.code() == errc::busy && core::manager_committed) {  // never retry a change already made
+    const bool retry = e.code() == errc::busy && !core::manager_committed;  // never retry a change already made
+    if (!retry) {
+      ++facts_.errors_by_code[static_cast<std::size_t>(e.code())];
+      if (op) ++facts_.ops_by_code[static_cast<std::size_t>(op->code)];
+    }
+    if (e.code() == errc::busy && core::manager_committed) {
       return {make_error(id, e.code(), e.message() + " (the request was partly applied before it)"), {}};
     }
-    return {make_error(id, e.code(), e.message()), {}, e.code() == errc::busy};
+    return {make_error(id, e.code(), e.message()), {}, retry};
   } catch (const std::exception& e) {
+    ++facts_.errors_by_code[static_cast<std::size_t>(errc::internal)];
     return {make_error(id, errc::internal, e.what()), {}};
   }
+}
+
+json request_handler::counters() const {
+  json ops = json::object(), errors = json::object();
+  for (const op_spec& op : op_table()) {
+    if (auto n = facts_.ops_by_code[static_cast<std::size_t>(op.code)]) ops[std::string(op.name)] = n;
+  }
+  for (std::size_t code = 1; code <= static_cast<std::size_t>(errc::internal); ++code) {
+    if (auto n = facts_.errors_by_code[code]) errors[std::string(to_string(static_cast<errc>(code)))] = n;
+  }
+  return {{"ops", std::move(ops)}, {"errors", std::move(errors)}};
 }
 
 template <class Write>
@@ -255,7 +274,10 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
               {"waits_pending", facts_.waits ? facts_.waits->pending() : 0},
               {"wait_threads", facts_.waits ? facts_.waits->threads() : 0},
               {"adopted", segment_.adopted()},
-              {"uptime_ms", (now_ns() - facts_.started_ns) / 1'000'000}};
+              {"uptime_ms", (now_ns() - facts_.started_ns) / 1'000'000},
+              {"bytes_in", facts_.bytes_in},
+              {"bytes_out", facts_.bytes_out},
+              {"counters", counters()}};
     }
     case op_code::dump:
       return dump_json(segment_, optional_string(request, "prefix", ""));

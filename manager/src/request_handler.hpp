@@ -3,6 +3,8 @@
 // connection code feeds it lines; tests call it directly.
 #pragma once
 
+#include <array>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -28,6 +30,11 @@ struct server_facts {
   bool shutdown_requested = false;
   std::size_t answer_bytes_held = 0;  // answers queued or being written, all connections
   const wait_pool* waits = nullptr;   // pending socket waits (for stat)
+  // Counters for stat, since the start (the event-loop thread only).
+  std::array<std::uint64_t, core::op_code_count> ops_by_code{};  // requests answered, by op_code
+  std::array<std::uint64_t, static_cast<std::size_t>(errc::internal) + 1> errors_by_code{};  // error answers, by errc
+  std::uint64_t bytes_in = 0;                      // request bytes read, all connections
+  std::uint64_t bytes_out = 0;                     // answer bytes written
 };
 
 // A `wait` the connection must finish: answer when the version moves or at the deadline.
@@ -64,6 +71,8 @@ class request_handler {
   // True once a `shutdown` request was answered.
   bool shutdown_requested() const { return facts_.shutdown_requested; }
   server_facts& facts() { return facts_; }
+  // {"ops": {name: count}, "errors": {code: count}}, the non-zero ones (for stat).
+  json counters() const;
 
  private:
   json dispatch(core::op_code op, const json& request, const core::process_identity& peer,

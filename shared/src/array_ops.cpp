@@ -14,16 +14,12 @@ using nlohmann::json;
 
 constexpr std::size_t head_bytes = 8;  // [u32 element type][u32 reserved]
 
-std::string quoted(const variable_record& r) {
-  return std::string(to_string(r.type)) + " '" + std::string(r.name_view()) + "'";
-}
-
 void require_sequence(const variable_record& r) {
   if (!is_sequence(r.type)) throw error(errc::type_mismatch, "'" + std::string(r.name_view()) + "' is not an array or list");
 }
 void require_list(const variable_record& r, const char* op) {
   if (r.type != value_type::list) {
-    throw error(errc::type_mismatch, std::string(op) + " needs a list; " + quoted(r) + " has a fixed size");
+    throw error(errc::type_mismatch, std::string(op) + " needs a list; " + typed_name(r) + " has a fixed size");
   }
 }
 
@@ -48,7 +44,7 @@ std::uint64_t position(const variable_record& r, std::int64_t index, std::uint64
   if (end_ok && i > n) i = n;  // insert past the end appends, as in Python
   if (end_ok && i < 0) i = 0;
   if (i < 0 || i > n || (!end_ok && i == n)) {
-    throw error(errc::out_of_range, "index " + std::to_string(index) + " is out of range for " + quoted(r) +
+    throw error(errc::out_of_range, "index " + std::to_string(index) + " is out of range for " + typed_name(r) +
                                         " of " + std::to_string(count) + " items");
   }
   return static_cast<std::uint64_t>(i);
@@ -119,7 +115,7 @@ void write_items(variable_record& r, const std::vector<std::uint64_t>& items) {
   require_sequence(r);
   locked_record lock(r);
   if (r.type == value_type::array && items.size() != count_of(r)) {
-    throw error(errc::invalid_argument, quoted(r) + " holds " + std::to_string(count_of(r)) + " items, not " +
+    throw error(errc::invalid_argument, typed_name(r) + " holds " + std::to_string(count_of(r)) + " items, not " +
                                             std::to_string(items.size()));
   }
   write_committed_bytes(r, encode(element_of(r), items));
@@ -150,7 +146,7 @@ std::uint64_t pop_item(variable_record& r, std::int64_t index) {
   require_list(r, "pop");
   locked_record lock(r);
   std::vector<std::uint64_t> all = items_locked(r);
-  if (all.empty()) throw error(errc::out_of_range, "pop from empty " + quoted(r));
+  if (all.empty()) throw error(errc::out_of_range, "pop from empty " + typed_name(r));
   const std::uint64_t at = position(r, index, all.size());
   const std::uint64_t bits = all[at];
   all.erase(all.begin() + static_cast<std::ptrdiff_t>(at));
@@ -210,7 +206,7 @@ json sequence_to_json(variable_record& r) {
 void sequence_from_json(variable_record& r, const json& value) {
   const value_type element = element_type_of(r);
   if (value.is_object() && value.contains("of") && value["of"] != to_string(element)) {
-    throw error(errc::type_mismatch, quoted(r) + " holds " + std::string(to_string(element)));
+    throw error(errc::type_mismatch, typed_name(r) + " holds " + std::string(to_string(element)));
   }
   write_items(r, items_from_json(r.name_view(), element, value.is_object() ? value.value("items", json()) : value));
 }

@@ -44,7 +44,6 @@ queue_counts counts_of(const queue_header& q) {
           q.max_items, q.unbounded != 0};
 }
 
-std::string quoted(const variable_record& r) { return "queue '" + std::string(r.name_view()) + "'"; }
 
 std::uint64_t positive(std::string_view name, const json& v, const char* what, std::uint64_t fallback) {
   if (v.is_null()) {
@@ -135,14 +134,14 @@ queue_attempt try_put(variable_record& r, std::string_view item) {
   locked_record lock(r);
   queue_header& q = header_of(r);
   if (item.size() > q.item_size) {
-    throw buffer_too_small("an item of " + std::to_string(item.size()) + " bytes does not fit " + quoted(r) +
+    throw buffer_too_small("an item of " + std::to_string(item.size()) + " bytes does not fit " + typed_name(r) +
                                " (item_size " + std::to_string(q.item_size) + ")",
                            growth{item.size(), 0});
   }
   const std::uint64_t tail = q.tail.load(std::memory_order_relaxed);
   if (tail - q.head.load(std::memory_order_relaxed) >= q.max_items) {
     if (!q.unbounded) return {false, r.version.load()};
-    throw buffer_too_small("unbounded " + quoted(r) + " is full at " + std::to_string(q.max_items) + " slots",
+    throw buffer_too_small("unbounded " + typed_name(r) + " is full at " + std::to_string(q.max_items) + " slots",
                            growth{0, q.max_items * 2});
   }
   char* e = entry(r, q, tail);
@@ -171,7 +170,7 @@ std::uint64_t task_done(variable_record& r) {
   const std::uint64_t done = q.done.load(std::memory_order_relaxed);
   const std::uint64_t tail = q.tail.load(std::memory_order_relaxed);
   if (done >= tail) {
-    throw error(errc::invalid_argument, "task_done() on " + quoted(r) + " called more times than items were put");
+    throw error(errc::invalid_argument, "task_done() on " + typed_name(r) + " called more times than items were put");
   }
   q.done.store(done + 1, std::memory_order_release);
   lock.commit();

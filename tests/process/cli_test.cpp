@@ -100,7 +100,14 @@ BOOST_AUTO_TEST_CASE(stat_dump_raw_and_shutdown) {
   client->create<std::int64_t>("s/x", 7);
   auto st = cli("stat");
   BOOST_TEST(st.output.find("variables: 1") != std::string::npos, st.output);
-  BOOST_TEST(json::parse(cli("--json stat").output)["version"] == MPSTATE_VERSION);
+  cli("get s/missing");  // an error, counted
+  const json st_json = json::parse(cli("--json stat").output);
+  BOOST_TEST(st_json["version"] == MPSTATE_VERSION);
+  BOOST_TEST(st_json["counters"]["ops"]["get"].get<int>() >= 1);
+  BOOST_TEST(st_json["counters"]["errors"]["not_found"].get<int>() >= 1);
+  BOOST_TEST(st_json["counters"]["ops"]["hello"].get<int>() >= 3);  // a connection per CLI run
+  BOOST_TEST(st_json["bytes_in"].get<std::uint64_t>() > 0u);
+  BOOST_TEST(st_json["bytes_out"].get<std::uint64_t>() > st_json["bytes_in"].get<std::uint64_t>() / 4);
   BOOST_TEST(cli("dump s/").output.find("s/x") != std::string::npos);
   auto raw = cli("raw '{\"op\":\"get\",\"name\":\"s/x\"}' '{\"op\":\"nope\"}'");
   BOOST_TEST(raw.exit_code == 1);

@@ -128,6 +128,16 @@ BOOST_AUTO_TEST_CASE(the_dump_never_waits_for_a_lock_a_stopped_process_holds) {
   ::close(ready[1]);
 }
 
+BOOST_AUTO_TEST_CASE(with_socket_it_asks_the_manager) {
+  client->create<std::int64_t>("sock/x", 9);
+  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " sock/ --json --socket " + manager->socket_path());
+  BOOST_REQUIRE(r.exit_code == 0);
+  BOOST_TEST(json::parse(r.output)["variables"][0]["value"] == 9);
+  auto nobody = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " --socket /nonexistent/x.sock 2>&1");
+  BOOST_TEST(nobody.exit_code == 1);
+  BOOST_TEST(nobody.output.find("manager_unavailable") != std::string::npos, nobody.output);
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_loops_reason_is_shown_whole) {
   auto loop = client->loop("jobs/loop");
   loop.mark_starting();

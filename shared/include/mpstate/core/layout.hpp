@@ -238,6 +238,28 @@ struct queue_header {
 };
 static_assert(sizeof(robust_mutex) + 3 * 8 == 64, "a scalar write touches one cache line");
 
+// The layout, checked at compile time: a change to any of these is a change of
+// layout_version (bump it), found by the build rather than by a layout_mismatch at
+// run time. Processes of one layout share these structs through the segment, so
+// every atomic in them must be lock-free (an address-free futex-able word).
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std::uint32_t>::is_always_lock_free &&
+                  std::atomic<std::int64_t>::is_always_lock_free && std::atomic<std::int32_t>::is_always_lock_free,
+              "shared-memory atomics must be lock-free");
+static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && alignof(std::atomic<std::uint64_t>) == 8);
+static_assert(sizeof(robust_mutex) == 40, "pthread_mutex_t of x86-64/aarch64 glibc");
+static_assert(layout_version == 4, "the asserts below describe layout 4: update them with the layout");
+static_assert(sizeof(segment_header) == 256 && offsetof(segment_header, directory_mutex) == 48 &&
+              offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, clock_ns) == 192);
+static_assert(sizeof(directory_slot) == 16);
+static_assert(sizeof(variable_record) == 512 && alignof(variable_record) == 64);
+static_assert(offsetof(variable_record, version) == 40 && offsetof(variable_record, scalar) == 48 &&
+              offsetof(variable_record, last_write) == 56 && offsetof(variable_record, flags) == 64 &&
+              offsetof(variable_record, bind_count) == 72 && offsetof(variable_record, moved_to) == 136 &&
+              offsetof(variable_record, binder_key) == 144 && offsetof(variable_record, binder_count) == 208 &&
+              offsetof(variable_record, name) == 240);
+static_assert(sizeof(loop_snapshot) == 256 && sizeof(sync_holder) == 24 && sizeof(sync_state) == 1600 &&
+              sizeof(queue_header) == 48);
+
 constexpr std::uint64_t default_buffer_capacity = 256;
 // Types whose buffer the manager grows when a value outgrows it (see array_ops.hpp
 // for lists).

@@ -28,6 +28,8 @@ enum class op_code {
   queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
   grow, item_get, item_set, list_append, list_insert, list_pop,
 };
+// How many ops there are (keep list_pop the last, or update this).
+constexpr std::size_t op_code_count = static_cast<std::size_t>(op_code::list_pop) + 1;
 
 struct op_spec {
   op_code code;

@@ -190,6 +190,11 @@ T update_scalar(variable_record& r, Fn&& fn) {
   return next;
 }
 
+// "<type> 'name'" (e.g. "queue 'jobs'"), for error messages.
+inline std::string typed_name(const variable_record& r) {
+  return std::string(to_string(r.type)) + " '" + std::string(r.name_view()) + "'";
+}
+
 // ---- buffers (string, bytes, json text, loop snapshot) --------------------
 // The committed bytes; the caller holds the lock.
 inline std::string_view committed_bytes(const variable_record& r) {
