@@ -15,6 +15,7 @@
 #include "mpstate/core/names.hpp"
 #include "mpstate/mpstate.hpp"
 #include "mpstate_workloads.hpp"
+#include "mpstate/version.hpp"
 
 namespace po = boost::program_options;
 using namespace mpstate::bench;
@@ -57,7 +58,7 @@ void print_table(const std::vector<run_result>& results) {
 int main(int argc, char** argv) {
   bench_options o;
   po::options_description desc("mpstate-bench --op OP [options]");
-  desc.add_options()("help,h", "show this help")(
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
       "op", po::value(&o.op), "get set add cas update lock sync-lock wait lookup dict-get dict-lookup json-dict-get queue memory churn "
                             "(default get); lock: a record's robust mutex; sync-lock: an mpstate::Lock "
                             "acquire+release; dict-get: Dict::get of a bound key; dict-lookup: a name lookup per "
@@ -77,6 +78,10 @@ int main(int argc, char** argv) {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << "mpstate-bench " << mpstate::version << "\n";
       return 0;
     }
     po::notify(vm);

@@ -21,7 +21,6 @@ using namespace mpstate::test;
 namespace fs = std::filesystem;
 
 namespace {
-constexpr uid_t nobody = 65534;
 
 struct private_dir {
   private_dir() {

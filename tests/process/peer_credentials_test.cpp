@@ -18,7 +18,6 @@ using namespace mpstate::test;
 using nlohmann::json;
 
 namespace {
-constexpr uid_t nobody = 65534;
 
 // A manager whose socket anyone may connect to at the file level (0666 in a 0755
 // directory), so only the credential check stands between it and other users.

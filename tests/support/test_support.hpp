@@ -16,6 +16,9 @@
 
 namespace mpstate::test {
 
+// The uid (and gid) of `nobody` on Debian: another user for the permission tests.
+constexpr unsigned nobody = 65534;
+
 using namespace std::chrono_literals;
 
 // A name unique to this process and call: "<prefix>-<pid>-<n>".

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "torture.hpp"
+#include "mpstate/version.hpp"
 
 namespace po = boost::program_options;
 using namespace mpstate::torture;
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   settings s;
   std::string only = "string,json,pair,holder-string,holder-int64,queue,manager,crash-points";
   po::options_description desc("mpstate-torture [options]");
-  desc.add_options()("help,h", "show this help")
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")
       ("only", po::value(&only),
        "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points,"
        "random-instructions (gdb; not in the default list), stop (a client SIGSTOPped in each kind of op)")
@@ -46,6 +47,10 @@ int main(int argc, char** argv) {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
+      return 0;
+    }
+    if (vm.count("version")) {
+      std::cout << "mpstate-torture " << mpstate::version << "\n";
       return 0;
     }
     po::notify(vm);
