@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "raw_methods.hpp"
 
 namespace mpstate::python {
 namespace {
@@ -45,24 +46,9 @@ py::object get(py_queue<Q>& q, bool block, const py::object& timeout) {
 // try once holding the GIL, and let go of it only to wait; any other call shape
 // goes to the pybind11 methods (_put, _get) with Python's full signature.
 template <class Q>
-py_queue<Q>* queue_of(PyObject* self) {
-  auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  auto* q = static_cast<py_queue<Q>*>(inst->get_value_and_holder().value_ptr());
-  if (!q) PyErr_SetString(PyExc_TypeError, "an mpstate.Queue that was never bound");
-  return q;
-}
-
-PyObject* delegate(PyObject* self, const char* method, PyObject* const* args, Py_ssize_t nargs,
-                   PyObject* kwnames) noexcept {
-  py::object fn = py::reinterpret_steal<py::object>(PyObject_GetAttrString(self, method));
-  if (!fn) return nullptr;
-  return PyObject_Vectorcall(fn.ptr(), args, static_cast<size_t>(nargs), kwnames);
-}
-
-template <class Q>
 PyObject* put_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
   if (nargs != 1 || kwnames) return delegate(self, "_put", args, nargs, kwnames);
-  py_queue<Q>* q = queue_of<Q>(self);
+  py_queue<Q>* q = instance_of<py_queue<Q>>(self);
   if (!q) return nullptr;
   try {
     json value = to_json(args[0]);
@@ -80,7 +66,7 @@ PyObject* put_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyOb
 template <class Q>
 PyObject* get_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
   if (nargs != 0 || kwnames) return delegate(self, "_get", args, nargs, kwnames);
-  py_queue<Q>* q = queue_of<Q>(self);
+  py_queue<Q>* q = instance_of<py_queue<Q>>(self);
   if (!q) return nullptr;
   try {
     std::optional<json> item = q->proxy.get(std::chrono::milliseconds::zero());
@@ -97,19 +83,11 @@ PyObject* get_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyOb
 
 template <class Q>
 void install_fast_methods(py::handle cls) {
-  static PyMethodDef put_def = {"put", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&put_fast<Q>)),
-                                METH_FASTCALL | METH_KEYWORDS,
+  static PyMethodDef put_def = {"put", as_cfunction<&put_fast<Q>>(), METH_FASTCALL | METH_KEYWORDS,
                                 "put(item, block=True, timeout=None): queue.Full when it stays full."};
-  static PyMethodDef get_def = {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&get_fast<Q>)),
-                                METH_FASTCALL | METH_KEYWORDS,
+  static PyMethodDef get_def = {"get", as_cfunction<&get_fast<Q>>(), METH_FASTCALL | METH_KEYWORDS,
                                 "get(block=True, timeout=None): queue.Empty when it stays empty."};
-  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  for (PyMethodDef* def : {&put_def, &get_def}) {
-    py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewMethod(type, def));
-    if (!descriptor || PyObject_SetAttrString(cls.ptr(), def->ml_name, descriptor.ptr()) != 0) {
-      throw py::error_already_set();
-    }
-  }
+  install_methods(cls, {&put_def, &get_def});
 }
 
 template <class Q>

@@ -6,6 +6,7 @@
 #include <pybind11/functional.h>
 
 #include "bindings.hpp"
+#include "raw_methods.hpp"
 
 namespace mpstate::python {
 namespace {
@@ -44,11 +45,64 @@ bool acquire_lock(py_sync<T>& s, bool blocking, const py::object& timeout) {
   return got.acquired;
 }
 
+// acquire() and release() with no arguments as raw CPython methods (the common
+// call; pybind11's dispatcher costs more than the lock): acquire tries once holding
+// the GIL and lets go of it only to wait. Other call shapes go to _acquire.
+template <class T>
+PyObject* acquire_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
+  if (nargs != 0 || kwnames) return delegate(self, "_acquire", args, nargs, kwnames);
+  py_sync<T>* s = instance_of<py_sync<T>>(self);
+  if (!s) return nullptr;
+  try {
+    AcquireResult got = s->proxy.acquire(std::chrono::milliseconds::zero());
+    if (!got.acquired) {
+      py::gil_scoped_release unlocked;
+      got = s->proxy.acquire(forever);
+    }
+    s->previous_owner_died = got.previous_owner_died;
+    Py_RETURN_TRUE;
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+template <class T>
+PyObject* release_fast(PyObject* self, PyObject*) noexcept {
+  py_sync<T>* s = instance_of<py_sync<T>>(self);
+  if (!s) return nullptr;
+  try {
+    s->proxy.release();
+    Py_RETURN_NONE;
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+template <class T>
+PyObject* exit_fast(PyObject* self, PyObject* const*, Py_ssize_t, PyObject*) noexcept {
+  return release_fast<T>(self, nullptr);
+}
+
+template <class T>
+void install_fast_lock_methods(py::handle cls) {
+  static PyMethodDef acquire_def = {"acquire", as_cfunction<&acquire_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
+                                    "acquire(blocking=True, timeout=-1) -> bool, as threading.Lock's."};
+  static PyMethodDef release_def = {"release", &release_fast<T>, METH_NOARGS, "release()"};
+  static PyMethodDef enter_def = {"__enter__", as_cfunction<&acquire_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
+                                  "acquire()"};
+  static PyMethodDef exit_def = {"__exit__", as_cfunction<&exit_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
+                                 "release()"};
+  install_methods(cls, {&acquire_def, &release_def, &enter_def, &exit_def});
+}
+
 // Lock, RLock and Condition share acquire/release/locked and the context manager.
 template <class T>
 py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name) {
   return py::class_<py_sync<T>>(m, name)
       .def("acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
+      .def("_acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
       .def("release", [](py_sync<T>& s) { s.proxy.release(); })
       .def("locked", [](const py_sync<T>& s) { return s.proxy.locked(); })
       .def("__enter__", [](py_sync<T>& s) { return acquire_lock<T>(s, true, py::int_(-1)); })
@@ -68,6 +122,7 @@ void bind_sync(py::module_& m) {
         return py_sync<Lock>{std::move(c), std::move(l)};
       }))
       .def(sync_pickle<Lock>(bind_lock));
+  install_fast_lock_methods<Lock>(m.attr("Lock"));
 
   auto bind_rlock = [](const Client& c, const std::string& n) { return c.rlock(n); };
   bind_lock_like<RLock>(m, "RLock")
@@ -76,6 +131,7 @@ void bind_sync(py::module_& m) {
         return py_sync<RLock>{std::move(c), std::move(l)};
       }))
       .def(sync_pickle<RLock>(bind_rlock));
+  install_fast_lock_methods<RLock>(m.attr("RLock"));
 
   auto bind_condition = [](const Client& c, const std::string& n) { return c.condition(n); };
   bind_lock_like<Condition>(m, "Condition")

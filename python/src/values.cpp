@@ -4,6 +4,7 @@
 #include <pybind11/functional.h>
 
 #include "any_value.hpp"
+#include "raw_methods.hpp"
 
 namespace mpstate::python {
 
@@ -132,15 +133,8 @@ std::uint64_t wait_for_change(const py_value& self, std::uint64_t seen, const py
 
 // `value` as a raw CPython descriptor: pybind11's dispatcher costs more than the
 // read itself, and multiprocessing.Value('q').value is the bar (~100 ns).
-py_value* self_of(PyObject* self) {
-  auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  auto* v = static_cast<py_value*>(inst->get_value_and_holder().value_ptr());
-  if (!v) PyErr_SetString(PyExc_TypeError, "an mpstate.Value that was never bound");
-  return v;
-}
-
 PyObject* get_value_fast(PyObject* self, void*) noexcept {
-  py_value* v = self_of(self);
+  py_value* v = instance_of<py_value>(self);
   if (!v) return nullptr;
   try {
     if (auto* i = std::get_if<Value<std::int64_t>>(&v->value)) return PyLong_FromLongLong(i->get());
@@ -157,7 +151,7 @@ int set_value_fast(PyObject* self, PyObject* value, void*) noexcept {
     PyErr_SetString(PyExc_AttributeError, "an mpstate variable's value cannot be deleted");
     return -1;
   }
-  py_value* v = self_of(self);
+  py_value* v = instance_of<py_value>(self);
   if (!v) return -1;
   try {
     if (auto* i = std::get_if<Value<std::int64_t>>(&v->value); i && PyLong_CheckExact(value)) {
