@@ -97,10 +97,21 @@ void install_fast_lock_methods(py::handle cls) {
   install_methods(cls, {&acquire_def, &release_def, &enter_def, &exit_def});
 }
 
-// Lock, RLock and Condition share acquire/release/locked and the context manager.
-template <class T>
-py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name) {
+// A class whose variable `bind` binds (creating it when absent), pickled as its name.
+template <class T, class Bind>
+py::class_<py_sync<T>> sync_class(py::module_& m, const char* name, Bind bind) {
   return py::class_<py_sync<T>>(m, name)
+      .def(py::init([bind](std::shared_ptr<client_handle> c, const std::string& n) {
+        T proxy = bind(c->client, n);
+        return py_sync<T>{std::move(c), std::move(proxy)};
+      }))
+      .def(sync_pickle<T>(bind));
+}
+
+// Lock, RLock and Condition share acquire/release/locked and the context manager.
+template <class T, class Bind>
+py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name, Bind bind) {
+  return sync_class<T>(m, name, bind)
       .def("acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
       .def("_acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
       .def("release", [](py_sync<T>& s) { s.proxy.release(); })
@@ -115,30 +126,12 @@ py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name) {
 }  // namespace
 
 void bind_sync(py::module_& m) {
-  auto bind_lock = [](const Client& c, const std::string& n) { return c.lock(n); };
-  bind_lock_like<Lock>(m, "Lock")
-      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
-        Lock l = bind_lock(c->client, n);
-        return py_sync<Lock>{std::move(c), std::move(l)};
-      }))
-      .def(sync_pickle<Lock>(bind_lock));
-  install_fast_lock_methods<Lock>(m.attr("Lock"));
+  install_fast_lock_methods<Lock>(
+      bind_lock_like<Lock>(m, "Lock", [](const Client& c, const std::string& n) { return c.lock(n); }));
+  install_fast_lock_methods<RLock>(
+      bind_lock_like<RLock>(m, "RLock", [](const Client& c, const std::string& n) { return c.rlock(n); }));
 
-  auto bind_rlock = [](const Client& c, const std::string& n) { return c.rlock(n); };
-  bind_lock_like<RLock>(m, "RLock")
-      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
-        RLock l = bind_rlock(c->client, n);
-        return py_sync<RLock>{std::move(c), std::move(l)};
-      }))
-      .def(sync_pickle<RLock>(bind_rlock));
-  install_fast_lock_methods<RLock>(m.attr("RLock"));
-
-  auto bind_condition = [](const Client& c, const std::string& n) { return c.condition(n); };
-  bind_lock_like<Condition>(m, "Condition")
-      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
-        Condition l = bind_condition(c->client, n);
-        return py_sync<Condition>{std::move(c), std::move(l)};
-      }))
+  bind_lock_like<Condition>(m, "Condition", [](const Client& c, const std::string& n) { return c.condition(n); })
       .def("wait",
            [](py_sync<Condition>& s, const py::object& timeout) {
              const auto ms = timeout_of(timeout);
@@ -164,8 +157,7 @@ void bind_sync(py::module_& m) {
            },
            py::arg("predicate"), py::arg("timeout") = py::none())
       .def("notify", [](py_sync<Condition>& s, std::uint64_t n) { return s.proxy.notify(n); }, py::arg("n") = 1)
-      .def("notify_all", [](py_sync<Condition>& s) { return s.proxy.notify_all(); })
-      .def(sync_pickle<Condition>(bind_condition));
+      .def("notify_all", [](py_sync<Condition>& s) { return s.proxy.notify_all(); });
 
   // Semaphores: the count is fixed when the variable is created; an existing one is
   // bound as it is.
@@ -207,12 +199,7 @@ void bind_sync(py::module_& m) {
   semaphore_class(m, "Semaphore", std::false_type{});
   semaphore_class(m, "BoundedSemaphore", std::true_type{});
 
-  auto bind_event = [](const Client& c, const std::string& n) { return c.event(n); };
-  py::class_<py_sync<Event>>(m, "Event")
-      .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n) {
-        Event e = bind_event(c->client, n);
-        return py_sync<Event>{std::move(c), std::move(e)};
-      }))
+  sync_class<Event>(m, "Event", [](const Client& c, const std::string& n) { return c.event(n); })
       .def("set", [](py_sync<Event>& s) { s.proxy.set(); })
       .def("clear", [](py_sync<Event>& s) { s.proxy.clear(); })
       .def("is_set", [](const py_sync<Event>& s) { return s.proxy.is_set(); })
@@ -223,8 +210,7 @@ void bind_sync(py::module_& m) {
              return s.proxy.wait(ms);
            },
            py::arg("timeout") = py::none())
-      .def_property_readonly("name", [](const py_sync<Event>& s) { return s.proxy.name(); })
-      .def(sync_pickle<Event>(bind_event));
+      .def_property_readonly("name", [](const py_sync<Event>& s) { return s.proxy.name(); });
 
   // parties is fixed when the variable is created; rebinding passes 0 (bound as is).
   auto bind_barrier = [](const Client& c, const std::string& n) { return c.barrier(n, 1); };

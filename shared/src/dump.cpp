@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <utility>
 
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/record_ops.hpp"
@@ -102,26 +103,21 @@ std::string value_text(const nlohmann::json& v) {
 // is stuck): a held record is read without it where its value is one buffer (the
 // last committed value), and shown with who holds it.
 nlohmann::json describe_without_waiting(variable_record& r) {
-  const bool was = segment_locks_never_wait;
-  segment_locks_never_wait = true;
+  struct never_wait {  // for this read only: the caller's own setting comes back after it
+    bool was = std::exchange(segment_locks_never_wait, true);
+    ~never_wait() { segment_locks_never_wait = was; }
+  } scope;
   try {
-    nlohmann::json described = describe_record(r);
-    segment_locks_never_wait = was;
-    return described;
+    return describe_record(r);
   } catch (const lock_busy& busy) {
-    segment_locks_never_wait = was;
-    nlohmann::json described = {{"name", std::string(r.name_view())},
-                                 {"type", to_string(r.type)},
-                                 {"version", r.version.load()},
-                                 {"capacity", r.capacity},
-                                 {"last_writer_pid", r.last_writer_pid()},
-                                 {"last_write_ns", r.last_write_ns()},
-                                 {"value", read_json_value_unlocked(r).value_or(nullptr)},
-                                 {"locked", busy.message()}};
-    return described;
-  } catch (...) {
-    segment_locks_never_wait = was;
-    throw;
+    return {{"name", std::string(r.name_view())},
+            {"type", to_string(r.type)},
+            {"version", r.version.load()},
+            {"capacity", r.capacity},
+            {"last_writer_pid", r.last_writer_pid()},
+            {"last_write_ns", r.last_write_ns()},
+            {"value", read_json_value_unlocked(r).value_or(nullptr)},
+            {"locked", busy.message()}};
   }
 }
 
