@@ -6,7 +6,7 @@
 #   make fuzz   run the request fuzzer (libFuzzer, clang) for FUZZ_SECONDS (600)
 #   make bench  also install the peers (Redis, hiredis, gnuplot); run mpstate, its
 #               baseline and the peers interleaved; write benchmarks/results/latest.*
-# make install: mpstate-manager, mpstate-dump and the Python package under PREFIX.
+# make install: the binaries, libraries, headers, Python package and systemd unit under PREFIX.
 PREFIX ?= /usr/local
 .PHONY: install deps build build-asan build-tsan test test-release test-asan test-tsan test-fuzz fuzz demo bench sanity clean
 
@@ -65,8 +65,13 @@ bench:
 sanity: build
 	@build/release/benchmarks/proxy_sanity
 
+# As root (and not into a DESTDIR) it also creates the service's account, `mpstate`.
 install: build
 	@cmake --install build/release --prefix $(PREFIX)
+	@if [ "$$(id -u)" = 0 ] && [ -z "$(DESTDIR)" ] && ! id mpstate >/dev/null 2>&1; then \
+	  if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(PREFIX)/lib/sysusers.d/mpstate.conf; \
+	  else useradd --system --home-dir /var/lib/mpstate --no-create-home --shell /usr/sbin/nologin mpstate; fi; \
+	  echo "created the system account 'mpstate' for mpstate@.service"; fi
 
 clean:
 	rm -rf build

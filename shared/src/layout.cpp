@@ -30,16 +30,20 @@ value_type value_type_from_string(std::string_view name) {
                                       "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list)");
 }
 
-std::string_view to_string(loop_phase p) noexcept {
+}  // namespace mpstate::core
+
+namespace mpstate {
+
+std::string_view to_string(LoopPhase p) noexcept {
   auto i = static_cast<std::size_t>(p);
-  return i < phase_names.size() ? phase_names[i] : "?";
+  return i < core::phase_names.size() ? core::phase_names[i] : "?";
 }
 
-loop_phase loop_phase_from_string(std::string_view name) {
-  for (std::size_t i = 0; i < phase_names.size(); ++i) {
-    if (phase_names[i] == name) return static_cast<loop_phase>(i);
+LoopPhase loop_phase_from_string(std::string_view name) {
+  for (std::size_t i = 0; i < core::phase_names.size(); ++i) {
+    if (core::phase_names[i] == name) return static_cast<LoopPhase>(i);
   }
   throw error(errc::invalid_argument, "unknown loop state '" + std::string(name) + "'");
 }
 
-}  // namespace mpstate::core
+}  // namespace mpstate

@@ -15,11 +15,9 @@
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/detail/binding.hpp"
+#include "mpstate/loop_phase.hpp"
 
 namespace mpstate {
-
-using LoopPhase = core::loop_phase;
-using core::to_string;
 
 struct LoopInfo {
   LoopPhase state = LoopPhase::idle;

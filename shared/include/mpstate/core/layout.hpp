@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "mpstate/core/robust_mutex.hpp"
+#include "mpstate/loop_phase.hpp"
 
 namespace mpstate::core {
 
@@ -52,10 +53,11 @@ constexpr bool has_own_ops(value_type t) { return is_structured(t) || t == value
 // item by item (queue_ops.hpp); the others double-buffer.
 constexpr std::uint32_t slots_of(value_type t) { return t == value_type::queue ? 1 : 2; }
 
-enum class loop_phase : std::uint32_t { idle = 0, starting, running, stopping, stopped, failed };
-std::string_view to_string(loop_phase p) noexcept;
-// Throws error(invalid_argument) for an unknown name.
-loop_phase loop_phase_from_string(std::string_view name);
+// The public LoopPhase (mpstate/loop_phase.hpp) is what the segment stores.
+using loop_phase = LoopPhase;
+using mpstate::loop_phase_from_string;
+using mpstate::to_string;
+static_assert(sizeof(loop_phase) == 4);
 
 struct segment_header {
   std::uint64_t magic;
