@@ -91,10 +91,10 @@ void install_fast_methods(py::handle cls) {
 }
 
 template <class Q>
-py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name, bool joinable) {
-  auto make = [joinable](const Client& c, const std::string& n, std::uint64_t maxsize) -> Q {
+py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name) {
+  auto make = [](const Client& c, const std::string& n, std::uint64_t maxsize) -> Q {
     if constexpr (std::is_same_v<Q, JoinableQueue<json>>) return c.joinable_queue<json>(n, maxsize);
-    else return (void)joinable, c.queue<json>(n, maxsize);
+    else return c.queue<json>(n, maxsize);
   };
   return py::class_<py_queue<Q>>(m, name)
       .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n, std::uint64_t maxsize) {
@@ -140,8 +140,8 @@ py::dict loop_info(const LoopState& loop) {
 }  // namespace
 
 void bind_queue(py::module_& m) {
-  install_fast_methods<Queue<json>>(bind_queue_class<Queue<json>>(m, "Queue", false));
-  install_fast_methods<JoinableQueue<json>>(bind_queue_class<JoinableQueue<json>>(m, "JoinableQueue", true)
+  install_fast_methods<Queue<json>>(bind_queue_class<Queue<json>>(m, "Queue"));
+  install_fast_methods<JoinableQueue<json>>(bind_queue_class<JoinableQueue<json>>(m, "JoinableQueue")
       .def("task_done", [](py_queue<JoinableQueue<json>>& q) { q.proxy.task_done(); })
       .def("join", [](const py_queue<JoinableQueue<json>>& q, const py::object& timeout) {
              const auto ms = timeout_of(timeout);
