@@ -186,12 +186,12 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   if ((o.op == "lock" || o.op == "lookup") && !local) throw std::runtime_error(o.op + " is local only");
   if (o.op == "wait" && o.procs < 2) throw std::runtime_error("wait needs --procs 2 or more");
   if (o.op == "wait") {
-    Client parent(ClientOptions{t.manager_name, t.socket_path, Transport::automatic});
+    Client parent(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic});
     parent.value<std::int64_t>("bench/acks").set(0);
     parent.value<std::int64_t>("bench/stamp").set(0);
   }
   if (is_container_op(o.op)) {
-    create_containers(o, Client(ClientOptions{t.manager_name, t.socket_path, Transport::automatic}));
+    create_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic}));
   }
   process_pool pool(o.procs);
   std::optional<Client> client;
@@ -202,7 +202,7 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
         if (o.op == "lock" || o.op == "lookup") {
           segment = core::segment::open(core::segment_name(t.manager_name));
         } else if (!(o.pipeline > 1 && !local)) {
-          client.emplace(ClientOptions{t.manager_name, t.socket_path, local ? Transport::local : Transport::socket});
+          client.emplace(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = local ? Transport::local : Transport::socket});
           if (o.op == "wait") stamp_seen = client->value<std::int64_t>("bench/stamp").version();
         }
       },
@@ -245,17 +245,17 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   if (int_values(o) && (o.op == "add" || o.op == "update")) out.check = check_counts(t, total);
   if (o.op == "cas") out.check = check_counts(t, checked);
   if (is_container_op(o.op)) {
-    out.check = check_containers(o, Client(ClientOptions{t.manager_name, t.socket_path, Transport::automatic}));
+    out.check = check_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic}));
   }
   if (o.op == "sync-lock") {  // every timed acquire went through the lock (warm-up ones too)
-    Client c(ClientOptions{t.manager_name, t.socket_path, Transport::automatic});
+    Client c(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic});
     auto taken = c.lock("bench/lock").state().at("acquisitions").get<std::uint64_t>();
     out.check = taken >= total ? "ok" : "lost: " + std::to_string(taken) + " acquisitions < " + std::to_string(total);
   }
 }
 
 std::string check_counts(const mpstate_target& t, std::uint64_t expected) {
-  Client client(ClientOptions{t.manager_name, t.socket_path, Transport::automatic});
+  Client client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic});
   std::uint64_t sum = 0;
   for (const auto& n : t.names) {
     auto v = client.value<std::int64_t>(n);

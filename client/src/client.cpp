@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/client.hpp"
 
+#include "mpstate/core/auth.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/names.hpp"
 
@@ -11,6 +12,16 @@ std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
   if (o.manager_name.empty() && o.socket_path.empty()) {
     throw error(errc::invalid_argument, "a client needs a manager name or a socket path");
   }
+  // tcp://HOST:PORT, as the name or the socket: everything goes over the wire.
+  if (core::is_tcp_url(o.manager_name) || core::is_tcp_url(o.socket_path)) {
+    const std::string& url = core::is_tcp_url(o.manager_name) ? o.manager_name : o.socket_path;
+    core::parse_tcp_address(url);  // a bad address is invalid_argument, not "unavailable"
+    if (o.transport == Transport::local) {
+      throw error(errc::invalid_argument, "a manager at " + url + " cannot be mapped (Transport::local)");
+    }
+    return std::make_shared<detail::client_core>(url, "", false, false,
+                                                 o.key.empty() ? core::key_from_environment() : o.key);
+  }
   if (!o.manager_name.empty()) core::validate_manager_name(o.manager_name);
   std::string path = o.socket_path.empty() ? core::default_socket_path(o.manager_name) : o.socket_path;
   return std::make_shared<detail::client_core>(path, o.manager_name, o.transport != Transport::socket,
@@ -18,7 +29,7 @@ std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
 }
 }  // namespace
 
-Client::Client(const std::string& manager_name) : Client(ClientOptions{manager_name, {}, {}}) {}
+Client::Client(const std::string& manager_name) : Client(ClientOptions{.manager_name = manager_name}) {}
 
 Client::Client(ClientOptions options) : core_(connect(options)) {}
 

@@ -10,9 +10,9 @@
 
 namespace mpstate::detail {
 
-client_core::client_core(std::string socket_path, std::string manager_name, bool want_local,
-                         bool need_local)
-    : socket_path_(std::move(socket_path)), manager_name_(std::move(manager_name)) {
+client_core::client_core(std::string address, std::string manager_name, bool want_local, bool need_local,
+                         std::string key)
+    : socket_path_(std::move(address)), manager_name_(std::move(manager_name)), key_(std::move(key)) {
   std::string segment_name;
   try {
     nlohmann::json request = {{"op", "hello"}, {"pid", getpid()}, {"protocol_version", core::protocol_version}};
@@ -53,12 +53,12 @@ nlohmann::json client_core::call(const nlohmann::json& request) {
   }
   std::optional<nlohmann::json> response;
   try {
-    if (!channel_) channel_ = std::make_unique<socket_channel>(socket_path_);
+    if (!channel_) channel_ = std::make_unique<socket_channel>(socket_path_, key_);
     response = channel_->round_trip(request);
     if (!response) {
       // Not sent: the manager we knew is gone. A restarted one serves the same
       // path, so resend once on a fresh connection.
-      channel_ = std::make_unique<socket_channel>(socket_path_);
+      channel_ = std::make_unique<socket_channel>(socket_path_, key_);
       response = channel_->round_trip(request);
       if (!response) throw error(errc::manager_unavailable, "cannot send to " + socket_path_);
     }

@@ -125,7 +125,7 @@ Manager Manager::start(ManagerOptions o) {
 }
 
 Client Manager::connect(Transport transport) const {
-  return Client(ClientOptions{name_, socket_path_, transport});
+  return Client(ClientOptions{.manager_name = name_, .socket_path = socket_path_, .transport = transport});
 }
 
 void Manager::stop() {

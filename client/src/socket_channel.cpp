@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "socket_channel.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
+#include "mpstate/core/auth.hpp"
 #include "mpstate/core/protocol.hpp"
 #include "mpstate/error.hpp"
 
@@ -10,12 +13,77 @@ namespace mpstate::detail {
 
 namespace asio = boost::asio;
 
-socket_channel::socket_channel(const std::string& path) : owner_pid_(getpid()), path_(path) {
-  boost::system::error_code ec;
-  socket_.connect(asio::local::stream_protocol::endpoint(path), ec);
-  if (ec) {
-    throw error(errc::manager_unavailable, "no manager at " + path + ": " + ec.message());
+socket_channel::socket_channel(const std::string& address, const std::string& key)
+    : owner_pid_(getpid()), address_(address) {
+  if (core::is_tcp_url(address)) {
+    connect_tcp(key);
+    return;
   }
+  boost::system::error_code ec;
+  socket_.connect(asio::local::stream_protocol::endpoint(address), ec);
+  if (ec) {
+    throw error(errc::manager_unavailable, "no manager at " + address + ": " + ec.message());
+  }
+}
+
+// The manager speaks first (its challenge); the client answers with its proof and
+// challenge; the manager's proof comes back, and is checked before anything is sent.
+void socket_channel::connect_tcp(const std::string& key) {
+  const core::tcp_address where = core::parse_tcp_address(address_);
+  if (key.empty()) {
+    throw error(errc::permission_denied, "a tcp:// manager needs its key: $MPSTATE_KEY_FILE (a file only you may "
+                                         "read), $MPSTATE_KEY, or ClientOptions::key");
+  }
+  boost::system::error_code ec;
+  asio::ip::tcp::resolver resolver(io_);
+  auto found = resolver.resolve(where.host, std::to_string(where.port), ec);
+  if (!ec) {
+    ec = asio::error::host_not_found;
+    for (const auto& entry : found) {
+      socket_.close();
+      socket_.connect(entry.endpoint(), ec);
+      if (!ec) break;
+    }
+  }
+  if (ec) throw error(errc::manager_unavailable, "no manager at " + address_ + ": " + ec.message());
+  const int on = 1;
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+
+  const nlohmann::json hello = read_message();
+  if (auto e = hello.find("error"); e != hello.end() && e->is_object()) {  // refused at once: too many connections
+    throw error(errc_from_string(e->value("code", "")), e->value("message", ""));
+  }
+  if (hello.value("auth", "") != "hmac-sha256" || !hello.value("challenge", nlohmann::json()).is_string()) {
+    throw error(errc::internal, address_ + " did not open with a challenge: not an mpstate manager?");
+  }
+  const std::string theirs = hello["challenge"].get<std::string>(), ours = core::new_challenge();
+  const std::string line = core::to_line({{"op", "auth"},
+                                          {"id", next_id_++},
+                                          {"challenge", ours},
+                                          {"proof", core::auth_proof(key, "client", theirs, ours)}});
+  asio::write(socket_, asio::buffer(line), ec);
+  if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
+  const nlohmann::json answer = read_message();
+  if (auto e = answer.find("error"); e != answer.end() && e->is_object()) {
+    throw error(errc_from_string(e->value("code", "")), e->value("message", ""));
+  }
+  const nlohmann::json result = answer.value("result", nlohmann::json::object());
+  const std::string proof = result.value("proof", "");
+  if (!core::proofs_equal(proof, core::auth_proof(key, "manager", ours, theirs))) {
+    throw error(errc::permission_denied, address_ + " did not prove it holds the key: not our manager");
+  }
+}
+
+nlohmann::json socket_channel::read_message() {
+  boost::system::error_code ec;
+  asio::read_until(socket_, input_, '\n', ec);
+  if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
+  std::string text;
+  std::istream in(&input_);
+  std::getline(in, text);
+  nlohmann::json message = nlohmann::json::parse(text, nullptr, false);
+  if (!message.is_object()) throw error(errc::internal, "manager sent a malformed line");
+  return message;
 }
 
 std::optional<nlohmann::json> socket_channel::round_trip(nlohmann::json request) {
@@ -28,15 +96,7 @@ std::optional<nlohmann::json> socket_channel::round_trip(nlohmann::json request)
     throw_refusal_if_any();  // a manager that refuses a client answers, then closes
     return std::nullopt;
   }
-  asio::read_until(socket_, input_, '\n', ec);
-  if (ec) {
-    throw error(errc::manager_unavailable, "lost the manager at " + path_ + ": " + ec.message());
-  }
-  std::string text;
-  std::istream in(&input_);
-  std::getline(in, text);
-  nlohmann::json response = nlohmann::json::parse(text, nullptr, false);
-  if (!response.is_object()) throw error(errc::internal, "manager sent a malformed line");
+  nlohmann::json response = read_message();
   if (response.value("id", nlohmann::json()) != id && !response.contains("error")) {
     throw error(errc::internal, "manager answered id " + response.value("id", nlohmann::json()).dump() +
                                     ", expected " + std::to_string(id));

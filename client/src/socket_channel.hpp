@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A blocking line-per-message connection to a manager.
+// A blocking line-per-message connection to a manager: its Unix socket, or
+// "tcp://HOST:PORT" with the key handshake (docs/protocol.md, "TCP and the key").
 #pragma once
 
 #include <sys/types.h>
@@ -13,8 +14,9 @@ namespace mpstate::detail {
 
 class socket_channel {
  public:
-  // Throws error(manager_unavailable) when nothing listens at `path`.
-  explicit socket_channel(const std::string& path);
+  // Throws error(manager_unavailable) when nothing listens at `address`, and over
+  // TCP error(permission_denied) when the key is missing or either side's proof fails.
+  socket_channel(const std::string& address, const std::string& key);
   // Sends `request` (an "id" is added) and returns the whole response object, or
   // nullopt when the request could not be sent at all (the manager went away
   // before it: safe to resend on a new connection). Throws error(manager_unavailable)
@@ -24,16 +26,19 @@ class socket_channel {
   pid_t owner_pid() const { return owner_pid_; }
 
  private:
+  void connect_tcp(const std::string& key);
+  // The next line, parsed; throws error(manager_unavailable) when the connection ends.
+  nlohmann::json read_message();
   // After a failed send: when the manager left an error line before closing (it
   // refused this client: permission_denied, too_many_connections), throws it.
   void throw_refusal_if_any();
 
   boost::asio::io_context io_;
-  boost::asio::local::stream_protocol::socket socket_{io_};
+  boost::asio::generic::stream_protocol::socket socket_{io_};
   boost::asio::streambuf input_;
   std::uint64_t next_id_ = 1;
   pid_t owner_pid_;
-  std::string path_;
+  std::string address_;
 };
 
 }  // namespace mpstate::detail

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
         if (e.code() != mpstate::errc::permission_denied) throw;  // not ours: the manager may still serve us
       }
     }
-    if (!segment) client.emplace(mpstate::ClientOptions{name, socket_path, mpstate::Transport::socket});
+    if (!segment) client.emplace(mpstate::ClientOptions{.manager_name = name, .socket_path = socket_path, .transport = mpstate::Transport::socket});
     do {
       nlohmann::json dump = segment ? mpstate::core::dump_json(*segment, prefix) : client->dump(prefix);
       if (as_json) std::cout << dump.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

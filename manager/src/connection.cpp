@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "log.hpp"
+#include "mpstate/core/auth.hpp"
 #include "mpstate/core/segment.hpp"
 
 namespace mpstate::manager {
@@ -17,11 +19,12 @@ namespace {
 constexpr std::size_t max_outbox = 4 << 20;
 }  // namespace
 
-connection::connection(unix_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
+connection::connection(peer_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
                        std::function<void()> on_close, std::function<void()> on_shutdown)
     : socket_(std::move(socket)),
       handler_(handler),
       input_(limits.max_line + 1),
+      options_(limits),
       waits_(waits),
       idle_timeout_(limits.idle_timeout),
       idle_timer_(socket_.get_executor()),
@@ -34,15 +37,85 @@ connection::connection(unix_socket socket, request_handler& handler, wait_pool& 
 connection::~connection() {
   handler_.facts().answer_bytes_held -= outbox_.size() + in_flight_.size();  // unsent, never to be
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
+  end_lease();
   if (on_close_) on_close_();
 }
 
 void connection::start(const core::process_identity& peer) {
-  peer_ = peer;
+  peer_.process = peer;
   const int on = 1;  // per-message credentials from here on (the listener has it too)
   ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
   arm_idle_timer();
   do_read();
+}
+
+void connection::start_remote(std::string address) {
+  remote_address_ = std::move(address);
+  authenticated_ = false;
+  peer_.remote = true;
+  peer_.lease = [this] {
+    if (!lease_.started()) {
+      peer_.process = lease_.identity();
+      ++handler_.facts().leases;
+      log().debug("{}: lease held by process {}", remote_address_, peer_.process.pid);
+    }
+    return peer_.process;
+  };
+  challenge_ = core::new_challenge();
+  send({{"auth", "hmac-sha256"}, {"challenge", challenge_}, {"protocol_version", core::protocol_version}});
+  arm_idle_timer();
+  do_read();
+}
+
+// docs/protocol.md, "TCP and the key". Every failure looks the same to the peer and
+// comes after the same delay; the connection reads nothing more meanwhile.
+bool connection::authenticate(std::string_view line) {
+  const json request = json::parse(line, nullptr, false);
+  const json id = request.is_object() ? request.value("id", json()) : json();
+  std::string theirs, proof;
+  if (request.is_object() && request.value("op", json()) == "auth" && request.value("challenge", json()).is_string() &&
+      request.value("proof", json()).is_string()) {
+    theirs = request["challenge"].get<std::string>();
+    proof = request["proof"].get<std::string>();
+  }
+  const char* access = nullptr;
+  const std::string* key = nullptr;
+  if (theirs.size() >= 22 && theirs != challenge_) {  // at least 16 random bytes, and not ours sent back
+    if (core::proofs_equal(proof, core::auth_proof(options_.key, "client", challenge_, theirs))) {
+      access = "read_write", key = &options_.key;
+    } else if (!options_.read_only_key.empty() &&
+               core::proofs_equal(proof, core::auth_proof(options_.read_only_key, "client", challenge_, theirs))) {
+      access = "read_only", key = &options_.read_only_key;
+    }
+  }
+  if (!access) {
+    ++handler_.facts().auth_failures;
+    log().warn("{}: authentication failed (wrong key, or no auth line first); refusing after {} ms", remote_address_,
+               core::auth_failure_delay.count());
+    refused_ = true;  // reads nothing more
+    retry_timer_.expires_after(core::auth_failure_delay);
+    retry_timer_.async_wait([self = shared_from_this(), id](boost::system::error_code ec) {
+      if (ec) return;
+      self->closing_ = true;
+      self->send(core::make_error(id, errc::permission_denied,
+                                  "authentication failed: this manager's TCP clients must prove they hold its key"));
+    });
+    return false;
+  }
+  authenticated_ = true;
+  peer_.read_only = key == &options_.read_only_key;
+  send(core::make_result(id, {{"proof", core::auth_proof(*key, "manager", theirs, challenge_)}, {"access", access}}));
+  log().info("{}: authenticated ({})", remote_address_, access);
+  arm_idle_timer();
+  return true;
+}
+
+// What the peer held is freed as a dead holder's (by the watch loop, or by the
+// next acquirer).
+void connection::end_lease() {
+  if (!lease_.started()) return;
+  --handler_.facts().leases;
+  lease_.end();
 }
 
 void connection::refuse(errc code, const std::string& message) {
@@ -51,8 +124,12 @@ void connection::refuse(errc code, const std::string& message) {
 }
 
 void connection::arm_idle_timer() {
-  if (idle_timeout_.count() <= 0) return;
-  idle_timer_.expires_after(idle_timeout_);
+  // A TCP peer has a few seconds to authenticate, whatever the idle timeout.
+  constexpr std::chrono::milliseconds auth_deadline{10'000};
+  auto timeout = idle_timeout_;
+  if (!authenticated_ && (timeout.count() <= 0 || timeout > auth_deadline)) timeout = auth_deadline;
+  if (timeout.count() <= 0) return;
+  idle_timer_.expires_after(timeout);
   idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
@@ -66,7 +143,8 @@ void connection::close() {
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
   idle_timer_.cancel();
   retry_timer_.cancel();
-  socket_.shutdown(unix_socket::shutdown_both, ignored);
+  end_lease();
+  socket_.shutdown(peer_socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 
@@ -78,7 +156,7 @@ void connection::close() {
 void connection::do_read() {
   bool received = false;
   int served = 0;
-  while (!closing_ && !waiting_) {
+  while (!closing_ && !waiting_ && !refused_) {
     if (writing_ && (outbox_.size() > max_outbox || handler_.facts().answer_bytes_held > max_answer_memory_)) {
       reading_paused_ = true;  // until its answers are written (do_write resumes it)
       return;
@@ -93,6 +171,10 @@ void connection::do_read() {
       if (!on_line(static_cast<std::size_t>(static_cast<const char*>(end) - data + 1))) return;
       continue;
     }
+    if (!authenticated_ && input_.size() > 4096) {  // an auth line is short
+      authenticate({});
+      return;
+    }
     if (input_.size() >= input_.max_size()) {  // the line outgrew the buffer
       closing_ = true;
       send(core::make_error(nullptr, errc::line_too_long,
@@ -103,8 +185,8 @@ void connection::do_read() {
     if (received || !receive()) break;
     received = true;
   }
-  if (closing_ || waiting_ || !socket_.is_open()) return;
-  socket_.async_wait(unix_socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+  if (closing_ || waiting_ || refused_ || !socket_.is_open()) return;
+  socket_.async_wait(peer_socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
     if (ec) return self->close();
     self->do_read();
   });
@@ -153,7 +235,7 @@ bool connection::receive() {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS) continue;
     ucred sender{};
     std::memcpy(&sender, CMSG_DATA(c), sizeof sender);
-    if (sender.pid > 0 && sender.pid != peer_.pid) peer_ = identity_of(sender.pid);
+    if (sender.pid > 0 && sender.pid != peer_.process.pid) peer_.process = identity_of(sender.pid);
   }
   return true;
 }
@@ -163,6 +245,11 @@ bool connection::on_line(std::size_t bytes) {
   // A streambuf's readable bytes are one contiguous block: parse them in place.
   std::string_view line(static_cast<const char*>(input_.data().data()), bytes - 1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (!authenticated_) {
+    const bool accepted = authenticate(line);
+    input_.consume(bytes);
+    return accepted;
+  }
   const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
   handler_outcome out = blank ? handler_outcome{} : handler_.handle_line(line, peer_);
   if (out.retry && (!busy_since_ || std::chrono::steady_clock::now() - *busy_since_ < busy_timeout_)) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lease_holder.hpp"
 #include "mpstate/manager/options.hpp"
 #include "request_handler.hpp"
 #include "wait_pool.hpp"
@@ -18,16 +19,20 @@
 namespace mpstate::manager {
 
 namespace asio = boost::asio;
-using unix_socket = asio::local::stream_protocol::socket;
+// A Unix or a TCP socket: the same reads and writes serve both.
+using peer_socket = asio::generic::stream_protocol::socket;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
   // Takes max_line, idle_timeout and busy_timeout from `limits`.
-  connection(unix_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
+  connection(peer_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
              std::function<void()> on_close, std::function<void()> on_shutdown);
   ~connection();
   // Serves `peer` (already checked against the allowed users).
   void start(const core::process_identity& peer);
+  // Serves a TCP peer at `address` once it proves it holds options.key (or
+  // read_only_key): sends the challenge, and serves no op before the answer.
+  void start_remote(std::string address);
   // Refuses the peer: one error line, then close.
   void refuse(errc code, const std::string& message);
   void close();
@@ -52,9 +57,12 @@ class connection : public std::enable_shared_from_this<connection> {
   void send(const core::json& response);  // queue + flush
   void do_write();
   void start_wait(pending_wait wait);
+  // The first line of a TCP peer: its auth. False when refused (after a delay).
+  bool authenticate(std::string_view line);
+  void end_lease();
   void finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version, bool changed);
 
-  unix_socket socket_;
+  peer_socket socket_;
   request_handler& handler_;
   asio::streambuf input_;
   std::string outbox_;      // responses waiting for the current write to finish
@@ -62,7 +70,13 @@ class connection : public std::enable_shared_from_this<connection> {
   bool writing_ = false;
   bool closing_ = false;    // close once the outbox is written
   bool reading_paused_ = false;
-  core::process_identity peer_;
+  peer_context peer_;
+  const options& options_;  // the server's: keys and lease
+  bool authenticated_ = true;  // false for a TCP peer until its auth succeeds
+  bool refused_ = false;       // its auth failed: nothing more is read
+  std::string challenge_;      // what the TCP peer must sign
+  std::string remote_address_;
+  lease_holder lease_;
   std::vector<core::process_identity> senders_;  // identity_of's cache, the last 8
   wait_pool& waits_;
   bool waiting_ = false;  // a `wait` is pending: later requests queue behind it

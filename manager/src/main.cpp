@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "mpstate/core/auth.hpp"
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/protocol.hpp"
 #include "mpstate/manager/server.hpp"
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
   double idle_seconds = 600;
   double busy_seconds = 2;
   double snapshot_seconds = 60;
+  std::string key_file, read_only_key_file;
+  long lease_seconds = 5;
   po::options_description desc("mpstate-manager --name NAME [options]");
   desc.add_options()
       ("help,h", "show this help")
@@ -53,6 +56,13 @@ int main(int argc, char** argv) {
                                                      "restore from it when the segment is gone (after a reboot)")
       ("snapshot-interval", po::value(&snapshot_seconds), "seconds between snapshots (default 60, 0: at exit only)")
       ("ready-fd", po::value(&opts.ready_fd), "write 'ready' to this fd once serving")
+      ("listen", po::value(&opts.listen)->composing(), "also serve TCP clients on HOST:PORT (repeatable; port 0: any "
+                                                       "free one); needs a key")
+      ("key-file", po::value(&key_file), "the TCP clients' key: a file only its owner may read (default "
+                                         "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")
+      ("read-only-key-file", po::value(&read_only_key_file), "a second key, whose clients may only read")
+      ("lease", po::value(&lease_seconds), "seconds after which a TCP peer that went silent (its machine or network "
+                                           "gone) loses its connection and what it holds (default 5)")
       ("list-ops", "print the wire ops and exit");
   try {
     po::variables_map vm;
@@ -81,6 +91,14 @@ int main(int argc, char** argv) {
     opts.snapshot_interval = std::chrono::milliseconds(static_cast<long>(snapshot_seconds * 1000));
     opts.allowed_uids.assign(allow_uids.begin(), allow_uids.end());
     opts.allowed_gids.assign(allow_gids.begin(), allow_gids.end());
+    if (!key_file.empty()) opts.key = mpstate::core::read_key_file(key_file);
+    else if (!opts.listen.empty()) opts.key = mpstate::core::key_from_environment();
+    if (!read_only_key_file.empty()) opts.read_only_key = mpstate::core::read_key_file(read_only_key_file);
+    if (!opts.read_only_key.empty() && opts.read_only_key == opts.key) {
+      throw mpstate::error(mpstate::errc::invalid_argument, "the read-only key must differ from the key");
+    }
+    if (lease_seconds < 1) throw mpstate::error(mpstate::errc::invalid_argument, "--lease must be at least 1 second");
+    opts.lease = std::chrono::seconds(lease_seconds);
     raise_open_file_limit();  // one descriptor per client connection
     mpstate::manager::server server(std::move(opts));
     server.run();

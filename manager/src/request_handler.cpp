@@ -19,8 +19,7 @@ namespace mpstate::manager {
 
 using namespace mpstate::core;
 
-handler_outcome request_handler::handle_line(std::string_view line,
-                                             const process_identity& peer) {
+handler_outcome request_handler::handle_line(std::string_view line, const peer_context& peer) {
   try {
     check_json_depth(line);
   } catch (const error& e) {
@@ -45,7 +44,7 @@ handler_outcome request_handler::handle_line(std::string_view line,
   return out;
 }
 
-handler_outcome request_handler::handle(const json& request, const process_identity& peer) {
+handler_outcome request_handler::handle(const json& request, const peer_context& peer) {
   if (!request.is_object()) {
     return {make_error(nullptr, errc::bad_request, "a request must be a JSON object"), {}};
   }
@@ -64,9 +63,12 @@ handler_outcome request_handler::handle(const json& request, const process_ident
         core::manager_committed = false;
       }
       ~writing_for() { core::writing_for_pid = 0; }
-    } stamp(peer.pid);
-    read_only = op->code == op_code::get || op->code == op_code::dump || op->code == op_code::list ||
-                op->code == op_code::item_get || op->code == op_code::loop_get || op->code == op_code::stat;
+    } stamp(peer.process.pid);  // a TCP peer without a lease yet: the manager's own
+    read_only = only_reads(op->code);
+    if (peer.read_only && !read_only) {
+      throw error(errc::permission_denied, "this connection's key is read-only: '" + std::string(op->name) +
+                                               "' changes state");
+    }
     json result = dispatch(op->code, request, peer, wait);
     ++facts_.ops_by_code[static_cast<std::size_t>(op->code)];
     if (wait) {
@@ -122,9 +124,17 @@ variable_record& request_handler::existing(const json& request) {
 }
 
 // The owner a loop op acts for: the peer (from SO_PEERCRED), or an explicit "pid"
-// of a process that is alive (so a helper may act for a process it manages).
-process_identity request_handler::owner_of(const json& request, const process_identity& peer) {
-  if (!request.contains("pid")) return peer;
+// of a process that is alive (so a helper may act for a process it manages). Over
+// TCP: the connection's lease, and no "pid" (a remote pid means nothing here).
+process_identity request_handler::owner_of(const json& request, const peer_context& peer) {
+  if (peer.remote) {
+    if (request.contains("pid")) {
+      throw error(errc::invalid_argument, "'pid' is not accepted over TCP: what a remote client owns is "
+                                          "held by its connection's lease");
+    }
+    return peer.lease();
+  }
+  if (!request.contains("pid")) return peer.process;
   auto pid = static_cast<pid_t>(require_integer(request, "pid"));
   process_identity who{pid, process_start_time(pid)};
   if (who.start_time == 0) {
@@ -134,11 +144,11 @@ process_identity request_handler::owner_of(const json& request, const process_id
 }
 
 // A sync op's actor: the owner as for loops, and the thread an rlock client names.
-sync_actor request_handler::actor_of(const json& request, const process_identity& peer) {
+sync_actor request_handler::actor_of(const json& request, const peer_context& peer) {
   return {owner_of(request, peer), static_cast<std::int32_t>(optional_integer(request, "tid", 0))};
 }
 
-json request_handler::dispatch(op_code op, const json& request, const process_identity& peer,
+json request_handler::dispatch(op_code op, const json& request, const peer_context& peer,
                                std::optional<pending_wait>& wait) {
   switch (op) {
     case op_code::hello: {
@@ -277,6 +287,9 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
               {"uptime_ms", (now_ns() - facts_.started_ns) / 1'000'000},
               {"bytes_in", facts_.bytes_in},
               {"bytes_out", facts_.bytes_out},
+              {"listening", facts_.listening},
+              {"auth_failures", facts_.auth_failures},
+              {"leases", facts_.leases},
               {"counters", counters()}};
     }
     case op_code::dump:
@@ -418,6 +431,10 @@ json request_handler::dispatch(op_code op, const json& request, const process_id
     }
     case op_code::task_done:
       return {{"unfinished", core::task_done(existing(request))}};
+    case op_code::auth:  // the connection answers a TCP peer's first auth itself
+      throw error(errc::invalid_argument, peer.remote ? "this connection is already authenticated"
+                                                      : "auth is for TCP connections (a Unix socket's peer is "
+                                                        "checked by its uid)");
   }
   throw error(errc::internal, "op without a handler");
 }

@@ -8,8 +8,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mpstate/core/owned_segment.hpp"
 #include "mpstate/core/process_identity.hpp"
@@ -35,6 +37,21 @@ struct server_facts {
   std::array<std::uint64_t, static_cast<std::size_t>(errc::internal) + 1> errors_by_code{};  // error answers, by errc
   std::uint64_t bytes_in = 0;                      // request bytes read, all connections
   std::uint64_t bytes_out = 0;                     // answer bytes written
+  std::vector<std::string> listening;              // TCP addresses served (HOST:PORT)
+  std::uint64_t auth_failures = 0;                 // TCP handshakes refused
+  std::size_t leases = 0;                          // TCP connections holding a lease now
+};
+
+// Who sent a request. A local peer is a process (SO_PEERCRED, SCM_CREDENTIALS); a
+// TCP peer has no pid to check, so what it owns is held by its connection's lease
+// (lease_holder.hpp), made on its first owning op.
+struct peer_context {
+  peer_context() = default;
+  peer_context(const core::process_identity& local) : process(local) {}  // NOLINT: a local peer
+  core::process_identity process;  // local: the sender; TCP: the lease holder once made
+  bool remote = false;             // a TCP connection
+  bool read_only = false;          // authenticated with the read-only key
+  std::function<core::process_identity()> lease;  // TCP: the lease identity (made on first call)
 };
 
 // A `wait` the connection must finish: answer when the version moves or at the deadline.
@@ -65,9 +82,9 @@ class request_handler {
       : segment_(segment), facts_(facts) {}
 
   // Parses one line and handles it. Never throws: every failure is an error response.
-  handler_outcome handle_line(std::string_view line, const core::process_identity& peer);
+  handler_outcome handle_line(std::string_view line, const peer_context& peer);
   // Handles a parsed request (an object). Never throws.
-  handler_outcome handle(const json& request, const core::process_identity& peer);
+  handler_outcome handle(const json& request, const peer_context& peer);
   // True once a `shutdown` request was answered.
   bool shutdown_requested() const { return facts_.shutdown_requested; }
   server_facts& facts() { return facts_; }
@@ -75,15 +92,15 @@ class request_handler {
   json counters() const;
 
  private:
-  json dispatch(core::op_code op, const json& request, const core::process_identity& peer,
+  json dispatch(core::op_code op, const json& request, const peer_context& peer,
                 std::optional<pending_wait>& wait);
   core::variable_record& existing(const json& request);
   // Runs write(record); when the value outgrows the record, grows it and writes again.
   // Returns the record written.
   template <class Write>
   core::variable_record* growing(const std::string& name, core::variable_record* r, Write&& write);
-  core::process_identity owner_of(const json& request, const core::process_identity& peer);
-  core::sync_actor actor_of(const json& request, const core::process_identity& peer);
+  core::process_identity owner_of(const json& request, const peer_context& peer);
+  core::sync_actor actor_of(const json& request, const peer_context& peer);
 
   core::owned_segment& segment_;
   server_facts& facts_;

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "connection.hpp"
+#include "tcp_listener.hpp"
 #include "instance_lock.hpp"
 #include "log.hpp"
 #include "mpstate/core/loop_ops.hpp"
@@ -36,6 +37,7 @@ struct server::impl {
   std::unique_ptr<request_handler> handler;
   asio::io_context io;
   stream::acceptor acceptor{io};
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;  // --listen
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::signal_set hangup{io, SIGHUP};  // take a snapshot now and go on
   asio::steady_timer watch_timer{io};
@@ -46,7 +48,11 @@ struct server::impl {
   std::uint64_t watches = 0;
 
   void do_accept();
-  void on_accept(stream::socket socket);
+  void on_accept(peer_socket socket);
+  void listen_tcp();
+  void accept_tcp(asio::ip::tcp::acceptor& acceptor);
+  void on_accept_tcp(peer_socket socket);
+  std::shared_ptr<connection> new_connection(peer_socket socket);
   bool peer_allowed(const ucred& cred) const;
   void watch();
   void tick();
@@ -73,19 +79,21 @@ void remove_stale_socket(const std::string& path) {
 
 server::server(options opts) : impl_(std::make_unique<impl>()) {
   impl& m = *impl_;
-  core::validate_manager_name(opts.name);
+  m.opts = std::move(opts);
+  const options& o = m.opts;
+  core::validate_manager_name(o.name);
   std::string dir = core::runtime_directory();
   core::ensure_runtime_directory(dir);
-  m.socket_path = opts.socket_path.empty() ? core::default_socket_path(opts.name) : opts.socket_path;
+  m.socket_path = o.socket_path.empty() ? core::default_socket_path(o.name) : o.socket_path;
   if (m.socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
     throw error(errc::invalid_argument, "socket path is longer than 107 bytes: " + m.socket_path);
   }
   core::check_private_directory(core::parent_directory(m.socket_path));
-  m.lock = std::make_unique<instance_lock>(core::lock_file_path(opts.name));
-  m.segment = core::owned_segment::create_or_adopt(core::segment_name(opts.name), opts.size);
-  m.opts.snapshot_path = opts.snapshot_path;
+  m.lock = std::make_unique<instance_lock>(core::lock_file_path(o.name));
+  m.listen_tcp();  // before anything that outlives a failed start
+  m.segment = core::owned_segment::create_or_adopt(core::segment_name(o.name), o.size);
   m.restore_or_adopt();
-  m.facts.manager_name = opts.name;
+  m.facts.manager_name = o.name;
   m.facts.started_ns = core::now_ns();
   m.facts.waits = m.waits.get();
   m.handler = std::make_unique<request_handler>(*m.segment, m.facts);
@@ -100,7 +108,6 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   m.acceptor.listen(asio::socket_base::max_listen_connections);
   const int on = 1;  // SCM_CREDENTIALS on every message: requests are attributed to their sender
   ::setsockopt(m.acceptor.native_handle(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
-  m.opts = std::move(opts);
 }
 
 server::~server() {
@@ -128,6 +135,7 @@ void server::run() {
   });
   m.save_on_hangup();
   m.do_accept();
+  for (auto& tcp : m.tcp_acceptors) m.accept_tcp(*tcp);
   m.watch();
   m.tick();
   m.save_periodically();
@@ -139,6 +147,7 @@ void server::run() {
   }
   log().info("serving '{}' on {} (segment /{}, {}), mpstate {}", m.opts.name, m.socket_path,
              m.segment->shm_name(), m.segment->adopted() ? "adopted" : "created", version);
+  for (const std::string& address : m.facts.listening) log().info("serving TCP clients with the key on {}", address);
   notify_systemd("READY=1\nSTATUS=serving " + m.opts.name + "\nMAINPID=" + std::to_string(::getpid()));
   m.io.run();
 }
@@ -148,10 +157,11 @@ void server::stop() {
 }
 
 void server::impl::do_accept() {
-  acceptor.async_accept([this](boost::system::error_code ec, stream::socket socket) {
+  auto socket = std::make_shared<peer_socket>(io);
+  acceptor.async_accept(*socket, [this, socket](boost::system::error_code ec) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
-      on_accept(std::move(socket));
+      on_accept(std::move(*socket));
       return do_accept();
     }
     // Out of descriptors (or another transient failure): back off instead of spinning.
@@ -163,23 +173,65 @@ void server::impl::do_accept() {
   });
 }
 
-void server::impl::on_accept(stream::socket socket) {
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+// Counted from here; refused (with a line saying why) past --max-connections.
+std::shared_ptr<connection> server::impl::new_connection(peer_socket socket) {
   ++facts.connections;
   auto conn = std::make_shared<connection>(
       std::move(socket), *handler, *waits, opts,
       [this] { --facts.connections; }, [this] { asio::post(io, [this] { io.stop(); }); });
   if (facts.connections > opts.max_connections) {
-    return conn->refuse(errc::too_many_connections,
-                        "the manager serves " + std::to_string(opts.max_connections) +
-                            " connections at most; try again later");
+    conn->refuse(errc::too_many_connections, "the manager serves " + std::to_string(opts.max_connections) +
+                                                 " connections at most; try again later");
+    return nullptr;
   }
+  return conn;
+}
+
+void server::impl::on_accept(peer_socket socket) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  bool known = getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+  auto conn = new_connection(std::move(socket));
+  if (!conn) return;
   if (!known || !peer_allowed(cred)) {
     return conn->refuse(errc::permission_denied, "uid " + std::to_string(cred.uid) + " may not use this manager");
   }
   conn->start({cred.pid, core::process_start_time(cred.pid)});
+}
+
+// --listen: TCP is served only with a key (a TCP peer has no uid to check, so
+// without one any local user would get past the Unix socket's check).
+void server::impl::listen_tcp() {
+  if (opts.listen.empty()) return;
+  if (opts.key.empty()) {
+    throw error(errc::invalid_argument, "--listen needs a key: --key-file PATH, $MPSTATE_KEY_FILE or $MPSTATE_KEY");
+  }
+  for (const std::string& address : opts.listen) {
+    tcp_acceptors.push_back(open_tcp_listener(io, address));
+    facts.listening.push_back(to_string(tcp_acceptors.back()->local_endpoint()));
+  }
+}
+
+void server::impl::accept_tcp(asio::ip::tcp::acceptor& tcp) {
+  auto socket = std::make_shared<peer_socket>(io);
+  tcp.async_accept(*socket, [this, &tcp, socket](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      on_accept_tcp(std::move(*socket));
+      return accept_tcp(tcp);
+    }
+    log().warn("accept (TCP): {}", ec.message());
+    auto retry = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
+    retry->async_wait([this, &tcp, retry](boost::system::error_code wait_ec) {
+      if (!wait_ec) accept_tcp(tcp);
+    });
+  });
+}
+
+void server::impl::on_accept_tcp(peer_socket socket) {
+  tune_tcp_connection(socket.native_handle(), opts.lease);
+  std::string address = peer_address(socket.native_handle());
+  if (auto conn = new_connection(std::move(socket))) conn->start_remote(std::move(address));
 }
 
 // The manager's own uid, an --allow-uid, or a group of --allow-gid (the peer's
@@ -224,6 +276,7 @@ void server::impl::watch() {
   // Bindings of dead processes: in retired records each time (they keep memory),
   // in live ones every 10th (that frees ledger entries for new processes).
   segment->reclaim_dead_bindings(++watches % 10 == 0);
+  lease_holder::reap_ended();
   segment->free_unbound_records();
   watch_timer.expires_after(opts.watch_interval);
   watch_timer.async_wait([this](boost::system::error_code ec) {

@@ -19,7 +19,7 @@ std::shared_ptr<client_handle> client_for(const address& where, Transport transp
   std::lock_guard lock(mutex);
   auto& slot = (*clients)[{where.manager_name, where.socket_path, transport}];
   if (auto alive = slot.lock()) return alive;
-  ClientOptions options{where.manager_name, where.socket_path, transport};
+  ClientOptions options{.manager_name = where.manager_name, .socket_path = where.socket_path, .transport = transport};
   auto made = std::make_shared<client_handle>(client_handle{where, Client(options)});
   slot = made;
   return made;

@@ -6,7 +6,7 @@
 namespace mpstate::core {
 namespace {
 
-constexpr std::array<op_spec, 36> ops = {{
+constexpr std::array<op_spec, 37> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
      "{manager, segment, segment_size, layout_version, protocol_version, manager_pid, version}",
      "Greets the manager; tells the client which segment to map."},
@@ -72,6 +72,8 @@ constexpr std::array<op_spec, 36> ops = {{
      "Appends an item (or every item of `items`) to a list, growing it as needed."},
     {op_code::list_insert, "list_insert", "name, index, value", "", "{size}", "Inserts an item before `index`."},
     {op_code::list_pop, "list_pop", "name", "index", "{value}", "Removes and returns an item (default the last)."},
+    {op_code::auth, "auth", "challenge, proof", "", "{proof, access}",
+     "TCP only, and first: proves the client holds the key, and the manager that it does too."},
 }};
 
 }  // namespace

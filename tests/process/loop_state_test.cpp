@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(the_loop_handle_works_over_the_socket_too) {
   Client remote = new_client(Transport::socket);
   LoopState loop = remote.loop("sched/remote");
   pid_t child = spawn([&] {
-    Client own(ClientOptions{name, {}, Transport::socket});
+    Client own(ClientOptions{.manager_name = name, .transport = Transport::socket});
     return run_loop(own, "sched/remote");
   });
   BOOST_REQUIRE((loop.wait_for(LoopPhase::running, 5s) == LoopPhase::running));

@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(allow_uid_serves_another_user_over_the_socket) {
   m.manager->connect().create<std::int64_t>("shared/n", 41);
   const std::string name = m.manager->name(), socket = m.manager->socket_path();
   int code = as_nobody([&] {
-    Client c(ClientOptions{name, socket, Transport::automatic});
+    Client c(ClientOptions{.manager_name = name, .socket_path = socket, .transport = Transport::automatic});
     if (c.is_local()) return 20;  // the 0600 segment is not theirs: socket transport
     if (c.value<std::int64_t>("shared/n").add(1) != 42) return 21;
     return 0;
@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(allow_gid_serves_members_of_the_group_and_only_them) {
   const std::string name = m.manager->name(), socket = m.manager->socket_path();
   auto add_one = [&] {
     try {
-      Client c(ClientOptions{name, socket, Transport::socket});
+      Client c(ClientOptions{.manager_name = name, .socket_path = socket, .transport = Transport::socket});
       return c.value<std::int64_t>("team/n").add(1) > 1 ? 0 : 30;
     } catch (const error& e) {
       return e.code() == errc::permission_denied ? 31 : 32;

@@ -38,7 +38,7 @@ void manager_fixture::restart_manager() {
 }
 
 Client manager_fixture::new_client(Transport transport) const {
-  return Client(ClientOptions{name, {}, transport});
+  return Client(ClientOptions{.manager_name = name, .transport = transport});
 }
 
 nlohmann::json ask(raw_connection& c, const std::string& line) {

@@ -76,7 +76,7 @@ struct service_run {
     const ssize_t n = ::recv(notify_fd, buf, sizeof buf, 0);
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
   }
-  Client client() const { return Client(ClientOptions{name, (dir / (name + ".sock")).string()}); }
+  Client client() const { return Client(ClientOptions{.manager_name = name, .socket_path = (dir / (name + ".sock")).string()}); }
 
   std::string name = "svc";
   fs::path dir;

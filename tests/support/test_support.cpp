@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +84,19 @@ scratch_segment::~scratch_segment() {
 }
 
 raw_connection::raw_connection(const std::string& path) {
+  if (path.starts_with("tcp://")) {  // tcp://IPv4:PORT
+    const auto colon = path.rfind(':');
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(path.substr(colon + 1))));
+    inet_pton(AF_INET, path.substr(6, colon - 6).c_str(), &addr.sin_addr);
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd_);
+      throw std::runtime_error("connect " + path + ": " + std::strerror(errno));
+    }
+    return;
+  }
   fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

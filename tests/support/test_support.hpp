@@ -63,7 +63,7 @@ struct scratch_segment {
   std::unique_ptr<core::owned_segment> segment;
 };
 
-// A blocking Unix-socket connection speaking raw lines.
+// A blocking Unix-socket (or "tcp://IPv4:PORT") connection speaking raw lines.
 class raw_connection {
  public:
   explicit raw_connection(const std::string& path);

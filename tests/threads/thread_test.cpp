@@ -42,7 +42,7 @@ BOOST_FIXTURE_TEST_SUITE(threads, in_process_manager)
 BOOST_AUTO_TEST_CASE(threads_sharing_one_client_add_exactly_on_both_transports) {
   constexpr int threads = 4, adds = 2000;
   Client local(name);
-  Client remote(ClientOptions{name, {}, Transport::socket});
+  Client remote(ClientOptions{.manager_name = name, .transport = Transport::socket});
   auto counter = local.create<std::int64_t>("counter", 0);
   auto remote_counter = remote.value<std::int64_t>("counter");
   std::vector<std::thread> pool;
@@ -86,14 +86,14 @@ BOOST_AUTO_TEST_CASE(a_loop_owned_by_one_thread_is_stopped_from_another) {
 
 BOOST_AUTO_TEST_CASE(socket_waits_are_answered_by_local_and_by_socket_writers) {
   Client local(name);
-  Client remote(ClientOptions{name, {}, Transport::socket});
+  Client remote(ClientOptions{.manager_name = name, .transport = Transport::socket});
   auto watched = local.create<std::int64_t>("watched", 0);
   auto remote_view = remote.value<std::int64_t>("watched");
   for (int round = 0; round < 20; ++round) {
     std::uint64_t seen = remote_view.version();
     std::thread writer([&] {
       if (round % 2 == 0) watched.add(1);  // a local write: the manager's futex thread answers
-      else Client(ClientOptions{name, {}, Transport::socket}).value<std::int64_t>("watched").add(1);
+      else Client(ClientOptions{.manager_name = name, .transport = Transport::socket}).value<std::int64_t>("watched").add(1);
     });
     std::uint64_t now = remote_view.wait_for_change(seen, std::chrono::seconds(5));
     writer.join();
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(socket_waits_are_answered_by_local_and_by_socket_writers) {
   // A wait that times out, and one left pending when the client goes away.
   BOOST_TEST(remote_view.wait_for_change(remote_view.version(), std::chrono::milliseconds(20)) == remote_view.version());
   {
-    Client leaving(ClientOptions{name, {}, Transport::socket});
+    Client leaving(ClientOptions{.manager_name = name, .transport = Transport::socket});
     leaving.request({{"op", "list"}});
   }
 }

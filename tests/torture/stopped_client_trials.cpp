@@ -68,7 +68,7 @@ std::vector<outcome> stopped_client_trials(const settings& s, std::mt19937_64& r
   o.executable = s.manager_executable;
   o.size = 32 << 20;
   Manager manager = Manager::start(o);
-  Client probe_client(ClientOptions{manager.name(), {}, Transport::socket});
+  Client probe_client(ClientOptions{.manager_name = manager.name(), .transport = Transport::socket});
   Client local = manager.connect();
   local.create<std::int64_t>("probe/other", 0);
   auto segment = core::segment::open(core::segment_name(manager.name()));

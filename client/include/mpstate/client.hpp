@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // mpstate::Client: connects to a manager by name (or socket path) and maps its
-// segment. Proxies made from it (Value<T>, LoopState) keep the client's shared state
+// segment; or to "tcp://HOST:PORT" on another machine, with the manager's key, where
+// every operation goes over the wire and what it holds is a lease of its connection. Proxies made from it (Value<T>, LoopState) keep the client's shared state
 // alive, so they may outlive the Client object.
 //
 // After fork() a child may keep using the parent's client and proxies: the mapping
@@ -32,9 +33,11 @@ enum class Transport {
 };
 
 struct ClientOptions {
-  std::string manager_name;                         // the manager's --name
+  std::string manager_name;                         // the manager's --name, or "tcp://HOST:PORT"
   std::string socket_path;                          // empty: <runtime dir>/<name>.sock
-  Transport transport = Transport::automatic;
+  Transport transport = Transport::automatic;       // tcp:// is always over the wire
+  std::string key;                                  // tcp://: the manager's key; empty: the key in
+                                                    // $MPSTATE_KEY, else the file $MPSTATE_KEY_FILE
 };
 
 class Client {

@@ -17,7 +17,9 @@ class socket_channel;
 
 class client_core {
  public:
-  client_core(std::string socket_path, std::string manager_name, bool want_local, bool need_local);
+  // `address`: a Unix socket path, or "tcp://HOST:PORT" (then `key` is the key).
+  client_core(std::string address, std::string manager_name, bool want_local, bool need_local,
+              std::string key = {});
   ~client_core();
 
   // The mapped segment, or nullptr in socket mode.
@@ -29,6 +31,7 @@ class client_core {
  private:
   std::string socket_path_;
   std::string manager_name_;
+  std::string key_;
   std::unique_ptr<core::segment> segment_;
   std::mutex channel_mutex_;
   std::unique_ptr<socket_channel> channel_;

@@ -34,6 +34,13 @@ struct options {
                                                           // restore them when there is no segment
   std::chrono::milliseconds snapshot_interval{60'000};    // also save this often (0: at exit only)
   int ready_fd = -1;                                      // write "ready\n" here once serving
+  // TCP (docs/protocol.md, "TCP and the key"): addresses to listen on, HOST:PORT
+  // (port 0: any free one; stat's "listening" says which), served only with a key.
+  std::vector<std::string> listen;
+  std::string key;                                        // the key's bytes (read-write access)
+  std::string read_only_key;                              // a second key that may only read
+  std::chrono::seconds lease{5};                          // a silent peer's connection (and what it
+                                                          // holds) ends after about this long
 };
 
 }  // namespace mpstate::manager

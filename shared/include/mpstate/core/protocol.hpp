@@ -26,10 +26,20 @@ enum class op_code {
   loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
   acquire, release, event_set, barrier_arrive, barrier_check, barrier_abort, barrier_reset,
   queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
-  grow, item_get, item_set, list_append, list_insert, list_pop,
+  grow, item_get, item_set, list_append, list_insert, list_pop, auth,
 };
-// How many ops there are (keep list_pop the last, or update this).
-constexpr std::size_t op_code_count = static_cast<std::size_t>(op_code::list_pop) + 1;
+// How many ops there are (keep auth the last, or update this).
+constexpr std::size_t op_code_count = static_cast<std::size_t>(op_code::auth) + 1;
+// The ops a read-only key may send: they change nothing.
+constexpr bool only_reads(op_code op) {
+  switch (op) {
+    case op_code::hello: case op_code::get: case op_code::list: case op_code::stat: case op_code::dump:
+    case op_code::wait: case op_code::loop_get: case op_code::item_get: case op_code::auth:
+      return true;
+    default:
+      return false;
+  }
+}
 
 struct op_spec {
   op_code code;

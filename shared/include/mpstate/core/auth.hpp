@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// The key handshake of TCP connections (docs/protocol.md, "TCP and the key"), used
+// by the manager and the client alike. A TCP peer has no uid to check, so each side
+// proves it knows the shared key by an HMAC-SHA256 over both sides' fresh random
+// challenges: nothing that crosses the wire can be replayed on another connection,
+// and the key itself never crosses it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mpstate::core {
+
+// Keys shorter than this are refused (a password is not a key: use
+// `head -c 32 /dev/urandom > key`).
+constexpr std::size_t min_key_bytes = 16;
+// A failed handshake is answered only after this long (a guesser gets one try a second
+// per connection; other clients are served meanwhile).
+constexpr std::chrono::milliseconds auth_failure_delay{1000};
+
+// The whole file, one trailing newline taken off. Throws error(not_found),
+// error(permission_denied) when group or others may read it (chmod 600), and
+// error(invalid_argument) for a key under min_key_bytes or over 4 KiB.
+std::string read_key_file(const std::string& path);
+// $MPSTATE_KEY, else the file named by $MPSTATE_KEY_FILE (read_key_file), else "".
+std::string key_from_environment();
+
+// 32 random bytes from OpenSSL's generator, base64: one side's challenge.
+std::string new_challenge();
+// base64(HMAC-SHA256(key, role "\n" first "\n" second)): what `role` ("client" or
+// "manager") sends to prove it holds `key`. The client signs (manager's challenge,
+// its own); the manager signs (client's challenge, its own).
+std::string auth_proof(std::string_view key, std::string_view role, std::string_view first,
+                       std::string_view second);
+// Equality of two proofs in constant time (CRYPTO_memcmp); false when lengths differ.
+bool proofs_equal(std::string_view a, std::string_view b);
+
+// "tcp://HOST:PORT" (or "HOST:PORT"; "[v6]:PORT"), split. Throws
+// error(invalid_argument) for anything else or a port outside 0..65535.
+struct tcp_address {
+  std::string host;
+  std::uint16_t port = 0;
+};
+tcp_address parse_tcp_address(std::string_view text);
+// True for "tcp://...": the manager is reached over TCP, not a Unix socket.
+bool is_tcp_url(std::string_view address);
+
+}  // namespace mpstate::core

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#include "mpstate/core/auth.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+#include "mpstate/core/value_codec.hpp"
+#include "mpstate/error.hpp"
+
+namespace mpstate::core {
+
+std::string read_key_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw error(errno == ENOENT ? errc::not_found : errc::permission_denied,
+                "cannot open key file " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  std::string key(4097, '\0');
+  ssize_t n = -1;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0) n = ::read(fd, key.data(), key.size());
+  ::close(fd);
+  if (!S_ISREG(st.st_mode)) throw error(errc::invalid_argument, "key file " + path + " is not a regular file");
+  if (st.st_mode & 077) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw error(errc::permission_denied, "key file " + path + " may be read by others (mode " + mode +
+                                             "): chmod 600 " + path);
+  }
+  if (n < 0) throw error(errc::permission_denied, "cannot read key file " + path + ": " + std::strerror(errno));
+  key.resize(static_cast<std::size_t>(n));
+  if (!key.empty() && key.back() == '\n') key.pop_back();
+  if (key.size() > 4096) throw error(errc::invalid_argument, "key file " + path + " is over 4 KiB");
+  if (key.size() < min_key_bytes) {
+    throw error(errc::invalid_argument, "the key in " + path + " has " + std::to_string(key.size()) +
+                                            " bytes, under " + std::to_string(min_key_bytes) +
+                                            ": make one with head -c 32 /dev/urandom > " + path);
+  }
+  return key;
+}
+
+std::string key_from_environment() {
+  if (const char* key = std::getenv("MPSTATE_KEY"); key && *key) {
+    if (std::strlen(key) < min_key_bytes) {
+      throw error(errc::invalid_argument, "$MPSTATE_KEY has under " + std::to_string(min_key_bytes) + " bytes");
+    }
+    return key;
+  }
+  if (const char* file = std::getenv("MPSTATE_KEY_FILE"); file && *file) return read_key_file(file);
+  return {};
+}
+
+std::string new_challenge() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw error(errc::system_error, "no random bytes from OpenSSL");
+  return base64_encode({reinterpret_cast<const char*>(bytes), sizeof bytes});
+}
+
+std::string auth_proof(std::string_view key, std::string_view role, std::string_view first,
+                       std::string_view second) {
+  std::string message;
+  message.reserve(role.size() + first.size() + second.size() + 2);
+  message.append(role).append("\n").append(first).append("\n").append(second);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length)) {
+    throw error(errc::system_error, "HMAC-SHA256 failed");
+  }
+  return base64_encode({reinterpret_cast<const char*>(digest), length});
+}
+
+bool proofs_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool is_tcp_url(std::string_view address) { return address.starts_with("tcp://"); }
+
+tcp_address parse_tcp_address(std::string_view text) {
+  const std::string whole(text);
+  if (is_tcp_url(text)) text.remove_prefix(6);
+  const auto bad = [&](const std::string& why) {
+    return error(errc::invalid_argument, "bad TCP address '" + whole + "': " + why + " (HOST:PORT, [IPv6]:PORT)");
+  };
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) throw bad("no port");
+  std::string_view host = text.substr(0, colon), port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) throw bad("no host");
+  if (host.find_first_of("/[] ") != std::string_view::npos) throw bad("bad host");
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    throw bad("the port is not a number 0..65535");
+  }
+  return {std::string(host), static_cast<std::uint16_t>(value)};
+}
+
+}  // namespace mpstate::core

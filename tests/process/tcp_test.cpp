@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+// The manager over TCP (--listen), as a client on another machine uses it: the key
+// handshake (no op served before it; wrong key, no key and a replayed handshake
+// refused; a read-only key), every op family from real child processes, and
+// ownership by lease: a remote lock holder or loop owner SIGKILLed is recovered
+// as a local one is.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "mpstate/core/auth.hpp"
+#include "process_fixture.hpp"
+
+using namespace mpstate;
+using namespace mpstate::test;
+using namespace std::chrono;
+using nlohmann::json;
+
+namespace {
+
+const std::string the_key = "0123456789abcdef0123456789abcdef";
+const std::string read_only_key = "read-only-key-for-the-tcp-tests";
+
+std::string key_file(const std::filesystem::path& dir, const std::string& name, const std::string& key) {
+  const auto path = dir / name;
+  std::ofstream(path) << key << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return path.string();
+}
+
+struct tcp_fixture {
+  tcp_fixture() : dir(std::filesystem::temp_directory_path() / unique_name("tcpkeys")) {
+    std::filesystem::create_directory(dir);
+    ManagerOptions o;
+    o.size = 16 << 20;
+    o.executable = MPSTATE_MANAGER_PATH;
+    o.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_file(dir, "key", the_key),
+                    "--read-only-key-file", key_file(dir, "ro", read_only_key), "--lease", "2"};
+    manager.emplace(Manager::start(o));
+    local.emplace(manager->connect());
+    url = "tcp://" + stat()["listening"][0].get<std::string>();
+  }
+  ~tcp_fixture() { std::filesystem::remove_all(dir); }
+
+  json stat() const { return local->request({{"op", "stat"}}); }
+
+  Client remote(const std::string& key = the_key) const {
+    return Client(ClientOptions{.manager_name = url, .key = key});
+  }
+  // A raw TCP connection past the challenge: returns the challenge.
+  std::string open_raw(raw_connection& c) const {
+    const json hello = json::parse(c.read_line().value());
+    BOOST_REQUIRE_EQUAL(hello.value("auth", ""), "hmac-sha256");
+    return hello.at("challenge").get<std::string>();
+  }
+  static std::string auth_line(const std::string& key, const std::string& challenge, const std::string& ours) {
+    return json{{"op", "auth"}, {"id", 1}, {"challenge", ours}, {"proof", core::auth_proof(key, "client", challenge, ours)}}
+               .dump() + "\n";
+  }
+
+  std::filesystem::path dir;
+  std::optional<Manager> manager;
+  std::optional<Client> local;
+  std::string url;
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(tcp_transport, tcp_fixture)
+
+BOOST_AUTO_TEST_CASE(children_over_tcp_add_exactly_and_reach_every_op_family) {
+  local->create<std::int64_t>("count", 0);
+  constexpr int children = 3, adds = 300;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < children; ++i) {
+    pids.push_back(spawn([&] {
+      Client c = remote();
+      auto count = c.value<std::int64_t>("count");
+      for (int k = 0; k < adds; ++k) count.add(1);
+      return c.is_local() ? 1 : 0;
+    }));
+  }
+  for (pid_t p : pids) BOOST_REQUIRE_EQUAL(wait_exit(p).value(), 0);
+  BOOST_TEST(local->value<std::int64_t>("count").get() == children * adds);
+
+  pid_t child = spawn([&] {
+    Client c = remote();
+    c.create<std::string>("text", "from afar");
+    c.dict<double>("prices").set("tea", 2.5);
+    auto q = c.queue<std::int64_t>("jobs");
+    q.put(7);
+    q.put(8);
+    auto lock = c.lock("guard");
+    if (!lock.acquire(1s).acquired) return 2;
+    lock.release();
+    auto loop = c.loop("worker");
+    loop.mark_starting();
+    loop.mark_running();
+    loop.heartbeat(3);
+    c.event("done").set();
+    c.list_of<std::int64_t>("items").append(41);
+    return c.value<std::int64_t>("count").get() == children * adds ? 0 : 3;
+  });
+  BOOST_REQUIRE_EQUAL(wait_exit(child).value(), 0);
+  BOOST_TEST(local->value<std::string>("text").get() == "from afar");
+  BOOST_TEST(local->dict<double>("prices").get("tea") == 2.5);
+  auto jobs = local->queue<std::int64_t>("jobs");
+  BOOST_TEST(jobs.get(1s).value() == 7);
+  BOOST_TEST(jobs.get(1s).value() == 8);
+  BOOST_TEST(local->event("done").is_set());
+  BOOST_TEST(local->list_of<std::int64_t>("items").get(0) == 41);
+  // The loop's owner was the child's connection: it closed, so the loop failed.
+  BOOST_TEST((local->loop("worker").wait_for(LoopPhase::failed, 5s) == LoopPhase::failed));
+}
+
+BOOST_AUTO_TEST_CASE(no_op_is_served_before_the_handshake_and_wrong_keys_are_refused) {
+  local->create<std::int64_t>("guarded", 1);
+  {  // an op as the first line: refused after the delay, nothing applied
+    raw_connection c(url);
+    open_raw(c);
+    const auto took = time_of([&] {
+      c.send(R"({"op":"set","name":"guarded","value":99})" "\n");
+      BOOST_TEST(code_of(json::parse(c.read_line(5s).value())) == "permission_denied");
+    });
+    BOOST_TEST(took >= 900ms);
+    BOOST_TEST(c.closed_by_peer());
+  }
+  {  // the wrong key
+    raw_connection c(url);
+    const std::string challenge = open_raw(c);
+    c.send(auth_line("not-the-key-not-the-key-not-the-key", challenge, core::new_challenge()) +
+           R"({"op":"set","name":"guarded","value":98})" "\n");
+    BOOST_TEST(code_of(json::parse(c.read_line(5s).value())) == "permission_denied");
+    BOOST_TEST(c.closed_by_peer());
+  }
+  std::string replayed;
+  {  // the right key, and the manager proves it holds it too
+    raw_connection c(url);
+    const std::string challenge = open_raw(c), ours = core::new_challenge();
+    replayed = auth_line(the_key, challenge, ours);
+    c.send(replayed);
+    const json ok = json::parse(c.read_line().value());
+    BOOST_TEST(ok["result"]["access"] == "read_write");
+    BOOST_TEST(ok["result"]["proof"] == core::auth_proof(the_key, "manager", ours, challenge));
+    BOOST_TEST(code_of(ask(c, R"({"op":"get","name":"guarded"})")) == "ok");
+  }
+  {  // that handshake replayed on a new connection (a new challenge): refused
+    raw_connection c(url);
+    open_raw(c);
+    c.send(replayed);
+    BOOST_TEST(code_of(json::parse(c.read_line(5s).value())) == "permission_denied");
+  }
+  BOOST_TEST(local->value<std::int64_t>("guarded").get() == 1);
+  BOOST_TEST(stat()["auth_failures"] == 3);
+  // The client library: no key, a wrong key.
+  BOOST_TEST((error_of([&] { Client(ClientOptions{.manager_name = url}); }) == errc::permission_denied));
+  BOOST_TEST((error_of([&] { remote("a-wrong-key-of-enough-bytes"); }) == errc::permission_denied));
+  BOOST_TEST((error_of([] { Client("tcp://127.0.0.1"); }) == errc::invalid_argument));
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_key_reads_and_changes_nothing) {
+  local->create<std::int64_t>("shared", 5);
+  Client reader = remote(read_only_key);
+  BOOST_TEST(reader.value<std::int64_t>("shared").get() == 5);
+  BOOST_TEST((error_of([&] { reader.value<std::int64_t>("shared").set(6); }) == errc::permission_denied));
+  BOOST_TEST((error_of([&] { reader.create<std::int64_t>("new", 1); }) == errc::permission_denied));
+  BOOST_TEST(local->value<std::int64_t>("shared").get() == 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_remote_pid_is_refused) {
+  local->loop("l");
+  raw_connection c(url);
+  const std::string challenge = open_raw(c);
+  c.send(auth_line(the_key, challenge, core::new_challenge()));
+  BOOST_REQUIRE(code_of(json::parse(c.read_line().value())) == "ok");
+  BOOST_TEST(code_of(ask(c, R"({"op":"loop_mark","name":"l","state":"starting","pid":1})")) == "invalid_argument");
+  BOOST_TEST(code_of(ask(c, R"({"op":"auth","challenge":"x","proof":"y"})")) == "invalid_argument");
+}
+
+BOOST_AUTO_TEST_CASE(a_remote_lock_holder_killed_frees_the_lock_and_the_next_acquirer_is_told) {
+  Lock lock = local->lock("mutex");
+  pid_t holder = child_holding([&] {
+    static std::optional<Client> keep;  // the connection (and its lease) lives until the kill
+    keep.emplace(remote());
+    if (!keep->lock("mutex").acquire(1s).acquired) std::_Exit(2);
+  });
+  BOOST_TEST(!lock.acquire(100ms).acquired);  // held by the remote child
+  BOOST_TEST(stat()["leases"] == 1);
+  kill_now(holder);
+  AcquireResult last;
+  const auto took = time_of([&] { last = lock.acquire(5s); });
+  BOOST_REQUIRE(last.acquired);
+  BOOST_TEST(last.previous_owner_died);
+  BOOST_TEST(took < 3s);  // the lease ended with the connection, not at a timeout
+  lock.release();
+  BOOST_TEST(eventually([&] { return stat()["leases"] == 0; }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(a_remote_loop_owner_killed_turns_the_loop_failed) {
+  LoopState loop = local->loop("scheduler");
+  pid_t owner = child_holding([&] {
+    static std::optional<Client> keep;
+    keep.emplace(remote());
+    auto l = keep->loop("scheduler");
+    l.mark_starting();
+    l.mark_running();
+  });
+  BOOST_TEST((loop.state() == LoopPhase::running));
+  BOOST_TEST(loop.info().pid != owner);  // the lease holder, on the manager's machine
+  kill_now(owner);
+  BOOST_TEST((loop.wait_for(LoopPhase::stopped, 5s) == LoopPhase::failed));
+}
+
+BOOST_AUTO_TEST_CASE(the_key_file_must_be_private_and_listening_needs_a_key) {
+  const std::string open_key = (dir / "open").string();
+  std::ofstream(open_key) << the_key << "\n";
+  std::filesystem::permissions(open_key, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                             std::filesystem::perms::others_read);
+  const std::string manager = MPSTATE_MANAGER_PATH;
+  auto no_env = [](const std::string& cmd) { return "env -u MPSTATE_KEY -u MPSTATE_KEY_FILE " + cmd + " 2>&1"; };
+  auto r = run_command(no_env(manager + " -n " + unique_name("k") + " --listen 127.0.0.1:0 --key-file " + open_key));
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(r.output.find("chmod 600") != std::string::npos, r.output);
+  r = run_command(no_env(manager + " -n " + unique_name("k") + " --listen 127.0.0.1:0"));
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(r.output.find("--listen needs a key") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
