@@ -117,7 +117,7 @@ int raw(session& s, const std::vector<std::string>& w) {
 }  // namespace
 
 int run(const options& o, const std::vector<std::string>& w, std::ostream& out) {
-  session s{o, Client(ClientOptions{.manager_name = o.manager, .socket_path = o.socket_path, .transport = Transport::socket}), out};
+  session s{o, Client(ClientOptions{.manager_name = o.manager, .socket_path = o.socket_path, .transport = Transport::socket, .key = o.key}), out};
   const std::string& cmd = w[0];
   if (cmd == "get") {
     need(w, 2, 2, "get NAME");

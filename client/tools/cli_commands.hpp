@@ -11,7 +11,8 @@ namespace mpstate::cli {
 
 struct options {
   std::string manager;
-  std::string socket_path;
+  std::string socket_path;  // or tcp://HOST:PORT
+  std::string key;          // tcp://: the key (empty: $MPSTATE_KEY, $MPSTATE_KEY_FILE)
   bool json = false;
   long count = -1;        // watch: changes to print (-1: until interrupted)
   double timeout_s = 10;  // loop stop: how long to wait for `stopped`

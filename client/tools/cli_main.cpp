@@ -14,6 +14,7 @@
 
 #include "cli_commands.hpp"
 #include "mpstate/client.hpp"
+#include "mpstate/core/auth.hpp"
 #include "mpstate/version.hpp"
 
 namespace po = boost::program_options;
@@ -21,6 +22,7 @@ namespace po = boost::program_options;
 int main(int argc, char** argv) {
   mpstate::cli::options o;
   std::vector<std::string> words;
+  std::string key_file;
   po::options_description desc(
       "mpstate [-n NAME | --socket PATH] [--json] COMMAND [ARGS...]\n\n"
       "commands:\n"
@@ -40,8 +42,10 @@ int main(int argc, char** argv) {
   desc.add_options()
       ("help,h", "show this help")
       ("version", "print the version and exit")
-      ("name,n", po::value(&o.manager), "the manager's name (or $MPSTATE_NAME)")
-      ("socket", po::value(&o.socket_path), "the manager's socket path, instead of its name")
+      ("name,n", po::value(&o.manager), "the manager's name, or tcp://HOST:PORT (or $MPSTATE_NAME)")
+      ("socket", po::value(&o.socket_path), "the manager's socket path, or tcp://HOST:PORT, instead of its name")
+      ("key-file", po::value(&key_file), "tcp://: the manager's key, a file only you may read (default "
+                                         "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")
       ("json", po::bool_switch(&o.json), "JSON output, one object per line, for scripts")
       ("count", po::value(&o.count), "watch: stop after this many changes")
       ("timeout", po::value(&o.timeout_s), "seconds a loop stop waits (default 10)")
@@ -63,6 +67,7 @@ int main(int argc, char** argv) {
     if (o.manager.empty()) {
       if (const char* env = std::getenv("MPSTATE_NAME")) o.manager = env;
     }
+    if (!key_file.empty()) o.key = mpstate::core::read_key_file(key_file);
     if (words.empty()) throw mpstate::cli::usage_error("no command; see mpstate --help");
     if (o.manager.empty() && o.socket_path.empty()) {
       throw mpstate::cli::usage_error("which manager? give -n NAME or --socket PATH");

@@ -2,7 +2,8 @@
 // mpstate-dump NAME [PREFIX] [--json] [--watch]: everything in a segment.
 // Reads the segment directly, so it works while the manager is down too; with
 // --socket PATH (or when the segment may not be mapped: another user's instance)
-// it asks the manager instead (the dump op).
+// it asks the manager instead (the dump op), as it does for tcp://HOST:PORT (with
+// the key in $MPSTATE_KEY_FILE or $MPSTATE_KEY).
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "mpstate/client.hpp"
+#include "mpstate/core/auth.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/segment.hpp"
@@ -24,7 +26,7 @@ int main(int argc, char** argv) {
   bool as_json = false, watch = false;
   double interval = 1.0;
   po::options_description desc("mpstate-dump NAME [PREFIX] [options]");
-  desc.add_options()("help,h", "show this help")("version", "print the version and exit")("name", po::value(&name)->required(), "manager name")(
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")("name", po::value(&name)->required(), "manager name, or tcp://HOST:PORT")(
       "prefix", po::value(&prefix), "only variables whose names start with this")(
       "json", po::bool_switch(&as_json), "one JSON object instead of a table")(
       "watch", po::bool_switch(&watch), "print again every --interval seconds")(
@@ -44,7 +46,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     po::notify(vm);
-    mpstate::core::validate_manager_name(name);
+    if (mpstate::core::is_tcp_url(name)) socket_path = name;  // another machine's manager (key: $MPSTATE_KEY_FILE)
+    else mpstate::core::validate_manager_name(name);
     std::unique_ptr<mpstate::core::segment> segment;
     std::optional<mpstate::Client> client;
     if (socket_path.empty()) {

@@ -70,30 +70,15 @@ void connection::start_remote(std::string address) {
 // docs/protocol.md, "TCP and the key". Every failure looks the same to the peer and
 // comes after the same delay; the connection reads nothing more meanwhile.
 bool connection::authenticate(std::string_view line) {
-  const json request = json::parse(line, nullptr, false);
-  const json id = request.is_object() ? request.value("id", json()) : json();
-  std::string theirs, proof;
-  if (request.is_object() && request.value("op", json()) == "auth" && request.value("challenge", json()).is_string() &&
-      request.value("proof", json()).is_string()) {
-    theirs = request["challenge"].get<std::string>();
-    proof = request["proof"].get<std::string>();
-  }
-  const char* access = nullptr;
-  const std::string* key = nullptr;
-  if (theirs.size() >= 22 && theirs != challenge_) {  // at least 16 random bytes, and not ours sent back
-    if (core::proofs_equal(proof, core::auth_proof(options_.key, "client", challenge_, theirs))) {
-      access = "read_write", key = &options_.key;
-    } else if (!options_.read_only_key.empty() &&
-               core::proofs_equal(proof, core::auth_proof(options_.read_only_key, "client", challenge_, theirs))) {
-      access = "read_only", key = &options_.read_only_key;
-    }
-  }
-  if (!access) {
+  const auto grant = core::check_client_auth(line, challenge_, options_.key, options_.read_only_key);
+  if (!grant) {
     ++handler_.facts().auth_failures;
     log().warn("{}: authentication failed (wrong key, or no auth line first); refusing after {} ms", remote_address_,
                core::auth_failure_delay.count());
     refused_ = true;  // reads nothing more
     retry_timer_.expires_after(core::auth_failure_delay);
+    json id = json::parse(line, nullptr, false);
+    id = id.is_object() ? id.value("id", json()) : json();
     retry_timer_.async_wait([self = shared_from_this(), id](boost::system::error_code ec) {
       if (ec) return;
       self->closing_ = true;
@@ -103,8 +88,9 @@ bool connection::authenticate(std::string_view line) {
     return false;
   }
   authenticated_ = true;
-  peer_.read_only = key == &options_.read_only_key;
-  send(core::make_result(id, {{"proof", core::auth_proof(*key, "manager", theirs, challenge_)}, {"access", access}}));
+  peer_.read_only = grant->read_only;
+  const char* access = grant->read_only ? "read_only" : "read_write";
+  send(core::make_result(grant->id, {{"proof", grant->proof}, {"access", access}}));
   log().info("{}: authenticated ({})", remote_address_, access);
   arm_idle_timer();
   return true;

@@ -84,6 +84,35 @@ bool proofs_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge,
+                                            std::string_view key, std::string_view read_only_key) noexcept {
+  try {
+    const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
+    if (!request.is_object() || request.value("op", nlohmann::json()) != "auth") return std::nullopt;
+    const nlohmann::json theirs = request.value("challenge", nlohmann::json());
+    const nlohmann::json proof = request.value("proof", nlohmann::json());
+    // At least 16 random bytes, and not our own challenge sent back.
+    if (!theirs.is_string() || !proof.is_string() || theirs.get_ref<const std::string&>().size() < 22 ||
+        theirs == challenge) {
+      return std::nullopt;
+    }
+    const std::string& c = theirs.get_ref<const std::string&>();
+    const std::string& p = proof.get_ref<const std::string&>();
+    auth_grant grant{request.value("id", nlohmann::json()), false, {}};
+    if (proofs_equal(p, auth_proof(key, "client", challenge, c))) {
+      grant.proof = auth_proof(key, "manager", c, challenge);
+    } else if (!read_only_key.empty() && proofs_equal(p, auth_proof(read_only_key, "client", challenge, c))) {
+      grant.read_only = true;
+      grant.proof = auth_proof(read_only_key, "manager", c, challenge);
+    } else {
+      return std::nullopt;
+    }
+    return grant;
+  } catch (...) {  // out of memory, say: a refusal like any other
+    return std::nullopt;
+  }
+}
+
 bool is_tcp_url(std::string_view address) { return address.starts_with("tcp://"); }
 
 tcp_address parse_tcp_address(std::string_view text) {

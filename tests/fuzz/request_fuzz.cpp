@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "mpstate/core/auth.hpp"
 #include "mpstate/core/owned_segment.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
@@ -75,10 +76,27 @@ void check_response(const json& response) {
 
 }  // namespace
 
+// Every line is also a TCP peer's first line: nothing but a proof made with the key
+// may be granted, and a fuzzer cannot make one (HMAC-SHA256).
+void check_handshake(std::string_view line) {
+  static const std::string challenge = core::new_challenge();
+  if (auto grant = core::check_client_auth(line, challenge, "the-fuzzers-key-0123456789", "a-read-only-key-0123456789")) {
+    violated("a handshake without the key was accepted", std::string(line));
+  }
+}
+
 std::size_t feed_request_bytes(const std::uint8_t* data, std::size_t size) {
   static scratch s;
   manager::request_handler& handler = s.next();
-  const core::process_identity peer = core::self_identity();
+  // A first byte 0x01: the lines come from an authenticated read-only TCP peer (no
+  // pid, a lease for what it owns), so those paths are fuzzed too.
+  manager::peer_context peer = core::self_identity();
+  if (size > 0 && data[0] == 0x01) {
+    peer.remote = true;
+    peer.read_only = true;
+    peer.lease = [] { return core::self_identity(); };
+    ++data, --size;
+  }
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   std::size_t responses = 0;
   while (!rest.empty()) {
@@ -87,6 +105,7 @@ std::size_t feed_request_bytes(const std::uint8_t* data, std::size_t size) {
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
+    check_handshake(line);
     manager::handler_outcome out = handler.handle_line(line, peer);
     if (out.wait) {
       core::segment::unbind(out.wait->record);  // a connection would answer it later

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +38,17 @@ std::string auth_proof(std::string_view key, std::string_view role, std::string_
                        std::string_view second);
 // Equality of two proofs in constant time (CRYPTO_memcmp); false when lengths differ.
 bool proofs_equal(std::string_view a, std::string_view b);
+
+// The manager's check of a TCP peer's first line against its challenge: an `auth`
+// op whose proof one of the keys makes (read_only_key may be empty). nullopt for
+// anything else; never throws, whatever the line holds.
+struct auth_grant {
+  nlohmann::json id;       // the request's, to answer with
+  bool read_only = false;  // proven with read_only_key
+  std::string proof;       // the manager's proof, for the answer's "proof"
+};
+std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge,
+                                            std::string_view key, std::string_view read_only_key) noexcept;
 
 // "tcp://HOST:PORT" (or "HOST:PORT"; "[v6]:PORT"), split. Throws
 // error(invalid_argument) for anything else or a port outside 0..65535.
