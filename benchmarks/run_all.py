@@ -10,6 +10,7 @@ results/latest.png (gnuplot). Medians over rounds; ratios from the same run.
 import argparse
 import datetime
 import json
+import re
 import os
 import platform
 import statistics
@@ -64,6 +65,10 @@ def cases(build, loop_binary):
         c.append((f"mpstate socket get x{procs}", lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "socket")))
         c.append((f"mpstate socket get p16 x{procs}",
                   lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "socket", 16)))
+    for procs in (1, 2):  # loopback TCP with the key (the handshake is outside the timed loop)
+        c.append((f"mpstate tcp get x{procs}", lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "tcp")))
+        c.append((f"mpstate tcp get p16 x{procs}",
+                  lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "tcp", 16)))
     c.append(("mpstate socket wait", lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket")))
     for kind in ("value", "dict", "namespace"):
         for op in ("get", "set"):
@@ -154,6 +159,14 @@ def targets(meds):
     ours, red = rate("mpstate", "socket-p16", "get"), rate("redis", "redis-benchmark-unix-p16", "get")
     if ours and red:
         add("socket get, 16 deep vs redis-benchmark -P 16 (unix, 1 client)", ours / red, ">= 1x", ours / red >= 1)
+    ours, red = rate("mpstate", "tcp", "get"), rate("redis", "hiredis-tcp", "get")
+    if ours and red:
+        add("tcp get vs Redis GET tcp unpipelined (loopback)", ours / red, ">= 1x", ours / red >= 1)
+    for procs in (1, 2):
+        ours, red = rate("mpstate", "tcp-p16", "get", procs), rate("redis", "redis-benchmark-tcp-p16", "get", procs)
+        if ours and red:
+            add(f"tcp get, 16 deep vs redis-benchmark -P 16 (tcp, {procs} client)", ours / red, ">= 1x",
+                ours / red >= 1)
     for variant in ("local", "socket"):
         w, rtt = find(meds, "mpstate", variant, "wait", 2), find(meds, "baseline", "socket-rtt", "wait", 2)
         if w and rtt:
@@ -267,6 +280,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--no-scale", action="store_true")
+    ap.add_argument("--only", default="", help="run only the cases whose label matches this regex")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     a = ap.parse_args()
     loop_binary = os.path.join(a.build, "benchmarks", "redis-loop")
@@ -275,7 +289,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     rows = []
     with redis_peer.redis_server() as (sock, port):
-        all_cases = cases(a.build, loop_binary)
+        all_cases = [c for c in cases(a.build, loop_binary) if re.search(a.only, c[0])]
         for rnd in range(a.rounds):
             for label, run in all_cases:
                 print(f"[round {rnd + 1}/{a.rounds}] {label}", file=sys.stderr, flush=True)

@@ -3,6 +3,8 @@
 // beside the same loop over a plain boost::interprocess segment (the baseline).
 #include <sys/utsname.h>
 
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <iomanip>
 #include <iostream>
@@ -15,6 +17,7 @@
 #include "mpstate/core/names.hpp"
 #include "mpstate/mpstate.hpp"
 #include "mpstate_workloads.hpp"
+#include "mpstate/core/auth.hpp"
 #include "mpstate/version.hpp"
 
 namespace po = boost::program_options;
@@ -55,6 +58,22 @@ void print_table(const std::vector<run_result>& results) {
 
 }  // namespace
 
+namespace {
+// A file only this user may read, removed with the object (the tcp runs' key).
+struct private_file {
+  explicit private_file(const std::string& content) {
+    const int fd = ::mkstemp(path.data());  // mode 0600
+    const bool written = fd >= 0 && ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    if (fd >= 0) ::close(fd);
+    if (!written) throw std::runtime_error("cannot write a key file in /tmp");
+  }
+  private_file(const private_file&) = delete;
+  private_file& operator=(const private_file&) = delete;
+  ~private_file() { ::unlink(path.c_str()); }
+  std::string path = "/tmp/mpstate-bench-key.XXXXXX";
+};
+}  // namespace
+
 int main(int argc, char** argv) {
   bench_options o;
   po::options_description desc("mpstate-bench --op OP [options]");
@@ -67,7 +86,7 @@ int main(int argc, char** argv) {
       "seconds", po::value(&o.seconds), "timed seconds per run (default 1)")(
       "value-size", po::value(&o.value_size), "8: int64; more: a string of that many bytes")(
       "variables", po::value(&o.variables), "variables the workers spread over (default 1)")(
-      "transport", po::value(&o.transport), "local | socket (default local)")(
+      "transport", po::value(&o.transport), "local | socket | tcp (loopback, with a key; default local)")(
       "pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
       "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
       "manager", po::value(&o.manager), "use this running manager instead of an embedded one")(
@@ -97,13 +116,23 @@ int main(int argc, char** argv) {
     std::vector<run_result> results;
     if (o.system == "mpstate" || o.system == "both") {
       std::optional<mpstate::Manager> embedded;
+      std::optional<private_file> key_file;
       mpstate_target target;
       if (o.manager.empty()) {
         mpstate::ManagerOptions mo;
         mo.size = segment_size_for(o);
+        if (o.transport == "tcp") {
+          target.key = mpstate::core::new_challenge();  // 32 random bytes, as base64
+          key_file.emplace(target.key);
+          mo.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_file->path};
+        }
         embedded.emplace(mpstate::Manager::start(mo));
         target.manager_name = embedded->name();
         target.socket_path = embedded->socket_path();
+        if (o.transport == "tcp") {
+          auto stat = embedded->connect().request({{"op", "stat"}});
+          target.socket_path = "tcp://" + stat.at("listening").at(0).get<std::string>();
+        }
       } else {
         target.manager_name = o.manager;
         target.socket_path = mpstate::core::default_socket_path(o.manager);
@@ -113,7 +142,7 @@ int main(int argc, char** argv) {
       run_mpstate(o, target, results.back());
     }
     if (o.system == "baseline" || o.system == "both") {
-      if (!(o.transport == "socket" && o.op != "wait")) {  // a socket op has no shared-memory baseline
+      if (!(o.transport != "local" && o.op != "wait")) {  // a socket op has no shared-memory baseline
         for (const auto& variant : baseline_variants(o.op)) {
           results.emplace_back();
           run_baseline(o, variant, results.back());

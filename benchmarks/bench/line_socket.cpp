@@ -1,17 +1,40 @@
 // SPDX-License-Identifier: MIT
 #include "line_socket.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "mpstate/core/auth.hpp"
 
 namespace mpstate::bench {
 
-line_socket::line_socket(const std::string& path) {
+line_socket::line_socket(const std::string& path, const std::string& key) {
+  if (core::is_tcp_url(path)) {
+    const core::tcp_address where = core::parse_tcp_address(path);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(where.port);
+    inet_pton(AF_INET, where.host.c_str(), &addr.sin_addr);
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      int err = errno;
+      close(fd_);
+      throw std::runtime_error("connect " + path + ": " + std::strerror(err));
+    }
+    authenticate(key);
+    return;
+  }
   fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -24,6 +47,16 @@ line_socket::line_socket(const std::string& path) {
 }
 
 line_socket::~line_socket() { close(fd_); }
+
+// docs/protocol.md, "TCP and the key".
+void line_socket::authenticate(const std::string& key) {
+  const auto hello = nlohmann::json::parse(read_line());
+  const std::string theirs = hello.at("challenge").get<std::string>(), ours = core::new_challenge();
+  send(nlohmann::json{{"op", "auth"}, {"challenge", ours}, {"proof", core::auth_proof(key, "client", theirs, ours)}}
+           .dump() + "\n");
+  const auto answer = nlohmann::json::parse(read_line());
+  if (!answer.contains("result")) throw std::runtime_error("TCP handshake refused: " + answer.dump());
+}
 
 void line_socket::send(const std::string& bytes) {
   std::size_t done = 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A blocking Unix-socket connection for raw protocol lines (pipelined runs, setup).
+// A blocking connection for raw protocol lines (pipelined runs, setup): a Unix
+// socket path, or tcp://IPv4:PORT with the key handshake done before anything else.
 #pragma once
 
 #include <string>
@@ -8,7 +9,7 @@ namespace mpstate::bench {
 
 class line_socket {
  public:
-  explicit line_socket(const std::string& path);
+  explicit line_socket(const std::string& path, const std::string& key = {});
   ~line_socket();
   line_socket(const line_socket&) = delete;
   line_socket& operator=(const line_socket&) = delete;
@@ -20,6 +21,7 @@ class line_socket {
 
  private:
   void fill();
+  void authenticate(const std::string& key);
   int fd_ = -1;
   std::string buffer_;
   std::size_t start_ = 0;

@@ -46,7 +46,7 @@ struct cursor {
 };
 
 void raw_socket_loop(const bench_options& o, const mpstate_target& t, int rank, worker_slot& slot) {
-  line_socket s(t.socket_path);
+  line_socket s(t.socket_path, t.key);
   cursor c{rank % t.names.size(), t.names.size()};
   const std::string p = payload(o);
   // get and add lines never change: built once per variable, as redis-benchmark does.
@@ -166,7 +166,7 @@ void wait_loop(const bench_options& o, const Client& client, int rank, std::uint
 }  // namespace
 
 void create_variables(const bench_options& o, mpstate_target& t) {
-  line_socket s(t.socket_path);
+  line_socket s(t.socket_path, t.key);
   std::vector<std::string> lines;
   for (std::size_t i = 0; i < o.variables; ++i) {
     t.names.push_back("bench/v" + std::to_string(i));
@@ -182,16 +182,18 @@ void create_variables(const bench_options& o, mpstate_target& t) {
 
 void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& out) {
   const bool local = o.transport == "local";
-  if (!local && o.transport != "socket") throw std::runtime_error("--transport is local or socket");
+  if (!local && o.transport != "socket" && o.transport != "tcp") {
+    throw std::runtime_error("--transport is local, socket or tcp");
+  }
   if ((o.op == "lock" || o.op == "lookup") && !local) throw std::runtime_error(o.op + " is local only");
   if (o.op == "wait" && o.procs < 2) throw std::runtime_error("wait needs --procs 2 or more");
   if (o.op == "wait") {
-    Client parent(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic});
+    Client parent(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
     parent.value<std::int64_t>("bench/acks").set(0);
     parent.value<std::int64_t>("bench/stamp").set(0);
   }
   if (is_container_op(o.op)) {
-    create_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic}));
+    create_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key}));
   }
   process_pool pool(o.procs);
   std::optional<Client> client;
@@ -202,7 +204,7 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
         if (o.op == "lock" || o.op == "lookup") {
           segment = core::segment::open(core::segment_name(t.manager_name));
         } else if (!(o.pipeline > 1 && !local)) {
-          client.emplace(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = local ? Transport::local : Transport::socket});
+          client.emplace(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = local ? Transport::local : Transport::socket, .key = t.key});
           if (o.op == "wait") stamp_seen = client->value<std::int64_t>("bench/stamp").version();
         }
       },
@@ -232,7 +234,7 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
         if (int_values(o)) proxy_loop<std::int64_t>(o, *client, t, rank, slot);
         else proxy_loop<std::string>(o, *client, t, rank, slot);
       });
-  std::string variant = local ? "local" : (o.pipeline > 1 ? "socket-p" + std::to_string(o.pipeline) : "socket");
+  std::string variant = local ? "local" : (o.pipeline > 1 ? o.transport + "-p" + std::to_string(o.pipeline) : o.transport);
   out = summarise("mpstate", variant, o, pool.slots());
   if (o.op == "wait") {  // rounds per second come from the writer alone
     out.ops_per_s = out.per_process_ops_per_s[0];
@@ -245,17 +247,17 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   if (int_values(o) && (o.op == "add" || o.op == "update")) out.check = check_counts(t, total);
   if (o.op == "cas") out.check = check_counts(t, checked);
   if (is_container_op(o.op)) {
-    out.check = check_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic}));
+    out.check = check_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key}));
   }
   if (o.op == "sync-lock") {  // every timed acquire went through the lock (warm-up ones too)
-    Client c(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic});
+    Client c(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
     auto taken = c.lock("bench/lock").state().at("acquisitions").get<std::uint64_t>();
     out.check = taken >= total ? "ok" : "lost: " + std::to_string(taken) + " acquisitions < " + std::to_string(total);
   }
 }
 
 std::string check_counts(const mpstate_target& t, std::uint64_t expected) {
-  Client client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic});
+  Client client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
   std::uint64_t sum = 0;
   for (const auto& n : t.names) {
     auto v = client.value<std::int64_t>(n);

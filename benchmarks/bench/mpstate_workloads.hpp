@@ -12,7 +12,8 @@ namespace mpstate::bench {
 
 struct mpstate_target {
   std::string manager_name;
-  std::string socket_path;
+  std::string socket_path;         // or tcp://127.0.0.1:PORT (--transport tcp)
+  std::string key;                 // tcp: the manager's key
   std::vector<std::string> names;  // bench/v0 ... bench/v<K-1>
 };
 

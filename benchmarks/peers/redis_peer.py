@@ -82,6 +82,9 @@ def cases(loop_binary):
             for procs in (1, 2):
                 out.append(("hiredis-unix", ours, procs,
                             lambda s, p, secs, op=op, n=procs: redis_loop(loop_binary, s, p, op, n, secs)))
+        for procs in (1, 2):  # loopback TCP, beside mpstate's tcp rows
+            out.append(("hiredis-tcp", "get", procs,
+                        lambda s, p, secs, n=procs: redis_loop(loop_binary, None, p, "get", n, secs)))
     return out
 
 
