@@ -18,7 +18,7 @@
 namespace mpstate::bench {
 
 line_socket::line_socket(const std::string& path, const std::string& key) {
-  if (core::is_tcp_url(path)) {
+  if (core::is_network_url(path)) {
     const core::tcp_address where = core::parse_tcp_address(path);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;

@@ -13,8 +13,8 @@ std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
     throw error(errc::invalid_argument, "a client needs a manager name or a socket path");
   }
   // tcp://HOST:PORT, as the name or the socket: everything goes over the wire.
-  if (core::is_tcp_url(o.manager_name) || core::is_tcp_url(o.socket_path)) {
-    const std::string& url = core::is_tcp_url(o.manager_name) ? o.manager_name : o.socket_path;
+  if (core::is_network_url(o.manager_name) || core::is_network_url(o.socket_path)) {
+    const std::string& url = core::is_network_url(o.manager_name) ? o.manager_name : o.socket_path;
     core::parse_tcp_address(url);  // a bad address is invalid_argument, not "unavailable"
     if (o.transport == Transport::local) {
       throw error(errc::invalid_argument, "a manager at " + url + " cannot be mapped (Transport::local)");

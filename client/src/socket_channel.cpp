@@ -3,7 +3,10 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/protocol.hpp"
@@ -15,7 +18,7 @@ namespace asio = boost::asio;
 
 socket_channel::socket_channel(const std::string& address, const std::string& key)
     : owner_pid_(getpid()), address_(address) {
-  if (core::is_tcp_url(address)) {
+  if (core::is_network_url(address)) {
     connect_tcp(key);
     return;
   }
@@ -48,6 +51,14 @@ void socket_channel::connect_tcp(const std::string& key) {
   if (ec) throw error(errc::manager_unavailable, "no manager at " + address_ + ": " + ec.message());
   const int on = 1;
   ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  if (core::is_tls_url(address_)) {
+    start_tls(where.host);
+  } else {  // a TLS manager says nothing until it hears a TLS hello: do not wait for ever
+    pollfd ready{socket_.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, 5000) != 1) {
+      throw error(errc::manager_unavailable, address_ + " sent no challenge within 5 s: if it serves TLS, use tls://");
+    }
+  }
 
   const nlohmann::json hello = read_message();
   if (auto e = hello.find("error"); e != hello.end() && e->is_object()) {  // refused at once: too many connections
@@ -61,7 +72,7 @@ void socket_channel::connect_tcp(const std::string& key) {
                                           {"id", next_id_++},
                                           {"challenge", ours},
                                           {"proof", core::auth_proof(key, "client", theirs, ours)}});
-  asio::write(socket_, asio::buffer(line), ec);
+  write_all(line, ec);
   if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
   const nlohmann::json answer = read_message();
   if (auto e = answer.find("error"); e != answer.end() && e->is_object()) {
@@ -74,9 +85,49 @@ void socket_channel::connect_tcp(const std::string& key) {
   }
 }
 
+void socket_channel::start_tls(const std::string& host) {
+  namespace ssl = asio::ssl;
+  tls_context_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+  tls_context_->set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  const char* ca = std::getenv("MPSTATE_TLS_CA");
+  if (ca && *ca) tls_context_->load_verify_file(ca, ec);
+  else tls_context_->set_default_verify_paths(ec);
+  if (ec) throw error(errc::invalid_argument, std::string("cannot use $MPSTATE_TLS_CA ") + (ca ? ca : "") + ": " + ec.message());
+  const char* cert = std::getenv("MPSTATE_TLS_CERT");
+  const char* key = std::getenv("MPSTATE_TLS_KEY");
+  if (cert && *cert) {
+    tls_context_->use_certificate_chain_file(cert, ec);
+    if (!ec) tls_context_->use_private_key_file(key ? key : cert, ssl::context::pem, ec);
+    if (ec) throw error(errc::invalid_argument, std::string("cannot use $MPSTATE_TLS_CERT/KEY: ") + ec.message());
+  }
+  tls_ = std::make_unique<ssl::stream<asio::generic::stream_protocol::socket&>>(socket_, *tls_context_);
+  tls_->set_verify_mode(ssl::verify_peer);
+  tls_->set_verify_callback(ssl::host_name_verification(host));
+  boost::system::error_code not_an_address;
+  asio::ip::make_address(host, not_an_address);
+  if (not_an_address) SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());  // SNI, for names only
+  tls_->handshake(ssl::stream_base::client, ec);
+  if (ec) {
+    throw error(errc::permission_denied, "TLS with " + address_ + " failed: " + ec.message() +
+                                             " (is its certificate signed by $MPSTATE_TLS_CA, for this host?)");
+  }
+}
+
+void socket_channel::write_all(const std::string& bytes, boost::system::error_code& ec) {
+  if (tls_) asio::write(*tls_, asio::buffer(bytes), ec);
+  else asio::write(socket_, asio::buffer(bytes), ec);
+}
+
+void socket_channel::read_line_into(boost::system::error_code& ec) {
+  if (tls_) asio::read_until(*tls_, input_, '\n', ec);
+  else asio::read_until(socket_, input_, '\n', ec);
+}
+
 nlohmann::json socket_channel::read_message() {
   boost::system::error_code ec;
-  asio::read_until(socket_, input_, '\n', ec);
+  read_line_into(ec);
   if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
   std::string text;
   std::istream in(&input_);
@@ -91,7 +142,7 @@ std::optional<nlohmann::json> socket_channel::round_trip(nlohmann::json request)
   request["id"] = id;
   std::string line = core::to_line(request);
   boost::system::error_code ec;
-  asio::write(socket_, asio::buffer(line), ec);
+  write_all(line, ec);
   if (ec) {
     throw_refusal_if_any();  // a manager that refuses a client answers, then closes
     return std::nullopt;
@@ -106,7 +157,7 @@ std::optional<nlohmann::json> socket_channel::round_trip(nlohmann::json request)
 
 void socket_channel::throw_refusal_if_any() {
   boost::system::error_code ec;
-  asio::read_until(socket_, input_, '\n', ec);  // the peer has closed: this ends at EOF
+  read_line_into(ec);  // the peer has closed: this ends at EOF
   if (ec && input_.size() == 0) return;
   std::string text;
   std::istream in(&input_);

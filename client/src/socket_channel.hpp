@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 // A blocking line-per-message connection to a manager: its Unix socket, or
-// "tcp://HOST:PORT" with the key handshake (docs/protocol.md, "TCP and the key").
+// "tcp://HOST:PORT" with the key handshake (docs/protocol.md, "TCP and the key"),
+// or "tls://HOST:PORT": the same inside TLS, the manager's certificate checked
+// against $MPSTATE_TLS_CA (else the system's CAs) and the host name; a client
+// certificate from $MPSTATE_TLS_CERT and $MPSTATE_TLS_KEY when the manager asks.
 #pragma once
 
 #include <sys/types.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -27,6 +32,10 @@ class socket_channel {
 
  private:
   void connect_tcp(const std::string& key);
+  void start_tls(const std::string& host);
+  // Whole writes and line reads, through TLS when it is on.
+  void write_all(const std::string& bytes, boost::system::error_code& ec);
+  void read_line_into(boost::system::error_code& ec);
   // The next line, parsed; throws error(manager_unavailable) when the connection ends.
   nlohmann::json read_message();
   // After a failed send: when the manager left an error line before closing (it
@@ -35,6 +44,8 @@ class socket_channel {
 
   boost::asio::io_context io_;
   boost::asio::generic::stream_protocol::socket socket_{io_};
+  std::unique_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::generic::stream_protocol::socket&>> tls_;
   boost::asio::streambuf input_;
   std::uint64_t next_id_ = 1;
   pid_t owner_pid_;

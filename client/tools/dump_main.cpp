@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     po::notify(vm);
-    if (mpstate::core::is_tcp_url(name)) socket_path = name;  // another machine's manager (key: $MPSTATE_KEY_FILE)
+    if (mpstate::core::is_network_url(name)) socket_path = name;  // another machine's manager (key: $MPSTATE_KEY_FILE)
     else mpstate::core::validate_manager_name(name);
     std::unique_ptr<mpstate::core::segment> segment;
     std::optional<mpstate::Client> client;

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
       ("key-file", po::value(&key_file), "the TCP clients' key: a file only its owner may read (default "
                                          "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")
       ("read-only-key-file", po::value(&read_only_key_file), "a second key, whose clients may only read")
+      ("tls-cert", po::value(&opts.tls_cert), "serve --listen over TLS with this certificate chain (PEM)")
+      ("tls-key", po::value(&opts.tls_key), "the certificate's private key (PEM)")
+      ("tls-ca", po::value(&opts.tls_ca), "require TLS clients to show a certificate this CA (PEM) signed")
       ("lease", po::value(&lease_seconds), "seconds after which a TCP peer that went silent (its machine or network "
                                            "gone) loses its connection and what it holds (default 5)")
       ("list-ops", "print the wire ops and exit");

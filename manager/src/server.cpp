@@ -12,6 +12,7 @@
 
 #include "connection.hpp"
 #include "tcp_listener.hpp"
+#include "tls_bridge.hpp"
 #include "instance_lock.hpp"
 #include "log.hpp"
 #include "mpstate/core/loop_ops.hpp"
@@ -38,6 +39,7 @@ struct server::impl {
   asio::io_context io;
   stream::acceptor acceptor{io};
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;  // --listen
+  std::unique_ptr<asio::ssl::context> tls_context;                       // --tls-cert: they serve TLS
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::signal_set hangup{io, SIGHUP};  // take a snapshot now and go on
   asio::steady_timer watch_timer{io};
@@ -51,7 +53,7 @@ struct server::impl {
   void on_accept(peer_socket socket);
   void listen_tcp();
   void accept_tcp(asio::ip::tcp::acceptor& acceptor);
-  void on_accept_tcp(peer_socket socket);
+  void on_accept_tcp(asio::ip::tcp::socket socket);
   std::shared_ptr<connection> new_connection(peer_socket socket);
   bool peer_allowed(const ucred& cred) const;
   void watch();
@@ -147,7 +149,9 @@ void server::run() {
   }
   log().info("serving '{}' on {} (segment /{}, {}), mpstate {}", m.opts.name, m.socket_path,
              m.segment->shm_name(), m.segment->adopted() ? "adopted" : "created", version);
-  for (const std::string& address : m.facts.listening) log().info("serving TCP clients with the key on {}", address);
+  for (const std::string& address : m.facts.listening) {
+    log().info("serving {} clients with the key on {}", m.tls_context ? "TLS" : "TCP", address);
+  }
   notify_systemd("READY=1\nSTATUS=serving " + m.opts.name + "\nMAINPID=" + std::to_string(::getpid()));
   m.io.run();
 }
@@ -206,6 +210,10 @@ void server::impl::listen_tcp() {
   if (opts.key.empty()) {
     throw error(errc::invalid_argument, "--listen needs a key: --key-file PATH, $MPSTATE_KEY_FILE or $MPSTATE_KEY");
   }
+  if (opts.tls_cert.empty() != opts.tls_key.empty() || (opts.tls_cert.empty() && !opts.tls_ca.empty())) {
+    throw error(errc::invalid_argument, "TLS needs both --tls-cert and --tls-key (and --tls-ca only with them)");
+  }
+  if (!opts.tls_cert.empty()) tls_context = make_tls_context(opts);
   for (const std::string& address : opts.listen) {
     tcp_acceptors.push_back(open_tcp_listener(io, address));
     facts.listening.push_back(to_string(tcp_acceptors.back()->local_endpoint()));
@@ -213,7 +221,7 @@ void server::impl::listen_tcp() {
 }
 
 void server::impl::accept_tcp(asio::ip::tcp::acceptor& tcp) {
-  auto socket = std::make_shared<peer_socket>(io);
+  auto socket = std::make_shared<asio::ip::tcp::socket>(io);
   tcp.async_accept(*socket, [this, &tcp, socket](boost::system::error_code ec) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
@@ -228,10 +236,27 @@ void server::impl::accept_tcp(asio::ip::tcp::acceptor& tcp) {
   });
 }
 
-void server::impl::on_accept_tcp(peer_socket socket) {
+void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
   tune_tcp_connection(socket.native_handle(), opts.lease);
   std::string address = peer_address(socket.native_handle());
-  if (auto conn = new_connection(std::move(socket))) conn->start_remote(std::move(address));
+  if (!tls_context) {
+    const int family = socket.local_endpoint().protocol().family();
+    peer_socket plain(io, asio::generic::stream_protocol(family, IPPROTO_TCP), socket.release());
+    if (auto conn = new_connection(std::move(plain))) conn->start_remote(std::move(address));
+    return;
+  }
+  // TLS first; the connection is made (and counted) once it is up.
+  auto bridge = std::make_shared<tls_bridge>(tls_bridge::tls_stream(std::move(socket), *tls_context));
+  bridge->start(
+      std::chrono::seconds(10),
+      [this, address](tls_bridge::inner_socket inner) {
+        peer_socket plain(io, asio::generic::stream_protocol(AF_UNIX, 0), inner.release());
+        if (auto conn = new_connection(std::move(plain))) conn->start_remote(address);
+      },
+      [this, address](const std::string& why) {
+        ++facts.auth_failures;
+        log().warn("{}: TLS handshake failed: {}", address, why);
+      });
 }
 
 // The manager's own uid, an --allow-uid, or a group of --allow-gid (the peer's

@@ -113,11 +113,12 @@ std::optional<auth_grant> check_client_auth(std::string_view line, std::string_v
   }
 }
 
-bool is_tcp_url(std::string_view address) { return address.starts_with("tcp://"); }
+bool is_tls_url(std::string_view address) { return address.starts_with("tls://"); }
+bool is_network_url(std::string_view address) { return address.starts_with("tcp://") || is_tls_url(address); }
 
 tcp_address parse_tcp_address(std::string_view text) {
   const std::string whole(text);
-  if (is_tcp_url(text)) text.remove_prefix(6);
+  if (is_network_url(text)) text.remove_prefix(6);  // "tcp://" or "tls://"
   const auto bad = [&](const std::string& why) {
     return error(errc::invalid_argument, "bad TCP address '" + whole + "': " + why + " (HOST:PORT, [IPv6]:PORT)");
   };

@@ -31,19 +31,23 @@ std::string key_file(const std::filesystem::path& dir, const std::string& name, 
   return path.string();
 }
 
-struct tcp_fixture {
-  tcp_fixture() : dir(std::filesystem::temp_directory_path() / unique_name("tcpkeys")) {
+// A manager listening on loopback with the key (and a read-only key), a local
+// client of it, and remote clients over `url`.
+struct tcp_fixture_base {
+  tcp_fixture_base() : dir(std::filesystem::temp_directory_path() / unique_name("tcpkeys")) {
     std::filesystem::create_directory(dir);
+  }
+  ~tcp_fixture_base() { std::filesystem::remove_all(dir); }
+  void start(const std::vector<std::string>& more_args = {}) {
     ManagerOptions o;
     o.size = 16 << 20;
     o.executable = MPSTATE_MANAGER_PATH;
     o.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_file(dir, "key", the_key),
                     "--read-only-key-file", key_file(dir, "ro", read_only_key), "--lease", "2"};
+    o.extra_args.insert(o.extra_args.end(), more_args.begin(), more_args.end());
     manager.emplace(Manager::start(o));
     local.emplace(manager->connect());
-    url = "tcp://" + stat()["listening"][0].get<std::string>();
   }
-  ~tcp_fixture() { std::filesystem::remove_all(dir); }
 
   json stat() const { return local->request({{"op", "stat"}}); }
 
@@ -65,6 +69,13 @@ struct tcp_fixture {
   std::optional<Manager> manager;
   std::optional<Client> local;
   std::string url;
+};
+
+struct tcp_fixture : tcp_fixture_base {
+  tcp_fixture() {
+    start();
+    url = "tcp://" + stat()["listening"][0].get<std::string>();
+  }
 };
 
 }  // namespace
@@ -227,6 +238,93 @@ BOOST_AUTO_TEST_CASE(the_key_file_must_be_private_and_listening_needs_a_key) {
   r = run_command(no_env(manager + " -n " + unique_name("k") + " --listen 127.0.0.1:0"));
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(r.output.find("--listen needs a key") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// A manager serving TLS on loopback, with a certificate openssl makes for the test
+// (for 127.0.0.1 and localhost); `mutual`: clients must show the client certificate.
+struct tls_fixture : tcp_fixture_base {
+  explicit tls_fixture(bool mutual = false) {
+    make_certificate("server", "DNS:localhost,IP:127.0.0.1");
+    make_certificate("client", "DNS:client");
+    std::vector<std::string> args = {"--tls-cert", (dir / "server.crt").string(), "--tls-key",
+                                     (dir / "server.key").string()};
+    if (mutual) args.insert(args.end(), {"--tls-ca", (dir / "client.crt").string()});
+    start(args);
+    url = "tls://" + stat()["listening"][0].get<std::string>();
+    ::setenv("MPSTATE_TLS_CA", (dir / "server.crt").c_str(), 1);
+  }
+  ~tls_fixture() {
+    for (const char* v : {"MPSTATE_TLS_CA", "MPSTATE_TLS_CERT", "MPSTATE_TLS_KEY"}) ::unsetenv(v);
+  }
+  void make_certificate(const std::string& name, const std::string& names) {
+    const auto r = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                               "-subj /CN=" + name + " -addext subjectAltName=" + names + " -keyout " +
+                               (dir / (name + ".key")).string() + " -out " + (dir / (name + ".crt")).string() +
+                               " 2>&1");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  }
+};
+
+struct mutual_tls_fixture : tls_fixture {
+  mutual_tls_fixture() : tls_fixture(true) {}
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(tls_transport, tls_fixture)
+
+BOOST_AUTO_TEST_CASE(children_over_tls_add_exactly_and_a_killed_holder_frees_its_lock) {
+  local->create<std::int64_t>("count", 0);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 2; ++i) {
+    pids.push_back(spawn([&] {
+      Client c = remote();
+      auto count = c.value<std::int64_t>("count");
+      for (int k = 0; k < 200; ++k) count.add(1);
+      return 0;
+    }));
+  }
+  for (pid_t p : pids) BOOST_REQUIRE_EQUAL(wait_exit(p).value(), 0);
+  BOOST_TEST(local->value<std::int64_t>("count").get() == 400);
+
+  Lock lock = local->lock("mutex");
+  pid_t holder = child_holding([&] {
+    static std::optional<Client> keep;
+    keep.emplace(remote());
+    if (!keep->lock("mutex").acquire(1s).acquired) std::_Exit(2);
+  });
+  BOOST_TEST(!lock.acquire(100ms).acquired);
+  kill_now(holder);
+  const AcquireResult last = lock.acquire(5s);
+  BOOST_TEST(last.acquired);
+  BOOST_TEST(last.previous_owner_died);
+}
+
+BOOST_AUTO_TEST_CASE(an_untrusted_certificate_or_plain_tcp_is_refused) {
+  ::setenv("MPSTATE_TLS_CA", (dir / "client.crt").c_str(), 1);  // trusts another certificate
+  BOOST_TEST((error_of([&] { remote(); }) == errc::permission_denied));
+  ::setenv("MPSTATE_TLS_CA", (dir / "server.crt").c_str(), 1);
+  BOOST_TEST((error_of([&] { remote("a-wrong-key-of-enough-bytes"); }) == errc::permission_denied));
+  const std::string plain = "tcp://" + url.substr(6);  // the key handshake without TLS: no answer
+  BOOST_TEST((error_of([&] { Client(ClientOptions{.manager_name = plain, .key = the_key}); }) ==
+              errc::manager_unavailable));
+  BOOST_TEST(stat()["auth_failures"] >= 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(mutual_tls, mutual_tls_fixture)
+
+BOOST_AUTO_TEST_CASE(a_client_certificate_is_required) {
+  // TLS 1.3: the client finishes first; the manager then hangs up on it
+  BOOST_TEST((error_of([&] { remote(); }) == errc::manager_unavailable));
+  ::setenv("MPSTATE_TLS_CERT", (dir / "client.crt").c_str(), 1);
+  ::setenv("MPSTATE_TLS_KEY", (dir / "client.key").c_str(), 1);
+  BOOST_TEST(remote().value_or_create<std::int64_t>("x", 7).get() == 7);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -39,7 +39,10 @@ struct options {
   std::vector<std::string> listen;
   std::string key;                                        // the key's bytes (read-write access)
   std::string read_only_key;                              // a second key that may only read
-  std::chrono::seconds lease{5};                          // a silent peer's connection (and what it
+  std::chrono::seconds lease{5};
+  std::string tls_cert;  // non-empty: --listen serves TLS with this certificate (chain, PEM)
+  std::string tls_key;   // and this private key (PEM)
+  std::string tls_ca;    // non-empty: clients must show a certificate this CA signed                          // a silent peer's connection (and what it
                                                           // holds) ends after about this long
 };
 

@@ -50,14 +50,16 @@ struct auth_grant {
 std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge,
                                             std::string_view key, std::string_view read_only_key) noexcept;
 
-// "tcp://HOST:PORT" (or "HOST:PORT"; "[v6]:PORT"), split. Throws
+// "tcp://HOST:PORT" or "tls://HOST:PORT" (or "HOST:PORT"; "[v6]:PORT"), split. Throws
 // error(invalid_argument) for anything else or a port outside 0..65535.
 struct tcp_address {
   std::string host;
   std::uint16_t port = 0;
 };
 tcp_address parse_tcp_address(std::string_view text);
-// True for "tcp://...": the manager is reached over TCP, not a Unix socket.
-bool is_tcp_url(std::string_view address);
+// True for "tcp://..." and "tls://...": the manager is reached over the network,
+// not a Unix socket; is_tls_url for "tls://..." (TCP inside TLS).
+bool is_network_url(std::string_view address);
+bool is_tls_url(std::string_view address);
 
 }  // namespace mpstate::core
