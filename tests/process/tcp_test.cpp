@@ -240,6 +240,35 @@ BOOST_AUTO_TEST_CASE(the_key_file_must_be_private_and_listening_needs_a_key) {
   BOOST_TEST(r.output.find("--listen needs a key") != std::string::npos, r.output);
 }
 
+BOOST_AUTO_TEST_CASE(floods_and_stalled_tcp_peers_leave_the_others_served) {
+  local->create<std::int64_t>("probe", 1);
+  // Peers that never authenticate (connected, silent), and one that sends 8 KiB of junk.
+  std::vector<std::unique_ptr<raw_connection>> silent;
+  for (int i = 0; i < 200; ++i) silent.push_back(std::make_unique<raw_connection>(url));
+  raw_connection junk(url);
+  open_raw(junk);
+  junk.send(std::string(8192, 'x'));
+  // An authenticated peer that pipelines 50,000 requests and never reads an answer.
+  raw_connection flood(url);
+  const std::string challenge = open_raw(flood);
+  flood.send(auth_line(the_key, challenge, core::new_challenge()));
+  BOOST_REQUIRE(code_of(json::parse(flood.read_line().value())) == "ok");
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += R"({"op":"get","name":"probe"})" "\n";
+  for (int i = 0; i < 50 && flood.send_for(burst, 200ms); ++i) {
+  }
+  // Meanwhile a well-behaved remote client is served at once, every time.
+  Client good = remote();
+  auto probe = good.value<std::int64_t>("probe");
+  milliseconds worst{0};
+  for (int i = 0; i < 200; ++i) {
+    worst = std::max(worst, time_of([&] { BOOST_REQUIRE(probe.get() == 1); }));
+  }
+  BOOST_TEST(worst < 500ms);
+  BOOST_TEST(code_of(json::parse(junk.read_line(5s).value())) == "permission_denied");
+  BOOST_TEST(stat()["connections"] >= 203);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
