@@ -254,7 +254,8 @@ bool connection::on_line(std::size_t bytes) {
       shutdown_after_write_ = true;
       closing_ = true;
     }
-    queue(out.response, out.exact_id, out.refusable);
+    if (!out.text.empty()) queue_text(std::move(out.text));
+    else queue(out.response, out.exact_id, out.refusable);
     waits_.answer_changed();  // this request may have changed what others wait on
   }
   // Pipelined requests already buffered are answered together, in one write, so a
@@ -312,6 +313,11 @@ void connection::queue(const core::json& response, std::string_view exact_id, bo
                          exact_id);
   }
   held += line.size();
+  outbox_ += line;
+}
+
+void connection::queue_text(std::string line) {
+  handler_.facts().answer_bytes_held += line.size();
   outbox_ += line;
 }
 

@@ -53,6 +53,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void retry_later();
   // Appends a response to the outbox; flush() starts writing it.
   void queue(const core::json& response, std::string_view exact_id = {}, bool refusable = false);
+  void queue_text(std::string line);  // an answer line made by the fast path
   void flush();
   void send(const core::json& response);  // queue + flush
   void do_write();

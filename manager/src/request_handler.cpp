@@ -14,12 +14,14 @@
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
+#include "fast_path.hpp"
 
 namespace mpstate::manager {
 
 using namespace mpstate::core;
 
 handler_outcome request_handler::handle_line(std::string_view line, const peer_context& peer) {
+  if (auto answer = answer_plain_get(line)) return *std::move(answer);
   try {
     check_json_depth(line);
   } catch (const error& e) {
@@ -89,6 +91,24 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
   } catch (const std::exception& e) {
     ++facts_.errors_by_code[static_cast<std::size_t>(errc::internal)];
     return {make_error(id, errc::internal, e.what()), {}};
+  }
+}
+
+// The same calls as the general get (below), answered as it would be, byte for byte.
+std::optional<handler_outcome> request_handler::answer_plain_get(std::string_view line) {
+  const auto get = parse_plain_get(line);
+  if (!get) return std::nullopt;
+  try {
+    validate_variable_name(get->name);
+    variable_record* r = segment_.find(get->name);
+    if (!r || !is_scalar(r->type)) return std::nullopt;  // not_found and the rest: the general way
+    const json value = read_json_value(*r);
+    handler_outcome out;
+    out.text = format_get_answer(get->id, to_string(r->type), value, r->version.load());
+    ++facts_.ops_by_code[static_cast<std::size_t>(op_code::get)];
+    return out;
+  } catch (...) {  // a bad name, a busy record: the general way says so
+    return std::nullopt;
   }
 }
 

@@ -64,7 +64,7 @@ struct pending_wait {
 };
 
 struct handler_outcome {
-  json response;                     // empty when `wait` is set
+  json response;                     // empty when `wait` or `text` is set
   std::optional<pending_wait> wait;
   // A lock a client holds stood in the way (errc::busy) and nothing changed: the
   // connection retries the same line later, and sends `response` only past its
@@ -74,6 +74,7 @@ struct handler_outcome {
   // A read that changed nothing: past the answer-memory budget its large answer may
   // be refused (busy) and asked again; a change's answer is always sent.
   bool refusable = false;
+  std::string text = {};  // the answer line itself, made by the fast path (fast_path.hpp)
 };
 
 class request_handler {
@@ -92,6 +93,9 @@ class request_handler {
   json counters() const;
 
  private:
+  // A plain get of a scalar, without JSON trees (fast_path.hpp); nullopt: the
+  // request goes the general way.
+  std::optional<handler_outcome> answer_plain_get(std::string_view line);
   json dispatch(core::op_code op, const json& request, const peer_context& peer,
                 std::optional<pending_wait>& wait);
   core::variable_record& existing(const json& request);

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// The fast path for plain gets (manager/src/fast_path.hpp) answers byte for byte
+// what the general path answers, and leaves everything else to it.
+#include <boost/test/unit_test.hpp>
+#include <limits>
+
+#include "fast_path.hpp"
+#include "mpstate/core/process_identity.hpp"
+#include "request_handler.hpp"
+#include "test_support.hpp"
+
+using namespace mpstate;
+using core::json;
+
+namespace {
+struct fast_path_fixture {
+  test::scratch_segment scratch{1 << 20};
+  manager::server_facts facts{"unit", 0, core::now_ns(), false};
+  manager::request_handler handler{*scratch.segment, facts};
+  core::process_identity me = core::self_identity();
+
+  fast_path_fixture() {
+    set("i", -42);
+    set("u", json(std::numeric_limits<std::uint64_t>::max()));
+    set("d", 2.5);
+    set("big", 1e300);
+    set("b", true);
+    set("s", "text");
+  }
+  void set(const std::string& name, const json& value) {
+    BOOST_REQUIRE(handler.handle({{"op", "set"}, {"name", name}, {"value", value}}, me).response.contains("result"));
+  }
+  // The general path's answer line for the same request.
+  std::string general(const std::string& line) {
+    manager::handler_outcome out = handler.handle(json::parse(line), me);
+    return core::to_line(out.response, out.exact_id);
+  }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(fast_path, fast_path_fixture)
+
+BOOST_AUTO_TEST_CASE(plain_gets_of_scalars_are_answered_as_the_general_path_answers) {
+  for (const std::string line : {R"({"op":"get","name":"i"})", R"({"id":7,"op":"get","name":"u"})",
+                                 R"({"name":"d","op":"get","id":-9})", R"( { "op" : "get" , "name" : "big" , "id" : 0 } )",
+                                 R"({"op":"get","name":"b","id":123456789012345678})"}) {
+    manager::handler_outcome out = handler.handle_line(line, me);
+    BOOST_TEST_CONTEXT(line) {
+      BOOST_TEST(!out.text.empty());
+      BOOST_TEST(out.text == general(line));
+    }
+  }
+  BOOST_TEST(handler.counters()["ops"]["get"] == 10);  // counted once each, on both paths
+}
+
+BOOST_AUTO_TEST_CASE(everything_else_goes_the_general_way) {
+  for (const std::string line : {
+           R"({"op":"get","name":"s"})",             // a string: not a scalar
+           R"({"op":"get","name":"missing"})",       // not_found, from the general path
+           R"({"op":"get","name":"i","id":007})",    // not JSON
+           R"({"op":"get","name":"i","id":-0})",     // an id JSON writes back otherwise
+           R"({"op":"get","name":"i","id":1.5})",    // a float id
+           R"({"op":"get","name":"i","id":"x"})",    // a string id
+           R"({"op":"get","name":"i","name":"d"})",  // a key twice: the last one counts
+           R"({"op":"get","name":"\u0069"})",        // an escape
+           R"({"op":"get","name":"i","extra":1})",   // another field
+           R"({"op":"set","name":"i"})",             // another op
+           R"({"op":"get","name":"i"} x)",           // trailing bytes
+           R"({"op":"get","name":"../x"})",          // an invalid name
+       }) {
+    BOOST_TEST_CONTEXT(line) { BOOST_TEST(handler.handle_line(line, me).text.empty()); }
+  }
+  BOOST_TEST(!manager::parse_plain_get(R"({"op":"get"})"));
+  BOOST_TEST(!manager::parse_plain_get(R"({"name":"i"})"));
+  BOOST_TEST(!manager::parse_plain_get(R"({"op":"get","name":"i",})"));
+  BOOST_TEST(manager::parse_plain_get(R"({"op":"get","name":"i"})")->name == "i");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
