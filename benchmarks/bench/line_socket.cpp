@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "mpstate/core/auth.hpp"
@@ -23,7 +22,9 @@ line_socket::line_socket(const std::string& path, const std::string& key) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(where.port);
-    inet_pton(AF_INET, where.host.c_str(), &addr.sin_addr);
+    if (inet_pton(AF_INET, where.host.c_str(), &addr.sin_addr) != 1) {
+      throw std::runtime_error("the bench connects to IPv4 addresses: " + path);
+    }
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const int on = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -50,12 +51,9 @@ line_socket::~line_socket() { close(fd_); }
 
 // docs/protocol.md, "TCP and the key".
 void line_socket::authenticate(const std::string& key) {
-  const auto hello = nlohmann::json::parse(read_line());
-  const std::string theirs = hello.at("challenge").get<std::string>(), ours = core::new_challenge();
-  send(nlohmann::json{{"op", "auth"}, {"challenge", ours}, {"proof", core::auth_proof(key, "client", theirs, ours)}}
-           .dump() + "\n");
-  const auto answer = nlohmann::json::parse(read_line());
-  if (!answer.contains("result")) throw std::runtime_error("TCP handshake refused: " + answer.dump());
+  const core::client_handshake sent = core::answer_challenge(read_line(), key, 1);
+  send(sent.line);
+  core::check_manager_answer(read_line(), sent);
 }
 
 void line_socket::send(const std::string& bytes) {

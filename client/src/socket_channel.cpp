@@ -60,29 +60,10 @@ void socket_channel::connect_tcp(const std::string& key) {
     }
   }
 
-  const nlohmann::json hello = read_message();
-  if (auto e = hello.find("error"); e != hello.end() && e->is_object()) {  // refused at once: too many connections
-    throw error(errc_from_string(e->value("code", "")), e->value("message", ""));
-  }
-  if (hello.value("auth", "") != "hmac-sha256" || !hello.value("challenge", nlohmann::json()).is_string()) {
-    throw error(errc::internal, address_ + " did not open with a challenge: not an mpstate manager?");
-  }
-  const std::string theirs = hello["challenge"].get<std::string>(), ours = core::new_challenge();
-  const std::string line = core::to_line({{"op", "auth"},
-                                          {"id", next_id_++},
-                                          {"challenge", ours},
-                                          {"proof", core::auth_proof(key, "client", theirs, ours)}});
-  write_all(line, ec);
+  const core::client_handshake sent = core::answer_challenge(read_text(), key, next_id_++);
+  write_all(sent.line, ec);
   if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
-  const nlohmann::json answer = read_message();
-  if (auto e = answer.find("error"); e != answer.end() && e->is_object()) {
-    throw error(errc_from_string(e->value("code", "")), e->value("message", ""));
-  }
-  const nlohmann::json result = answer.value("result", nlohmann::json::object());
-  const std::string proof = result.value("proof", "");
-  if (!core::proofs_equal(proof, core::auth_proof(key, "manager", ours, theirs))) {
-    throw error(errc::permission_denied, address_ + " did not prove it holds the key: not our manager");
-  }
+  core::check_manager_answer(read_text(), sent);
 }
 
 void socket_channel::start_tls(const std::string& host) {
@@ -108,7 +89,19 @@ void socket_channel::start_tls(const std::string& host) {
   boost::system::error_code not_an_address;
   asio::ip::make_address(host, not_an_address);
   if (not_an_address) SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());  // SNI, for names only
-  tls_->handshake(ssl::stream_base::client, ec);
+  bool done = false;  // asynchronous, to bound it: a silent peer does not hang us
+  tls_->async_handshake(ssl::stream_base::client, [&](boost::system::error_code e) {
+    ec = e;
+    done = true;
+  });
+  io_.restart();
+  io_.run_for(std::chrono::seconds(10));
+  if (!done) {
+    socket_.close();
+    io_.restart();
+    io_.run();  // the handshake completes, aborted
+    throw error(errc::manager_unavailable, "TLS with " + address_ + " did not finish within 10 s");
+  }
   if (ec) {
     throw error(errc::permission_denied, "TLS with " + address_ + " failed: " + ec.message() +
                                              " (is its certificate signed by $MPSTATE_TLS_CA, for this host?)");
@@ -125,14 +118,18 @@ void socket_channel::read_line_into(boost::system::error_code& ec) {
   else asio::read_until(socket_, input_, '\n', ec);
 }
 
-nlohmann::json socket_channel::read_message() {
+std::string socket_channel::read_text() {
   boost::system::error_code ec;
   read_line_into(ec);
   if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
   std::string text;
   std::istream in(&input_);
   std::getline(in, text);
-  nlohmann::json message = nlohmann::json::parse(text, nullptr, false);
+  return text;
+}
+
+nlohmann::json socket_channel::read_message() {
+  nlohmann::json message = nlohmann::json::parse(read_text(), nullptr, false);
   if (!message.is_object()) throw error(errc::internal, "manager sent a malformed line");
   return message;
 }

@@ -36,7 +36,8 @@ class socket_channel {
   // Whole writes and line reads, through TLS when it is on.
   void write_all(const std::string& bytes, boost::system::error_code& ec);
   void read_line_into(boost::system::error_code& ec);
-  // The next line, parsed; throws error(manager_unavailable) when the connection ends.
+  // The next line (parsed); throws error(manager_unavailable) when the connection ends.
+  std::string read_text();
   nlohmann::json read_message();
   // After a failed send: when the manager left an error line before closing (it
   // refused this client: permission_denied, too_many_connections), throws it.

@@ -38,6 +38,7 @@ connection::~connection() {
   handler_.facts().answer_bytes_held -= outbox_.size() + in_flight_.size();  // unsent, never to be
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
   end_lease();
+  if (!authenticated_) --handler_.facts().handshakes_pending;
   if (on_close_) on_close_();
 }
 
@@ -52,6 +53,7 @@ void connection::start(const core::process_identity& peer) {
 void connection::start_remote(std::string address) {
   remote_address_ = std::move(address);
   authenticated_ = false;
+  ++handler_.facts().handshakes_pending;
   peer_.remote = true;
   peer_.lease = [this] {
     if (!lease_.started()) {
@@ -88,6 +90,7 @@ bool connection::authenticate(std::string_view line) {
     return false;
   }
   authenticated_ = true;
+  --handler_.facts().handshakes_pending;
   peer_.read_only = grant->read_only;
   const char* access = grant->read_only ? "read_only" : "read_write";
   send(core::make_result(grant->id, {{"proof", grant->proof}, {"access", access}}));
@@ -114,22 +117,33 @@ void connection::arm_idle_timer() {
   constexpr std::chrono::milliseconds auth_deadline{10'000};
   auto timeout = idle_timeout_;
   if (!authenticated_ && (timeout.count() <= 0 || timeout > auth_deadline)) timeout = auth_deadline;
-  if (timeout.count() <= 0) return;
+  if (timeout.count() <= 0) {
+    idle_timer_.cancel();  // (the auth deadline, once authenticated)
+    return;
+  }
   idle_timer_.expires_after(timeout);
   idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
-    if (self->waiting_) return self->arm_idle_timer();  // a pending wait is not idleness
+    // A pending wait is not idleness, nor a TCP peer's lease: its keepalive says
+    // whether it lives (a stopped client keeps what it holds, as a local one does).
+    if (self->waiting_ || self->lease_.started()) return self->arm_idle_timer();
     self->close();  // silent, or stalled half-way through a line
   });
 }
 
 void connection::close() {
+  closing_ = true;  // nothing more is served, even a line already buffered
   boost::system::error_code ignored;
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
   idle_timer_.cancel();
   retry_timer_.cancel();
   end_lease();
+  if (peer_.remote) {  // unread input would make the close a reset, and lose our last answer
+    char discard[4096];
+    for (int i = 0; i < 16 && ::recv(socket_.native_handle(), discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+    }
+  }
   socket_.shutdown(peer_socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
@@ -279,12 +293,26 @@ void connection::retry_later() {
 // the answer back here; reading resumes after it, so responses stay in order.
 void connection::start_wait(pending_wait wait) {
   waiting_ = true;
+  if (peer_.remote) watch_peer_while_waiting();
   // The completion holds the connection: nothing else is pending on it meanwhile.
   pending_wait_ = waits_.start(wait.record, wait.seen_version, wait.deadline,
                                  [self = shared_from_this(), id = wait.id, exact = wait.exact_id](
                                      std::uint64_t version, bool changed) {
                                    self->finish_wait(id, exact, version, changed);
                                  });
+}
+
+// A TCP peer that dies during a long wait (its keepalive fails, or its process is
+// killed) must not keep its lease until the wait ends: the socket is watched
+// meanwhile. Bytes that arrive are later requests, read after the wait.
+void connection::watch_peer_while_waiting() {
+  socket_.async_wait(peer_socket::wait_read, [weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec || !self->waiting_) return;
+    char byte;
+    const ssize_t n = ::recv(self->socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) self->close();
+  });
 }
 
 void connection::finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version,

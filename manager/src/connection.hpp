@@ -61,6 +61,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // The first line of a TCP peer: its auth. False when refused (after a delay).
   bool authenticate(std::string_view line);
   void end_lease();
+  void watch_peer_while_waiting();
   void finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version, bool changed);
 
   peer_socket socket_;

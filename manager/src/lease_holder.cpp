@@ -15,8 +15,6 @@
 
 #include "mpstate/error.hpp"
 
-extern char** environ;
-
 namespace mpstate::manager {
 
 namespace {
@@ -38,8 +36,9 @@ core::process_identity lease_holder::identity() {
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   char cat[] = "/bin/cat";
   char* argv[] = {cat, nullptr};
+  char* no_environment[] = {nullptr};  // never $MPSTATE_KEY in its /proc/PID/environ
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, cat, &actions, nullptr, argv, environ);
+  const int rc = posix_spawn(&pid, cat, &actions, nullptr, argv, no_environment);
   posix_spawn_file_actions_destroy(&actions);
   ::close(fds[0]);
   if (rc != 0) {

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "mpstate/core/auth.hpp"
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
     opts.allowed_gids.assign(allow_gids.begin(), allow_gids.end());
     if (!key_file.empty()) opts.key = mpstate::core::read_key_file(key_file);
     else if (!opts.listen.empty()) opts.key = mpstate::core::key_from_environment();
+    ::unsetenv("MPSTATE_KEY");  // read; not left for /proc/PID/environ readers of children
     if (!read_only_key_file.empty()) opts.read_only_key = mpstate::core::read_key_file(read_only_key_file);
     if (!opts.read_only_key.empty() && opts.read_only_key == opts.key) {
       throw mpstate::error(mpstate::errc::invalid_argument, "the read-only key must differ from the key");

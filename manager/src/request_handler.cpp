@@ -310,6 +310,7 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
               {"listening", facts_.listening},
               {"auth_failures", facts_.auth_failures},
               {"leases", facts_.leases},
+              {"handshakes_pending", facts_.handshakes_pending},
               {"counters", counters()}};
     }
     case op_code::dump:

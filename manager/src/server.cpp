@@ -237,8 +237,12 @@ void server::impl::accept_tcp(asio::ip::tcp::acceptor& tcp) {
 }
 
 void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
-  tune_tcp_connection(socket.native_handle(), opts.lease);
   std::string address = peer_address(socket.native_handle());
+  if (facts.handshakes_pending >= max_pending_handshakes) {
+    log().warn("{}: dropped: {} TCP peers are in their handshake already", address, max_pending_handshakes);
+    return;  // the socket closes here
+  }
+  tune_tcp_connection(socket.native_handle(), opts.lease);
   if (!tls_context) {
     const int family = socket.local_endpoint().protocol().family();
     peer_socket plain(io, asio::generic::stream_protocol(family, IPPROTO_TCP), socket.release());
@@ -247,13 +251,16 @@ void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
   }
   // TLS first; the connection is made (and counted) once it is up.
   auto bridge = std::make_shared<tls_bridge>(tls_bridge::tls_stream(std::move(socket), *tls_context));
+  ++facts.handshakes_pending;  // until TLS is up; then until the key handshake is done
   bridge->start(
       std::chrono::seconds(10),
       [this, address](tls_bridge::inner_socket inner) {
+        --facts.handshakes_pending;
         peer_socket plain(io, asio::generic::stream_protocol(AF_UNIX, 0), inner.release());
         if (auto conn = new_connection(std::move(plain))) conn->start_remote(address);
       },
       [this, address](const std::string& why) {
+        --facts.handshakes_pending;
         ++facts.auth_failures;
         log().warn("{}: TLS handshake failed: {}", address, why);
       });

@@ -10,6 +10,10 @@
 
 namespace mpstate::manager {
 
+// TCP peers still in their TLS or key handshake, at most: more are dropped at
+// accept, so peers without the key cannot take the slots of those with it.
+constexpr std::size_t max_pending_handshakes = 64;
+
 // Binds and listens on "HOST:PORT" (a name is resolved; port 0 takes a free one).
 // Throws error(invalid_argument) for a bad address, error(system_error) when it
 // cannot be bound.

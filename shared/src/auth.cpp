@@ -14,13 +14,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "mpstate/core/names.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
 
 std::string read_key_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO does not hang us
   if (fd < 0) {
     throw error(errno == ENOENT ? errc::not_found : errc::permission_denied,
                 "cannot open key file " + path + ": " + std::strerror(errno));
@@ -28,14 +29,17 @@ std::string read_key_file(const std::string& path) {
   struct stat st {};
   std::string key(4097, '\0');
   ssize_t n = -1;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0) n = ::read(fd, key.data(), key.size());
+  const bool usable = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 && st.st_uid == ::geteuid();
+  if (usable) n = ::read(fd, key.data(), key.size());
   ::close(fd);
   if (!S_ISREG(st.st_mode)) throw error(errc::invalid_argument, "key file " + path + " is not a regular file");
   if (st.st_mode & 077) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    throw error(errc::permission_denied, "key file " + path + " may be read by others (mode " + mode +
-                                             "): chmod 600 " + path);
+    throw error(errc::permission_denied, "key file " + path + " may be read by others (" +
+                                             permission_text(st.st_mode & 07777) + "): chmod 600 " + path);
+  }
+  if (st.st_uid != ::geteuid()) {
+    throw error(errc::permission_denied, "key file " + path + " belongs to uid " + std::to_string(st.st_uid) +
+                                             ", not to this user");
   }
   if (n < 0) throw error(errc::permission_denied, "cannot read key file " + path + ": " + std::strerror(errno));
   key.resize(static_cast<std::size_t>(n));
@@ -44,7 +48,7 @@ std::string read_key_file(const std::string& path) {
   if (key.size() < min_key_bytes) {
     throw error(errc::invalid_argument, "the key in " + path + " has " + std::to_string(key.size()) +
                                             " bytes, under " + std::to_string(min_key_bytes) +
-                                            ": make one with head -c 32 /dev/urandom > " + path);
+                                            ": make one with head -c 32 /dev/urandom | base64 > " + path);
   }
   return key;
 }
@@ -87,13 +91,14 @@ bool proofs_equal(std::string_view a, std::string_view b) {
 std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge,
                                             std::string_view key, std::string_view read_only_key) noexcept {
   try {
+    if (line.size() > max_auth_line) return std::nullopt;
     const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
     if (!request.is_object() || request.value("op", nlohmann::json()) != "auth") return std::nullopt;
     const nlohmann::json theirs = request.value("challenge", nlohmann::json());
     const nlohmann::json proof = request.value("proof", nlohmann::json());
-    // At least 16 random bytes, and not our own challenge sent back.
-    if (!theirs.is_string() || !proof.is_string() || theirs.get_ref<const std::string&>().size() < 22 ||
-        theirs == challenge) {
+    // At least 16 random bytes in base64, and not our own challenge sent back.
+    if (!theirs.is_string() || !proof.is_string() || theirs == challenge ||
+        base64_decode(theirs.get_ref<const std::string&>()).size() < 16) {
       return std::nullopt;
     }
     const std::string& c = theirs.get_ref<const std::string&>();
@@ -111,6 +116,46 @@ std::optional<auth_grant> check_client_auth(std::string_view line, std::string_v
   } catch (...) {  // out of memory, say: a refusal like any other
     return std::nullopt;
   }
+}
+
+namespace {
+nlohmann::json parse_manager_line(std::string_view line) {
+  nlohmann::json message = nlohmann::json::parse(line, nullptr, false);
+  if (!message.is_object()) throw error(errc::internal, "the manager sent a malformed line: not an mpstate manager?");
+  if (auto e = message.find("error"); e != message.end()) {
+    if (!e->is_object() || !e->value("code", nlohmann::json()).is_string()) {
+      throw error(errc::internal, "the manager sent a malformed error");
+    }
+    throw error(errc_from_string(e->at("code").get<std::string>()), e->value("message", nlohmann::json()).is_string()
+                                                                         ? e->at("message").get<std::string>()
+                                                                         : std::string());
+  }
+  return message;
+}
+}  // namespace
+
+client_handshake answer_challenge(std::string_view manager_line, std::string_view key, std::uint64_t id) {
+  const nlohmann::json hello = parse_manager_line(manager_line);
+  const nlohmann::json theirs = hello.value("challenge", nlohmann::json());
+  if (hello.value("auth", nlohmann::json()) != "hmac-sha256" || !theirs.is_string()) {
+    throw error(errc::internal, "the peer did not open with an mpstate challenge: not an mpstate manager?");
+  }
+  const std::string ours = new_challenge();
+  const std::string& challenge = theirs.get_ref<const std::string&>();
+  const nlohmann::json request = {
+      {"op", "auth"}, {"id", id}, {"challenge", ours}, {"proof", auth_proof(key, "client", challenge, ours)}};
+  return {request.dump() + "\n", auth_proof(key, "manager", ours, challenge), id};
+}
+
+bool check_manager_answer(std::string_view answer_line, const client_handshake& sent) {
+  const nlohmann::json answer = parse_manager_line(answer_line);
+  const nlohmann::json result = answer.value("result", nlohmann::json());
+  const nlohmann::json proof = result.is_object() ? result.value("proof", nlohmann::json()) : nlohmann::json();
+  if (answer.value("id", nlohmann::json()) != sent.id || !proof.is_string() ||
+      !proofs_equal(proof.get_ref<const std::string&>(), sent.expected_proof)) {
+    throw error(errc::permission_denied, "the manager did not prove it holds the key: not our manager");
+  }
+  return result.value("access", nlohmann::json()) == "read_only";
 }
 
 bool is_tls_url(std::string_view address) { return address.starts_with("tls://"); }

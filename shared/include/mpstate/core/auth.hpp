@@ -16,14 +16,17 @@
 namespace mpstate::core {
 
 // Keys shorter than this are refused (a password is not a key: use
-// `head -c 32 /dev/urandom > key`).
+// `head -c 32 /dev/urandom | base64 > key`, which also fits $MPSTATE_KEY).
 constexpr std::size_t min_key_bytes = 16;
+// An auth line is short: a longer first line is refused.
+constexpr std::size_t max_auth_line = 4096;
 // A failed handshake is answered only after this long (a guesser gets one try a second
 // per connection; other clients are served meanwhile).
 constexpr std::chrono::milliseconds auth_failure_delay{1000};
 
 // The whole file, one trailing newline taken off. Throws error(not_found),
-// error(permission_denied) when group or others may read it (chmod 600), and
+// error(permission_denied) when group or others may read it (chmod 600) or another
+// user owns it, and
 // error(invalid_argument) for a key under min_key_bytes or over 4 KiB.
 std::string read_key_file(const std::string& path);
 // $MPSTATE_KEY, else the file named by $MPSTATE_KEY_FILE (read_key_file), else "".
@@ -49,6 +52,21 @@ struct auth_grant {
 };
 std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge,
                                             std::string_view key, std::string_view read_only_key) noexcept;
+
+// The client's side. From the manager's first line (its challenge): the auth line
+// to send, with a fresh challenge of ours, and the proof the manager must answer
+// with. Throws the manager's error when that line is one (too_many_connections),
+// error(internal) when it is no challenge (not an mpstate manager?).
+struct client_handshake {
+  std::string line;            // '\n'-terminated
+  std::string expected_proof;  // the manager's, if it holds the key
+  std::uint64_t id = 0;
+};
+client_handshake answer_challenge(std::string_view manager_line, std::string_view key, std::uint64_t id);
+// The manager's answer to that line: returns whether access is read-only; throws
+// its error (permission_denied: a wrong key), or error(permission_denied) when its
+// proof is not the expected one: that manager does not hold the key.
+bool check_manager_answer(std::string_view answer_line, const client_handshake& sent);
 
 // "tcp://HOST:PORT" or "tls://HOST:PORT" (or "HOST:PORT"; "[v6]:PORT"), split. Throws
 // error(invalid_argument) for anything else or a port outside 0..65535.
