@@ -150,12 +150,16 @@ void connection::close() {
 
 // Serves the complete lines buffered (pipelined requests, without a read each),
 // reads once when none is left, and otherwise waits for the socket. A loop, not
-// recursion (10,000 pipelined lines do not grow the stack); one read and one line
-// a turn (the next goes through the io_context's queue), so a client that floods
-// cannot keep the others waiting, even with slow requests such as a large dump.
+// recursion (10,000 pipelined lines do not grow the stack); one read and at most
+// 32 lines or 50 µs a turn (the next goes through the io_context's queue), so a
+// client that floods cannot keep the others waiting, even with slow requests such
+// as a large dump, and a pipelined batch is answered in one write.
 void connection::do_read() {
+  constexpr int lines_per_turn = 32;
+  constexpr auto time_per_turn = std::chrono::microseconds(50);
   bool received = false;
   int served = 0;
+  std::chrono::steady_clock::time_point turn_start;
   while (!closing_ && !waiting_ && !refused_) {
     if (writing_ && (outbox_.size() > max_outbox || handler_.facts().answer_bytes_held > max_answer_memory_)) {
       reading_paused_ = true;  // until its answers are written (do_write resumes it)
@@ -164,7 +168,9 @@ void connection::do_read() {
     reading_paused_ = false;
     const auto* data = static_cast<const char*>(input_.data().data());
     if (const void* end = std::memchr(data, '\n', input_.size())) {
-      if (++served > 1) {
+      if (++served == 1) {
+        turn_start = std::chrono::steady_clock::now();
+      } else if (served > lines_per_turn || std::chrono::steady_clock::now() - turn_start > time_per_turn) {
         flush();
         return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
       }
