@@ -69,6 +69,8 @@ def cases(build, loop_binary):
         c.append((f"mpstate tcp get x{procs}", lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "tcp")))
         c.append((f"mpstate tcp get p16 x{procs}",
                   lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "tcp", 16)))
+    for pipeline in (1, 16):  # TLS, beside redis-benchmark --tls
+        c.append((f"mpstate tls get p{pipeline} x1", lambda s, *_, pl=pipeline: mpstate_bench(build, s, "get", 1, "tls", pl)))
     c.append(("mpstate socket wait", lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket")))
     for kind in ("value", "dict", "namespace"):
         for op in ("get", "set"):
@@ -167,6 +169,11 @@ def targets(meds):
         if ours and red:
             add(f"tcp get, 16 deep vs redis-benchmark -P 16 (tcp, {procs} client)", ours / red, ">= 1x",
                 ours / red >= 1)
+    for pipeline, ours_variant in ((1, "tls"), (16, "tls-p16")):
+        ours, red = rate("mpstate", ours_variant, "get"), rate("redis", f"redis-benchmark-tls-p{pipeline}", "get")
+        if ours and red:
+            add(f"tls get{', 16 deep' if pipeline > 1 else ''} vs redis-benchmark --tls -P {pipeline} (1 client)",
+                ours / red, ">= 1x", ours / red >= 1)
     for variant in ("local", "socket"):
         w, rtt = find(meds, "mpstate", variant, "wait", 2), find(meds, "baseline", "socket-rtt", "wait", 2)
         if w and rtt:

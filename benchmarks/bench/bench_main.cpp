@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -72,6 +73,26 @@ struct private_file {
   ~private_file() { ::unlink(path.c_str()); }
   std::string path = "/tmp/mpstate-bench-key.XXXXXX";
 };
+// A certificate for 127.0.0.1 that openssl makes, removed with the object.
+struct tls_certificate {
+  tls_certificate() {
+    if (!::mkdtemp(dir.data())) throw std::runtime_error("cannot make a directory in /tmp");
+    cert = dir + "/cert.pem";
+    key = dir + "/key.pem";
+    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+                            "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
+                            " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a certificate");
+  }
+  tls_certificate(const tls_certificate&) = delete;
+  tls_certificate& operator=(const tls_certificate&) = delete;
+  ~tls_certificate() {
+    ::unlink(cert.c_str());
+    ::unlink(key.c_str());
+    ::rmdir(dir.c_str());
+  }
+  std::string dir = "/tmp/mpstate-bench-tls.XXXXXX", cert, key;
+};
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,7 +107,8 @@ int main(int argc, char** argv) {
       "seconds", po::value(&o.seconds), "timed seconds per run (default 1)")(
       "value-size", po::value(&o.value_size), "8: int64; more: a string of that many bytes")(
       "variables", po::value(&o.variables), "variables the workers spread over (default 1)")(
-      "transport", po::value(&o.transport), "local | socket | tcp (loopback, with a key; default local)")(
+      "transport", po::value(&o.transport), "local | socket | tcp (loopback, with a key) | tls (the same in TLS, "
+                                          "with a certificate openssl makes; default local)")(
       "pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
       "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
       "manager", po::value(&o.manager), "use this running manager instead of an embedded one")(
@@ -117,21 +139,27 @@ int main(int argc, char** argv) {
     if (o.system == "mpstate" || o.system == "both") {
       std::optional<mpstate::Manager> embedded;
       std::optional<private_file> key_file;
+      std::optional<tls_certificate> tls_files;
       mpstate_target target;
       if (o.manager.empty()) {
         mpstate::ManagerOptions mo;
         mo.size = segment_size_for(o);
-        if (o.transport == "tcp") {
+        if (o.transport == "tcp" || o.transport == "tls") {
           target.key = mpstate::core::new_challenge();  // 32 random bytes, as base64
           key_file.emplace(target.key);
           mo.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_file->path};
         }
+        if (o.transport == "tls") {
+          tls_files.emplace();
+          mo.extra_args.insert(mo.extra_args.end(), {"--tls-cert", tls_files->cert, "--tls-key", tls_files->key});
+          ::setenv("MPSTATE_TLS_CA", tls_files->cert.c_str(), 1);  // the workers trust it
+        }
         embedded.emplace(mpstate::Manager::start(mo));
         target.manager_name = embedded->name();
         target.socket_path = embedded->socket_path();
-        if (o.transport == "tcp") {
+        if (o.transport == "tcp" || o.transport == "tls") {
           auto stat = embedded->connect().request({{"op", "stat"}});
-          target.socket_path = "tcp://" + stat.at("listening").at(0).get<std::string>();
+          target.socket_path = o.transport + "://" + stat.at("listening").at(0).get<std::string>();
         }
       } else {
         target.manager_name = o.manager;

@@ -4,11 +4,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -33,6 +35,7 @@ line_socket::line_socket(const std::string& path, const std::string& key) {
       close(fd_);
       throw std::runtime_error("connect " + path + ": " + std::strerror(err));
     }
+    if (core::is_tls_url(path)) start_tls();
     authenticate(key);
     return;
   }
@@ -47,7 +50,23 @@ line_socket::line_socket(const std::string& path, const std::string& key) {
   }
 }
 
-line_socket::~line_socket() { close(fd_); }
+line_socket::~line_socket() {
+  if (tls_) SSL_free(static_cast<SSL*>(tls_));
+  if (tls_context_) SSL_CTX_free(static_cast<SSL_CTX*>(tls_context_));
+  close(fd_);
+}
+
+void line_socket::start_tls() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  tls_context_ = ctx;
+  const char* ca = std::getenv("MPSTATE_TLS_CA");
+  if (!ca || SSL_CTX_load_verify_locations(ctx, ca, nullptr) != 1) throw std::runtime_error("tls://: no $MPSTATE_TLS_CA");
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL* ssl = SSL_new(ctx);
+  tls_ = ssl;
+  SSL_set_fd(ssl, fd_);
+  if (SSL_connect(ssl) != 1) throw std::runtime_error("TLS handshake failed");
+}
 
 // docs/protocol.md, "TCP and the key".
 void line_socket::authenticate(const std::string& key) {
@@ -59,7 +78,8 @@ void line_socket::authenticate(const std::string& key) {
 void line_socket::send(const std::string& bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    ssize_t n = tls_ ? SSL_write(static_cast<SSL*>(tls_), bytes.data() + done, static_cast<int>(bytes.size() - done))
+                     : ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (n <= 0) throw std::runtime_error("send failed");
     done += static_cast<std::size_t>(n);
   }
@@ -71,7 +91,7 @@ void line_socket::fill() {
     start_ = 0;
   }
   char buf[65536];
-  ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+  ssize_t n = tls_ ? SSL_read(static_cast<SSL*>(tls_), buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
   if (n <= 0) throw std::runtime_error("the manager closed the connection");
   buffer_.append(buf, static_cast<std::size_t>(n));
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A blocking connection for raw protocol lines (pipelined runs, setup): a Unix
-// socket path, or tcp://IPv4:PORT with the key handshake done before anything else.
+// socket path, or tcp://IPv4:PORT with the key handshake done before anything else,
+// or tls://IPv4:PORT: the same inside TLS (the CA in $MPSTATE_TLS_CA).
 #pragma once
 
 #include <string>
@@ -10,7 +11,7 @@ namespace mpstate::bench {
 class line_socket {
  public:
   explicit line_socket(const std::string& path, const std::string& key = {});
-  ~line_socket();
+  ~line_socket();  // closes
   line_socket(const line_socket&) = delete;
   line_socket& operator=(const line_socket&) = delete;
   void send(const std::string& bytes);
@@ -22,6 +23,9 @@ class line_socket {
  private:
   void fill();
   void authenticate(const std::string& key);
+  void start_tls();
+  void* tls_context_ = nullptr;  // SSL_CTX*, SSL* (OpenSSL's, when tls://)
+  void* tls_ = nullptr;
   int fd_ = -1;
   std::string buffer_;
   std::size_t start_ = 0;

@@ -182,8 +182,8 @@ void create_variables(const bench_options& o, mpstate_target& t) {
 
 void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& out) {
   const bool local = o.transport == "local";
-  if (!local && o.transport != "socket" && o.transport != "tcp") {
-    throw std::runtime_error("--transport is local, socket or tcp");
+  if (!local && o.transport != "socket" && o.transport != "tcp" && o.transport != "tls") {
+    throw std::runtime_error("--transport is local, socket, tcp or tls");
   }
   if ((o.op == "lock" || o.op == "lookup") && !local) throw std::runtime_error(o.op + " is local only");
   if (o.op == "wait" && o.procs < 2) throw std::runtime_error("wait needs --procs 2 or more");

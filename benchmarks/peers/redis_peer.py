@@ -25,15 +25,33 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Set by redis_server() when Debian's redis-server serves TLS too (it is built
+# with it): the TLS port and the certificate (its own CA) for the TLS rows.
+TLS = {}
+
+
+def tls_args(workdir):
+    """A certificate for 127.0.0.1 made by openssl, and redis-server's TLS options."""
+    cert, key = os.path.join(workdir, "tls.crt"), os.path.join(workdir, "tls.key")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                           "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                           "-keyout", key, "-out", cert], capture_output=True)
+    if made.returncode != 0:
+        return []
+    TLS.update(port=free_port(), ca=cert)
+    return ["--tls-port", str(TLS["port"]), "--tls-cert-file", cert, "--tls-key-file", key,
+            "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"]
+
+
 @contextlib.contextmanager
 def redis_server():
-    """A private redis-server; yields (unix_socket_path, tcp_port)."""
+    """A private redis-server; yields (unix_socket_path, tcp_port) (and sets TLS)."""
     workdir = tempfile.mkdtemp(prefix="mpstate-redis-")
     sock = os.path.join(workdir, "redis.sock")
     port = free_port()
     proc = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--unixsocket", sock,
-         "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", workdir],
+         "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", workdir, *tls_args(workdir)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -47,11 +65,13 @@ def redis_server():
         proc.wait(timeout=10)
 
 
-def redis_benchmark(sock, port, op, clients, pipeline, seconds):
+def redis_benchmark(sock, port, op, clients, pipeline, seconds, tls=False):
     """redis-benchmark's own figure (one client process, `clients` connections)."""
     expected_rate = 20000 * clients * pipeline
     n = max(1000, int(expected_rate * seconds))
     where = ["-s", sock] if sock else ["-h", "127.0.0.1", "-p", str(port)]
+    if tls:
+        where = ["-h", "127.0.0.1", "-p", str(TLS["port"]), "--tls", "--cacert", TLS["ca"]]
     out = subprocess.run(["redis-benchmark", *where, "-t", op, "-n", str(n), "-c", str(clients),
                           "-P", str(pipeline), "--csv"], capture_output=True, text=True, check=True).stdout
     row = next(r for r in csv.DictReader(io.StringIO(out)) if r["test"].lower() == op)
@@ -77,6 +97,9 @@ def cases(loop_binary):
                     out.append((f"redis-benchmark-{transport}-p{pipeline}", op, clients,
                                 lambda s, p, secs, t=transport, op=op, c=clients, pl=pipeline:
                                 redis_benchmark(s if t == "unix" else None, p, op, c, pl, secs)))
+    for pipeline in (1, 16) if TLS else ():  # Redis over TLS (call this inside redis_server())
+        out.append((f"redis-benchmark-tls-p{pipeline}", "get", 1,
+                    lambda s, p, secs, pl=pipeline: redis_benchmark(None, p, "get", 1, pl, secs, tls=True)))
     if loop_binary:
         for op, ours in (("get", "get"), ("set", "set"), ("incr", "add")):
             for procs in (1, 2):
