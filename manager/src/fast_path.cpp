@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "fast_path.hpp"
 
+#include <charconv>
+
 namespace mpstate::manager {
 
 namespace {
@@ -50,17 +52,22 @@ struct reader {
 
 }  // namespace
 
-std::optional<plain_get> parse_plain_get(std::string_view line) noexcept {
+std::optional<plain_request> parse_plain_request(std::string_view line) noexcept {
   reader r{line};
-  plain_get out;
-  bool has_op = false, has_name = false, has_id = false;
+  plain_request out;
+  bool has_op = false, has_name = false, has_id = false, has_number = false;
+  std::string_view number_key, number;
   if (!r.take('{')) return std::nullopt;
   do {
     std::string_view key;
     if (!r.plain_string(key) || !r.take(':')) return std::nullopt;
     if (key == "op" && !has_op) {
       std::string_view op;
-      if (!r.plain_string(op) || op != "get") return std::nullopt;
+      if (!r.plain_string(op)) return std::nullopt;
+      if (op == "get") out.op = core::op_code::get;
+      else if (op == "set") out.op = core::op_code::set;
+      else if (op == "add") out.op = core::op_code::add;
+      else return std::nullopt;
       has_op = true;
     } else if (key == "name" && !has_name) {
       if (!r.plain_string(out.name)) return std::nullopt;
@@ -68,6 +75,10 @@ std::optional<plain_get> parse_plain_get(std::string_view line) noexcept {
     } else if (key == "id" && !has_id) {
       if (!r.plain_integer(out.id)) return std::nullopt;
       has_id = true;
+    } else if ((key == "value" || key == "delta") && !has_number) {
+      if (!r.plain_integer(number)) return std::nullopt;
+      number_key = key;
+      has_number = true;
     } else {
       return std::nullopt;  // another field, or one twice
     }
@@ -75,18 +86,26 @@ std::optional<plain_get> parse_plain_get(std::string_view line) noexcept {
   if (!r.take('}')) return std::nullopt;
   r.spaces();
   if (r.i != line.size() || !has_op || !has_name) return std::nullopt;
+  const std::string_view wanted = out.op == core::op_code::set ? "value" : out.op == core::op_code::add ? "delta" : "";
+  if (number_key != wanted) return std::nullopt;  // get with a number, set without its value, ...
+  if (has_number) std::from_chars(number.data(), number.data() + number.size(), out.number);  // 18 digits fit
   return out;
 }
 
-std::string format_get_answer(std::string_view id, std::string_view type, const core::json& value,
-                              std::uint64_t version) {
+std::string format_answer(std::string_view id, std::string_view result) {
   std::string line;
-  line.reserve(64 + id.size());
+  line.reserve(24 + id.size() + result.size());
   line.append(R"({"id":)").append(id.empty() ? std::string_view("null") : id);
-  line.append(R"(,"result":{"type":")").append(type).append(R"(","value":)");
-  line.append(value.dump(-1, ' ', false, core::json::error_handler_t::replace));
-  line.append(R"(,"version":)").append(std::to_string(version)).append("}}\n");
+  line.append(R"(,"result":)").append(result).append("}\n");
   return line;
+}
+
+std::string get_result(std::string_view type, const core::json& value, std::uint64_t version) {
+  std::string text = R"({"type":")";
+  text.append(type).append(R"(","value":)");
+  text.append(value.dump(-1, ' ', false, core::json::error_handler_t::replace));
+  text.append(R"(,"version":)").append(std::to_string(version)).append("}");
+  return text;
 }
 
 }  // namespace mpstate::manager

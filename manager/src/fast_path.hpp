@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The commonest request, answered without building JSON trees: a `get` of a scalar
-// (int64, uint64, double, bool) in the plain shape clients send,
-//   {"op":"get","name":"N"}   with an optional integer "id", keys in any order.
-// parse_plain_get recognises only that shape (names without escapes or non-ASCII
-// bytes, no duplicate keys); for anything else, and for any error, the request goes
-// the general way (request_handler::handle), which makes the same calls. The answer
-// is byte for byte the one the general path writes (format_get_answer).
+// The commonest requests, answered without building JSON trees, in the plain shapes
+// clients send (keys in any order, an optional integer "id"):
+//   {"op":"get","name":"N"}                 a scalar (int64, uint64, double, bool)
+//   {"op":"set","name":"N","value":INT}     an existing int64
+//   {"op":"add","name":"N","delta":INT}     an existing int64
+// parse_plain_request recognises only those shapes (names without escapes or
+// non-ASCII bytes, integers JSON writes back as sent, no duplicate or other keys);
+// anything else, and any error before a write commits, goes the general way
+// (request_handler::handle), which makes the same calls. The answers are byte for
+// byte the general path's.
 #pragma once
 
 #include <cstdint>
@@ -17,15 +20,18 @@
 
 namespace mpstate::manager {
 
-struct plain_get {
+struct plain_request {
+  core::op_code op = core::op_code::get;  // get, set or add
   std::string_view name;
-  std::string_view id;  // the integer's text as sent; empty: no id (answered null)
+  std::string_view id;      // the integer's text as sent; empty: no id (answered null)
+  std::int64_t number = 0;  // set's value, add's delta
 };
-std::optional<plain_get> parse_plain_get(std::string_view line) noexcept;
+std::optional<plain_request> parse_plain_request(std::string_view line) noexcept;
 
-// {"id":ID,"result":{"type":T,"value":V,"version":N}} and '\n', as to_line writes
-// make_result(id, {value, version, type}).
-std::string format_get_answer(std::string_view id, std::string_view type, const core::json& value,
-                              std::uint64_t version);
+// {"id":ID,"result":RESULT} and '\n', as to_line writes make_result(id, result);
+// `result` is the object's text.
+std::string format_answer(std::string_view id, std::string_view result);
+// get's result: {"type":T,"value":V,"version":N}.
+std::string get_result(std::string_view type, const core::json& value, std::uint64_t version);
 
 }  // namespace mpstate::manager

@@ -20,8 +20,22 @@ namespace mpstate::manager {
 
 using namespace mpstate::core;
 
+namespace {
+// Writes a request makes are stamped with the peer's pid (core::writing_for_pid),
+// and core::manager_committed says whether one committed.
+struct writing_for {
+  explicit writing_for(pid_t pid) {
+    core::writing_for_pid = pid;
+    core::manager_committed = false;
+  }
+  ~writing_for() { core::writing_for_pid = 0; }
+  writing_for(const writing_for&) = delete;
+  writing_for& operator=(const writing_for&) = delete;
+};
+}  // namespace
+
 handler_outcome request_handler::handle_line(std::string_view line, const peer_context& peer) {
-  if (auto answer = answer_plain_get(line)) return *std::move(answer);
+  if (auto answer = answer_plain(line, peer)) return *std::move(answer);
   try {
     check_json_depth(line);
   } catch (const error& e) {
@@ -59,13 +73,7 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
     op = find_op(op_field.get_ref<const std::string&>());
     if (!op) throw error(errc::unknown_op, "unknown op '" + op_field.get<std::string>() + "'");
     std::optional<pending_wait> wait;
-    struct writing_for {  // writes this request makes are stamped with the peer's pid
-      explicit writing_for(pid_t pid) {
-        core::writing_for_pid = pid;
-        core::manager_committed = false;
-      }
-      ~writing_for() { core::writing_for_pid = 0; }
-    } stamp(peer.process.pid);  // a TCP peer without a lease yet: the manager's own
+    writing_for stamp(peer.process.pid);  // a TCP peer without a lease yet: the manager's own
     read_only = only_reads(op->code);
     if (peer.read_only && !read_only) {
       throw error(errc::permission_denied, "this connection's key is read-only: '" + std::string(op->name) +
@@ -94,22 +102,45 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
   }
 }
 
-// The same calls as the general get (below), answered as it would be, byte for byte.
-std::optional<handler_outcome> request_handler::answer_plain_get(std::string_view line) {
-  const auto get = parse_plain_get(line);
-  if (!get) return std::nullopt;
+// The same calls as the general get, set and add (dispatch), answered as they would
+// be, byte for byte. Anything the general path would treat otherwise (a missing or
+// other-typed variable, a read-only peer's write, a busy record) goes there, unless
+// a write already committed: then its error is answered here.
+std::optional<handler_outcome> request_handler::answer_plain(std::string_view line, const peer_context& peer) {
+  const auto request = parse_plain_request(line);
+  if (!request || (request->op != op_code::get && peer.read_only)) return std::nullopt;
+  variable_record* r = nullptr;
   try {
-    validate_variable_name(get->name);
-    variable_record* r = segment_.find(get->name);
-    if (!r || !is_scalar(r->type)) return std::nullopt;  // not_found and the rest: the general way
-    const json value = read_json_value(*r);
-    handler_outcome out;
-    out.text = format_get_answer(get->id, to_string(r->type), value, r->version.load());
-    ++facts_.ops_by_code[static_cast<std::size_t>(op_code::get)];
-    return out;
-  } catch (...) {  // a bad name, a busy record: the general way says so
+    validate_variable_name(request->name);
+    r = segment_.find(request->name);
+  } catch (...) {
     return std::nullopt;
   }
+  if (!r || (request->op == op_code::get ? !is_scalar(r->type) : r->type != value_type::int64)) return std::nullopt;
+  handler_outcome out;
+  writing_for stamp(peer.process.pid);
+  try {
+    switch (request->op) {
+      case op_code::get: {
+        const json value = read_json_value(*r);
+        out.text = format_answer(request->id, get_result(to_string(r->type), value, r->version.load()));
+        break;
+      }
+      case op_code::set:
+        write_json_value(*r, json(request->number));
+        out.text = format_answer(request->id, R"({"version":)" + std::to_string(r->version.load()) + "}");
+        break;
+      default:
+        out.text = format_answer(request->id, R"({"value":)" + add_json_value(*r, json(request->number)).dump() + "}");
+        break;
+    }
+  } catch (const error& e) {
+    if (!core::manager_committed) return std::nullopt;  // nothing changed: the general path decides
+    ++facts_.errors_by_code[static_cast<std::size_t>(e.code())];
+    out.text = to_line(make_error(request->id.empty() ? json() : json::parse(request->id), e.code(), e.message()));
+  }
+  ++facts_.ops_by_code[static_cast<std::size_t>(request->op)];
+  return out;
 }
 
 json request_handler::counters() const {

@@ -94,9 +94,9 @@ class request_handler {
   json counters() const;
 
  private:
-  // A plain get of a scalar, without JSON trees (fast_path.hpp); nullopt: the
+  // A plain get, set or add, without JSON trees (fast_path.hpp); nullopt: the
   // request goes the general way.
-  std::optional<handler_outcome> answer_plain_get(std::string_view line);
+  std::optional<handler_outcome> answer_plain(std::string_view line, const peer_context& peer);
   json dispatch(core::op_code op, const json& request, const peer_context& peer,
                 std::optional<pending_wait>& wait);
   core::variable_record& existing(const json& request);

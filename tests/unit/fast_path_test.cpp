@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The fast path for plain gets (manager/src/fast_path.hpp) answers byte for byte
-// what the general path answers, and leaves everything else to it.
+// The fast path for plain gets, sets and adds (manager/src/fast_path.hpp) answers
+// byte for byte what the general path answers, and leaves everything else to it.
 #include <boost/test/unit_test.hpp>
 #include <limits>
 
@@ -53,6 +53,28 @@ BOOST_AUTO_TEST_CASE(plain_gets_of_scalars_are_answered_as_the_general_path_answ
   BOOST_TEST(handler.counters()["ops"]["get"] == 10);  // counted once each, on both paths
 }
 
+BOOST_AUTO_TEST_CASE(plain_sets_and_adds_of_int64_answer_and_change_as_the_general_path_does) {
+  set("twin", -42);  // "i" and "twin": the same history, one served fast, one the general way
+  for (const std::string op : {R"("op":"set","value":5)", R"("op":"add","delta":-7)", R"("delta":1000,"op":"add")",
+                               R"("op":"set","value":-123456789012345678)", R"("op":"add","delta":0)"}) {
+    const std::string fast = "{" + op + R"(,"name":"i","id":3})", slow = "{" + op + R"(,"name":"twin","id":3})";
+    manager::handler_outcome out = handler.handle_line(fast, me);
+    BOOST_TEST_CONTEXT(fast) {
+      BOOST_TEST(!out.text.empty());
+      BOOST_TEST(out.text == general(slow));
+    }
+  }
+  BOOST_TEST(general(R"({"op":"get","name":"i"})") == general(R"({"op":"get","name":"twin"})"));
+  // An overflowing add commits nothing: the general path answers out_of_range.
+  set("i", json(std::numeric_limits<std::int64_t>::max()));
+  BOOST_TEST(handler.handle_line(R"({"op":"add","name":"i","delta":1})", me).text.empty());
+  // A read-only TCP peer's write goes the general way (which refuses it).
+  manager::peer_context reader = me;
+  reader.remote = reader.read_only = true;
+  BOOST_TEST(handler.handle_line(R"({"op":"set","name":"i","value":1})", reader).text.empty());
+  BOOST_TEST(!handler.handle_line(R"({"op":"get","name":"i"})", reader).text.empty());
+}
+
 BOOST_AUTO_TEST_CASE(everything_else_goes_the_general_way) {
   for (const std::string line : {
            R"({"op":"get","name":"s"})",             // a string: not a scalar
@@ -64,16 +86,21 @@ BOOST_AUTO_TEST_CASE(everything_else_goes_the_general_way) {
            R"({"op":"get","name":"i","name":"d"})",  // a key twice: the last one counts
            R"({"op":"get","name":"\u0069"})",        // an escape
            R"({"op":"get","name":"i","extra":1})",   // another field
-           R"({"op":"set","name":"i"})",             // another op
+           R"({"op":"set","name":"i"})",             // a set without its value
+           R"({"op":"set","name":"d","value":1})",   // a set of a double
+           R"({"op":"add","name":"i","value":1})",   // add takes a delta
+           R"({"op":"cas","name":"i"})",             // another op
            R"({"op":"get","name":"i"} x)",           // trailing bytes
            R"({"op":"get","name":"../x"})",          // an invalid name
        }) {
     BOOST_TEST_CONTEXT(line) { BOOST_TEST(handler.handle_line(line, me).text.empty()); }
   }
-  BOOST_TEST(!manager::parse_plain_get(R"({"op":"get"})"));
-  BOOST_TEST(!manager::parse_plain_get(R"({"name":"i"})"));
-  BOOST_TEST(!manager::parse_plain_get(R"({"op":"get","name":"i",})"));
-  BOOST_TEST(manager::parse_plain_get(R"({"op":"get","name":"i"})")->name == "i");
+  BOOST_TEST(!manager::parse_plain_request(R"({"op":"get"})"));
+  BOOST_TEST(!manager::parse_plain_request(R"({"name":"i"})"));
+  BOOST_TEST(!manager::parse_plain_request(R"({"op":"get","name":"i",})"));
+  BOOST_TEST(!manager::parse_plain_request(R"({"op":"get","name":"i","value":1})"));
+  BOOST_TEST(manager::parse_plain_request(R"({"op":"get","name":"i"})")->name == "i");
+  BOOST_TEST(manager::parse_plain_request(R"({"op":"add","name":"i","delta":-5})")->number == -5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
