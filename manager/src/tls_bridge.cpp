@@ -49,30 +49,21 @@ void tls_bridge::start(std::chrono::milliseconds deadline, std::function<void(in
       return self->stop();
     }
     serve(std::move(outer));
-    self->tls_to_inner();
-    self->inner_to_tls();
+    self->pump(self->tls_, self->inner_, self->from_tls_);
+    self->pump(self->inner_, self->tls_, self->from_inner_);
   });
 }
 
-void tls_bridge::tls_to_inner() {
-  tls_.async_read_some(asio::buffer(from_tls_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+template <class From, class To>
+void tls_bridge::pump(From& from, To& to, std::array<char, 16 * 1024>& buffer) {
+  from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
+                                                 boost::system::error_code ec, std::size_t n) {
     if (ec) return self->stop();
-    asio::async_write(self->inner_, asio::buffer(self->from_tls_.data(), n),
-                      [self](boost::system::error_code write_ec, std::size_t) {
-                        if (write_ec) return self->stop();
-                        self->tls_to_inner();
-                      });
-  });
-}
-
-void tls_bridge::inner_to_tls() {
-  inner_.async_read_some(asio::buffer(from_inner_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-    if (ec) return self->stop();
-    asio::async_write(self->tls_, asio::buffer(self->from_inner_.data(), n),
-                      [self](boost::system::error_code write_ec, std::size_t) {
-                        if (write_ec) return self->stop();
-                        self->inner_to_tls();
-                      });
+    asio::async_write(to, asio::buffer(buffer.data(), n), [self, &from, &to, &buffer](boost::system::error_code write_ec,
+                                                                                     std::size_t) {
+      if (write_ec) return self->stop();
+      self->pump(from, to, buffer);
+    });
   });
 }
 

@@ -33,8 +33,9 @@ class tls_bridge : public std::enable_shared_from_this<tls_bridge> {
              std::function<void(const std::string&)> on_failure);
 
  private:
-  void tls_to_inner();
-  void inner_to_tls();
+  // Carries what `from` reads to `to`, through `buffer`, until either side ends.
+  template <class From, class To>
+  void pump(From& from, To& to, std::array<char, 16 * 1024>& buffer);
   void stop();
 
   tls_stream tls_;

@@ -5,20 +5,13 @@
 #include <limits>
 
 #include "fast_path.hpp"
-#include "mpstate/core/process_identity.hpp"
-#include "request_handler.hpp"
-#include "test_support.hpp"
+#include "handler_fixture.hpp"
 
 using namespace mpstate;
 using core::json;
 
 namespace {
-struct fast_path_fixture {
-  test::scratch_segment scratch{1 << 20};
-  manager::server_facts facts{"unit", 0, core::now_ns(), false};
-  manager::request_handler handler{*scratch.segment, facts};
-  core::process_identity me = core::self_identity();
-
+struct fast_path_fixture : test::handler_fixture {
   fast_path_fixture() {
     set("i", -42);
     set("u", json(std::numeric_limits<std::uint64_t>::max()));

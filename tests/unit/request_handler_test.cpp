@@ -7,38 +7,13 @@
 
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/value_codec.hpp"
-#include "request_handler.hpp"
-#include "test_support.hpp"
+#include "handler_fixture.hpp"
 
 using namespace mpstate;
 using core::json;
 
-namespace {
-struct handler_fixture {
-  test::scratch_segment scratch{1 << 20};
-  manager::server_facts facts{"unit", 0, core::now_ns(), false};
-  manager::request_handler handler{*scratch.segment, facts};
-  core::process_identity me = core::self_identity();
 
-  json call(const json& request) { return handler.handle(request, me).response; }
-  json line(const std::string& text) {
-    manager::handler_outcome out = handler.handle_line(text, me);
-    return out.text.empty() ? out.response : json::parse(out.text);  // the fast path answers in text
-  }
-  std::string error_code(const json& request) {
-    json r = call(request);
-    BOOST_REQUIRE_MESSAGE(r.contains("error"), "expected an error for " << request.dump() << ", got " << r.dump());
-    return r["error"]["code"].get<std::string>();
-  }
-  json result(const json& request) {
-    json r = call(request);
-    BOOST_REQUIRE_MESSAGE(r.contains("result"), request.dump() << " -> " << r.dump());
-    return r["result"];
-  }
-};
-}  // namespace
-
-BOOST_FIXTURE_TEST_SUITE(request_handler, handler_fixture)
+BOOST_FIXTURE_TEST_SUITE(request_handler, test::handler_fixture)
 
 BOOST_AUTO_TEST_CASE(a_value_over_its_capacity_grows_the_buffer_until_the_segment_is_full) {
   result({{"op", "create"}, {"name", "g"}, {"type", "string"}, {"capacity", 4}});
