@@ -210,6 +210,20 @@ BOOST_AUTO_TEST_CASE(a_remote_lock_holder_killed_frees_the_lock_and_the_next_acq
   BOOST_TEST(eventually([&] { return stat()["leases"] == 0; }, 5s));
 }
 
+BOOST_AUTO_TEST_CASE(a_cut_connection_ends_the_lease_of_a_holder_that_lives_on) {
+  Lock lock = local->lock("mutex");
+  raw_connection c(url);
+  const std::string challenge = open_raw(c);
+  c.send(auth_line(the_key, challenge, core::new_challenge()));
+  BOOST_REQUIRE(code_of(json::parse(c.read_line().value())) == "ok");
+  BOOST_REQUIRE(ask(c, R"({"op":"acquire","name":"mutex"})")["result"]["acquired"] == true);
+  BOOST_TEST(!lock.acquire(100ms).acquired);
+  c.cut();  // this process lives on; its connection does not
+  const AcquireResult last = lock.acquire(5s);
+  BOOST_TEST(last.acquired);
+  BOOST_TEST(last.previous_owner_died);  // the lease holder is gone, as after a kill -9
+}
+
 BOOST_AUTO_TEST_CASE(a_remote_holder_killed_during_a_long_wait_frees_its_lock_at_once) {
   Lock lock = local->lock("mutex");
   local->create<std::int64_t>("never", 0);

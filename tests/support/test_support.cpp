@@ -152,6 +152,8 @@ std::optional<std::string> raw_connection::read_line(std::chrono::milliseconds t
   }
 }
 
+void raw_connection::cut() { ::shutdown(fd_, SHUT_RDWR); }
+
 bool raw_connection::closed_by_peer(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -75,6 +75,8 @@ class raw_connection {
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5s);
   // True when the peer closed the connection before the deadline.
   bool closed_by_peer(std::chrono::milliseconds timeout = 5s);
+  // Cuts the connection (both directions) while this process lives on.
+  void cut();
 
  private:
   int fd_ = -1;
