@@ -110,14 +110,9 @@ nlohmann::json describe_without_waiting(variable_record& r) {
   try {
     return describe_record(r);
   } catch (const lock_busy& busy) {
-    return {{"name", std::string(r.name_view())},
-            {"type", to_string(r.type)},
-            {"version", r.version.load()},
-            {"capacity", r.capacity},
-            {"last_writer_pid", r.last_writer_pid()},
-            {"last_write_ns", r.last_write_ns()},
-            {"value", read_json_value_unlocked(r).value_or(nullptr)},
-            {"locked", busy.message()}};
+    nlohmann::json out = describe_record(r, read_json_value_unlocked(r).value_or(nullptr));
+    out["locked"] = busy.message();
+    return out;
   }
 }
 

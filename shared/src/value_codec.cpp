@@ -295,8 +295,9 @@ json compare_exchange_json_value(variable_record& r, const json& expected, const
   return {{"ok", ok}, {"value", read_json_value(r)}};
 }
 
-json describe_record(variable_record& r) {
-  json value = read_json_value(r);
+json describe_record(variable_record& r) { return describe_record(r, read_json_value(r)); }
+
+json describe_record(const variable_record& r, json value) {
   return {{"name", std::string(r.name_view())},
           {"type", to_string(r.type)},
           {"version", r.version.load()},

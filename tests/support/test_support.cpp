@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "test_support.hpp"
 
+#include "mpstate/core/auth.hpp"
+
 #include <sys/resource.h>
 
 #include <poll.h>
@@ -84,12 +86,12 @@ scratch_segment::~scratch_segment() {
 }
 
 raw_connection::raw_connection(const std::string& path) {
-  if (path.starts_with("tcp://")) {  // tcp://IPv4:PORT
-    const auto colon = path.rfind(':');
+  if (mpstate::core::is_network_url(path)) {  // tcp://IPv4:PORT
+    const mpstate::core::tcp_address where = mpstate::core::parse_tcp_address(path);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(path.substr(colon + 1))));
-    inet_pton(AF_INET, path.substr(6, colon - 6).c_str(), &addr.sin_addr);
+    addr.sin_port = htons(where.port);
+    if (inet_pton(AF_INET, where.host.c_str(), &addr.sin_addr) != 1) throw std::runtime_error("not IPv4: " + path);
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       close(fd_);

@@ -46,6 +46,8 @@ json element_to_json(value_type t, const std::string& bytes);
 // One variable as the dump and the `dump`/`stat` ops show it:
 // {"name","type","version","capacity","last_writer_pid","last_write_ns","value"}
 json describe_record(variable_record& r);
+// The same, with `value` as the record's value (the dump's read without the lock).
+json describe_record(const variable_record& r, json value);
 
 // JSON deeper than this is refused (bad_request): parsing is iterative, but
 // serialising and destroying nested values recurse, so unbounded depth would let
