@@ -112,6 +112,9 @@ void connection::refuse(errc code, const std::string& message) {
   send(core::make_error(nullptr, code, message));
 }
 
+// Armed once per quiet spell, not per request: a request only notes its time
+// (last_request_), and the timer, when it fires early, waits out the rest. Re-arming
+// per request cost a timerfd update and a cancelled handler's run each time.
 void connection::arm_idle_timer() {
   // A TCP peer has a few seconds to authenticate, whatever the idle timeout.
   constexpr std::chrono::milliseconds auth_deadline{10'000};
@@ -121,13 +124,23 @@ void connection::arm_idle_timer() {
     idle_timer_.cancel();  // (the auth deadline, once authenticated)
     return;
   }
-  idle_timer_.expires_after(timeout);
+  last_request_ = std::chrono::steady_clock::now();
+  idle_timer_.expires_at(last_request_ + timeout);
+  wait_idle_timer();
+}
+
+void connection::wait_idle_timer() {
   idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
     // A pending wait is not idleness, nor a TCP peer's lease: its keepalive says
     // whether it lives (a stopped client keeps what it holds, as a local one does).
     if (self->waiting_ || self->lease_.started()) return self->arm_idle_timer();
+    const auto quiet_until = self->last_request_ + self->idle_timeout_;
+    if (self->authenticated_ && quiet_until > std::chrono::steady_clock::now()) {
+      self->idle_timer_.expires_at(quiet_until);  // a request came meanwhile
+      return self->wait_idle_timer();
+    }
     self->close();  // silent, or stalled half-way through a line
   });
 }
@@ -247,7 +260,7 @@ bool connection::receive() {
 }
 
 bool connection::on_line(std::size_t bytes) {
-  arm_idle_timer();  // a complete request: the client is alive
+  last_request_ = std::chrono::steady_clock::now();  // a complete request: the client is alive
   // A streambuf's readable bytes are one contiguous block: parse them in place.
   std::string_view line(static_cast<const char*>(input_.data().data()), bytes - 1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

@@ -45,6 +45,7 @@ class connection : public std::enable_shared_from_this<connection> {
   core::process_identity identity_of(pid_t pid);
   // Closes the connection when no complete request arrives for idle_timeout_.
   void arm_idle_timer();
+  void wait_idle_timer();
   // Serves the first buffered line, of `bytes`; false when reading must stop for now
   // (a wait, or a retry, is pending).
   bool on_line(std::size_t bytes);
@@ -84,6 +85,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool waiting_ = false;  // a `wait` is pending: later requests queue behind it
   std::chrono::milliseconds idle_timeout_;
   asio::steady_timer idle_timer_;
+  std::chrono::steady_clock::time_point last_request_;  // the idle timer's reference
   std::chrono::milliseconds busy_timeout_;
   std::size_t max_answer_memory_;  // for all connections together (server_facts::answer_bytes_held)
   asio::steady_timer retry_timer_;
