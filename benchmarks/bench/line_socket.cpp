@@ -108,7 +108,7 @@ std::string line_socket::read_line() {
   }
 }
 
-int line_socket::read_responses(int n, std::string* first_error) {
+int line_socket::read_responses(int n, std::string* first_error, std::uint64_t* swapped) {
   int errors = 0;
   for (int got = 0; got < n;) {
     auto nl = buffer_.find('\n', start_);
@@ -119,6 +119,7 @@ int line_socket::read_responses(int n, std::string* first_error) {
     if (buffer_.compare(start_, 9, "{\"error\":") == 0) {
       if (errors++ == 0 && first_error) *first_error = buffer_.substr(start_, nl - start_);
     }
+    if (swapped && buffer_.find(R"("ok":true)", start_) < nl) ++*swapped;  // a cas that stored
     start_ = nl + 1;
     ++got;
   }

@@ -15,8 +15,9 @@ class line_socket {
   line_socket(const line_socket&) = delete;
   line_socket& operator=(const line_socket&) = delete;
   void send(const std::string& bytes);
-  // Reads `n` response lines; returns how many carried an "error".
-  int read_responses(int n, std::string* first_error = nullptr);
+  // Reads `n` response lines; returns how many carried an "error" (and counts in
+  // `swapped` those of a cas that stored).
+  int read_responses(int n, std::string* first_error = nullptr, std::uint64_t* swapped = nullptr);
   // Reads one line.
   std::string read_line();
 

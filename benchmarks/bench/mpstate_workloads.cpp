@@ -62,7 +62,11 @@ void raw_socket_loop(const bench_options& o, const mpstate_target& t, int rank, 
       return int_values(o) ? R"({"op":"set","name":")" + name + "\",\"value\":" + std::to_string(i) + "}\n"
                            : R"({"op":"set","name":")" + name + "\",\"value\":\"" + p + "\"}\n";
     }
-    throw std::runtime_error("--pipeline > 1 supports get, set, add");
+    if (o.op == "cas" && int_values(o)) {  // one worker on one variable: each stores; else some do
+      return R"({"op":"cas","name":")" + name + "\",\"expected\":" + std::to_string(i) + ",\"desired\":" +
+             std::to_string(i + 1) + "}\n";
+    }
+    throw std::runtime_error("--pipeline > 1 supports get, set, add, cas");
   };
   std::uint64_t sent = 0;
   std::string batch;
@@ -71,7 +75,7 @@ void raw_socket_loop(const bench_options& o, const mpstate_target& t, int rank, 
     batch.clear();
     for (int k = 0; k < o.pipeline; ++k) batch += request(sent++);
     s.send(batch);
-    if (s.read_responses(o.pipeline, &err) != 0) throw std::runtime_error(err);
+    if (s.read_responses(o.pipeline, &err, o.op == "cas" ? &slot.checked : nullptr) != 0) throw std::runtime_error(err);
   });
   slot.ops *= static_cast<std::uint64_t>(o.pipeline);
   for (std::uint32_t k = 0; k < slot.sample_count; ++k) slot.samples[k] /= static_cast<float>(o.pipeline);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "fast_path.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
+#include <iterator>
 
 namespace mpstate::manager {
 
@@ -53,10 +56,14 @@ struct reader {
 }  // namespace
 
 std::optional<plain_request> parse_plain_request(std::string_view line) noexcept {
+  // The integer fields, and which op takes which (a bit each).
+  constexpr std::string_view number_keys[] = {"value", "delta", "expected", "desired"};
+  constexpr unsigned value = 1, delta = 2, expected = 4, desired = 8;
   reader r{line};
   plain_request out;
-  bool has_op = false, has_name = false, has_id = false, has_number = false;
-  std::string_view number_key, number;
+  bool has_op = false, has_name = false, has_id = false;
+  unsigned numbers_seen = 0;
+  std::string_view numbers[4];
   if (!r.take('{')) return std::nullopt;
   do {
     std::string_view key;
@@ -67,6 +74,7 @@ std::optional<plain_request> parse_plain_request(std::string_view line) noexcept
       if (op == "get") out.op = core::op_code::get;
       else if (op == "set") out.op = core::op_code::set;
       else if (op == "add") out.op = core::op_code::add;
+      else if (op == "cas") out.op = core::op_code::cas;
       else return std::nullopt;
       has_op = true;
     } else if (key == "name" && !has_name) {
@@ -75,20 +83,30 @@ std::optional<plain_request> parse_plain_request(std::string_view line) noexcept
     } else if (key == "id" && !has_id) {
       if (!r.plain_integer(out.id)) return std::nullopt;
       has_id = true;
-    } else if ((key == "value" || key == "delta") && !has_number) {
-      if (!r.plain_integer(number)) return std::nullopt;
-      number_key = key;
-      has_number = true;
     } else {
-      return std::nullopt;  // another field, or one twice
+      const auto* k = std::find(std::begin(number_keys), std::end(number_keys), key);
+      const auto bit = 1u << (k - std::begin(number_keys));
+      if (k == std::end(number_keys) || (numbers_seen & bit) != 0) return std::nullopt;  // another field, or twice
+      if (!r.plain_integer(numbers[k - std::begin(number_keys)])) return std::nullopt;
+      numbers_seen |= bit;
     }
   } while (r.take(','));
   if (!r.take('}')) return std::nullopt;
   r.spaces();
   if (r.i != line.size() || !has_op || !has_name) return std::nullopt;
-  const std::string_view wanted = out.op == core::op_code::set ? "value" : out.op == core::op_code::add ? "delta" : "";
-  if (number_key != wanted) return std::nullopt;  // get with a number, set without its value, ...
-  if (has_number) std::from_chars(number.data(), number.data() + number.size(), out.number);  // 18 digits fit
+  const unsigned wanted = out.op == core::op_code::set   ? value
+                          : out.op == core::op_code::add ? delta
+                          : out.op == core::op_code::cas ? expected | desired
+                                                         : 0;
+  if (numbers_seen != wanted) return std::nullopt;  // get with a number, set without its value, ...
+  auto number = [&](unsigned bit, std::int64_t& to) {  // 18 digits fit
+    const std::string_view text = numbers[std::countr_zero(bit)];
+    std::from_chars(text.data(), text.data() + text.size(), to);
+  };
+  if (wanted & value) number(value, out.number);
+  if (wanted & delta) number(delta, out.number);
+  if (wanted & expected) number(expected, out.number);
+  if (wanted & desired) number(desired, out.desired);
   return out;
 }
 

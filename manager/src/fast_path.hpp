@@ -4,6 +4,7 @@
 //   {"op":"get","name":"N"}                 a scalar (int64, uint64, double, bool)
 //   {"op":"set","name":"N","value":INT}     an existing int64
 //   {"op":"add","name":"N","delta":INT}     an existing int64
+//   {"op":"cas","name":"N","expected":INT,"desired":INT}   an existing int64
 // parse_plain_request recognises only those shapes (names without escapes or
 // non-ASCII bytes, integers JSON writes back as sent, no duplicate or other keys);
 // anything else, and any error before a write commits, goes the general way
@@ -21,10 +22,11 @@
 namespace mpstate::manager {
 
 struct plain_request {
-  core::op_code op = core::op_code::get;  // get, set or add
+  core::op_code op = core::op_code::get;  // get, set, add or cas
   std::string_view name;
-  std::string_view id;      // the integer's text as sent; empty: no id (answered null)
-  std::int64_t number = 0;  // set's value, add's delta
+  std::string_view id;       // the integer's text as sent; empty: no id (answered null)
+  std::int64_t number = 0;   // set's value, add's delta, cas's expected
+  std::int64_t desired = 0;  // cas's desired
 };
 std::optional<plain_request> parse_plain_request(std::string_view line) noexcept;
 

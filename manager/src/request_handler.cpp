@@ -102,7 +102,7 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
   }
 }
 
-// The same calls as the general get, set and add (dispatch), answered as they would
+// The same calls as the general get, set, add and cas (dispatch), answered as they would
 // be, byte for byte. Anything the general path would treat otherwise (a missing or
 // other-typed variable, a read-only peer's write, a busy record) goes there, unless
 // a write already committed: then its error is answered here.
@@ -129,6 +129,10 @@ std::optional<handler_outcome> request_handler::answer_plain(std::string_view li
       case op_code::set:
         write_json_value(*r, json(request->number));
         out.text = format_answer(request->id, R"({"version":)" + std::to_string(r->version.load()) + "}");
+        break;
+      case op_code::cas:
+        out.text = format_answer(
+            request->id, compare_exchange_json_value(*r, json(request->number), json(request->desired)).dump());
         break;
       default:
         out.text = format_answer(request->id, R"({"value":)" + add_json_value(*r, json(request->number)).dump() + "}");

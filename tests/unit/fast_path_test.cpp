@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The fast path for plain gets, sets and adds (manager/src/fast_path.hpp) answers
+// The fast path for plain gets, sets, adds and cas (manager/src/fast_path.hpp) answers
 // byte for byte what the general path answers, and leaves everything else to it.
 #include <boost/test/unit_test.hpp>
 #include <limits>
@@ -49,7 +49,10 @@ BOOST_AUTO_TEST_CASE(plain_gets_of_scalars_are_answered_as_the_general_path_answ
 BOOST_AUTO_TEST_CASE(plain_sets_and_adds_of_int64_answer_and_change_as_the_general_path_does) {
   set("twin", -42);  // "i" and "twin": the same history, one served fast, one the general way
   for (const std::string op : {R"("op":"set","value":5)", R"("op":"add","delta":-7)", R"("delta":1000,"op":"add")",
-                               R"("op":"set","value":-123456789012345678)", R"("op":"add","delta":0)"}) {
+                               R"("op":"set","value":-123456789012345678)", R"("op":"add","delta":0)",
+                               R"("op":"cas","expected":0,"desired":9)",  // fails: the value is not 0
+                               R"("op":"cas","expected":-123456789012345678,"desired":77)",
+                               R"("desired":-1,"op":"cas","expected":77)"}) {
     const std::string fast = "{" + op + R"(,"name":"i","id":3})", slow = "{" + op + R"(,"name":"twin","id":3})";
     manager::handler_outcome out = handler.handle_line(fast, me);
     BOOST_TEST_CONTEXT(fast) {
@@ -82,7 +85,11 @@ BOOST_AUTO_TEST_CASE(everything_else_goes_the_general_way) {
            R"({"op":"set","name":"i"})",             // a set without its value
            R"({"op":"set","name":"d","value":1})",   // a set of a double
            R"({"op":"add","name":"i","value":1})",   // add takes a delta
-           R"({"op":"cas","name":"i"})",             // another op
+           R"({"op":"cas","name":"i"})",             // a cas without its numbers
+           R"({"op":"cas","name":"i","expected":1})",  // ... or with one
+           R"({"op":"cas","name":"i","expected":1,"desired":2,"value":3})",  // and another
+           R"({"op":"cas","name":"d","expected":1,"desired":2})",  // a double
+           R"({"op":"update","name":"i"})",          // another op
            R"({"op":"get","name":"i"} x)",           // trailing bytes
            R"({"op":"get","name":"../x"})",          // an invalid name
        }) {
@@ -94,6 +101,8 @@ BOOST_AUTO_TEST_CASE(everything_else_goes_the_general_way) {
   BOOST_TEST(!manager::parse_plain_request(R"({"op":"get","name":"i","value":1})"));
   BOOST_TEST(manager::parse_plain_request(R"({"op":"get","name":"i"})")->name == "i");
   BOOST_TEST(manager::parse_plain_request(R"({"op":"add","name":"i","delta":-5})")->number == -5);
+  const auto cas = manager::parse_plain_request(R"({"desired":8,"op":"cas","name":"i","expected":-3})");
+  BOOST_TEST((cas && cas->op == core::op_code::cas && cas->number == -3 && cas->desired == 8));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
