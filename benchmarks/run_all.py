@@ -23,10 +23,14 @@ import redis_peer  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def mpstate_bench(build, seconds, op, procs=1, transport="local", pipeline=1, variables=1, system="both"):
+# The manager's --busy-poll for the "busy" rows (docs: README, "Manager options").
+BUSY_POLL_US = 50
+
+
+def mpstate_bench(build, seconds, op, procs=1, transport="local", pipeline=1, variables=1, system="both", busy_poll=0):
     cmd = [os.path.join(build, "benchmarks", "mpstate-bench"), "--op", op, "--procs", str(procs),
            "--seconds", str(seconds), "--transport", transport, "--pipeline", str(pipeline),
-           "--variables", str(variables), "--system", system, "--json"]
+           "--variables", str(variables), "--system", system, "--busy-poll", str(busy_poll), "--json"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out)["results"]
 
@@ -72,6 +76,16 @@ def cases(build, loop_binary):
     for pipeline in (1, 16):  # TLS, beside redis-benchmark --tls
         c.append((f"mpstate tls get p{pipeline} x1", lambda s, *_, pl=pipeline: mpstate_bench(build, s, "get", 1, "tls", pl)))
     c.append(("mpstate socket wait", lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket")))
+    # The same with a busy-polling manager (--busy-poll): fewer wake-ups for more CPU.
+    bp = BUSY_POLL_US
+    for transport in ("socket", "tcp"):
+        for procs in (1, 2):
+            for pipeline in (1, 16):
+                c.append((f"mpstate {transport} get p{pipeline} x{procs} busy-poll",
+                          lambda s, *_, t=transport, n=procs, pl=pipeline:
+                          mpstate_bench(build, s, "get", n, t, pl, system="mpstate", busy_poll=bp)))
+    c.append(("mpstate socket wait busy-poll",
+              lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket", system="mpstate", busy_poll=bp)))
     for kind in ("value", "dict", "namespace"):
         for op in ("get", "set"):
             for procs in (1, 2):
@@ -158,6 +172,14 @@ def targets(meds):
     ours, red = rate("mpstate", "socket", "get"), rate("redis", "hiredis-unix", "get")
     if ours and red:
         add("socket get vs Redis GET unix unpipelined", ours / red, ">= 1x", ours / red >= 1)
+    busy = f"-busy{BUSY_POLL_US}"
+    ours = rate("mpstate", "socket" + busy, "get")
+    if ours and red:
+        add(f"socket get, --busy-poll {BUSY_POLL_US} vs Redis GET unix unpipelined", ours / red, ">= 1.2x",
+            ours / red >= 1.2)
+    ours, red = rate("mpstate", "tcp" + busy, "get"), rate("redis", "hiredis-tcp", "get")
+    if ours and red:
+        add(f"tcp get, --busy-poll {BUSY_POLL_US} vs Redis GET tcp unpipelined", ours / red, ">= 1x", ours / red >= 1)
     ours, red = rate("mpstate", "socket-p16", "get"), rate("redis", "redis-benchmark-unix-p16", "get")
     if ours and red:
         add("socket get, 16 deep vs redis-benchmark -P 16 (unix, 1 client)", ours / red, ">= 1x", ours / red >= 1)
@@ -174,7 +196,7 @@ def targets(meds):
         if ours and red:
             add(f"tls get{', 16 deep' if pipeline > 1 else ''} vs redis-benchmark --tls -P {pipeline} (1 client)",
                 ours / red, ">= 1x", ours / red >= 1)
-    for variant in ("local", "socket"):
+    for variant in ("local", "socket", "socket" + busy):
         w, rtt = find(meds, "mpstate", variant, "wait", 2), find(meds, "baseline", "socket-rtt", "wait", 2)
         if w and rtt:
             add(f"wait p50 ({variant} waiter) vs one socket round trip", w["p50_ns"] / rtt["p50_ns"], "<= 1x",

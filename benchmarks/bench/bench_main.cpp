@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
       "transport", po::value(&o.transport), "local | socket | tcp (loopback, with a key) | tls (the same in TLS, "
                                           "with a certificate openssl makes; default local)")(
       "pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
+      "busy-poll", po::value(&o.busy_poll_us), "start the embedded manager with --busy-poll USEC (default 0)")(
       "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
       "manager", po::value(&o.manager), "use this running manager instead of an embedded one")(
       "cycles", po::value(&o.cycles), "churn: create+delete cycles of new names (default 1,000,000)")(
@@ -149,6 +150,7 @@ int main(int argc, char** argv) {
           key_file.emplace(target.key);
           mo.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_file->path};
         }
+        if (o.busy_poll_us > 0) mo.extra_args.insert(mo.extra_args.end(), {"--busy-poll", std::to_string(o.busy_poll_us)});
         if (o.transport == "tls") {
           tls_files.emplace();
           mo.extra_args.insert(mo.extra_args.end(), {"--tls-cert", tls_files->cert, "--tls-key", tls_files->key});

@@ -17,7 +17,8 @@ struct bench_options {
   double seconds = 1.0;            // timed part of each run
   std::size_t value_size = 8;      // 8: int64; more: a string of that many bytes
   std::size_t variables = 1;       // variables the workers spread over
-  std::string transport = "local"; // local | socket
+  std::string transport = "local"; // local | socket | tcp | tls
+  long busy_poll_us = 0;           // the embedded manager's --busy-poll
   int pipeline = 1;                // socket requests in flight per worker
   std::string system = "both";     // mpstate | baseline | both
   std::string manager;             // use this running manager (default: an embedded one)

@@ -239,6 +239,7 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
         else proxy_loop<std::string>(o, *client, t, rank, slot);
       });
   std::string variant = local ? "local" : (o.pipeline > 1 ? o.transport + "-p" + std::to_string(o.pipeline) : o.transport);
+  if (!local && o.busy_poll_us > 0) variant += "-busy" + std::to_string(o.busy_poll_us);  // the manager polls
   out = summarise("mpstate", variant, o, pool.slots());
   if (o.op == "wait") {  // rounds per second come from the writer alone
     out.ops_per_s = out.per_process_ops_per_s[0];

@@ -346,6 +346,7 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
               {"auth_failures", facts_.auth_failures},
               {"leases", facts_.leases},
               {"handshakes_pending", facts_.handshakes_pending},
+              {"busy_poll_us", facts_.busy_poll_us},
               {"counters", counters()}};
     }
     case op_code::dump:

@@ -41,6 +41,7 @@ struct server_facts {
   std::uint64_t auth_failures = 0;                 // TCP handshakes refused
   std::size_t leases = 0;                          // TCP connections holding a lease now
   std::size_t handshakes_pending = 0;              // TCP peers not yet through TLS and the key
+  std::int64_t busy_poll_us = 0;                   // --busy-poll (event_loop.hpp)
 };
 
 // Who sent a request. A local peer is a process (SO_PEERCRED, SCM_CREDENTIALS); a

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "connection.hpp"
+#include "event_loop.hpp"
 #include "tcp_listener.hpp"
 #include "tls_bridge.hpp"
 #include "instance_lock.hpp"
@@ -96,6 +97,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   m.segment = core::owned_segment::create_or_adopt(core::segment_name(o.name), o.size);
   m.restore_or_adopt();
   m.facts.manager_name = o.name;
+  m.facts.busy_poll_us = o.busy_poll.count();
   m.facts.started_ns = core::now_ns();
   m.facts.waits = m.waits.get();
   m.handler = std::make_unique<request_handler>(*m.segment, m.facts);
@@ -153,7 +155,7 @@ void server::run() {
     log().info("serving {} clients with the key on {}", m.tls_context ? "TLS" : "TCP", address);
   }
   notify_systemd("READY=1\nSTATUS=serving " + m.opts.name + "\nMAINPID=" + std::to_string(::getpid()));
-  m.io.run();
+  run_event_loop(m.io, m.opts.busy_poll);
 }
 
 void server::stop() {

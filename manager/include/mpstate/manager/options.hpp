@@ -39,11 +39,14 @@ struct options {
   std::vector<std::string> listen;
   std::string key;                                        // the key's bytes (read-write access)
   std::string read_only_key;                              // a second key that may only read
-  std::chrono::seconds lease{5};
+  std::chrono::seconds lease{5};                          // a silent peer's connection (and what it
+                                                          // holds) ends after about this long
   std::string tls_cert;  // non-empty: --listen serves TLS with this certificate (chain, PEM)
   std::string tls_key;   // and this private key (PEM)
-  std::string tls_ca;    // non-empty: clients must show a certificate this CA signed                          // a silent peer's connection (and what it
-                                                          // holds) ends after about this long
+  std::string tls_ca;    // non-empty: clients must show a certificate this CA signed
+  // Keep polling the sockets this long after each piece of work before sleeping
+  // (0: sleep at once). Trades CPU for latency: see event_loop.hpp.
+  std::chrono::microseconds busy_poll{0};
 };
 
 }  // namespace mpstate::manager
