@@ -4,6 +4,7 @@
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/names.hpp"
+#include "redis_url.hpp"
 
 namespace mpstate {
 
@@ -11,6 +12,15 @@ namespace {
 std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
   if (o.manager_name.empty() && o.socket_path.empty()) {
     throw error(errc::invalid_argument, "a client needs a manager name or a socket path");
+  }
+  // A Redis URL: the Redis backend (docs/redis.md); every operation goes to Redis.
+  if (detail::is_redis_url(o.manager_name) || detail::is_redis_url(o.socket_path)) {
+    const std::string& url = detail::is_redis_url(o.manager_name) ? o.manager_name : o.socket_path;
+    detail::parse_redis_url(url);  // a bad address is invalid_argument, not "unavailable"
+    if (o.transport == Transport::local) {
+      throw error(errc::invalid_argument, "Redis at " + url + " cannot be mapped (Transport::local)");
+    }
+    return std::make_shared<detail::client_core>(url, "", false, false);
   }
   // tcp://HOST:PORT, as the name or the socket: everything goes over the wire.
   if (core::is_network_url(o.manager_name) || core::is_network_url(o.socket_path)) {

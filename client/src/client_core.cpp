@@ -6,9 +6,18 @@
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/protocol.hpp"
+#include "redis_channel.hpp"
+#include "redis_url.hpp"
 #include "socket_channel.hpp"
 
 namespace mpstate::detail {
+
+namespace {
+std::unique_ptr<request_channel> open_channel(const std::string& address, const std::string& key) {
+  if (is_redis_url(address)) return std::make_unique<redis_channel>(address);
+  return std::make_unique<socket_channel>(address, key);
+}
+}  // namespace
 
 client_core::client_core(std::string address, std::string manager_name, bool want_local, bool need_local,
                          std::string key)
@@ -53,12 +62,12 @@ nlohmann::json client_core::call(const nlohmann::json& request) {
   }
   std::optional<nlohmann::json> response;
   try {
-    if (!channel_) channel_ = std::make_unique<socket_channel>(socket_path_, key_);
+    if (!channel_) channel_ = open_channel(socket_path_, key_);
     response = channel_->round_trip(request);
     if (!response) {
       // Not sent: the manager we knew is gone. A restarted one serves the same
       // path, so resend once on a fresh connection.
-      channel_ = std::make_unique<socket_channel>(socket_path_, key_);
+      channel_ = open_channel(socket_path_, key_);
       response = channel_->round_trip(request);
       if (!response) throw error(errc::manager_unavailable, "cannot send to " + socket_path_);
     }

@@ -15,9 +15,11 @@
 #include <optional>
 #include <string>
 
+#include "request_channel.hpp"
+
 namespace mpstate::detail {
 
-class socket_channel {
+class socket_channel : public request_channel {
  public:
   // Throws error(manager_unavailable) when nothing listens at `address`, and over
   // TCP error(permission_denied) when the key is missing or either side's proof fails.
@@ -26,9 +28,8 @@ class socket_channel {
   // nullopt when the request could not be sent at all (the manager went away
   // before it: safe to resend on a new connection). Throws error(manager_unavailable)
   // when the connection breaks after sending (the request may have been applied).
-  std::optional<nlohmann::json> round_trip(nlohmann::json request);
-  // The process that opened it: a forked child must open its own.
-  pid_t owner_pid() const { return owner_pid_; }
+  std::optional<nlohmann::json> round_trip(nlohmann::json request) override;
+  pid_t owner_pid() const override { return owner_pid_; }
 
  private:
   void connect_tcp(const std::string& key);

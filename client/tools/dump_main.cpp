@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     po::notify(vm);
-    if (mpstate::core::is_network_url(name)) socket_path = name;  // another machine's manager (key: $MPSTATE_KEY_FILE)
+    // Another machine's manager (key: $MPSTATE_KEY_FILE), or the Redis backend.
+    if (mpstate::core::is_network_url(name) || mpstate::core::is_redis_url(name)) socket_path = name;
     else mpstate::core::validate_manager_name(name);
     std::unique_ptr<mpstate::core::segment> segment;
     std::optional<mpstate::Client> client;

@@ -161,6 +161,11 @@ bool check_manager_answer(std::string_view answer_line, const client_handshake& 
 bool is_tls_url(std::string_view address) { return address.starts_with("tls://"); }
 bool is_network_url(std::string_view address) { return address.starts_with("tcp://") || is_tls_url(address); }
 
+bool is_redis_url(std::string_view address) {
+  return address.starts_with("redis://") || address.starts_with("redis+unix://") ||
+         address.starts_with("redis+cluster://");
+}
+
 tcp_address parse_tcp_address(std::string_view text) {
   const std::string whole(text);
   if (is_network_url(text)) text.remove_prefix(6);  // "tcp://" or "tls://"

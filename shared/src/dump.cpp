@@ -179,9 +179,12 @@ void write_dump_table(std::ostream& out, const nlohmann::json& dump) {
     name_width = std::max(name_width, v.at("name").get_ref<const std::string&>().size());
   }
   name_width = std::min<std::size_t>(name_width, 40);
-  out << "segment " << dump.at("segment").get<std::string>() << ", "
-      << vars.size() << " variable(s), manager pid " << dump.at("manager_pid").get<int>()
-      << (dump.value("manager_alive", false) ? "" : " (not running)") << "\n";
+  if (dump.contains("redis")) {  // the Redis backend: no segment, no manager
+    out << "redis " << dump.at("redis").get<std::string>() << ", " << vars.size() << " variable(s)\n";
+  } else {
+    out << "segment " << dump.at("segment").get<std::string>() << ", " << vars.size() << " variable(s), manager pid "
+        << dump.at("manager_pid").get<int>() << (dump.value("manager_alive", false) ? "" : " (not running)") << "\n";
+  }
   constexpr int type_width = 19;  // "bounded_semaphore" and two spaces
   out << std::left << std::setw(static_cast<int>(name_width) + 2) << "NAME" << std::setw(type_width) << "TYPE"
       << std::setw(9) << "VERSION" << std::setw(9) << "WRITER" << std::setw(9) << "AGE"

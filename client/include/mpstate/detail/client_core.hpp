@@ -13,11 +13,12 @@
 
 namespace mpstate::detail {
 
-class socket_channel;
+class request_channel;
 
 class client_core {
  public:
-  // `address`: a Unix socket path, or "tcp://HOST:PORT" (then `key` is the key).
+  // `address`: a Unix socket path, "tcp://HOST:PORT" (then `key` is the key), or a
+  // Redis URL ("redis://...": the Redis backend, docs/redis.md).
   client_core(std::string address, std::string manager_name, bool want_local, bool need_local,
               std::string key = {});
   ~client_core();
@@ -34,7 +35,7 @@ class client_core {
   std::string key_;
   std::unique_ptr<core::segment> segment_;
   std::mutex channel_mutex_;
-  std::unique_ptr<socket_channel> channel_;
+  std::unique_ptr<request_channel> channel_;
 };
 
 }  // namespace mpstate::detail

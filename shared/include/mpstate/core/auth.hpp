@@ -78,6 +78,9 @@ tcp_address parse_tcp_address(std::string_view text);
 // True for "tcp://..." and "tls://...": the manager is reached over the network,
 // not a Unix socket; is_tls_url for "tls://..." (TCP inside TLS).
 bool is_network_url(std::string_view address);
+// "redis://", "redis+unix://" or "redis+cluster://": the client's Redis backend
+// (docs/redis.md), which needs no manager at all.
+bool is_redis_url(std::string_view address);
 bool is_tls_url(std::string_view address);
 
 }  // namespace mpstate::core

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+#include "redis_channel.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "mpstate/core/names.hpp"
+#include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/protocol.hpp"
+#include "mpstate/core/value_codec.hpp"
+#include "mpstate/error.hpp"
+#include "mpstate/version.hpp"
+#include "redis_scripts.hpp"
+
+namespace mpstate::detail {
+
+namespace {
+using json = nlohmann::json;
+namespace scripts = redis_scripts;
+
+std::string required_name(const json& request) {
+  const auto it = request.find("name");
+  if (it == request.end()) throw error(errc::missing_field, "missing field 'name'");
+  if (!it->is_string()) throw error(errc::bad_request, "field 'name' must be a string");
+  core::validate_variable_name(it->get_ref<const std::string&>());
+  return it->get<std::string>();
+}
+
+const json& required(const json& request, const char* field) {
+  const auto it = request.find(field);
+  if (it == request.end()) throw error(errc::missing_field, std::string("missing field '") + field + "'");
+  return *it;
+}
+
+std::string host_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
+
+// Scalars, strings, bytes and json: what set, add and cas apply to.
+bool holds_a_value(core::value_type t) {
+  using core::value_type;
+  return core::is_scalar(t) || t == value_type::string || t == value_type::bytes || t == value_type::json;
+}
+
+std::map<std::string, std::string> as_map(const redisReply* flat) {
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i + 1 < flat->elements; i += 2) out[reply_text(flat->element[i])] = reply_text(flat->element[i + 1]);
+  return out;
+}
+}  // namespace
+
+redis_channel::redis_channel(const std::string& address)
+    : url_(parse_redis_url(address)), link_(std::make_unique<redis_link>(url_)), owner_pid_(::getpid()) {
+  owner_ = host_name() + ":" + std::to_string(owner_pid_) + ":" + std::to_string(core::process_start_time(owner_pid_));
+}
+
+redis_channel::~redis_channel() {
+  if (!renewer_) return;
+  if (::getpid() != owner_pid_) {  // a forked child: the thread is the parent's, and not here
+    [[maybe_unused]] auto* leaked = renewer_.release();
+    return;
+  }
+  {
+    std::lock_guard lock(held_mutex_);
+    stopping_ = true;
+  }
+  wake_renewer_.notify_all();
+  renewer_->join();
+}
+
+std::optional<json> redis_channel::round_trip(json request) {
+  const json id = request.value("id", json());
+  try {
+    if (!request.is_object()) throw error(errc::bad_request, "a request must be a JSON object");
+    const json& op = required(request, "op");
+    if (!op.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
+    return json{{"id", id}, {"result", dispatch(op.get<std::string>(), request)}};
+  } catch (const error& e) {
+    if (e.code() == errc::manager_unavailable) throw;
+    return json{{"id", id}, {"error", {{"code", to_string(e.code())}, {"message", e.message()}}}};
+  } catch (const json::exception& e) {
+    return json{{"id", id}, {"error", {{"code", "bad_request"}, {"message", e.what()}}}};
+  }
+}
+
+json redis_channel::dispatch(const std::string& op, const json& request) {
+  if (op == "hello") {
+    return {{"manager", url_.text}, {"segment", ""}, {"segment_size", 0}, {"layout_version", core::layout_version},
+            {"protocol_version", core::protocol_version}, {"manager_pid", 0}, {"version", std::string(version)},
+            {"backend", "redis"}};
+  }
+  if (op == "list") return list(request.value("prefix", ""));
+  if (op == "dump") return dump(request.value("prefix", ""));
+  if (op == "stat") {
+    return {{"backend", "redis"}, {"url", url_.text}, {"version", std::string(version)},
+            {"variables", list("").at("names").size()}, {"lease_ms", url_.lease.count()}};
+  }
+  if (op == "shutdown") throw error(errc::invalid_argument, "a Redis backend has no manager to shut down");
+  const std::string name = required_name(request);
+  if (op == "create") return create(name, request);
+  if (op == "get") return read(name);
+  if (op == "set") return set(name, required(request, "value"));
+  if (op == "add") return add(name, required(request, "delta"));
+  if (op == "cas") return cas(name, required(request, "expected"), required(request, "desired"));
+  if (op == "delete") {
+    run(scripts::remove, name, {name});
+    types_.erase(name);
+    queue_items_.erase(name);
+    return json::object();
+  }
+  if (op == "wait") {
+    return wait(name, required(request, "version").get<std::uint64_t>(), request.value("timeout_ms", std::int64_t{0}));
+  }
+  if (op == "grow") return {{"capacity", 0}, {"version", read(name).at("version")}};  // Redis values grow as needed
+  if (op == "acquire" || op == "release") return lock_op(op, name, request);
+  if (op.starts_with("loop_")) return loop_op(op.substr(5), name, request);
+  if (op.starts_with("queue_") || op == "task_done") return queue_op(op == "task_done" ? "done" : op.substr(6), name, request);
+  if (op == "event_set") {
+    run(scripts::event, name, {required(request, "set").get<bool>() ? "1" : "0", name});
+    return json::object();
+  }
+  if (core::find_op(op)) {
+    throw error(errc::invalid_type, "'" + op + "' (barriers, conditions, arrays and lists) is not available on the "
+                                             "Redis backend yet");
+  }
+  throw error(errc::unknown_op, "unknown op '" + op + "'");
+}
+
+std::vector<std::string> redis_channel::keys_of(const std::string& name) const {
+  const std::string hash = url_.prefix + "{" + name + "}";
+  return {hash, hash + ":w", hash + ":x", hash + ":t"};
+}
+
+redis_reply redis_channel::run(std::string_view script, const std::string& name, std::vector<std::string> args) {
+  return link_->script(script, keys_of(name), args);
+}
+
+core::value_type redis_channel::type_of(const std::string& name) {
+  if (auto it = types_.find(name); it != types_.end()) return it->second;
+  redis_reply r = link_->command({"HGET", keys_of(name)[0], "t"}, keys_of(name)[0]);
+  if (r->type != REDIS_REPLY_STRING) throw error(errc::not_found, "no variable '" + name + "'");
+  const auto t = core::value_type_from_string(reply_text(r.get()));
+  types_[name] = t;
+  return t;
+}
+
+std::string redis_channel::encode(const std::string& name, core::value_type t, const json& value) const {
+  return core::element_to_json(t, core::element_from_json(name, t, value)).dump();
+}
+
+json redis_channel::create(const std::string& name, const json& request) {
+  const json& type = required(request, "type");
+  if (!type.is_string()) throw error(errc::bad_request, "field 'type' must be a string");
+  const core::value_type t = core::value_type_from_string(type.get<std::string>());
+  std::vector<std::string> args = {std::string(core::to_string(t)), name};
+  for (auto& field : create_fields(name, t, request.value("value", json()))) args.push_back(std::move(field));
+  redis_reply r = run(scripts::create, name, std::move(args));
+  types_[name] = t;
+  return {{"name", name}, {"type", core::to_string(t)}, {"capacity", 0}, {"version", r->integer}};
+}
+
+json redis_channel::read(const std::string& name) {
+  redis_reply r = run(scripts::read, name, {name});
+  const auto h = as_map(r->element[0]);
+  const core::value_type t = core::value_type_from_string(h.at("t"));
+  types_[name] = t;
+  if (t == core::value_type::loop) return {{"type", "loop"}, {"value", loop_op("get", name, json::object())}, {"version", std::stoull(h.at("ver"))}};
+  return {{"type", core::to_string(t)}, {"value", value_of(t, h, r->element[1])}, {"version", std::stoull(h.at("ver"))}};
+}
+
+// The client encodes for the type it knows (or the one `set` would give a new
+// variable); a variable of another type answers with its type, and the value is
+// encoded again for it.
+json redis_channel::set(const std::string& name, const json& value) {
+  auto known = types_.find(name);
+  core::value_type t = known != types_.end() ? known->second : core::type_for_json(value);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!holds_a_value(t)) throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
+    redis_reply r = run(scripts::set, name, {std::string(core::to_string(t)), encode(name, t, value), name});
+    if (reply_text(r->element[0]) == "ok") {
+      types_[name] = t;
+      return {{"version", r->element[1]->integer}};
+    }
+    t = core::value_type_from_string(reply_text(r->element[1]));
+    types_[name] = t;
+  }
+  throw error(errc::busy, "variable '" + name + "' kept changing type");
+}
+
+json redis_channel::add(const std::string& name, const json& delta) {
+  const core::value_type t = type_of(name);
+  if (t == core::value_type::int64) {
+    redis_reply r = run(scripts::add_int, name, {encode(name, t, delta), name});
+    if (reply_text(r->element[0]) == "ok") return {{"value", json::parse(reply_text(r->element[1]))}};
+    types_.erase(name);  // deleted and made again with another type meanwhile
+    return add(name, delta);
+  }
+  if (t != core::value_type::uint64 && t != core::value_type::float64) {
+    throw error(errc::type_mismatch, "add applies to int64, uint64 and double; '" + name + "' is " + std::string(core::to_string(t)));
+  }
+  // uint64 and double: read, add in C++, store with cas (Lua numbers are doubles).
+  while (true) {
+    const json now = read(name).at("value");
+    json next;
+    if (t == core::value_type::float64) {
+      next = core::double_to_json(*core::double_from_json(now) + *core::double_from_json(json::parse(encode(name, t, delta))));
+    } else {
+      const auto base = now.get<std::uint64_t>();
+      if (!delta.is_number_integer()) throw error(errc::type_mismatch, "a uint64 takes an integer delta");
+      const bool negative = delta.is_number_integer() && !delta.is_number_unsigned() && delta.get<std::int64_t>() < 0;
+      if (negative) {
+        const auto down = static_cast<std::uint64_t>(-(delta.get<std::int64_t>() + 1)) + 1;
+        if (down > base) throw error(errc::out_of_range, "adding " + delta.dump() + " to '" + name + "' would go below 0");
+        next = base - down;
+      } else {
+        const auto up = delta.get<std::uint64_t>();
+        if (base + up < base) throw error(errc::out_of_range, "adding " + delta.dump() + " to '" + name + "' would overflow uint64");
+        next = base + up;
+      }
+    }
+    const json out = cas(name, now, next);
+    if (out.at("ok").get<bool>()) return {{"value", out.at("value")}};
+  }
+}
+
+json redis_channel::cas(const std::string& name, const json& expected, const json& desired) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const core::value_type t = type_of(name);
+    if (!holds_a_value(t)) throw error(errc::type_mismatch, "cas does not apply to " + std::string(core::to_string(t)) + " '" + name + "'");
+    redis_reply r = run(scripts::cas, name, {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name});
+    if (r->element[0]->type == REDIS_REPLY_INTEGER) {
+      return {{"ok", r->element[0]->integer == 1}, {"value", json::parse(reply_text(r->element[1]))}};
+    }
+    types_.erase(name);
+  }
+  throw error(errc::busy, "variable '" + name + "' kept changing type");
+}
+
+// Without polling: XREAD blocks on the variable's stream for an entry past the
+// version seen, so a change made between our read and the XREAD still wakes it.
+json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
+  const auto keys = keys_of(name);
+  auto version = [&] {
+    redis_reply r = link_->command({"HGET", keys[0], "ver"}, keys[0]);
+    if (r->type != REDIS_REPLY_STRING) throw error(errc::not_found, "no variable '" + name + "'");
+    return std::stoull(reply_text(r.get()));
+  };
+  std::uint64_t now = version();
+  if (now == seen && timeout_ms > 0) {
+    const auto block = std::min<std::int64_t>(timeout_ms, 3'600'000);
+    link_->command({"XREAD", "BLOCK", std::to_string(block), "COUNT", "1", "STREAMS", keys[1], std::to_string(seen) + "-1"},
+                   keys[1], std::chrono::milliseconds(block));
+    now = version();
+  }
+  return {{"version", now}, {"changed", now != seen}};
+}
+
+json redis_channel::list(const std::string& prefix) {
+  std::vector<std::string> names;
+  const std::string pattern = url_.prefix + "{*}";
+  for (const auto& node : link_->masters()) {
+    std::string cursor = "0";
+    do {
+      redis_reply r = link_->command_on(node, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) throw error(errc::internal, "SCAN: " + reply_text(r.get()));
+      cursor = reply_text(r->element[0]);
+      for (std::size_t i = 0; i < r->element[1]->elements; ++i) {
+        const std::string key = reply_text(r->element[1]->element[i]);
+        std::string name = key.substr(url_.prefix.size() + 1, key.size() - url_.prefix.size() - 2);
+        if (name.starts_with(prefix)) names.push_back(std::move(name));
+      }
+    } while (cursor != "0");
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return {{"names", names}};
+}
+
+json redis_channel::dump(const std::string& prefix) {
+  json variables = json::array();
+  const json names = list(prefix).at("names");
+  for (const auto& name : names) {
+    try {
+      json got = read(name.get<std::string>());
+      variables.push_back({{"name", name}, {"type", got.at("type")}, {"version", got.at("version")}, {"capacity", 0},
+                           {"last_writer_pid", 0}, {"last_write_ns", 0}, {"value", got.at("value")}});
+    } catch (const error& e) {
+      if (e.code() != errc::not_found) throw;  // deleted meanwhile: left out
+    }
+  }
+  return {{"redis", url_.text}, {"variables", variables}};
+}
+
+}  // namespace mpstate::detail

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The Redis backend: a channel that carries out the ops of docs/protocol.md with
+// Redis commands and the Lua scripts of redis_scripts.hpp, so every proxy works
+// unchanged on "redis://..." (docs/redis.md has the mapping, op by op, and what
+// Redis cannot promise).
+//
+// What a process holds (a lock, an rlock, permits of a semaphore created with
+// return_dead_permits, a loop it runs) is a lease of `lease_ms`, renewed by a
+// thread of the channel every third of it while the process lives; a holder whose
+// lease lapses is dead to the others: the lock is freed and the next acquirer told,
+// the loop turns failed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mpstate/core/layout.hpp"
+#include "redis_link.hpp"
+#include "request_channel.hpp"
+
+namespace mpstate::detail {
+
+class redis_channel : public request_channel {
+ public:
+  // Throws error(invalid_argument) for a bad address, manager_unavailable when no
+  // Redis answers there, permission_denied for a refused password.
+  explicit redis_channel(const std::string& address);
+  ~redis_channel() override;
+  std::optional<nlohmann::json> round_trip(nlohmann::json request) override;
+  pid_t owner_pid() const override { return owner_pid_; }
+
+ private:
+  using json = nlohmann::json;
+  json dispatch(const std::string& op, const json& request);
+  // The variable's keys: hash, wait stream, extra (list or hash), taken items.
+  std::vector<std::string> keys_of(const std::string& name) const;
+  redis_reply run(std::string_view script, const std::string& name, std::vector<std::string> args);
+  // The variable's type, from the cache or from Redis (not_found when absent).
+  core::value_type type_of(const std::string& name);
+  // `value` as the canonical JSON text of type t (type_mismatch, out_of_range).
+  std::string encode(const std::string& name, core::value_type t, const json& value) const;
+
+  json create(const std::string& name, const json& request);
+  json read(const std::string& name);
+  json set(const std::string& name, const json& value);
+  json add(const std::string& name, const json& delta);
+  json cas(const std::string& name, const json& expected, const json& desired);
+  json wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms);
+  json list(const std::string& prefix);
+  json dump(const std::string& prefix);
+  // redis_channel_sync.cpp: the synchronisation types, loops, events and queues.
+  std::vector<std::string> create_fields(const std::string& name, core::value_type t, const json& value) const;
+  json value_of(core::value_type t, const std::map<std::string, std::string>& h, const redisReply* extra) const;
+  json lock_op(const std::string& action, const std::string& name, const json& request);
+  json loop_op(const std::string& action, const std::string& name, const json& request);
+  json queue_op(const std::string& action, const std::string& name, const json& request);
+
+  // Leases: what this process holds, renewed by `renewer_`.
+  void hold(const std::string& name, core::value_type t);
+  void renew_leases();
+
+  redis_url url_;
+  std::unique_ptr<redis_link> link_;
+  pid_t owner_pid_;
+  std::string owner_;  // "HOST:PID:START": who holds, in the scripts
+  std::map<std::string, core::value_type> types_;
+  std::map<std::string, core::value_type> queue_items_;  // a queue's item type
+
+  std::mutex held_mutex_;
+  struct held_thing {
+    core::value_type type;
+    std::uint64_t generation;  // a renewal that finds it gone drops it only if not held again since
+  };
+  std::map<std::string, held_thing> held_;  // under held_mutex_
+  std::uint64_t holds_ = 0;                 // under held_mutex_
+  std::condition_variable wake_renewer_;
+  bool stopping_ = false;                           // under held_mutex_
+  std::unique_ptr<std::thread> renewer_;            // started at the first hold
+};
+
+}  // namespace mpstate::detail

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+// The Redis backend's synchronisation types, loops, events and queues, and the
+// leases of what a process holds (redis_channel.hpp).
+#include <chrono>
+
+#include "mpstate/core/value_codec.hpp"
+#include "mpstate/error.hpp"
+#include "redis_channel.hpp"
+#include "redis_scripts.hpp"
+
+namespace mpstate::detail {
+
+namespace {
+using json = nlohmann::json;
+using core::value_type;
+namespace scripts = redis_scripts;
+
+std::map<std::string, std::string> as_map(const redisReply* flat) {
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i + 1 < flat->elements; i += 2) out[reply_text(flat->element[i])] = reply_text(flat->element[i + 1]);
+  return out;
+}
+
+std::int64_t number(const std::map<std::string, std::string>& h, const std::string& field) {
+  auto it = h.find(field);
+  return it == h.end() || it->second.empty() ? 0 : std::stoll(it->second);
+}
+
+// "HOST:PID:START" -> PID
+std::int64_t pid_of(const std::string& owner) {
+  const auto last = owner.rfind(':');
+  if (last == std::string::npos || last == 0) return 0;
+  const auto before = owner.rfind(':', last - 1);
+  return std::stoll(owner.substr(before == std::string::npos ? 0 : before + 1, last - before - 1));
+}
+
+json loop_json(const std::map<std::string, std::string>& h) {
+  const std::int64_t heartbeat = number(h, "heartbeat_ns");
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  return {{"state", h.at("state")}, {"pid", number(h, "pid")}, {"iterations", number(h, "iterations")},
+          {"started_ns", number(h, "started_ns")}, {"heartbeat_ns", heartbeat},
+          {"heartbeat_age_ms", heartbeat == 0 ? -1 : std::max<std::int64_t>(0, (now - heartbeat) / 1'000'000)},
+          {"reason", h.count("reason") ? h.at("reason") : ""}};
+}
+
+std::int64_t permits_of(const json& value) {
+  const json permits = value.is_object() ? value.value("permits", json(1)) : value.is_null() ? json(1) : value;
+  if (!permits.is_number_integer() || permits.get<std::int64_t>() < 0) {
+    throw error(errc::invalid_argument, "a semaphore's permits are an integer >= 0");
+  }
+  return permits.get<std::int64_t>();
+}
+}  // namespace
+
+std::vector<std::string> redis_channel::create_fields(const std::string& name, value_type t, const json& value) const {
+  switch (t) {
+    case value_type::int64:
+    case value_type::uint64: return {"v", encode(name, t, value.is_null() ? json(0) : value)};
+    case value_type::float64: return {"v", encode(name, t, value.is_null() ? json(0.0) : value)};
+    case value_type::boolean: return {"v", encode(name, t, value.is_null() ? json(false) : value)};
+    case value_type::string:
+    case value_type::bytes: return {"v", encode(name, t, value.is_null() ? json("") : value)};
+    case value_type::json: return {"v", encode(name, t, value)};
+    case value_type::loop:
+      return {"state", "idle", "pid", "0", "owner", "", "iterations", "0", "started_ns", "0", "heartbeat_ns", "0",
+              "reason", "", "exp", "0", "lease", "0"};
+    case value_type::lock:
+    case value_type::rlock:
+      return {"owner", "", "tid", "", "depth", "0", "holder_pid", "0", "exp", "0", "died", "0", "acq", "0", "dead", "0", "fence", "0"};
+    case value_type::semaphore:
+    case value_type::bounded_semaphore: {
+      const std::string permits = std::to_string(permits_of(value));
+      const bool rdp = value.is_object() && value.value("return_dead_permits", false);
+      return {"value", permits, "bound", permits, "rdp", rdp ? "1" : "0", "acq", "0", "dead", "0"};
+    }
+    case value_type::event: return {"set", value.is_boolean() && value.get<bool>() ? "1" : "0"};
+    case value_type::queue: {
+      if (!value.is_object()) throw error(errc::invalid_argument, "a queue takes {\"of\", \"maxsize\", \"item_size\"}");
+      const value_type of = core::value_type_from_string(value.value("of", "json"));
+      if (!core::is_scalar(of) && of != value_type::string && of != value_type::bytes && of != value_type::json) {
+        throw error(errc::invalid_type, "a queue holds scalars, strings, bytes or json");
+      }
+      const auto maxsize = value.value("maxsize", std::int64_t{0});
+      if (maxsize < 0) throw error(errc::invalid_argument, "a queue's maxsize is >= 0 (0: unbounded)");
+      return {"of", std::string(core::to_string(of)), "maxsize", std::to_string(maxsize),
+              "item_size", std::to_string(value.value("item_size", std::int64_t{256})),
+              "unfinished", "0", "puts", "0", "gets", "0", "returned", "0"};
+    }
+    default:
+      throw error(errc::invalid_type, std::string(core::to_string(t)) + " is not available on the Redis backend yet");
+  }
+}
+
+json redis_channel::value_of(value_type t, const std::map<std::string, std::string>& h, const redisReply* extra) const {
+  switch (t) {
+    case value_type::float64: return core::double_to_json(*core::double_from_json(json::parse(h.at("v"))));
+    case value_type::lock:
+    case value_type::rlock: {
+      json out = {{"locked", !h.at("owner").empty()}, {"holder_pid", number(h, "holder_pid")}, {"depth", number(h, "depth")},
+                  {"owner_died", h.at("died") == "1"}, {"acquisitions", number(h, "acq")}, {"dead_holders", number(h, "dead")},
+                  {"fence", number(h, "fence")}};
+      if (t == value_type::rlock) out["holder_tid"] = number(h, "tid");
+      return out;
+    }
+    case value_type::semaphore:
+    case value_type::bounded_semaphore: {
+      json holders = json::array();
+      const auto owners = as_map(extra);
+      for (const auto& [field, count] : owners) {
+        if (field.starts_with("c:")) holders.push_back({{"pid", pid_of(field.substr(2))}, {"count", std::stoll(count)}});
+      }
+      json out = {{"value", number(h, "value")}, {"return_dead_permits", h.at("rdp") == "1"}, {"holders", holders},
+                  {"untracked", 0}, {"acquisitions", number(h, "acq")}, {"dead_holders", number(h, "dead")}};
+      if (t == value_type::bounded_semaphore) out["bound"] = number(h, "bound");
+      return out;
+    }
+    case value_type::event: return {{"set", h.at("set") == "1"}};
+    case value_type::queue: {
+      json items = json::array();
+      for (std::size_t i = 0; i < extra->elements; ++i) items.push_back(json::parse(reply_text(extra->element[i])));
+      const std::int64_t maxsize = number(h, "maxsize");
+      return {{"of", h.at("of")}, {"size", items.size()}, {"maxsize", maxsize},
+              {"slots", maxsize > 0 ? maxsize : static_cast<std::int64_t>(items.size())},
+              {"item_size", number(h, "item_size")}, {"unfinished", number(h, "unfinished")},
+              {"puts", number(h, "puts")}, {"gets", number(h, "gets")}, {"returned", number(h, "returned")},
+              {"items", items}};
+    }
+    default: return json::parse(h.at("v"));
+  }
+}
+
+json redis_channel::lock_op(const std::string& action, const std::string& name, const json& request) {
+  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
+  const std::string tid = std::to_string(request.value("tid", 0));
+  redis_reply r = run(scripts::lock, name, {action, owner_, tid, std::to_string(url_.lease.count()), std::to_string(owner_pid_), name});
+  if (action == "release") return json::object();
+  const bool acquired = r->element[0]->integer == 1;
+  if (acquired) hold(name, type_of(name));
+  return {{"acquired", acquired}, {"owner_died", r->element[1]->integer == 1}};
+}
+
+json redis_channel::loop_op(const std::string& action, const std::string& name, const json& request) {
+  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
+  std::string script_action = action, arg, reason = request.value("reason", "");
+  if (action == "mark") {
+    const json& state = request.at("state");
+    if (!state.is_string()) throw error(errc::bad_request, "field 'state' must be a string");
+    arg = state.get<std::string>();
+    core::loop_phase_from_string(arg);  // invalid_argument for a state that is none
+  } else if (action == "heartbeat") {
+    arg = std::to_string(request.value("count", std::uint64_t{1}));
+  } else if (action == "request_stop") {
+    script_action = "stop";
+  } else if (action != "get") {
+    throw error(errc::unknown_op, "unknown op 'loop_" + action + "'");
+  }
+  redis_reply r = run(scripts::loop, name, {script_action, owner_, std::to_string(owner_pid_),
+                                             std::to_string(url_.lease.count()), arg, reason, name});
+  const json loop = loop_json(as_map(r.get()));
+  if (action == "mark" && arg == "starting") hold(name, value_type::loop);
+  if (action == "request_stop") return {{"state", loop.at("state")}};
+  return loop;
+}
+
+json redis_channel::queue_op(const std::string& action, const std::string& name, const json& request) {
+  const std::string lease = std::to_string(url_.lease.count());
+  if (action == "put") {
+    auto of = queue_items_.find(name);
+    if (of == queue_items_.end()) {
+      const json got = read(name);
+      if (got.at("type") != "queue") throw error(errc::type_mismatch, "variable '" + name + "' is " + got.at("type").get<std::string>() + ", not queue");
+      of = queue_items_.emplace(name, core::value_type_from_string(got.at("value").at("of").get<std::string>())).first;
+    }
+    redis_reply r = run(scripts::queue, name, {"put", name, owner_, lease, encode(name, of->second, request.at("value"))});
+    return {{"ok", r->element[0]->integer == 1}, {"version", r->element[1]->integer}};
+  }
+  if (action == "get") {
+    redis_reply r = run(scripts::queue, name, {"get", name, owner_, lease, ""});
+    if (r->element[0]->integer != 1) return {{"ok", false}, {"version", r->element[2]->integer}};
+    json item = json::parse(reply_text(r->element[1]));
+    // The item reached us: it is ours now (until then a lapse of our lease returns it).
+    run(scripts::queue, name, {"ack", name, owner_, lease, ""});
+    return {{"ok", true}, {"value", std::move(item)}, {"version", r->element[2]->integer}};
+  }
+  if (action == "done") {
+    redis_reply r = run(scripts::queue, name, {"done", name, owner_, lease, ""});
+    return {{"unfinished", r->element[0]->integer}};
+  }
+  throw error(errc::unknown_op, "unknown op 'queue_" + action + "'");
+}
+
+void redis_channel::hold(const std::string& name, value_type t) {
+  std::lock_guard lock(held_mutex_);
+  held_[name] = {t, ++holds_};
+  if (!renewer_) renewer_ = std::make_unique<std::thread>([this] { renew_leases(); });
+}
+
+// Every third of the lease, renews each thing held, on a connection of its own (the
+// channel's may be blocked in a wait). What is no longer held is dropped.
+void redis_channel::renew_leases() {
+  std::unique_ptr<redis_link> link;
+  std::unique_lock lock(held_mutex_);
+  while (!stopping_) {
+    wake_renewer_.wait_for(lock, url_.lease / 3, [&] { return stopping_; });
+    if (stopping_) break;
+    const auto held = held_;
+    lock.unlock();
+    std::vector<std::pair<std::string, std::uint64_t>> gone;
+    for (const auto& [name, thing] : held) {
+      try {
+        if (!link) link = std::make_unique<redis_link>(url_);
+        const bool loop = thing.type == value_type::loop;
+        redis_reply r = link->script(loop ? scripts::loop : scripts::lock, keys_of(name),
+                                     loop ? std::vector<std::string>{"renew", owner_, std::to_string(owner_pid_), std::to_string(url_.lease.count()), "", "", name}
+                                          : std::vector<std::string>{"renew", owner_, "", std::to_string(url_.lease.count()), std::to_string(owner_pid_), name});
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) gone.emplace_back(name, thing.generation);
+      } catch (const error& e) {
+        if (e.code() == errc::not_found || e.code() == errc::type_mismatch) gone.emplace_back(name, thing.generation);
+        else link.reset();  // Redis away: try again next time, on a new connection
+      }
+    }
+    lock.lock();
+    for (const auto& [name, generation] : gone) {
+      if (auto it = held_.find(name); it != held_.end() && it->second.generation == generation) held_.erase(it);
+    }
+  }
+}
+
+}  // namespace mpstate::detail

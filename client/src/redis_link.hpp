@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+// Connections to Redis for the Redis backend (hiredis): one server, or the masters
+// of a Redis Cluster, with commands routed by their key's hash slot, MOVED and ASK
+// followed, and the slot map reloaded after a failover.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis_url.hpp"
+
+namespace mpstate::detail {
+
+struct redis_reply_free {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using redis_reply = std::unique_ptr<redisReply, redis_reply_free>;
+
+// The text of a string, status or error reply ("" for others).
+std::string reply_text(const redisReply* r);
+
+class redis_link {
+ public:
+  // Connects to the server (or a seed of the cluster, and loads its slot map).
+  // Throws error(manager_unavailable) when none answers, error(permission_denied)
+  // when the password is refused.
+  explicit redis_link(const redis_url& url);
+  ~redis_link();
+  redis_link(const redis_link&) = delete;
+  redis_link& operator=(const redis_link&) = delete;
+
+  // Runs a command on the node that serves `key` (a cluster: its hash slot; else
+  // the server). A command that could not be sent is retried for a while (a
+  // restart, a failover); one whose answer was lost throws manager_unavailable (it
+  // may have been applied). `wait` is how long the command may block (XREAD).
+  redis_reply command(const std::vector<std::string>& argv, std::string_view key,
+                      std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+  // Runs a script (EVALSHA, loading it where it is missing) on the node of keys[0].
+  // An error the script raised as "MPSTATE <code> <message>" is thrown as
+  // error(code, message); other error replies as error(internal).
+  redis_reply script(std::string_view source, const std::vector<std::string>& keys,
+                     const std::vector<std::string>& args);
+  // The masters ("HOST:PORT"), for commands every node must run (SCAN).
+  std::vector<std::string> masters();
+  // Runs a command on one node by address (one of masters()).
+  redis_reply command_on(const std::string& node, const std::vector<std::string>& argv);
+  const redis_url& url() const { return url_; }
+
+ private:
+  redisContext* context(const std::string& node);
+  void drop(const std::string& node);
+  void load_slots();
+  std::string node_for(std::string_view key);
+  redis_reply send(redisContext* c, const std::vector<std::string>& argv, bool asking);
+
+  redis_url url_;
+  std::map<std::string, redisContext*> contexts_;  // by "HOST:PORT", or the socket path
+  std::vector<std::string> slots_;                 // a cluster: the node of each slot
+  std::map<std::string, std::string, std::less<>> shas_;  // script source -> SHA1 (from SCRIPT LOAD)
+};
+
+// The Redis Cluster hash slot of a key (CRC16 of its {hash tag}, mod 16384).
+unsigned hash_slot(std::string_view key);
+
+}  // namespace mpstate::detail

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// The Lua scripts the Redis backend runs (docs/redis.md says what each does and
+// why). Every script touches the keys of one variable only, which share a hash tag,
+// so each runs atomically on one Redis Cluster slot:
+//   KEYS[1] = P{name}        a hash: t (type), ver (version), v (the value as JSON
+//                            text) and the type's own fields
+//   KEYS[2] = P{name}:w      a stream: one entry "VER-1" per change, for `wait`
+//   KEYS[3] = P{name}:x      the type's extra key: a queue's items (a list), a
+//                            semaphore's holders or a queue's taken items (a hash)
+// Errors come back as "MPSTATE <code> <message>" (codes as in docs/protocol.md).
+#pragma once
+
+#include <string>
+
+namespace mpstate::detail::redis_scripts {
+
+// create: ARGV type, name, then field/value pairs for the hash. Returns the version.
+extern const std::string create;
+// read: ARGV name. Returns {hash as a flat list, the extra key's contents}.
+extern const std::string read;
+// set: ARGV type (the one the client encoded for), text, name. Creates when absent.
+// Returns {"ok", version} or {"type", the variable's type} when it has another.
+extern const std::string set;
+// add_int: ARGV delta, name. An int64 only: {"ok", new value} or {"type", type}.
+extern const std::string add_int;
+// cas: ARGV type, expected text, desired text, name. {1|0, value text} or {"type", t}.
+extern const std::string cas;
+// remove: ARGV name. Deletes the variable (its wait stream stays a day, so a
+// re-created variable carries its versions on and no waiter misses the delete).
+extern const std::string remove;
+// lock: ARGV action (acquire|release|renew), kind (lock|rlock|semaphore|
+// bounded_semaphore), owner, tid, lease ms, holder pid. acquire returns {1|0, owner
+// died 1|0}; release {}; renew 1 while held.
+extern const std::string lock;
+// loop: ARGV action (get|mark|heartbeat|stop|renew), owner, pid, lease ms, state or
+// count, reason. Returns the hash as a flat list (renew: 1 while owned).
+extern const std::string loop;
+// event: ARGV 1|0, name.
+extern const std::string event;
+// queue: ARGV action (put|get|ack|done|renew), name, owner, lease ms, item text.
+// put {1|0, version}; get {1|0, item, version}; done {unfinished}.
+extern const std::string queue;
+
+}  // namespace mpstate::detail::redis_scripts

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+// Where a client's requests go when they do not go to a mapped segment: a manager's
+// socket (socket_channel.hpp) or Redis (redis_channel.hpp). Both take and answer the
+// requests of docs/protocol.md.
+#pragma once
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace mpstate::detail {
+
+class request_channel {
+ public:
+  virtual ~request_channel() = default;
+  // The whole response object ({"result"} or {"error"}), or nullopt when the request
+  // could not be sent at all (safe to resend on a new channel). Throws
+  // error(manager_unavailable) when the connection broke after sending.
+  virtual std::optional<nlohmann::json> round_trip(nlohmann::json request) = 0;
+  // The process that opened it: a forked child must open its own.
+  virtual pid_t owner_pid() const = 0;
+};
+
+}  // namespace mpstate::detail
