@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: MIT
+"""The Python package on the Redis backend: mpstate.connect("redis+unix://...")
+against a redis-server this module starts, with children under fork and spawn."""
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+import mpstate
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    d = tmp_path_factory.mktemp("redis")
+    sock = str(d / "redis.sock")
+    server = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+                               "--appendonly", "no", "--dir", str(d)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while subprocess.run(["redis-cli", "-s", sock, "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
+        assert time.monotonic() < deadline, "redis-server did not start"
+        assert server.poll() is None, "redis-server exited"
+        time.sleep(0.02)  # polling a condition with a deadline
+    yield f"redis+unix://{sock}?lease_ms=500&prefix=py{os.getpid()}"
+    server.send_signal(signal.SIGTERM)
+    server.wait(10)
+
+
+def _add(v, n):
+    for _ in range(n):
+        v.add(1)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_children_add_exactly_over_redis(redis_url, method):
+    c = mpstate.connect(redis_url)
+    v = c.Value("q", 0, name=f"count-{method}")
+    ctx = mp.get_context(method)
+    ps = [ctx.Process(target=_add, args=(v, 500)) for _ in range(3)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join(60)
+        assert p.exitcode == 0
+    assert v.value == 1500
+    assert not c.is_local
+
+
+def _hold(lock, ready):
+    lock.acquire()
+    ready.set()
+    time.sleep(600)  # held until killed
+
+
+def test_a_killed_holders_lock_is_taken_over_after_its_lease(redis_url):
+    c = mpstate.connect(redis_url)
+    lock = c.Lock(name="held")
+    ready = mp.get_context("fork").Event()
+    holder = mp.get_context("fork").Process(target=_hold, args=(lock, ready))
+    holder.start()
+    assert ready.wait(10)
+    assert not lock.acquire(timeout=0.2)  # held, and its lease renewed
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join()
+    start = time.monotonic()
+    assert lock.acquire(timeout=5)
+    assert time.monotonic() - start < 3
+    lock.release()
+
+
+def test_queue_and_names_over_redis(redis_url):
+    c = mpstate.connect(redis_url)
+    q = c.Queue(name="jobs")
+    for i in range(10):
+        q.put(i)
+    assert [q.get() for _ in range(10)] == list(range(10))
+    assert "jobs" in c.names()
