@@ -23,7 +23,7 @@ import redis_peer  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-# The manager's --busy-poll for the "busy" rows (docs: README, "Manager options").
+# The manager's --busy-poll for the "busy" rows (README, "A five-minute tour").
 BUSY_POLL_US = 50
 
 

@@ -18,7 +18,7 @@ std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
     const std::string& url = detail::is_redis_url(o.manager_name) ? o.manager_name : o.socket_path;
     detail::parse_redis_url(url);  // a bad address is invalid_argument, not "unavailable"
     if (o.transport == Transport::local) {
-      throw error(errc::invalid_argument, "Redis at " + url + " cannot be mapped (Transport::local)");
+      throw error(errc::invalid_argument, "Redis cannot be mapped (Transport::local): " + detail::parse_redis_url(url).text);
     }
     return std::make_shared<detail::client_core>(url, "", false, false);
   }

@@ -58,6 +58,7 @@ nlohmann::json client_core::call(const nlohmann::json& request) {
   if (channel_ && channel_->owner_pid() != getpid()) {
     // We are a forked child: the inherited connection is the parent's. Closing our
     // copy of the fd leaves the parent's connection open.
+    channel_->abandon_in_child();
     channel_.reset();
   }
   std::optional<nlohmann::json> response;
@@ -72,7 +73,7 @@ nlohmann::json client_core::call(const nlohmann::json& request) {
       if (!response) throw error(errc::manager_unavailable, "cannot send to " + socket_path_);
     }
   } catch (const error&) {
-    channel_.reset();
+    if (channel_ && !channel_->outlives_errors()) channel_.reset();
     throw;
   }
   if (auto it = response->find("error"); it != response->end()) {

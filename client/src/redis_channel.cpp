@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 
 #include "mpstate/core/names.hpp"
@@ -56,20 +57,24 @@ std::map<std::string, std::string> as_map(const redisReply* flat) {
 redis_channel::redis_channel(const std::string& address)
     : url_(parse_redis_url(address)), link_(std::make_unique<redis_link>(url_)), owner_pid_(::getpid()) {
   owner_ = host_name() + ":" + std::to_string(owner_pid_) + ":" + std::to_string(core::process_start_time(owner_pid_));
+  static std::atomic<std::uint64_t> channels{0};
+  take_owner_ = owner_ + "#" + std::to_string(++channels);
 }
 
 redis_channel::~redis_channel() {
-  if (!renewer_) return;
-  if (::getpid() != owner_pid_) {  // a forked child: the thread is the parent's, and not here
-    [[maybe_unused]] auto* leaked = renewer_.release();
-    return;
-  }
+  lease_keeper& k = *leases_;
+  if (!k.thread) return;
   {
-    std::lock_guard lock(held_mutex_);
-    stopping_ = true;
+    std::lock_guard lock(k.mutex);
+    k.stopping = true;
   }
-  wake_renewer_.notify_all();
-  renewer_->join();
+  k.wake.notify_all();
+  k.thread->join();
+}
+
+void redis_channel::abandon_in_child() {
+  [[maybe_unused]] lease_keeper* parents = leases_.release();  // never touched again
+  leases_ = std::make_unique<lease_keeper>();
 }
 
 std::optional<json> redis_channel::round_trip(json request) {
@@ -84,6 +89,8 @@ std::optional<json> redis_channel::round_trip(json request) {
     return json{{"id", id}, {"error", {{"code", to_string(e.code())}, {"message", e.message()}}}};
   } catch (const json::exception& e) {
     return json{{"id", id}, {"error", {{"code", "bad_request"}, {"message", e.what()}}}};
+  } catch (const std::exception& e) {  // a reply of a shape we did not expect
+    return json{{"id", id}, {"error", {{"code", "internal"}, {"message", std::string("Redis backend: ") + e.what()}}}};
   }
 }
 
@@ -113,7 +120,7 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
     return json::object();
   }
   if (op == "wait") {
-    return wait(name, required(request, "version").get<std::uint64_t>(), request.value("timeout_ms", std::int64_t{0}));
+    return wait(name, required(request, "version").get<std::uint64_t>(), request.value("timeout_ms", std::int64_t{1000}));
   }
   if (op == "grow") return {{"capacity", 0}, {"version", read(name).at("version")}};  // Redis values grow as needed
   if (op == "acquire" || op == "release") return lock_op(op, name, request);
@@ -254,7 +261,12 @@ json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64
     const auto block = std::min<std::int64_t>(timeout_ms, 3'600'000);
     link_->command({"XREAD", "BLOCK", std::to_string(block), "COUNT", "1", "STREAMS", keys[1], std::to_string(seen) + "-1"},
                    keys[1], std::chrono::milliseconds(block));
-    now = version();
+    try {
+      now = version();
+    } catch (const error& e) {  // deleted while we waited: that is a change (as with a manager)
+      if (e.code() != errc::not_found) throw;
+      return {{"version", seen + 1}, {"changed", true}};
+    }
   }
   return {{"version", now}, {"changed", now != seen}};
 }

@@ -37,6 +37,8 @@ class redis_channel : public request_channel {
   ~redis_channel() override;
   std::optional<nlohmann::json> round_trip(nlohmann::json request) override;
   pid_t owner_pid() const override { return owner_pid_; }
+  bool outlives_errors() const override { return true; }  // its leases must go on being renewed
+  void abandon_in_child() override;
 
  private:
   using json = nlohmann::json;
@@ -66,7 +68,8 @@ class redis_channel : public request_channel {
 
   // Leases: what this process holds, renewed by `renewer_`.
   void hold(const std::string& name, core::value_type t);
-  void renew_leases();
+  struct lease_keeper;
+  void renew_leases(lease_keeper& k);
 
   redis_url url_;
   std::unique_ptr<redis_link> link_;
@@ -75,16 +78,23 @@ class redis_channel : public request_channel {
   std::map<std::string, core::value_type> types_;
   std::map<std::string, core::value_type> queue_items_;  // a queue's item type
 
-  std::mutex held_mutex_;
+  // What this process holds, and the thread that renews it. On the heap: a forked
+  // child abandons it (its mutex and condition variable may be mid-use by the
+  // parent's thread, which the child does not have).
   struct held_thing {
     core::value_type type;
     std::uint64_t generation;  // a renewal that finds it gone drops it only if not held again since
   };
-  std::map<std::string, held_thing> held_;  // under held_mutex_
-  std::uint64_t holds_ = 0;                 // under held_mutex_
-  std::condition_variable wake_renewer_;
-  bool stopping_ = false;                           // under held_mutex_
-  std::unique_ptr<std::thread> renewer_;            // started at the first hold
+  struct lease_keeper {
+    std::mutex mutex;
+    std::map<std::string, held_thing> held;  // under mutex
+    std::uint64_t holds = 0;                 // under mutex
+    std::condition_variable wake;
+    bool stopping = false;                   // under mutex
+    std::unique_ptr<std::thread> thread;     // started at the first hold
+  };
+  std::unique_ptr<lease_keeper> leases_ = std::make_unique<lease_keeper>();
+  std::string take_owner_;  // owner_ + this channel's number: a queue take's taker
 };
 
 }  // namespace mpstate::detail

@@ -136,7 +136,7 @@ json redis_channel::lock_op(const std::string& action, const std::string& name, 
   redis_reply r = run(scripts::lock, name, {action, owner_, tid, std::to_string(url_.lease.count()), std::to_string(owner_pid_), name});
   if (action == "release") return json::object();
   const bool acquired = r->element[0]->integer == 1;
-  if (acquired) hold(name, type_of(name));
+  if (acquired) hold(name, type_of(name));  // (a semaphore without return_dead_permits: dropped at its renewal)
   return {{"acquired", acquired}, {"owner_died", r->element[1]->integer == 1}};
 }
 
@@ -176,11 +176,13 @@ json redis_channel::queue_op(const std::string& action, const std::string& name,
     return {{"ok", r->element[0]->integer == 1}, {"version", r->element[1]->integer}};
   }
   if (action == "get") {
-    redis_reply r = run(scripts::queue, name, {"get", name, owner_, lease, ""});
+    redis_reply r = run(scripts::queue, name, {"get", name, take_owner_, lease, ""});
     if (r->element[0]->integer != 1) return {{"ok", false}, {"version", r->element[2]->integer}};
     json item = json::parse(reply_text(r->element[1]));
-    // The item reached us: it is ours now (until then a lapse of our lease returns it).
-    run(scripts::queue, name, {"ack", name, owner_, lease, ""});
+    // The item reached us: it is ours now, unless our lease lapsed first and it went
+    // back to the queue (then it is not ours: say so, and the caller takes again).
+    redis_reply acked = run(scripts::queue, name, {"ack", name, take_owner_, lease, ""});
+    if (acked->integer != 1) return {{"ok", false}, {"version", r->element[2]->integer}};
     return {{"ok", true}, {"value", std::move(item)}, {"version", r->element[2]->integer}};
   }
   if (action == "done") {
@@ -191,20 +193,21 @@ json redis_channel::queue_op(const std::string& action, const std::string& name,
 }
 
 void redis_channel::hold(const std::string& name, value_type t) {
-  std::lock_guard lock(held_mutex_);
-  held_[name] = {t, ++holds_};
-  if (!renewer_) renewer_ = std::make_unique<std::thread>([this] { renew_leases(); });
+  lease_keeper& k = *leases_;
+  std::lock_guard lock(k.mutex);
+  k.held[name] = {t, ++k.holds};
+  if (!k.thread) k.thread = std::make_unique<std::thread>([this, &k] { renew_leases(k); });
 }
 
 // Every third of the lease, renews each thing held, on a connection of its own (the
 // channel's may be blocked in a wait). What is no longer held is dropped.
-void redis_channel::renew_leases() {
+void redis_channel::renew_leases(lease_keeper& k) {
   std::unique_ptr<redis_link> link;
-  std::unique_lock lock(held_mutex_);
-  while (!stopping_) {
-    wake_renewer_.wait_for(lock, url_.lease / 3, [&] { return stopping_; });
-    if (stopping_) break;
-    const auto held = held_;
+  std::unique_lock lock(k.mutex);
+  while (!k.stopping) {
+    k.wake.wait_for(lock, url_.lease / 3, [&] { return k.stopping; });
+    if (k.stopping) break;
+    const auto held = k.held;
     lock.unlock();
     std::vector<std::pair<std::string, std::uint64_t>> gone;
     for (const auto& [name, thing] : held) {
@@ -218,11 +221,13 @@ void redis_channel::renew_leases() {
       } catch (const error& e) {
         if (e.code() == errc::not_found || e.code() == errc::type_mismatch) gone.emplace_back(name, thing.generation);
         else link.reset();  // Redis away: try again next time, on a new connection
+      } catch (const std::exception&) {
+        link.reset();  // an answer of a shape we did not expect: the same
       }
     }
     lock.lock();
     for (const auto& [name, generation] : gone) {
-      if (auto it = held_.find(name); it != held_.end() && it->second.generation == generation) held_.erase(it);
+      if (auto it = k.held.find(name); it != k.held.end() && it->second.generation == generation) k.held.erase(it);
     }
   }
 }

@@ -207,7 +207,8 @@ redis_reply redis_link::command(const std::vector<std::string>& argv, std::strin
         continue;
       }
       const bool not_ready = starts_with(r.get(), "CLUSTERDOWN") || starts_with(r.get(), "TRYAGAIN") ||
-                             starts_with(r.get(), "LOADING") || starts_with(r.get(), "MASTERDOWN");
+                             starts_with(r.get(), "LOADING") || starts_with(r.get(), "MASTERDOWN") ||
+                             starts_with(r.get(), "READONLY");  // a master turned replica: reload the map
       if (r && !not_ready) return r;
       if (!r) drop(node);  // not sent: the connection was gone
     } catch (const answer_lost&) {
@@ -244,8 +245,9 @@ redis_reply redis_link::script(std::string_view source, const std::vector<std::s
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
   redis_reply r = command(argv, keys.at(0));
-  if (starts_with(r.get(), "NOSCRIPT")) {  // a restarted or failed-over node: load it there
-    command({"SCRIPT", "LOAD", std::string(source)}, keys.at(0));
+  if (starts_with(r.get(), "NOSCRIPT")) {  // a restarted, failed-over or ASK-target node: send it whole
+    argv[0] = "EVAL";
+    argv[1] = std::string(source);
     r = command(argv, keys.at(0));
   }
   if (r->type == REDIS_REPLY_ERROR) {

@@ -119,10 +119,20 @@ local changed = false
 if not sem then
   local holder = redis.call('HGET', K, 'owner') or ''
   if holder ~= '' and tonumber(redis.call('HGET', K, 'exp') or '0') < now then
-    redis.call('HSET', K, 'owner', '', 'tid', '', 'depth', 0, 'holder_pid', 0, 'died', 1)
+    redis.call('HSET', K, 'owner', '', 'tid', '', 'depth', 0, 'holder_pid', 0, 'died', 1, 'lapsed', holder)
     redis.call('HINCRBY', K, 'dead', 1)
     holder = ''
     changed = true
+  end
+  -- A holder whose lease lapsed (stopped longer than the lease) is told once, at its
+  -- next call, and may not release what may now be another's.
+  if action ~= 'renew' and holder ~= owner and redis.call('HGET', K, 'lapsed') == owner then
+    redis.call('HSET', K, 'lapsed', '')
+    if changed then bump() end
+    if action == 'release' then
+      fail('invalid_argument', "this process's lease on '" .. name .. "' lapsed (it did not renew it for " ..
+           lease .. ' ms); the lock was freed and may be held by another process')
+    end
   end
   if action == 'acquire' then
     if holder == '' then
@@ -197,6 +207,9 @@ elseif action == 'release' then
   if changed then bump() end
   if t == 'bounded_semaphore' and tonumber(redis.call('HGET', K, 'value')) >= tonumber(redis.call('HGET', K, 'bound')) then
     fail('invalid_argument', "bounded semaphore '" .. name .. "' released more times than acquired")
+  end
+  if rdp and redis.call('HEXISTS', X, 'c:' .. owner) == 0 then
+    fail('invalid_argument', "this process holds no permit of '" .. name .. "' (a lease that lapsed gave its permits back)")
   end
   redis.call('HINCRBY', K, 'value', 1)
   if rdp and redis.call('HINCRBY', X, 'c:' .. owner, -1) <= 0 then redis.call('HDEL', X, 'c:' .. owner, 'e:' .. owner) end
@@ -304,10 +317,8 @@ for i = 1, #h, 2 do
     redis.call('HDEL', T, h[i], 'i:' .. who)
   end
 end
-local function version()
-  if returned then return bump() end
-  return tonumber(redis.call('HGET', K, 'ver'))
-end
+if returned then bump() end  -- waiters see the item back
+local function version() return tonumber(redis.call('HGET', K, 'ver')) end
 if action == 'put' then
   local max = tonumber(redis.call('HGET', K, 'maxsize'))
   if max > 0 and redis.call('LLEN', X) >= max then return {0, version()} end
@@ -321,10 +332,8 @@ elseif action == 'get' then
   redis.call('HSET', T, 'i:' .. owner, head, 'e:' .. owner, now + lease)
   redis.call('HINCRBY', K, 'gets', 1)
   return {1, head, bump()}
-elseif action == 'ack' then
-  redis.call('HDEL', T, 'i:' .. owner, 'e:' .. owner)
-  version()
-  return 1
+elseif action == 'ack' then  -- 0: the take lapsed first and the item went back
+  return redis.call('HDEL', T, 'i:' .. owner, 'e:' .. owner) > 0 and 1 or 0
 elseif action == 'done' then
   if tonumber(redis.call('HGET', K, 'unfinished')) <= 0 then
     fail('invalid_argument', "task_done() called more times than items were put in '" .. name .. "'")

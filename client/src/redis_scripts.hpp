@@ -6,7 +6,8 @@
 //                            text) and the type's own fields
 //   KEYS[2] = P{name}:w      a stream: one entry "VER-1" per change, for `wait`
 //   KEYS[3] = P{name}:x      the type's extra key: a queue's items (a list), a
-//                            semaphore's holders or a queue's taken items (a hash)
+//                            semaphore's holders (a hash)
+//   KEYS[4] = P{name}:t      a queue's items taken and not yet acknowledged (a hash)
 // Errors come back as "MPSTATE <code> <message>" (codes as in docs/protocol.md).
 #pragma once
 
@@ -28,8 +29,8 @@ extern const std::string cas;
 // remove: ARGV name. Deletes the variable (its wait stream stays a day, so a
 // re-created variable carries its versions on and no waiter misses the delete).
 extern const std::string remove;
-// lock: ARGV action (acquire|release|renew), kind (lock|rlock|semaphore|
-// bounded_semaphore), owner, tid, lease ms, holder pid. acquire returns {1|0, owner
+// lock: ARGV action (acquire|release|renew), owner, tid, lease ms, holder pid, name;
+// for a lock, rlock, semaphore or bounded_semaphore. acquire returns {1|0, owner
 // died 1|0}; release {}; renew 1 while held.
 extern const std::string lock;
 // loop: ARGV action (get|mark|heartbeat|stop|renew), owner, pid, lease ms, state or
@@ -37,8 +38,9 @@ extern const std::string lock;
 extern const std::string loop;
 // event: ARGV 1|0, name.
 extern const std::string event;
-// queue: ARGV action (put|get|ack|done|renew), name, owner, lease ms, item text.
-// put {1|0, version}; get {1|0, item, version}; done {unfinished}.
+// queue: ARGV action (put|get|ack|done), name, taker, lease ms, item text.
+// put {1|0, version}; get {1|0, item, version}; ack 1 (0: the take had lapsed);
+// done {unfinished}.
 extern const std::string queue;
 
 }  // namespace mpstate::detail::redis_scripts

@@ -9,8 +9,23 @@ namespace mpstate::detail {
 
 namespace {
 
+// The address without its password (user:PASSWORD@ or password=...), for messages.
+std::string redacted(std::string_view address) {
+  std::string text(address);
+  const auto scheme = text.find("://");
+  const auto at = text.find('@');
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+    text = text.substr(0, scheme + 3) + "***@" + text.substr(at + 1);
+  }
+  for (auto p = text.find("password="); p != std::string::npos; p = text.find("password=", p + 12)) {
+    const auto end = text.find('&', p);
+    text.replace(p, (end == std::string::npos ? text.size() : end) - p, "password=***");
+  }
+  return text;
+}
+
 [[noreturn]] void bad(std::string_view address, const std::string& why) {
-  throw error(errc::invalid_argument, "bad Redis address '" + std::string(address) + "': " + why);
+  throw error(errc::invalid_argument, "bad Redis address '" + redacted(address) + "': " + why);
 }
 
 long number(std::string_view address, std::string_view what, std::string_view text, long low, long high) {
@@ -126,12 +141,7 @@ redis_url parse_redis_url(std::string_view address) {
       bad(address, "unknown option '" + std::string(key) + "' (prefix, lease_ms, db, password)");
     }
   }
-  url.text = std::string(address);
-  if (!url.password.empty()) {  // never in messages or pickles
-    if (const auto at = url.text.rfind('@'); at != std::string::npos && url.how != redis_url::kind::unix_socket) {
-      url.text = url.text.substr(0, url.text.find("://") + 3) + url.text.substr(at + 1);
-    }
-  }
+  url.text = redacted(address);  // never a password in messages, stat or pickles' text
   return url;
 }
 

@@ -24,7 +24,7 @@ struct redis_url {
   std::string password;
   std::string prefix = "mpstate";                  // keys are "PREFIX{NAME}..."
   std::chrono::milliseconds lease{5000};           // what a process holds outlives it this long
-  std::string text;                                // as given (without the password)
+  std::string text;                                // as given, the password shown as ***
 };
 
 using core::is_redis_url;  // mpstate/core/auth.hpp

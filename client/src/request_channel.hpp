@@ -20,6 +20,12 @@ class request_channel {
   virtual std::optional<nlohmann::json> round_trip(nlohmann::json request) = 0;
   // The process that opened it: a forked child must open its own.
   virtual pid_t owner_pid() const = 0;
+  // True when it reconnects by itself and holds state of its own (leases): then it
+  // is kept after a connection error, not replaced.
+  virtual bool outlives_errors() const { return false; }
+  // In a forked child, instead of destroying it: let go of what only the parent
+  // may touch (threads, their locks) and close the child's copies of its sockets.
+  virtual void abandon_in_child() {}
 };
 
 }  // namespace mpstate::detail

@@ -107,8 +107,8 @@ int main(int argc, char** argv) {
     }
     if (lease_seconds < 1) throw mpstate::error(mpstate::errc::invalid_argument, "--lease must be at least 1 second");
     opts.lease = std::chrono::seconds(lease_seconds);
-    if (busy_poll_us < 0 || busy_poll_us > 1'000'000) {
-      throw mpstate::error(mpstate::errc::invalid_argument, "--busy-poll must be 0 to 1000000 microseconds");
+    if (busy_poll_us < 0 || busy_poll_us > 5'000) {  // below the 10 ms clock tick, or an idle loop would never sleep
+      throw mpstate::error(mpstate::errc::invalid_argument, "--busy-poll must be 0 to 5000 microseconds");
     }
     opts.busy_poll = std::chrono::microseconds(busy_poll_us);
     raise_open_file_limit();  // one descriptor per client connection

@@ -209,6 +209,28 @@ BOOST_AUTO_TEST_CASE(a_live_holder_keeps_the_lock_past_several_leases) {
   BOOST_TEST(got.previous_owner_died);
 }
 
+// A fork child that uses its parent's client and proxies gets a channel of its own:
+// the parent's lease thread (and its lock, possibly held at the fork) stays behind.
+BOOST_AUTO_TEST_CASE(a_fork_child_uses_its_parents_proxies_after_the_parent_held_a_lock) {
+  Client c = rb_connect(url("lease_ms=300"));
+  Lock lock = c.lock("forked");
+  auto n = c.create<std::int64_t>("forked/n", 0);
+  lock.acquire();  // starts the parent's lease thread
+  lock.release();
+  std::vector<pid_t> children;
+  for (int i = 0; i < 2; ++i) {
+    children.push_back(spawn([&] {
+      for (int k = 0; k < 50; ++k) {
+        LockGuard guard(lock);
+        n.set(n.get() + 1);
+      }
+      return 0;
+    }));
+  }
+  for (pid_t p : children) BOOST_TEST(wait_exit(p, 30s).value_or(-1) == 0);
+  BOOST_TEST(n.get() == 100);
+}
+
 BOOST_AUTO_TEST_CASE(an_rlock_is_reentrant_for_its_holder_only) {
   const std::string leased = url("lease_ms=500");
   Client c = rb_connect(leased);
