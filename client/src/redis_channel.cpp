@@ -46,12 +46,6 @@ bool holds_a_value(core::value_type t) {
   using core::value_type;
   return core::is_scalar(t) || t == value_type::string || t == value_type::bytes || t == value_type::json;
 }
-
-std::map<std::string, std::string> as_map(const redisReply* flat) {
-  std::map<std::string, std::string> out;
-  for (std::size_t i = 0; i + 1 < flat->elements; i += 2) out[reply_text(flat->element[i])] = reply_text(flat->element[i + 1]);
-  return out;
-}
 }  // namespace
 
 redis_channel::redis_channel(const std::string& address)
@@ -172,7 +166,7 @@ json redis_channel::create(const std::string& name, const json& request) {
 
 json redis_channel::read(const std::string& name) {
   redis_reply r = run(scripts::read, name, {name});
-  const auto h = as_map(r->element[0]);
+  const auto h = reply_map(r->element[0]);
   const core::value_type t = core::value_type_from_string(h.at("t"));
   types_[name] = t;
   if (t == core::value_type::loop) return {{"type", "loop"}, {"value", loop_op("get", name, json::object())}, {"version", std::stoull(h.at("ver"))}};

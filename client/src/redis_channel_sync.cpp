@@ -15,13 +15,7 @@ using json = nlohmann::json;
 using core::value_type;
 namespace scripts = redis_scripts;
 
-std::map<std::string, std::string> as_map(const redisReply* flat) {
-  std::map<std::string, std::string> out;
-  for (std::size_t i = 0; i + 1 < flat->elements; i += 2) out[reply_text(flat->element[i])] = reply_text(flat->element[i + 1]);
-  return out;
-}
-
-std::int64_t number(const std::map<std::string, std::string>& h, const std::string& field) {
+std::int64_t field_number(const std::map<std::string, std::string>& h, const std::string& field) {
   auto it = h.find(field);
   return it == h.end() || it->second.empty() ? 0 : std::stoll(it->second);
 }
@@ -35,11 +29,11 @@ std::int64_t pid_of(const std::string& owner) {
 }
 
 json loop_json(const std::map<std::string, std::string>& h) {
-  const std::int64_t heartbeat = number(h, "heartbeat_ns");
+  const std::int64_t heartbeat = field_number(h, "heartbeat_ns");
   const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
-  return {{"state", h.at("state")}, {"pid", number(h, "pid")}, {"iterations", number(h, "iterations")},
-          {"started_ns", number(h, "started_ns")}, {"heartbeat_ns", heartbeat},
+  return {{"state", h.at("state")}, {"pid", field_number(h, "pid")}, {"iterations", field_number(h, "iterations")},
+          {"started_ns", field_number(h, "started_ns")}, {"heartbeat_ns", heartbeat},
           {"heartbeat_age_ms", heartbeat == 0 ? -1 : std::max<std::int64_t>(0, (now - heartbeat) / 1'000'000)},
           {"reason", h.count("reason") ? h.at("reason") : ""}};
 }
@@ -97,33 +91,33 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
     case value_type::float64: return core::double_to_json(*core::double_from_json(json::parse(h.at("v"))));
     case value_type::lock:
     case value_type::rlock: {
-      json out = {{"locked", !h.at("owner").empty()}, {"holder_pid", number(h, "holder_pid")}, {"depth", number(h, "depth")},
-                  {"owner_died", h.at("died") == "1"}, {"acquisitions", number(h, "acq")}, {"dead_holders", number(h, "dead")},
-                  {"fence", number(h, "fence")}};
-      if (t == value_type::rlock) out["holder_tid"] = number(h, "tid");
+      json out = {{"locked", !h.at("owner").empty()}, {"holder_pid", field_number(h, "holder_pid")}, {"depth", field_number(h, "depth")},
+                  {"owner_died", h.at("died") == "1"}, {"acquisitions", field_number(h, "acq")}, {"dead_holders", field_number(h, "dead")},
+                  {"fence", field_number(h, "fence")}};
+      if (t == value_type::rlock) out["holder_tid"] = field_number(h, "tid");
       return out;
     }
     case value_type::semaphore:
     case value_type::bounded_semaphore: {
       json holders = json::array();
-      const auto owners = as_map(extra);
+      const auto owners = reply_map(extra);
       for (const auto& [field, count] : owners) {
         if (field.starts_with("c:")) holders.push_back({{"pid", pid_of(field.substr(2))}, {"count", std::stoll(count)}});
       }
-      json out = {{"value", number(h, "value")}, {"return_dead_permits", h.at("rdp") == "1"}, {"holders", holders},
-                  {"untracked", 0}, {"acquisitions", number(h, "acq")}, {"dead_holders", number(h, "dead")}};
-      if (t == value_type::bounded_semaphore) out["bound"] = number(h, "bound");
+      json out = {{"value", field_number(h, "value")}, {"return_dead_permits", h.at("rdp") == "1"}, {"holders", holders},
+                  {"untracked", 0}, {"acquisitions", field_number(h, "acq")}, {"dead_holders", field_number(h, "dead")}};
+      if (t == value_type::bounded_semaphore) out["bound"] = field_number(h, "bound");
       return out;
     }
     case value_type::event: return {{"set", h.at("set") == "1"}};
     case value_type::queue: {
       json items = json::array();
       for (std::size_t i = 0; i < extra->elements; ++i) items.push_back(json::parse(reply_text(extra->element[i])));
-      const std::int64_t maxsize = number(h, "maxsize");
+      const std::int64_t maxsize = field_number(h, "maxsize");
       return {{"of", h.at("of")}, {"size", items.size()}, {"maxsize", maxsize},
               {"slots", maxsize > 0 ? maxsize : static_cast<std::int64_t>(items.size())},
-              {"item_size", number(h, "item_size")}, {"unfinished", number(h, "unfinished")},
-              {"puts", number(h, "puts")}, {"gets", number(h, "gets")}, {"returned", number(h, "returned")},
+              {"item_size", field_number(h, "item_size")}, {"unfinished", field_number(h, "unfinished")},
+              {"puts", field_number(h, "puts")}, {"gets", field_number(h, "gets")}, {"returned", field_number(h, "returned")},
               {"items", items}};
     }
     default: return json::parse(h.at("v"));
@@ -157,7 +151,7 @@ json redis_channel::loop_op(const std::string& action, const std::string& name, 
   }
   redis_reply r = run(scripts::loop, name, {script_action, owner_, std::to_string(owner_pid_),
                                              std::to_string(url_.lease.count()), arg, reason, name});
-  const json loop = loop_json(as_map(r.get()));
+  const json loop = loop_json(reply_map(r.get()));
   if (action == "mark" && arg == "starting") hold(name, value_type::loop);
   if (action == "request_stop") return {{"state", loop.at("state")}};
   return loop;

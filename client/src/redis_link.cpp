@@ -39,6 +39,12 @@ std::string reply_text(const redisReply* r) {
   return std::string(r->str, r->len);
 }
 
+std::map<std::string, std::string> reply_map(const redisReply* flat) {
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i + 1 < flat->elements; i += 2) out[reply_text(flat->element[i])] = reply_text(flat->element[i + 1]);
+  return out;
+}
+
 unsigned hash_slot(std::string_view key) {
   if (const auto open = key.find('{'); open != std::string_view::npos) {
     const auto close = key.find('}', open + 1);

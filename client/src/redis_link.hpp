@@ -25,6 +25,8 @@ using redis_reply = std::unique_ptr<redisReply, redis_reply_free>;
 
 // The text of a string, status or error reply ("" for others).
 std::string reply_text(const redisReply* r);
+// A flat array reply (HGETALL's field, value, ...) as a map.
+std::map<std::string, std::string> reply_map(const redisReply* flat);
 
 class redis_link {
  public:
