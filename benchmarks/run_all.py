@@ -27,10 +27,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BUSY_POLL_US = 50
 
 
-def mpstate_bench(build, seconds, op, procs=1, transport="local", pipeline=1, variables=1, system="both", busy_poll=0):
+def mpstate_bench(build, seconds, op, procs=1, transport="local", pipeline=1, variables=1, system="both", busy_poll=0,
+                  redis=""):
     cmd = [os.path.join(build, "benchmarks", "mpstate-bench"), "--op", op, "--procs", str(procs),
            "--seconds", str(seconds), "--transport", transport, "--pipeline", str(pipeline),
            "--variables", str(variables), "--system", system, "--busy-poll", str(busy_poll), "--json"]
+    if redis:
+        cmd += ["--redis", redis]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out)["results"]
 
@@ -84,6 +87,11 @@ def cases(build, loop_binary):
                 c.append((f"mpstate {transport} get p{pipeline} x{procs} busy-poll",
                           lambda s, *_, t=transport, n=procs, pl=pipeline:
                           mpstate_bench(build, s, "get", n, t, pl, system="mpstate", busy_poll=bp)))
+    # The Redis backend (docs/redis.md) on the peers' Redis, beside hiredis doing the same op.
+    for op in ("get", "set", "add"):
+        c.append((f"mpstate redis {op} x1",
+                  lambda s, sock, *_, op=op: mpstate_bench(build, s, op, 1, "redis", system="mpstate",
+                                                          redis=f"redis+unix://{sock}?prefix=mpstate-bench")))
     c.append(("mpstate socket wait busy-poll",
               lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket", system="mpstate", busy_poll=bp)))
     for kind in ("value", "dict", "namespace"):
@@ -196,6 +204,11 @@ def targets(meds):
         if ours and red:
             add(f"tls get{', 16 deep' if pipeline > 1 else ''} vs redis-benchmark --tls -P {pipeline} (1 client)",
                 ours / red, ">= 1x", ours / red >= 1)
+    for op, peer in (("get", "get"), ("set", "set"), ("add", "add")):
+        ours, direct = rate("mpstate", "redis", op), rate("redis", "hiredis-unix", peer)
+        if ours and direct:
+            add(f"Redis backend {op}: time per op vs the same op with hiredis (unix)", direct / ours, "<= 1.2x",
+                direct / ours <= 1.2)
     for variant in ("local", "socket", "socket" + busy):
         w, rtt = find(meds, "mpstate", variant, "wait", 2), find(meds, "baseline", "socket-rtt", "wait", 2)
         if w and rtt:

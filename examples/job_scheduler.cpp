@@ -6,7 +6,8 @@
 // loop in a static member, and the parent, which has its own copy of that member,
 // still sees nothing. Then the same scheduler with an mpstate LoopState handle.
 //
-//   job_scheduler [--manager NAME]     (no NAME: start an embedded manager)
+//   job_scheduler [--manager NAME]     (no NAME: start an embedded manager; NAME may be
+//                                      tcp://HOST:PORT, or a Redis URL: docs/redis.md)
 #include <sys/wait.h>
 #include <unistd.h>
 

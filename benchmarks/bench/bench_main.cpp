@@ -108,9 +108,11 @@ int main(int argc, char** argv) {
       "value-size", po::value(&o.value_size), "8: int64; more: a string of that many bytes")(
       "variables", po::value(&o.variables), "variables the workers spread over (default 1)")(
       "transport", po::value(&o.transport), "local | socket | tcp (loopback, with a key) | tls (the same in TLS, "
-                                          "with a certificate openssl makes; default local)")(
+                                          "with a certificate openssl makes) | redis (the Redis backend, --redis URL; "
+                                          "default local)")(
       "pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
       "busy-poll", po::value(&o.busy_poll_us), "start the embedded manager with --busy-poll USEC (default 0)")(
+      "redis", po::value(&o.redis), "--transport redis: the Client's Redis URL (redis+unix:///PATH?prefix=P)")(
       "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
       "manager", po::value(&o.manager), "use this running manager instead of an embedded one")(
       "cycles", po::value(&o.cycles), "churn: create+delete cycles of new names (default 1,000,000)")(
@@ -142,7 +144,10 @@ int main(int argc, char** argv) {
       std::optional<private_file> key_file;
       std::optional<tls_certificate> tls_files;
       mpstate_target target;
-      if (o.manager.empty()) {
+      if (o.transport == "redis") {  // the Redis backend: no manager at all
+        if (o.redis.empty()) throw std::runtime_error("--transport redis needs --redis URL");
+        target.socket_path = o.redis;
+      } else if (o.manager.empty()) {
         mpstate::ManagerOptions mo;
         mo.size = segment_size_for(o);
         if (o.transport == "tcp" || o.transport == "tls") {

@@ -169,7 +169,25 @@ void wait_loop(const bench_options& o, const Client& client, int rank, std::uint
 
 }  // namespace
 
+// The Redis backend: the same variables, made again through a Client (a run
+// before may have left them).
+void create_redis_variables(const bench_options& o, mpstate_target& t) {
+  Client c(ClientOptions{.socket_path = t.socket_path});
+  auto fresh = [&](const std::string& name, auto initial) {
+    if (c.type_of(name)) c.remove(name);
+    c.create(name, initial, o.value_size + 16);
+  };
+  for (std::size_t i = 0; i < o.variables; ++i) {
+    t.names.push_back("bench/v" + std::to_string(i));
+    if (int_values(o)) fresh(t.names.back(), std::int64_t{0});
+    else fresh(t.names.back(), payload(o));
+  }
+  fresh("bench/stamp", std::int64_t{0});
+  fresh("bench/acks", std::int64_t{0});
+}
+
 void create_variables(const bench_options& o, mpstate_target& t) {
+  if (o.transport == "redis") return create_redis_variables(o, t);
   line_socket s(t.socket_path, t.key);
   std::vector<std::string> lines;
   for (std::size_t i = 0; i < o.variables; ++i) {
@@ -186,9 +204,10 @@ void create_variables(const bench_options& o, mpstate_target& t) {
 
 void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& out) {
   const bool local = o.transport == "local";
-  if (!local && o.transport != "socket" && o.transport != "tcp" && o.transport != "tls") {
-    throw std::runtime_error("--transport is local, socket, tcp or tls");
+  if (!local && o.transport != "socket" && o.transport != "tcp" && o.transport != "tls" && o.transport != "redis") {
+    throw std::runtime_error("--transport is local, socket, tcp, tls or redis");
   }
+  if (o.transport == "redis" && o.pipeline > 1) throw std::runtime_error("--transport redis is unpipelined");
   if ((o.op == "lock" || o.op == "lookup") && !local) throw std::runtime_error(o.op + " is local only");
   if (o.op == "wait" && o.procs < 2) throw std::runtime_error("wait needs --procs 2 or more");
   if (o.op == "wait") {

@@ -19,6 +19,7 @@ namespace mpstate::detail {
 
 namespace {
 using json = nlohmann::json;
+using core::value_type;
 namespace scripts = redis_scripts;
 
 std::string required_name(const json& request) {
@@ -110,7 +111,7 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
   if (op == "delete") {
     run(scripts::remove, name, {name});
     types_.erase(name);
-    queue_items_.erase(name);
+    item_types_.erase(name);
     return json::object();
   }
   if (op == "wait") {
@@ -124,10 +125,10 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
     run(scripts::event, name, {required(request, "set").get<bool>() ? "1" : "0", name});
     return json::object();
   }
-  if (core::find_op(op)) {
-    throw error(errc::invalid_type, "'" + op + "' (barriers, conditions, arrays and lists) is not available on the "
-                                             "Redis backend yet");
-  }
+  if (op == "item_get" || op == "item_set" || op.starts_with("list_")) return items_op(op, name, request);
+  if (op.starts_with("barrier_")) return barrier_op(op.substr(8), name, request);
+  if (op.starts_with("condition_")) return condition_op(op.substr(10), name, request);
+  if (op == "notify") return condition_op("notify", name, request);
   throw error(errc::unknown_op, "unknown op '" + op + "'");
 }
 
@@ -157,8 +158,16 @@ json redis_channel::create(const std::string& name, const json& request) {
   const json& type = required(request, "type");
   if (!type.is_string()) throw error(errc::bad_request, "field 'type' must be a string");
   const core::value_type t = core::value_type_from_string(type.get<std::string>());
-  std::vector<std::string> args = {std::string(core::to_string(t)), name};
-  for (auto& field : create_fields(name, t, request.value("value", json()))) args.push_back(std::move(field));
+  const json value = request.value("value", json());
+  std::vector<std::string> fields = create_fields(name, t, value);
+  std::vector<std::string> args = {std::string(core::to_string(t)), name, std::to_string(fields.size())};
+  for (auto& field : fields) args.push_back(std::move(field));
+  if (t == value_type::array || t == value_type::list) {  // the items, into the list key
+    const value_type of = core::value_type_from_string(value.at("of").get<std::string>());
+    json all = value.value("items", json::array());
+    if (t == value_type::array && value.contains("size")) all = json::array_t(value.at("size").get<std::size_t>(), json(0));
+    for (auto& text : encode_items(name, of, all)) args.push_back(std::move(text));
+  }
   redis_reply r = run(scripts::create, name, std::move(args));
   types_[name] = t;
   return {{"name", name}, {"type", core::to_string(t)}, {"capacity", 0}, {"version", r->integer}};
@@ -180,6 +189,7 @@ json redis_channel::set(const std::string& name, const json& value) {
   auto known = types_.find(name);
   core::value_type t = known != types_.end() ? known->second : core::type_for_json(value);
   for (int attempt = 0; attempt < 3; ++attempt) {
+    if (t == value_type::array || t == value_type::list) return items_op("replace", name, {{"value", value}});
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
     redis_reply r = run(scripts::set, name, {std::string(core::to_string(t)), encode(name, t, value), name});
     if (reply_text(r->element[0]) == "ok") {

@@ -65,6 +65,12 @@ class redis_channel : public request_channel {
   json lock_op(const std::string& action, const std::string& name, const json& request);
   json loop_op(const std::string& action, const std::string& name, const json& request);
   json queue_op(const std::string& action, const std::string& name, const json& request);
+  // redis_channel_parties.cpp: arrays, lists, barriers and conditions.
+  core::value_type item_type(const std::string& name);  // an array's, list's or queue's `of`
+  std::vector<std::string> encode_items(const std::string& name, core::value_type of, const json& items) const;
+  json items_op(const std::string& op, const std::string& name, const json& request);
+  json barrier_op(const std::string& action, const std::string& name, const json& request);
+  json condition_op(const std::string& action, const std::string& name, const json& request);
 
   // Leases: what this process holds, renewed by `renewer_`.
   void hold(const std::string& name, core::value_type t);
@@ -76,7 +82,7 @@ class redis_channel : public request_channel {
   pid_t owner_pid_;
   std::string owner_;  // "HOST:PID:START": who holds, in the scripts
   std::map<std::string, core::value_type> types_;
-  std::map<std::string, core::value_type> queue_items_;  // a queue's item type
+  std::map<std::string, core::value_type> item_types_;  // an array's, list's or queue's item type
 
   // What this process holds, and the thread that renews it. On the heap: a forked
   // child abandons it (its mutex and condition variable may be mid-use by the

@@ -61,7 +61,22 @@ std::vector<std::string> redis_channel::create_fields(const std::string& name, v
               "reason", "", "exp", "0", "lease", "0"};
     case value_type::lock:
     case value_type::rlock:
+    case value_type::condition:
       return {"owner", "", "tid", "", "depth", "0", "holder_pid", "0", "exp", "0", "died", "0", "acq", "0", "dead", "0", "fence", "0"};
+    case value_type::barrier: {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 1) {
+        throw error(errc::invalid_argument, "a barrier takes its parties, an integer >= 1");
+      }
+      return {"parties", std::to_string(value.get<std::int64_t>()), "waiting", "0", "generation", "0", "broken", "0",
+              "acq", "0", "dead", "0"};
+    }
+    case value_type::array:
+    case value_type::list: {
+      if (!value.is_object() || !value.contains("of")) throw error(errc::invalid_argument, "an array or list takes {\"of\", \"items\" or \"size\"}");
+      const value_type of = core::value_type_from_string(value.at("of").get<std::string>());
+      if (!core::is_scalar(of)) throw error(errc::invalid_type, "arrays and lists hold int64, uint64, double or bool");
+      return {"of", std::string(core::to_string(of))};
+    }
     case value_type::semaphore:
     case value_type::bounded_semaphore: {
       const std::string permits = std::to_string(permits_of(value));
@@ -110,6 +125,28 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
       return out;
     }
     case value_type::event: return {{"set", h.at("set") == "1"}};
+    case value_type::array:
+    case value_type::list: {
+      json items = json::array();
+      for (std::size_t i = 0; i < extra->elements; ++i) items.push_back(json::parse(reply_text(extra->element[i])));
+      return {{"of", h.at("of")}, {"items", items}};
+    }
+    case value_type::barrier:
+      return {{"parties", field_number(h, "parties")}, {"waiting", field_number(h, "waiting")},
+              {"generation", field_number(h, "generation")}, {"broken", h.at("broken") == "1"},
+              {"holders", extra->elements / 2}, {"acquisitions", field_number(h, "acq")},
+              {"dead_holders", field_number(h, "dead")}};
+    case value_type::condition: {
+      json waiters = json::array();
+      for (std::size_t i = 0; i < extra->elements; ++i) {
+        const std::string who = reply_text(extra->element[i]);  // OWNER/TID
+        waiters.push_back(pid_of(who.substr(0, who.rfind('/'))));
+      }
+      return {{"locked", !h.at("owner").empty()}, {"holder_pid", field_number(h, "holder_pid")},
+              {"holder_tid", field_number(h, "tid")}, {"depth", field_number(h, "depth")},
+              {"owner_died", h.at("died") == "1"}, {"waiting", waiters.size()}, {"waiters", waiters},
+              {"acquisitions", field_number(h, "acq")}, {"dead_holders", field_number(h, "dead")}};
+    }
     case value_type::queue: {
       json items = json::array();
       for (std::size_t i = 0; i < extra->elements; ++i) items.push_back(json::parse(reply_text(extra->element[i])));
@@ -160,13 +197,8 @@ json redis_channel::loop_op(const std::string& action, const std::string& name, 
 json redis_channel::queue_op(const std::string& action, const std::string& name, const json& request) {
   const std::string lease = std::to_string(url_.lease.count());
   if (action == "put") {
-    auto of = queue_items_.find(name);
-    if (of == queue_items_.end()) {
-      const json got = read(name);
-      if (got.at("type") != "queue") throw error(errc::type_mismatch, "variable '" + name + "' is " + got.at("type").get<std::string>() + ", not queue");
-      of = queue_items_.emplace(name, core::value_type_from_string(got.at("value").at("of").get<std::string>())).first;
-    }
-    redis_reply r = run(scripts::queue, name, {"put", name, owner_, lease, encode(name, of->second, request.at("value"))});
+    const value_type of = item_type(name);
+    redis_reply r = run(scripts::queue, name, {"put", name, owner_, lease, encode(name, of, request.at("value"))});
     return {{"ok", r->element[0]->integer == 1}, {"version", r->element[1]->integer}};
   }
   if (action == "get") {
@@ -207,11 +239,22 @@ void redis_channel::renew_leases(lease_keeper& k) {
     for (const auto& [name, thing] : held) {
       try {
         if (!link) link = std::make_unique<redis_link>(url_);
-        const bool loop = thing.type == value_type::loop;
-        redis_reply r = link->script(loop ? scripts::loop : scripts::lock, keys_of(name),
-                                     loop ? std::vector<std::string>{"renew", owner_, std::to_string(owner_pid_), std::to_string(url_.lease.count()), "", "", name}
-                                          : std::vector<std::string>{"renew", owner_, "", std::to_string(url_.lease.count()), std::to_string(owner_pid_), name});
-        if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) gone.emplace_back(name, thing.generation);
+        const std::string lease = std::to_string(url_.lease.count());
+        auto renewed = [&](const std::string& script, std::vector<std::string> args) {
+          redis_reply r = link->script(script, keys_of(name), args);
+          return !(r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+        };
+        bool still = false;
+        switch (thing.type) {
+          case value_type::loop: still = renewed(scripts::loop, {"renew", owner_, std::to_string(owner_pid_), lease, "", "", name}); break;
+          case value_type::barrier: still = renewed(scripts::barrier, {"renew", owner_, lease, "0", name}); break;
+          case value_type::condition:  // its lock, and our places among its waiters
+            still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name});
+            still = renewed(scripts::condition, {"renew", owner_, "", lease, "0", name}) || still;
+            break;
+          default: still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name});
+        }
+        if (!still) gone.emplace_back(name, thing.generation);
       } catch (const error& e) {
         if (e.code() == errc::not_found || e.code() == errc::type_mismatch) gone.emplace_back(name, thing.generation);
         else link.reset();  // Redis away: try again next time, on a new connection

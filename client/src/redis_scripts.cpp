@@ -54,16 +54,20 @@ end
 
 const std::string create = std::string(prelude) + R"lua(
 if redis.call('EXISTS', K) == 1 then fail('already_exists', "variable '" .. ARGV[2] .. "' already exists") end
-local fields = {}
-for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
-return make(ARGV[1], fields)
+local count = tonumber(ARGV[3])
+local fields, items = {}, {}
+for i = 4, 3 + count do fields[#fields + 1] = ARGV[i] end
+for i = 4 + count, #ARGV do items[#items + 1] = ARGV[i] end
+local ver = make(ARGV[1], fields)
+if #items > 0 then redis.call('RPUSH', X, unpack(items)) end
+return ver
 )lua";
 
 const std::string read = std::string(prelude) + R"lua(
 local t = existing(ARGV[1])
 local extra = {}
-if t == 'queue' then extra = redis.call('LRANGE', X, 0, -1)
-elseif t == 'semaphore' or t == 'bounded_semaphore' then extra = redis.call('HGETALL', X) end
+if t == 'queue' or t == 'array' or t == 'list' or t == 'condition' then extra = redis.call('LRANGE', X, 0, -1)
+elseif t == 'semaphore' or t == 'bounded_semaphore' or t == 'barrier' then extra = redis.call('HGETALL', X) end
 return {redis.call('HGETALL', K), extra}
 )lua";
 
@@ -113,7 +117,8 @@ const std::string lock = std::string(prelude) + R"lua(
 local action, owner, tid, lease, pid, name = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local t = existing(name)
 local sem = t == 'semaphore' or t == 'bounded_semaphore'
-if not sem and t ~= 'lock' and t ~= 'rlock' then mismatch(name, t, 'a lock or semaphore') end
+if not sem and t ~= 'lock' and t ~= 'rlock' and t ~= 'condition' then mismatch(name, t, 'a lock or semaphore') end
+local reentrant = t == 'rlock' or t == 'condition'  -- a condition's lock is an rlock
 local now = now_ms()
 local changed = false
 if not sem then
@@ -144,7 +149,7 @@ if not sem then
       if died then return {1, 1} end
       return {1, 0}
     end
-    if t == 'rlock' and holder == owner and redis.call('HGET', K, 'tid') == tid then
+    if reentrant and holder == owner and redis.call('HGET', K, 'tid') == tid then
       redis.call('HINCRBY', K, 'depth', 1)
       redis.call('HSET', K, 'exp', now + lease)
       bump()
@@ -155,7 +160,7 @@ if not sem then
   elseif action == 'release' then
     if changed then bump() end
     if holder == '' then fail('invalid_argument', "release of '" .. name .. "', which is not held") end
-    if t == 'rlock' then
+    if reentrant then
       if holder ~= owner or redis.call('HGET', K, 'tid') ~= tid then
         fail('invalid_argument', "rlock '" .. name .. "' is held by another thread or process")
       end
@@ -343,6 +348,193 @@ elseif action == 'done' then
   return {left}
 end
 fail('invalid_argument', 'unknown queue action ' .. action)
+)lua";
+
+// Arrays and lists: X holds the items (their JSON text), K `of` their type and, for
+// an array, nothing more (its size is fixed at create). Indexes count from the end
+// when negative, as in Python.
+const std::string items = std::string(prelude) + R"lua(
+local action, name, index, item = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local t = existing(name)
+if t ~= 'array' and t ~= 'list' then mismatch(name, t, 'array or list') end
+if (action == 'append' or action == 'insert' or action == 'pop') and t ~= 'list' then mismatch(name, t, 'list') end
+local size = redis.call('LLEN', X)
+local function at(i, past_end_ok)
+  if i < 0 then i = i + size end
+  if past_end_ok then return math.max(0, math.min(i, size)) end
+  if i < 0 or i >= size then fail('out_of_range', 'index ' .. ARGV[3] .. ' is out of range for ' .. t .. " '" .. name .. "' of " .. size .. ' items') end
+  return i
+end
+if action == 'get' then
+  return redis.call('LINDEX', X, at(index))
+elseif action == 'set' then
+  redis.call('LSET', X, at(index), item)
+  return bump()
+elseif action == 'replace' then
+  local new = {}
+  for i = 4, #ARGV do new[#new + 1] = ARGV[i] end
+  if t == 'array' and #new ~= size then
+    fail('invalid_argument', "array '" .. name .. "' has " .. size .. ' items, not ' .. #new)
+  end
+  redis.call('DEL', X)
+  if #new > 0 then redis.call('RPUSH', X, unpack(new)) end
+  return bump()
+elseif action == 'append' then
+  local new = {}
+  for i = 4, #ARGV do new[#new + 1] = ARGV[i] end
+  if #new > 0 then redis.call('RPUSH', X, unpack(new)) end
+  bump()
+  return size + #new
+elseif action == 'insert' then
+  local i = at(index, true)
+  if i >= size then redis.call('RPUSH', X, item)
+  elseif i == 0 then redis.call('LPUSH', X, item)
+  else
+    local tail = redis.call('LRANGE', X, i, -1)
+    redis.call('LTRIM', X, 0, i - 1)
+    redis.call('RPUSH', X, item, unpack(tail))
+  end
+  bump()
+  return size + 1
+elseif action == 'pop' then
+  if size == 0 then fail('out_of_range', "pop from empty list '" .. name .. "'") end
+  local i = at(index)
+  local value
+  if i == size - 1 then value = redis.call('RPOP', X)
+  elseif i == 0 then value = redis.call('LPOP', X)
+  else
+    value = redis.call('LINDEX', X, i)
+    local tail = redis.call('LRANGE', X, i + 1, -1)
+    redis.call('LTRIM', X, 0, i - 1)
+    if #tail > 0 then redis.call('RPUSH', X, unpack(tail)) end
+  end
+  bump()
+  return value
+end
+fail('invalid_argument', 'unknown items action ' .. action)
+)lua";
+
+// A barrier: `parties`, `waiting` (arrived in this generation), `generation`,
+// `broken`; X holds the waiting parties' lease ends (e:OWNER). A party whose lease
+// lapsed while waiting breaks the barrier, as a local party that dies does.
+const std::string barrier = std::string(prelude) + R"lua(
+local action, owner, lease, generation, name = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local t = existing(name)
+if t ~= 'barrier' then mismatch(name, t, 'barrier') end
+local now = now_ms()
+local broken = redis.call('HGET', K, 'broken') == '1'
+if not broken then
+  local h = redis.call('HGETALL', X)
+  for i = 1, #h, 2 do
+    if tonumber(h[i + 1]) < now then
+      redis.call('HSET', K, 'broken', 1)
+      redis.call('HINCRBY', K, 'dead', 1)
+      redis.call('HDEL', X, h[i])
+      broken = true
+    end
+  end
+  if broken then bump() end
+end
+local current = tonumber(redis.call('HGET', K, 'generation'))
+if action == 'arrive' then
+  if broken then fail('broken_barrier', "barrier '" .. name .. "' is broken") end
+  local index = redis.call('HINCRBY', K, 'waiting', 1) - 1
+  redis.call('HINCRBY', K, 'acq', 1)
+  if index + 1 >= tonumber(redis.call('HGET', K, 'parties')) then
+    redis.call('HSET', K, 'waiting', 0, 'generation', current + 1)
+    redis.call('DEL', X)
+  else
+    redis.call('HSET', X, 'e:' .. owner, now + lease)
+  end
+  bump()
+  return {current, index}
+elseif action == 'check' then
+  if current > generation then return 1 end
+  if broken then
+    redis.call('HDEL', X, 'e:' .. owner)
+    fail('broken_barrier', "barrier '" .. name .. "' is broken")
+  end
+  return 0
+elseif action == 'renew' then
+  if redis.call('HEXISTS', X, 'e:' .. owner) == 1 then
+    redis.call('HSET', X, 'e:' .. owner, now + lease)
+    return 1
+  end
+  return 0
+elseif action == 'abort' then
+  redis.call('HSET', K, 'broken', 1)
+  bump()
+  return 1
+elseif action == 'reset' then
+  if not broken and tonumber(redis.call('HGET', K, 'waiting')) > 0 then
+    fail('invalid_argument', "barrier '" .. name .. "' has waiting parties and is not broken")
+  end
+  redis.call('HSET', K, 'broken', 0, 'waiting', 0)
+  redis.call('DEL', X)
+  bump()
+  return 1
+end
+fail('invalid_argument', 'unknown barrier action ' .. action)
+)lua";
+
+// A condition over its own rlock (the lock script takes and gives it back): X is
+// the waiters, oldest first ("OWNER/TID"); KEYS[4] holds each waiter's lease end
+// (e:WAITER) and the notified ones (n:WAITER). A waiter whose lease lapsed is
+// dropped, so a notification never goes to a dead process.
+const std::string condition = std::string(prelude) + R"lua(
+local action, owner, tid, lease, n, name = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local N = KEYS[4]
+local t = existing(name)
+if t ~= 'condition' then mismatch(name, t, 'condition') end
+local now = now_ms()
+local me = owner .. '/' .. tid
+local function holds() return redis.call('HGET', K, 'owner') == owner and redis.call('HGET', K, 'tid') == tid end
+if action == 'wait' then
+  if not holds() then fail('invalid_argument', "condition '" .. name .. "': wait without holding its lock") end
+  local depth = tonumber(redis.call('HGET', K, 'depth'))
+  redis.call('HSET', K, 'owner', '', 'tid', '', 'depth', 0, 'holder_pid', 0)
+  redis.call('RPUSH', X, me)
+  redis.call('HSET', N, 'e:' .. me, now + lease)
+  redis.call('HDEL', N, 'n:' .. me)
+  bump()
+  return depth
+elseif action == 'check' or action == 'cancel' then
+  local notified = redis.call('HDEL', N, 'n:' .. me) > 0
+  if notified or action == 'cancel' then
+    redis.call('LREM', X, 0, me)
+    redis.call('HDEL', N, 'e:' .. me)
+    if action == 'cancel' then bump() end
+  end
+  if notified then return 1 end
+  return 0
+elseif action == 'renew' then  -- every waiting thread of this owner
+  local renewed = 0
+  local h = redis.call('HGETALL', N)
+  for i = 1, #h, 2 do
+    if string.sub(h[i], 1, #owner + 3) == 'e:' .. owner .. '/' then
+      redis.call('HSET', N, h[i], now + lease)
+      renewed = 1
+    end
+  end
+  return renewed
+elseif action == 'notify' then
+  if not holds() then fail('invalid_argument', "condition '" .. name .. "': notify without holding its lock") end
+  local woken = 0
+  while woken < n do
+    local who = redis.call('LPOP', X)
+    if not who then break end
+    if tonumber(redis.call('HGET', N, 'e:' .. who) or '0') >= now then
+      redis.call('HSET', N, 'n:' .. who, 1)
+      woken = woken + 1
+    else
+      redis.call('HDEL', N, 'e:' .. who)
+      redis.call('HINCRBY', K, 'dead', 1)
+    end
+  end
+  if woken > 0 then bump() end
+  return woken
+end
+fail('invalid_argument', 'unknown condition action ' .. action)
 )lua";
 
 }  // namespace mpstate::detail::redis_scripts

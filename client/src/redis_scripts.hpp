@@ -15,7 +15,8 @@
 
 namespace mpstate::detail::redis_scripts {
 
-// create: ARGV type, name, then field/value pairs for the hash. Returns the version.
+// create: ARGV type, name, the number of field ARGVs, the field/value pairs for the
+// hash, then the items (arrays, lists). Returns the version.
 extern const std::string create;
 // read: ARGV name. Returns {hash as a flat list, the extra key's contents}.
 extern const std::string read;
@@ -42,5 +43,14 @@ extern const std::string event;
 // put {1|0, version}; get {1|0, item, version}; ack 1 (0: the take had lapsed);
 // done {unfinished}.
 extern const std::string queue;
+// items (arrays, lists): ARGV action (get|set|replace|append|insert|pop), name,
+// index, item(s). get/pop the item text; set/replace the version; append/insert the size.
+extern const std::string items;
+// barrier: ARGV action (arrive|check|renew|abort|reset), owner, lease ms,
+// generation, name. arrive {generation, index}; check 1|0 (broken_barrier).
+extern const std::string barrier;
+// condition: ARGV action (wait|check|cancel|renew|notify), owner, tid, lease ms, n,
+// name. wait: the lock depth given up; check/cancel 1|0 (notified); notify: woken.
+extern const std::string condition;
 
 }  // namespace mpstate::detail::redis_scripts

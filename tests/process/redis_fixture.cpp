@@ -120,6 +120,7 @@ std::vector<std::string> redis_server::arguments() const {
   } else {
     args.insert(args.end(), {"--appendonly", "no"});
   }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;
 }
 

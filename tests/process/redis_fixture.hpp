@@ -22,6 +22,8 @@ struct redis_options {
   // --appendonly yes --appendfsync always (in the temporary directory): every
   // acknowledged write survives a SIGKILL of the server.
   bool append_only = false;
+  // More redis-server options (e.g. --cluster-enabled yes).
+  std::vector<std::string> extra_args = {};
 };
 
 // A free TCP port on 127.0.0.1 (bound to port 0, read back, closed).

@@ -374,6 +374,19 @@ BOOST_AUTO_TEST_CASE(a_loop_owner_alive_stays_running_and_sigkilled_turns_failed
   BOOST_TEST(!loop.info().reason.empty());
 }
 
+// The job-scheduler example (examples/job_scheduler.cpp), unchanged, given the URL:
+// the parent sees its forked child's loop run, asks it to stop, and sees it stopped.
+BOOST_AUTO_TEST_CASE(the_job_scheduler_example_runs_unchanged_against_redis) {
+  const std::string where = url("lease_ms=1000");
+  auto r = run_command(std::string(MPSTATE_JOB_SCHEDULER_PATH) + " --manager '" + where + "' 2>&1");
+  BOOST_TEST(r.exit_code == 0, r.output);
+  BOOST_TEST(r.output.find("the parent sees \"running\"") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("final state \"stopped\"") != std::string::npos, r.output);
+  Client c = rb_connect(where);
+  BOOST_TEST((c.loop("scheduler/loop").state() == LoopPhase::stopped));
+  BOOST_TEST(c.value<std::int64_t>("scheduler/jobs_done").get() > 0);
+}
+
 // ---- 7. events ----
 
 BOOST_AUTO_TEST_CASE(an_event_set_and_cleared_in_one_process_is_seen_in_another) {

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// The Redis backend's arrays, lists, barriers and conditions (redis_channel.hpp):
+// the ops of docs/protocol.md, "Arrays and lists" and "Synchronisation types".
+#include "mpstate/core/value_codec.hpp"
+#include "mpstate/error.hpp"
+#include "redis_channel.hpp"
+#include "redis_scripts.hpp"
+
+namespace mpstate::detail {
+
+namespace {
+using json = nlohmann::json;
+using core::value_type;
+namespace scripts = redis_scripts;
+
+std::string index_of(const json& request, const char* fallback) {
+  const json index = request.value("index", json::parse(fallback));
+  if (!index.is_number_integer()) throw error(errc::bad_request, "field 'index' must be an integer");
+  return std::to_string(index.get<std::int64_t>());
+}
+
+std::string owner_tid(const json& request) { return std::to_string(request.value("tid", 0)); }
+}  // namespace
+
+value_type redis_channel::item_type(const std::string& name) {
+  if (auto it = item_types_.find(name); it != item_types_.end()) return it->second;
+  const json got = read(name);
+  const std::string type = got.at("type").get<std::string>();
+  if (type != "array" && type != "list" && type != "queue") {
+    throw error(errc::type_mismatch, "variable '" + name + "' is " + type + ", not an array, list or queue");
+  }
+  return item_types_[name] = core::value_type_from_string(got.at("value").at("of").get<std::string>());
+}
+
+std::vector<std::string> redis_channel::encode_items(const std::string& name, value_type of, const json& items) const {
+  if (!items.is_array()) throw error(errc::bad_request, "'items' must be an array");
+  std::vector<std::string> out;
+  for (const auto& item : items) out.push_back(encode(name, of, item));
+  return out;
+}
+
+json redis_channel::items_op(const std::string& op, const std::string& name, const json& request) {
+  const value_type of = item_type(name);
+  if (op == "item_get") {
+    redis_reply r = run(scripts::items, name, {"get", name, index_of(request, "null"), ""});
+    return {{"value", json::parse(reply_text(r.get()))}};
+  }
+  if (op == "item_set") {
+    redis_reply r = run(scripts::items, name, {"set", name, index_of(request, "null"), encode(name, of, request.at("value"))});
+    return {{"version", r->integer}};
+  }
+  if (op == "list_insert") {
+    redis_reply r = run(scripts::items, name, {"insert", name, index_of(request, "null"), encode(name, of, request.at("value"))});
+    return {{"size", r->integer}};
+  }
+  if (op == "list_pop") {
+    redis_reply r = run(scripts::items, name, {"pop", name, index_of(request, "-1"), ""});
+    return {{"value", json::parse(reply_text(r.get()))}};
+  }
+  // list_append: `value` or `items`; replace (set of an array or list): the items.
+  std::vector<std::string> args = {op == "list_append" ? "append" : "replace", name, "0"};
+  json all = op == "list_append" && request.contains("value") ? json::array({request.at("value")})
+             : request.contains("items")                      ? request.at("items")
+                                                              : request.at("value");
+  if (all.is_object()) all = all.value("items", json::array());
+  for (auto& text : encode_items(name, of, all)) args.push_back(std::move(text));
+  redis_reply r = run(scripts::items, name, std::move(args));
+  if (op == "list_append") return {{"size", r->integer}};
+  return {{"version", r->integer}};
+}
+
+json redis_channel::barrier_op(const std::string& action, const std::string& name, const json& request) {
+  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
+  const std::string generation = std::to_string(request.value("generation", std::int64_t{0}));
+  redis_reply r = run(scripts::barrier, name, {action, owner_, std::to_string(url_.lease.count()), generation, name});
+  if (action == "arrive") {
+    hold(name, value_type::barrier);  // our place is a lease while we wait
+    return {{"generation", r->element[0]->integer}, {"index", r->element[1]->integer}};
+  }
+  if (action == "check") return {{"passed", r->integer == 1}};
+  return json::object();
+}
+
+json redis_channel::condition_op(const std::string& action, const std::string& name, const json& request) {
+  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
+  const std::string n = std::to_string(request.value("n", std::int64_t{1}));
+  redis_reply r = run(scripts::condition, name, {action, owner_, owner_tid(request), std::to_string(url_.lease.count()), n, name});
+  if (action == "wait") {
+    hold(name, value_type::condition);  // our place among the waiters is a lease
+    return {{"depth", r->integer}};
+  }
+  if (action == "notify") return {{"woken", r->integer}};
+  return {{"notified", r->integer == 1}};
+}
+
+}  // namespace mpstate::detail
