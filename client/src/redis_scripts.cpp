@@ -6,8 +6,10 @@
 namespace mpstate::detail::redis_scripts {
 
 // What every script starts with. Versions: `ver` in the hash, and one stream entry
-// "VER-1" per change (MAXLEN 1), so `XREAD BLOCK ... STREAMS P{name}:w SEEN-1`
-// returns as soon as the version passes SEEN, however late the reader comes.
+// "VER-1" per change, so `XREAD BLOCK ... STREAMS P{name}:w SEEN-1` returns as soon
+// as the version passes SEEN, however late the reader comes. The stream is trimmed
+// approximately (MAXLEN ~ 1: at most one stream node, ~100 entries): an exact
+// MAXLEN 1 cost the server 7 µs a write, this 2.
 namespace {
 constexpr std::string_view prelude = R"lua(
 local K, W, X = KEYS[1], KEYS[2], KEYS[3]
@@ -19,11 +21,11 @@ local function last_version()
 end
 local function bump()
   local ver = redis.call('HINCRBY', K, 'ver', 1)
-  local added = redis.pcall('XADD', W, 'MAXLEN', '1', ver .. '-1', 'v', ver)
+  local added = redis.pcall('XADD', W, 'MAXLEN', '~', '1', ver .. '-1', 'v', ver)
   if type(added) == 'table' and added.err then  -- the hash lost its count: go on from the stream's
     ver = last_version() + 1
     redis.call('HSET', K, 'ver', ver)
-    redis.call('XADD', W, 'MAXLEN', '1', ver .. '-1', 'v', ver)
+    redis.call('XADD', W, 'MAXLEN', '~', '1', ver .. '-1', 'v', ver)
   end
   return ver
 end
