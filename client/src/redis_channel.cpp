@@ -57,6 +57,10 @@ redis_channel::redis_channel(const std::string& address)
 }
 
 redis_channel::~redis_channel() {
+  if (::getpid() != owner_pid_) {  // destroyed in a forked child without abandon_in_child()
+    [[maybe_unused]] lease_keeper* parents = leases_.release();
+    return;
+  }
   lease_keeper& k = *leases_;
   if (!k.thread) return;
   {
@@ -165,7 +169,13 @@ json redis_channel::create(const std::string& name, const json& request) {
   if (t == value_type::array || t == value_type::list) {  // the items, into the list key
     const value_type of = core::value_type_from_string(value.at("of").get<std::string>());
     json all = value.value("items", json::array());
-    if (t == value_type::array && value.contains("size")) all = json::array_t(value.at("size").get<std::size_t>(), json(0));
+    if (t == value_type::array && value.contains("size")) {
+      const json& size = value.at("size");
+      if (!size.is_number_integer() || size.get<std::int64_t>() < 0 || size.get<std::int64_t>() > 8'388'608) {
+        throw error(errc::invalid_argument, "an array's size is an integer from 0 to 8388608");
+      }
+      all = json::array_t(size.get<std::size_t>(), json(0));
+    }
     for (auto& text : encode_items(name, of, all)) args.push_back(std::move(text));
   }
   redis_reply r = run(scripts::create, name, std::move(args));

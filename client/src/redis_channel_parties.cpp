@@ -57,6 +57,7 @@ json redis_channel::items_op(const std::string& op, const std::string& name, con
     redis_reply r = run(scripts::items, name, {"pop", name, index_of(request, "-1"), ""});
     return {{"value", json::parse(reply_text(r.get()))}};
   }
+  if (op != "list_append" && op != "replace") throw error(errc::unknown_op, "unknown op '" + op + "'");
   // list_append: `value` or `items`; replace (set of an array or list): the items.
   std::vector<std::string> args = {op == "list_append" ? "append" : "replace", name, "0"};
   json all = op == "list_append" && request.contains("value") ? json::array({request.at("value")})
@@ -70,6 +71,9 @@ json redis_channel::items_op(const std::string& op, const std::string& name, con
 }
 
 json redis_channel::barrier_op(const std::string& action, const std::string& name, const json& request) {
+  if (action != "arrive" && action != "check" && action != "abort" && action != "reset") {
+    throw error(errc::unknown_op, "unknown op 'barrier_" + action + "'");
+  }
   if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string generation = std::to_string(request.value("generation", std::int64_t{0}));
   redis_reply r = run(scripts::barrier, name, {action, owner_, std::to_string(url_.lease.count()), generation, name});
@@ -82,6 +86,9 @@ json redis_channel::barrier_op(const std::string& action, const std::string& nam
 }
 
 json redis_channel::condition_op(const std::string& action, const std::string& name, const json& request) {
+  if (action != "wait" && action != "check" && action != "cancel" && action != "notify") {
+    throw error(errc::unknown_op, "unknown op 'condition_" + action + "'");
+  }
   if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string n = std::to_string(request.value("n", std::int64_t{1}));
   redis_reply r = run(scripts::condition, name, {action, owner_, owner_tid(request), std::to_string(url_.lease.count()), n, name});

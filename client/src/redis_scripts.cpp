@@ -43,6 +43,14 @@ local function existing(name)
   return t
 end
 local function mismatch(name, t, wanted) fail('type_mismatch', "variable '" .. name .. "' is " .. t .. ', not ' .. wanted) end
+-- RPUSH (or LPUSH) a Lua array in chunks: unpack() takes at most ~8000 values.
+local function push_all(command, key, values, first)
+  for i = first or 1, #values, 1000 do
+    redis.call(command, key, unpack(values, i, math.min(i + 999, #values)))
+  end
+end
+-- A list element no JSON item can equal (items are JSON text; this has a NUL byte).
+local MARK = 'mpstate\0mark'
 local function make(t, fields)
   local ver = last_version()
   redis.call('PERSIST', W)
@@ -61,7 +69,7 @@ local fields, items = {}, {}
 for i = 4, 3 + count do fields[#fields + 1] = ARGV[i] end
 for i = 4 + count, #ARGV do items[#items + 1] = ARGV[i] end
 local ver = make(ARGV[1], fields)
-if #items > 0 then redis.call('RPUSH', X, unpack(items)) end
+push_all('RPUSH', X, items)
 return ver
 )lua";
 
@@ -133,18 +141,17 @@ if not sem then
   end
   -- A holder whose lease lapsed (stopped longer than the lease) is told once, at its
   -- next call, and may not release what may now be another's.
-  if action ~= 'renew' and holder ~= owner and redis.call('HGET', K, 'lapsed') == owner then
+  if action == 'release' and holder ~= owner and redis.call('HGET', K, 'lapsed') == owner then
     redis.call('HSET', K, 'lapsed', '')
     if changed then bump() end
-    if action == 'release' then
-      fail('invalid_argument', "this process's lease on '" .. name .. "' lapsed (it did not renew it for " ..
-           lease .. ' ms); the lock was freed and may be held by another process')
-    end
+    fail('invalid_argument', "this process's lease on '" .. name .. "' lapsed (it did not renew it for " ..
+         lease .. ' ms); the lock was freed and may be held by another process')
   end
   if action == 'acquire' then
     if holder == '' then
       local died = redis.call('HGET', K, 'died') == '1'
       redis.call('HSET', K, 'owner', owner, 'tid', tid, 'depth', 1, 'exp', now + lease, 'holder_pid', pid, 'died', 0)
+      if redis.call('HGET', K, 'lapsed') == owner then redis.call('HSET', K, 'lapsed', '') end
       redis.call('HINCRBY', K, 'acq', 1)
       redis.call('HINCRBY', K, 'fence', 1)
       bump()
@@ -214,9 +221,6 @@ elseif action == 'release' then
   if changed then bump() end
   if t == 'bounded_semaphore' and tonumber(redis.call('HGET', K, 'value')) >= tonumber(redis.call('HGET', K, 'bound')) then
     fail('invalid_argument', "bounded semaphore '" .. name .. "' released more times than acquired")
-  end
-  if rdp and redis.call('HEXISTS', X, 'c:' .. owner) == 0 then
-    fail('invalid_argument', "this process holds no permit of '" .. name .. "' (a lease that lapsed gave its permits back)")
   end
   redis.call('HINCRBY', K, 'value', 1)
   if rdp and redis.call('HINCRBY', X, 'c:' .. owner, -1) <= 0 then redis.call('HDEL', X, 'c:' .. owner, 'e:' .. owner) end
@@ -334,6 +338,11 @@ if action == 'put' then
   redis.call('HINCRBY', K, 'puts', 1)
   return {1, bump()}
 elseif action == 'get' then
+  local mine = redis.call('HGET', T, 'i:' .. owner)
+  if mine then  -- our last take's answer never reached us: it is still ours
+    redis.call('HSET', T, 'e:' .. owner, now + lease)
+    return {1, mine, version()}
+  end
   local head = redis.call('LPOP', X)
   if not head then return {0, '', version()} end
   redis.call('HSET', T, 'i:' .. owner, head, 'e:' .. owner, now + lease)
@@ -379,22 +388,23 @@ elseif action == 'replace' then
     fail('invalid_argument', "array '" .. name .. "' has " .. size .. ' items, not ' .. #new)
   end
   redis.call('DEL', X)
-  if #new > 0 then redis.call('RPUSH', X, unpack(new)) end
+  push_all('RPUSH', X, new)
   return bump()
 elseif action == 'append' then
   local new = {}
   for i = 4, #ARGV do new[#new + 1] = ARGV[i] end
-  if #new > 0 then redis.call('RPUSH', X, unpack(new)) end
+  push_all('RPUSH', X, new)
   bump()
   return size + #new
 elseif action == 'insert' then
   local i = at(index, true)
   if i >= size then redis.call('RPUSH', X, item)
   elseif i == 0 then redis.call('LPUSH', X, item)
-  else
-    local tail = redis.call('LRANGE', X, i, -1)
-    redis.call('LTRIM', X, 0, i - 1)
-    redis.call('RPUSH', X, item, unpack(tail))
+  else  -- before the item at i: mark it, insert before the mark, put it back
+    local pivot = redis.call('LINDEX', X, i)
+    redis.call('LSET', X, i, MARK)
+    redis.call('LINSERT', X, 'BEFORE', MARK, item)
+    redis.call('LSET', X, i + 1, pivot)
   end
   bump()
   return size + 1
@@ -406,9 +416,8 @@ elseif action == 'pop' then
   elseif i == 0 then value = redis.call('LPOP', X)
   else
     value = redis.call('LINDEX', X, i)
-    local tail = redis.call('LRANGE', X, i + 1, -1)
-    redis.call('LTRIM', X, 0, i - 1)
-    if #tail > 0 then redis.call('RPUSH', X, unpack(tail)) end
+    redis.call('LSET', X, i, MARK)
+    redis.call('LREM', X, 1, MARK)
   end
   bump()
   return value
@@ -501,7 +510,9 @@ if action == 'wait' then
   bump()
   return depth
 elseif action == 'check' or action == 'cancel' then
-  local notified = redis.call('HDEL', N, 'n:' .. me) > 0
+  -- notified, or dropped as dead (its lease lapsed): either way its wait is over
+  local notified = redis.call('HDEL', N, 'n:' .. me) > 0 or
+                   (action == 'check' and redis.call('HEXISTS', N, 'e:' .. me) == 0)
   if notified or action == 'cancel' then
     redis.call('LREM', X, 0, me)
     redis.call('HDEL', N, 'e:' .. me)

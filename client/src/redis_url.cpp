@@ -13,8 +13,8 @@ namespace {
 std::string redacted(std::string_view address) {
   std::string text(address);
   const auto scheme = text.find("://");
-  const auto at = text.find('@');
-  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+  const auto at = text.rfind('@', text.find('?'));  // the last '@' before the query, as the parser takes it
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme && !text.starts_with("redis+unix")) {
     text = text.substr(0, scheme + 3) + "***@" + text.substr(at + 1);
   }
   for (auto p = text.find("password="); p != std::string::npos; p = text.find("password=", p + 12)) {

@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(a_live_holder_keeps_the_lock_past_several_leases) {
 // A fork child that uses its parent's client and proxies gets a channel of its own:
 // the parent's lease thread (and its lock, possibly held at the fork) stays behind.
 BOOST_AUTO_TEST_CASE(a_fork_child_uses_its_parents_proxies_after_the_parent_held_a_lock) {
-  Client c = rb_connect(url("lease_ms=300"));
+  Client c = rb_connect(url());
   Lock lock = c.lock("forked");
   auto n = c.create<std::int64_t>("forked/n", 0);
   lock.acquire();  // starts the parent's lease thread
@@ -123,6 +123,53 @@ BOOST_AUTO_TEST_CASE(a_fork_child_uses_its_parents_proxies_after_the_parent_held
   }
   for (pid_t p : children) BOOST_TEST(wait_exit(p, 30s).value_or(-1) == 0);
   BOOST_TEST(n.get() == 100);
+}
+
+// A fork child that drops the parent's client without a call (its last reference
+// goes): the parent's lease thread is not the child's to stop, and it must not hang.
+BOOST_AUTO_TEST_CASE(a_fork_child_that_destroys_its_parents_client_exits) {
+  std::optional<Client> c(rb_connect(url()));
+  {
+    Lock lock = c->lock("dropped");
+    lock.acquire();  // the parent's lease thread runs from here on
+    lock.release();
+  }
+  pid_t child = spawn([&] {
+    c.reset();  // the child's copy of the last reference to the client's core
+    return 0;
+  });
+  BOOST_TEST(wait_exit(child, 20s).value_or(-1) == 0);
+}
+
+// A holder stopped (SIGSTOP) past its lease loses the lock; when it runs again its
+// release is refused, and the process that took the lock over keeps it.
+BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_lease_cannot_release_its_successors_lock) {
+  const std::string leased = url("lease_ms=500");
+  Client c = rb_connect(leased);
+  Lock lock = c.lock("paused");
+  int told[2];
+  BOOST_REQUIRE(::pipe(told) == 0);
+  pid_t holder = spawn([&] {
+    Client mine = rb_connect(leased);
+    Lock theirs = mine.lock("paused");
+    theirs.acquire();
+    char byte = 'h';
+    if (::write(told[1], &byte, 1) != 1) return 3;
+    ::raise(SIGSTOP);  // stopped here, past its lease
+    return error_of([&] { theirs.release(); }) == errc::invalid_argument ? 0 : 4;
+  });
+  char byte;
+  BOOST_REQUIRE(::read(told[0], &byte, 1) == 1);
+  BOOST_REQUIRE(eventually([&] {  // stopped, then its lease lapses and we take the lock
+    return lock.acquire(100ms).acquired;
+  }, 10s));
+  ::kill(holder, SIGCONT);
+  BOOST_TEST(wait_exit(holder, 20s).value_or(-1) == 0);
+  BOOST_TEST(lock.state().at("locked").get<bool>());  // still ours
+  BOOST_TEST(lock.state().at("holder_pid").get<pid_t>() == ::getpid());
+  lock.release();
+  ::close(told[0]);
+  ::close(told[1]);
 }
 
 BOOST_AUTO_TEST_CASE(an_rlock_is_reentrant_for_its_holder_only) {

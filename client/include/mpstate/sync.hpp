@@ -23,6 +23,7 @@
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/detail/binding.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate {
 
@@ -83,7 +84,14 @@ template <class L>
 class LockGuard {
  public:
   explicit LockGuard(L& lock) : lock_(lock), result_(lock.acquire()) {}
-  ~LockGuard() { lock_.release(); }
+  // A destructor must not throw: a release refused (on Redis, a lease that lapsed
+  // while held: the lock is another's now, docs/redis.md) is dropped here.
+  ~LockGuard() {
+    try {
+      lock_.release();
+    } catch (const error&) {
+    }
+  }
   LockGuard(const LockGuard&) = delete;
   LockGuard& operator=(const LockGuard&) = delete;
   bool previous_owner_died() const { return result_.previous_owner_died; }
