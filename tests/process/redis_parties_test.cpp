@@ -68,6 +68,27 @@ BOOST_AUTO_TEST_CASE(a_list_appends_inserts_and_pops_as_python_does) {
   BOOST_TEST(std::set<std::int64_t>(all.begin(), all.end()).size() == 300u);
 }
 
+// Past Lua's unpack() limit (~8000 values): nothing is lost in a replace, an insert
+// or a pop in the middle.
+BOOST_AUTO_TEST_CASE(a_list_of_twenty_thousand_items_keeps_every_item) {
+  Client c = new_client();
+  List<std::int64_t> l = c.list_of<std::int64_t>("big");
+  std::vector<std::int64_t> items(20000);
+  for (std::size_t i = 0; i < items.size(); ++i) items[i] = static_cast<std::int64_t>(i);
+  l.assign(items);
+  BOOST_TEST(l.size() == 20000u);
+  l.insert(10000, -1);
+  BOOST_TEST(l.get(10000) == -1);
+  BOOST_TEST(l.get(10001) == 10000);
+  BOOST_TEST(l.pop(10000) == -1);
+  BOOST_TEST(l.pop(5) == 5);
+  items.erase(items.begin() + 5);
+  BOOST_TEST((l.to_vector() == items));
+  Array<std::int64_t> a = c.array<std::int64_t>("bigarray", 10000);
+  BOOST_TEST(a.size() == 10000u);
+  BOOST_TEST((error_of([&] { c.array<std::int64_t>("toolarge", 8'388'609); }) == errc::invalid_argument));
+}
+
 BOOST_AUTO_TEST_CASE(a_barrier_lets_its_parties_through_together) {
   Client c = new_client();
   Barrier b = c.barrier("b", 3);
