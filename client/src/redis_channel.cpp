@@ -189,7 +189,9 @@ json redis_channel::read(const std::string& name) {
   const core::value_type t = core::value_type_from_string(h.at("t"));
   types_[name] = t;
   if (t == core::value_type::loop) return {{"type", "loop"}, {"value", loop_op("get", name, json::object())}, {"version", std::stoull(h.at("ver"))}};
-  return {{"type", core::to_string(t)}, {"value", value_of(t, h, r->element[1])}, {"version", std::stoull(h.at("ver"))}};
+  json value = value_of(t, h, r->element[1]);
+  if (t == core::value_type::condition) value["notified"] = r->element[2]->integer;
+  return {{"type", core::to_string(t)}, {"value", std::move(value)}, {"version", std::stoull(h.at("ver"))}};
 }
 
 // The client encodes for the type it knows (or the one `set` would give a new

@@ -28,6 +28,16 @@ std::int64_t pid_of(const std::string& owner) {
   return std::stoll(owner.substr(before == std::string::npos ? 0 : before + 1, last - before - 1));
 }
 
+// A barrier's waiting parties (X: e:OWNER -> lease end) as the local backend shows
+// holders: [{"pid", "count"}].
+json holders_of(const redisReply* flat) {
+  json out = json::array();
+  for (const auto& [field, lease_end] : reply_map(flat)) {
+    if (field.starts_with("e:")) out.push_back({{"pid", pid_of(field.substr(2))}, {"count", 1}});
+  }
+  return out;
+}
+
 json loop_json(const std::map<std::string, std::string>& h) {
   const std::int64_t heartbeat = field_number(h, "heartbeat_ns");
   const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -134,7 +144,7 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
     case value_type::barrier:
       return {{"parties", field_number(h, "parties")}, {"waiting", field_number(h, "waiting")},
               {"generation", field_number(h, "generation")}, {"broken", h.at("broken") == "1"},
-              {"holders", extra->elements / 2}, {"acquisitions", field_number(h, "acq")},
+              {"holders", holders_of(extra)}, {"acquisitions", field_number(h, "acq")},
               {"dead_holders", field_number(h, "dead")}};
     case value_type::condition: {
       json waiters = json::array();
@@ -226,7 +236,9 @@ void redis_channel::hold(const std::string& name, value_type t) {
 }
 
 // Every third of the lease, renews each thing held, on a connection of its own (the
-// channel's may be blocked in a wait). What is no longer held is dropped.
+// channel's may be blocked in a wait) that does not wait out a node's failure, so
+// one node failing over does not hold up renewals on the others. What is no longer
+// held is dropped.
 void redis_channel::renew_leases(lease_keeper& k) {
   std::unique_ptr<redis_link> link;
   std::unique_lock lock(k.mutex);
@@ -238,7 +250,7 @@ void redis_channel::renew_leases(lease_keeper& k) {
     std::vector<std::pair<std::string, std::uint64_t>> gone;
     for (const auto& [name, thing] : held) {
       try {
-        if (!link) link = std::make_unique<redis_link>(url_);
+        if (!link) link = std::make_unique<redis_link>(url_, /*patient=*/false);
         const std::string lease = std::to_string(url_.lease.count());
         auto renewed = [&](const std::string& script, std::vector<std::string> args) {
           redis_reply r = link->script(script, keys_of(name), args);

@@ -58,7 +58,7 @@ unsigned hash_slot(std::string_view key) {
   return crc % 16384u;
 }
 
-redis_link::redis_link(const redis_url& url) : url_(url) {
+redis_link::redis_link(const redis_url& url, bool patient) : url_(url), patient_(patient) {
   if (url_.how == redis_url::kind::cluster) {
     load_slots();
   } else {
@@ -192,7 +192,7 @@ std::string redis_link::node_for(std::string_view key) {
 }
 
 redis_reply redis_link::command(const std::vector<std::string>& argv, std::string_view key, milliseconds wait) {
-  const auto window = url_.how == redis_url::kind::cluster ? cluster_retry_window : retry_window;
+  const auto window = !patient_ ? seconds(0) : url_.how == redis_url::kind::cluster ? cluster_retry_window : retry_window;
   const auto deadline = steady_clock::now() + window;
   bool asking = false;
   std::string node;

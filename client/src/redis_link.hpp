@@ -33,7 +33,9 @@ class redis_link {
   // Connects to the server (or a seed of the cluster, and loads its slot map).
   // Throws error(manager_unavailable) when none answers, error(permission_denied)
   // when the password is refused.
-  explicit redis_link(const redis_url& url);
+  // `patient`: retry a command that could not be sent (a restart, a failover);
+  // false: fail at once (the lease renewer, which must not stall on one node).
+  explicit redis_link(const redis_url& url, bool patient = true);
   ~redis_link();
   redis_link(const redis_link&) = delete;
   redis_link& operator=(const redis_link&) = delete;
@@ -63,6 +65,7 @@ class redis_link {
   redis_reply send(redisContext* c, const std::vector<std::string>& argv, bool asking);
 
   redis_url url_;
+  bool patient_;
   std::map<std::string, redisContext*> contexts_;  // by "HOST:PORT", or the socket path
   std::vector<std::string> slots_;                 // a cluster: the node of each slot
   std::map<std::string, std::string, std::less<>> shas_;  // script source -> SHA1 (from SCRIPT LOAD)

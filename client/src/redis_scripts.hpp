@@ -18,7 +18,8 @@ namespace mpstate::detail::redis_scripts {
 // create: ARGV type, name, the number of field ARGVs, the field/value pairs for the
 // hash, then the items (arrays, lists). Returns the version.
 extern const std::string create;
-// read: ARGV name. Returns {hash as a flat list, the extra key's contents}.
+// read: ARGV name. Returns {hash as a flat list, the extra key's contents, a
+// condition's notified waiters}.
 extern const std::string read;
 // set: ARGV type (the one the client encoded for), text, name. Creates when absent.
 // Returns {"ok", version} or {"type", the variable's type} when it has another.

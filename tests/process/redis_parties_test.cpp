@@ -124,6 +124,12 @@ BOOST_AUTO_TEST_CASE(a_party_sigkilled_while_waiting_breaks_the_barrier_after_it
     }).detach();
     BOOST_REQUIRE(eventually([&] { return keep->barrier("kb", 3).n_waiting() == 1; }, 5s));
   });
+  // Its place shows as the local backend shows it, and the dump tool reads it.
+  const auto holders = b.state().at("holders");
+  BOOST_TEST((holders.size() == 1u && holders[0].at("pid").get<pid_t>() == waiter));
+  auto dumped = run_command(std::string(MPSTATE_DUMP_PATH) + " '" + leased + "' 2>&1");
+  BOOST_TEST(dumped.exit_code == 0, dumped.output);
+  BOOST_TEST(dumped.output.find(std::to_string(waiter)) != std::string::npos, dumped.output);
   kill_now(waiter);
   // Its place lapses; the next party to arrive finds the barrier broken.
   const auto start = steady_clock::now();
