@@ -23,17 +23,9 @@ using core::value_type;
 namespace scripts = redis_scripts;
 
 std::string required_name(const json& request) {
-  const auto it = request.find("name");
-  if (it == request.end()) throw error(errc::missing_field, "missing field 'name'");
-  if (!it->is_string()) throw error(errc::bad_request, "field 'name' must be a string");
-  core::validate_variable_name(it->get_ref<const std::string&>());
-  return it->get<std::string>();
-}
-
-const json& required(const json& request, const char* field) {
-  const auto it = request.find(field);
-  if (it == request.end()) throw error(errc::missing_field, std::string("missing field '") + field + "'");
-  return *it;
+  std::string name = core::require_string(request, "name");
+  core::validate_variable_name(name);
+  return name;
 }
 
 std::string host_name() {
@@ -80,7 +72,7 @@ std::optional<json> redis_channel::round_trip(json request) {
   const json id = request.value("id", json());
   try {
     if (!request.is_object()) throw error(errc::bad_request, "a request must be a JSON object");
-    const json& op = required(request, "op");
+    const json& op = core::require_field(request, "op");
     if (!op.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
     return json{{"id", id}, {"result", dispatch(op.get<std::string>(), request)}};
   } catch (const error& e) {
@@ -106,12 +98,14 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
             {"variables", list("").at("names").size()}, {"lease_ms", url_.lease.count()}};
   }
   if (op == "shutdown") throw error(errc::invalid_argument, "a Redis backend has no manager to shut down");
+  // Owned things are this process's leases: nobody acts for another process here.
+  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string name = required_name(request);
   if (op == "create") return create(name, request);
   if (op == "get") return read(name);
-  if (op == "set") return set(name, required(request, "value"));
-  if (op == "add") return add(name, required(request, "delta"));
-  if (op == "cas") return cas(name, required(request, "expected"), required(request, "desired"));
+  if (op == "set") return set(name, core::require_field(request, "value"));
+  if (op == "add") return add(name, core::require_field(request, "delta"));
+  if (op == "cas") return cas(name, core::require_field(request, "expected"), core::require_field(request, "desired"));
   if (op == "delete") {
     run(scripts::remove, name, {name});
     types_.erase(name);
@@ -119,14 +113,14 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
     return json::object();
   }
   if (op == "wait") {
-    return wait(name, required(request, "version").get<std::uint64_t>(), request.value("timeout_ms", std::int64_t{1000}));
+    return wait(name, core::require_field(request, "version").get<std::uint64_t>(), request.value("timeout_ms", std::int64_t{1000}));
   }
   if (op == "grow") return {{"capacity", 0}, {"version", read(name).at("version")}};  // Redis values grow as needed
   if (op == "acquire" || op == "release") return lock_op(op, name, request);
   if (op.starts_with("loop_")) return loop_op(op.substr(5), name, request);
   if (op.starts_with("queue_") || op == "task_done") return queue_op(op == "task_done" ? "done" : op.substr(6), name, request);
   if (op == "event_set") {
-    run(scripts::event, name, {required(request, "set").get<bool>() ? "1" : "0", name});
+    run(scripts::event, name, {core::require_field(request, "set").get<bool>() ? "1" : "0", name});
     return json::object();
   }
   if (op == "item_get" || op == "item_set" || op.starts_with("list_")) return items_op(op, name, request);
@@ -159,7 +153,7 @@ std::string redis_channel::encode(const std::string& name, core::value_type t, c
 }
 
 json redis_channel::create(const std::string& name, const json& request) {
-  const json& type = required(request, "type");
+  const json& type = core::require_field(request, "type");
   if (!type.is_string()) throw error(errc::bad_request, "field 'type' must be a string");
   const core::value_type t = core::value_type_from_string(type.get<std::string>());
   const json value = request.value("value", json());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The Redis backend's arrays, lists, barriers and conditions (redis_channel.hpp):
 // the ops of docs/protocol.md, "Arrays and lists" and "Synchronisation types".
+#include "mpstate/core/protocol.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 #include "redis_channel.hpp"
@@ -46,11 +47,11 @@ json redis_channel::items_op(const std::string& op, const std::string& name, con
     return {{"value", json::parse(reply_text(r.get()))}};
   }
   if (op == "item_set") {
-    redis_reply r = run(scripts::items, name, {"set", name, index_of(request, "null"), encode(name, of, request.at("value"))});
+    redis_reply r = run(scripts::items, name, {"set", name, index_of(request, "null"), encode(name, of, core::require_field(request, "value"))});
     return {{"version", r->integer}};
   }
   if (op == "list_insert") {
-    redis_reply r = run(scripts::items, name, {"insert", name, index_of(request, "null"), encode(name, of, request.at("value"))});
+    redis_reply r = run(scripts::items, name, {"insert", name, index_of(request, "null"), encode(name, of, core::require_field(request, "value"))});
     return {{"size", r->integer}};
   }
   if (op == "list_pop") {
@@ -62,7 +63,7 @@ json redis_channel::items_op(const std::string& op, const std::string& name, con
   std::vector<std::string> args = {op == "list_append" ? "append" : "replace", name, "0"};
   json all = op == "list_append" && request.contains("value") ? json::array({request.at("value")})
              : request.contains("items")                      ? request.at("items")
-                                                              : request.at("value");
+                                                              : core::require_field(request, "value");
   if (all.is_object()) all = all.value("items", json::array());
   for (auto& text : encode_items(name, of, all)) args.push_back(std::move(text));
   redis_reply r = run(scripts::items, name, std::move(args));
@@ -74,7 +75,6 @@ json redis_channel::barrier_op(const std::string& action, const std::string& nam
   if (action != "arrive" && action != "check" && action != "abort" && action != "reset") {
     throw error(errc::unknown_op, "unknown op 'barrier_" + action + "'");
   }
-  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string generation = std::to_string(request.value("generation", std::int64_t{0}));
   redis_reply r = run(scripts::barrier, name, {action, owner_, std::to_string(url_.lease.count()), generation, name});
   if (action == "arrive") {
@@ -89,7 +89,6 @@ json redis_channel::condition_op(const std::string& action, const std::string& n
   if (action != "wait" && action != "check" && action != "cancel" && action != "notify") {
     throw error(errc::unknown_op, "unknown op 'condition_" + action + "'");
   }
-  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string n = std::to_string(request.value("n", std::int64_t{1}));
   redis_reply r = run(scripts::condition, name, {action, owner_, owner_tid(request), std::to_string(url_.lease.count()), n, name});
   if (action == "wait") {

@@ -3,6 +3,9 @@
 // leases of what a process holds (redis_channel.hpp).
 #include <chrono>
 
+#include "mpstate/core/loop_ops.hpp"
+#include "mpstate/core/sync_ops.hpp"
+#include "mpstate/core/protocol.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 #include "redis_channel.hpp"
@@ -38,23 +41,19 @@ json holders_of(const redisReply* flat) {
   return out;
 }
 
+// The loop's hash as the local backend shows a loop (core::loop_to_json).
 json loop_json(const std::map<std::string, std::string>& h) {
-  const std::int64_t heartbeat = field_number(h, "heartbeat_ns");
-  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
-  return {{"state", h.at("state")}, {"pid", field_number(h, "pid")}, {"iterations", field_number(h, "iterations")},
-          {"started_ns", field_number(h, "started_ns")}, {"heartbeat_ns", heartbeat},
-          {"heartbeat_age_ms", heartbeat == 0 ? -1 : std::max<std::int64_t>(0, (now - heartbeat) / 1'000'000)},
-          {"reason", h.count("reason") ? h.at("reason") : ""}};
+  core::loop_snapshot s{};
+  s.phase = core::loop_phase_from_string(h.at("state"));
+  s.owner_pid = static_cast<std::int32_t>(field_number(h, "pid"));
+  s.iterations = static_cast<std::uint64_t>(field_number(h, "iterations"));
+  s.started_ns = field_number(h, "started_ns");
+  s.heartbeat_ns = field_number(h, "heartbeat_ns");
+  const std::string reason = h.count("reason") ? h.at("reason") : "";
+  reason.copy(s.reason, sizeof s.reason - 1);
+  return core::loop_to_json(s);
 }
 
-std::int64_t permits_of(const json& value) {
-  const json permits = value.is_object() ? value.value("permits", json(1)) : value.is_null() ? json(1) : value;
-  if (!permits.is_number_integer() || permits.get<std::int64_t>() < 0) {
-    throw error(errc::invalid_argument, "a semaphore's permits are an integer >= 0");
-  }
-  return permits.get<std::int64_t>();
-}
 }  // namespace
 
 std::vector<std::string> redis_channel::create_fields(const std::string& name, value_type t, const json& value) const {
@@ -72,14 +71,11 @@ std::vector<std::string> redis_channel::create_fields(const std::string& name, v
     case value_type::lock:
     case value_type::rlock:
     case value_type::condition:
+      core::initial_sync_state(t, name, value);  // checks, as the manager does
       return {"owner", "", "tid", "", "depth", "0", "holder_pid", "0", "exp", "0", "died", "0", "acq", "0", "dead", "0", "fence", "0"};
-    case value_type::barrier: {
-      if (!value.is_number_integer() || value.get<std::int64_t>() < 1) {
-        throw error(errc::invalid_argument, "a barrier takes its parties, an integer >= 1");
-      }
-      return {"parties", std::to_string(value.get<std::int64_t>()), "waiting", "0", "generation", "0", "broken", "0",
-              "acq", "0", "dead", "0"};
-    }
+    case value_type::barrier:
+      return {"parties", std::to_string(core::initial_sync_state(t, name, value).limit), "waiting", "0", "generation",
+              "0", "broken", "0", "acq", "0", "dead", "0"};
     case value_type::array:
     case value_type::list: {
       if (!value.is_object() || !value.contains("of")) throw error(errc::invalid_argument, "an array or list takes {\"of\", \"items\" or \"size\"}");
@@ -89,11 +85,12 @@ std::vector<std::string> redis_channel::create_fields(const std::string& name, v
     }
     case value_type::semaphore:
     case value_type::bounded_semaphore: {
-      const std::string permits = std::to_string(permits_of(value));
-      const bool rdp = value.is_object() && value.value("return_dead_permits", false);
+      const core::sync_state s = core::initial_sync_state(t, name, value);
+      const std::string permits = std::to_string(s.value);
+      const bool rdp = (s.options & core::sync_option_return_dead_permits) != 0;
       return {"value", permits, "bound", permits, "rdp", rdp ? "1" : "0", "acq", "0", "dead", "0"};
     }
-    case value_type::event: return {"set", value.is_boolean() && value.get<bool>() ? "1" : "0"};
+    case value_type::event: return {"set", core::initial_sync_state(t, name, value).value != 0 ? "1" : "0"};
     case value_type::queue: {
       if (!value.is_object()) throw error(errc::invalid_argument, "a queue takes {\"of\", \"maxsize\", \"item_size\"}");
       const value_type of = core::value_type_from_string(value.value("of", "json"));
@@ -172,7 +169,6 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
 }
 
 json redis_channel::lock_op(const std::string& action, const std::string& name, const json& request) {
-  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string tid = std::to_string(request.value("tid", 0));
   redis_reply r = run(scripts::lock, name, {action, owner_, tid, std::to_string(url_.lease.count()), std::to_string(owner_pid_), name});
   if (action == "release") return json::object();
@@ -182,10 +178,9 @@ json redis_channel::lock_op(const std::string& action, const std::string& name, 
 }
 
 json redis_channel::loop_op(const std::string& action, const std::string& name, const json& request) {
-  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   std::string script_action = action, arg, reason = request.value("reason", "");
   if (action == "mark") {
-    const json& state = request.at("state");
+    const json& state = core::require_field(request, "state");
     if (!state.is_string()) throw error(errc::bad_request, "field 'state' must be a string");
     arg = state.get<std::string>();
     core::loop_phase_from_string(arg);  // invalid_argument for a state that is none
@@ -208,7 +203,7 @@ json redis_channel::queue_op(const std::string& action, const std::string& name,
   const std::string lease = std::to_string(url_.lease.count());
   if (action == "put") {
     const value_type of = item_type(name);
-    redis_reply r = run(scripts::queue, name, {"put", name, owner_, lease, encode(name, of, request.at("value"))});
+    redis_reply r = run(scripts::queue, name, {"put", name, owner_, lease, encode(name, of, core::require_field(request, "value"))});
     return {{"ok", r->element[0]->integer == 1}, {"version", r->element[1]->integer}};
   }
   if (action == "get") {

@@ -44,14 +44,14 @@ json holders_json(const sync_state& s) {
   return list;
 }
 
-std::int64_t count_of(const json& initial, std::int64_t fallback, std::int64_t minimum, const variable_record& r,
+std::int64_t count_of(const json& initial, std::int64_t fallback, std::int64_t minimum, const std::string& quoted_name,
                       const char* what) {
   if (initial.is_null()) {
-    if (fallback < minimum) throw error(errc::invalid_argument, std::string(what) + " of " + quoted(r) + " must be given");
+    if (fallback < minimum) throw error(errc::invalid_argument, std::string(what) + " of " + quoted_name + " must be given");
     return fallback;
   }
   if (!initial.is_number_integer() || initial.get<std::int64_t>() < minimum) {
-    throw error(errc::invalid_argument, std::string(what) + " of " + quoted(r) + " must be an integer >= " +
+    throw error(errc::invalid_argument, std::string(what) + " of " + quoted_name + " must be an integer >= " +
                                             std::to_string(minimum) + ", not " + initial.dump());
   }
   return initial.get<std::int64_t>();
@@ -72,29 +72,30 @@ sync_state read_sync(variable_record& r) {
   return state_of(r);
 }
 
-void init_sync(variable_record& r, const json& initial) {
+sync_state initial_sync_state(value_type type, std::string_view name, const json& initial) {
+  const std::string q = "'" + std::string(name) + "'";
   sync_state s{};
-  switch (r.type) {
+  switch (type) {
     case value_type::semaphore:
     case value_type::bounded_semaphore: {
       // The permits, or {"permits": N, "return_dead_permits": true} to opt in to owned permits.
       const bool shaped = initial.is_object();
-      s.value = count_of(shaped ? initial.value("permits", json()) : initial, 1, 0, r, "the permits");
-      if (r.type == value_type::bounded_semaphore) s.limit = s.value;
+      s.value = count_of(shaped ? initial.value("permits", json()) : initial, 1, 0, q, "the permits");
+      if (type == value_type::bounded_semaphore) s.limit = s.value;
       if (shaped) {
         const json returns = initial.value("return_dead_permits", json(false));
         if (!returns.is_boolean() || initial.size() != 1u + initial.contains("permits")) {
-          throw error(errc::invalid_argument, "semaphore " + quoted(r) +
+          throw error(errc::invalid_argument, "semaphore " + q +
                                                   " takes {\"permits\": N, \"return_dead_permits\": true|false}");
         }
         if (returns.get<bool>()) s.options |= sync_option_return_dead_permits;
       }
       break;
     }
-    case value_type::barrier: s.limit = count_of(initial, 0, 1, r, "the parties"); break;
+    case value_type::barrier: s.limit = count_of(initial, 0, 1, q, "the parties"); break;
     case value_type::event:
       if (!initial.is_null() && !initial.is_boolean()) {
-        throw error(errc::invalid_argument, "event " + quoted(r) + " starts as true or false");
+        throw error(errc::invalid_argument, "event " + q + " starts as true or false");
       }
       s.value = initial.is_boolean() && initial.get<bool>();
       break;
@@ -102,10 +103,15 @@ void init_sync(variable_record& r, const json& initial) {
     case value_type::rlock:
     case value_type::condition:
       if (!initial.is_null()) throw error(errc::invalid_argument, "a lock starts free: give no value");
-      if (r.type == value_type::condition) s.holder_count = 1;  // holders[0]: the lock's owner slot
+      if (type == value_type::condition) s.holder_count = 1;  // holders[0]: the lock's owner slot
       break;
-    default: throw error(errc::type_mismatch, quoted(r) + " is not a synchronisation variable");
+    default: throw error(errc::type_mismatch, q + " is not a synchronisation variable");
   }
+  return s;
+}
+
+void init_sync(variable_record& r, const json& initial) {
+  const sync_state s = initial_sync_state(r.type, r.name_view(), initial);
   locked_record lock(r);
   commit_state(r, s, lock);
 }

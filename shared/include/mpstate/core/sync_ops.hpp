@@ -13,6 +13,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/process_identity.hpp"
@@ -31,6 +32,9 @@ sync_state read_sync(variable_record& r);
 // default 1; a bounded one is bounded by it), a barrier its parties (>= 1,
 // required), an event whether it starts set (default false). invalid_argument else.
 void init_sync(variable_record& r, const nlohmann::json& initial);
+// The same starting state, checked, for a variable of `type` named `name` that is
+// not a record (the client's Redis backend stores it elsewhere).
+sync_state initial_sync_state(value_type type, std::string_view name, const nlohmann::json& initial);
 
 struct acquire_outcome {
   bool acquired = false;
