@@ -130,8 +130,10 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
   throw error(errc::unknown_op, "unknown op '" + op + "'");
 }
 
+std::string redis_channel::hash_key(const std::string& name) const { return url_.prefix + "{" + name + "}"; }
+
 std::vector<std::string> redis_channel::keys_of(const std::string& name) const {
-  const std::string hash = url_.prefix + "{" + name + "}";
+  const std::string hash = hash_key(name);
   return {hash, hash + ":w", hash + ":x", hash + ":t"};
 }
 
@@ -141,7 +143,8 @@ redis_reply redis_channel::run(std::string_view script, const std::string& name,
 
 core::value_type redis_channel::type_of(const std::string& name) {
   if (auto it = types_.find(name); it != types_.end()) return it->second;
-  redis_reply r = link_->command({"HGET", keys_of(name)[0], "t"}, keys_of(name)[0]);
+  const std::string key = hash_key(name);
+  redis_reply r = link_->command({"HGET", key, "t"}, key);
   if (r->type != REDIS_REPLY_STRING) throw error(errc::not_found, "no variable '" + name + "'");
   const auto t = core::value_type_from_string(reply_text(r.get()));
   types_[name] = t;
@@ -178,6 +181,17 @@ json redis_channel::create(const std::string& name, const json& request) {
 }
 
 json redis_channel::read(const std::string& name) {
+  if (auto known = types_.find(name); known != types_.end() && holds_a_value(known->second)) {
+    // A value's read is one HMGET, no script; any other answer takes the general path.
+    const std::string key = hash_key(name);
+    redis_reply r = link_->command({"HMGET", key, "t", "v", "ver"}, key);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && reply_text(r->element[0]) == core::to_string(known->second) &&
+        r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING) {
+      return {{"type", core::to_string(known->second)},
+              {"value", value_of(known->second, {{"v", reply_text(r->element[1])}}, nullptr)},
+              {"version", std::stoull(reply_text(r->element[2]))}};
+    }
+  }
   redis_reply r = run(scripts::read, name, {name});
   const auto h = reply_map(r->element[0]);
   const core::value_type t = core::value_type_from_string(h.at("t"));
@@ -197,7 +211,9 @@ json redis_channel::set(const std::string& name, const json& value) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (t == value_type::array || t == value_type::list) return items_op("replace", name, {{"value", value}});
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
-    redis_reply r = run(scripts::set, name, {std::string(core::to_string(t)), encode(name, t, value), name});
+    std::vector<std::string> args = {std::string(core::to_string(t)), encode(name, t, value), name};
+    redis_reply r = run(scripts::set, name, args);
+    if (reply_text(r->element[0]) == "missing") r = run(scripts::set_or_create, name, std::move(args));
     if (reply_text(r->element[0]) == "ok") {
       types_[name] = t;
       return {{"version", r->element[1]->integer}};
@@ -212,7 +228,10 @@ json redis_channel::add(const std::string& name, const json& delta) {
   const core::value_type t = type_of(name);
   if (t == core::value_type::int64) {
     redis_reply r = run(scripts::add_int, name, {encode(name, t, delta), name});
-    if (reply_text(r->element[0]) == "ok") return {{"value", json::parse(reply_text(r->element[1]))}};
+    if (reply_text(r->element[0]) == "ok") {
+      const redisReply* sum = r->element[1];
+      return {{"value", sum->type == REDIS_REPLY_INTEGER ? json(sum->integer) : json::parse(reply_text(sum))}};
+    }
     types_.erase(name);  // deleted and made again with another type meanwhile
     return add(name, delta);
   }
@@ -266,9 +285,10 @@ json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64
     if (r->type != REDIS_REPLY_STRING) throw error(errc::not_found, "no variable '" + name + "'");
     return std::stoull(reply_text(r.get()));
   };
-  std::uint64_t now = version();
-  if (now == seen && timeout_ms > 0) {
-    const auto block = std::min<std::int64_t>(timeout_ms, 3'600'000);
+  const auto block = std::clamp<std::int64_t>(timeout_ms, 0, 3'600'000);
+  // Reads the version and, if it is still SEEN, has the value writes publish.
+  std::uint64_t now = std::stoull(reply_text(run(scripts::watch, name, {std::to_string(seen), std::to_string(block), name}).get()));
+  if (now == seen && block > 0) {
     link_->command({"XREAD", "BLOCK", std::to_string(block), "COUNT", "1", "STREAMS", keys[1], std::to_string(seen) + "-1"},
                    keys[1], std::chrono::milliseconds(block));
     try {

@@ -46,7 +46,8 @@ class redis_link {
   // may have been applied). `wait` is how long the command may block (XREAD).
   redis_reply command(const std::vector<std::string>& argv, std::string_view key,
                       std::chrono::milliseconds wait = std::chrono::milliseconds(0));
-  // Runs a script (EVALSHA, loading it where it is missing) on the node of keys[0].
+  // Runs a script (EVALSHA, loading it where it is missing) on the node of keys[0];
+  // `source` is one of redis_scripts' (its SHA is kept by its address).
   // An error the script raised as "MPSTATE <code> <message>" is thrown as
   // error(code, message); other error replies as error(internal).
   redis_reply script(std::string_view source, const std::vector<std::string>& keys,
@@ -68,7 +69,7 @@ class redis_link {
   bool patient_;
   std::map<std::string, redisContext*> contexts_;  // by "HOST:PORT", or the socket path
   std::vector<std::string> slots_;                 // a cluster: the node of each slot
-  std::map<std::string, std::string, std::less<>> shas_;  // script source -> SHA1 (from SCRIPT LOAD)
+  std::map<const char*, std::string> shas_;       // script source's address -> SHA1 (from SCRIPT LOAD)
 };
 
 // The Redis Cluster hash slot of a key (CRC16 of its {hash tag}, mod 16384).

@@ -10,29 +10,48 @@ namespace mpstate::detail::redis_scripts {
 // as the version passes SEEN, however late the reader comes. The stream is trimmed
 // approximately (MAXLEN ~ 1: at most one stream node, ~100 entries): an exact
 // MAXLEN 1 cost the server 7 µs a write, this 2.
+//
+// The value writes (set, add, cas) are the hot path and publish a change only while
+// a waiter watches: `watch` (what `wait` runs before its XREAD) sets the hash's `wu`
+// to the server time until which someone may be blocked on the stream; a write made
+// before it is in the version `watch` returns, one made after it sees `wu` and adds
+// the entry. Every other script publishes each change (they are rarer, and their
+// waiters are the blocking proxies). `base` is what the hot path needs; each
+// `local function` costs the server time on every call, so the rest is apart.
 namespace {
-constexpr std::string_view prelude = R"lua(
+constexpr std::string_view base = R"lua(
 local K, W, X = KEYS[1], KEYS[2], KEYS[3]
 local function fail(code, message) error({err = 'MPSTATE ' .. code .. ' ' .. message}) end
+local function decimal(n) return string.format('%d', n) end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local function last_version()
   local last = redis.call('XREVRANGE', W, '+', '-', 'COUNT', 1)
   if #last == 0 then return 0 end
   return tonumber(string.match(last[1][1], '^(%d+)'))
 end
-local function bump()
-  local ver = redis.call('HINCRBY', K, 'ver', 1)
-  local added = redis.pcall('XADD', W, 'MAXLEN', '~', '1', ver .. '-1', 'v', ver)
+local function publish(ver)
+  local added = redis.pcall('XADD', W, 'MAXLEN', '~', '1', decimal(ver) .. '-1', 'v', ver)
   if type(added) == 'table' and added.err then  -- the hash lost its count: go on from the stream's
     ver = last_version() + 1
     redis.call('HSET', K, 'ver', ver)
-    redis.call('XADD', W, 'MAXLEN', '~', '1', ver .. '-1', 'v', ver)
+    redis.call('XADD', W, 'MAXLEN', '~', '1', decimal(ver) .. '-1', 'v', ver)
   end
   return ver
 end
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function bump() return publish(redis.call('HINCRBY', K, 'ver', 1)) end
+-- A hot-path write: the hash's version set to VER (its fields FIELDS too, in the
+-- same HSET), published if WATCHED_UNTIL (the hash's `wu`) is not past.
+local function store(ver, watched_until, ...)
+  redis.call('HSET', K, 'ver', decimal(ver), ...)
+  if watched_until and now_ms() <= tonumber(watched_until) then return publish(ver) end
+  return ver
 end
+)lua";
+
+constexpr std::string_view rest = R"lua(
 local function now_ns()
   local t = redis.call('TIME')
   return t[1] .. string.format('%06d', tonumber(t[2])) .. '000'
@@ -60,6 +79,8 @@ local function make(t, fields)
   return bump()
 end
 )lua";
+
+const std::string prelude = std::string(base) + std::string(rest);
 }  // namespace
 
 const std::string create = std::string(prelude) + R"lua(
@@ -87,7 +108,7 @@ end
 return {redis.call('HGETALL', K), extra, notified}
 )lua";
 
-const std::string set = std::string(prelude) + R"lua(
+const std::string set_or_create = std::string(prelude) + R"lua(
 local t = redis.call('HGET', K, 't')
 if not t then return {'ok', make(ARGV[1], {'v', ARGV[2]})} end
 if t ~= ARGV[1] then return {'type', t} end
@@ -95,27 +116,54 @@ redis.call('HSET', K, 'v', ARGV[2])
 return {'ok', bump()}
 )lua";
 
-const std::string add_int = std::string(prelude) + R"lua(
-local t = existing(ARGV[2])
-if t ~= 'int64' then return {'type', t} end
+const std::string set = std::string(base) + R"lua(
+local h = redis.call('HMGET', K, 't', 'ver', 'wu')
+if not h[1] then return {'missing'} end
+if h[1] ~= ARGV[1] then return {'type', h[1]} end
+return {'ok', store((tonumber(h[2]) or 0) + 1, h[3], 'v', ARGV[2])}
+)lua";
+
+// Below 2^53 (value, delta and sum) Lua's doubles add exactly, and the sum is stored
+// with the version in one HSET; past it, HINCRBY's integer arithmetic (and its
+// overflow check), the sum read back as text.
+const std::string add_int = std::string(base) + R"lua(
+local h = redis.call('HMGET', K, 't', 'ver', 'wu', 'v')
+if not h[1] then fail('not_found', "no variable '" .. ARGV[2] .. "'") end
+if h[1] ~= 'int64' then return {'type', h[1]} end
+local exact = 9007199254740992
+local now, delta = tonumber(h[4]), tonumber(ARGV[1])
+if now and delta and math.abs(now) < exact and math.abs(delta) < exact and math.abs(now + delta) < exact then
+  store((tonumber(h[2]) or 0) + 1, h[3], 'v', decimal(now + delta))
+  return {'ok', now + delta}
+end
 local r = redis.pcall('HINCRBY', K, 'v', ARGV[1])
 if type(r) == 'table' and r.err then
   fail('out_of_range', 'adding ' .. ARGV[1] .. " to '" .. ARGV[2] .. "' would overflow int64")
 end
-bump()
+store((tonumber(h[2]) or 0) + 1, h[3])
 return {'ok', redis.call('HGET', K, 'v')}
 )lua";
 
-const std::string cas = std::string(prelude) + R"lua(
-local t = existing(ARGV[4])
-if t ~= ARGV[1] then return {'type', t} end
-local v = redis.call('HGET', K, 'v')
-if v == ARGV[2] then
-  redis.call('HSET', K, 'v', ARGV[3])
-  bump()
+const std::string cas = std::string(base) + R"lua(
+local h = redis.call('HMGET', K, 't', 'ver', 'wu', 'v')
+if not h[1] then fail('not_found', "no variable '" .. ARGV[4] .. "'") end
+if h[1] ~= ARGV[1] then return {'type', h[1]} end
+if h[4] == ARGV[2] then
+  store((tonumber(h[2]) or 0) + 1, h[3], 'v', ARGV[3])
   return {1, ARGV[3]}
 end
-return {0, v}
+return {0, h[4]}
+)lua";
+
+// The watch is kept 10 s past the caller's block: the XREAD arrives a round trip later.
+const std::string watch = std::string(base) + R"lua(
+local h = redis.call('HMGET', K, 'ver', 'wu')
+if not h[1] then fail('not_found', "no variable '" .. ARGV[3] .. "'") end
+if tonumber(h[1]) == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then
+  local until_ms = now_ms() + tonumber(ARGV[2]) + 10000
+  if not h[2] or tonumber(h[2]) < until_ms then redis.call('HSET', K, 'wu', decimal(until_ms)) end
+end
+return h[1]
 )lua";
 
 const std::string remove = std::string(prelude) + R"lua(

@@ -3,7 +3,8 @@
 // why). Every script touches the keys of one variable only, which share a hash tag,
 // so each runs atomically on one Redis Cluster slot:
 //   KEYS[1] = P{name}        a hash: t (type), ver (version), v (the value as JSON
-//                            text) and the type's own fields
+//                            text), wu (watched until: server ms while a `wait`
+//                            may be blocked) and the type's own fields
 //   KEYS[2] = P{name}:w      a stream: one entry "VER-1" per change, for `wait`
 //   KEYS[3] = P{name}:x      the type's extra key: a queue's items (a list), a
 //                            semaphore's holders (a hash)
@@ -21,13 +22,19 @@ extern const std::string create;
 // read: ARGV name. Returns {hash as a flat list, the extra key's contents, a
 // condition's notified waiters}.
 extern const std::string read;
-// set: ARGV type (the one the client encoded for), text, name. Creates when absent.
-// Returns {"ok", version} or {"type", the variable's type} when it has another.
+// set: ARGV type (the one the client encoded for), text, name. Returns {"ok",
+// version}, {"type", the variable's type} when it has another, or {"missing"}.
 extern const std::string set;
-// add_int: ARGV delta, name. An int64 only: {"ok", new value} or {"type", type}.
+// set_or_create: as set, and creates the variable when absent.
+extern const std::string set_or_create;
+// add_int: ARGV delta, name. An int64 only: {"ok", new value (an integer below
+// 2^53, its text past it)} or {"type", type}.
 extern const std::string add_int;
 // cas: ARGV type, expected text, desired text, name. {1|0, value text} or {"type", t}.
 extern const std::string cas;
+// watch: ARGV seen version, milliseconds the caller will block, name. Returns the
+// version; when it is SEEN, writes publish to the stream until the block is over.
+extern const std::string watch;
 // remove: ARGV name. Deletes the variable (its wait stream stays a day, so a
 // re-created variable carries its versions on and no waiter misses the delete).
 extern const std::string remove;

@@ -219,6 +219,18 @@ BOOST_AUTO_TEST_CASE(wrong_types_missing_names_taken_names_removal_and_overflow_
   BOOST_TEST((error_of([&] { small.add(-1); }) == errc::out_of_range));
   BOOST_TEST(small.get() == rb_int64_min);
 
+  // Around 2^53, where the script's Lua doubles stop being exact: every sum exact.
+  constexpr std::int64_t exact = std::int64_t{1} << 53;
+  auto edge = c.create<std::int64_t>("e/edge", exact - 2);
+  BOOST_TEST(edge.add(1) == exact - 1);
+  BOOST_TEST(edge.add(1) == exact);
+  BOOST_TEST(edge.add(1) == exact + 1);
+  BOOST_TEST(edge.add(-(exact + 1)) == 0);
+  BOOST_TEST(edge.add(-exact + 1) == -exact + 1);
+  BOOST_TEST(edge.add(-2) == -exact - 1);
+  BOOST_TEST(edge.get() == -exact - 1);
+  BOOST_TEST(edge.add(exact + 1) == 0);
+
   // Removal: bound proxies and new bindings get not_found; a set creates it again
   // (the protocol's `set` creates a missing variable, over a manager's socket too).
   auto doomed = c.create<std::int64_t>("e/doomed", 7);
@@ -241,7 +253,7 @@ BOOST_AUTO_TEST_CASE(wrong_types_missing_names_taken_names_removal_and_overflow_
   BOOST_TEST(c.list("zz/").empty());
   const std::vector<std::string> all = c.list();
   BOOST_TEST(std::is_sorted(all.begin(), all.end()));
-  BOOST_TEST(all.size() == 10u);  // e/text e/fresh e/big e/small e/doomed + the 5 above
+  BOOST_TEST(all.size() == 11u);  // e/text e/fresh e/big e/small e/edge e/doomed + the 5 above
 }
 
 // ---- 3. waiting for a change ----
@@ -275,6 +287,45 @@ BOOST_AUTO_TEST_CASE(wait_for_change_wakes_on_a_childs_set_and_times_out_when_no
   BOOST_TEST(after == quiet);
   BOOST_TEST(waited >= 300ms);
   BOOST_TEST(waited < 3s);
+}
+
+// Value writes publish to the wait stream only while a waiter watches
+// (redis_scripts.cpp): each kind of write must still wake a waiter that is already
+// blocked in XREAD, and writes nobody waits for add no stream entry.
+BOOST_AUTO_TEST_CASE(every_value_write_wakes_a_waiter_already_blocked_and_unwatched_writes_publish_nothing) {
+  Client c = new_client();
+  auto v = c.create<std::int64_t>("w/hot", 0);
+  const std::string stream = prefix + "{w/hot}:w";
+  const auto entries = [&] { return redis.cli("XLEN " + stream).output; };
+  const std::string before = entries();
+  for (int i = 0; i < 100; ++i) v.add(1);
+  v.set(5);
+  std::int64_t expected = 5;
+  BOOST_TEST(v.compare_exchange(expected, 6));
+  BOOST_TEST(entries() == before);  // nobody waited: no entry
+  BOOST_TEST(v.get() == 6);
+
+  const auto blocked = [&] { return redis.cli("INFO clients").output.find("blocked_clients:1") != std::string::npos; };
+  const std::vector<std::pair<std::string, std::function<void()>>> writes = {
+      {"add", [&] { v.add(1); }}, {"set", [&] { v.set(100); }}, {"cas", [&] {
+         std::int64_t was = 100;
+         BOOST_TEST(v.compare_exchange(was, 101));
+       }}};
+  for (const auto& [what, write] : writes) {
+    const std::uint64_t seen = v.version();
+    pid_t waiter = spawn([&] {
+      auto mine = rb_connect(url()).value<std::int64_t>("w/hot");
+      const std::uint64_t now = mine.wait_for_change(seen, 30s);
+      return now > seen ? 0 : 3;
+    });
+    BOOST_REQUIRE_MESSAGE(eventually(blocked, 10s), what << ": the waiter never blocked");
+    const milliseconds woke = time_of([&] {
+      write();
+      BOOST_TEST(wait_exit(waiter, 20s).value_or(-100) == 0, what);
+    });
+    BOOST_TEST(woke < 5s, what);  // by the write, long before the waiter's 30 s
+  }
+  BOOST_TEST(v.get() == 101);
 }
 
 // ---- 9. bad URLs, nothing listening ----
@@ -345,6 +396,18 @@ BOOST_FIXTURE_TEST_CASE(while_redis_is_down_ops_fail_fast_and_the_client_works_a
   BOOST_TEST((took >= 2s && took < 6s), "took " << took.count() << " ms");
   redis.restart();
   BOOST_TEST(eventually([&] { return error_of([&] { n.add(1); }) == errc::ok; }, 5s));
+  BOOST_TEST(n.get() == 6);
+}
+
+// On a Unix socket the client does not look at the connection before each command:
+// the write to a restarted server's closed socket fails instead (without SIGPIPE,
+// which would kill this process), and the command goes again on a new connection.
+BOOST_FIXTURE_TEST_CASE(a_unix_socket_client_resends_after_a_restart_without_dying_of_sigpipe, redis_aof_fixture) {
+  Client c(ClientOptions{.manager_name = unix_url()});
+  auto n = c.create<std::int64_t>("restart/n", 5);
+  redis.kill_now();
+  redis.restart();
+  BOOST_TEST((error_of([&] { n.add(1); }) == errc::ok));  // the first try: not sent on the old one, resent
   BOOST_TEST(n.get() == 6);
 }
 
