@@ -79,7 +79,8 @@ nlohmann::json client_core::call(const nlohmann::json& request) {
   if (auto it = response->find("error"); it != response->end()) {
     throw error(errc_from_string(it->value("code", "internal")), it->value("message", ""));
   }
-  return response->value("result", nlohmann::json());
+  auto result = response->find("result");
+  return result != response->end() ? std::move(*result) : nlohmann::json();
 }
 
 }  // namespace mpstate::detail

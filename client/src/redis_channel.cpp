@@ -137,7 +137,7 @@ std::vector<std::string> redis_channel::keys_of(const std::string& name) const {
   return {hash, hash + ":w", hash + ":x", hash + ":t"};
 }
 
-redis_reply redis_channel::run(std::string_view script, const std::string& name, std::vector<std::string> args) {
+redis_reply redis_channel::run(const std::string& script, const std::string& name, std::vector<std::string> args) {
   return link_->script(script, keys_of(name), args);
 }
 
@@ -276,29 +276,31 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
   throw error(errc::busy, "variable '" + name + "' kept changing type");
 }
 
-// Without polling: XREAD blocks on the variable's stream for an entry past the
-// version seen, so a change made between our read and the XREAD still wakes it.
+// Without polling: `watch` reads the version and, while it is still SEEN, has the
+// value writes publish to the variable's stream; XREAD then blocks for an entry past
+// SEEN, so a change made between the two still wakes it. In slices of at most 30 s,
+// each watched again: a watch lost in a failover (or a clock step) costs one slice.
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
-  const auto keys = keys_of(name);
-  auto version = [&] {
-    redis_reply r = link_->command({"HGET", keys[0], "ver"}, keys[0]);
-    if (r->type != REDIS_REPLY_STRING) throw error(errc::not_found, "no variable '" + name + "'");
-    return std::stoull(reply_text(r.get()));
-  };
-  const auto block = std::clamp<std::int64_t>(timeout_ms, 0, 3'600'000);
-  // Reads the version and, if it is still SEEN, has the value writes publish.
-  std::uint64_t now = std::stoull(reply_text(run(scripts::watch, name, {std::to_string(seen), std::to_string(block), name}).get()));
-  if (now == seen && block > 0) {
-    link_->command({"XREAD", "BLOCK", std::to_string(block), "COUNT", "1", "STREAMS", keys[1], std::to_string(seen) + "-1"},
-                   keys[1], std::chrono::milliseconds(block));
+  using namespace std::chrono;
+  const std::string stream = keys_of(name)[1];
+  const auto deadline = steady_clock::now() + milliseconds(std::clamp<std::int64_t>(timeout_ms, 0, 3'600'000));
+  bool woken = false;  // an entry came: the version is read once more, and that is the answer
+  for (bool first = true;; first = false) {
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+    const std::int64_t slice = woken ? 0 : std::clamp<std::int64_t>(left, 0, 30'000);
+    std::uint64_t now = seen;
     try {
-      now = version();
+      now = std::stoull(reply_text(run(scripts::watch, name, {std::to_string(seen), std::to_string(slice), name}).get()));
     } catch (const error& e) {  // deleted while we waited: that is a change (as with a manager)
-      if (e.code() != errc::not_found) throw;
+      if (first || e.code() != errc::not_found) throw;
       return {{"version", seen + 1}, {"changed", true}};
     }
+    if (now != seen || slice == 0) return {{"version", now}, {"changed", now != seen}};
+    redis_reply entry = link_->command(
+        {"XREAD", "BLOCK", std::to_string(slice), "COUNT", "1", "STREAMS", stream, std::to_string(seen) + "-1"}, stream,
+        milliseconds(slice));
+    woken = entry->type == REDIS_REPLY_ARRAY;  // nil: the slice ended
   }
-  return {{"version", now}, {"changed", now != seen}};
 }
 
 json redis_channel::list(const std::string& prefix) {

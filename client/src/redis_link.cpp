@@ -127,28 +127,35 @@ void redis_link::drop(const std::string& node) {
 }
 
 // Writes the command (after ASKING when redirected so), then reads the answer.
-// nullptr: nothing could be written (safe to resend). Throws answer_lost.
+// nullptr: nothing could be written (safe to resend; the context is marked failed,
+// so it is never used again). Throws answer_lost.
+//
+// hiredis would write(2) its own buffer, and a closed peer would raise SIGPIPE in
+// the user's process: the command is formatted apart (hiredis's buffer stays empty)
+// and sent without the signal. A command cut short is one the server never ran.
 redis_reply redis_link::send(redisContext* c, const std::vector<std::string>& argv, bool asking) {
+  if (c->err) return nullptr;
   std::vector<const char*> ptrs;
   std::vector<std::size_t> lens;
   for (const auto& a : argv) {
     ptrs.push_back(a.data());
     lens.push_back(a.size());
   }
-  if (asking) redisAppendCommand(c, "ASKING");
-  redisAppendCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data());
-  // hiredis would write(2) its buffer, and a closed peer would raise SIGPIPE in the
-  // user's process: send it ourselves, without the signal. A command cut short is
-  // one the server never ran.
-  const std::size_t length = sdslen(c->obuf);
-  for (std::size_t sent = 0; sent < length;) {
-    const ssize_t n = ::send(c->fd, c->obuf + sent, length - sent, MSG_NOSIGNAL);
+  char* formatted = nullptr;
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  if (length < 0) throw error(errc::internal, "cannot format a Redis command");
+  std::string wire = asking ? std::string("*1\r\n$6\r\nASKING\r\n") : std::string();
+  wire.append(formatted, static_cast<std::size_t>(length));
+  redisFreeCommand(formatted);
+  for (std::size_t sent = 0; sent < wire.size();) {
+    const ssize_t n = ::send(c->fd, wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return nullptr;
+    if (n <= 0) {
+      c->err = REDIS_ERR_IO;
+      return nullptr;
+    }
     sent += static_cast<std::size_t>(n);
   }
-  sdssetlen(c->obuf, 0);  // sdsclear's work (its symbol lacks C linkage in sds.h)
-  c->obuf[0] = '\0';
   void* raw = nullptr;
   if (asking) {
     if (redisGetReply(c, &raw) != REDIS_OK) throw answer_lost{};
@@ -250,13 +257,13 @@ redis_reply redis_link::command(const std::vector<std::string>& argv, std::strin
   }
 }
 
-redis_reply redis_link::script(std::string_view source, const std::vector<std::string>& keys,
+redis_reply redis_link::script(const std::string& source, const std::vector<std::string>& keys,
                                const std::vector<std::string>& args) {
-  auto sha = shas_.find(source.data());
+  auto sha = shas_.find(&source);
   if (sha == shas_.end()) {
-    redis_reply loaded = command({"SCRIPT", "LOAD", std::string(source)}, keys.at(0));
+    redis_reply loaded = command({"SCRIPT", "LOAD", source}, keys.at(0));
     if (loaded->type != REDIS_REPLY_STRING) throw error(errc::internal, "SCRIPT LOAD: " + reply_text(loaded.get()));
-    sha = shas_.emplace(source.data(), reply_text(loaded.get())).first;
+    sha = shas_.emplace(&source, reply_text(loaded.get())).first;
   }
   std::vector<std::string> argv = {"EVALSHA", sha->second, std::to_string(keys.size())};
   argv.insert(argv.end(), keys.begin(), keys.end());
@@ -264,7 +271,7 @@ redis_reply redis_link::script(std::string_view source, const std::vector<std::s
   redis_reply r = command(argv, keys.at(0));
   if (starts_with(r.get(), "NOSCRIPT")) {  // a restarted, failed-over or ASK-target node: send it whole
     argv[0] = "EVAL";
-    argv[1] = std::string(source);
+    argv[1] = source;
     r = command(argv, keys.at(0));
   }
   if (r->type == REDIS_REPLY_ERROR) {
@@ -296,7 +303,10 @@ redis_reply redis_link::command_on(const std::string& node, const std::vector<st
       drop(node);
       r = send(context(node), argv, false);
     }
-    if (!r) throw error(errc::manager_unavailable, "cannot send to Redis at " + node);
+    if (!r) {
+      drop(node);
+      throw error(errc::manager_unavailable, "cannot send to Redis at " + node);
+    }
     return r;
   } catch (const answer_lost&) {
     drop(node);

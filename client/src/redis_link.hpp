@@ -46,11 +46,12 @@ class redis_link {
   // may have been applied). `wait` is how long the command may block (XREAD).
   redis_reply command(const std::vector<std::string>& argv, std::string_view key,
                       std::chrono::milliseconds wait = std::chrono::milliseconds(0));
-  // Runs a script (EVALSHA, loading it where it is missing) on the node of keys[0];
-  // `source` is one of redis_scripts' (its SHA is kept by its address).
+  // Runs a script (EVALSHA, loading it where it is missing) on the node of keys[0].
+  // `source` must live as long as the link (one of redis_scripts'): its SHA is kept
+  // by its address, not found again by comparing texts on every call.
   // An error the script raised as "MPSTATE <code> <message>" is thrown as
   // error(code, message); other error replies as error(internal).
-  redis_reply script(std::string_view source, const std::vector<std::string>& keys,
+  redis_reply script(const std::string& source, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args);
   // The masters ("HOST:PORT"), for commands every node must run (SCAN).
   std::vector<std::string> masters();
@@ -69,7 +70,7 @@ class redis_link {
   bool patient_;
   std::map<std::string, redisContext*> contexts_;  // by "HOST:PORT", or the socket path
   std::vector<std::string> slots_;                 // a cluster: the node of each slot
-  std::map<const char*, std::string> shas_;       // script source's address -> SHA1 (from SCRIPT LOAD)
+  std::map<const std::string*, std::string> shas_;  // a script source's address -> SHA1 (from SCRIPT LOAD)
 };
 
 // The Redis Cluster hash slot of a key (CRC16 of its {hash tag}, mod 16384).

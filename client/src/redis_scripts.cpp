@@ -43,10 +43,14 @@ local function publish(ver)
 end
 local function bump() return publish(redis.call('HINCRBY', K, 'ver', 1)) end
 -- A hot-path write: the hash's version set to VER (its fields FIELDS too, in the
--- same HSET), published if WATCHED_UNTIL (the hash's `wu`) is not past.
+-- same HSET), published if WATCHED_UNTIL (the hash's `wu`) is not past; a past one
+-- is dropped, so later writes skip the clock too.
 local function store(ver, watched_until, ...)
   redis.call('HSET', K, 'ver', decimal(ver), ...)
-  if watched_until and now_ms() <= tonumber(watched_until) then return publish(ver) end
+  if watched_until then
+    if now_ms() <= tonumber(watched_until) then return publish(ver) end
+    redis.call('HDEL', K, 'wu')
+  end
   return ver
 end
 )lua";
@@ -155,12 +159,13 @@ end
 return {0, h[4]}
 )lua";
 
-// The watch is kept 10 s past the caller's block: the XREAD arrives a round trip later.
+// The watch is kept 30 s past the caller's block: the XREAD arrives a round trip
+// later, or up to 15 s later when it has to be resent (a cluster's election).
 const std::string watch = std::string(base) + R"lua(
 local h = redis.call('HMGET', K, 'ver', 'wu')
 if not h[1] then fail('not_found', "no variable '" .. ARGV[3] .. "'") end
 if tonumber(h[1]) == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then
-  local until_ms = now_ms() + tonumber(ARGV[2]) + 10000
+  local until_ms = now_ms() + tonumber(ARGV[2]) + 30000
   if not h[2] or tonumber(h[2]) < until_ms then redis.call('HSET', K, 'wu', decimal(until_ms)) end
 end
 return h[1]
@@ -168,7 +173,7 @@ return h[1]
 
 const std::string remove = std::string(prelude) + R"lua(
 existing(ARGV[1])
-bump()
+bump()  -- always published: the stream's last entry is where make() goes on from
 redis.call('DEL', K, X, KEYS[4])
 redis.call('PEXPIRE', W, 86400000)
 return 1

@@ -291,27 +291,27 @@ BOOST_AUTO_TEST_CASE(wait_for_change_wakes_on_a_childs_set_and_times_out_when_no
 
 // Value writes publish to the wait stream only while a waiter watches
 // (redis_scripts.cpp): each kind of write must still wake a waiter that is already
-// blocked in XREAD, and writes nobody waits for add no stream entry.
+// blocked in XREAD, and writes nobody waits for add no stream entry, a lapsed watch
+// included (each round starts from one, `wu` set in the past).
 BOOST_AUTO_TEST_CASE(every_value_write_wakes_a_waiter_already_blocked_and_unwatched_writes_publish_nothing) {
   Client c = new_client();
   auto v = c.create<std::int64_t>("w/hot", 0);
-  const std::string stream = prefix + "{w/hot}:w";
-  const auto entries = [&] { return redis.cli("XLEN " + stream).output; };
-  const std::string before = entries();
-  for (int i = 0; i < 100; ++i) v.add(1);
-  v.set(5);
-  std::int64_t expected = 5;
-  BOOST_TEST(v.compare_exchange(expected, 6));
-  BOOST_TEST(entries() == before);  // nobody waited: no entry
-  BOOST_TEST(v.get() == 6);
-
+  const std::string hash = prefix + "{w/hot}";
+  const auto last_entry = [&] { return redis.cli("XREVRANGE " + hash + ":w + - COUNT 1").output; };
   const auto blocked = [&] { return redis.cli("INFO clients").output.find("blocked_clients:1") != std::string::npos; };
   const std::vector<std::pair<std::string, std::function<void()>>> writes = {
-      {"add", [&] { v.add(1); }}, {"set", [&] { v.set(100); }}, {"cas", [&] {
-         std::int64_t was = 100;
-         BOOST_TEST(v.compare_exchange(was, 101));
+      {"add", [&] { v.add(1); }},
+      {"set", [&] { v.set(v.get() + 1); }},
+      {"cas", [&] {
+         std::int64_t was = v.get();
+         BOOST_TEST(v.compare_exchange(was, was + 1));
        }}};
   for (const auto& [what, write] : writes) {
+    BOOST_TEST(redis.cli("HSET " + hash + " wu 1").exit_code == 0);  // a watch that lapsed long ago
+    const std::string before = last_entry();
+    for (int i = 0; i < 3; ++i) write();
+    BOOST_TEST(last_entry() == before, what << ": nobody waited, yet the stream moved");
+
     const std::uint64_t seen = v.version();
     pid_t waiter = spawn([&] {
       auto mine = rb_connect(url()).value<std::int64_t>("w/hot");
@@ -324,8 +324,9 @@ BOOST_AUTO_TEST_CASE(every_value_write_wakes_a_waiter_already_blocked_and_unwatc
       BOOST_TEST(wait_exit(waiter, 20s).value_or(-100) == 0, what);
     });
     BOOST_TEST(woke < 5s, what);  // by the write, long before the waiter's 30 s
+    BOOST_TEST(last_entry() != before, what);
   }
-  BOOST_TEST(v.get() == 101);
+  BOOST_TEST(v.get() == 12);
 }
 
 // ---- 9. bad URLs, nothing listening ----
