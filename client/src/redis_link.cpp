@@ -99,7 +99,7 @@ redisContext* redis_link::context(const std::string& node) {
   redisSetTimeout(c, to_timeval(io_timeout));
   if (url_.how != redis_url::kind::unix_socket) redisEnableKeepAlive(c);  // (it fails on a Unix socket)
   contexts_[node] = c;
-  auto setup = [&](const std::vector<std::string>& argv, const char* what) {
+  auto setup = [&](const redis_args& argv, const char* what) {
     redis_reply r = send(c, argv, false);
     if (!r || r->type == REDIS_REPLY_ERROR) {
       const std::string text = r ? reply_text(r.get()) : "no answer";
@@ -133,7 +133,7 @@ void redis_link::drop(const std::string& node) {
 // hiredis would write(2) its own buffer, and a closed peer would raise SIGPIPE in
 // the user's process: the command is formatted apart (hiredis's buffer stays empty)
 // and sent without the signal. A command cut short is one the server never ran.
-redis_reply redis_link::send(redisContext* c, const std::vector<std::string>& argv, bool asking) {
+redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool asking) {
   if (c->err) return nullptr;
   std::vector<const char*> ptrs;
   std::vector<std::size_t> lens;
@@ -144,9 +144,10 @@ redis_reply redis_link::send(redisContext* c, const std::vector<std::string>& ar
   char* formatted = nullptr;
   const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs.data(), lens.data());
   if (length < 0) throw error(errc::internal, "cannot format a Redis command");
-  std::string wire = asking ? std::string("*1\r\n$6\r\nASKING\r\n") : std::string();
-  wire.append(formatted, static_cast<std::size_t>(length));
-  redisFreeCommand(formatted);
+  std::unique_ptr<char, void (*)(char*)> owned(formatted, redisFreeCommand);
+  std::string with_asking;
+  std::string_view wire(formatted, static_cast<std::size_t>(length));
+  if (asking) wire = with_asking = "*1\r\n$6\r\nASKING\r\n" + std::string(wire);
   for (std::size_t sent = 0; sent < wire.size();) {
     const ssize_t n = ::send(c->fd, wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
@@ -209,7 +210,7 @@ std::string redis_link::node_for(std::string_view key) {
   return node;
 }
 
-redis_reply redis_link::command(const std::vector<std::string>& argv, std::string_view key, milliseconds wait) {
+redis_reply redis_link::command(const redis_args& argv, std::string_view key, milliseconds wait) {
   const auto window = !patient_ ? seconds(0) : url_.how == redis_url::kind::cluster ? cluster_retry_window : retry_window;
   const auto deadline = steady_clock::now() + window;
   bool asking = false;
@@ -265,7 +266,8 @@ redis_reply redis_link::script(const std::string& source, const std::vector<std:
     if (loaded->type != REDIS_REPLY_STRING) throw error(errc::internal, "SCRIPT LOAD: " + reply_text(loaded.get()));
     sha = shas_.emplace(&source, reply_text(loaded.get())).first;
   }
-  std::vector<std::string> argv = {"EVALSHA", sha->second, std::to_string(keys.size())};
+  const std::string key_count = std::to_string(keys.size());
+  redis_args argv = {"EVALSHA", sha->second, key_count};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
   redis_reply r = command(argv, keys.at(0));
@@ -296,7 +298,7 @@ std::vector<std::string> redis_link::masters() {
   return out;
 }
 
-redis_reply redis_link::command_on(const std::string& node, const std::vector<std::string>& argv) {
+redis_reply redis_link::command_on(const std::string& node, const redis_args& argv) {
   try {
     redis_reply r = send(context(node), argv, false);
     if (!r) {

@@ -28,6 +28,10 @@ std::string reply_text(const redisReply* r);
 // A flat array reply (HGETALL's field, value, ...) as a map.
 std::map<std::string, std::string> reply_map(const redisReply* flat);
 
+// A command's words: views of strings that outlive the call (literals, the caller's
+// strings, or temporaries of the same full expression).
+using redis_args = std::vector<std::string_view>;
+
 class redis_link {
  public:
   // Connects to the server (or a seed of the cluster, and loads its slot map).
@@ -44,7 +48,7 @@ class redis_link {
   // the server). A command that could not be sent is retried for a while (a
   // restart, a failover); one whose answer was lost throws manager_unavailable (it
   // may have been applied). `wait` is how long the command may block (XREAD).
-  redis_reply command(const std::vector<std::string>& argv, std::string_view key,
+  redis_reply command(const redis_args& argv, std::string_view key,
                       std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   // Runs a script (EVALSHA, loading it where it is missing) on the node of keys[0].
   // `source` must live as long as the link (one of redis_scripts'): its SHA is kept
@@ -56,7 +60,7 @@ class redis_link {
   // The masters ("HOST:PORT"), for commands every node must run (SCAN).
   std::vector<std::string> masters();
   // Runs a command on one node by address (one of masters()).
-  redis_reply command_on(const std::string& node, const std::vector<std::string>& argv);
+  redis_reply command_on(const std::string& node, const redis_args& argv);
   const redis_url& url() const { return url_; }
 
  private:
@@ -64,7 +68,7 @@ class redis_link {
   void drop(const std::string& node);
   void load_slots();
   std::string node_for(std::string_view key);
-  redis_reply send(redisContext* c, const std::vector<std::string>& argv, bool asking);
+  redis_reply send(redisContext* c, const redis_args& argv, bool asking);
 
   redis_url url_;
   bool patient_;
