@@ -68,7 +68,7 @@ void redis_channel::abandon_in_child() {
   leases_ = std::make_unique<lease_keeper>();
 }
 
-std::optional<json> redis_channel::round_trip(json request) {
+std::optional<json> redis_channel::round_trip(const json& request) {
   const json id = request.value("id", json());
   try {
     if (!request.is_object()) throw error(errc::bad_request, "a request must be a JSON object");

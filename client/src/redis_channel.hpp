@@ -35,7 +35,7 @@ class redis_channel : public request_channel {
   // Redis answers there, permission_denied for a refused password.
   explicit redis_channel(const std::string& address);
   ~redis_channel() override;
-  std::optional<nlohmann::json> round_trip(nlohmann::json request) override;
+  std::optional<nlohmann::json> round_trip(const nlohmann::json& request) override;
   pid_t owner_pid() const override { return owner_pid_; }
   bool outlives_errors() const override { return true; }  // its leases must go on being renewed
   void abandon_in_child() override;

@@ -17,7 +17,7 @@ class request_channel {
   // The whole response object ({"result"} or {"error"}), or nullopt when the request
   // could not be sent at all (safe to resend on a new channel). Throws
   // error(manager_unavailable) when the connection broke after sending.
-  virtual std::optional<nlohmann::json> round_trip(nlohmann::json request) = 0;
+  virtual std::optional<nlohmann::json> round_trip(const nlohmann::json& request) = 0;
   // The process that opened it: a forked child must open its own.
   virtual pid_t owner_pid() const = 0;
   // True when it reconnects by itself and holds state of its own (leases): then it

@@ -134,10 +134,11 @@ nlohmann::json socket_channel::read_message() {
   return message;
 }
 
-std::optional<nlohmann::json> socket_channel::round_trip(nlohmann::json request) {
+std::optional<nlohmann::json> socket_channel::round_trip(const nlohmann::json& request) {
   const std::uint64_t id = next_id_++;
-  request["id"] = id;
-  std::string line = core::to_line(request);
+  nlohmann::json numbered = request;
+  numbered["id"] = id;
+  std::string line = core::to_line(numbered);
   boost::system::error_code ec;
   write_all(line, ec);
   if (ec) {

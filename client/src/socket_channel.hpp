@@ -28,7 +28,7 @@ class socket_channel : public request_channel {
   // nullopt when the request could not be sent at all (the manager went away
   // before it: safe to resend on a new connection). Throws error(manager_unavailable)
   // when the connection breaks after sending (the request may have been applied).
-  std::optional<nlohmann::json> round_trip(nlohmann::json request) override;
+  std::optional<nlohmann::json> round_trip(const nlohmann::json& request) override;
   pid_t owner_pid() const override { return owner_pid_; }
 
  private:
