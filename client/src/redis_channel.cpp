@@ -279,18 +279,21 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
 // Without polling: `watch` reads the version and, while it is still SEEN, has the
 // value writes publish to the variable's stream; XREAD then blocks for an entry past
 // SEEN, so a change made between the two still wakes it. In slices of at most 30 s,
-// each watched again: a watch lost in a failover (or a clock step) costs one slice.
+// each watched again: a watch lost otherwise (a clock step, a replica that took over
+// without it) costs one slice.
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
   using namespace std::chrono;
   const std::string stream = keys_of(name)[1];
   const auto deadline = steady_clock::now() + milliseconds(std::clamp<std::int64_t>(timeout_ms, 0, 3'600'000));
+  // How long past a slice writes keep publishing: the XREAD may be resent that late.
+  const std::string grace = std::to_string(duration_cast<milliseconds>(link_->resend_window() + seconds(2)).count());
   bool woken = false;  // an entry came: the version is read once more, and that is the answer
   for (bool first = true;; first = false) {
     const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
     const std::int64_t slice = woken ? 0 : std::clamp<std::int64_t>(left, 0, 30'000);
     std::uint64_t now = seen;
     try {
-      now = std::stoull(reply_text(run(scripts::watch, name, {std::to_string(seen), std::to_string(slice), name}).get()));
+      now = std::stoull(reply_text(run(scripts::watch, name, {std::to_string(seen), std::to_string(slice), name, grace}).get()));
     } catch (const error& e) {  // deleted while we waited: that is a change (as with a manager)
       if (first || e.code() != errc::not_found) throw;
       return {{"version", seen + 1}, {"changed", true}};
@@ -299,7 +302,10 @@ json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64
     redis_reply entry = link_->command(
         {"XREAD", "BLOCK", std::to_string(slice), "COUNT", "1", "STREAMS", stream, std::to_string(seen) + "-1"}, stream,
         milliseconds(slice));
-    woken = entry->type == REDIS_REPLY_ARRAY;  // nil: the slice ended
+    if (entry->type == REDIS_REPLY_ERROR && !reply_text(entry.get()).starts_with("UNBLOCKED")) {
+      throw error(errc::internal, "Redis refused XREAD on the wait stream: " + reply_text(entry.get()));
+    }
+    woken = entry->type == REDIS_REPLY_ARRAY;  // nil: the slice ended (UNBLOCKED: a master turned replica)
   }
 }
 

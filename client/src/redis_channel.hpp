@@ -47,6 +47,7 @@ class redis_channel : public request_channel {
   std::string hash_key(const std::string& name) const;  // KEYS[1] of the scripts
   std::vector<std::string> keys_of(const std::string& name) const;
   redis_reply run(const std::string& script, const std::string& name, std::vector<std::string> args);
+  redis_reply run(std::string&& script, const std::string& name, std::vector<std::string> args) = delete;
   // The variable's type, from the cache or from Redis (not_found when absent).
   core::value_type type_of(const std::string& name);
   // `value` as the canonical JSON text of type t (type_mismatch, out_of_range).

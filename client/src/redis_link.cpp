@@ -133,6 +133,10 @@ void redis_link::drop(const std::string& node) {
 // hiredis would write(2) its own buffer, and a closed peer would raise SIGPIPE in
 // the user's process: the command is formatted apart (hiredis's buffer stays empty)
 // and sent without the signal. A command cut short is one the server never ran.
+std::chrono::seconds redis_link::resend_window() const {
+  return !patient_ ? seconds(0) : url_.how == redis_url::kind::cluster ? cluster_retry_window : retry_window;
+}
+
 redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool asking) {
   if (c->err) return nullptr;
   std::vector<const char*> ptrs;
@@ -142,7 +146,7 @@ redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool askin
     lens.push_back(a.size());
   }
   char* formatted = nullptr;
-  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  const auto length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), ptrs.data(), lens.data());
   if (length < 0) throw error(errc::internal, "cannot format a Redis command");
   std::unique_ptr<char, void (*)(char*)> owned(formatted, redisFreeCommand);
   std::string with_asking;
@@ -211,7 +215,7 @@ std::string redis_link::node_for(std::string_view key) {
 }
 
 redis_reply redis_link::command(const redis_args& argv, std::string_view key, milliseconds wait) {
-  const auto window = !patient_ ? seconds(0) : url_.how == redis_url::kind::cluster ? cluster_retry_window : retry_window;
+  const auto window = resend_window();
   const auto deadline = steady_clock::now() + window;
   bool asking = false;
   std::string node;

@@ -57,6 +57,9 @@ class redis_link {
   // error(code, message); other error replies as error(internal).
   redis_reply script(const std::string& source, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args);
+  redis_reply script(std::string&& source, const std::vector<std::string>&, const std::vector<std::string>&) = delete;
+  // How long a command that could not be sent is tried again (0: not patient).
+  std::chrono::seconds resend_window() const;
   // The masters ("HOST:PORT"), for commands every node must run (SCAN).
   std::vector<std::string> masters();
   // Runs a command on one node by address (one of masters()).

@@ -159,13 +159,13 @@ end
 return {0, h[4]}
 )lua";
 
-// The watch is kept 30 s past the caller's block: the XREAD arrives a round trip
-// later, or up to 15 s later when it has to be resent (a cluster's election).
+// The watch is kept GRACE ms past the caller's block: the XREAD arrives a round trip
+// later, or as late as the client resends a command (a restart, a cluster's election).
 const std::string watch = std::string(base) + R"lua(
 local h = redis.call('HMGET', K, 'ver', 'wu')
 if not h[1] then fail('not_found', "no variable '" .. ARGV[3] .. "'") end
 if tonumber(h[1]) == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then
-  local until_ms = now_ms() + tonumber(ARGV[2]) + 30000
+  local until_ms = now_ms() + tonumber(ARGV[2]) + tonumber(ARGV[4])
   if not h[2] or tonumber(h[2]) < until_ms then redis.call('HSET', K, 'wu', decimal(until_ms)) end
 end
 return h[1]

@@ -32,8 +32,9 @@ extern const std::string set_or_create;
 extern const std::string add_int;
 // cas: ARGV type, expected text, desired text, name. {1|0, value text} or {"type", t}.
 extern const std::string cas;
-// watch: ARGV seen version, milliseconds the caller will block, name. Returns the
-// version; when it is SEEN, writes publish to the stream until the block is over.
+// watch: ARGV seen version, milliseconds the caller will block, name, grace ms.
+// Returns the version; when it is SEEN, writes publish to the stream until the block
+// and the grace are over.
 extern const std::string watch;
 // remove: ARGV name. Deletes the variable (its wait stream stays a day, so a
 // re-created variable carries its versions on and no waiter misses the delete).

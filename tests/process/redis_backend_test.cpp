@@ -311,6 +311,7 @@ BOOST_AUTO_TEST_CASE(every_value_write_wakes_a_waiter_already_blocked_and_unwatc
     const std::string before = last_entry();
     for (int i = 0; i < 3; ++i) write();
     BOOST_TEST(last_entry() == before, what << ": nobody waited, yet the stream moved");
+    BOOST_TEST(redis.cli("HEXISTS " + hash + " wu").output == "0\n", what << ": the lapsed watch stayed");
 
     const std::uint64_t seen = v.version();
     pid_t waiter = spawn([&] {
@@ -327,6 +328,24 @@ BOOST_AUTO_TEST_CASE(every_value_write_wakes_a_waiter_already_blocked_and_unwatc
     BOOST_TEST(last_entry() != before, what);
   }
   BOOST_TEST(v.get() == 12);
+
+  // A wait that does not block watches nothing.
+  BOOST_TEST(redis.cli("HDEL " + hash + " wu").exit_code == 0);  // the last round's watch
+  BOOST_TEST(v.wait_for_change(v.version(), 0ms) == v.version());
+  BOOST_TEST(redis.cli("HEXISTS " + hash + " wu").output == "0\n");
+
+  // Deleting the variable wakes a waiter already blocked: that is a change.
+  const std::uint64_t seen = v.version();
+  pid_t waiter = spawn([&] {
+    auto mine = rb_connect(url()).value<std::int64_t>("w/hot");
+    return mine.wait_for_change(seen, 30s) != seen ? 0 : 3;
+  });
+  BOOST_REQUIRE(eventually(blocked, 10s));
+  const milliseconds woke = time_of([&] {
+    c.remove("w/hot");
+    BOOST_TEST(wait_exit(waiter, 20s).value_or(-100) == 0);
+  });
+  BOOST_TEST(woke < 5s);
 }
 
 // ---- 9. bad URLs, nothing listening ----
