@@ -283,7 +283,7 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
 // without it) costs one slice.
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
   using namespace std::chrono;
-  const std::string stream = keys_of(name)[1];
+  const std::string stream = hash_key(name) + ":w";  // KEYS[2] of the scripts
   const auto deadline = steady_clock::now() + milliseconds(std::clamp<std::int64_t>(timeout_ms, 0, 3'600'000));
   // How long past a slice writes keep publishing: the XREAD may be resent that late.
   const std::string grace = std::to_string(duration_cast<milliseconds>(link_->resend_window() + seconds(2)).count());

@@ -126,6 +126,10 @@ void redis_link::drop(const std::string& node) {
   }
 }
 
+std::chrono::seconds redis_link::resend_window() const {
+  return !patient_ ? seconds(0) : url_.how == redis_url::kind::cluster ? cluster_retry_window : retry_window;
+}
+
 // Writes the command (after ASKING when redirected so), then reads the answer.
 // nullptr: nothing could be written (safe to resend; the context is marked failed,
 // so it is never used again). Throws answer_lost.
@@ -133,10 +137,6 @@ void redis_link::drop(const std::string& node) {
 // hiredis would write(2) its own buffer, and a closed peer would raise SIGPIPE in
 // the user's process: the command is formatted apart (hiredis's buffer stays empty)
 // and sent without the signal. A command cut short is one the server never ran.
-std::chrono::seconds redis_link::resend_window() const {
-  return !patient_ ? seconds(0) : url_.how == redis_url::kind::cluster ? cluster_retry_window : retry_window;
-}
-
 redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool asking) {
   if (c->err) return nullptr;
   std::vector<const char*> ptrs;
