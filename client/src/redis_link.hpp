@@ -32,6 +32,9 @@ std::map<std::string, std::string> reply_map(const redisReply* flat);
 // strings, or temporaries of the same full expression).
 using redis_args = std::vector<std::string_view>;
 
+// Appends the command in the Redis protocol (RESP): an array of bulk strings.
+void append_command(std::string& out, const redis_args& argv);
+
 class redis_link {
  public:
   // Connects to the server (or a seed of the cluster, and loads its slot map).
@@ -77,6 +80,7 @@ class redis_link {
   bool patient_;
   std::map<std::string, redisContext*> contexts_;  // by "HOST:PORT", or the socket path
   std::vector<std::string> slots_;                 // a cluster: the node of each slot
+  std::string wire_;                                 // the command being sent (its storage reused)
   std::map<const std::string*, std::string> shas_;  // a script source's address -> SHA1 (from SCRIPT LOAD)
 };
 
