@@ -53,14 +53,18 @@ client_core::client_core(std::string address, std::string manager_name, bool wan
 
 client_core::~client_core() = default;
 
-nlohmann::json client_core::call(const nlohmann::json& request) {
-  std::lock_guard lock(channel_mutex_);
+void client_core::leave_parents_channel() {
   if (channel_ && channel_->owner_pid() != getpid()) {
     // We are a forked child: the inherited connection is the parent's. Closing our
     // copy of the fd leaves the parent's connection open.
     channel_->abandon_in_child();
     channel_.reset();
   }
+}
+
+nlohmann::json client_core::call(const nlohmann::json& request) {
+  std::lock_guard lock(channel_mutex_);
+  leave_parents_channel();
   std::optional<nlohmann::json> response;
   try {
     if (!channel_) channel_ = open_channel(socket_path_, key_);
@@ -81,6 +85,22 @@ nlohmann::json client_core::call(const nlohmann::json& request) {
   }
   auto result = response->find("result");
   return result != response->end() ? std::move(*result) : nlohmann::json();
+}
+
+nlohmann::json client_core::value_call(value_op op, const std::string& name, const nlohmann::json& operand) {
+  {
+    std::lock_guard lock(channel_mutex_);
+    leave_parents_channel();
+    if (channel_) {
+      if (auto answer = channel_->value_call(op, name, operand)) return std::move(*answer);
+    }
+  }
+  switch (op) {
+    case value_op::get: return call({{"op", "get"}, {"name", name}}).at("value");
+    case value_op::set: return call({{"op", "set"}, {"name", name}, {"value", operand}}).at("version");
+    case value_op::add: return call({{"op", "add"}, {"name", name}, {"delta", operand}}).at("value");
+  }
+  throw error(errc::internal, "unknown value op");
 }
 
 }  // namespace mpstate::detail

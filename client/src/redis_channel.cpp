@@ -34,6 +34,20 @@ std::string host_name() {
   return host;
 }
 
+// The exception being handled as an mpstate::error: ours as it is, a JSON one
+// bad_request, any other (a reply of a shape we did not expect) internal.
+[[noreturn]] void rethrow_as_error() {
+  try {
+    throw;
+  } catch (const error&) {
+    throw;
+  } catch (const json::exception& e) {
+    throw error(errc::bad_request, e.what());
+  } catch (const std::exception& e) {
+    throw error(errc::internal, std::string("Redis backend: ") + e.what());
+  }
+}
+
 // Scalars, strings, bytes and json: what set, add and cas apply to.
 bool holds_a_value(core::value_type t) {
   using core::value_type;
@@ -71,17 +85,31 @@ void redis_channel::abandon_in_child() {
 std::optional<json> redis_channel::round_trip(const json& request) {
   const json id = request.value("id", json());
   try {
-    if (!request.is_object()) throw error(errc::bad_request, "a request must be a JSON object");
-    const json& op = core::require_field(request, "op");
-    if (!op.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
-    return json{{"id", id}, {"result", dispatch(op.get<std::string>(), request)}};
+    try {
+      if (!request.is_object()) throw error(errc::bad_request, "a request must be a JSON object");
+      const json& op = core::require_field(request, "op");
+      if (!op.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
+      return json{{"id", id}, {"result", dispatch(op.get<std::string>(), request)}};
+    } catch (...) {
+      rethrow_as_error();
+    }
   } catch (const error& e) {
     if (e.code() == errc::manager_unavailable) throw;
     return json{{"id", id}, {"error", {{"code", to_string(e.code())}, {"message", e.message()}}}};
-  } catch (const json::exception& e) {
-    return json{{"id", id}, {"error", {{"code", "bad_request"}, {"message", e.what()}}}};
-  } catch (const std::exception& e) {  // a reply of a shape we did not expect
-    return json{{"id", id}, {"error", {{"code", "internal"}, {"message", std::string("Redis backend: ") + e.what()}}}};
+  }
+}
+
+// The same ops as dispatch() carries out for get, set and add.
+std::optional<json> redis_channel::value_call(value_op op, const std::string& name, const json& operand) {
+  try {
+    switch (op) {
+      case value_op::get: return read(name).value;
+      case value_op::set: return set(name, operand);
+      case value_op::add: return add(name, operand);
+    }
+    throw error(errc::internal, "unknown value op");
+  } catch (...) {
+    rethrow_as_error();
   }
 }
 
@@ -102,9 +130,12 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
   if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string name = required_name(request);
   if (op == "create") return create(name, request);
-  if (op == "get") return read(name);
-  if (op == "set") return set(name, core::require_field(request, "value"));
-  if (op == "add") return add(name, core::require_field(request, "delta"));
+  if (op == "get") {
+    variable_state got = read(name);
+    return {{"type", core::to_string(got.type)}, {"value", std::move(got.value)}, {"version", got.version}};
+  }
+  if (op == "set") return {{"version", set(name, core::require_field(request, "value"))}};
+  if (op == "add") return {{"value", add(name, core::require_field(request, "delta"))}};
   if (op == "cas") return cas(name, core::require_field(request, "expected"), core::require_field(request, "desired"));
   if (op == "delete") {
     run(scripts::remove, name, {name});
@@ -115,7 +146,7 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
   if (op == "wait") {
     return wait(name, core::require_field(request, "version").get<std::uint64_t>(), request.value("timeout_ms", std::int64_t{1000}));
   }
-  if (op == "grow") return {{"capacity", 0}, {"version", read(name).at("version")}};  // Redis values grow as needed
+  if (op == "grow") return {{"capacity", 0}, {"version", read(name).version}};  // Redis values grow as needed
   if (op == "acquire" || op == "release") return lock_op(op, name, request);
   if (op.starts_with("loop_")) return loop_op(op.substr(5), name, request);
   if (op.starts_with("queue_") || op == "task_done") return queue_op(op == "task_done" ? "done" : op.substr(6), name, request);
@@ -139,6 +170,12 @@ std::vector<std::string> redis_channel::keys_of(const std::string& name) const {
 
 redis_reply redis_channel::run(const std::string& script, const std::string& name, std::vector<std::string> args) {
   return link_->script(script, keys_of(name), args);
+}
+
+redis_reply redis_channel::run_on_value(const std::string& script, const std::string& name, std::vector<std::string> args) {
+  std::string hash = hash_key(name);
+  std::string stream = hash + ":w";
+  return link_->script(script, {std::move(hash), std::move(stream)}, args);
 }
 
 core::value_type redis_channel::type_of(const std::string& name) {
@@ -180,43 +217,44 @@ json redis_channel::create(const std::string& name, const json& request) {
   return {{"name", name}, {"type", core::to_string(t)}, {"capacity", 0}, {"version", r->integer}};
 }
 
-json redis_channel::read(const std::string& name) {
+redis_channel::variable_state redis_channel::read(const std::string& name) {
   if (auto known = types_.find(name); known != types_.end() && holds_a_value(known->second)) {
     // A value's read is one HMGET, no script; any other answer takes the general path.
     const std::string key = hash_key(name);
     redis_reply r = link_->command({"HMGET", key, "t", "v", "ver"}, key);
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && reply_text(r->element[0]) == core::to_string(known->second) &&
         r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING) {
-      return {{"type", core::to_string(known->second)},
-              {"value", value_of(known->second, {{"v", reply_text(r->element[1])}}, nullptr)},
-              {"version", std::stoull(reply_text(r->element[2]))}};
+      return {known->second, value_from_text(known->second, reply_text(r->element[1])), std::stoull(reply_text(r->element[2]))};
     }
   }
   redis_reply r = run(scripts::read, name, {name});
   const auto h = reply_map(r->element[0]);
   const core::value_type t = core::value_type_from_string(h.at("t"));
   types_[name] = t;
-  if (t == core::value_type::loop) return {{"type", "loop"}, {"value", loop_op("get", name, json::object())}, {"version", std::stoull(h.at("ver"))}};
+  const std::uint64_t version = std::stoull(h.at("ver"));
+  if (t == core::value_type::loop) return {t, loop_op("get", name, json::object()), version};
   json value = value_of(t, h, r->element[1]);
   if (t == core::value_type::condition) value["notified"] = r->element[2]->integer;
-  return {{"type", core::to_string(t)}, {"value", std::move(value)}, {"version", std::stoull(h.at("ver"))}};
+  return {t, std::move(value), version};
 }
 
 // The client encodes for the type it knows (or the one `set` would give a new
 // variable); a variable of another type answers with its type, and the value is
 // encoded again for it.
-json redis_channel::set(const std::string& name, const json& value) {
+std::uint64_t redis_channel::set(const std::string& name, const json& value) {
   auto known = types_.find(name);
   core::value_type t = known != types_.end() ? known->second : core::type_for_json(value);
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (t == value_type::array || t == value_type::list) return items_op("replace", name, {{"value", value}});
+    if (t == value_type::array || t == value_type::list) {
+      return items_op("replace", name, {{"value", value}}).at("version").get<std::uint64_t>();
+    }
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
     std::vector<std::string> args = {std::string(core::to_string(t)), encode(name, t, value), name};
-    redis_reply r = run(scripts::set, name, args);
-    if (reply_text(r->element[0]) == "missing") r = run(scripts::set_or_create, name, std::move(args));
-    if (reply_text(r->element[0]) == "ok") {
+    redis_reply r = run_on_value(scripts::set, name, args);
+    if (r->type == REDIS_REPLY_ARRAY && reply_text(r->element[0]) == "missing") r = run(scripts::set_or_create, name, std::move(args));
+    if (r->type == REDIS_REPLY_INTEGER) {
       types_[name] = t;
-      return {{"version", r->element[1]->integer}};
+      return static_cast<std::uint64_t>(r->integer);
     }
     t = core::value_type_from_string(reply_text(r->element[1]));
     types_[name] = t;
@@ -227,11 +265,9 @@ json redis_channel::set(const std::string& name, const json& value) {
 json redis_channel::add(const std::string& name, const json& delta) {
   const core::value_type t = type_of(name);
   if (t == core::value_type::int64) {
-    redis_reply r = run(scripts::add_int, name, {encode(name, t, delta), name});
-    if (reply_text(r->element[0]) == "ok") {
-      const redisReply* sum = r->element[1];
-      return {{"value", sum->type == REDIS_REPLY_INTEGER ? json(sum->integer) : json::parse(reply_text(sum))}};
-    }
+    redis_reply r = run_on_value(scripts::add_int, name, {encode(name, t, delta), name});
+    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+    if (reply_text(r->element[0]) == "ok") return json::parse(reply_text(r->element[1]));
     types_.erase(name);  // deleted and made again with another type meanwhile
     return add(name, delta);
   }
@@ -240,7 +276,7 @@ json redis_channel::add(const std::string& name, const json& delta) {
   }
   // uint64 and double: read, add in C++, store with cas (Lua numbers are doubles).
   while (true) {
-    const json now = read(name).at("value");
+    const json now = read(name).value;
     json next;
     if (t == core::value_type::float64) {
       next = core::double_to_json(*core::double_from_json(now) + *core::double_from_json(json::parse(encode(name, t, delta))));
@@ -259,7 +295,7 @@ json redis_channel::add(const std::string& name, const json& delta) {
       }
     }
     const json out = cas(name, now, next);
-    if (out.at("ok").get<bool>()) return {{"value", out.at("value")}};
+    if (out.at("ok").get<bool>()) return out.at("value");
   }
 }
 
@@ -267,7 +303,7 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
   for (int attempt = 0; attempt < 3; ++attempt) {
     const core::value_type t = type_of(name);
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "cas does not apply to " + std::string(core::to_string(t)) + " '" + name + "'");
-    redis_reply r = run(scripts::cas, name, {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name});
+    redis_reply r = run_on_value(scripts::cas, name, {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name});
     if (r->element[0]->type == REDIS_REPLY_INTEGER) {
       return {{"ok", r->element[0]->integer == 1}, {"value", json::parse(reply_text(r->element[1]))}};
     }
@@ -293,7 +329,7 @@ json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64
     const std::int64_t slice = woken ? 0 : std::clamp<std::int64_t>(left, 0, 30'000);
     std::uint64_t now = seen;
     try {
-      now = std::stoull(reply_text(run(scripts::watch, name, {std::to_string(seen), std::to_string(slice), name, grace}).get()));
+      now = std::stoull(reply_text(run_on_value(scripts::watch, name, {std::to_string(seen), std::to_string(slice), name, grace}).get()));
     } catch (const error& e) {  // deleted while we waited: that is a change (as with a manager)
       if (first || e.code() != errc::not_found) throw;
       return {{"version", seen + 1}, {"changed", true}};
@@ -335,9 +371,9 @@ json redis_channel::dump(const std::string& prefix) {
   const json names = list(prefix).at("names");
   for (const auto& name : names) {
     try {
-      json got = read(name.get<std::string>());
-      variables.push_back({{"name", name}, {"type", got.at("type")}, {"version", got.at("version")}, {"capacity", 0},
-                           {"last_writer_pid", 0}, {"last_write_ns", 0}, {"value", got.at("value")}});
+      variable_state got = read(name.get<std::string>());
+      variables.push_back({{"name", name}, {"type", core::to_string(got.type)}, {"version", got.version}, {"capacity", 0},
+                           {"last_writer_pid", 0}, {"last_write_ns", 0}, {"value", std::move(got.value)}});
     } catch (const error& e) {
       if (e.code() != errc::not_found) throw;  // deleted meanwhile: left out
     }

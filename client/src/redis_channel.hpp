@@ -36,6 +36,7 @@ class redis_channel : public request_channel {
   explicit redis_channel(const std::string& address);
   ~redis_channel() override;
   std::optional<nlohmann::json> round_trip(const nlohmann::json& request) override;
+  std::optional<nlohmann::json> value_call(value_op op, const std::string& name, const nlohmann::json& operand) override;
   pid_t owner_pid() const override { return owner_pid_; }
   bool outlives_errors() const override { return true; }  // its leases must go on being renewed
   void abandon_in_child() override;
@@ -48,15 +49,23 @@ class redis_channel : public request_channel {
   std::vector<std::string> keys_of(const std::string& name) const;
   redis_reply run(const std::string& script, const std::string& name, std::vector<std::string> args);
   redis_reply run(std::string&& script, const std::string& name, std::vector<std::string> args) = delete;
+  // The value writes and watch, which touch the hash and the wait stream only.
+  redis_reply run_on_value(const std::string& script, const std::string& name, std::vector<std::string> args);
+  redis_reply run_on_value(std::string&& script, const std::string& name, std::vector<std::string> args) = delete;
   // The variable's type, from the cache or from Redis (not_found when absent).
   core::value_type type_of(const std::string& name);
   // `value` as the canonical JSON text of type t (type_mismatch, out_of_range).
   std::string encode(const std::string& name, core::value_type t, const json& value) const;
 
   json create(const std::string& name, const json& request);
-  json read(const std::string& name);
-  json set(const std::string& name, const json& value);
-  json add(const std::string& name, const json& delta);
+  struct variable_state {
+    core::value_type type;
+    json value;  // as the get op answers it
+    std::uint64_t version;
+  };
+  variable_state read(const std::string& name);
+  std::uint64_t set(const std::string& name, const json& value);  // the version
+  json add(const std::string& name, const json& delta);          // the new value
   json cas(const std::string& name, const json& expected, const json& desired);
   json wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms);
   json list(const std::string& prefix);
@@ -64,6 +73,8 @@ class redis_channel : public request_channel {
   // redis_channel_sync.cpp: the synchronisation types, loops, events and queues.
   std::vector<std::string> create_fields(const std::string& name, core::value_type t, const json& value) const;
   json value_of(core::value_type t, const std::map<std::string, std::string>& h, const redisReply* extra) const;
+  // A value type's value from its stored text (the hash's `v`).
+  static json value_from_text(core::value_type t, const std::string& text);
   json lock_op(const std::string& action, const std::string& name, const json& request);
   json loop_op(const std::string& action, const std::string& name, const json& request);
   json queue_op(const std::string& action, const std::string& name, const json& request);

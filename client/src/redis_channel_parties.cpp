@@ -25,12 +25,11 @@ std::string owner_tid(const json& request) { return std::to_string(request.value
 
 value_type redis_channel::item_type(const std::string& name) {
   if (auto it = item_types_.find(name); it != item_types_.end()) return it->second;
-  const json got = read(name);
-  const std::string type = got.at("type").get<std::string>();
-  if (type != "array" && type != "list" && type != "queue") {
-    throw error(errc::type_mismatch, "variable '" + name + "' is " + type + ", not an array, list or queue");
+  const variable_state got = read(name);
+  if (got.type != value_type::array && got.type != value_type::list && got.type != value_type::queue) {
+    throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(got.type)) + ", not an array, list or queue");
   }
-  return item_types_[name] = core::value_type_from_string(got.at("value").at("of").get<std::string>());
+  return item_types_[name] = core::value_type_from_string(got.value.at("of").get<std::string>());
 }
 
 std::vector<std::string> redis_channel::encode_items(const std::string& name, value_type of, const json& items) const {

@@ -110,7 +110,6 @@ std::vector<std::string> redis_channel::create_fields(const std::string& name, v
 
 json redis_channel::value_of(value_type t, const std::map<std::string, std::string>& h, const redisReply* extra) const {
   switch (t) {
-    case value_type::float64: return core::double_to_json(*core::double_from_json(json::parse(h.at("v"))));
     case value_type::lock:
     case value_type::rlock: {
       json out = {{"locked", !h.at("owner").empty()}, {"holder_pid", field_number(h, "holder_pid")}, {"depth", field_number(h, "depth")},
@@ -164,8 +163,13 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
               {"puts", field_number(h, "puts")}, {"gets", field_number(h, "gets")}, {"returned", field_number(h, "returned")},
               {"items", items}};
     }
-    default: return json::parse(h.at("v"));
+    default: return value_from_text(t, h.at("v"));
   }
+}
+
+json redis_channel::value_from_text(value_type t, const std::string& text) {
+  json value = json::parse(text);
+  return t == value_type::float64 ? core::double_to_json(*core::double_from_json(value)) : value;
 }
 
 json redis_channel::lock_op(const std::string& action, const std::string& name, const json& request) {

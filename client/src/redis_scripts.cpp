@@ -16,8 +16,9 @@ namespace mpstate::detail::redis_scripts {
 // to the server time until which someone may be blocked on the stream; a write made
 // before it is in the version `watch` returns, one made after it sees `wu` and adds
 // the entry. Every other script publishes each change (they are rarer, and their
-// waiters are the blocking proxies). `base` is what the hot path needs; each
-// `local function` costs the server time on every call, so the rest is apart.
+// waiters are the blocking proxies). Each `local function` costs the server time on
+// every call: the hot scripts define none unless a waiter watches (`when_watched`),
+// and `base`, what they then need, is apart from the rest.
 namespace {
 constexpr std::string_view base = R"lua(
 local K, W, X = KEYS[1], KEYS[2], KEYS[3]
@@ -42,15 +43,12 @@ local function publish(ver)
   return ver
 end
 local function bump() return publish(redis.call('HINCRBY', K, 'ver', 1)) end
--- A hot-path write: the hash's version set to VER (its fields FIELDS too, in the
--- same HSET), published if WATCHED_UNTIL (the hash's `wu`) is not past; a past one
--- is dropped, so later writes skip the clock too.
-local function store(ver, watched_until, ...)
-  redis.call('HSET', K, 'ver', decimal(ver), ...)
-  if watched_until then
-    if now_ms() <= tonumber(watched_until) then return publish(ver) end
-    redis.call('HDEL', K, 'wu')
-  end
+-- After a hot-path write set the hash's version to VER: published if WATCHED_UNTIL
+-- (the hash's `wu`) is not past; a past one is dropped, so later writes skip the
+-- clock too. Returns the version (publish may have moved it on).
+local function announce(ver, watched_until)
+  if now_ms() <= tonumber(watched_until) then return publish(ver) end
+  redis.call('HDEL', K, 'wu')
   return ver
 end
 )lua";
@@ -85,6 +83,14 @@ end
 )lua";
 
 const std::string prelude = std::string(base) + std::string(rest);
+
+// The hot path: one HMGET, the write, and the version set; no function is defined
+// (each costs the server time on every call) unless a waiter watches, when `base`
+// comes in to announce the change.
+std::string when_watched(std::string_view watched_until, std::string_view ver) {
+  return "if " + std::string(watched_until) + " then\n" + std::string(base) + "\n" + std::string(ver) + " = announce(" +
+         std::string(ver) + ", " + std::string(watched_until) + ")\nend\n";
+}
 }  // namespace
 
 const std::string create = std::string(prelude) + R"lua(
@@ -114,49 +120,50 @@ return {redis.call('HGETALL', K), extra, notified}
 
 const std::string set_or_create = std::string(prelude) + R"lua(
 local t = redis.call('HGET', K, 't')
-if not t then return {'ok', make(ARGV[1], {'v', ARGV[2]})} end
+if not t then return make(ARGV[1], {'v', ARGV[2]}) end
 if t ~= ARGV[1] then return {'type', t} end
 redis.call('HSET', K, 'v', ARGV[2])
-return {'ok', bump()}
+return bump()
 )lua";
 
-const std::string set = std::string(base) + R"lua(
-local h = redis.call('HMGET', K, 't', 'ver', 'wu')
+const std::string set = R"lua(
+local h = redis.call('HMGET', KEYS[1], 't', 'ver', 'wu')
 if not h[1] then return {'missing'} end
 if h[1] ~= ARGV[1] then return {'type', h[1]} end
-return {'ok', store((tonumber(h[2]) or 0) + 1, h[3], 'v', ARGV[2])}
+local ver = (tonumber(h[2]) or 0) + 1
+redis.call('HSET', KEYS[1], 'ver', string.format('%d', ver), 'v', ARGV[2])
+)lua" + when_watched("h[3]", "ver") + R"lua(
+return ver
 )lua";
 
-// Below 2^53 (value, delta and sum) Lua's doubles add exactly, and the sum is stored
-// with the version in one HSET; past it, HINCRBY's integer arithmetic (and its
-// overflow check), the sum read back as text.
-const std::string add_int = std::string(base) + R"lua(
-local h = redis.call('HMGET', K, 't', 'ver', 'wu', 'v')
-if not h[1] then fail('not_found', "no variable '" .. ARGV[2] .. "'") end
-if h[1] ~= 'int64' then return {'type', h[1]} end
-local exact = 9007199254740992
-local now, delta = tonumber(h[4]), tonumber(ARGV[1])
-if now and delta and math.abs(now) < exact and math.abs(delta) < exact and math.abs(now + delta) < exact then
-  store((tonumber(h[2]) or 0) + 1, h[3], 'v', decimal(now + delta))
-  return {'ok', now + delta}
+// HINCRBY's integer arithmetic (and its overflow check); formatting a number in Lua
+// would cost the server more than the second HINCRBY, of the version, does. A sum
+// Lua's doubles cannot hold exactly (2^53 and past) is read back as text.
+const std::string add_int = R"lua(
+local h = redis.call('HMGET', KEYS[1], 't', 'wu')
+if h[1] ~= 'int64' then
+  if not h[1] then return redis.error_reply("MPSTATE not_found no variable '" .. ARGV[2] .. "'") end
+  return {'type', h[1]}
 end
-local r = redis.pcall('HINCRBY', K, 'v', ARGV[1])
-if type(r) == 'table' and r.err then
-  fail('out_of_range', 'adding ' .. ARGV[1] .. " to '" .. ARGV[2] .. "' would overflow int64")
+local sum = redis.pcall('HINCRBY', KEYS[1], 'v', ARGV[1])
+if type(sum) ~= 'number' then
+  return redis.error_reply('MPSTATE out_of_range adding ' .. ARGV[1] .. " to '" .. ARGV[2] .. "' would overflow int64")
 end
-store((tonumber(h[2]) or 0) + 1, h[3])
-return {'ok', redis.call('HGET', K, 'v')}
+local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+)lua" + when_watched("h[2]", "ver") + R"lua(
+if -9007199254740992 < sum and sum < 9007199254740992 then return sum end
+return {'ok', redis.call('HGET', KEYS[1], 'v')}
 )lua";
 
-const std::string cas = std::string(base) + R"lua(
-local h = redis.call('HMGET', K, 't', 'ver', 'wu', 'v')
-if not h[1] then fail('not_found', "no variable '" .. ARGV[4] .. "'") end
+const std::string cas = R"lua(
+local h = redis.call('HMGET', KEYS[1], 't', 'ver', 'wu', 'v')
+if not h[1] then return redis.error_reply("MPSTATE not_found no variable '" .. ARGV[4] .. "'") end
 if h[1] ~= ARGV[1] then return {'type', h[1]} end
-if h[4] == ARGV[2] then
-  store((tonumber(h[2]) or 0) + 1, h[3], 'v', ARGV[3])
-  return {1, ARGV[3]}
-end
-return {0, h[4]}
+if h[4] ~= ARGV[2] then return {0, h[4]} end
+local ver = (tonumber(h[2]) or 0) + 1
+redis.call('HSET', KEYS[1], 'ver', string.format('%d', ver), 'v', ARGV[3])
+)lua" + when_watched("h[3]", "ver") + R"lua(
+return {1, ARGV[3]}
 )lua";
 
 // The watch is kept GRACE ms past the caller's block: the XREAD arrives a round trip

@@ -22,13 +22,15 @@ extern const std::string create;
 // read: ARGV name. Returns {hash as a flat list, the extra key's contents, a
 // condition's notified waiters}.
 extern const std::string read;
-// set: ARGV type (the one the client encoded for), text, name. Returns {"ok",
-// version}, {"type", the variable's type} when it has another, or {"missing"}.
+// The value writes (set, add_int, cas) and watch take two keys only: KEYS[1] and
+// KEYS[2].
+// set: ARGV type (the one the client encoded for), text, name. Returns the version,
+// {"type", the variable's type} when it has another, or {"missing"}.
 extern const std::string set;
-// set_or_create: as set, and creates the variable when absent.
+// set_or_create (all four keys): as set, and creates the variable when absent.
 extern const std::string set_or_create;
-// add_int: ARGV delta, name. An int64 only: {"ok", new value (an integer below
-// 2^53, its text past it)} or {"type", type}.
+// add_int: ARGV delta, name. An int64 only: the new value (an integer below 2^53;
+// past it {"ok", its text}) or {"type", type}.
 extern const std::string add_int;
 // cas: ARGV type, expected text, desired text, name. {1|0, value text} or {"type", t}.
 extern const std::string cas;

@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
+
+#include "mpstate/detail/client_core.hpp"
 
 namespace mpstate::detail {
 
@@ -18,6 +21,14 @@ class request_channel {
   // could not be sent at all (safe to resend on a new channel). Throws
   // error(manager_unavailable) when the connection broke after sending.
   virtual std::optional<nlohmann::json> round_trip(const nlohmann::json& request) = 0;
+  // Value<T>'s get, set and add, for a channel that carries the ops out itself
+  // (Redis): the result's "value" (set: "version"), with no request or response
+  // object; what the op would answer as an error is thrown as error(code,
+  // message). Such a channel outlives its errors. nullopt: not served so, send
+  // the op's request.
+  virtual std::optional<nlohmann::json> value_call(value_op, const std::string&, const nlohmann::json&) {
+    return std::nullopt;
+  }
   // The process that opened it: a forked child must open its own.
   virtual pid_t owner_pid() const = 0;
   // True when it reconnects by itself and holds state of its own (leases): then it

@@ -3,7 +3,7 @@
 // "redis+unix:///path?..." carries out every op against a real redis-server (started
 // per test by redis_fixture) instead of an mpstate manager. Exact counts from real
 // child processes, every value type round-tripped, the error codes, blocking waits
-// that wake and time out, URL errors, a Redis that goes away and comes back, and
+// (redis_wait_test.cpp), URL errors, a Redis that goes away and comes back, and
 // acknowledged writes surviving a SIGKILL of redis (AOF). Queues, locks, loops and
 // events: redis_sync_test.cpp.
 #include <signal.h>
@@ -15,7 +15,9 @@
 #include <fstream>
 #include <limits>
 #include <mutex>
+#include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "redis_test_helpers.hpp"
@@ -197,6 +199,33 @@ BOOST_AUTO_TEST_CASE(every_value_type_round_trips_and_each_set_raises_the_versio
   BOOST_TEST(!c.type_of("t/none").has_value());
 }
 
+// The hot path, counted by Redis itself: with nobody waiting, a get is one HMGET and
+// each write one script of a read and a write (an add's two HINCRBYs), no clock, no
+// stream, nothing else (commandstats counts the commands scripts run too).
+BOOST_AUTO_TEST_CASE(each_value_op_is_one_command_and_unwatched_writes_run_nothing_more) {
+  Client c = new_client();
+  auto v = c.create<std::int64_t>("h/v", 0);
+  const auto round = [&](std::int64_t i) {  // from 4i to 4i+4
+    BOOST_TEST(v.add(2) == 4 * i + 2);
+    v.set(v.get() + 1);
+    std::int64_t expected = 4 * i + 3;
+    BOOST_TEST(v.compare_exchange(expected, expected + 1));
+  };
+  round(0);  // the client knows the type, Redis the scripts
+  BOOST_TEST(redis.cli("CONFIG RESETSTAT").output == "OK\n");
+  for (int i = 1; i <= 10; ++i) round(i);
+  std::map<std::string, long> calls;
+  std::istringstream stats(redis.cli("INFO commandstats").output);
+  for (std::string line; std::getline(stats, line);) {
+    const auto colon = line.find(':');
+    if (!line.starts_with("cmdstat_") || line.starts_with("cmdstat_config") || colon == std::string::npos) continue;
+    calls[line.substr(8, colon - 8)] = std::stol(line.substr(line.find("calls=") + 6));
+  }
+  const std::map<std::string, long> expected = {{"evalsha", 30}, {"hmget", 40}, {"hincrby", 20}, {"hset", 20}};
+  BOOST_TEST(calls == expected, "commands run: " << json(calls).dump());
+  BOOST_TEST(v.get() == 44);
+}
+
 BOOST_AUTO_TEST_CASE(wrong_types_missing_names_taken_names_removal_and_overflow_have_their_codes) {
   Client c = new_client();
   c.create<std::string>("e/text", "hi");
@@ -246,6 +275,18 @@ BOOST_AUTO_TEST_CASE(wrong_types_missing_names_taken_names_removal_and_overflow_
   c.create<std::string>("e/doomed", "back");  // the name is free again, for any type
   BOOST_TEST(c.type_of("e/doomed").value_or("") == "string");
 
+  // Made again with another type by another client: a proxy whose client still
+  // knows the old type gets type_mismatch for each write, and nothing changes.
+  Client other = new_client();
+  c.create<std::int64_t>("e/retyped", 1);
+  auto known = other.value<std::int64_t>("e/retyped");
+  BOOST_TEST(known.add(1) == 2);  // `other` now takes it for an int64
+  c.remove("e/retyped");
+  c.create<std::string>("e/retyped", "text");
+  BOOST_TEST((error_of([&] { known.add(1); }) == errc::type_mismatch));
+  BOOST_TEST((error_of([&] { known.set(5); }) == errc::type_mismatch));
+  BOOST_TEST(c.value<std::string>("e/retyped").get() == "text");
+
   // Listing: sorted, by prefix.
   for (const char* n : {"l/b", "l/c", "l/a", "m/x", "l/sub/z"}) c.create<std::int64_t>(n, 0);
   BOOST_TEST((c.list("l/") == std::vector<std::string>{"l/a", "l/b", "l/c", "l/sub/z"}));
@@ -253,99 +294,7 @@ BOOST_AUTO_TEST_CASE(wrong_types_missing_names_taken_names_removal_and_overflow_
   BOOST_TEST(c.list("zz/").empty());
   const std::vector<std::string> all = c.list();
   BOOST_TEST(std::is_sorted(all.begin(), all.end()));
-  BOOST_TEST(all.size() == 11u);  // e/text e/fresh e/big e/small e/edge e/doomed + the 5 above
-}
-
-// ---- 3. waiting for a change ----
-
-BOOST_AUTO_TEST_CASE(wait_for_change_wakes_on_a_childs_set_and_times_out_when_nothing_changes) {
-  Client c = new_client();
-  auto v = c.create<std::int64_t>("w/v", 0);
-  const std::uint64_t seen = v.version();
-  int go[2];
-  BOOST_REQUIRE(::pipe(go) == 0);
-  pid_t setter = spawn([&] {
-    auto mine = rb_connect(url()).value<std::int64_t>("w/v");  // bound before the signal
-    char ch;
-    if (::read(go[0], &ch, 1) != 1) return 2;
-    mine.set(77);
-    return 0;
-  });
-  ::close(go[0]);
-  BOOST_REQUIRE(::write(go[1], "x", 1) == 1);
-  std::uint64_t now = seen;
-  const milliseconds woke = time_of([&] { now = v.wait_for_change(seen, 10s); });
-  ::close(go[1]);
-  BOOST_TEST(now > seen);
-  BOOST_TEST(woke < 5s);  // woken by the set, well before the timeout
-  BOOST_TEST(v.get() == 77);
-  BOOST_TEST(wait_exit(setter, 10s).value_or(-100) == 0);
-
-  const std::uint64_t quiet = v.version();
-  std::uint64_t after = 0;
-  const milliseconds waited = time_of([&] { after = v.wait_for_change(quiet, 300ms); });
-  BOOST_TEST(after == quiet);
-  BOOST_TEST(waited >= 300ms);
-  BOOST_TEST(waited < 3s);
-}
-
-// Value writes publish to the wait stream only while a waiter watches
-// (redis_scripts.cpp): each kind of write must still wake a waiter that is already
-// blocked in XREAD, and writes nobody waits for add no stream entry, a lapsed watch
-// included (each round starts from one, `wu` set in the past).
-BOOST_AUTO_TEST_CASE(every_value_write_wakes_a_waiter_already_blocked_and_unwatched_writes_publish_nothing) {
-  Client c = new_client();
-  auto v = c.create<std::int64_t>("w/hot", 0);
-  const std::string hash = prefix + "{w/hot}";
-  const auto last_entry = [&] { return redis.cli("XREVRANGE " + hash + ":w + - COUNT 1").output; };
-  const auto blocked = [&] { return redis.cli("INFO clients").output.find("blocked_clients:1") != std::string::npos; };
-  const std::vector<std::pair<std::string, std::function<void()>>> writes = {
-      {"add", [&] { v.add(1); }},
-      {"set", [&] { v.set(v.get() + 1); }},
-      {"cas", [&] {
-         std::int64_t was = v.get();
-         BOOST_TEST(v.compare_exchange(was, was + 1));
-       }}};
-  for (const auto& [what, write] : writes) {
-    BOOST_TEST(redis.cli("HSET " + hash + " wu 1").exit_code == 0);  // a watch that lapsed long ago
-    const std::string before = last_entry();
-    for (int i = 0; i < 3; ++i) write();
-    BOOST_TEST(last_entry() == before, what << ": nobody waited, yet the stream moved");
-    BOOST_TEST(redis.cli("HEXISTS " + hash + " wu").output == "0\n", what << ": the lapsed watch stayed");
-
-    const std::uint64_t seen = v.version();
-    pid_t waiter = spawn([&] {
-      auto mine = rb_connect(url()).value<std::int64_t>("w/hot");
-      const std::uint64_t now = mine.wait_for_change(seen, 30s);
-      return now > seen ? 0 : 3;
-    });
-    BOOST_REQUIRE_MESSAGE(eventually(blocked, 10s), what << ": the waiter never blocked");
-    const milliseconds woke = time_of([&] {
-      write();
-      BOOST_TEST(wait_exit(waiter, 20s).value_or(-100) == 0, what);
-    });
-    BOOST_TEST(woke < 5s, what);  // by the write, long before the waiter's 30 s
-    BOOST_TEST(last_entry() != before, what);
-  }
-  BOOST_TEST(v.get() == 12);
-
-  // A wait that does not block watches nothing.
-  BOOST_TEST(redis.cli("HDEL " + hash + " wu").exit_code == 0);  // the last round's watch
-  BOOST_TEST(v.wait_for_change(v.version(), 0ms) == v.version());
-  BOOST_TEST(redis.cli("HEXISTS " + hash + " wu").output == "0\n");
-
-  // Deleting the variable wakes a waiter already blocked: that is a change.
-  const std::uint64_t seen = v.version();
-  pid_t waiter = spawn([&] {
-    auto mine = rb_connect(url()).value<std::int64_t>("w/hot");
-    return mine.wait_for_change(seen, 30s) != seen ? 0 : 3;
-  });
-  BOOST_REQUIRE(eventually(blocked, 10s));
-  const milliseconds woke = time_of([&] {
-    c.remove("w/hot");
-    BOOST_TEST(wait_exit(waiter, 20s).value_or(-100) == 0);
-  });
-  BOOST_TEST(woke < 5s);
+  BOOST_TEST(all.size() == 12u);  // e/text e/fresh e/big e/small e/edge e/doomed e/retyped + the 5 above
 }
 
 // ---- 9. bad URLs, nothing listening ----

@@ -39,7 +39,7 @@ class Value {
         return traits::decode(std::move(bytes));
       }
     }
-    return traits::from_json(binding_.remote({{"op", "get"}}).at("value"));
+    return traits::from_json(binding_.remote_value(detail::value_op::get));
   }
 
   void set(const T& value) {
@@ -48,7 +48,7 @@ class Value {
       else binding_.on_record([&](core::variable_record& rec) { core::write_buffer(rec, traits::encode(value)); });
       return;
     }
-    binding_.remote({{"op", "set"}, {"value", traits::to_json(value)}});
+    binding_.remote_value(detail::value_op::set, traits::to_json(value));
   }
 
   // Adds `delta` and returns the new value (int64, uint64, double).
@@ -56,7 +56,7 @@ class Value {
     requires(traits::scalar && !std::is_same_v<T, bool>)
   {
     if (core::variable_record* r = binding_.record()) [[likely]] return core::add_scalar<T>(*r, delta);
-    return traits::from_json(binding_.remote({{"op", "add"}, {"delta", delta}}).at("value"));
+    return traits::from_json(binding_.remote_value(detail::value_op::add, delta));
   }
 
   // Stores `desired` if the value equals `expected`; otherwise `expected` receives

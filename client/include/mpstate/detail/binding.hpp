@@ -32,6 +32,10 @@ class binding {
   client_core& client() const { return *core_; }
   // Sends `request` with "name" added; returns its result.
   nlohmann::json remote(nlohmann::json request) const;
+  // get, set or add of this variable, remotely (client_core::value_call).
+  nlohmann::json remote_value(value_op op, const nlohmann::json& operand = {}) const {
+    return core_->value_call(op, name_, operand);
+  }
   // Runs fn(record) on the bound record; when the manager has moved the value to a
   // larger buffer, follows it and runs fn again; when a value does not fit, asks the
   // manager to grow the buffer (the `grow` op) and runs fn again.

@@ -15,6 +15,10 @@ namespace mpstate::detail {
 
 class request_channel;
 
+// The ops a Value<T> proxy calls most, which a channel may carry out without
+// request and response objects (request_channel::value_call).
+enum class value_op { get, set, add };
+
 class client_core {
  public:
   // `address`: a Unix socket path, "tcp://HOST:PORT" (then `key` is the key), or a
@@ -27,9 +31,14 @@ class client_core {
   core::segment* segment() const { return segment_.get(); }
   // One request/response over the socket; returns "result", throws mpstate::error.
   nlohmann::json call(const nlohmann::json& request);
+  // get, set or add of the variable NAME (OPERAND: set's value, add's delta): what
+  // call() answers for that op, as its result's "value" (set: its "version").
+  nlohmann::json value_call(value_op op, const std::string& name, const nlohmann::json& operand);
   const std::string& manager_name() const { return manager_name_; }
 
  private:
+  // In a forked child: lets go of the parent's connection (under channel_mutex_).
+  void leave_parents_channel();
   std::string socket_path_;
   std::string manager_name_;
   std::string key_;
