@@ -75,7 +75,7 @@ void binding::bind_in_child() {
 }
 
 binding::binding(std::shared_ptr<client_core> core, std::string_view name, core::value_type type)
-    : core_(std::move(core)), name_(name) {
+    : core_(std::move(core)), name_(name), type_(type) {
   core::validate_variable_name(name_);
   if (core::segment* s = core_->segment()) {
     registry_lock lock(registry().mutex);
@@ -105,7 +105,7 @@ binding::~binding() {
   if (bound_by_ == getpid()) core::segment::unbind(bound_);
 }
 
-binding::binding(const binding& other) : core_(other.core_), name_(other.name_) {
+binding::binding(const binding& other) : core_(other.core_), name_(other.name_), type_(other.type_) {
   registry_lock lock(registry().mutex);
   bound_ = other.record();
   record_.store(bound_, std::memory_order_relaxed);
@@ -115,7 +115,8 @@ binding::binding(const binding& other) : core_(other.core_), name_(other.name_) 
   registry().live.insert(this);
 }
 
-binding::binding(binding&& other) noexcept : core_(std::move(other.core_)), name_(std::move(other.name_)) {
+binding::binding(binding&& other) noexcept
+    : core_(std::move(other.core_)), name_(std::move(other.name_)), type_(other.type_) {
   registry_lock lock(registry().mutex);
   bound_ = std::exchange(other.bound_, nullptr);
   record_.store(other.record_.exchange(nullptr, std::memory_order_relaxed), std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/protocol.hpp"
+#include "mpstate/core/record_ops.hpp"
 #include "redis_channel.hpp"
 #include "redis_url.hpp"
 #include "socket_channel.hpp"
@@ -65,6 +66,10 @@ void client_core::leave_parents_channel() {
 nlohmann::json client_core::call(const nlohmann::json& request) {
   std::lock_guard lock(channel_mutex_);
   leave_parents_channel();
+  return call_locked(request);
+}
+
+nlohmann::json client_core::call_locked(const nlohmann::json& request) {
   std::optional<nlohmann::json> response;
   try {
     if (!channel_) channel_ = open_channel(socket_path_, key_);
@@ -87,18 +92,41 @@ nlohmann::json client_core::call(const nlohmann::json& request) {
   return result != response->end() ? std::move(*result) : nlohmann::json();
 }
 
-nlohmann::json client_core::value_call(value_op op, const std::string& name, const nlohmann::json& operand) {
-  {
-    std::lock_guard lock(channel_mutex_);
-    leave_parents_channel();
-    if (channel_) {
-      if (auto answer = channel_->value_call(op, name, operand)) return std::move(*answer);
+namespace {
+// A field every answer to the op has.
+nlohmann::json answered(nlohmann::json& result, const char* field, const std::string& op) {
+  auto it = result.find(field);
+  if (it == result.end()) throw error(errc::internal, "the answer to '" + op + "' has no '" + field + "'");
+  return std::move(*it);
+}
+}  // namespace
+
+nlohmann::json client_core::value_call(value_op op, const std::string& name, core::value_type type,
+                                       const nlohmann::json& operand) {
+  std::lock_guard lock(channel_mutex_);
+  leave_parents_channel();
+  if (channel_) {
+    try {
+      if (auto answer = channel_->value_call(op, name, type, operand)) return std::move(*answer);
+    } catch (const error&) {
+      if (!channel_->outlives_errors()) channel_.reset();
+      throw;
     }
   }
+  nlohmann::json result;
   switch (op) {
-    case value_op::get: return call({{"op", "get"}, {"name", name}}).at("value");
-    case value_op::set: return call({{"op", "set"}, {"name", name}, {"value", operand}}).at("version");
-    case value_op::add: return call({{"op", "add"}, {"name", name}, {"delta", operand}}).at("value");
+    case value_op::get: {
+      result = call_locked({{"op", "get"}, {"name", name}});
+      const core::value_type is = core::value_type_from_string(answered(result, "type", "get").get<std::string>());
+      if (is != type) core::throw_type_mismatch(name, is, type);
+      return answered(result, "value", "get");
+    }
+    case value_op::set:
+      result = call_locked({{"op", "set"}, {"name", name}, {"value", operand}});
+      return answered(result, "version", "set");
+    case value_op::add:
+      result = call_locked({{"op", "add"}, {"name", name}, {"delta", operand}});
+      return answered(result, "value", "add");
   }
   throw error(errc::internal, "unknown value op");
 }

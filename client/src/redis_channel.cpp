@@ -10,6 +10,7 @@
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
+#include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 #include "mpstate/version.hpp"
@@ -45,6 +46,8 @@ std::string host_name() {
     throw error(errc::bad_request, e.what());
   } catch (const std::exception& e) {
     throw error(errc::internal, std::string("Redis backend: ") + e.what());
+  } catch (...) {
+    throw error(errc::internal, "Redis backend: an unknown exception");
   }
 }
 
@@ -100,10 +103,15 @@ std::optional<json> redis_channel::round_trip(const json& request) {
 }
 
 // The same ops as dispatch() carries out for get, set and add.
-std::optional<json> redis_channel::value_call(value_op op, const std::string& name, const json& operand) {
+std::optional<json> redis_channel::value_call(value_op op, const std::string& name, core::value_type type,
+                                              const json& operand) {
   try {
     switch (op) {
-      case value_op::get: return read(name).value;
+      case value_op::get: {
+        variable_state got = read(name);
+        if (got.type != type) core::throw_type_mismatch(name, got.type, type);
+        return std::move(got.value);
+      }
       case value_op::set: return set(name, operand);
       case value_op::add: return add(name, operand);
     }
@@ -163,9 +171,17 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
 
 std::string redis_channel::hash_key(const std::string& name) const { return url_.prefix + "{" + name + "}"; }
 
+std::vector<std::string> redis_channel::value_keys(const std::string& name) const {
+  std::string hash = hash_key(name);
+  std::string stream = hash + ":w";
+  return {std::move(hash), std::move(stream)};
+}
+
 std::vector<std::string> redis_channel::keys_of(const std::string& name) const {
-  const std::string hash = hash_key(name);
-  return {hash, hash + ":w", hash + ":x", hash + ":t"};
+  std::vector<std::string> keys = value_keys(name);
+  keys.push_back(keys[0] + ":x");
+  keys.push_back(keys[0] + ":t");
+  return keys;
 }
 
 redis_reply redis_channel::run(const std::string& script, const std::string& name, std::vector<std::string> args) {
@@ -173,9 +189,7 @@ redis_reply redis_channel::run(const std::string& script, const std::string& nam
 }
 
 redis_reply redis_channel::run_on_value(const std::string& script, const std::string& name, std::vector<std::string> args) {
-  std::string hash = hash_key(name);
-  std::string stream = hash + ":w";
-  return link_->script(script, {std::move(hash), std::move(stream)}, args);
+  return link_->script(script, value_keys(name), args);
 }
 
 core::value_type redis_channel::type_of(const std::string& name) {
@@ -251,25 +265,29 @@ std::uint64_t redis_channel::set(const std::string& name, const json& value) {
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
     std::vector<std::string> args = {std::string(core::to_string(t)), encode(name, t, value), name};
     redis_reply r = run_on_value(scripts::set, name, args);
-    if (r->type == REDIS_REPLY_ARRAY && reply_text(r->element[0]) == "missing") r = run(scripts::set_or_create, name, std::move(args));
+    if (r->type != REDIS_REPLY_INTEGER && reply_text(reply_element(r.get(), 0)) == "missing") {
+      r = run(scripts::set_or_create, name, std::move(args));
+    }
     if (r->type == REDIS_REPLY_INTEGER) {
       types_[name] = t;
       return static_cast<std::uint64_t>(r->integer);
     }
-    t = core::value_type_from_string(reply_text(r->element[1]));
+    t = core::value_type_from_string(reply_text(reply_element(r.get(), 1)));  // {"type", t}
     types_[name] = t;
   }
   throw error(errc::busy, "variable '" + name + "' kept changing type");
 }
 
 json redis_channel::add(const std::string& name, const json& delta) {
-  const core::value_type t = type_of(name);
-  if (t == core::value_type::int64) {
+  core::value_type t = type_of(name);
+  for (int attempt = 0; t == core::value_type::int64; ++attempt) {
     redis_reply r = run_on_value(scripts::add_int, name, {encode(name, t, delta), name});
     if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-    if (reply_text(r->element[0]) == "ok") return json::parse(reply_text(r->element[1]));
-    types_.erase(name);  // deleted and made again with another type meanwhile
-    return add(name, delta);
+    if (reply_text(reply_element(r.get(), 0)) == "ok") return json::parse(reply_text(reply_element(r.get(), 1)));
+    // {"type", t}: deleted and made again with another type meanwhile
+    if (attempt == 2) throw error(errc::busy, "variable '" + name + "' kept changing type");
+    types_.erase(name);
+    t = type_of(name);
   }
   if (t != core::value_type::uint64 && t != core::value_type::float64) {
     throw error(errc::type_mismatch, "add applies to int64, uint64 and double; '" + name + "' is " + std::string(core::to_string(t)));
@@ -304,8 +322,8 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
     const core::value_type t = type_of(name);
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "cas does not apply to " + std::string(core::to_string(t)) + " '" + name + "'");
     redis_reply r = run_on_value(scripts::cas, name, {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name});
-    if (r->element[0]->type == REDIS_REPLY_INTEGER) {
-      return {{"ok", r->element[0]->integer == 1}, {"value", json::parse(reply_text(r->element[1]))}};
+    if (const redisReply* ok = reply_element(r.get(), 0); ok->type == REDIS_REPLY_INTEGER) {
+      return {{"ok", ok->integer == 1}, {"value", json::parse(reply_text(reply_element(r.get(), 1)))}};
     }
     types_.erase(name);
   }
@@ -319,7 +337,7 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
 // without it) costs one slice.
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
   using namespace std::chrono;
-  const std::string stream = hash_key(name) + ":w";  // KEYS[2] of the scripts
+  const std::string stream = value_keys(name)[1];
   const auto deadline = steady_clock::now() + milliseconds(std::clamp<std::int64_t>(timeout_ms, 0, 3'600'000));
   // How long past a slice writes keep publishing: the XREAD may be resent that late.
   const std::string grace = std::to_string(duration_cast<milliseconds>(link_->resend_window() + seconds(2)).count());

@@ -36,7 +36,8 @@ class redis_channel : public request_channel {
   explicit redis_channel(const std::string& address);
   ~redis_channel() override;
   std::optional<nlohmann::json> round_trip(const nlohmann::json& request) override;
-  std::optional<nlohmann::json> value_call(value_op op, const std::string& name, const nlohmann::json& operand) override;
+  std::optional<nlohmann::json> value_call(value_op op, const std::string& name, core::value_type type,
+                                           const nlohmann::json& operand) override;
   pid_t owner_pid() const override { return owner_pid_; }
   bool outlives_errors() const override { return true; }  // its leases must go on being renewed
   void abandon_in_child() override;
@@ -47,6 +48,7 @@ class redis_channel : public request_channel {
   // The variable's keys: hash, wait stream, extra (list or hash), taken items.
   std::string hash_key(const std::string& name) const;  // KEYS[1] of the scripts
   std::vector<std::string> keys_of(const std::string& name) const;
+  std::vector<std::string> value_keys(const std::string& name) const;  // the first two
   redis_reply run(const std::string& script, const std::string& name, std::vector<std::string> args);
   redis_reply run(std::string&& script, const std::string& name, std::vector<std::string> args) = delete;
   // The value writes and watch, which touch the hash and the wait stream only.

@@ -33,8 +33,6 @@ bool starts_with(const redisReply* r, std::string_view word) {
   return r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with(word);
 }
 
-}  // namespace
-
 // RESP, as redisFormatCommandArgv writes it; hiredis 0.14's formats each length
 // with sprintf, which cost the client a quarter of its time for a script call.
 void append_command(std::string& out, const redis_args& argv) {
@@ -52,9 +50,19 @@ void append_command(std::string& out, const redis_args& argv) {
   }
 }
 
+}  // namespace
+
 std::string reply_text(const redisReply* r) {
   if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS && r->type != REDIS_REPLY_ERROR)) return {};
   return std::string(r->str, r->len);
+}
+
+const redisReply* reply_element(const redisReply* r, std::size_t i) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
+    throw error(errc::internal, "Redis backend: a script answered " + (r && r->type == REDIS_REPLY_ARRAY ? std::string("a short array") : reply_text(r)) +
+                                    ", not an array of more than " + std::to_string(i) + " elements");
+  }
+  return r->element[i];
 }
 
 std::map<std::string, std::string> reply_map(const redisReply* flat) {
@@ -169,6 +177,7 @@ redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool askin
     }
     sent += static_cast<std::size_t>(n);
   }
+  if (wire_.capacity() > (std::size_t{1} << 20)) std::string().swap(wire_);  // a big create's: not kept
   void* raw = nullptr;
   if (asking) {
     if (redisGetReply(c, &raw) != REDIS_OK) throw answer_lost{};

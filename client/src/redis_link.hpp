@@ -25,15 +25,14 @@ using redis_reply = std::unique_ptr<redisReply, redis_reply_free>;
 
 // The text of a string, status or error reply ("" for others).
 std::string reply_text(const redisReply* r);
+// Element I of an array reply; error(internal) when R is not one or is shorter.
+const redisReply* reply_element(const redisReply* r, std::size_t i);
 // A flat array reply (HGETALL's field, value, ...) as a map.
 std::map<std::string, std::string> reply_map(const redisReply* flat);
 
 // A command's words: views of strings that outlive the call (literals, the caller's
 // strings, or temporaries of the same full expression).
 using redis_args = std::vector<std::string_view>;
-
-// Appends the command in the Redis protocol (RESP): an array of bulk strings.
-void append_command(std::string& out, const redis_args& argv);
 
 class redis_link {
  public:

@@ -22,11 +22,10 @@ class request_channel {
   // error(manager_unavailable) when the connection broke after sending.
   virtual std::optional<nlohmann::json> round_trip(const nlohmann::json& request) = 0;
   // Value<T>'s get, set and add, for a channel that carries the ops out itself
-  // (Redis): the result's "value" (set: "version"), with no request or response
-  // object; what the op would answer as an error is thrown as error(code,
-  // message). Such a channel outlives its errors. nullopt: not served so, send
-  // the op's request.
-  virtual std::optional<nlohmann::json> value_call(value_op, const std::string&, const nlohmann::json&) {
+  // (Redis): client_core::value_call's answer, with no request or response object;
+  // what the op would answer as an error is thrown as error(code, message).
+  // nullopt: not served so, send the op's request.
+  virtual std::optional<nlohmann::json> value_call(value_op, const std::string&, core::value_type, const nlohmann::json&) {
     return std::nullopt;
   }
   // The process that opened it: a forked child must open its own.

@@ -34,7 +34,7 @@ class binding {
   nlohmann::json remote(nlohmann::json request) const;
   // get, set or add of this variable, remotely (client_core::value_call).
   nlohmann::json remote_value(value_op op, const nlohmann::json& operand = {}) const {
-    return core_->value_call(op, name_, operand);
+    return core_->value_call(op, name_, type_, operand);
   }
   // Runs fn(record) on the bound record; when the manager has moved the value to a
   // larger buffer, follows it and runs fn again; when a value does not fit, asks the
@@ -69,6 +69,7 @@ class binding {
 
   std::shared_ptr<client_core> core_;
   std::string name_;
+  core::value_type type_;
   core::variable_record* bound_ = nullptr;  // the record bound first, unbound at the end
   mutable std::atomic<core::variable_record*> record_{nullptr};  // the current one
   pid_t bound_by_ = 0;  // the process whose bind_count this binding holds
