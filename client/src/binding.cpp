@@ -127,6 +127,11 @@ binding::binding(binding&& other) noexcept
   }
 }
 
+void binding::throw_holds(const nlohmann::json& value) const {
+  throw error(errc::type_mismatch, "variable '" + name_ + "' now holds a JSON " + value.type_name() + ", not a value of type " +
+                                       std::string(core::to_string(type_)));
+}
+
 nlohmann::json binding::remote(nlohmann::json request) const {
   request["name"] = name_;
   return core_->call(request);

@@ -6,7 +6,6 @@
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/protocol.hpp"
-#include "mpstate/core/record_ops.hpp"
 #include "redis_channel.hpp"
 #include "redis_url.hpp"
 #include "socket_channel.hpp"
@@ -101,26 +100,22 @@ nlohmann::json answered(nlohmann::json& result, const char* field, const std::st
 }
 }  // namespace
 
-nlohmann::json client_core::value_call(value_op op, const std::string& name, core::value_type type,
-                                       const nlohmann::json& operand) {
+nlohmann::json client_core::value_call(value_op op, const std::string& name, const nlohmann::json& operand) {
   std::lock_guard lock(channel_mutex_);
   leave_parents_channel();
   if (channel_) {
     try {
-      if (auto answer = channel_->value_call(op, name, type, operand)) return std::move(*answer);
-    } catch (const error&) {
-      if (!channel_->outlives_errors()) channel_.reset();
+      if (auto answer = channel_->value_call(op, name, operand)) return std::move(*answer);
+    } catch (const error& e) {
+      if (e.code() == errc::manager_unavailable && !channel_->outlives_errors()) channel_.reset();
       throw;
     }
   }
   nlohmann::json result;
   switch (op) {
-    case value_op::get: {
+    case value_op::get:
       result = call_locked({{"op", "get"}, {"name", name}});
-      const core::value_type is = core::value_type_from_string(answered(result, "type", "get").get<std::string>());
-      if (is != type) core::throw_type_mismatch(name, is, type);
       return answered(result, "value", "get");
-    }
     case value_op::set:
       result = call_locked({{"op", "set"}, {"name", name}, {"value", operand}});
       return answered(result, "version", "set");

@@ -10,7 +10,6 @@
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
-#include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 #include "mpstate/version.hpp"
@@ -103,15 +102,10 @@ std::optional<json> redis_channel::round_trip(const json& request) {
 }
 
 // The same ops as dispatch() carries out for get, set and add.
-std::optional<json> redis_channel::value_call(value_op op, const std::string& name, core::value_type type,
-                                              const json& operand) {
+std::optional<json> redis_channel::value_call(value_op op, const std::string& name, const json& operand) {
   try {
     switch (op) {
-      case value_op::get: {
-        variable_state got = read(name);
-        if (got.type != type) core::throw_type_mismatch(name, got.type, type);
-        return std::move(got.value);
-      }
+      case value_op::get: return read(name).value;
       case value_op::set: return set(name, operand);
       case value_op::add: return add(name, operand);
     }
@@ -286,8 +280,7 @@ json redis_channel::add(const std::string& name, const json& delta) {
     if (reply_text(reply_element(r.get(), 0)) == "ok") return json::parse(reply_text(reply_element(r.get(), 1)));
     // {"type", t}: deleted and made again with another type meanwhile
     if (attempt == 2) throw error(errc::busy, "variable '" + name + "' kept changing type");
-    types_.erase(name);
-    t = type_of(name);
+    t = types_[name] = core::value_type_from_string(reply_text(reply_element(r.get(), 1)));
   }
   if (t != core::value_type::uint64 && t != core::value_type::float64) {
     throw error(errc::type_mismatch, "add applies to int64, uint64 and double; '" + name + "' is " + std::string(core::to_string(t)));

@@ -36,8 +36,7 @@ class redis_channel : public request_channel {
   explicit redis_channel(const std::string& address);
   ~redis_channel() override;
   std::optional<nlohmann::json> round_trip(const nlohmann::json& request) override;
-  std::optional<nlohmann::json> value_call(value_op op, const std::string& name, core::value_type type,
-                                           const nlohmann::json& operand) override;
+  std::optional<nlohmann::json> value_call(value_op op, const std::string& name, const nlohmann::json& operand) override;
   pid_t owner_pid() const override { return owner_pid_; }
   bool outlives_errors() const override { return true; }  // its leases must go on being renewed
   void abandon_in_child() override;

@@ -168,16 +168,21 @@ redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool askin
   wire_.clear();
   if (asking) append_command(wire_, {"ASKING"});
   append_command(wire_, argv);
+  bool written = true;
   for (std::size_t sent = 0; sent < wire_.size();) {
     const ssize_t n = ::send(c->fd, wire_.data() + sent, wire_.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      c->err = REDIS_ERR_IO;
-      return nullptr;
+      written = false;
+      break;
     }
     sent += static_cast<std::size_t>(n);
   }
   if (wire_.capacity() > (std::size_t{1} << 20)) std::string().swap(wire_);  // a big create's: not kept
+  if (!written) {
+    c->err = REDIS_ERR_IO;
+    return nullptr;
+  }
   void* raw = nullptr;
   if (asking) {
     if (redisGetReply(c, &raw) != REDIS_OK) throw answer_lost{};

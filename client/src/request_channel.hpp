@@ -25,7 +25,7 @@ class request_channel {
   // (Redis): client_core::value_call's answer, with no request or response object;
   // what the op would answer as an error is thrown as error(code, message).
   // nullopt: not served so, send the op's request.
-  virtual std::optional<nlohmann::json> value_call(value_op, const std::string&, core::value_type, const nlohmann::json&) {
+  virtual std::optional<nlohmann::json> value_call(value_op, const std::string&, const nlohmann::json&) {
     return std::nullopt;
   }
   // The process that opened it: a forked child must open its own.

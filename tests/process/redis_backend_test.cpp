@@ -249,7 +249,8 @@ BOOST_AUTO_TEST_CASE(wrong_types_missing_names_taken_names_removal_and_overflow_
   BOOST_TEST((error_of([&] { small.add(-1); }) == errc::out_of_range));
   BOOST_TEST(small.get() == rb_int64_min);
 
-  // Around 2^53, where the script's Lua doubles stop being exact: every sum exact.
+  // Around 2^53, past which Lua's doubles cannot hold the sum (it comes back as
+  // text): every sum exact.
   constexpr std::int64_t exact = std::int64_t{1} << 53;
   auto edge = c.create<std::int64_t>("e/edge", exact - 2);
   BOOST_TEST(edge.add(1) == exact - 1);
@@ -321,6 +322,23 @@ BOOST_AUTO_TEST_CASE(proxies_whose_clients_know_an_old_type_get_not_found_and_ty
   }
   BOOST_TEST(c.value<std::string>("s/v").get() == "text");
   BOOST_TEST(c.value<std::string>("s/v").version() == version);
+
+  // An int64 whose stored text is not an integer (written by hand, or by another
+  // program): add refuses it as internal, with Redis's reason, and changes nothing.
+  c.remove("s/v");
+  auto n = c.create<std::int64_t>("s/v", 1);
+  const std::string hash = "'" + prefix + "{s/v}'";
+  BOOST_TEST(redis.cli("HSET " + hash + " v abc").exit_code == 0);
+  const std::string before = redis.cli("HGET " + hash + " ver").output;
+  try {
+    n.add(1);
+    BOOST_TEST(false, "an add to 'abc' succeeded");
+  } catch (const error& e) {
+    BOOST_TEST((e.code() == errc::internal));
+    BOOST_TEST(std::string(e.what()).find("not an integer") != std::string::npos, e.what());
+  }
+  BOOST_TEST(redis.cli("HGET " + hash + " ver").output == before);
+  BOOST_TEST(redis.cli("HGET " + hash + " v").output == "abc\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

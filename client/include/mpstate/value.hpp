@@ -6,6 +6,9 @@
 // one atomic load. Socket mode: the same calls as protocol requests.
 // Any process may call any method. Errors: mpstate::error (not_found once the
 // variable is deleted, type_mismatch, value_too_large, out_of_range on overflow).
+// A local proxy stays bound to its record: deleted, it answers not_found for good.
+// A remote one names the variable: made again, it works on the new one, and answers
+// type_mismatch where the new value is not of its type.
 #pragma once
 
 #include <chrono>
@@ -39,7 +42,7 @@ class Value {
         return traits::decode(std::move(bytes));
       }
     }
-    return traits::from_json(binding_.remote_value(detail::value_op::get));
+    return binding_.decoded(binding_.remote_value(detail::value_op::get), traits::from_json);
   }
 
   void set(const T& value) {
@@ -56,7 +59,7 @@ class Value {
     requires(traits::scalar && !std::is_same_v<T, bool>)
   {
     if (core::variable_record* r = binding_.record()) [[likely]] return core::add_scalar<T>(*r, delta);
-    return traits::from_json(binding_.remote_value(detail::value_op::add, delta));
+    return binding_.decoded(binding_.remote_value(detail::value_op::add, delta), traits::from_json);
   }
 
   // Stores `desired` if the value equals `expected`; otherwise `expected` receives

@@ -34,7 +34,17 @@ class binding {
   nlohmann::json remote(nlohmann::json request) const;
   // get, set or add of this variable, remotely (client_core::value_call).
   nlohmann::json remote_value(value_op op, const nlohmann::json& operand = {}) const {
-    return core_->value_call(op, name_, type_, operand);
+    return core_->value_call(op, name_, operand);
+  }
+  // What a remote answer VALUE decodes to (`decode(value)`); one the proxy's type
+  // cannot take (the variable was made again with another type) is type_mismatch.
+  template <class Decode>
+  decltype(auto) decoded(const nlohmann::json& value, Decode&& decode) const {
+    try {
+      return decode(value);
+    } catch (const nlohmann::json::exception&) {
+      throw_holds(value);
+    }
   }
   // Runs fn(record) on the bound record; when the manager has moved the value to a
   // larger buffer, follows it and runs fn again; when a value does not fit, asks the
@@ -63,6 +73,7 @@ class binding {
   void release_in_exec_child(pid_t me) noexcept;
 
  private:
+  [[noreturn]] void throw_holds(const nlohmann::json& value) const;
   // Moves on to the record the value moved to.
   void follow() const;
   void grow(core::growth needed) const;

@@ -31,10 +31,9 @@ class client_core {
   core::segment* segment() const { return segment_.get(); }
   // One request/response over the socket; returns "result", throws mpstate::error.
   nlohmann::json call(const nlohmann::json& request);
-  // get, set or add of the variable NAME, of type TYPE (OPERAND: set's value, add's
-  // delta): what call() answers for that op, as its result's "value" (set: its
-  // "version"); a get of a variable of another type is type_mismatch.
-  nlohmann::json value_call(value_op op, const std::string& name, core::value_type type, const nlohmann::json& operand);
+  // get, set or add of the variable NAME (OPERAND: set's value, add's delta): what
+  // call() answers for that op, as its result's "value" (set: its "version").
+  nlohmann::json value_call(value_op op, const std::string& name, const nlohmann::json& operand);
   const std::string& manager_name() const { return manager_name_; }
 
  private:
