@@ -17,6 +17,14 @@ std::string when_watched(std::string_view watched_until, std::string_view ver) {
   return "if " + std::string(watched_until) + " then\n" + std::string(base) + "\n" + std::string(ver) + " = announce(" +
          std::string(ver) + ", " + std::string(watched_until) + ")\nend\n";
 }
+
+// set's and cas's write, after their HMGET of t, ver, wu into h: the value VALUE (a
+// Lua expression) and the next version in one HSET, announced if watched; the
+// version in `ver`.
+std::string store_value(std::string_view value) {
+  return "local ver = (tonumber(h[2]) or 0) + 1\nredis.call('HSET', KEYS[1], 'ver', string.format('%d', ver), 'v', " +
+         std::string(value) + ")\n" + when_watched("h[3]", "ver");
+}
 }  // namespace
 
 const std::string create = with_prelude(R"lua(
@@ -56,9 +64,7 @@ const std::string set = R"lua(
 local h = redis.call('HMGET', KEYS[1], 't', 'ver', 'wu')
 if not h[1] then return {'missing'} end
 if h[1] ~= ARGV[1] then return {'type', h[1]} end
-local ver = (tonumber(h[2]) or 0) + 1
-redis.call('HSET', KEYS[1], 'ver', string.format('%d', ver), 'v', ARGV[2])
-)lua" + when_watched("h[3]", "ver") + R"lua(
+)lua" + store_value("ARGV[2]") + R"lua(
 return ver
 )lua";
 
@@ -89,9 +95,7 @@ local h = redis.call('HMGET', KEYS[1], 't', 'ver', 'wu', 'v')
 if not h[1] then return redis.error_reply("MPSTATE not_found no variable '" .. ARGV[4] .. "'") end
 if h[1] ~= ARGV[1] then return {'type', h[1]} end
 if h[4] ~= ARGV[2] then return {0, h[4]} end
-local ver = (tonumber(h[2]) or 0) + 1
-redis.call('HSET', KEYS[1], 'ver', string.format('%d', ver), 'v', ARGV[3])
-)lua" + when_watched("h[3]", "ver") + R"lua(
+)lua" + store_value("ARGV[3]") + R"lua(
 return {1, ARGV[3]}
 )lua";
 

@@ -19,11 +19,8 @@ void throw_deleted(const variable_record& r) {
 void throw_moved() { throw record_moved(); }
 
 void throw_type_mismatch(const variable_record& r, value_type wanted) {
-  throw_type_mismatch(r.name_view(), r.type, wanted);
-}
-
-void throw_type_mismatch(std::string_view name, value_type is, value_type wanted) {
-  throw error(errc::type_mismatch, "variable '" + std::string(name) + "' is " + std::string(to_string(is)) + ", not " +
+  throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
+                                       std::string(to_string(r.type)) + ", not " +
                                        std::string(to_string(wanted)));
 }
 

@@ -49,7 +49,6 @@ class buffer_too_small : public error {
 [[noreturn]] void throw_deleted(const variable_record& r);
 [[noreturn]] void throw_moved();
 [[noreturn]] void throw_type_mismatch(const variable_record& r, value_type wanted);
-[[noreturn]] void throw_type_mismatch(std::string_view name, value_type is, value_type wanted);
 [[noreturn]] void throw_too_large(const variable_record& r, std::size_t size);
 [[noreturn]] void throw_overflow(const variable_record& r);
 
