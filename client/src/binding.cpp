@@ -132,9 +132,9 @@ void binding::throw_holds(const nlohmann::json& value) const {
                                        std::string(core::to_string(type_)));
 }
 
-nlohmann::json binding::remote(nlohmann::json request) const {
+nlohmann::json binding::remote(nlohmann::json request, std::uint64_t* session) const {
   request["name"] = name_;
-  return core_->call(request);
+  return core_->call(request, session);
 }
 
 // The record first bound stays bound, and each moved record holds its successor, so
@@ -154,10 +154,44 @@ void binding::grow(core::growth needed) const {
   follow();
 }
 
+namespace {
+// What both kinds of fenced write check first: a fence at all, and for one taken over
+// a TCP connection, that the connection it was taken over still stands.
+void check_fence(const Fence& fence) {
+  if (!fence) throw error(errc::invalid_argument, "an empty Fence: its lock is not held through that proxy");
+  const binding* lock = fence.lock_binding();
+  if (lock && fence.session() != 0 && fence.session() != lock->client().session()) {
+    throw error(errc::ownership_lost, "'" + fence.lock() + "': the connection this process held it over broke "
+                                      "since; the manager ended that lease and freed what it held");
+  }
+}
+}  // namespace
+
+fence_target::fence_target(const binding& value, const Fence& fence) {
+  check_fence(fence);
+  const binding* lock = fence.lock_binding();
+  if (lock && &lock->client() == &value.client() && lock->record()) {
+    record_ = lock->record();
+    return;
+  }
+  record_ = value.client().segment()->find(fence.lock(), /*bind=*/true);
+  if (!record_) throw error(errc::ownership_lost, "the fence's lock '" + fence.lock() + "' does not exist (deleted?)");
+  bound_here_ = true;
+}
+
+fence_target::~fence_target() {
+  if (bound_here_) core::segment::unbind(record_);
+}
+
+nlohmann::json binding::fence_field(const Fence& fence) const {
+  check_fence(fence);
+  return {{"lock", fence.lock()}, {"epoch", fence.epoch()}};
+}
+
 std::uint64_t binding::version() const {
   if (record()) {
-    while (record()->moved()) follow();
-    if (record()->deleted()) core::throw_deleted(*record());
+    while (record()->moved() && !record()->orphaned()) follow();
+    if (record()->flags.load(std::memory_order_acquire) != 0) core::throw_unusable(*record());
     return record()->version.load(std::memory_order_acquire);
   }
   return remote({{"op", "get"}}).at("version").get<std::uint64_t>();

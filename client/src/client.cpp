@@ -45,6 +45,8 @@ Client::Client(ClientOptions options) : core_(connect(options)) {}
 
 bool Client::is_local() const { return core_->segment() != nullptr; }
 
+bool Client::manager_ended() const { return core_->segment() && core_->segment()->ended(); }
+
 Lock Client::lock(std::string_view name) const { return ensure_bound<Lock>(name, "lock", nullptr); }
 RLock Client::rlock(std::string_view name) const { return ensure_bound<RLock>(name, "rlock", nullptr); }
 namespace {

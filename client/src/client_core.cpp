@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/protocol.hpp"
@@ -29,6 +31,10 @@ client_core::client_core(std::string address, std::string manager_name, bool wan
     if (want_local) request["layout_version"] = core::layout_version;
     nlohmann::json hello = call(request);
     segment_name = hello.at("segment").get<std::string>();
+    {
+      std::lock_guard lock(channel_mutex_);
+      incarnation_ = hello.value("incarnation", "");
+    }
     if (manager_name_.empty()) manager_name_ = hello.value("manager", "");
   } catch (const error& e) {
     // A crashed manager leaves its segment: a local client can still use it.
@@ -62,21 +68,50 @@ void client_core::leave_parents_channel() {
   }
 }
 
-nlohmann::json client_core::call(const nlohmann::json& request) {
+nlohmann::json client_core::call(const nlohmann::json& request, std::uint64_t* session) {
   std::lock_guard lock(channel_mutex_);
   leave_parents_channel();
-  return call_locked(request);
+  return call_locked(request, session);
 }
 
-nlohmann::json client_core::call_locked(const nlohmann::json& request) {
+std::string client_core::incarnation() const {
+  std::lock_guard lock(channel_mutex_);
+  return incarnation_;
+}
+
+void client_core::open_new_channel() {
+  channel_.reset();
+  channel_ = open_channel(socket_path_, key_);
+  if (!std::exchange(opened_before_, true)) return;  // the constructor's hello comes next
+  if (channel_->ownership_is_per_connection()) session_.fetch_add(1, std::memory_order_acq_rel);
+  if (incarnation_.empty()) return;
+  nlohmann::json hello = {{"op", "hello"}, {"pid", getpid()}, {"protocol_version", core::protocol_version}};
+  if (segment_) hello["layout_version"] = core::layout_version;
+  std::optional<nlohmann::json> answer = channel_->round_trip(hello);
+  if (!answer) throw error(errc::manager_unavailable, "cannot send to " + socket_path_);
+  if (auto it = answer->find("error"); it != answer->end()) {
+    throw error(errc_from_string(it->value("code", "internal")), it->value("message", ""));
+  }
+  const std::string now = answer->value("result", nlohmann::json::object()).value("incarnation", "");
+  if (now.empty() || now == incarnation_) return;
+  const std::string before = std::exchange(incarnation_, now);
+  throw error(errc::manager_unavailable,
+              "the manager at " + socket_path_ + " came back with a new segment (incarnation " + before + ", now " + now +
+                  "): the variables this client knew are gone with the old one" +
+                  (segment_ ? "; connect again to map the new one" : "; requests from now on go to the new one"));
+}
+
+nlohmann::json client_core::call_locked(const nlohmann::json& request, std::uint64_t* session) {
   std::optional<nlohmann::json> response;
   try {
-    if (!channel_) channel_ = open_channel(socket_path_, key_);
+    if (!channel_) open_new_channel();
+    if (session) *session = session_.load(std::memory_order_acquire);
     response = channel_->round_trip(request);
     if (!response) {
       // Not sent: the manager we knew is gone. A restarted one serves the same
       // path, so resend once on a fresh connection.
-      channel_ = open_channel(socket_path_, key_);
+      open_new_channel();
+      if (session) *session = session_.load(std::memory_order_acquire);
       response = channel_->round_trip(request);
       if (!response) throw error(errc::manager_unavailable, "cannot send to " + socket_path_);
     }

@@ -4,6 +4,7 @@
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/record_ops.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate {
 namespace {
@@ -30,12 +31,34 @@ LoopInfo info_from_json(const nlohmann::json& j) {
 LoopState::LoopState(std::shared_ptr<detail::client_core> core, std::string_view name)
     : binding_(std::move(core), name, core::value_type::loop) {}
 
+std::optional<std::uint64_t> LoopState::owner_epoch() const {
+  const std::uint64_t epoch = epoch_.load(std::memory_order_acquire);
+  if (epoch == 0) return std::nullopt;
+  const std::uint64_t session = session_.load(std::memory_order_relaxed);
+  if (session != 0 && session != binding_.client().session()) {
+    throw error(errc::ownership_lost, "loop '" + name() + "': the connection this process ran it over broke "
+                                      "since; the manager ended that lease and failed the loop");
+  }
+  return epoch;
+}
+
+void LoopState::keep_epoch(std::uint64_t epoch, std::uint64_t session) {
+  session_.store(session, std::memory_order_relaxed);
+  epoch_.store(epoch, std::memory_order_release);
+}
+
 void LoopState::mark(LoopPhase to, std::string_view reason) {
+  const std::optional<std::uint64_t> epoch = to == LoopPhase::starting ? std::nullopt : owner_epoch();
   if (core::variable_record* r = binding_.record()) {
-    core::mark_loop(*r, to, core::self_identity(), reason);
+    const core::loop_snapshot s = core::mark_loop(*r, to, core::self_identity(), reason, epoch);
+    if (to == LoopPhase::starting) keep_epoch(s.epoch, 0);
     return;
   }
-  binding_.remote({{"op", "loop_mark"}, {"state", core::to_string(to)}, {"reason", reason}});
+  nlohmann::json request = {{"op", "loop_mark"}, {"state", core::to_string(to)}, {"reason", reason}};
+  if (epoch) request["epoch"] = *epoch;
+  std::uint64_t session = 0;
+  const nlohmann::json answer = binding_.remote(std::move(request), &session);
+  if (to == LoopPhase::starting) keep_epoch(answer.value("epoch", std::uint64_t{0}), session);
 }
 
 void LoopState::mark_starting() { mark(LoopPhase::starting); }
@@ -44,11 +67,14 @@ void LoopState::mark_stopped() { mark(LoopPhase::stopped); }
 void LoopState::mark_failed(std::string_view reason) { mark(LoopPhase::failed, reason); }
 
 void LoopState::heartbeat(std::uint64_t iterations) {
+  const std::optional<std::uint64_t> epoch = owner_epoch();
   if (core::variable_record* r = binding_.record()) {
-    core::heartbeat_loop(*r, core::self_identity(), iterations);
+    core::heartbeat_loop(*r, core::self_identity(), iterations, epoch);
     return;
   }
-  binding_.remote({{"op", "loop_heartbeat"}, {"count", iterations}});
+  nlohmann::json request = {{"op", "loop_heartbeat"}, {"count", iterations}};
+  if (epoch) request["epoch"] = *epoch;
+  binding_.remote(std::move(request));
 }
 
 LoopInfo LoopState::info() const {

@@ -78,8 +78,11 @@ Manager Manager::start(ManagerOptions o) {
 
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) throw_system_error("pipe", errno);
-  std::vector<std::string> args = {exe, "--name", o.name, "--size", std::to_string(o.size),
-                                   "--socket", socket, "--ready-fd", "3"};
+  // No PR_SET_PDEATHSIG: a starter that dies (SIGKILL) must not take the segment from
+  // the processes still using it; the manager watches its starter instead
+  // (--starter-pid) and exits once nobody else uses it.
+  std::vector<std::string> args = {exe,      "--name",     o.name, "--size",      std::to_string(o.size),
+                                   "--socket", socket,     "--ready-fd", "3", "--starter-pid", std::to_string(getpid())};
   if (o.keep) args.push_back("--keep");
   for (uid_t uid : o.allowed_uids) {
     args.push_back("--allow-uid");
@@ -94,8 +97,8 @@ Manager Manager::start(ManagerOptions o) {
   pid_t pid = ::fork();
   if (pid < 0) throw_system_error("fork", errno);
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+    if (::getppid() != parent) ::_exit(127);  // the starter already died
+    ::setsid();  // not in the starter's process group: a Ctrl-C or a group kill aimed at it spares us
     detail::release_bindings_before_exec();
     ::dup2(ready[1], 3);                      // dup2 clears O_CLOEXEC on fd 3
     ::close_range(4, ~0U, 0);                 // none of the parent's sockets or files

@@ -131,6 +131,9 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
   // Owned things are this process's leases: nobody acts for another process here.
   if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string name = required_name(request);
+  if (request.contains("fence")) {
+    throw error(errc::invalid_argument, "fenced writes are not available on the Redis backend yet");
+  }
   if (op == "create") return create(name, request);
   if (op == "get") {
     variable_state got = read(name);

@@ -30,6 +30,9 @@ class request_channel {
   }
   // The process that opened it: a forked child must open its own.
   virtual pid_t owner_pid() const = 0;
+  // True when what the client holds over it is a lease of this connection (TCP,
+  // TLS): replacing it ends the client's lease session (client_core::session).
+  virtual bool ownership_is_per_connection() const { return false; }
   // True when it reconnects by itself and holds state of its own (leases): then it
   // is kept after a connection error, not replaced.
   virtual bool outlives_errors() const { return false; }

@@ -19,6 +19,7 @@ namespace asio = boost::asio;
 socket_channel::socket_channel(const std::string& address, const std::string& key)
     : owner_pid_(getpid()), address_(address) {
   if (core::is_network_url(address)) {
+    remote_ = true;
     connect_tcp(key);
     return;
   }

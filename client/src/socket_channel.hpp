@@ -30,6 +30,7 @@ class socket_channel : public request_channel {
   // when the connection breaks after sending (the request may have been applied).
   std::optional<nlohmann::json> round_trip(const nlohmann::json& request) override;
   pid_t owner_pid() const override { return owner_pid_; }
+  bool ownership_is_per_connection() const override { return remote_; }
 
  private:
   void connect_tcp(const std::string& key);
@@ -52,6 +53,7 @@ class socket_channel : public request_channel {
   std::uint64_t next_id_ = 1;
   pid_t owner_pid_;
   std::string address_;
+  bool remote_ = false;  // tcp:// or tls://
 };
 
 }  // namespace mpstate::detail

@@ -43,17 +43,57 @@ nlohmann::json sync_handle::state() const {
 }
 
 AcquireResult sync_handle::try_acquire_once() const {
+  AcquireResult result;
+  std::uint64_t session = 0;
   if (core::variable_record* r = binding_.record()) {
     core::acquire_outcome out = core::try_acquire(*r, actor());
-    return {out.acquired, out.previous_owner_died};
+    result = {out.acquired, out.previous_owner_died, out.fence};
+  } else {
+    nlohmann::json out = binding_.remote({{"op", "acquire"}, {"tid", this_thread_id()}}, &session);
+    result = {out.at("acquired").get<bool>(), out.at("owner_died").get<bool>(), out.value("fence", std::uint64_t{0})};
   }
-  nlohmann::json out = binding_.remote({{"op", "acquire"}, {"tid", this_thread_id()}});
-  return {out.at("acquired").get<bool>(), out.at("owner_died").get<bool>()};
+  if (result.acquired && result.fence != 0) {
+    holding_.session.store(session, std::memory_order_relaxed);
+    holding_.epoch.store(result.fence, std::memory_order_release);
+  }
+  return result;
+}
+
+void sync_handle::check_session(std::uint64_t session) const {
+  if (session == 0 || session == binding_.client().session()) return;
+  throw error(errc::ownership_lost, "'" + name() + "': the connection this process held it over broke since; "
+                                    "the manager ended that lease and freed what it held");
 }
 
 void sync_handle::release_once() const {
-  if (core::variable_record* r = binding_.record()) return core::release(*r, actor());
-  binding_.remote({{"op", "release"}, {"tid", this_thread_id()}});
+  const std::uint64_t epoch = holding_.epoch.load(std::memory_order_acquire);
+  auto forget = [&] {
+    std::uint64_t mine = epoch;
+    holding_.epoch.compare_exchange_strong(mine, 0);  // unless another thread acquired anew meanwhile
+  };
+  std::uint64_t kept = 0;
+  try {
+    if (epoch != 0) check_session(holding_.session.load(std::memory_order_relaxed));
+    std::optional<std::uint64_t> as_owner;
+    if (epoch != 0) as_owner = epoch;
+    if (core::variable_record* r = binding_.record()) {
+      kept = core::release(*r, actor(), as_owner);
+    } else {
+      nlohmann::json request = {{"op", "release"}, {"tid", this_thread_id()}};
+      if (as_owner) request["epoch"] = *as_owner;
+      kept = binding_.remote(std::move(request)).value("kept", std::uint64_t{0});
+    }
+  } catch (const error& e) {
+    if (e.code() == errc::ownership_lost) forget();
+    throw;
+  }
+  if (kept == 0) forget();
+}
+
+Fence sync_handle::fence() const {
+  const std::uint64_t epoch = holding_.epoch.load(std::memory_order_acquire);
+  if (epoch == 0) return {};
+  return Fence(std::make_shared<const binding>(binding_), name(), epoch, holding_.session.load(std::memory_order_relaxed));
 }
 
 bool sync_handle::evict_dead_holders() const {
@@ -114,6 +154,7 @@ bool Condition::wait(std::chrono::milliseconds timeout) {
   };
   const std::uint64_t depth = r ? core::begin_condition_wait(*r, detail::actor())
                                 : call("condition_wait").at("depth").get<std::uint64_t>();
+  holding_.epoch.store(0, std::memory_order_release);  // the wait gave the lock up; acquire() below takes a new holding
   auto notified = [&] {
     return r ? core::condition_notified(*r, detail::actor()) : call("condition_check").at("notified").get<bool>();
   };

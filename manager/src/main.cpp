@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
                                                      "restore from it when the segment is gone (after a reboot)")
       ("snapshot-interval", po::value(&snapshot_seconds), "seconds between snapshots (default 60, 0: at exit only)")
       ("ready-fd", po::value(&opts.ready_fd), "write 'ready' to this fd once serving")
+      ("starter-pid", po::value(&opts.starter_pid), "embedded: the process that started this manager; once it ends, "
+                                                   "serve on while other processes use the segment, then exit")
       ("listen", po::value(&opts.listen)->composing(), "also serve TCP clients on HOST:PORT (repeatable; port 0: any "
                                                        "free one); needs a key")
       ("key-file", po::value(&key_file), "the TCP clients' key: a file only its owner may read (default "

@@ -203,6 +203,36 @@ sync_actor request_handler::actor_of(const json& request, const peer_context& pe
   return {owner_of(request, peer), static_cast<std::int32_t>(optional_integer(request, "tid", 0))};
 }
 
+// A request's "epoch": the ownership an owner's op is made as (release, loop_mark,
+// loop_heartbeat). Absent: the op is made as whoever sends it, as before epochs.
+std::optional<std::uint64_t> request_handler::epoch_of(const json& request) {
+  if (!request.contains("epoch")) return std::nullopt;
+  const json& e = request["epoch"];
+  if (!e.is_number_unsigned() && !(e.is_number_integer() && e.get<std::int64_t>() >= 0)) {
+    throw error(errc::bad_request, "field 'epoch' must be an integer >= 0");
+  }
+  return e.get<std::uint64_t>();
+}
+
+// set, add and cas may carry a lock's fence: {"lock": NAME, "epoch": N}.
+std::optional<request_handler::fence_spec> request_handler::fence_of(const json& request) {
+  auto it = request.find("fence");
+  if (it == request.end()) return std::nullopt;
+  if (!it->is_object()) throw error(errc::bad_request, "field 'fence' must be an object {\"lock\": NAME, \"epoch\": N}");
+  fence_spec f{require_string(*it, "lock"), 0};
+  validate_variable_name(f.lock);
+  const auto epoch = epoch_of(*it);
+  if (!epoch) throw error(errc::missing_field, "missing field 'epoch' in 'fence'");
+  f.epoch = *epoch;
+  return f;
+}
+
+variable_record& request_handler::fence_lock(const fence_spec& f) {
+  variable_record* lock = segment_.find(f.lock);
+  if (!lock) throw error(errc::ownership_lost, "the fence's lock '" + f.lock + "' does not exist (deleted?)");
+  return *lock;
+}
+
 json request_handler::dispatch(op_code op, const json& request, const peer_context& peer,
                                std::optional<pending_wait>& wait) {
   switch (op) {
@@ -226,7 +256,7 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
       return {{"manager", facts_.manager_name},       {"segment", segment_.shm_name()},
               {"segment_size", segment_.size()},      {"layout_version", layout_version},
               {"protocol_version", protocol_version}, {"manager_pid", getpid()},
-              {"version", version}};
+              {"version", version},                   {"incarnation", incarnation_text(segment_.incarnation())}};
     }
     case op_code::create: {
       std::string name = require_string(request, "name");
@@ -271,10 +301,14 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
                                                         : encode_json_text(value).size();
           cap = std::max<std::uint64_t>(default_buffer_capacity, need);
         }
-        r = segment_.create_variable(name, type, cap, [&](variable_record& v) { write_json_value(v, value); });
+        auto create = [&] {
+          return segment_.create_variable(name, type, cap, [&](variable_record& v) { write_json_value(v, value); });
+        };
+        const std::optional<fence_spec> fence = fence_of(request);
+        r = fence ? fenced(fence_lock(*fence), fence->epoch, create) : create();
         return {{"version", r->version.load()}};
       }
-      r = growing(name, r, [&](variable_record& v) { write_json_value(v, value); });
+      r = growing(name, r, [&](variable_record& v) { as_fenced(request, v, [&] { write_json_value(v, value); }); });
       return {{"version", r->version.load()}};
     }
     case op_code::get: {
@@ -285,12 +319,17 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
       result["type"] = to_string(r.type);
       return result;
     }
-    case op_code::add:
-      return {{"value", add_json_value(existing(request), require_field(request, "delta"))}};
+    case op_code::add: {
+      variable_record& r = existing(request);
+      const json& delta = require_field(request, "delta");
+      return {{"value", as_fenced(request, r, [&] { return add_json_value(r, delta); })}};
+    }
     case op_code::cas: {
       json result;
       growing(require_string(request, "name"), &existing(request), [&](variable_record& v) {
-        result = compare_exchange_json_value(v, require_field(request, "expected"), require_field(request, "desired"));
+        as_fenced(request, v, [&] {
+          result = compare_exchange_json_value(v, require_field(request, "expected"), require_field(request, "desired"));
+        });
       });
       return result;
     }
@@ -347,6 +386,7 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
               {"leases", facts_.leases},
               {"handshakes_pending", facts_.handshakes_pending},
               {"busy_poll_us", facts_.busy_poll_us},
+              {"starter_gone", facts_.starter_gone},
               {"counters", counters()}};
     }
     case op_code::dump:
@@ -367,13 +407,14 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
       variable_record& r = existing(request);
       loop_phase to = loop_phase_from_string(require_string(request, "state"));
       return loop_to_json(
-          mark_loop(r, to, owner_of(request, peer), optional_string(request, "reason", "")));
+          mark_loop(r, to, owner_of(request, peer), optional_string(request, "reason", ""), epoch_of(request)));
     }
     case op_code::loop_heartbeat: {
       variable_record& r = existing(request);
       auto count = optional_integer(request, "count", 1);
       if (count < 0) throw error(errc::invalid_argument, "count must not be negative");
-      return loop_to_json(heartbeat_loop(r, owner_of(request, peer), static_cast<std::uint64_t>(count)));
+      return loop_to_json(
+          heartbeat_loop(r, owner_of(request, peer), static_cast<std::uint64_t>(count), epoch_of(request)));
     }
     case op_code::loop_request_stop:
       return {{"state", to_string(request_loop_stop(existing(request)))}};
@@ -385,11 +426,10 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
       const sync_actor who = actor_of(request, peer);
       acquire_outcome out = try_acquire(r, who);
       if (!out.acquired && evict_dead_holders(r)) out = try_acquire(r, who);
-      return {{"acquired", out.acquired}, {"owner_died", out.previous_owner_died}};
+      return {{"acquired", out.acquired}, {"owner_died", out.previous_owner_died}, {"fence", out.fence}};
     }
     case op_code::release:
-      release(existing(request), actor_of(request, peer));
-      return json::object();
+      return {{"kept", release(existing(request), actor_of(request, peer), epoch_of(request))}};
     case op_code::event_set: {
       const json& set = require_field(request, "set");
       if (!set.is_boolean()) throw error(errc::bad_request, "field 'set' must be true or false");

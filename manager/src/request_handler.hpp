@@ -42,6 +42,7 @@ struct server_facts {
   std::size_t leases = 0;                          // TCP connections holding a lease now
   std::size_t handshakes_pending = 0;              // TCP peers not yet through TLS and the key
   std::int64_t busy_poll_us = 0;                   // --busy-poll (event_loop.hpp)
+  bool starter_gone = false;                       // embedded: the starter ended (options::starter_pid)
 };
 
 // Who sent a request. A local peer is a process (SO_PEERCRED, SCM_CREDENTIALS); a
@@ -106,6 +107,19 @@ class request_handler {
   template <class Write>
   core::variable_record* growing(const std::string& name, core::variable_record* r, Write&& write);
   core::process_identity owner_of(const json& request, const peer_context& peer);
+  struct fence_spec {
+    std::string lock;
+    std::uint64_t epoch;
+  };
+  static std::optional<std::uint64_t> epoch_of(const json& request);
+  static std::optional<fence_spec> fence_of(const json& request);
+  core::variable_record& fence_lock(const fence_spec& f);
+  // Runs write() as the request's fenced write when it carries a fence, else plainly.
+  template <class Write>
+  decltype(auto) as_fenced(const json& request, core::variable_record& value, Write&& write) {
+    if (auto f = fence_of(request)) return core::fenced(fence_lock(*f), f->epoch, value, write);
+    return write();
+  }
   core::sync_actor actor_of(const json& request, const peer_context& peer);
 
   core::owned_segment& segment_;

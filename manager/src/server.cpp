@@ -49,6 +49,11 @@ struct server::impl {
   asio::steady_timer snapshot_timer{io};
   std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);  // joined before io dies
   std::uint64_t watches = 0;
+  core::process_identity starter;  // opts.starter_pid and its start time (0: gone at start)
+  bool starter_gone = false;
+
+  // Embedded: once the starter is gone, exit when nobody else uses the segment.
+  void watch_starter();
 
   void do_accept();
   void on_accept(peer_socket socket);
@@ -101,6 +106,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   m.facts.started_ns = core::now_ns();
   m.facts.waits = m.waits.get();
   m.handler = std::make_unique<request_handler>(*m.segment, m.facts);
+  if (o.starter_pid > 0) m.starter = {o.starter_pid, core::process_start_time(o.starter_pid)};
 
   remove_stale_socket(m.socket_path);
   mode_t old_mask = ::umask(0177);  // the socket is born 0600
@@ -121,7 +127,12 @@ server::~server() {
   ::unlink(impl_->socket_path.c_str());
   // Without a snapshot on disk the segment is the only copy: keep it then.
   bool saved = impl_->opts.snapshot_path.empty() || impl_->save_snapshot();
-  if (!impl_->opts.keep && saved) impl_->segment->unlink();
+  if (!impl_->opts.keep && saved) {
+    // Processes still mapping it are told at their next op (manager_unavailable),
+    // rather than writing on into a segment nobody else will see.
+    impl_->segment->end_incarnation();
+    impl_->segment->unlink();
+  }
 }
 
 const std::string& server::socket_path() const { return impl_->socket_path; }
@@ -310,12 +321,32 @@ void server::impl::watch() {
   // Bindings of dead processes: in retired records each time (they keep memory),
   // in live ones every 10th (that frees ledger entries for new processes).
   segment->reclaim_dead_bindings(++watches % 10 == 0);
+  watch_starter();
   lease_holder::reap_ended();
   segment->free_unbound_records();
   watch_timer.expires_after(opts.watch_interval);
   watch_timer.async_wait([this](boost::system::error_code ec) {
     if (!ec) watch();
   });
+}
+
+// The starter of an embedded manager ended without stopping it (SIGKILLed, say):
+// other processes may still use the segment (a second web worker, a child of the
+// starter), so the manager serves on while any live process other than itself is
+// connected or bound, and exits (as on SIGTERM) once none is.
+void server::impl::watch_starter() {
+  if (opts.starter_pid <= 0) return;
+  if (!starter_gone) {
+    if (core::is_alive(starter)) return;
+    starter_gone = facts.starter_gone = true;
+    log().info("the process that started this manager ({}) has ended; serving on while other processes use it",
+               opts.starter_pid);
+  }
+  if (watches % 5 != 0) return;  // a scan of every record's ledger: once a second
+  if (facts.connections == 0 && !segment->bound_by_another_live_process()) {
+    log().info("no process uses the segment any more: exiting");
+    io.stop();
+  }
 }
 
 // A new segment takes the snapshot's values; an adopted one is newer than any

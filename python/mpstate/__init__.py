@@ -7,7 +7,8 @@
         done.add(1)
         loop = m.loop("scheduler/loop")            # a child's event loop, seen from here
 
-A Manager starts an embedded mpstate-manager process (it ends with this one);
+A Manager starts an embedded mpstate-manager process (it ends with the ``with``
+block; if this process is killed, it serves on while others use it);
 ``mpstate.connect(name)`` attaches to a running one. Proxies work on the mapped
 segment directly (no socket, no pickle) and travel to other processes by pickling
 their name and the manager's address, never their value. Values are int, float,
@@ -23,7 +24,8 @@ from ._errors import __all__ as _error_names
 from ._proxies import _in_thread, ArrayProxy, BarrierProxy, DictProxy, ListProxy, LoopState, NamespaceProxy, ValueProxy
 
 __version__ = _core.__version__
-__all__ = ["Manager", "Client", "connect", "LoopState"] + list(_error_names)
+Fence = _core.Fence
+__all__ = ["Manager", "Client", "connect", "LoopState", "Fence"] + list(_error_names)
 
 # typecodes of multiprocessing / array, and Python types, to mpstate types
 _TYPECODES = {
@@ -183,8 +185,9 @@ class Client:
 
 class Manager(Client):
     """An embedded manager: starts mpstate-manager as a child process, serving
-    `name` with a segment of `size` bytes ("64M"); it ends with this process, or
-    at ``shutdown()`` / the end of the ``with`` block."""
+    `name` with a segment of `size` bytes ("64M"); it ends at ``shutdown()`` / the
+    end of the ``with`` block. If this process is killed first, the manager serves
+    on while other processes use it, then exits."""
 
     def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None):
         self._started_by = os.getpid()

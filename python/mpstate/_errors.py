@@ -43,6 +43,9 @@ _CLASSES = [
     _error("Busy", "busy", TimeoutError, doc="A variable stayed locked by a stopped or slow client."),
     _error("BrokenBarrier", "broken_barrier", threading.BrokenBarrierError),
     _error("LockUnrecoverable", "lock_unrecoverable", RuntimeError),
+    _error("OwnershipLost", "ownership_lost", RuntimeError,
+           doc="An op made as an owner (release, heartbeat, a fenced write) after the ownership ended: "
+               "a lapsed lease, an evicted holder, a stale fence."),
     _error("SystemCallError", "system_error", OSError),
     _error("InternalError", "internal", RuntimeError),
 ]

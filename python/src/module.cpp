@@ -18,7 +18,9 @@ std::shared_ptr<client_handle> client_for(const address& where, Transport transp
                                       std::weak_ptr<client_handle>>;  // never destroyed: outlives the interpreter
   std::lock_guard lock(mutex);
   auto& slot = (*clients)[{where.manager_name, where.socket_path, transport}];
-  if (auto alive = slot.lock()) return alive;
+  // A client whose manager has ended its segment is void: a manager started again
+  // under the same name is served by a new client, never the old orphan segment.
+  if (auto alive = slot.lock(); alive && !alive->client.manager_ended()) return alive;
   ClientOptions options{.manager_name = where.manager_name, .socket_path = where.socket_path, .transport = transport};
   auto made = std::make_shared<client_handle>(client_handle{where, Client(options)});
   slot = made;

@@ -181,6 +181,8 @@ void bind_queue(py::module_& m) {
            py::arg("state"), py::arg("timeout") = py::none(),
            "Blocks (without the GIL) until the loop is in state (or failed); returns the state then.")
       .def_property_readonly("version", [](const loop& l) { return l.proxy.version(); })
+      .def_property_readonly("epoch", [](const loop& l) { return l.proxy.epoch(); },
+                             "The epoch of the ownership this proxy took with mark_starting (0: none).")
       .def_property_readonly("name", [](const loop& l) { return l.proxy.name(); })
       .def(py::pickle(
           [](const loop& l) {

@@ -11,6 +11,8 @@
 namespace mpstate::python {
 namespace {
 
+py::object fence_or_none(const Fence& f) { return f ? py::cast(f) : py::none(); }
+
 template <class T>
 struct py_sync {
   std::shared_ptr<client_handle> client;
@@ -67,6 +69,17 @@ PyObject* acquire_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
   }
 }
 
+// __enter__: acquire(), then the lock itself, so `with lock as held:` can give
+// held.fence to the writes it guards.
+template <class T>
+PyObject* enter_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
+  PyObject* got = acquire_fast<T>(self, args, nargs, kwnames);
+  if (!got) return nullptr;
+  Py_DECREF(got);
+  Py_INCREF(self);
+  return self;
+}
+
 template <class T>
 PyObject* release_fast(PyObject* self, PyObject*) noexcept {
   py_sync<T>* s = instance_of<py_sync<T>>(self);
@@ -90,8 +103,8 @@ void install_fast_lock_methods(py::handle cls) {
   static PyMethodDef acquire_def = {"acquire", as_cfunction<&acquire_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
                                     "acquire(blocking=True, timeout=-1) -> bool, as threading.Lock's."};
   static PyMethodDef release_def = {"release", &release_fast<T>, METH_NOARGS, "release()"};
-  static PyMethodDef enter_def = {"__enter__", as_cfunction<&acquire_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
-                                  "acquire()"};
+  static PyMethodDef enter_def = {"__enter__", as_cfunction<&enter_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
+                                  "acquire(); returns the lock (its .fence is the holding's)"};
   static PyMethodDef exit_def = {"__exit__", as_cfunction<&exit_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
                                  "release()"};
   install_methods(cls, {&acquire_def, &release_def, &enter_def, &exit_def});
@@ -116,8 +129,14 @@ py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name, Bind bin
       .def("_acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
       .def("release", [](py_sync<T>& s) { s.proxy.release(); })
       .def("locked", [](const py_sync<T>& s) { return s.proxy.locked(); })
-      .def("__enter__", [](py_sync<T>& s) { return acquire_lock<T>(s, true, py::int_(-1)); })
+      .def("__enter__",
+           [](py::object self) {
+             acquire_lock<T>(self.cast<py_sync<T>&>(), true, py::int_(-1));
+             return self;
+           })
       .def("__exit__", [](py_sync<T>& s, py::args) { s.proxy.release(); })
+      .def_property_readonly("fence", [](const py_sync<T>& s) { return fence_or_none(s.proxy.fence()); },
+                             "The holding this proxy acquired (an mpstate.Fence for fenced writes), or None.")
       .def_readonly("previous_owner_died", &py_sync<T>::previous_owner_died)
       .def_property_readonly("name", [](const py_sync<T>& s) { return s.proxy.name(); })
       .def("state", [](const py_sync<T>& s) { return to_python(s.proxy.state()); });
@@ -126,6 +145,17 @@ py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name, Bind bin
 }  // namespace
 
 void bind_sync(py::module_& m) {
+  py::class_<Fence>(m, "Fence", "One holding of a lock, by its epoch: writes given it (fence=...) are made only "
+                                "while that holding lasts, and raise OwnershipLost once it ended.")
+      .def(py::init<std::string, std::uint64_t>(), py::arg("lock"), py::arg("epoch"))
+      .def_property_readonly("lock", &Fence::lock)
+      .def_property_readonly("epoch", &Fence::epoch)
+      .def("__bool__", [](const Fence& f) { return static_cast<bool>(f); })
+      .def("__eq__", [](const Fence& a, const Fence& b) { return a.lock() == b.lock() && a.epoch() == b.epoch(); })
+      .def("__hash__", [](const Fence& f) { return py::hash(py::make_tuple(f.lock(), f.epoch())); })
+      .def("__repr__", [](const Fence& f) { return "<mpstate.Fence '" + f.lock() + "' epoch " + std::to_string(f.epoch()) + ">"; })
+      .def(py::pickle([](const Fence& f) { return py::make_tuple(f.lock(), f.epoch()); },
+                      [](py::tuple t) { return Fence(t[0].cast<std::string>(), t[1].cast<std::uint64_t>()); }));
   install_fast_lock_methods<Lock>(
       bind_lock_like<Lock>(m, "Lock", [](const Client& c, const std::string& n) { return c.lock(n); }));
   install_fast_lock_methods<RLock>(
@@ -188,11 +218,19 @@ void bind_sync(py::module_& m) {
              },
              py::arg("n") = 1)
         .def("get_value", [](const py_sync<S>& s) { return s.proxy.value(); })
-        .def("__enter__", [](py_sync<S>& s) {
-          py::gil_scoped_release unlocked;
-          return s.proxy.acquire(forever);
-        })
+        .def("__enter__",
+             [](py::object self) {
+               auto& s = self.cast<py_sync<S>&>();
+               {
+                 py::gil_scoped_release unlocked;
+                 s.proxy.acquire(forever);
+               }
+               return self;
+             })
         .def("__exit__", [](py_sync<S>& s, py::args) { s.proxy.release(); })
+        .def_property_readonly("fence", [](const py_sync<S>& s) { return fence_or_none(s.proxy.fence()); },
+                               "Owned permits (return_dead_permits): this process's holding, as an mpstate.Fence; "
+                               "else None.")
         .def_property_readonly("name", [](const py_sync<S>& s) { return s.proxy.name(); })
         .def(sync_pickle<S>([=](const Client& c, const std::string& n) { return bind(c, n, 1, false); }));
   };

@@ -78,6 +78,16 @@ void set_any(any_value& v, py::handle value) {
       v);
 }
 
+// The `fence=` argument of a fenced write: an mpstate.Fence, or None for a plain one.
+std::optional<Fence> fence_of(const py::object& fence) {
+  if (fence.is_none()) return std::nullopt;
+  if (!py::isinstance<Fence>(fence)) {
+    throw py::type_error("fence= takes an mpstate.Fence (a held lock's .fence), not " +
+                         std::string(py::str(py::type::of(fence).attr("__name__"))));
+  }
+  return fence.cast<Fence>();
+}
+
 std::string type_of_any(const any_value& v) {
   static constexpr const char* names[] = {"int64", "uint64", "double", "bool", "string", "bytes", "json"};
   return names[v.index()];
@@ -91,12 +101,24 @@ struct py_value {
   any_value value;
 };
 
-py::object add(py_value& self, py::handle delta) {
+void set_fenced(py_value& self, py::handle value, const py::object& fence) {
+  const std::optional<Fence> f = fence_of(fence);
+  if (!f) return set_any(self.value, value);
+  std::visit(
+      [&](auto& proxy) {
+        using T = std::decay_t<decltype(proxy.get())>;
+        proxy.set(from_py<T>(value), *f);
+      },
+      self.value);
+}
+
+py::object add(py_value& self, py::handle delta, const py::object& fence) {
+  const std::optional<Fence> f = fence_of(fence);
   return std::visit(
       [&](auto& proxy) -> py::object {
         using T = std::decay_t<decltype(proxy.get())>;
         if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t> || std::is_same_v<T, double>) {
-          return py::cast(proxy.add(from_py<T>(delta)));
+          return py::cast(f ? proxy.add(from_py<T>(delta), *f) : proxy.add(from_py<T>(delta)));
         } else {
           throw error(errc::type_mismatch, "add() needs an int or float variable; '" + self.name + "' is " +
                                                type_of_any(self.value));
@@ -105,22 +127,26 @@ py::object add(py_value& self, py::handle delta) {
       self.value);
 }
 
-py::tuple compare_exchange(py_value& self, py::handle expected, py::handle desired) {
+py::tuple compare_exchange(py_value& self, py::handle expected, py::handle desired, const py::object& fence) {
+  const std::optional<Fence> f = fence_of(fence);
   return std::visit(
       [&](auto& proxy) {
         using T = std::decay_t<decltype(proxy.get())>;
         T current = from_py<T>(expected);
-        const bool ok = proxy.compare_exchange(current, from_py<T>(desired));
+        const bool ok = f ? proxy.compare_exchange(current, from_py<T>(desired), *f)
+                          : proxy.compare_exchange(current, from_py<T>(desired));
         return py::make_tuple(ok, to_py(current));
       },
       self.value);
 }
 
-py::object update(py_value& self, const py::function& fn) {
+py::object update(py_value& self, const py::function& fn, const py::object& fence) {
+  const std::optional<Fence> f = fence_of(fence);
   return std::visit(
       [&](auto& proxy) {
         using T = std::decay_t<decltype(proxy.get())>;
-        return to_py(proxy.update([&](const T& current) { return from_py<T>(fn(to_py(current))); }));
+        auto apply = [&](const T& current) { return from_py<T>(fn(to_py(current))); };
+        return to_py(f ? proxy.update(apply, *f) : proxy.update(apply));
       },
       self.value);
 }
@@ -184,12 +210,16 @@ void bind_values(py::module_& m) {
            }),
            py::arg("client"), py::arg("name"))
       .def("get", [](const py_value& self) { return get_any(self.value); })
-      .def("set", [](py_value& self, py::handle v) { set_any(self.value, v); })
-      .def("add", &add, py::arg("delta"), "Adds delta atomically and returns the new value.")
+      .def("set", &set_fenced, py::arg("value"), py::arg("fence") = py::none(),
+           "Stores value. With fence= (a held lock's .fence): only while that holding lasts, else "
+           "OwnershipLost and nothing changes.")
+      .def("add", &add, py::arg("delta"), py::arg("fence") = py::none(),
+           "Adds delta atomically and returns the new value (fence= as for set).")
       .def("compare_exchange", &compare_exchange, py::arg("expected"), py::arg("desired"),
-           "Stores desired if the value equals expected; returns (stored, value before).")
-      .def("update", &update, py::arg("fn"),
-           "Stores fn(current) atomically (fn runs under the variable's lock) and returns it.")
+           py::arg("fence") = py::none(),
+           "Stores desired if the value equals expected; returns (stored, value before) (fence= as for set).")
+      .def("update", &update, py::arg("fn"), py::arg("fence") = py::none(),
+           "Stores fn(current) atomically (fn runs under the variable's lock) and returns it (fence= as for set).")
       .def_property_readonly("version", [](const py_value& self) {
         return std::visit([](const auto& proxy) { return proxy.version(); }, self.value);
       })

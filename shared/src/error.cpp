@@ -9,14 +9,14 @@ namespace mpstate {
 namespace {
 
 // Kept in the order of the enum; checked by a unit test that round-trips every code.
-constexpr std::array<std::string_view, 25> code_names = {
+constexpr std::array<std::string_view, 26> code_names = {
     "ok",           "not_found",         "already_exists",   "invalid_name",
     "invalid_type", "type_mismatch",     "value_too_large",  "segment_full",
     "invalid_argument", "out_of_range",  "bad_request",      "unknown_op",
     "missing_field", "line_too_long",    "permission_denied", "too_many_connections",
     "manager_unavailable",
     "manager_running", "layout_mismatch", "timeout",         "busy",  "broken_barrier",
-    "lock_unrecoverable",
+    "lock_unrecoverable", "ownership_lost",
     "system_error", "internal"};
 static_assert(code_names.size() == static_cast<std::size_t>(errc::internal) + 1);
 

@@ -28,6 +28,21 @@ void require_owner(const variable_record& r, const loop_snapshot& s, const proce
   }
 }
 
+// An op made as the ownership of `epoch`: the loop must still be active under it,
+// for `who`. Otherwise the owner lost it, and is told.
+void require_epoch(const variable_record& r, const loop_snapshot& s, const process_identity& who,
+                   std::optional<std::uint64_t> epoch) {
+  if (!epoch) return require_owner(r, s, who);
+  const bool same_owner = s.owner_pid == who.pid && (s.owner_start_time == 0 || who.start_time == 0 ||
+                                                     s.owner_start_time == who.start_time);
+  if (s.epoch == *epoch && is_active(s.phase) && same_owner) return;
+  std::string now = std::string(to_string(s.phase));
+  if (s.epoch != *epoch) now += " under epoch " + std::to_string(s.epoch) + " of process " + std::to_string(s.owner_pid);
+  if (s.reason[0] != '\0') now += " (" + std::string(s.reason) + ")";
+  throw error(errc::ownership_lost, "loop '" + std::string(r.name_view()) + "': the ownership with epoch " +
+                                        std::to_string(*epoch) + " has ended; the loop is " + now);
+}
+
 void set_reason(loop_snapshot& s, std::string_view reason) {
   std::size_t n = std::min(reason.size(), sizeof s.reason - 1);
   if (n > 0) std::memcpy(s.reason, reason.data(), n);  // an empty view may have a null data()
@@ -43,7 +58,7 @@ loop_snapshot read_loop(variable_record& r) {
 }
 
 loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identity& who,
-                        std::string_view reason) {
+                        std::string_view reason, std::optional<std::uint64_t> epoch) {
   check_type(r, value_type::loop);
   locked_record lock(r);
   loop_snapshot s = snapshot_of(r);
@@ -56,13 +71,17 @@ loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identit
                                                 "' is already run by live process " +
                                                 std::to_string(s.owner_pid));
       }
-      s = loop_snapshot{};
+      {
+        const std::uint64_t last = s.epoch;
+        s = loop_snapshot{};
+        s.epoch = next_epoch(last, r.header());
+      }
       s.owner_pid = who.pid;
       s.owner_start_time = who.start_time;
       s.started_ns = now;
       break;
     case loop_phase::running:
-      require_owner(r, s, who);
+      require_epoch(r, s, who, epoch);
       if (s.phase != loop_phase::starting && s.phase != loop_phase::running &&
           s.phase != loop_phase::stopping) {
         throw error(errc::invalid_argument, "loop '" + std::string(r.name_view()) + "' is " +
@@ -74,7 +93,7 @@ loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identit
     case loop_phase::stopping:
     case loop_phase::stopped:
     case loop_phase::failed:
-      require_owner(r, s, who);
+      require_epoch(r, s, who, epoch);
       break;
     case loop_phase::idle:
       throw error(errc::invalid_argument, "a loop cannot be marked idle");
@@ -88,11 +107,12 @@ loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identit
   return s;
 }
 
-loop_snapshot heartbeat_loop(variable_record& r, const process_identity& who, std::uint64_t count) {
+loop_snapshot heartbeat_loop(variable_record& r, const process_identity& who, std::uint64_t count,
+                             std::optional<std::uint64_t> epoch) {
   check_type(r, value_type::loop);
   locked_record lock(r);
   loop_snapshot s = snapshot_of(r);
-  require_owner(r, s, who);
+  require_epoch(r, s, who, epoch);
   s.iterations += count;
   s.heartbeat_ns = now_ns();
   commit_snapshot(r, s);
@@ -133,6 +153,7 @@ void restore_loop(variable_record& r, const nlohmann::json& saved) {
   s.iterations = saved.at("iterations").get<std::uint64_t>();
   s.started_ns = saved.at("started_ns").get<std::int64_t>();
   s.heartbeat_ns = saved.at("heartbeat_ns").get<std::int64_t>();
+  s.epoch = saved.value("epoch", std::uint64_t{0});
   s.changed_ns = now_ns();
   set_reason(s, saved.at("reason").get<std::string>());
   if (is_active(s.phase)) {
@@ -152,7 +173,8 @@ nlohmann::json loop_to_json(const loop_snapshot& s) {
           {"started_ns", s.started_ns},
           {"heartbeat_ns", s.heartbeat_ns},
           {"heartbeat_age_ms", s.heartbeat_ns ? (now - s.heartbeat_ns) / 1'000'000 : -1},
-          {"reason", std::string(s.reason)}};
+          {"reason", std::string(s.reason)},
+          {"epoch", s.epoch}};
 }
 
 }  // namespace mpstate::core

@@ -2,6 +2,7 @@
 #include "mpstate/core/owned_segment.hpp"
 
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <bit>
 #include <cstring>
@@ -23,6 +24,15 @@ constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v +
 
 // One 16-byte slot per 512 bytes of segment (3%): an int64 record takes ~400 bytes,
 // so the name table runs out about when the heap does. 1M names need a 1G segment.
+// 64 random bits, never 0 (0 reads as "none" in messages and hello).
+std::uint64_t random_incarnation() {
+  std::uint64_t id = 0;
+  while (id == 0) {
+    if (::getrandom(&id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) id = static_cast<std::uint64_t>(now_ns());
+  }
+  return id;
+}
+
 std::uint32_t directory_capacity_for(std::uint64_t size) {
   std::uint64_t slots = std::bit_floor(std::max<std::uint64_t>(size / 512, 64));
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(slots, 1u << 24));
@@ -75,6 +85,7 @@ void owned_segment::format_header(segment_header& h) {
   h.header_size = sizeof(segment_header);
   h.segment_size = size();
   h.created_ns = now_ns();
+  h.incarnation = random_incarnation();
   h.directory_mutex.init();
   h.directory_offset = align_up(sizeof(segment_header), 64);
   h.directory_capacity = directory_capacity_for(size());
@@ -114,7 +125,11 @@ void owned_segment::adopt_heap() {
   for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
     if (slots()[i].record_offset > slot_tombstone) ++named_before;
   }
+  // A manager killed while ending the segment (end_incarnation, before its unlink):
+  // the segment lives on, as after any crash.
+  header().ended.store(0);
   for (variable_record* r : published) {
+    r->flags.fetch_and(~record_flag_orphaned);
     r->held_by_predecessor.store(successors.contains(offset_of(r)) ? 1 : 0);
     if (r->deleted() || r->moved()) {
       retired_.push_back(r);

@@ -5,6 +5,7 @@
 
 #include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/owned_segment.hpp"
+#include "mpstate/core/process_identity.hpp"
 
 namespace mpstate::core {
 
@@ -43,6 +44,34 @@ owned_segment::binding_counts owned_segment::count_bindings() const {
   });
   counts.processes = processes.size();
   return counts;
+}
+
+bool owned_segment::bound_by_another_live_process() const {
+  dead_binder_sweep sweep;  // its liveness cache: one /proc read per process
+  const std::uint64_t self = binder_key(self_identity().pid, self_identity().start_time);
+  bool found = false;
+  for_each_record([&](const variable_record& r) {
+    for (std::size_t i = 0; i < record_binder_slots && !found; ++i) {
+      const std::uint64_t key = r.binder_key[i].load(std::memory_order_relaxed);
+      if (key != 0 && key != self && r.binder_count[i].load(std::memory_order_relaxed) != 0 && sweep.alive(key)) {
+        found = true;
+      }
+    }
+  });
+  return found;
+}
+
+// The flag first, then a version bump (the futex word: a sleeper whose FUTEX_WAIT
+// raced the wake-up still sees the word move) and the wake-up. No record lock: a
+// client stopped holding one must not hold up the end. A committer racing the bump
+// (its load + store of the version) leaves it moved either way and wakes waiters.
+void owned_segment::end_incarnation() noexcept {
+  header().ended.store(1, std::memory_order_seq_cst);
+  for_each_record([](variable_record& r) {
+    r.flags.fetch_or(record_flag_orphaned, std::memory_order_seq_cst);
+    r.version.fetch_add(1, std::memory_order_seq_cst);
+    wake_waiters(r);
+  });
 }
 
 }  // namespace mpstate::core

@@ -8,18 +8,19 @@ namespace {
 
 constexpr std::array<op_spec, 37> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
-     "{manager, segment, segment_size, layout_version, protocol_version, manager_pid, version}",
+     "{manager, segment, segment_size, layout_version, protocol_version, manager_pid, version, incarnation}",
      "Greets the manager; tells the client which segment to map."},
     {op_code::create, "create", "name, type", "value, capacity", "{name, type, capacity, version}",
      "Creates a variable of a type (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
      "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list)."},
-    {op_code::set, "set", "name, value", "capacity", "{version}",
-     "Stores a value; creates the variable (type from the JSON value) when absent."},
+    {op_code::set, "set", "name, value", "capacity, fence", "{version}",
+     "Stores a value; creates the variable (type from the JSON value) when absent. With a fence "
+     "{lock, epoch}: only while that lock is held with that epoch (else ownership_lost)."},
     {op_code::get, "get", "name", "", "{value, version, type}", "Reads a value."},
-    {op_code::add, "add", "name, delta", "", "{value}",
-     "Adds to an int64, uint64 or double; returns the new value."},
-    {op_code::cas, "cas", "name, expected, desired", "", "{ok, value}",
-     "Compare-and-swap: stores desired when the value equals expected."},
+    {op_code::add, "add", "name, delta", "fence", "{value}",
+     "Adds to an int64, uint64 or double; returns the new value. Fenced as set."},
+    {op_code::cas, "cas", "name, expected, desired", "fence", "{ok, value}",
+     "Compare-and-swap: stores desired when the value equals expected. Fenced as set."},
     {op_code::delete_, "delete", "name", "", "{}", "Deletes a variable."},
     {op_code::list, "list", "", "prefix", "{names: [..]}",
      "Names of the variables, sorted, optionally under a prefix."},
@@ -31,18 +32,22 @@ constexpr std::array<op_spec, 37> ops = {{
      "Answers when the variable's version differs from `version`, or at the timeout."},
     {op_code::loop_get, "loop_get", "name", "", "{state, pid, iterations, ...}",
      "Reads a loop's state."},
-    {op_code::loop_mark, "loop_mark", "name, state", "reason, pid",
-     "{state, pid, iterations, ...}",
-     "Owner transition (starting, running, stopping, stopped, failed) for the calling process."},
-    {op_code::loop_heartbeat, "loop_heartbeat", "name", "count, pid", "{state, iterations, ...}",
-     "Owner heartbeat: adds `count` (default 1) iterations."},
+    {op_code::loop_mark, "loop_mark", "name, state", "reason, pid, epoch",
+     "{state, pid, iterations, epoch, ...}",
+     "Owner transition (starting, running, stopping, stopped, failed) for the calling process; `starting` "
+     "begins a new epoch, the others made as `epoch` are refused ownership_lost once it ended."},
+    {op_code::loop_heartbeat, "loop_heartbeat", "name", "count, pid, epoch", "{state, iterations, epoch, ...}",
+     "Owner heartbeat: adds `count` (default 1) iterations; ownership_lost once `epoch` ended."},
     {op_code::loop_request_stop, "loop_request_stop", "name", "", "{state}",
      "Asks a starting or running loop to stop (state stopping)."},
     {op_code::shutdown, "shutdown", "", "", "{}",
      "Stops the manager gracefully (after answering)."},
-    {op_code::acquire, "acquire", "name", "tid, pid", "{acquired, owner_died}",
-     "Tries once to take a lock, rlock or semaphore permit for the calling process (never blocks)."},
-    {op_code::release, "release", "name", "tid, pid", "{}", "Releases a lock, rlock or semaphore permit."},
+    {op_code::acquire, "acquire", "name", "tid, pid", "{acquired, owner_died, fence}",
+     "Tries once to take a lock, rlock or semaphore permit for the calling process (never blocks); `fence` "
+     "is the holding's epoch."},
+    {op_code::release, "release", "name", "tid, pid, epoch", "{kept}",
+     "Releases a lock, rlock or semaphore permit; made as the holding `epoch`, refused ownership_lost once it "
+     "ended."},
     {op_code::event_set, "event_set", "name, set", "", "{}", "Sets (true) or clears (false) an event."},
     {op_code::barrier_arrive, "barrier_arrive", "name", "pid", "{generation, index}",
      "Arrives at a barrier; the last party trips it."},
@@ -79,6 +84,13 @@ constexpr std::array<op_spec, 37> ops = {{
 }  // namespace
 
 std::span<const op_spec> op_table() { return ops; }
+
+std::string incarnation_text(std::uint64_t incarnation) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string text(16, '0');
+  for (int i = 15; i >= 0; --i, incarnation >>= 4) text[static_cast<std::size_t>(i)] = digits[incarnation & 15];
+  return text;
+}
 
 const op_spec* find_op(std::string_view name) {
   for (const auto& op : ops) {

@@ -18,6 +18,18 @@ void throw_deleted(const variable_record& r) {
 
 void throw_moved() { throw record_moved(); }
 
+void throw_orphaned(const variable_record& r) {
+  throw error(errc::manager_unavailable, "the manager of variable '" + std::string(r.name_view()) +
+                                             "' ended and removed its segment: this process's proxies of it are "
+                                             "void (connect again to use a new manager's variables)");
+}
+
+void throw_unusable(const variable_record& r) {
+  if (r.orphaned()) throw_orphaned(r);
+  if (r.deleted()) throw_deleted(r);
+  throw_moved();
+}
+
 void throw_type_mismatch(const variable_record& r, value_type wanted) {
   throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
                                        std::string(to_string(r.type)) + ", not " +
@@ -98,6 +110,7 @@ std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen,
       // committed before us (we see its version) or sees waiters > 0 and wakes us.
       robust_lock lock(r.mutex);
       if (lock.owner_died()) repair_after_dead_holder(r);
+      if (r.orphaned()) throw_orphaned(r);  // its manager ended: it bumped the version to wake us
       v = r.version.load(std::memory_order_relaxed);
       if (v != seen || clock::now() >= deadline) return v;
       r.waiters.fetch_add(1, std::memory_order_relaxed);

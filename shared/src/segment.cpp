@@ -135,7 +135,15 @@ variable_record* segment::find_locked(std::string_view name, bool bind) const {
   return r;
 }
 
+void segment::check_not_ended() const {
+  if (ended()) {
+    throw error(errc::manager_unavailable, "the manager of segment /" + shm_name_ +
+                                               " ended and removed it: connect again to use a new manager");
+  }
+}
+
 variable_record* segment::find(std::string_view name, bool bind) const {
+  check_not_ended();
   robust_lock lock(header().directory_mutex);
   return find_locked(name, bind);
 }
@@ -159,6 +167,7 @@ std::vector<std::string> segment::scan_names(std::string_view prefix) const {
 }
 
 std::vector<std::string> segment::list_names(std::string_view prefix) const {
+  check_not_ended();
   std::vector<std::string> out;
 #if !defined(__SANITIZE_THREAD__)  // TSan cannot follow a seqlock: it takes the lock below
   const auto& generation = header().directory_generation;

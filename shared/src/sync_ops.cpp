@@ -21,25 +21,61 @@ void remove_holder(sync_state& s, std::uint32_t i) {
   --s.holder_count;
 }
 
-// Records a permit (or a barrier place) for the process; beyond the table it is untracked.
-void add_to_holders(sync_state& s, const sync_actor& who) {
+// Records a permit (or a barrier place) for the process; beyond the table it is
+// untracked. Returns the holding's epoch: a new one for a new holding (0 untracked).
+std::uint64_t add_to_holders(variable_record& r, sync_state& s, const sync_actor& who) {
   for (std::uint32_t i = 0; i < s.holder_count; ++i) {
     if (same_process(s.holders[i], who.process)) {
       ++s.holders[i].count;
-      return;
+      return s.holders[i].epoch;
     }
   }
   if (s.holder_count == max_sync_holders) {
     ++s.untracked;
-    return;
+    return 0;
   }
-  s.holders[s.holder_count++] = {who.process.pid, who.tid, who.process.start_time, 1};
+  s.fence = next_epoch(s.fence, r.header());
+  s.holders[s.holder_count++] = {who.process.pid, who.tid, who.process.start_time, 1, s.fence};
+  return s.fence;
+}
+
+// What an owner's op is told when its holding is not the current one.
+[[noreturn]] void throw_lost(const variable_record& r, const sync_state& s, std::uint64_t epoch) {
+  std::string now;
+  const bool held = r.type == value_type::condition ? s.holder_count > 0 && s.holders[0].pid != 0 : s.holder_count > 0;
+  if (r.type == value_type::semaphore || r.type == value_type::bounded_semaphore) {
+    now = "it holds no permits of it under that epoch now";
+  } else if (!held) {
+    now = "it is free now";
+  } else {
+    now = "it is held by process " + std::to_string(s.holders[0].pid) + " with epoch " + std::to_string(s.fence);
+  }
+  throw error(errc::ownership_lost, std::string(to_string(r.type)) + " " + quoted(r) + ": the holding with epoch " +
+                                        std::to_string(epoch) + " has ended (" + now +
+                                        "); this owner lost it (a lease that lapsed, or a holder evicted as dead)");
+}
+
+bool holds_epoch(const variable_record& r, const sync_state& s, std::uint64_t epoch) {
+  switch (r.type) {
+    case value_type::lock:
+    case value_type::rlock: return s.holder_count > 0 && s.fence == epoch;
+    case value_type::condition: return s.holder_count > 0 && s.holders[0].pid != 0 && s.fence == epoch;
+    case value_type::semaphore:
+    case value_type::bounded_semaphore:
+      for (std::uint32_t i = 0; i < s.holder_count; ++i) {
+        if (s.holders[i].epoch == epoch) return true;
+      }
+      return false;
+    default: return false;
+  }
 }
 
 json holders_json(const sync_state& s) {
   json list = json::array();
   for (std::uint32_t i = 0; i < s.holder_count; ++i) {
-    list.push_back({{"pid", s.holders[i].pid}, {"count", s.holders[i].count}});
+    json holder = {{"pid", s.holders[i].pid}, {"count", s.holders[i].count}};
+    if (s.holders[i].epoch != 0) holder["epoch"] = s.holders[i].epoch;  // an owned semaphore's holding
+    list.push_back(std::move(holder));
   }
   return list;
 }
@@ -126,9 +162,11 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
       if (s.holders[0].pid != 0) {
         if (!same_thread(s.holders[0], who)) return out;
         ++s.holders[0].count;
+        out.fence = s.fence;
         break;
       }
-      s.holders[0] = {who.process.pid, who.tid, who.process.start_time, 1};
+      s.fence = next_epoch(s.fence, r.header());
+      s.holders[0] = {who.process.pid, who.tid, who.process.start_time, 1, s.fence};
       s.holder_count = std::max<std::uint32_t>(s.holder_count, 1);
       out.previous_owner_died = s.owner_died != 0;
       s.owner_died = 0;
@@ -136,31 +174,41 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
     case value_type::rlock:
       if (s.holder_count && same_process(s.holders[0], who.process) && s.holders[0].tid == who.tid) {
         ++s.holders[0].count;  // the owning thread again
+        out.fence = s.fence;
         break;
       }
       [[fallthrough]];
     case value_type::lock:
       if (s.holder_count) return out;
-      s.holders[0] = {who.process.pid, r.type == value_type::rlock ? who.tid : 0, who.process.start_time, 1};
+      s.fence = next_epoch(s.fence, r.header());
+      s.holders[0] = {who.process.pid, r.type == value_type::rlock ? who.tid : 0, who.process.start_time, 1, s.fence};
       s.holder_count = 1;
       out.previous_owner_died = s.owner_died != 0;
+      out.fence = s.fence;
       s.owner_died = 0;
       break;
     default:  // semaphores: a counter, unless permits are owned (sync_option_return_dead_permits)
       if (s.value <= 0) return out;
       --s.value;
-      if (s.options & sync_option_return_dead_permits) add_to_holders(s, who);
+      if (s.options & sync_option_return_dead_permits) out.fence = add_to_holders(r, s, who);
   }
+  if (r.type == value_type::condition && out.fence == 0) out.fence = s.fence;
   out.acquired = true;
   ++s.acquisitions;
   commit_state(r, s, lock);
   return out;
 }
 
-void release(variable_record& r, const sync_actor& who) {
+std::uint64_t release(variable_record& r, const sync_actor& who, std::optional<std::uint64_t> epoch) {
   require_holdable(r, "release");
   locked_record lock(r);
   sync_state s = state_of(r);
+  const bool owned_permits = (s.options & sync_option_return_dead_permits) != 0;
+  const bool is_semaphore = r.type == value_type::semaphore || r.type == value_type::bounded_semaphore;
+  // An owner's release: its holding must be the current one. (A plain semaphore's
+  // permits are nobody's: its epoch is 0 and nothing is checked.)
+  if (epoch && *epoch != 0 && (!is_semaphore || owned_permits) && !holds_epoch(r, s, *epoch)) throw_lost(r, s, *epoch);
+  std::uint64_t kept = 0;
   switch (r.type) {
     case value_type::lock:
       if (!s.holder_count) throw error(errc::invalid_argument, "release of lock " + quoted(r) + ", which is not held");
@@ -170,29 +218,46 @@ void release(variable_record& r, const sync_actor& who) {
       if (!s.holder_count || !same_process(s.holders[0], who.process) || s.holders[0].tid != who.tid) {
         throw error(errc::invalid_argument, "rlock " + quoted(r) + " is not held by this thread");
       }
-      if (--s.holders[0].count == 0) s.holder_count = 0;
+      if ((kept = --s.holders[0].count) == 0) s.holder_count = 0;
       break;
     case value_type::condition:
       require_condition_owner(r, s, who, "release");
-      if (--s.holders[0].count == 0) s.holders[0] = {};
+      if ((kept = --s.holders[0].count) == 0) s.holders[0] = {};
       break;
     default: {  // semaphores: anyone may release; a bounded one not past its bound
       if (r.type == value_type::bounded_semaphore && s.value + 1 > s.limit) {
         throw error(errc::invalid_argument, "bounded semaphore " + quoted(r) + " released more times than acquired");
       }
       ++s.value;
-      if (!(s.options & sync_option_return_dead_permits)) break;
+      if (!owned_permits) break;
       std::uint32_t i = 0;
-      while (i < s.holder_count && !same_process(s.holders[i], who.process)) ++i;
+      if (epoch && *epoch != 0) {  // the owner's own holding (found above)
+        while (s.holders[i].epoch != *epoch) ++i;
+      } else {
+        while (i < s.holder_count && !same_process(s.holders[i], who.process)) ++i;
+      }
       if (i == s.holder_count && s.untracked > 0) {
         --s.untracked;
       } else {
         if (i == s.holder_count) i = 0;  // released for another process: take one of theirs
-        if (i < s.holder_count && --s.holders[i].count == 0) remove_holder(s, i);
+        if (i < s.holder_count) {
+          kept = --s.holders[i].count;
+          if (kept == 0) remove_holder(s, i);
+        }
       }
     }
   }
   commit_state(r, s, lock);
+  return kept;
+}
+
+void check_epoch_locked(const variable_record& lock, std::uint64_t epoch) {
+  if (!is_sync(lock.type) || lock.type == value_type::event || lock.type == value_type::barrier) {
+    throw error(errc::type_mismatch, "a fence comes from a lock, rlock, condition or owned semaphore; " + quoted(lock) +
+                                         " is " + std::string(to_string(lock.type)));
+  }
+  const sync_state s = state_of(lock);
+  if (!holds_epoch(lock, s, epoch)) throw_lost(lock, s, epoch);
 }
 
 void set_event(variable_record& r, bool set) {
@@ -217,7 +282,7 @@ barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who) {
     s.holder_count = 0;
     s.untracked = 0;
   } else {
-    add_to_holders(s, who);
+    add_to_holders(r, s, who);
   }
   commit_state(r, s, lock);
   return ticket;
@@ -318,6 +383,7 @@ json sync_to_json(variable_record& r) {
            {"depth", s.holder_count ? s.holders[0].count : 0}};
       if (r.type == value_type::rlock) j["holder_tid"] = s.holder_count ? s.holders[0].tid : 0;
       j["owner_died"] = s.owner_died != 0;
+      j["fence"] = s.fence;
       break;
     case value_type::semaphore:
     case value_type::bounded_semaphore:
@@ -339,6 +405,7 @@ json sync_to_json(variable_record& r) {
            {"holder_tid", locked ? s.holders[0].tid : 0},
            {"depth", locked ? s.holders[0].count : 0},
            {"owner_died", s.owner_died != 0},
+           {"fence", s.fence},
            {"waiting", waiters.size()},
            {"notified", notified},
            {"waiters", std::move(waiters)}};
@@ -374,6 +441,8 @@ void restore_sync(variable_record& r, const json& saved) {
   }
   s.acquisitions = saved.value("acquisitions", std::uint64_t{0});
   s.dead_holders = saved.value("dead_holders", std::uint64_t{0});
+  // Epochs go on from where they were (and from this segment's floor, next_epoch).
+  s.fence = saved.value("fence", std::uint64_t{0});
   locked_record lock(r);
   commit_state(r, s, lock);
 }

@@ -51,6 +51,10 @@ class Client {
 
   // True when operations go to the mapped segment, not the socket.
   bool is_local() const;
+  // True once the manager whose segment this client maps has ended and removed it:
+  // every proxy made from this client then throws manager_unavailable; make a new
+  // Client to use a manager started again under the name.
+  bool manager_ended() const;
 
   // Binds to an existing variable of type T. Throws not_found, type_mismatch.
   template <class T>

@@ -9,7 +9,9 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,9 +36,14 @@ class LoopState {
   const std::string& name() const { return binding_.name(); }
 
   // ---- the owner (the process running the loop) ----
-  // Takes ownership for the calling process and resets the counters. Throws
-  // invalid_argument while another live process runs it.
+  // Takes ownership for the calling process, resets the counters and begins a new
+  // epoch, which this proxy keeps. Throws invalid_argument while another live process
+  // runs it.
   void mark_starting();
+  // The transitions and heartbeats below are made as that ownership: once it ended
+  // (the loop was failed because this owner was taken for dead, say its TCP
+  // connection or Redis lease lapsed, or another `starting` took it over) they throw
+  // error(ownership_lost) and change nothing; the loop goes on without this owner.
   void mark_running();
   // Counts `iterations` and stamps the heartbeat.
   void heartbeat(std::uint64_t iterations = 1);
@@ -54,10 +61,23 @@ class LoopState {
   // state then. Sleeps on the variable's futex; never hangs on a dead owner.
   LoopPhase wait_for(LoopPhase target, std::chrono::milliseconds timeout) const;
   std::uint64_t version() const { return binding_.version(); }
+  // The epoch of the ownership this proxy took with mark_starting (0: none).
+  std::uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
  private:
   void mark(LoopPhase to, std::string_view reason = {});
+  // The epoch to make an owner's op as (nullopt: none taken through this proxy);
+  // ownership_lost when it was taken over a connection replaced since.
+  std::optional<std::uint64_t> owner_epoch() const;
+  void keep_epoch(std::uint64_t epoch, std::uint64_t session);
   detail::binding binding_;
+  // What this proxy owns: copied proxies own nothing.
+  struct epoch_cell : std::atomic<std::uint64_t> {
+    epoch_cell() : std::atomic<std::uint64_t>(0) {}
+    epoch_cell(const epoch_cell&) : std::atomic<std::uint64_t>(0) {}
+  };
+  epoch_cell epoch_;
+  epoch_cell session_;
 };
 
 }  // namespace mpstate

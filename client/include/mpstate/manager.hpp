@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // mpstate::Manager: an embedded manager, for programs that want no daemon.
 // start() spawns `mpstate-manager` as a child process and returns once it serves;
-// the child ends when the thread that started it ends (PR_SET_PDEATHSIG), and the
-// object's destructor shuts it down (in the process that started it only, so a
-// forked child's copy does nothing).
+// the object's destructor shuts it down (in the process that started it only, so a
+// forked child's copy does nothing). If the starting process ends without that (a
+// SIGKILL), the manager serves on while any other process is bound to its variables
+// or connected, then exits: the state is never taken from processes still using it.
 #pragma once
 
 #include <sys/types.h>

@@ -11,6 +11,7 @@
 #include "mpstate/client.hpp"
 #include "mpstate/dict.hpp"
 #include "mpstate/error.hpp"
+#include "mpstate/fence.hpp"
 #include "mpstate/loop_state.hpp"
 #include "mpstate/manager.hpp"
 #include "mpstate/queue.hpp"

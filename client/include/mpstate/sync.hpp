@@ -15,6 +15,7 @@
 // methods use the acquire / release / event_set / barrier_* ops and `wait`.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "mpstate/core/layout.hpp"
 #include "mpstate/detail/binding.hpp"
 #include "mpstate/error.hpp"
+#include "mpstate/fence.hpp"
 
 namespace mpstate {
 
@@ -33,10 +35,22 @@ inline constexpr std::chrono::milliseconds forever{-1};
 struct AcquireResult {
   bool acquired = false;
   bool previous_owner_died = false;  // repair what the lock guarded before trusting it
+  std::uint64_t fence = 0;           // the holding's epoch (mpstate/fence.hpp); 0 if none
   explicit operator bool() const { return acquired; }
 };
 
 namespace detail {
+// What a sync proxy holds: the epoch of its holding and the client's lease session
+// it was acquired in (0 on the mapped segment, where the process owns it). A copy
+// of a proxy holds nothing.
+struct holding_cell {
+  holding_cell() = default;
+  holding_cell(const holding_cell&) {}
+  holding_cell& operator=(const holding_cell&) = delete;
+  std::atomic<std::uint64_t> epoch{0};
+  std::atomic<std::uint64_t> session{0};
+};
+
 // What every sync proxy shares: the binding and the blocking loop.
 class sync_handle {
  public:
@@ -44,15 +58,28 @@ class sync_handle {
   const std::string& name() const { return binding_.name(); }
   // The state as the dump shows it (docs/protocol.md, synchronisation types).
   nlohmann::json state() const;
+  // The holding this proxy acquired and has not released, as a Fence for writes
+  // made while it lasts; an empty Fence when it holds nothing (or a plain
+  // semaphore's permit, which nobody owns).
+  Fence fence() const;
 
  protected:
   // Calls try_once until it returns true or the timeout passes; false at the timeout.
   bool block(const std::function<bool()>& try_once, std::chrono::milliseconds timeout) const;
+  // One try; on success the proxy notes the holding (its epoch) for release_once.
   AcquireResult try_acquire_once() const;
+  // Made as the proxy's holding when it has one: refused with ownership_lost once
+  // that holding ended (released by another, taken over after a lapsed lease or an
+  // eviction, or acquired over a TCP connection that has broken since). Without
+  // one it is a plain release (anyone may release a held Lock, as in Python).
   void release_once() const;
   bool evict_dead_holders() const;
+  // Throws ownership_lost when the holding was acquired over a connection that has
+  // been replaced since (what a TCP client held is the lease of its connection).
+  void check_session(std::uint64_t session) const;
 
   binding binding_;
+  mutable holding_cell holding_;
 };
 }  // namespace detail
 
@@ -66,6 +93,7 @@ class Lock : public detail::sync_handle {
   // BasicLockable, for std::lock_guard / std::unique_lock.
   void lock() { acquire(); }
   bool try_lock() { return try_acquire_once().acquired; }
+  using sync_handle::fence;  // this proxy's current holding (mpstate/fence.hpp)
   void unlock() { release(); }
   bool locked() const;
 
@@ -84,9 +112,11 @@ template <class L>
 class LockGuard {
  public:
   explicit LockGuard(L& lock) : lock_(lock), result_(lock.acquire()) {}
-  // A destructor must not throw: a release refused (on Redis, a lease that lapsed
-  // while held: the lock is another's now, docs/redis.md) is dropped here.
+  // A destructor must not throw: a release refused there (ownership_lost: the
+  // holding ended while the guard lived, say its TCP connection or Redis lease
+  // lapsed) is dropped. Call release() to be told.
   ~LockGuard() {
+    if (released_) return;
     try {
       lock_.release();
     } catch (const error&) {
@@ -95,10 +125,18 @@ class LockGuard {
   LockGuard(const LockGuard&) = delete;
   LockGuard& operator=(const LockGuard&) = delete;
   bool previous_owner_died() const { return result_.previous_owner_died; }
+  // The holding's fence, for writes made under this guard (mpstate/fence.hpp).
+  Fence fence() const { return lock_.fence(); }
+  // Releases now, and throws what the release meets (ownership_lost).
+  void release() {
+    released_ = true;
+    lock_.release();
+  }
 
  private:
   L& lock_;
   AcquireResult result_;
+  bool released_ = false;
 };
 
 // Whether a semaphore's permits belong to the process that took them (chosen when
@@ -114,8 +152,13 @@ class Semaphore : public detail::sync_handle {
   // Takes a permit; false at the timeout.
   bool acquire(std::chrono::milliseconds timeout = forever);
   // Gives a permit back (a BoundedSemaphore refuses to go past its bound: invalid_argument).
+  // With owned permits (return_dead_holders), a permit this proxy took is given back
+  // as its holding: ownership_lost when the holding ended (the process was taken for
+  // dead: a lapsed lease).
   void release();
   std::int64_t value() const;
+  // Owned permits: the holding this proxy's permits belong to, for fenced writes.
+  using sync_handle::fence;
 
  protected:
   Semaphore(std::shared_ptr<detail::client_core> core, std::string_view name, core::value_type type);

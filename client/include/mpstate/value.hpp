@@ -109,6 +109,74 @@ class Value {
     }
   }
 
+  // ---- fenced writes (mpstate/fence.hpp): each is made only while `fence`'s
+  // holding lasts, and refused with ownership_lost (nothing changed) once it ended.
+  void set(const T& value, const Fence& fence) {
+    if (binding_.record()) [[likely]] {
+      binding_.on_record_fenced(fence, [&](core::variable_record& rec) {
+        if constexpr (traits::scalar) core::store_scalar<T>(rec, value);
+        else core::write_buffer(rec, traits::encode(value));
+      });
+      return;
+    }
+    binding_.remote({{"op", "set"}, {"value", traits::to_json(value)}, {"fence", binding_.fence_field(fence)}});
+  }
+  T add(T delta, const Fence& fence)
+    requires(traits::scalar && !std::is_same_v<T, bool>)
+  {
+    if (binding_.record()) [[likely]] {
+      return binding_.on_record_fenced(fence, [&](core::variable_record& rec) { return core::add_scalar<T>(rec, delta); });
+    }
+    return binding_.decoded(
+        binding_.remote({{"op", "add"}, {"delta", delta}, {"fence", binding_.fence_field(fence)}}).at("value"),
+        traits::from_json);
+  }
+  bool compare_exchange(T& expected, const T& desired, const Fence& fence) {
+    if (binding_.record()) [[likely]] {
+      if constexpr (traits::scalar) {
+        return binding_.on_record_fenced(
+            fence, [&](core::variable_record& rec) { return core::compare_exchange_scalar<T>(rec, expected, desired); });
+      } else {
+        const std::string wanted(traits::encode(expected));
+        std::string current;
+        bool ok = binding_.on_record_fenced(fence, [&](core::variable_record& rec) {
+          current = wanted;
+          return core::compare_exchange_buffer(rec, current, traits::encode(desired));
+        });
+        if (!ok) expected = traits::decode(std::move(current));
+        return ok;
+      }
+    }
+    nlohmann::json result = binding_.remote({{"op", "cas"},
+                                             {"expected", traits::to_json(expected)},
+                                             {"desired", traits::to_json(desired)},
+                                             {"fence", binding_.fence_field(fence)}});
+    if (!result.at("ok").get<bool>()) expected = traits::from_json(result.at("value"));
+    return result.at("ok").get<bool>();
+  }
+  // Locally fn runs under the lock's and the variable's locks; remotely it is a
+  // fenced compare-exchange loop.
+  template <class Fn>
+  T update(Fn&& fn, const Fence& fence) {
+    if (binding_.record()) [[likely]] {
+      if constexpr (traits::scalar) {
+        return binding_.on_record_fenced(fence, [&](core::variable_record& rec) { return core::update_scalar<T>(rec, fn); });
+      } else {
+        std::string stored = binding_.on_record_fenced(fence, [&](core::variable_record& rec) {
+          return core::update_buffer(rec, [&](std::string current) {
+            return std::string(traits::encode(fn(traits::decode(std::move(current)))));
+          });
+        });
+        return traits::decode(std::move(stored));
+      }
+    }
+    T current = get();
+    while (true) {
+      T next = fn(current);
+      if (compare_exchange(current, next, fence)) return next;
+    }
+  }
+
   // The version: +1 for every committed write.
   std::uint64_t version() const { return binding_.version(); }
 

@@ -34,6 +34,8 @@ enum class errc {
   busy,                 // the manager gave up waiting for a variable (or the name table) that a client holds locked
   broken_barrier,       // a barrier that was aborted, timed out, or lost a party that died
   lock_unrecoverable,   // a robust mutex that could not be made consistent
+  ownership_lost,       // an op made as an owner (release, heartbeat, a fenced write) whose ownership
+                        // has ended: a lapsed lease, an evicted holder, a stale epoch or fence
   system_error,         // an operating-system call failed (message says which, with errno text)
   internal,             // a bug: an invariant broke; please report it
 };

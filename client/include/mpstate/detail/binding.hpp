@@ -12,9 +12,28 @@
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/sync_ops.hpp"
 #include "mpstate/detail/client_core.hpp"
+#include "mpstate/fence.hpp"
 
 namespace mpstate::detail {
+
+class binding;
+
+// The lock record a Fence names, on the segment of `value` (its proxy's own binding
+// when the fence came from one, else looked up and bound for this scope).
+class fence_target {
+ public:
+  fence_target(const binding& value, const Fence& fence);
+  ~fence_target();
+  fence_target(const fence_target&) = delete;
+  fence_target& operator=(const fence_target&) = delete;
+  core::variable_record& record() const { return *record_; }
+
+ private:
+  core::variable_record* record_ = nullptr;
+  bool bound_here_ = false;
+};
 
 class binding {
  public:
@@ -30,8 +49,9 @@ class binding {
   // The record, or nullptr in socket mode.
   core::variable_record* record() const { return record_.load(std::memory_order_relaxed); }
   client_core& client() const { return *core_; }
-  // Sends `request` with "name" added; returns its result.
-  nlohmann::json remote(nlohmann::json request) const;
+  // Sends `request` with "name" added; returns its result. With `session`, also the
+  // client's lease session it was answered in (client_core::session).
+  nlohmann::json remote(nlohmann::json request, std::uint64_t* session = nullptr) const;
   // get, set or add of this variable, remotely (client_core::value_call).
   nlohmann::json remote_value(value_op op, const nlohmann::json& operand = {}) const {
     return core_->value_call(op, name_, operand);
@@ -61,6 +81,20 @@ class binding {
       }
     }
   }
+  // A fenced write on the bound record: runs write(record) while `fence`'s holding
+  // lasts (the check and the write one step, core::fenced), following moves and
+  // growing as on_record does. Local only. Throws ownership_lost, invalid_argument
+  // for an empty fence.
+  template <class Write>
+  decltype(auto) on_record_fenced(const Fence& fence, Write&& write) const {
+    const fence_target lock(*this, fence);
+    return on_record([&](core::variable_record& r) {
+      return core::fenced(lock.record(), fence.epoch(), r, [&] { return write(r); });
+    });
+  }
+  // The request field of a remote fenced write: {"lock", "epoch"}, after the same
+  // checks as on_record_fenced makes.
+  nlohmann::json fence_field(const Fence& fence) const;
   std::uint64_t version() const;
   std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const;
 

@@ -34,6 +34,10 @@ struct options {
                                                           // restore them when there is no segment
   std::chrono::milliseconds snapshot_interval{60'000};    // also save this often (0: at exit only)
   int ready_fd = -1;                                      // write "ready\n" here once serving
+  // Embedded (mpstate::Manager::start): the process that started this manager. Once
+  // it ends (killed, say), the manager stays while any other live process is bound
+  // to the segment or connected, and then exits as on SIGTERM; 0: not embedded.
+  pid_t starter_pid = 0;
   // TCP (docs/protocol.md, "TCP and the key"): addresses to listen on, HOST:PORT
   // (port 0: any free one; stat's "listening" says which), served only with a key.
   std::vector<std::string> listen;

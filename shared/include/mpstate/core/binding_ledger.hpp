@@ -45,9 +45,10 @@ class dead_binder_sweep {
  public:
   // Reclaims the entries of dead processes in `r`; returns the bindings given back.
   std::uint64_t reclaim(variable_record& r);
+  // Whether the process of ledger key `key` still runs (cached per sweep).
+  bool alive(std::uint64_t key);
 
  private:
-  bool alive(std::uint64_t key);
   std::unordered_map<std::uint64_t, bool> alive_;
 };
 

@@ -27,7 +27,7 @@ static_assert(std::endian::native == std::endian::little,
               "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 4;  // 4: per-process binding ledgers in records
+constexpr std::uint32_t layout_version = 5;  // 5: incarnations, ownership epochs (fences)
 
 enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
@@ -81,6 +81,13 @@ struct segment_header {
   // directory_mutex), even otherwise; readers that scan without the lock retry when
   // it moved, and fall back to the lock when it stays odd (a manager that died).
   std::atomic<std::uint64_t> directory_generation;
+  // Random, set when the segment is made (a manager that adopts it keeps it): which
+  // life of the name this is. A manager that ends for good (unlinks the segment) sets
+  // `ended` and marks every record record_flag_orphaned first, so a process still
+  // mapping it is told (manager_unavailable) at its next op instead of writing into
+  // a segment nobody else can see (docs/design.md, "Ownership").
+  std::uint64_t incarnation;
+  std::atomic<std::uint32_t> ended;
   // Wall-clock ns, ticked by the manager every 10 ms; writes stamp records with it
   // (a clock read per write would cost more than the lock). It stands still while no
   // manager runs. Alone on its cache line: written 100 times a second, read by all.
@@ -104,7 +111,8 @@ struct loop_snapshot {
   std::int64_t started_ns;    // when the owner marked it starting
   std::int64_t heartbeat_ns;  // the owner's last heartbeat (or state change)
   std::int64_t changed_ns;    // last state change
-  char reason[208];           // why it failed (NUL-terminated)
+  std::uint64_t epoch;        // the ownership's epoch: new at each `starting` (next_epoch)
+  char reason[200];           // why it failed (NUL-terminated)
 };
 
 // A process holding a lock, permits of a semaphore, or a place at a barrier.
@@ -113,8 +121,9 @@ struct sync_holder {
   std::int32_t tid;            // rlock: the owning thread; 0 otherwise
   std::uint64_t start_time;    // with pid: the exact process (pids are reused)
   std::uint64_t count;         // rlock depth, permits held, 1 for a barrier party
+  std::uint64_t epoch;         // an owned semaphore's permits: this holding's epoch
 };
-constexpr std::size_t max_sync_holders = 64;  // 1.6 KB a state; an op copies only the used ones
+constexpr std::size_t max_sync_holders = 64;  // 2 KB a state; an op copies only the used ones
 
 // The value of a lock, rlock, semaphore, bounded_semaphore, event or barrier,
 // stored whole in a record's buffer slot (committed like any buffer: never torn).
@@ -129,8 +138,21 @@ struct sync_state {
   std::uint32_t options;       // sync_option_* bits, fixed at creation
   std::uint64_t acquisitions;  // successful acquires / arrivals, ever
   std::uint64_t dead_holders;  // holders found dead and recovered, ever
+  // lock, rlock, condition: the epoch of the current (or last) holding, new at each
+  // fresh acquisition (next_epoch); an op made as the owner carries it and a stale
+  // one is refused (ownership_lost). Owned semaphores number their holdings with it.
+  std::uint64_t fence;
   sync_holder holders[max_sync_holders];
 };
+
+// The next epoch of an ownership whose last was `last`: one more, and never below the
+// segment's creation time in ns, so a new segment under the same name (a new
+// incarnation) never hands out an epoch an older one did (an acquisition costs well
+// over a nanosecond).
+inline std::uint64_t next_epoch(std::uint64_t last, const segment_header& h) {
+  const auto floor = static_cast<std::uint64_t>(h.created_ns);
+  return last + 1 > floor ? last + 1 : floor;
+}
 
 // A semaphore that records which process took each permit and gives back the
 // permits of a process that ends holding them. Opt-in: Python's semaphores are
@@ -143,6 +165,9 @@ constexpr std::size_t record_binder_slots = 8;
 constexpr std::uint32_t record_flag_deleted = 1;
 // The manager moved the value to a larger record (moved_to): follow it and retry.
 constexpr std::uint32_t record_flag_moved = 2;
+// Its manager ended and unlinked the segment (segment_header::ended): every op on
+// the record is refused manager_unavailable.
+constexpr std::uint32_t record_flag_orphaned = 4;
 constexpr int clock_tick_ms = 10;  // how often the manager ticks segment_header::clock_ns
 
 // One variable. Scalars live in `scalar`; string/bytes/json/loop values in two
@@ -201,6 +226,7 @@ struct alignas(64) variable_record {
   std::uint32_t* futex_word() { return reinterpret_cast<std::uint32_t*>(&version); }
   bool deleted() const { return flags.load(std::memory_order_acquire) & record_flag_deleted; }
   bool moved() const { return flags.load(std::memory_order_acquire) & record_flag_moved; }
+  bool orphaned() const { return flags.load(std::memory_order_acquire) & record_flag_orphaned; }
 };
 
 // The header of a heap block: one 8-byte word, alone on the block's first cache line
@@ -249,9 +275,10 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std
               "shared-memory atomics must be lock-free");
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && alignof(std::atomic<std::uint64_t>) == 8);
 static_assert(sizeof(robust_mutex) == 40, "pthread_mutex_t of x86-64/aarch64 glibc");
-static_assert(layout_version == 4, "the asserts below describe layout 4: update them with the layout");
+static_assert(layout_version == 5, "the asserts below describe layout 5: update them with the layout");
 static_assert(sizeof(segment_header) == 256 && offsetof(segment_header, directory_mutex) == 48 &&
-              offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, clock_ns) == 192);
+              offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, incarnation) == 136 &&
+              offsetof(segment_header, ended) == 144 && offsetof(segment_header, clock_ns) == 192);
 static_assert(sizeof(directory_slot) == 16);
 static_assert(sizeof(variable_record) == 512 && alignof(variable_record) == 64);
 static_assert(offsetof(variable_record, version) == 40 && offsetof(variable_record, scalar) == 48 &&
@@ -259,7 +286,8 @@ static_assert(offsetof(variable_record, version) == 40 && offsetof(variable_reco
               offsetof(variable_record, bind_count) == 72 && offsetof(variable_record, moved_to) == 136 &&
               offsetof(variable_record, binder_key) == 144 && offsetof(variable_record, binder_count) == 208 &&
               offsetof(variable_record, name) == 240);
-static_assert(sizeof(loop_snapshot) == 256 && sizeof(sync_holder) == 24 && sizeof(sync_state) == 1600 &&
+static_assert(sizeof(loop_snapshot) == 256 && offsetof(loop_snapshot, epoch) == 48 && sizeof(sync_holder) == 32 &&
+              offsetof(sync_state, fence) == 64 && sizeof(sync_state) == 2120 &&
               sizeof(queue_header) == 48);
 
 constexpr std::uint64_t default_buffer_capacity = 256;

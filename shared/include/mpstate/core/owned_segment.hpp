@@ -94,6 +94,14 @@ class owned_segment : public segment {
   void claim_for_this_process();
   // Unlinks the segment's name (mapped views stay valid until unmapped).
   void unlink() noexcept;
+  // Before unlink() for good: marks the segment ended and every record orphaned, and
+  // wakes every sleeper, so processes still mapping it are told (manager_unavailable)
+  // at their next op. An adopting manager (one killed between this and unlink())
+  // revives it.
+  void end_incarnation() noexcept;
+  // Whether a live process other than this one holds a binding noted in a ledger
+  // (an embedded manager whose starter died stays while one does).
+  bool bound_by_another_live_process() const;
 
  private:
   // A reserved heap block, its record zeroed (and its slots, with zero_slots) and

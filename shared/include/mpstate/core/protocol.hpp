@@ -51,6 +51,9 @@ struct op_spec {
 };
 
 std::span<const op_spec> op_table();
+// A segment's incarnation as hello answers it: 16 lower-case hex digits (a JSON
+// number would lose bits in clients whose numbers are doubles).
+std::string incarnation_text(std::uint64_t incarnation);
 // nullptr for an unknown name.
 const op_spec* find_op(std::string_view name);
 

@@ -48,6 +48,10 @@ class buffer_too_small : public error {
 
 [[noreturn]] void throw_deleted(const variable_record& r);
 [[noreturn]] void throw_moved();
+// The record's manager ended (record_flag_orphaned): manager_unavailable.
+[[noreturn]] void throw_orphaned(const variable_record& r);
+// For a record whose flags are not 0: orphaned, deleted, or moved (in that order).
+[[noreturn]] void throw_unusable(const variable_record& r);
 [[noreturn]] void throw_type_mismatch(const variable_record& r, value_type wanted);
 [[noreturn]] void throw_too_large(const variable_record& r, std::size_t size);
 [[noreturn]] void throw_overflow(const variable_record& r);
@@ -103,8 +107,7 @@ class locked_record {
   void check_live() {
     if (r_.flags.load(std::memory_order_acquire) != 0) [[unlikely]] {
       r_.mutex.unlock();
-      if (r_.deleted()) throw_deleted(r_);
-      throw_moved();
+      throw_unusable(r_);
     }
   }
   variable_record& r_;
@@ -134,10 +137,12 @@ template <> struct scalar_codec<bool> {
   static bool from_bits(std::uint64_t b) { return b != 0; }
 };
 
+// One load, and one of the flags (deleted, or its manager ended: the same word, so
+// telling an orphaned proxy costs a read nothing).
 template <class T>
 T load_scalar(const variable_record& r) {
   std::uint64_t bits = r.scalar.load(std::memory_order_acquire);
-  if (r.deleted()) throw_deleted(r);
+  if (r.flags.load(std::memory_order_acquire) != 0) [[unlikely]] throw_unusable(r);
   return scalar_codec<T>::from_bits(bits);
 }
 

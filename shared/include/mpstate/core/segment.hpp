@@ -28,6 +28,11 @@ class segment {
   std::uint64_t size() const { return size_; }
   segment_header& header() const { return *static_cast<segment_header*>(base_); }
   char* base() const { return static_cast<char*>(base_); }
+  std::uint64_t incarnation() const { return header().incarnation; }
+  // True once its manager ended it for good (segment_header::ended).
+  bool ended() const { return header().ended.load(std::memory_order_acquire) != 0; }
+  // Throws error(manager_unavailable) when ended().
+  void check_not_ended() const;
 
   variable_record* record_at(std::uint64_t offset) const {
     return reinterpret_cast<variable_record*>(base() + offset);

@@ -13,10 +13,13 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/record_ops.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate::core {
 
@@ -39,13 +42,44 @@ sync_state initial_sync_state(value_type type, std::string_view name, const nloh
 struct acquire_outcome {
   bool acquired = false;
   bool previous_owner_died = false;  // lock/rlock: the holder before died holding it
+  // The holding's epoch (its fence): lock, rlock and condition, new at each fresh
+  // acquisition (an rlock's owner acquiring again keeps it); an owned semaphore's
+  // (return_dead_permits) per holding process; 0 for a plain semaphore (a counter:
+  // nobody owns its permits).
+  std::uint64_t fence = 0;
 };
 // lock, rlock, semaphore, bounded_semaphore; never blocks. An rlock's owning thread
 // acquires again (depth + 1).
 acquire_outcome try_acquire(variable_record& r, const sync_actor& who);
 // lock: anyone may release a held lock; rlock: only its owning thread; semaphores:
 // anyone, a bounded one not past its bound. invalid_argument otherwise.
-void release(variable_record& r, const sync_actor& who);
+// With `epoch` (the releaser's own holding, from try_acquire) the release is made as
+// that owner: refused with ownership_lost unless that holding is still the current
+// one (a lock freed or taken by another since, say after a lease lapsed). Returns
+// what the holding keeps: an rlock's or condition's depth, an owned semaphore
+// holding's permits; 0 when it ended.
+std::uint64_t release(variable_record& r, const sync_actor& who, std::optional<std::uint64_t> epoch = {});
+
+// Throws ownership_lost unless `lock` (a lock, rlock, condition, or an owned
+// semaphore) is held with `epoch` now. The caller holds lock's record mutex.
+void check_epoch_locked(const variable_record& lock, std::uint64_t epoch);
+
+// A fenced write: runs write() while `lock` is held with `epoch`. The check and the
+// write are one step (lock's record mutex is held across both), so no release,
+// eviction or new acquisition comes between them: a write whose fence is stale is
+// refused (ownership_lost) and changes nothing. Locks lock's mutex, then the
+// value's (inside write); invalid_argument when `value` is `lock` itself.
+template <class Write>
+decltype(auto) fenced(variable_record& lock, std::uint64_t epoch, Write&& write) {
+  locked_record held(lock);
+  check_epoch_locked(lock, epoch);
+  return write();
+}
+template <class Write>
+decltype(auto) fenced(variable_record& lock, std::uint64_t epoch, const variable_record& value, Write&& write) {
+  if (&lock == &value) throw error(errc::invalid_argument, "a variable cannot be fenced by itself");
+  return fenced(lock, epoch, std::forward<Write>(write));
+}
 
 void set_event(variable_record& r, bool set);
 
