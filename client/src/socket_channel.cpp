@@ -6,10 +6,14 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/protocol.hpp"
+#include "mpstate/core/tcp_liveness.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::detail {
@@ -64,7 +68,27 @@ void socket_channel::connect_tcp(const std::string& key) {
   const core::client_handshake sent = core::answer_challenge(read_text(), key, next_id_++);
   write_all(sent.line, ec);
   if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
-  core::check_manager_answer(read_text(), sent);
+  lease_ = core::check_manager_answer(read_text(), sent).lease;
+  core::keep_tcp_alive(socket_.native_handle(), std::chrono::ceil<std::chrono::seconds>(lease_));
+}
+
+void socket_channel::await(short events) {
+  if (!remote_) return;  // a Unix socket: the manager is on this machine, and its end closes if it dies
+  if ((events & POLLIN) && tls_ && SSL_pending(tls_->native_handle()) > 0) return;  // plaintext already here
+  const int fd = socket_.native_handle();
+  const int slice_ms = static_cast<int>(std::clamp<std::int64_t>(lease_.count() / 4, 50, 250));
+  core::tcp_silence_watch silence;
+  while (true) {
+    pollfd ready{fd, events, 0};
+    const int rc = ::poll(&ready, 1, slice_ms);
+    if (rc != 0 && !(rc < 0 && errno == EINTR)) return;  // ready, or an error the I/O will report
+    if (silence.gone(fd, lease_)) {
+      throw error(errc::manager_unavailable, "nothing heard from " + address_ + " for over " +
+                                                 std::to_string(lease_.count()) +
+                                                 " ms (its machine or the network is gone): the connection, and what "
+                                                 "this client held over it, are lost");
+    }
+  }
 }
 
 void socket_channel::start_tls(const std::string& host) {
@@ -110,13 +134,31 @@ void socket_channel::start_tls(const std::string& host) {
 }
 
 void socket_channel::write_all(const std::string& bytes, boost::system::error_code& ec) {
-  if (tls_) asio::write(*tls_, asio::buffer(bytes), ec);
-  else asio::write(socket_, asio::buffer(bytes), ec);
+  if (!remote_) {
+    asio::write(socket_, asio::buffer(bytes), ec);
+    return;
+  }
+  for (std::size_t done = 0; done < bytes.size() && !ec;) {
+    await(POLLOUT);
+    const auto rest = asio::buffer(bytes.data() + done, bytes.size() - done);
+    done += tls_ ? tls_->write_some(rest, ec) : socket_.write_some(rest, ec);
+  }
 }
 
 void socket_channel::read_line_into(boost::system::error_code& ec) {
-  if (tls_) asio::read_until(*tls_, input_, '\n', ec);
-  else asio::read_until(socket_, input_, '\n', ec);
+  if (!remote_) {
+    asio::read_until(socket_, input_, '\n', ec);
+    return;
+  }
+  std::size_t scanned = 0;
+  while (!ec) {
+    const char* data = static_cast<const char*>(input_.data().data());
+    if (std::memchr(data + scanned, '\n', input_.size() - scanned)) return;
+    scanned = input_.size();
+    await(POLLIN);
+    auto room = input_.prepare(64 * 1024);
+    input_.commit(tls_ ? tls_->read_some(room, ec) : socket_.read_some(room, ec));
+  }
 }
 
 std::string socket_channel::read_text() {
@@ -135,7 +177,23 @@ nlohmann::json socket_channel::read_message() {
   return message;
 }
 
+// A poll and at most a peek: about a microsecond against a round trip of tens.
+bool socket_channel::closed_by_peer() const {
+  const int fd = const_cast<socket_channel*>(this)->socket_.native_handle();
+  pollfd ready{fd, POLLIN | POLLRDHUP, 0};
+  if (::poll(&ready, 1, 0) <= 0) return false;
+  if (ready.revents & (POLLERR | POLLHUP | POLLRDHUP)) return true;
+  if (tls_) return false;  // TLS bytes before a request: left for the read to judge
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 std::optional<nlohmann::json> socket_channel::round_trip(const nlohmann::json& request) {
+  // Over TCP, a connection the manager ended (its lease lapsed while the network was
+  // cut, say) is not written to: the request goes on a new one, whose lease session
+  // is new (client_core::session), so what was held over this one is told lost.
+  if (remote_ && closed_by_peer()) return std::nullopt;
   const std::uint64_t id = next_id_++;
   nlohmann::json numbered = request;
   numbered["id"] = id;

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <boost/asio.hpp>
+#include <chrono>
 #include <boost/asio/ssl.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -35,9 +36,16 @@ class socket_channel : public request_channel {
  private:
   void connect_tcp(const std::string& key);
   void start_tls(const std::string& host);
-  // Whole writes and line reads, through TLS when it is on.
+  // Whole writes and line reads, through TLS when it is on. Over TCP they never
+  // wait blind: await() polls in slices and, between them, takes a manager whose
+  // machine has answered nothing for the lease (not even keepalive probes) as gone
+  // (manager_unavailable), so a cut network ends a blocked call within about the
+  // lease, and a client holding something is told it lost it (client_core::session).
   void write_all(const std::string& bytes, boost::system::error_code& ec);
   void read_line_into(boost::system::error_code& ec);
+  void await(short events);
+  // Whether the manager has closed (or reset) this connection: its FIN or RST arrived.
+  bool closed_by_peer() const;
   // The next line (parsed); throws error(manager_unavailable) when the connection ends.
   std::string read_text();
   nlohmann::json read_message();
@@ -54,6 +62,7 @@ class socket_channel : public request_channel {
   pid_t owner_pid_;
   std::string address_;
   bool remote_ = false;  // tcp:// or tls://
+  std::chrono::milliseconds lease_{5000};  // the manager's, from its auth answer
 };
 
 }  // namespace mpstate::detail

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "log.hpp"
+#include "tcp_listener.hpp"
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/segment.hpp"
 
@@ -19,18 +20,20 @@ namespace {
 constexpr std::size_t max_outbox = 4 << 20;
 }  // namespace
 
-connection::connection(peer_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
-                       std::function<void()> on_close, std::function<void()> on_shutdown)
+connection::connection(peer_socket socket, request_handler& handler, wait_pool& waits, answer_pool& answers,
+                       const options& limits, std::function<void()> on_close, std::function<void()> on_shutdown)
     : socket_(std::move(socket)),
       handler_(handler),
       input_(limits.max_line + 1),
       options_(limits),
       waits_(waits),
+      answers_(answers),
       idle_timeout_(limits.idle_timeout),
       idle_timer_(socket_.get_executor()),
       busy_timeout_(limits.busy_timeout),
       max_answer_memory_(limits.max_answer_memory),
       retry_timer_(socket_.get_executor()),
+      silence_timer_(socket_.get_executor()),
       on_close_(std::move(on_close)),
       on_shutdown_(std::move(on_shutdown)) {}
 
@@ -66,7 +69,22 @@ void connection::start_remote(std::string address) {
   challenge_ = core::new_challenge();
   send({{"auth", "hmac-sha256"}, {"challenge", challenge_}, {"protocol_version", core::protocol_version}});
   arm_idle_timer();
+  watch_silence();
   do_read();
+}
+
+void connection::watch_silence() {
+  silence_timer_.expires_after(silence_check);
+  silence_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec || self->closing_) return;
+    if (self->lease_.started() && self->silence_.gone(self->socket_.native_handle(), self->options_.lease)) {
+      log().warn("{}: nothing heard from the peer's machine for over {} s: its connection and lease end",
+                 self->remote_address_, self->options_.lease.count());
+      return self->close();
+    }
+    self->watch_silence();
+  });
 }
 
 // docs/protocol.md, "TCP and the key". Every failure looks the same to the peer and
@@ -75,8 +93,12 @@ bool connection::authenticate(std::string_view line) {
   const auto grant = core::check_client_auth(line, challenge_, options_.key, options_.read_only_key);
   if (!grant) {
     ++handler_.facts().auth_failures;
-    log().warn("{}: authentication failed (wrong key, or no auth line first); refusing after {} ms", remote_address_,
-               core::auth_failure_delay.count());
+    static log_budget budget;  // a peer can fail as often as it likes: its lines are rate-limited
+    if (std::uint64_t left_out = 0; budget.allow(left_out)) {
+      log().warn("{}: authentication failed (wrong key, or no auth line first); refusing after {} ms{}", remote_address_,
+                 core::auth_failure_delay.count(),
+                 left_out ? " (" + std::to_string(left_out) + " more failures in the last second not logged)" : "");
+    }
     refused_ = true;  // reads nothing more
     retry_timer_.expires_after(core::auth_failure_delay);
     json id = json::parse(line, nullptr, false);
@@ -93,7 +115,8 @@ bool connection::authenticate(std::string_view line) {
   --handler_.facts().handshakes_pending;
   peer_.read_only = grant->read_only;
   const char* access = grant->read_only ? "read_only" : "read_write";
-  send(core::make_result(grant->id, {{"proof", grant->proof}, {"access", access}}));
+  const auto lease_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease).count();
+  send(core::make_result(grant->id, {{"proof", grant->proof}, {"access", access}, {"lease_ms", lease_ms}}));
   log().info("{}: authenticated ({})", remote_address_, access);
   arm_idle_timer();
   return true;
@@ -151,6 +174,7 @@ void connection::close() {
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
   idle_timer_.cancel();
   retry_timer_.cancel();
+  silence_timer_.cancel();
   end_lease();
   if (peer_.remote) {  // unread input would make the close a reset, and lose our last answer
     char discard[4096];
@@ -205,6 +229,13 @@ void connection::do_read() {
     received = true;
   }
   if (closing_ || waiting_ || refused_ || !socket_.is_open()) return;
+  if (peer_done_) {
+    // Every complete request it sent has been answered above (what is left is a
+    // partial line): close once those answers are written, not before.
+    closing_ = true;
+    flush();
+    return;
+  }
   socket_.async_wait(peer_socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
     if (ec) return self->close();
     self->do_read();
@@ -244,7 +275,11 @@ bool connection::receive() {
   msg.msg_controllen = sizeof control;
   const ssize_t n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
-  if (n <= 0) {  // the peer closed, or the connection broke
+  if (n == 0) {  // the peer sends no more (it may still read: a half-close)
+    peer_done_ = true;
+    return false;
+  }
+  if (n < 0) {  // the connection broke
     close();
     return false;
   }
@@ -280,6 +315,11 @@ bool connection::on_line(std::size_t bytes) {
   if (out.wait) {
     flush();  // answers to the requests before it go now, not after the wait
     start_wait(std::move(*out.wait));
+    return false;
+  }
+  if (out.deferred) {
+    flush();
+    start_deferred(std::move(out));
     return false;
   }
   if (!blank) {
@@ -348,10 +388,13 @@ void connection::finish_wait(const core::json& id, const std::string& exact_id, 
 // pipeline large reads and never read cannot grow the manager without bound. (An op
 // that changed something, a queue get say, always has its answer sent.)
 void connection::queue(const core::json& response, std::string_view exact_id, bool refusable) {
-  std::string line = core::to_line(response, exact_id);
+  queue_line(core::to_line(response, exact_id), response.value("id", core::json()), exact_id, refusable);
+}
+
+void connection::queue_line(std::string line, const core::json& id, std::string_view exact_id, bool refusable) {
   std::size_t& held = handler_.facts().answer_bytes_held;
   if (refusable && line.size() > 64 * 1024 && held + line.size() > max_answer_memory_) {
-    line = core::to_line(core::make_error(response.value("id", core::json()), errc::busy,
+    line = core::to_line(core::make_error(id, errc::busy,
                                           "the manager holds " + std::to_string(held >> 20) +
                                               " MiB of answers that clients have not read (limit " +
                                               std::to_string(max_answer_memory_ >> 20) + " MiB); this " +
@@ -361,6 +404,25 @@ void connection::queue(const core::json& response, std::string_view exact_id, bo
   }
   held += line.size();
   outbox_ += line;
+}
+
+void connection::start_deferred(handler_outcome out) {
+  waiting_ = true;
+  const core::json id = out.deferred_id;
+  const std::string exact = out.exact_id;
+  const bool refusable = out.refusable;
+  answers_.run([out = std::move(out)] { return core::to_line(answer_now(out), out.exact_id); },
+               [self = shared_from_this(), id, exact, refusable](std::string line) {
+                 self->finish_deferred(std::move(line), id, exact, refusable);
+               });
+}
+
+void connection::finish_deferred(std::string line, const core::json& id, const std::string& exact_id, bool refusable) {
+  waiting_ = false;
+  if (closing_) return;
+  queue_line(std::move(line), id, exact_id, refusable);
+  flush();
+  do_read();
 }
 
 void connection::queue_text(std::string line) {

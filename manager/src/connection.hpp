@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "answer_pool.hpp"
 #include "lease_holder.hpp"
+#include "mpstate/core/tcp_liveness.hpp"
 #include "mpstate/manager/options.hpp"
 #include "request_handler.hpp"
 #include "wait_pool.hpp"
@@ -25,8 +27,8 @@ using peer_socket = asio::generic::stream_protocol::socket;
 class connection : public std::enable_shared_from_this<connection> {
  public:
   // Takes max_line, idle_timeout and busy_timeout from `limits`.
-  connection(peer_socket socket, request_handler& handler, wait_pool& waits, const options& limits,
-             std::function<void()> on_close, std::function<void()> on_shutdown);
+  connection(peer_socket socket, request_handler& handler, wait_pool& waits, answer_pool& answers,
+             const options& limits, std::function<void()> on_close, std::function<void()> on_shutdown);
   ~connection();
   // Serves `peer` (already checked against the allowed users).
   void start(const core::process_identity& peer);
@@ -36,6 +38,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // Refuses the peer: one error line, then close.
   void refuse(errc code, const std::string& message);
   void close();
+  // A TCP peer that has not proven the key yet (nor been refused).
+  bool in_handshake() const { return !authenticated_ && !closing_; }
 
  private:
   void do_read();
@@ -54,6 +58,13 @@ class connection : public std::enable_shared_from_this<connection> {
   void retry_later();
   // Appends a response to the outbox; flush() starts writing it.
   void queue(const core::json& response, std::string_view exact_id = {}, bool refusable = false);
+  // The same for a line already made: past the answer-memory budget, a refusable
+  // one over 64 KiB is replaced by a `busy` error for request `id`.
+  void queue_line(std::string line, const core::json& id, std::string_view exact_id, bool refusable);
+  // An answer made off the event loop (handler_outcome::deferred): later lines wait
+  // behind it, as behind a `wait`.
+  void start_deferred(handler_outcome out);
+  void finish_deferred(std::string line, const core::json& id, const std::string& exact_id, bool refusable);
   void queue_text(std::string line);  // an answer line made by the fast path
   void flush();
   void send(const core::json& response);  // queue + flush
@@ -63,6 +74,10 @@ class connection : public std::enable_shared_from_this<connection> {
   bool authenticate(std::string_view line);
   void end_lease();
   void watch_peer_while_waiting();
+  // A TCP peer whose kernel has answered nothing for the lease (its machine or the
+  // network is gone) loses its connection, and with it its lease: checked every
+  // silence_check while it holds one.
+  void watch_silence();
   void finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version, bool changed);
 
   peer_socket socket_;
@@ -73,6 +88,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool writing_ = false;
   bool closing_ = false;    // close once the outbox is written
   bool reading_paused_ = false;
+  bool peer_done_ = false;  // it sent EOF: answer what it sent, then close
   peer_context peer_;
   const options& options_;  // the server's: keys and lease
   bool authenticated_ = true;  // false for a TCP peer until its auth succeeds
@@ -82,13 +98,16 @@ class connection : public std::enable_shared_from_this<connection> {
   lease_holder lease_;
   std::vector<core::process_identity> senders_;  // identity_of's cache, the last 8
   wait_pool& waits_;
-  bool waiting_ = false;  // a `wait` is pending: later requests queue behind it
+  answer_pool& answers_;
+  bool waiting_ = false;  // a `wait` (or a deferred answer) is pending: later requests queue behind it
   std::chrono::milliseconds idle_timeout_;
   asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point last_request_;  // the idle timer's reference
   std::chrono::milliseconds busy_timeout_;
   std::size_t max_answer_memory_;  // for all connections together (server_facts::answer_bytes_held)
   asio::steady_timer retry_timer_;
+  asio::steady_timer silence_timer_;
+  core::tcp_silence_watch silence_;
   std::optional<std::chrono::steady_clock::time_point> busy_since_;  // the line being retried
   std::shared_ptr<wait_pool::entry> pending_wait_;
   std::function<void()> on_close_;

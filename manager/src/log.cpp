@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <cstdlib>
+#include <utility>
 
 namespace mpstate::manager {
 namespace {
@@ -35,6 +36,17 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }
 
 }  // namespace
+
+bool log_budget::allow(std::uint64_t& left_out) {
+  const auto now = std::chrono::steady_clock::now();
+  if (last_ != std::chrono::steady_clock::time_point{} && now - last_ < std::chrono::seconds(1)) {
+    ++suppressed_;
+    return false;
+  }
+  last_ = now;
+  left_out = std::exchange(suppressed_, 0);
+  return true;
+}
 
 spdlog::logger& log() {
   static std::shared_ptr<spdlog::logger> logger = make_logger();

@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "mpstate/core/auth.hpp"
@@ -102,7 +103,10 @@ int main(int argc, char** argv) {
     opts.allowed_gids.assign(allow_gids.begin(), allow_gids.end());
     if (!key_file.empty()) opts.key = mpstate::core::read_key_file(key_file);
     else if (!opts.listen.empty()) opts.key = mpstate::core::key_from_environment();
-    ::unsetenv("MPSTATE_KEY");  // read; not left for /proc/PID/environ readers of children
+    // Read: not left for readers of /proc/PID/environ (ours: unsetenv alone leaves the
+    // bytes of the environment block the kernel shows there) nor for children.
+    if (char* key = std::getenv("MPSTATE_KEY")) std::memset(key, 0, std::strlen(key));
+    ::unsetenv("MPSTATE_KEY");
     if (!read_only_key_file.empty()) opts.read_only_key = mpstate::core::read_key_file(read_only_key_file);
     if (!opts.read_only_key.empty() && opts.read_only_key == opts.key) {
       throw mpstate::error(mpstate::errc::invalid_argument, "the read-only key must differ from the key");

@@ -34,6 +34,17 @@ struct writing_for {
 };
 }  // namespace
 
+json answer_now(const handler_outcome& out) {
+  if (!out.deferred) return out.response;
+  try {
+    return make_result(out.deferred_id, out.deferred());
+  } catch (const error& e) {
+    return make_error(out.deferred_id, e.code(), e.message());
+  } catch (const std::exception& e) {
+    return make_error(out.deferred_id, errc::internal, e.what());
+  }
+}
+
 handler_outcome request_handler::handle_line(std::string_view line, const peer_context& peer) {
   if (auto answer = answer_plain(line, peer)) return *std::move(answer);
   try {
@@ -79,11 +90,18 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
       throw error(errc::permission_denied, "this connection's key is read-only: '" + std::string(op->name) +
                                                "' changes state");
     }
-    json result = dispatch(op->code, request, peer, wait);
+    std::function<json()> later;
+    json result = dispatch(op->code, request, peer, wait, later);
     ++facts_.ops_by_code[static_cast<std::size_t>(op->code)];
     if (wait) {
       wait->id = id;
       return {json(), std::move(wait)};
+    }
+    if (later) {
+      handler_outcome out{json(), {}, false, {}, read_only};
+      out.deferred = std::move(later);
+      out.deferred_id = id;
+      return out;
     }
     return {make_result(id, std::move(result)), {}, false, {}, read_only};
   } catch (const error& e) {
@@ -234,7 +252,7 @@ variable_record& request_handler::fence_lock(const fence_spec& f) {
 }
 
 json request_handler::dispatch(op_code op, const json& request, const peer_context& peer,
-                               std::optional<pending_wait>& wait) {
+                               std::optional<pending_wait>& wait, std::function<json()>& later) {
   switch (op) {
     case op_code::hello: {
       // docs/protocol.md, "Versions": the wire is served to any client of protocol
@@ -313,6 +331,21 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
     }
     case op_code::get: {
       variable_record& r = existing(request);
+      if (r.capacity > deferred_answer_bytes &&
+          (r.type == value_type::string || r.type == value_type::bytes || r.type == value_type::json)) {
+        // A large value: its bytes are copied here (under its lock, as any read), and
+        // turned into JSON off the event loop.
+        std::string bytes;
+        const std::uint64_t version = read_buffer(r, bytes);
+        later = [type = r.type, version, bytes = std::move(bytes)] {
+          json result(json::value_t::object);
+          result["value"] = element_to_json(type, bytes);
+          result["version"] = version;
+          result["type"] = to_string(type);
+          return result;
+        };
+        return nullptr;
+      }
       json result(json::value_t::object);  // the hottest op: no initializer-list temporaries
       result["value"] = read_json_value(r);
       result["version"] = r.version.load();
@@ -385,12 +418,14 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
               {"auth_failures", facts_.auth_failures},
               {"leases", facts_.leases},
               {"handshakes_pending", facts_.handshakes_pending},
+              {"handshakes_dropped", facts_.handshakes_dropped},
               {"busy_poll_us", facts_.busy_poll_us},
               {"starter_gone", facts_.starter_gone},
               {"counters", counters()}};
     }
-    case op_code::dump:
-      return dump_json(segment_, optional_string(request, "prefix", ""));
+    case op_code::dump:  // every variable: made off the event loop (its lookups lock, its records are bound)
+      later = [&segment = segment_, prefix = optional_string(request, "prefix", "")] { return dump_json(segment, prefix); };
+      return nullptr;
     case op_code::wait: {
       variable_record& r = existing(request);
       auto seen = require_integer(request, "version");

@@ -41,6 +41,7 @@ struct server_facts {
   std::uint64_t auth_failures = 0;                 // TCP handshakes refused
   std::size_t leases = 0;                          // TCP connections holding a lease now
   std::size_t handshakes_pending = 0;              // TCP peers not yet through TLS and the key
+  std::uint64_t handshakes_dropped = 0;            // ... let go to make room for newer ones (a full table)
   std::int64_t busy_poll_us = 0;                   // --busy-poll (event_loop.hpp)
   bool starter_gone = false;                       // embedded: the starter ended (options::starter_pid)
 };
@@ -78,7 +79,19 @@ struct handler_outcome {
   // be refused (busy) and asked again; a change's answer is always sent.
   bool refusable = false;
   std::string text = {};  // the answer line itself, made by the fast path (fast_path.hpp)
+  // An answer too large to make on the event loop: the connection has make() run on
+  // the answer pool (answer_pool.hpp) and sends {"id": deferred_id, "result": make()}
+  // (or the error it throws) in its turn. make() is safe off the event loop.
+  std::function<json()> deferred = {};
+  json deferred_id = {};
 };
+
+// The response of an outcome whose answer is ready or deferred: a deferred one is made
+// here, now (on whatever thread calls this), its error answered as an error.
+json answer_now(const handler_outcome& out);
+
+// Values whose buffer holds more than this are answered off the event loop.
+constexpr std::uint64_t deferred_answer_bytes = 64 * 1024;
 
 class request_handler {
  public:
@@ -100,7 +113,7 @@ class request_handler {
   // request goes the general way.
   std::optional<handler_outcome> answer_plain(std::string_view line, const peer_context& peer);
   json dispatch(core::op_code op, const json& request, const peer_context& peer,
-                std::optional<pending_wait>& wait);
+                std::optional<pending_wait>& wait, std::function<json()>& later);
   core::variable_record& existing(const json& request);
   // Runs write(record); when the value outgrows the record, grows it and writes again.
   // Returns the record written.

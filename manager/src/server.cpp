@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <cerrno>
+#include <deque>
 #include <iostream>
 
+#include "answer_pool.hpp"
 #include "connection.hpp"
 #include "event_loop.hpp"
 #include "tcp_listener.hpp"
@@ -48,6 +50,7 @@ struct server::impl {
   asio::steady_timer clock_timer{io};
   asio::steady_timer snapshot_timer{io};
   std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);  // joined before io dies
+  std::unique_ptr<answer_pool> answers = std::make_unique<answer_pool>(io);  // likewise
   std::uint64_t watches = 0;
   core::process_identity starter;  // opts.starter_pid and its start time (0: gone at start)
   bool starter_gone = false;
@@ -60,6 +63,18 @@ struct server::impl {
   void listen_tcp();
   void accept_tcp(asio::ip::tcp::acceptor& acceptor);
   void on_accept_tcp(asio::ip::tcp::socket socket);
+  // TCP peers in a handshake (TLS, then the key), oldest first. When the table is
+  // full a new peer is not refused: the oldest is let go to make room. A client with
+  // the key finishes in about a round trip, so it is almost never the oldest; peers
+  // that hold sockets open idle, or send garbage, are (tested: docs/reliability.md).
+  struct pending_handshake {
+    std::function<bool()> still_pending;
+    std::function<void()> let_go;
+  };
+  std::deque<pending_handshake> handshakes;
+  log_budget dropped_log;
+  std::uint64_t handshakes_dropped = 0;
+  void make_room_for_a_handshake(const std::string& address);
   std::shared_ptr<connection> new_connection(peer_socket socket);
   bool peer_allowed(const ucred& cred) const;
   void watch();
@@ -122,6 +137,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
 
 server::~server() {
   impl_->waits.reset();  // stop the waiter threads before anything they touch goes
+  impl_->answers.reset();
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
   ::unlink(impl_->socket_path.c_str());
@@ -194,7 +210,7 @@ void server::impl::do_accept() {
 std::shared_ptr<connection> server::impl::new_connection(peer_socket socket) {
   ++facts.connections;
   auto conn = std::make_shared<connection>(
-      std::move(socket), *handler, *waits, opts,
+      std::move(socket), *handler, *waits, *answers, opts,
       [this] { --facts.connections; }, [this] { asio::post(io, [this] { io.stop(); }); });
   if (facts.connections > opts.max_connections) {
     conn->refuse(errc::too_many_connections, "the manager serves " + std::to_string(opts.max_connections) +
@@ -249,33 +265,76 @@ void server::impl::accept_tcp(asio::ip::tcp::acceptor& tcp) {
   });
 }
 
+void server::impl::make_room_for_a_handshake(const std::string& address) {
+  std::erase_if(handshakes, [](const pending_handshake& h) { return !h.still_pending(); });
+  if (handshakes.size() < max_pending_handshakes) return;
+  pending_handshake oldest = std::move(handshakes.front());
+  handshakes.pop_front();
+  oldest.let_go();
+  ++handshakes_dropped;
+  facts.handshakes_dropped = handshakes_dropped;
+  if (std::uint64_t left_out = 0; dropped_log.allow(left_out)) {
+    log().warn("{} TCP peers were in their handshake: let the oldest go to make room for {}{}", max_pending_handshakes,
+               address, left_out ? " (and " + std::to_string(left_out) + " more in the last second)" : "");
+  }
+}
+
 void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
   std::string address = peer_address(socket.native_handle());
-  if (facts.handshakes_pending >= max_pending_handshakes) {
-    log().warn("{}: dropped: {} TCP peers are in their handshake already", address, max_pending_handshakes);
-    return;  // the socket closes here
-  }
+  make_room_for_a_handshake(address);
   tune_tcp_connection(socket.native_handle(), opts.lease);
   if (!tls_context) {
     const int family = socket.local_endpoint().protocol().family();
     peer_socket plain(io, asio::generic::stream_protocol(family, IPPROTO_TCP), socket.release());
-    if (auto conn = new_connection(std::move(plain))) conn->start_remote(std::move(address));
+    if (auto conn = new_connection(std::move(plain))) {
+      conn->start_remote(std::move(address));
+      std::weak_ptr<connection> weak = conn;
+      handshakes.push_back({[weak] {
+                              auto c = weak.lock();
+                              return c && c->in_handshake();
+                            },
+                            [weak] {
+                              if (auto c = weak.lock()) c->close();
+                            }});
+    }
     return;
   }
   // TLS first; the connection is made (and counted) once it is up.
-  auto bridge = std::make_shared<tls_bridge>(tls_bridge::tls_stream(std::move(socket), *tls_context));
+  auto bridge = std::make_shared<tls_bridge>(tls_bridge::tls_stream(std::move(socket), *tls_context), opts.lease);
   ++facts.handshakes_pending;  // until TLS is up; then until the key handshake is done
+  std::weak_ptr<tls_bridge> weak_bridge = bridge;
+  handshakes.push_back({[weak_bridge] {
+                          auto b = weak_bridge.lock();
+                          return b && b->in_handshake();
+                        },
+                        [weak_bridge] {
+                          if (auto b = weak_bridge.lock()) b->stop();
+                        }});
   bridge->start(
       std::chrono::seconds(10),
       [this, address](tls_bridge::inner_socket inner) {
         --facts.handshakes_pending;
         peer_socket plain(io, asio::generic::stream_protocol(AF_UNIX, 0), inner.release());
-        if (auto conn = new_connection(std::move(plain))) conn->start_remote(address);
+        if (auto conn = new_connection(std::move(plain))) {
+          conn->start_remote(address);
+          std::weak_ptr<connection> weak = conn;
+          handshakes.push_back({[weak] {
+                                  auto c = weak.lock();
+                                  return c && c->in_handshake();
+                                },
+                                [weak] {
+                                  if (auto c = weak.lock()) c->close();
+                                }});
+        }
       },
       [this, address](const std::string& why) {
         --facts.handshakes_pending;
         ++facts.auth_failures;
-        log().warn("{}: TLS handshake failed: {}", address, why);
+        static log_budget budget;
+        if (std::uint64_t left_out = 0; budget.allow(left_out)) {
+          log().warn("{}: TLS handshake failed: {}{}", address, why,
+                     left_out ? " (" + std::to_string(left_out) + " more in the last second not logged)" : "");
+        }
       });
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "mpstate/core/auth.hpp"
+#include "mpstate/core/tcp_liveness.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::manager {
@@ -52,14 +53,7 @@ std::string peer_address(int fd) {
 void tune_tcp_connection(int fd, std::chrono::seconds lease) {
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  const int seconds = static_cast<int>(std::max<std::chrono::seconds::rep>(lease.count(), 2));
-  const int idle = std::max(1, seconds / 2), interval = 1, probes = std::max(1, seconds - idle);
-  const unsigned user_timeout_ms = static_cast<unsigned>(seconds) * 1000;
-  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
-  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
+  core::keep_tcp_alive(fd, lease);
 }
 
 }  // namespace mpstate::manager

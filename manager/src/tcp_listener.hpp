@@ -10,9 +10,11 @@
 
 namespace mpstate::manager {
 
-// TCP peers still in their TLS or key handshake, at most: more are dropped at
-// accept, so peers without the key cannot take the slots of those with it.
-constexpr std::size_t max_pending_handshakes = 64;
+// TCP peers still in their TLS or key handshake, at most. A new peer past it is not
+// refused: the oldest in its handshake is let go (server.cpp). A peer that opens
+// connections at R a second can so push out only handshakes older than 256 / R (25 ms
+// at 10,000 a second), and a client with the key takes about one round trip.
+constexpr std::size_t max_pending_handshakes = 256;
 
 // Binds and listens on "HOST:PORT" (a name is resolved; port 0 takes a free one).
 // Throws error(invalid_argument) for a bad address, error(system_error) when it
@@ -25,10 +27,13 @@ std::string to_string(const boost::asio::ip::tcp::endpoint& endpoint);
 std::string peer_address(int fd);
 
 // No Nagle delay (a request is one small write), and the lease's heartbeat: the
-// kernel probes a silent peer after lease/2 and gives up about lease later, also when
-// written answers stay unacknowledged that long (TCP_USER_TIMEOUT). The probes are
-// answered by the peer's kernel, so a stopped (Ctrl-Z) client keeps its lease, as
-// a stopped local process keeps its locks; a machine that is gone does not.
+// kernel probes an idle peer every second after lease/3 (core::keep_tcp_alive). No
+// TCP_USER_TIMEOUT: it also ends a connection whose peer is alive but does not read
+// (a zero window: a client stopped with answers unread), which must keep its lease,
+// as a stopped local process keeps its locks.
 void tune_tcp_connection(int fd, std::chrono::seconds lease);
+// How often a leased connection looks whether its peer's machine still answers
+// (core::tcp_silence_watch).
+constexpr std::chrono::milliseconds silence_check{250};
 
 }  // namespace mpstate::manager

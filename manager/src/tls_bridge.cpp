@@ -2,6 +2,7 @@
 #include "tls_bridge.hpp"
 
 #include "mpstate/error.hpp"
+#include "tcp_listener.hpp"
 
 namespace mpstate::manager {
 
@@ -26,8 +27,22 @@ std::unique_ptr<ssl::context> make_tls_context(const options& opts) {
   return ctx;
 }
 
-tls_bridge::tls_bridge(tls_stream stream)
-    : tls_(std::move(stream)), inner_(tls_.get_executor()), deadline_(tls_.get_executor()) {}
+tls_bridge::tls_bridge(tls_stream stream, std::chrono::seconds lease)
+    : tls_(std::move(stream)),
+      inner_(tls_.get_executor()),
+      deadline_(tls_.get_executor()),
+      silence_timer_(tls_.get_executor()),
+      lease_(lease) {}
+
+void tls_bridge::watch_silence() {
+  silence_timer_.expires_after(silence_check);
+  silence_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec || self->stopped_) return;
+    if (self->silence_.gone(self->tls_.lowest_layer().native_handle(), self->lease_)) return self->stop();
+    self->watch_silence();
+  });
+}
 
 void tls_bridge::start(std::chrono::milliseconds deadline, std::function<void(inner_socket)> serve,
                        std::function<void(const std::string&)> on_failure) {
@@ -48,7 +63,9 @@ void tls_bridge::start(std::chrono::milliseconds deadline, std::function<void(in
       on_failure("socketpair: " + ec.message());
       return self->stop();
     }
+    self->serving_ = true;
     serve(std::move(outer));
+    self->watch_silence();
     self->pump(self->tls_, self->inner_, self->from_tls_);
     self->pump(self->inner_, self->tls_, self->from_inner_);
   });
@@ -73,6 +90,7 @@ void tls_bridge::stop() {
   stopped_ = true;
   boost::system::error_code ignored;
   deadline_.cancel();
+  silence_timer_.cancel();
   inner_.shutdown(inner_socket::shutdown_both, ignored);
   inner_.close(ignored);
   tls_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

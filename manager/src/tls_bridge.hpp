@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "mpstate/core/tcp_liveness.hpp"
 #include "mpstate/manager/options.hpp"
 
 namespace mpstate::manager {
@@ -26,23 +27,32 @@ class tls_bridge : public std::enable_shared_from_this<tls_bridge> {
   using tls_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
   using inner_socket = boost::asio::local::stream_protocol::socket;
 
-  explicit tls_bridge(tls_stream stream);
+  // `lease`: once TLS is up, a peer whose machine stays silent that long (core::tcp_silence_watch)
+  // ends the bridge, and with it the connection's lease.
+  tls_bridge(tls_stream stream, std::chrono::seconds lease);
   // Runs the TLS handshake (closing the socket if it takes over `deadline`); then
   // calls `serve` with the plaintext side's other end, and carries bytes both ways.
   void start(std::chrono::milliseconds deadline, std::function<void(inner_socket)> serve,
              std::function<void(const std::string&)> on_failure);
+  // Still in its TLS handshake.
+  bool in_handshake() const { return !serving_ && !stopped_; }
+  void stop();
 
  private:
   // Carries what `from` reads to `to`, through `buffer`, until either side ends.
   template <class From, class To>
   void pump(From& from, To& to, std::array<char, 16 * 1024>& buffer);
-  void stop();
+  void watch_silence();
 
   tls_stream tls_;
   inner_socket inner_;
   boost::asio::steady_timer deadline_;
+  boost::asio::steady_timer silence_timer_;
+  std::chrono::seconds lease_;
+  core::tcp_silence_watch silence_;
   std::array<char, 16 * 1024> from_tls_{}, from_inner_{};
   bool stopped_ = false;
+  bool serving_ = false;
 };
 
 }  // namespace mpstate::manager

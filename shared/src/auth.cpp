@@ -147,7 +147,7 @@ client_handshake answer_challenge(std::string_view manager_line, std::string_vie
   return {request.dump() + "\n", auth_proof(key, "manager", ours, challenge), id};
 }
 
-bool check_manager_answer(std::string_view answer_line, const client_handshake& sent) {
+manager_grant check_manager_answer(std::string_view answer_line, const client_handshake& sent) {
   const nlohmann::json answer = parse_manager_line(answer_line);
   const nlohmann::json result = answer.value("result", nlohmann::json());
   const nlohmann::json proof = result.is_object() ? result.value("proof", nlohmann::json()) : nlohmann::json();
@@ -155,7 +155,12 @@ bool check_manager_answer(std::string_view answer_line, const client_handshake& 
       !proofs_equal(proof.get_ref<const std::string&>(), sent.expected_proof)) {
     throw error(errc::permission_denied, "the manager did not prove it holds the key: not our manager");
   }
-  return result.value("access", nlohmann::json()) == "read_only";
+  manager_grant grant;
+  grant.read_only = result.value("access", nlohmann::json()) == "read_only";
+  if (const auto lease = result.value("lease_ms", nlohmann::json()); lease.is_number_integer() && lease.get<std::int64_t>() > 0) {
+    grant.lease = std::chrono::milliseconds(lease.get<std::int64_t>());
+  }
+  return grant;
 }
 
 bool is_tls_url(std::string_view address) { return address.starts_with("tls://"); }

@@ -198,7 +198,13 @@ bool owned_segment::compact_directory() {
   return true;
 }
 
-variable_record* owned_segment::find(std::string_view name, bool bind) const { return find_locked(name, bind); }
+// The event-loop thread (segment_locks_never_wait) is the table's only writer: its
+// lookups need no lock. Any other thread of the manager (the answer pool's, making a
+// dump) looks up as a client does, under the directory's lock.
+variable_record* owned_segment::find(std::string_view name, bool bind) const {
+  if (!segment_locks_never_wait) return segment::find(name, bind);
+  return find_locked(name, bind);
+}
 
 void owned_segment::tick_clock() { header().clock_ns.store(now_ns(), std::memory_order_relaxed); }
 

@@ -119,7 +119,7 @@ std::size_t feed_request_bytes(const std::uint8_t* data, std::size_t size) {
       }
       out.response = json::parse(out.text);
     }
-    check_response(out.response);
+    check_response(manager::answer_now(out));  // a deferred answer, made here
     ++responses;
   }
   return responses;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -156,16 +157,20 @@ std::optional<std::string> raw_connection::read_line(std::chrono::milliseconds t
 
 void raw_connection::cut() { ::shutdown(fd_, SHUT_RDWR); }
 
+void raw_connection::finish_sending() { ::shutdown(fd_, SHUT_WR); }
+
 bool raw_connection::closed_by_peer(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
+  do {  // one look at least, even with no time to wait
     pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 50) > 0) {
+    const int slice = static_cast<int>(std::clamp<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count(), 0, 50));
+    if (poll(&p, 1, slice) > 0) {
       char buf[4096];
       ssize_t n = recv(fd_, buf, sizeof buf, 0);
       if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
     }
-  }
+  } while (std::chrono::steady_clock::now() < deadline);
   return false;
 }
 

@@ -77,6 +77,8 @@ class raw_connection {
   bool closed_by_peer(std::chrono::milliseconds timeout = 5s);
   // Cuts the connection (both directions) while this process lives on.
   void cut();
+  // A half-close: sends EOF, and goes on reading.
+  void finish_sending();
 
  private:
   int fd_ = -1;

@@ -20,10 +20,10 @@ struct handler_fixture {
   manager::request_handler handler{*scratch.segment, facts};
   core::process_identity me = core::self_identity();
 
-  json call(const json& request) { return handler.handle(request, me).response; }
+  json call(const json& request) { return manager::answer_now(handler.handle(request, me)); }
   json line(const std::string& text) {
     manager::handler_outcome out = handler.handle_line(text, me);
-    return out.text.empty() ? out.response : json::parse(out.text);  // the fast path answers in text
+    return out.text.empty() ? manager::answer_now(out) : json::parse(out.text);  // the fast path answers in text
   }
   std::string error_code(const json& request) {
     json r = call(request);

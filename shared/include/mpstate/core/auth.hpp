@@ -63,10 +63,16 @@ struct client_handshake {
   std::uint64_t id = 0;
 };
 client_handshake answer_challenge(std::string_view manager_line, std::string_view key, std::uint64_t id);
-// The manager's answer to that line: returns whether access is read-only; throws
+// The manager's answer to that line: whether access is read-only, and the lease of
+// the connection (what the client holds lasts while the manager hears from its
+// machine that long: tcp_liveness.hpp; 5 s from a manager that does not say). Throws
 // its error (permission_denied: a wrong key), or error(permission_denied) when its
 // proof is not the expected one: that manager does not hold the key.
-bool check_manager_answer(std::string_view answer_line, const client_handshake& sent);
+struct manager_grant {
+  bool read_only = false;
+  std::chrono::milliseconds lease{5000};
+};
+manager_grant check_manager_answer(std::string_view answer_line, const client_handshake& sent);
 
 // "tcp://HOST:PORT" or "tls://HOST:PORT" (or "HOST:PORT"; "[v6]:PORT"), split. Throws
 // error(invalid_argument) for anything else or a port outside 0..65535.

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+// Leases over TCP from the manager's side: a holder that is alive but stopped, with
+// megabytes of answers unread, keeps its lease (its machine's kernel still answers);
+// floods of idle or garbage peers never lock clients with the key out of the
+// handshake; and the key given in $MPSTATE_KEY does not stay readable in the
+// manager's /proc/PID/environ.
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "mpstate/core/auth.hpp"
+#include "process_fixture.hpp"
+
+using namespace mpstate;
+using namespace mpstate::test;
+using namespace std::chrono;
+using nlohmann::json;
+
+namespace {
+
+const std::string lease_key = "lease-test-key-0123456789abcdef01";
+
+struct lease_fixture {
+  lease_fixture() {
+    key_path = std::filesystem::temp_directory_path() / unique_name("lkey");
+    std::ofstream(key_path) << lease_key << "\n";
+    std::filesystem::permissions(key_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    ManagerOptions o;
+    o.size = 64 << 20;
+    o.executable = MPSTATE_MANAGER_PATH;
+    o.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_path.string(), "--lease", "2"};
+    manager.emplace(Manager::start(o));
+    local.emplace(manager->connect());
+    address = local->request({{"op", "stat"}})["listening"][0].get<std::string>();
+  }
+  ~lease_fixture() { std::filesystem::remove(key_path); }
+  json stat() const { return local->request({{"op", "stat"}}); }
+  // A raw TCP connection through the key handshake.
+  void authenticate(raw_connection& raw) const {
+    const core::client_handshake sent = core::answer_challenge(raw.read_line().value(), lease_key, 1);
+    raw.send(sent.line);
+    core::check_manager_answer(raw.read_line().value(), sent);
+  }
+
+  std::filesystem::path key_path;
+  std::optional<Manager> manager;
+  std::optional<Client> local;
+  std::string address;
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(tcp_leases, lease_fixture)
+
+BOOST_AUTO_TEST_CASE(a_stopped_holder_with_16_mb_of_answers_unread_keeps_its_lease) {
+  auto big = local->value_or_create<std::string>("s/big", "");
+  big.set(std::string(1 << 20, 'y'));
+  auto lock = local->lock("s/lock");
+  int ready[2];
+  BOOST_REQUIRE(::pipe(ready) == 0);
+  pid_t holder = spawn([&] {
+    raw_connection raw("tcp://" + address);
+    authenticate(raw);
+    raw.send(R"({"op":"acquire","name":"s/lock"})" "\n");
+    if (json::parse(raw.read_line().value())["result"]["acquired"] != true) return 1;
+    std::string burst;
+    for (int i = 0; i < 16; ++i) burst += R"({"op":"get","name":"s/big"})" "\n";
+    raw.send(burst);  // 16 MiB of answers, never read
+    [[maybe_unused]] auto n = ::write(ready[1], "x", 1);
+    ::raise(SIGSTOP);
+    return 0;
+  });
+  char byte;
+  BOOST_REQUIRE(::read(ready[0], &byte, 1) == 1);
+  BOOST_TEST(eventually([&] { return stat()["answer_bytes_held"].get<std::size_t>() > (4u << 20); }, 10s));
+  // Three leases go by (a duration being checked, not a wait for an event).
+  std::this_thread::sleep_for(6s);
+  BOOST_TEST(stat()["leases"] == 1);
+  BOOST_TEST(lock.locked());
+  BOOST_TEST(!lock.try_lock());
+  // Killed, it loses the lock at once, and the next holder is told.
+  kill_now(holder);
+  AcquireResult got;
+  BOOST_TEST((time_of([&] { got = lock.acquire(5s); }) < 2s));
+  BOOST_TEST(got.previous_owner_died);
+  lock.release();
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_of_idle_and_garbage_peers_never_locks_out_clients_with_the_key) {
+  raise_open_file_limit(8192);
+  const std::string url = "tcp://" + address;
+  local->create<std::int64_t>("f/n", 5);
+  // 1,000 peers that connect and say nothing, 50 that send garbage; all kept open,
+  // and a thread that opens again whatever the manager lets go, as an attacker would.
+  std::vector<std::unique_ptr<raw_connection>> idle;
+  for (int i = 0; i < 1000; ++i) idle.push_back(std::make_unique<raw_connection>(url));
+  const std::string garbage = "#####################################################################\n";
+  for (int i = 0; i < 50; ++i) {
+    idle.push_back(std::make_unique<raw_connection>(url));
+    idle.back()->send(garbage);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> reopened{0};
+  std::thread attacker([&] {
+    while (!stop) {
+      for (auto& c : idle) {
+        if (stop) break;
+        if (c->closed_by_peer(0ms)) {
+          c = std::make_unique<raw_connection>(url);
+          ++reopened;
+        }
+      }
+    }
+  });
+  constexpr int clients = 100;
+  std::vector<milliseconds> took;
+  int served = 0;
+  for (int i = 0; i < clients; ++i) {
+    const auto t = time_of([&] {
+      try {
+        Client c(ClientOptions{.manager_name = url, .key = lease_key});
+        served += c.value<std::int64_t>("f/n").get() == 5;
+      } catch (const error&) {
+      }
+    });
+    took.push_back(t);
+  }
+  stop = true;
+  attacker.join();
+  std::sort(took.begin(), took.end());
+  const auto p50 = took[took.size() / 2], p99 = took[took.size() * 99 / 100];
+  BOOST_TEST_MESSAGE("keyed clients served under a flood of 1,050 peers: " << served << "/" << clients << ", p50 "
+                                                                          << p50.count() << " ms, p99 " << p99.count()
+                                                                          << " ms; the attacker reopened "
+                                                                          << reopened.load() << " sockets");
+  BOOST_TEST(served >= clients * 99 / 100);
+  BOOST_TEST((p99 < 200ms), p99.count() << " ms");
+  BOOST_TEST(stat()["handshakes_dropped"].get<int>() >= 900);
+}
+
+BOOST_AUTO_TEST_CASE(the_key_from_the_environment_is_not_left_in_proc_environ) {
+  const std::string secret = "environ-secret-key-0123456789abcdef";
+  ::setenv("MPSTATE_KEY", secret.c_str(), 1);
+  ManagerOptions o;
+  o.size = 4 << 20;
+  o.executable = MPSTATE_MANAGER_PATH;
+  o.extra_args = {"--listen", "127.0.0.1:0"};
+  Manager m = Manager::start(o);
+  ::unsetenv("MPSTATE_KEY");
+  std::ifstream in("/proc/" + std::to_string(m.pid()) + "/environ", std::ios::binary);
+  const std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BOOST_TEST(!environ.empty());
+  BOOST_TEST(environ.find(secret) == std::string::npos);
+  BOOST_TEST(environ.find(secret.substr(0, 12)) == std::string::npos);
+  // The key still works: it was read before it was wiped.
+  const std::string listening = m.connect().request({{"op", "stat"}})["listening"][0];
+  Client remote(ClientOptions{.manager_name = "tcp://" + listening, .key = secret});
+  BOOST_TEST(remote.list().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
