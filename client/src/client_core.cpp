@@ -15,9 +15,18 @@
 namespace mpstate::detail {
 
 namespace {
-std::unique_ptr<request_channel> open_channel(const std::string& address, const std::string& key) {
-  if (is_redis_url(address)) return std::make_unique<redis_channel>(address);
-  return std::make_unique<socket_channel>(address, key);
+std::shared_ptr<request_channel> open_channel(const std::string& address, const std::string& key) {
+  if (is_redis_url(address)) return std::make_shared<redis_channel>(address);
+  return std::make_shared<socket_channel>(address, key);
+}
+
+// A response's result, or its error thrown.
+nlohmann::json result_of(nlohmann::json& response) {
+  if (auto it = response.find("error"); it != response.end()) {
+    throw error(errc_from_string(it->value("code", "internal")), it->value("message", ""));
+  }
+  auto result = response.find("result");
+  return result != response.end() ? std::move(*result) : nlohmann::json();
 }
 }  // namespace
 
@@ -69,9 +78,19 @@ void client_core::leave_parents_channel() {
 }
 
 nlohmann::json client_core::call(const nlohmann::json& request, std::uint64_t* session) {
-  std::lock_guard lock(channel_mutex_);
-  leave_parents_channel();
-  return call_locked(request, session);
+  std::shared_ptr<request_channel> concurrent;
+  {
+    std::lock_guard lock(channel_mutex_);
+    leave_parents_channel();
+    if (!channel_ || !channel_->concurrent()) return call_locked(request, session);
+    concurrent = channel_;
+    if (session) *session = session_.load(std::memory_order_acquire);
+  }
+  // A channel that serves threads at once (Redis: a connection per call in flight):
+  // no lock is held, so one thread's blocking call never stalls another's.
+  std::optional<nlohmann::json> response = concurrent->round_trip(request);
+  if (!response) throw error(errc::manager_unavailable, "cannot send to " + socket_path_);
+  return result_of(*response);
 }
 
 std::string client_core::incarnation() const {
@@ -119,11 +138,7 @@ nlohmann::json client_core::call_locked(const nlohmann::json& request, std::uint
     if (channel_ && !channel_->outlives_errors()) channel_.reset();
     throw;
   }
-  if (auto it = response->find("error"); it != response->end()) {
-    throw error(errc_from_string(it->value("code", "internal")), it->value("message", ""));
-  }
-  auto result = response->find("result");
-  return result != response->end() ? std::move(*result) : nlohmann::json();
+  return result_of(*response);
 }
 
 namespace {
@@ -136,9 +151,14 @@ nlohmann::json answered(nlohmann::json& result, const char* field, const std::st
 }  // namespace
 
 nlohmann::json client_core::value_call(value_op op, const std::string& name, const nlohmann::json& operand) {
-  std::lock_guard lock(channel_mutex_);
+  std::unique_lock lock(channel_mutex_);
   leave_parents_channel();
-  if (channel_) {
+  if (channel_ && channel_->concurrent()) {
+    const std::shared_ptr<request_channel> concurrent = channel_;
+    lock.unlock();  // as in call(): nothing held across the round trip
+    if (auto answer = concurrent->value_call(op, name, operand)) return std::move(*answer);
+    lock.lock();
+  } else if (channel_) {
     try {
       if (auto answer = channel_->value_call(op, name, operand)) return std::move(*answer);
     } catch (const error& e) {

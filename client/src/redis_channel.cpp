@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <sys/random.h>
+
 #include <chrono>
 
 #include "mpstate/core/names.hpp"
@@ -58,7 +60,8 @@ bool holds_a_value(core::value_type t) {
 }  // namespace
 
 redis_channel::redis_channel(const std::string& address)
-    : url_(parse_redis_url(address)), link_(std::make_unique<redis_link>(url_)), owner_pid_(::getpid()) {
+    : url_(parse_redis_url(address)), links_(url_), owner_pid_(::getpid()) {
+  link();  // connects now: no Redis there is manager_unavailable from the start
   owner_ = host_name() + ":" + std::to_string(owner_pid_) + ":" + std::to_string(core::process_start_time(owner_pid_));
   static std::atomic<std::uint64_t> channels{0};
   take_owner_ = owner_ + "#" + std::to_string(++channels);
@@ -131,21 +134,24 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
   // Owned things are this process's leases: nobody acts for another process here.
   if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string name = required_name(request);
-  if (request.contains("fence")) {
-    throw error(errc::invalid_argument, "fenced writes are not available on the Redis backend yet");
+  const std::optional<fence_args> fence = fence_of(request);
+  if (fence && op != "set" && op != "add" && op != "cas") {
+    throw error(errc::invalid_argument, "a 'fence' goes with set, add and cas only");
   }
+  const fence_args* fenced = fence ? &*fence : nullptr;
   if (op == "create") return create(name, request);
   if (op == "get") {
     variable_state got = read(name);
     return {{"type", core::to_string(got.type)}, {"value", std::move(got.value)}, {"version", got.version}};
   }
-  if (op == "set") return {{"version", set(name, core::require_field(request, "value"))}};
-  if (op == "add") return {{"value", add(name, core::require_field(request, "delta"))}};
-  if (op == "cas") return cas(name, core::require_field(request, "expected"), core::require_field(request, "desired"));
+  if (op == "set") return {{"version", set(name, core::require_field(request, "value"), fenced)}};
+  if (op == "add") return {{"value", add(name, core::require_field(request, "delta"), fenced)}};
+  if (op == "cas") {
+    return cas(name, core::require_field(request, "expected"), core::require_field(request, "desired"), fenced);
+  }
   if (op == "delete") {
     run(scripts::remove, name, {name});
-    types_.erase(name);
-    item_types_.erase(name);
+    forget(name);
     return json::object();
   }
   if (op == "wait") {
@@ -168,6 +174,34 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
 
 std::string redis_channel::hash_key(const std::string& name) const { return url_.prefix + "{" + name + "}"; }
 
+std::optional<redis_channel::fence_args> redis_channel::fence_of(const json& request) {
+  auto it = request.find("fence");
+  if (it == request.end()) return std::nullopt;
+  if (!it->is_object()) throw error(errc::bad_request, "field 'fence' must be an object {\"lock\": NAME, \"epoch\": N}");
+  fence_args f{core::require_string(*it, "lock"), epoch_text(*it)};
+  core::validate_variable_name(f.lock);
+  if (f.epoch.empty()) throw error(errc::missing_field, "missing field 'epoch' in 'fence'");
+  return f;
+}
+
+redis_reply redis_channel::run_write(const std::string& plain, const std::string& fenced, const std::string& name,
+                                     std::vector<std::string> args, const fence_args* fence, bool all_keys) {
+  if (!fence) return all_keys ? run(plain, name, std::move(args)) : run_on_value(plain, name, std::move(args));
+  if (fence->lock == name) throw error(errc::invalid_argument, "a variable cannot be fenced by itself");
+  std::vector<std::string> keys = keys_of(name);
+  keys.push_back(hash_key(fence->lock));
+  keys.push_back(keys.back() + ":x");
+  if (url_.how == redis_url::kind::cluster && hash_slot(keys[0]) != hash_slot(keys[4])) {
+    throw error(errc::invalid_argument, "on a Redis Cluster a fenced write needs its variable and its lock in one hash "
+                                        "slot: '" + name + "' is in slot " + std::to_string(hash_slot(keys[0])) + ", '" +
+                                            fence->lock + "' in " + std::to_string(hash_slot(keys[4])) +
+                                            " (docs/redis.md, \"Fenced writes\")");
+  }
+  args.push_back(fence->lock);
+  args.push_back(fence->epoch);
+  return link()->script(fenced, keys, args);
+}
+
 std::vector<std::string> redis_channel::value_keys(const std::string& name) const {
   std::string hash = hash_key(name);
   std::string stream = hash + ":w";
@@ -181,21 +215,101 @@ std::vector<std::string> redis_channel::keys_of(const std::string& name) const {
   return keys;
 }
 
+// The prefix's incarnation: "ID:MICROSECONDS" in P{}:incarnation, made once (SET NX)
+// with a random id and the server's clock. Read on every new connection: gone, or
+// another, means Redis lost the data this client knew (restarted without
+// persistence, flushed): the caller is told once (manager_unavailable), what this
+// process held is dropped (its leases went with the data), and the types it knew are
+// forgotten. (A restart from an older snapshot keeps the key: that is Redis's own
+// durability, docs/redis.md; epochs still never repeat, being above the clock.)
+void redis_channel::check_incarnation(redis_link& l) {
+  const std::string key = url_.prefix + "{}:incarnation";
+  redis_reply got = l.command({"GET", key}, key);
+  if (got->type != REDIS_REPLY_STRING) {
+    redis_reply time = l.command({"TIME"}, key);
+    std::string micros = reply_text(reply_element(time.get(), 1));
+    micros.insert(0, 6 - std::min<std::size_t>(6, micros.size()), '0');
+    std::uint64_t rnd = 0;
+    if (::getrandom(&rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd)) rnd = 0;
+    rnd ^= static_cast<std::uint64_t>(core::now_ns());
+    const std::string made = core::incarnation_text(rnd) + ":" + reply_text(reply_element(time.get(), 0)) + micros;
+    l.command({"SET", key, made, "NX"}, key);
+    got = l.command({"GET", key}, key);
+  }
+  const std::string now = reply_text(got.get());
+  std::lock_guard lock(incarnation_mutex_);
+  if (incarnation_.empty() || incarnation_ == now) {
+    incarnation_ = now;
+    return;
+  }
+  const std::string before = std::exchange(incarnation_, now);
+  {
+    std::lock_guard held(leases_->mutex);
+    leases_->held.clear();
+  }
+  {
+    std::lock_guard cache(cache_mutex_);
+    types_.clear();
+    item_types_.clear();
+  }
+  throw error(errc::manager_unavailable, "Redis at " + url_.text + " lost the data under prefix '" + url_.prefix +
+                                             "' (incarnation " + before + ", now " + now +
+                                             "): the variables this client knew and what this process held there "
+                                             "are gone; from now on it works on what is there");
+}
+
+redis_link_pool::loan redis_channel::link() {
+  redis_link_pool::loan l = links_.borrow();
+  if (l.checked() != l->connections()) {
+    check_incarnation(*l);
+    l.checked() = l->connections();
+  }
+  return l;
+}
+
+std::optional<core::value_type> redis_channel::cached_type(const std::string& name) const {
+  std::lock_guard lock(cache_mutex_);
+  if (auto it = types_.find(name); it != types_.end()) return it->second;
+  return std::nullopt;
+}
+
+void redis_channel::remember_type(const std::string& name, core::value_type t) {
+  std::lock_guard lock(cache_mutex_);
+  types_[name] = t;
+}
+
+std::optional<core::value_type> redis_channel::cached_item_type(const std::string& name) const {
+  std::lock_guard lock(cache_mutex_);
+  if (auto it = item_types_.find(name); it != item_types_.end()) return it->second;
+  return std::nullopt;
+}
+
+void redis_channel::remember_item_type(const std::string& name, core::value_type t) {
+  std::lock_guard lock(cache_mutex_);
+  item_types_[name] = t;
+}
+
+void redis_channel::forget(const std::string& name) {
+  std::lock_guard lock(cache_mutex_);
+  types_.erase(name);
+  item_types_.erase(name);
+}
+
 redis_reply redis_channel::run(const std::string& script, const std::string& name, std::vector<std::string> args) {
-  return link_->script(script, keys_of(name), args);
+  return link()->script(script, keys_of(name), args);
 }
 
 redis_reply redis_channel::run_on_value(const std::string& script, const std::string& name, std::vector<std::string> args) {
-  return link_->script(script, value_keys(name), args);
+  return link()->script(script, value_keys(name), args);
 }
 
 core::value_type redis_channel::type_of(const std::string& name) {
-  if (auto it = types_.find(name); it != types_.end()) return it->second;
+  if (auto known = cached_type(name)) return *known;
   const std::string key = hash_key(name);
-  redis_reply r = link_->command({"HGET", key, "t"}, key);
+  redis_reply r = link()->command({"HGET", key, "t"}, key);
   if (r->type != REDIS_REPLY_STRING) throw error(errc::not_found, "no variable '" + name + "'");
   const auto t = core::value_type_from_string(reply_text(r.get()));
-  types_[name] = t;
+  remember_type(name, t);
   return t;
 }
 
@@ -224,24 +338,24 @@ json redis_channel::create(const std::string& name, const json& request) {
     for (auto& text : encode_items(name, of, all)) args.push_back(std::move(text));
   }
   redis_reply r = run(scripts::create, name, std::move(args));
-  types_[name] = t;
+  remember_type(name, t);
   return {{"name", name}, {"type", core::to_string(t)}, {"capacity", 0}, {"version", r->integer}};
 }
 
 redis_channel::variable_state redis_channel::read(const std::string& name) {
-  if (auto known = types_.find(name); known != types_.end() && holds_a_value(known->second)) {
+  if (auto known = cached_type(name); known && holds_a_value(*known)) {
     // A value's read is one HMGET, no script; any other answer takes the general path.
     const std::string key = hash_key(name);
-    redis_reply r = link_->command({"HMGET", key, "t", "v", "ver"}, key);
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && reply_text(r->element[0]) == core::to_string(known->second) &&
+    redis_reply r = link()->command({"HMGET", key, "t", "v", "ver"}, key);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && reply_text(r->element[0]) == core::to_string(*known) &&
         r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING) {
-      return {known->second, value_from_text(known->second, reply_text(r->element[1])), std::stoull(reply_text(r->element[2]))};
+      return {*known, value_from_text(*known, reply_text(r->element[1])), std::stoull(reply_text(r->element[2]))};
     }
   }
   redis_reply r = run(scripts::read, name, {name});
   const auto h = reply_map(r->element[0]);
   const core::value_type t = core::value_type_from_string(h.at("t"));
-  types_[name] = t;
+  remember_type(name, t);
   const std::uint64_t version = std::stoull(h.at("ver"));
   if (t == core::value_type::loop) return {t, loop_op("get", name, json::object()), version};
   json value = value_of(t, h, r->element[1]);
@@ -252,38 +366,39 @@ redis_channel::variable_state redis_channel::read(const std::string& name) {
 // The client encodes for the type it knows (or the one `set` would give a new
 // variable); a variable of another type answers with its type, and the value is
 // encoded again for it.
-std::uint64_t redis_channel::set(const std::string& name, const json& value) {
-  auto known = types_.find(name);
-  core::value_type t = known != types_.end() ? known->second : core::type_for_json(value);
+std::uint64_t redis_channel::set(const std::string& name, const json& value, const fence_args* fence) {
+  core::value_type t = cached_type(name).value_or(core::type_for_json(value));
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (t == value_type::array || t == value_type::list) {
+      if (fence) throw error(errc::type_mismatch, "fenced writes are for values; '" + name + "' is a " + std::string(core::to_string(t)));
       return items_op("replace", name, {{"value", value}}).at("version").get<std::uint64_t>();
     }
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
     std::vector<std::string> args = {std::string(core::to_string(t)), encode(name, t, value), name};
-    redis_reply r = run_on_value(scripts::set, name, args);
+    redis_reply r = run_write(scripts::set, scripts::fenced_set, name, args, fence);
     if (r->type != REDIS_REPLY_INTEGER && reply_text(reply_element(r.get(), 0)) == "missing") {
-      r = run(scripts::set_or_create, name, std::move(args));
+      r = run_write(scripts::set_or_create, scripts::fenced_set_or_create, name, std::move(args), fence, true);
     }
     if (r->type == REDIS_REPLY_INTEGER) {
-      types_[name] = t;
+      remember_type(name, t);
       return static_cast<std::uint64_t>(r->integer);
     }
     t = core::value_type_from_string(reply_text(reply_element(r.get(), 1)));  // {"type", t}
-    types_[name] = t;
+    remember_type(name, t);
   }
   throw error(errc::busy, "variable '" + name + "' kept changing type");
 }
 
-json redis_channel::add(const std::string& name, const json& delta) {
+json redis_channel::add(const std::string& name, const json& delta, const fence_args* fence) {
   core::value_type t = type_of(name);
   for (int attempt = 0; t == core::value_type::int64; ++attempt) {
-    redis_reply r = run_on_value(scripts::add_int, name, {encode(name, t, delta), name});
+    redis_reply r = run_write(scripts::add_int, scripts::fenced_add_int, name, {encode(name, t, delta), name}, fence);
     if (r->type == REDIS_REPLY_INTEGER) return r->integer;
     if (reply_text(reply_element(r.get(), 0)) == "ok") return json::parse(reply_text(reply_element(r.get(), 1)));
     // {"type", t}: deleted and made again with another type meanwhile
     if (attempt == 2) throw error(errc::busy, "variable '" + name + "' kept changing type");
-    t = types_[name] = core::value_type_from_string(reply_text(reply_element(r.get(), 1)));
+    t = core::value_type_from_string(reply_text(reply_element(r.get(), 1)));
+    remember_type(name, t);
   }
   if (t != core::value_type::uint64 && t != core::value_type::float64) {
     throw error(errc::type_mismatch, "add applies to int64, uint64 and double; '" + name + "' is " + std::string(core::to_string(t)));
@@ -308,20 +423,21 @@ json redis_channel::add(const std::string& name, const json& delta) {
         next = base + up;
       }
     }
-    const json out = cas(name, now, next);
+    const json out = cas(name, now, next, fence);
     if (out.at("ok").get<bool>()) return out.at("value");
   }
 }
 
-json redis_channel::cas(const std::string& name, const json& expected, const json& desired) {
+json redis_channel::cas(const std::string& name, const json& expected, const json& desired, const fence_args* fence) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const core::value_type t = type_of(name);
     if (!holds_a_value(t)) throw error(errc::type_mismatch, "cas does not apply to " + std::string(core::to_string(t)) + " '" + name + "'");
-    redis_reply r = run_on_value(scripts::cas, name, {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name});
+    redis_reply r = run_write(scripts::cas, scripts::fenced_cas, name,
+                              {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name}, fence);
     if (const redisReply* ok = reply_element(r.get(), 0); ok->type == REDIS_REPLY_INTEGER) {
       return {{"ok", ok->integer == 1}, {"value", json::parse(reply_text(reply_element(r.get(), 1)))}};
     }
-    types_.erase(name);
+    forget(name);
   }
   throw error(errc::busy, "variable '" + name + "' kept changing type");
 }
@@ -334,9 +450,13 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
   using namespace std::chrono;
   const std::string stream = value_keys(name)[1];
+  // A queue item taken by a consumer whose lease then lapses goes back to the queue
+  // only when a script next looks (its get): a waiter on a queue comes back at least
+  // once a lease, so a consumer already blocked gets such an item too.
+  if (cached_type(name) == value_type::queue) timeout_ms = std::min<std::int64_t>(timeout_ms, url_.lease.count());
   const auto deadline = steady_clock::now() + milliseconds(std::clamp<std::int64_t>(timeout_ms, 0, 3'600'000));
   // How long past a slice writes keep publishing: the XREAD may be resent that late.
-  const std::string grace = std::to_string(duration_cast<milliseconds>(link_->resend_window() + seconds(2)).count());
+  const std::string grace = std::to_string(duration_cast<milliseconds>(link()->resend_window() + seconds(2)).count());
   bool woken = false;  // an entry came: the version is read once more, and that is the answer
   for (bool first = true;; first = false) {
     const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
@@ -349,7 +469,7 @@ json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64
       return {{"version", seen + 1}, {"changed", true}};
     }
     if (now != seen || slice == 0) return {{"version", now}, {"changed", now != seen}};
-    redis_reply entry = link_->command(
+    redis_reply entry = link()->command(
         {"XREAD", "BLOCK", std::to_string(slice), "COUNT", "1", "STREAMS", stream, std::to_string(seen) + "-1"}, stream,
         milliseconds(slice));
     if (entry->type == REDIS_REPLY_ERROR && !reply_text(entry.get()).starts_with("UNBLOCKED")) {
@@ -362,10 +482,11 @@ json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64
 json redis_channel::list(const std::string& prefix) {
   std::vector<std::string> names;
   const std::string pattern = url_.prefix + "{*}";
-  for (const auto& node : link_->masters()) {
+  auto scanner = link();  // one link for the whole scan: its cursor is per node
+  for (const auto& node : scanner->masters()) {
     std::string cursor = "0";
     do {
-      redis_reply r = link_->command_on(node, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      redis_reply r = scanner->command_on(node, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) throw error(errc::internal, "SCAN: " + reply_text(r.get()));
       cursor = reply_text(r->element[0]);
       for (std::size_t i = 0; i < r->element[1]->elements; ++i) {

@@ -13,10 +13,12 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -39,6 +41,7 @@ class redis_channel : public request_channel {
   std::optional<nlohmann::json> value_call(value_op op, const std::string& name, const nlohmann::json& operand) override;
   pid_t owner_pid() const override { return owner_pid_; }
   bool outlives_errors() const override { return true; }  // its leases must go on being renewed
+  bool concurrent() const override { return true; }       // a link per call in flight (redis_link_pool)
   void abandon_in_child() override;
 
  private:
@@ -65,9 +68,19 @@ class redis_channel : public request_channel {
     std::uint64_t version;
   };
   variable_state read(const std::string& name);
-  std::uint64_t set(const std::string& name, const json& value);  // the version
-  json add(const std::string& name, const json& delta);          // the new value
-  json cas(const std::string& name, const json& expected, const json& desired);
+  // A fenced write's lock and epoch (the request's "fence"); nullptr: a plain write.
+  struct fence_args {
+    std::string lock;
+    std::string epoch;
+  };
+  static std::optional<fence_args> fence_of(const json& request);
+  // A value write's script: `plain` on the variable's two keys, or with a fence its
+  // `fenced` form on six (the lock's two added; one slot on a cluster).
+  redis_reply run_write(const std::string& plain, const std::string& fenced, const std::string& name,
+                        std::vector<std::string> args, const fence_args* fence, bool all_keys = false);
+  std::uint64_t set(const std::string& name, const json& value, const fence_args* fence = nullptr);  // the version
+  json add(const std::string& name, const json& delta, const fence_args* fence = nullptr);          // the new value
+  json cas(const std::string& name, const json& expected, const json& desired, const fence_args* fence = nullptr);
   json wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms);
   json list(const std::string& prefix);
   json dump(const std::string& prefix);
@@ -86,17 +99,33 @@ class redis_channel : public request_channel {
   json barrier_op(const std::string& action, const std::string& name, const json& request);
   json condition_op(const std::string& action, const std::string& name, const json& request);
 
-  // Leases: what this process holds, renewed by `renewer_`.
-  void hold(const std::string& name, core::value_type t);
+  // Leases: what this process holds (with the holding's epoch), renewed by the
+  // lease keeper's thread; unhold when it is released.
+  void hold(const std::string& name, core::value_type t, std::uint64_t epoch = 0);
+  void unhold(const std::string& name);
+  static std::string epoch_text(const json& request);
+  // The prefix's incarnation, checked on every new connection (link()): throws
+  // manager_unavailable, once, when Redis lost the data this client knew.
+  void check_incarnation(redis_link& l);
   struct lease_keeper;
   void renew_leases(lease_keeper& k);
 
+  // A link from the pool, its connection checked against the prefix's incarnation.
+  redis_link_pool::loan link();
+  // The type caches, shared by the calling threads.
+  std::optional<core::value_type> cached_type(const std::string& name) const;
+  void remember_type(const std::string& name, core::value_type t);
+  std::optional<core::value_type> cached_item_type(const std::string& name) const;
+  void remember_item_type(const std::string& name, core::value_type t);
+  void forget(const std::string& name);
+
   redis_url url_;
-  std::unique_ptr<redis_link> link_;
+  redis_link_pool links_;
   pid_t owner_pid_;
   std::string owner_;  // "HOST:PID:START": who holds, in the scripts
-  std::map<std::string, core::value_type> types_;
-  std::map<std::string, core::value_type> item_types_;  // an array's, list's or queue's item type
+  mutable std::mutex cache_mutex_;
+  std::map<std::string, core::value_type> types_;       // under cache_mutex_
+  std::map<std::string, core::value_type> item_types_;  // an array's, list's or queue's item type; likewise
 
   // What this process holds, and the thread that renews it. On the heap: a forked
   // child abandons it (its mutex and condition variable may be mid-use by the
@@ -104,6 +133,7 @@ class redis_channel : public request_channel {
   struct held_thing {
     core::value_type type;
     std::uint64_t generation;  // a renewal that finds it gone drops it only if not held again since
+    std::uint64_t epoch = 0;   // the holding's (0: none, as a barrier place)
   };
   struct lease_keeper {
     std::mutex mutex;
@@ -115,6 +145,8 @@ class redis_channel : public request_channel {
   };
   std::unique_ptr<lease_keeper> leases_ = std::make_unique<lease_keeper>();
   std::string take_owner_;  // owner_ + this channel's number: a queue take's taker
+  std::mutex incarnation_mutex_;
+  std::string incarnation_;  // "ID:MICROSECONDS" as first met (under incarnation_mutex_)
 };
 
 }  // namespace mpstate::detail

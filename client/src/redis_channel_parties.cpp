@@ -24,12 +24,14 @@ std::string owner_tid(const json& request) { return std::to_string(request.value
 }  // namespace
 
 value_type redis_channel::item_type(const std::string& name) {
-  if (auto it = item_types_.find(name); it != item_types_.end()) return it->second;
+  if (auto known = cached_item_type(name)) return *known;
   const variable_state got = read(name);
   if (got.type != value_type::array && got.type != value_type::list && got.type != value_type::queue) {
     throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(got.type)) + ", not an array, list or queue");
   }
-  return item_types_[name] = core::value_type_from_string(got.value.at("of").get<std::string>());
+  const core::value_type of = core::value_type_from_string(got.value.at("of").get<std::string>());
+  remember_item_type(name, of);
+  return of;
 }
 
 std::vector<std::string> redis_channel::encode_items(const std::string& name, value_type of, const json& items) const {

@@ -49,6 +49,7 @@ json loop_json(const std::map<std::string, std::string>& h) {
   s.iterations = static_cast<std::uint64_t>(field_number(h, "iterations"));
   s.started_ns = field_number(h, "started_ns");
   s.heartbeat_ns = field_number(h, "heartbeat_ns");
+  s.epoch = static_cast<std::uint64_t>(field_number(h, "epoch"));
   const std::string reason = h.count("reason") ? h.at("reason") : "";
   reason.copy(s.reason, sizeof s.reason - 1);
   return core::loop_to_json(s);
@@ -172,13 +173,30 @@ json redis_channel::value_from_text(value_type t, const std::string& text) {
   return t == value_type::float64 ? core::double_to_json(*core::double_from_json(value)) : value;
 }
 
+// The request's "epoch" as the scripts take it: decimal text, "" for none.
+std::string redis_channel::epoch_text(const json& request) {
+  if (!request.contains("epoch")) return "";
+  const json& e = request["epoch"];
+  if (!e.is_number_unsigned() && !(e.is_number_integer() && e.get<std::int64_t>() >= 0)) {
+    throw error(errc::bad_request, "field 'epoch' must be an integer >= 0");
+  }
+  return std::to_string(e.get<std::uint64_t>());
+}
+
 json redis_channel::lock_op(const std::string& action, const std::string& name, const json& request) {
   const std::string tid = std::to_string(request.value("tid", 0));
-  redis_reply r = run(scripts::lock, name, {action, owner_, tid, std::to_string(url_.lease.count()), std::to_string(owner_pid_), name});
-  if (action == "release") return json::object();
-  const bool acquired = r->element[0]->integer == 1;
-  if (acquired) hold(name, type_of(name));  // (a semaphore without return_dead_permits: dropped at its renewal)
-  return {{"acquired", acquired}, {"owner_died", r->element[1]->integer == 1}};
+  const std::string epoch = epoch_text(request);
+  redis_reply r = run(scripts::lock, name,
+                      {action, owner_, tid, std::to_string(url_.lease.count()), std::to_string(owner_pid_), name, epoch});
+  if (action == "release") {
+    const std::uint64_t kept = static_cast<std::uint64_t>(reply_element(r.get(), 0)->integer);
+    if (kept == 0) unhold(name);  // a released holding is never renewed
+    return {{"kept", kept}};
+  }
+  const bool acquired = reply_element(r.get(), 0)->integer == 1;
+  const auto fence = static_cast<std::uint64_t>(reply_element(r.get(), 2)->integer);
+  if (acquired) hold(name, type_of(name), fence);  // (a semaphore without return_dead_permits: dropped at its renewal)
+  return {{"acquired", acquired}, {"owner_died", reply_element(r.get(), 1)->integer == 1}, {"fence", fence}};
 }
 
 json redis_channel::loop_op(const std::string& action, const std::string& name, const json& request) {
@@ -196,9 +214,10 @@ json redis_channel::loop_op(const std::string& action, const std::string& name, 
     throw error(errc::unknown_op, "unknown op 'loop_" + action + "'");
   }
   redis_reply r = run(scripts::loop, name, {script_action, owner_, std::to_string(owner_pid_),
-                                             std::to_string(url_.lease.count()), arg, reason, name});
+                                             std::to_string(url_.lease.count()), arg, reason, name, epoch_text(request)});
   const json loop = loop_json(reply_map(r.get()));
-  if (action == "mark" && arg == "starting") hold(name, value_type::loop);
+  if (action == "mark" && arg == "starting") hold(name, value_type::loop, loop.at("epoch").get<std::uint64_t>());
+  if (action == "mark" && (arg == "stopped" || arg == "failed")) unhold(name);
   if (action == "request_stop") return {{"state", loop.at("state")}};
   return loop;
 }
@@ -227,11 +246,17 @@ json redis_channel::queue_op(const std::string& action, const std::string& name,
   throw error(errc::unknown_op, "unknown op 'queue_" + action + "'");
 }
 
-void redis_channel::hold(const std::string& name, value_type t) {
+void redis_channel::hold(const std::string& name, value_type t, std::uint64_t epoch) {
   lease_keeper& k = *leases_;
   std::lock_guard lock(k.mutex);
-  k.held[name] = {t, ++k.holds};
+  k.held[name] = {t, ++k.holds, epoch};
   if (!k.thread) k.thread = std::make_unique<std::thread>([this, &k] { renew_leases(k); });
+}
+
+void redis_channel::unhold(const std::string& name) {
+  lease_keeper& k = *leases_;
+  std::lock_guard lock(k.mutex);
+  k.held.erase(name);
 }
 
 // Every third of the lease, renews each thing held, on a connection of its own (the
@@ -256,14 +281,19 @@ void redis_channel::renew_leases(lease_keeper& k) {
           return !(r->type == REDIS_REPLY_INTEGER && r->integer == 0);
         };
         bool still = false;
+        // With the holding's epoch: a holding that ended (a lapse, a restart that lost it
+        // or brought back an older one) is not renewed, and is dropped.
+        const std::string epoch = thing.epoch ? std::to_string(thing.epoch) : "";
         switch (thing.type) {
-          case value_type::loop: still = renewed(scripts::loop, {"renew", owner_, std::to_string(owner_pid_), lease, "", "", name}); break;
+          case value_type::loop:
+            still = renewed(scripts::loop, {"renew", owner_, std::to_string(owner_pid_), lease, "", "", name, epoch});
+            break;
           case value_type::barrier: still = renewed(scripts::barrier, {"renew", owner_, lease, "0", name}); break;
           case value_type::condition:  // its lock, and our places among its waiters
-            still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name});
+            still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name, epoch});
             still = renewed(scripts::condition, {"renew", owner_, "", lease, "0", name}) || still;
             break;
-          default: still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name});
+          default: still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name, epoch});
         }
         if (!still) gone.emplace_back(name, thing.generation);
       } catch (const error& e) {

@@ -71,6 +71,23 @@ std::map<std::string, std::string> reply_map(const redisReply* flat) {
   return out;
 }
 
+redis_link_pool::loan redis_link_pool::borrow() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      pooled item = std::move(idle_.back());
+      idle_.pop_back();
+      return loan(*this, std::move(item));
+    }
+  }
+  return loan(*this, pooled{std::make_unique<redis_link>(url_), 0});
+}
+
+void redis_link_pool::give_back(pooled item) {
+  std::lock_guard lock(mutex_);
+  if (idle_.size() < keep_) idle_.push_back(std::move(item));
+}
+
 unsigned hash_slot(std::string_view key) {
   if (const auto open = key.find('{'); open != std::string_view::npos) {
     const auto close = key.find('}', open + 1);
@@ -122,6 +139,7 @@ redisContext* redis_link::context(const std::string& node) {
     if (c) redisFree(c);
     throw error(errc::manager_unavailable, "cannot connect to Redis at " + node + ": " + why);
   }
+  ++connections_;
   redisSetTimeout(c, to_timeval(io_timeout));
   if (url_.how != redis_url::kind::unix_socket) redisEnableKeepAlive(c);  // (it fails on a Unix socket)
   contexts_[node] = c;

@@ -10,8 +10,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "redis_url.hpp"
@@ -67,6 +69,9 @@ class redis_link {
   // Runs a command on one node by address (one of masters()).
   redis_reply command_on(const std::string& node, const redis_args& argv);
   const redis_url& url() const { return url_; }
+  // Connections made so far (a reconnect after a restart or failover adds one): the
+  // channel checks the prefix's incarnation once per new connection.
+  std::uint64_t connections() const { return connections_; }
 
  private:
   redisContext* context(const std::string& node);
@@ -81,6 +86,45 @@ class redis_link {
   std::vector<std::string> slots_;                 // a cluster: the node of each slot
   std::string wire_;                                 // the command being sent (its storage reused)
   std::map<const std::string*, std::string> shas_;  // a script source's address -> SHA1 (from SCRIPT LOAD)
+  std::uint64_t connections_ = 0;
+};
+
+// The links of one channel, for callers on several threads: each command borrows one
+// (made when none is free) and gives it back, so a thread blocked in XREAD holds only
+// its own while the others' commands go on. At most `keep` idle links are kept.
+class redis_link_pool {
+ public:
+  explicit redis_link_pool(const redis_url& url, std::size_t keep = 4) : url_(url), keep_(keep) {}
+  struct pooled {
+    std::unique_ptr<redis_link> link;
+    std::uint64_t checked = 0;  // link->connections() when the channel last checked the incarnation
+  };
+  // A borrowed link, given back when it goes.
+  class loan {
+   public:
+    loan(redis_link_pool& pool, pooled item) : pool_(&pool), item_(std::move(item)) {}
+    loan(loan&& other) noexcept : pool_(std::exchange(other.pool_, nullptr)), item_(std::move(other.item_)) {}
+    loan& operator=(loan&&) = delete;
+    ~loan() {
+      if (pool_) pool_->give_back(std::move(item_));
+    }
+    redis_link* operator->() const { return item_.link.get(); }
+    redis_link& operator*() const { return *item_.link; }
+    std::uint64_t& checked() { return item_.checked; }
+
+   private:
+    redis_link_pool* pool_;
+    pooled item_;
+  };
+  // Throws what redis_link's constructor throws when a new one cannot be made.
+  loan borrow();
+
+ private:
+  void give_back(pooled item);
+  redis_url url_;
+  std::size_t keep_;
+  std::mutex mutex_;
+  std::vector<pooled> idle_;  // under mutex_
 };
 
 // The Redis Cluster hash slot of a key (CRC16 of its {hash tag}, mod 16384).

@@ -76,8 +76,12 @@ local function push_all(command, key, values, first)
 end
 -- A list element no JSON item can equal (items are JSON text; this has a NUL byte).
 local MARK = 'mpstate\0mark'
+-- A new variable's version goes on from the wait stream's last entry (which a delete
+-- always writes), and never from below the server's clock in microseconds: when Redis
+-- lost its data (a restart without persistence) the stream went too, and versions
+-- must not go backwards (101 -> 1) for a client that saw the old ones.
 local function make(t, fields)
-  local ver = last_version()
+  local ver = math.max(last_version(), now_ms() * 1000)
   redis.call('PERSIST', W)
   redis.call('DEL', X)
   redis.call('HSET', K, 't', t, 'ver', ver)

@@ -27,6 +27,41 @@ std::string store_value(std::string_view value) {
 }
 }  // namespace
 
+// A fenced write's check, before its body: KEYS[5] is the fence's lock (its hash),
+// KEYS[6] the lock's holders (a semaphore's); the last two ARGVs the lock's name and
+// the epoch. The write goes on only while that lock is held with that epoch and its
+// holder's lease has not lapsed: the check and the write are one script, so nothing
+// comes between them.
+const std::string fence_check = R"lua(
+local fence_lock, fence_epoch = ARGV[#ARGV - 1], ARGV[#ARGV]
+local function fence_lost(why)
+  return redis.error_reply("MPSTATE ownership_lost the fence's lock '" .. fence_lock .. "' is not held with epoch " ..
+                           fence_epoch .. ' (' .. why .. '): the write is refused')
+end
+local lt = redis.call('HGET', KEYS[5], 't')
+if not lt then return fence_lost('it does not exist') end
+local clock = redis.call('TIME')
+local fence_now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+if lt == 'lock' or lt == 'rlock' or lt == 'condition' then
+  local f = redis.call('HMGET', KEYS[5], 'owner', 'exp', 'fence')
+  if not f[1] or f[1] == '' then return fence_lost('it is free') end
+  if tonumber(f[2] or '0') < fence_now then return fence_lost("its holder's lease lapsed") end
+  if f[3] ~= fence_epoch then return fence_lost('it is held with epoch ' .. (f[3] or '0')) end
+elseif lt == 'semaphore' or lt == 'bounded_semaphore' then
+  local held = false
+  local h = redis.call('HGETALL', KEYS[6])
+  for i = 1, #h, 2 do
+    if string.sub(h[i], 1, 2) == 'f:' and h[i + 1] == fence_epoch then
+      held = tonumber(redis.call('HGET', KEYS[6], 'e:' .. string.sub(h[i], 3)) or '0') >= fence_now
+    end
+  end
+  if not held then return fence_lost('no holding of its permits has that epoch') end
+else
+  return redis.error_reply("MPSTATE type_mismatch a fence comes from a lock, rlock, condition or owned semaphore; '" ..
+                           fence_lock .. "' is " .. lt)
+end
+)lua";
+
 const std::string create = with_prelude(R"lua(
 if redis.call('EXISTS', K) == 1 then fail('already_exists', "variable '" .. ARGV[2] .. "' already exists") end
 local count = tonumber(ARGV[3])
@@ -98,6 +133,11 @@ if h[4] ~= ARGV[2] then return {0, h[4]} end
 )lua" + store_value("ARGV[3]") + R"lua(
 return {1, ARGV[3]}
 )lua";
+
+const std::string fenced_set = fence_check + set;
+const std::string fenced_set_or_create = fence_check + set_or_create;
+const std::string fenced_add_int = fence_check + add_int;
+const std::string fenced_cas = fence_check + cas;
 
 // The watch is kept GRACE ms past the caller's block: the XREAD arrives a round trip
 // later, or as late as the client resends a command (a restart, a cluster's election).

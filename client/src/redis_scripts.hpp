@@ -34,6 +34,16 @@ extern const std::string set_or_create;
 extern const std::string add_int;
 // cas: ARGV type, expected text, desired text, name. {1|0, value text} or {"type", t}.
 extern const std::string cas;
+// Fenced writes (set, add, cas with a fence): the same scripts after a check of the
+// fence's lock, so the check and the write are one atomic step. Six keys: the
+// variable's four, then the lock's hash and its holders; two more ARGVs at the end:
+// the lock's name and the epoch. ownership_lost when the lock is not held with that
+// epoch (released, taken by another, its holder's lease lapsed). Every key must be
+// on one Redis Cluster slot.
+extern const std::string fenced_set;
+extern const std::string fenced_set_or_create;
+extern const std::string fenced_add_int;
+extern const std::string fenced_cas;
 // watch: ARGV seen version, milliseconds the caller will block, name, grace ms.
 // Returns the version; when it is SEEN, writes publish to the stream until the block
 // and the grace are over.
@@ -41,12 +51,16 @@ extern const std::string watch;
 // remove: ARGV name. Deletes the variable (its wait stream stays a day, so a
 // re-created variable carries its versions on and no waiter misses the delete).
 extern const std::string remove;
-// lock: ARGV action (acquire|release|renew), owner, tid, lease ms, holder pid, name;
-// for a lock, rlock, semaphore or bounded_semaphore. acquire returns {1|0, owner
-// died 1|0}; release {}; renew 1 while held.
+// lock: ARGV action (acquire|release|renew), owner, tid, lease ms, holder pid, name,
+// and for release and renew the holding's epoch ("" for none); for a lock, rlock,
+// semaphore or bounded_semaphore. acquire returns {1|0, owner died 1|0, epoch};
+// release {kept}; renew 1 while held (with that epoch). A release made as an epoch
+// that is no longer the holding's fails ownership_lost.
 extern const std::string lock;
 // loop: ARGV action (get|mark|heartbeat|stop|renew), owner, pid, lease ms, state or
-// count, reason. Returns the hash as a flat list (renew: 1 while owned).
+// count, reason, name, the ownership's epoch ("" for none). Returns the hash as a
+// flat list (renew: 1 while owned); `starting` begins a new epoch (the hash's
+// `epoch`), and a mark or heartbeat made as an ended one fails ownership_lost.
 extern const std::string loop;
 // event: ARGV 1|0, name.
 extern const std::string event;

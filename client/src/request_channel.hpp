@@ -30,6 +30,9 @@ class request_channel {
   }
   // The process that opened it: a forked child must open its own.
   virtual pid_t owner_pid() const = 0;
+  // True when it may be called from several threads at once and has no connection
+  // to replace (Redis: a pool of links); then the client holds no lock around a call.
+  virtual bool concurrent() const { return false; }
   // True when what the client holds over it is a lease of this connection (TCP,
   // TLS): replacing it ends the client's lease session (client_core::session).
   virtual bool ownership_is_per_connection() const { return false; }

@@ -61,7 +61,7 @@ class client_core {
   std::string key_;
   std::unique_ptr<core::segment> segment_;
   mutable std::mutex channel_mutex_;
-  std::unique_ptr<request_channel> channel_;
+  std::shared_ptr<request_channel> channel_;  // shared: a concurrent one is used outside the lock
   bool opened_before_ = false;            // under channel_mutex_
   std::string incarnation_;               // under channel_mutex_
   std::atomic<std::uint64_t> session_{1};
