@@ -4,6 +4,7 @@
 name is a new one, and fenced writes are refused once their lock moved on."""
 import multiprocessing as mp
 import os
+import time
 
 import pytest
 
@@ -110,3 +111,38 @@ def test_a_loop_owner_taken_over_is_told_at_its_heartbeat(manager):
     assert other.epoch > owner.epoch > 0
     with pytest.raises(mpstate.OwnershipLost):
         owner.heartbeat()
+
+
+def _start_and_wait(name, queue):
+    m = mpstate.Manager(name=name, size="4M")
+    queue.put(m.pid)
+    time.sleep(600)  # until killed
+
+
+def test_an_embedded_manager_outlives_its_killed_starter_while_others_use_it():
+    import signal
+    name = _name()
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    starter = ctx.Process(target=_start_and_wait, args=(name, queue))
+    starter.start()
+    manager_pid = queue.get(timeout=30)
+    worker = mpstate.connect(name)  # a second web worker, say
+    v = worker.Value("i", 0, name="jobs/done")
+    v.add(1)
+    os.kill(starter.pid, signal.SIGKILL)
+    starter.join()
+    deadline = time.monotonic() + 10
+    while not worker.stat()["starter_gone"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for _ in range(10):
+        v.add(1)
+    assert mpstate.connect(name).Value("i", name="jobs/done").value == 11
+    del v, worker
+    import gc
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{manager_pid}") and open(f"/proc/{manager_pid}/stat").read().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the manager stayed after the last user left"
+        time.sleep(0.05)

@@ -81,3 +81,58 @@ def test_queue_and_names_over_redis(redis_url):
         q.put(i)
     assert [q.get() for _ in range(10)] == list(range(10))
     assert "jobs" in c.names()
+
+
+def test_a_thread_blocked_on_redis_holds_up_no_other_thread(redis_url):
+    import threading
+    c = mpstate.connect(redis_url)
+    v = c.Value("q", 1, name="threads/v")
+    q = c.Queue(name="threads/q")
+    blocked = threading.Thread(target=v.wait_for_change, args=(v.version, 3))
+    blocked.start()
+    got = []
+    consumer = threading.Thread(target=lambda: got.append(q.get(timeout=10)))
+    consumer.start()
+    worst = 0.0
+    for _ in range(50):
+        t = time.monotonic()
+        assert v.value == 1
+        worst = max(worst, time.monotonic() - t)
+    assert blocked.is_alive()  # still in its 3 s wait: nobody wrote
+    assert worst < 0.2, worst
+    t = time.monotonic()
+    q.put("job")
+    consumer.join(5)
+    assert got == ["job"] and time.monotonic() - t < 1
+    blocked.join(5)
+
+
+def _hold_and_stop(url, ready):
+    lock = mpstate.connect(url).Lock(name="lapsed/lock")
+    lock.acquire()
+    ready.set()
+    os.kill(os.getpid(), signal.SIGSTOP)  # its lease lapses while it is stopped
+    try:
+        lock.release()
+    except mpstate.OwnershipLost:
+        os._exit(0)
+    os._exit(1)
+
+
+def test_a_holder_whose_lease_lapsed_is_told_and_frees_nothing(redis_url):
+    c = mpstate.connect(redis_url)
+    lock = c.Lock(name="lapsed/lock")
+    ctx = mp.get_context("fork")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_and_stop, args=(redis_url, ready))
+    holder.start()
+    assert ready.wait(10)
+    deadline = time.monotonic() + 10
+    while not lock.acquire(timeout=0.1):
+        assert time.monotonic() < deadline
+    assert lock.previous_owner_died
+    os.kill(holder.pid, signal.SIGCONT)
+    holder.join(20)
+    assert holder.exitcode == 0
+    assert lock.locked()  # still ours
+    lock.release()
