@@ -99,8 +99,9 @@ int main(int argc, char** argv) {
   bench_options o;
   po::options_description desc("mpstate-bench --op OP [options]");
   desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
-      "op", po::value(&o.op), "get set add cas update lock sync-lock wait lookup dict-get dict-lookup json-dict-get queue memory churn "
-                            "(default get); lock: a record's robust mutex; sync-lock: an mpstate::Lock "
+      "op", po::value(&o.op), "get set add cas update fenced-set fenced-add lock sync-lock wait lookup dict-get dict-lookup "
+                            "json-dict-get queue memory churn (default get); fenced-set/-add: set/add given a held lock's "
+                            "fence; lock: a record's robust mutex; sync-lock: an mpstate::Lock "
                             "acquire+release; dict-get: Dict::get of a bound key; dict-lookup: a name lookup per "
                             "get; json-dict-get: one json value holding every key; queue: Queue put+get")(
       "procs", po::value(&o.procs), "worker processes, started together (default 1)")(

@@ -117,7 +117,16 @@ void proxy_loop(const bench_options& o, const Client& client, const mpstate_targ
       else vs[c.next()].update([](std::int64_t v) { return v + 1; });
     });
   } else if constexpr (std::is_same_v<T, std::int64_t>) {
-    if (o.op == "add") {
+    if (o.op == "fenced-set" || o.op == "fenced-add") {
+      // The same writes made under a lock's fence (each worker its own lock, held for
+      // the run): what the check of the fence adds to a write.
+      Lock lock = client.lock("bench/fence-" + std::to_string(rank));
+      lock.acquire();
+      const Fence fence = lock.fence();
+      if (o.op == "fenced-set") body([&](std::uint64_t i) { vs[c.next()].set(static_cast<std::int64_t>(i), fence); });
+      else body([&](std::uint64_t) { vs[c.next()].add(1, fence); });
+      lock.release();
+    } else if (o.op == "add") {
       body([&](std::uint64_t) { vs[c.next()].add(1); });
     } else if (o.op == "cas") {
       body([&](std::uint64_t) {
@@ -268,7 +277,7 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
     total += s->ops;
     checked += s->checked;
   }
-  if (int_values(o) && (o.op == "add" || o.op == "update")) out.check = check_counts(t, total);
+  if (int_values(o) && (o.op == "add" || o.op == "update" || o.op == "fenced-add")) out.check = check_counts(t, total);
   if (o.op == "cas") out.check = check_counts(t, checked);
   if (is_container_op(o.op)) {
     out.check = check_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key}));

@@ -140,9 +140,16 @@ int trial::client_main(int number) {
   return 0;
 }
 
+// The client in its critical section now, waiting up to 2 s for one to be.
+pid_t trial::current_holder() const {
+  pid_t pid = 0;
+  eventually([&] { return (pid = control_->holder.load()) != 0; }, std::chrono::seconds(2));
+  return pid;
+}
+
 fault trial::kill_holder() {
   return {"SIGKILL holder", [this] {
-            const pid_t pid = control_->holder.load();
+            const pid_t pid = current_holder();
             for (pid_t& p : clients_) {
               if (p != pid || pid == 0) continue;
               ::kill(pid, SIGKILL);
@@ -158,7 +165,7 @@ fault trial::kill_holder() {
 
 fault trial::stop_holder(std::chrono::milliseconds for_how_long) {
   return {"SIGSTOP holder " + std::to_string(for_how_long.count()) + " ms", [this, for_how_long] {
-            const pid_t pid = control_->holder.load();
+            const pid_t pid = current_holder();
             if (pid == 0) return false;
             ::kill(pid, SIGSTOP);
             std::this_thread::sleep_for(for_how_long);  // the fault's length

@@ -76,6 +76,7 @@ class trial {
 
  private:
   pid_t start_client(int number);
+  pid_t current_holder() const;
   int client_main(int number);
   void stop_clients();
 

@@ -139,7 +139,12 @@ BOOST_AUTO_TEST_CASE(a_flood_of_idle_and_garbage_peers_never_locks_out_clients_w
                                                                           << " ms; the attacker reopened "
                                                                           << reopened.load() << " sockets");
   BOOST_TEST(served >= clients * 99 / 100);
-  BOOST_TEST((p99 < 200ms), p99.count() << " ms");
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr auto bar = 1000ms;  // every handshake and HMAC several times slower
+#else
+  constexpr auto bar = 200ms;
+#endif
+  BOOST_TEST((p99 < bar), p99.count() << " ms");
   BOOST_TEST(stat()["handshakes_dropped"].get<int>() >= 900);
 }
 
