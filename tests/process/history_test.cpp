@@ -128,6 +128,8 @@ void remote_trial(const std::string& channel, bool tls) {
   const auto result = t.run({t.kill_holder(), t.stop_holder(1500ms),
                              trial::named("partition 2.5 s",
                                           [&] {
+                                            // aimed at a holder behind the link, when there is one
+                                            t.holder_number([](int n) { return n % 2 == 0; });
                                             m.link.cut();
                                             std::this_thread::sleep_for(2500ms);  // past the 1 s lease
                                             m.link.heal();

@@ -59,6 +59,9 @@ trial::~trial() {
     ::waitpid(p, nullptr, 0);
   }
   std::error_code ignored;
+  if (const char* keep = std::getenv("MPSTATE_HISTORY_KEEP"); keep && *keep) {
+    std::filesystem::rename(dir_, std::string(keep) + "/" + std::filesystem::path(dir_).filename().string(), ignored);
+  }
   std::filesystem::remove_all(dir_, ignored);
   ::munmap(control_, sizeof(control));
 }
@@ -87,6 +90,15 @@ int trial::client_main(int number) {
     }
   }
   const pid_t me = ::getpid();
+  // A store that lost its data (Redis restarted without it) lost the lock and the
+  // counter too: they are made again, as a client of a fresh store would.
+  const auto remake = [&] {
+    try {
+      lock.emplace(c->lock(options_.lock));
+      n.emplace(c->value_or_create<std::int64_t>(options_.counter, 0));
+    } catch (const error&) {
+    }
+  };
   while (!control_->stop) {
     const std::uint64_t op = log.invoke(op_kind::acquire, 0);
     AcquireResult got;
@@ -94,6 +106,7 @@ int trial::client_main(int number) {
       got = lock->acquire(std::chrono::milliseconds(300));
     } catch (const error& e) {
       log.complete(op, classify(e));
+      if (e.code() == errc::not_found) remake();
       pause();
       continue;
     }
@@ -107,18 +120,24 @@ int trial::client_main(int number) {
     std::optional<std::int64_t> seen;
     try {
       seen = n->get();
-    } catch (const error&) {
+    } catch (const error& e) {
+      if (e.code() == errc::not_found) remake();
     }
     std::this_thread::sleep_for(options_.think);
-    if (seen) {
+    // A write whose answer was lost (the connection broke) is sent again, as a client
+    // that wants its write made would: setting the same value twice is harmless,
+    // and a holding that ended meanwhile must refuse it.
+    for (int attempt = 0; seen && attempt < 3; ++attempt) {
       const std::int64_t next = *seen + 1;
       const std::uint64_t write = log.invoke(op_kind::write, got.fence, next);
       try {
         if (options_.fenced) n->set(next, fence);
         else n->set(next);
         log.complete(write, outcome::ok, got.fence, next);
+        break;
       } catch (const error& e) {
         log.complete(write, classify(e), got.fence, next);
+        if (classify(e) != outcome::unknown) break;
       }
     }
     pid_t holding = me;
@@ -145,6 +164,22 @@ pid_t trial::current_holder() const {
   pid_t pid = 0;
   eventually([&] { return (pid = control_->holder.load()) != 0; }, std::chrono::seconds(2));
   return pid;
+}
+
+int trial::number_of(pid_t pid) const {
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    if (clients_[i] == pid) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int trial::holder_number(const std::function<bool(int)>& wanted) const {
+  int number = -1;
+  eventually([&] {
+    const int n = number_of(control_->holder.load());
+    return n >= 0 && wanted(number = n);
+  }, std::chrono::seconds(2));
+  return number;
 }
 
 fault trial::kill_holder() {

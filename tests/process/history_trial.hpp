@@ -67,8 +67,11 @@ class trial {
   // Faults the harness may aim at the clients (SIGKILL, SIGSTOP of the holder).
   fault kill_holder();
   fault stop_holder(std::chrono::milliseconds for_how_long);
-  // Any other fault, e.g. a partition: `around` runs while the clients go on.
+  // Any other fault, e.g. a partition: `inject` runs while the clients go on.
   static fault named(std::string name, std::function<bool()> inject) { return {std::move(name), std::move(inject)}; }
+  // The number of the client in its critical section now, or -1; waits up to 2 s for
+  // one whose number `wanted` accepts (a fault aimed at the clients behind a link).
+  int holder_number(const std::function<bool(int)>& wanted) const;
 
   // Runs the clients for the trial's length, one fault after another (round robin)
   // every fault_every, then stops them, reads the history and checks it.
@@ -77,6 +80,7 @@ class trial {
  private:
   pid_t start_client(int number);
   pid_t current_holder() const;
+  int number_of(pid_t pid) const;
   int client_main(int number);
   void stop_clients();
 
