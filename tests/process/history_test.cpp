@@ -255,17 +255,23 @@ BOOST_FIXTURE_TEST_CASE(redis_cluster_under_kills_stops_and_a_paused_master, red
     if (slot("h/n" + std::to_string(i)) == lock_slot) counter = "h/n" + std::to_string(i);
   }
   BOOST_REQUIRE(!counter.empty());
-  const std::string u = url();  // lease 1 s
-  trial t({.length = trial_length(), .fault_every = 1500ms, .lock = lock, .counter = counter},
+  // A lease of 400 ms, and pauses of the master under the cluster's node timeout (1 s):
+  // past the lease, short of a failover. (A master paused past the node timeout is
+  // replaced, and what it acknowledges after it wakes, before it learns so, is lost:
+  // Redis's own failover limit, which this checker reports as lost writes, check 2;
+  // docs/reliability.md.)
+  std::string u = url();
+  u.replace(u.find("lease_ms=1000"), 13, "lease_ms=400");
+  trial t({.length = trial_length(), .fault_every = 1000ms, .lock = lock, .counter = counter},
           [&](int) { return rb_connect(u); }, [&] { return read_counter([&] { return rb_connect(u); }, counter); });
-  const auto result = t.run({t.kill_holder(), t.stop_holder(2500ms), trial::named("master SIGSTOP 2.5 s", [&] {
-                               const int master = master_of(prefix + "{" + lock + "}");
-                               if (master < 0) return false;
-                               ::kill(nodes[master]->pid(), SIGSTOP);
-                               std::this_thread::sleep_for(2500ms);  // past the lease, short of a failover
-                               ::kill(nodes[master]->pid(), SIGCONT);
-                               return true;
-                             })});
+  auto result = t.run({t.kill_holder(), t.stop_holder(1000ms), trial::named("master SIGSTOP 0.8 s", [&] {
+                         const int master = master_of(prefix + "{" + lock + "}");
+                         if (master < 0) return false;
+                         ::kill(nodes[master]->pid(), SIGSTOP);
+                         std::this_thread::sleep_for(800ms);  // past the lease, short of the node timeout
+                         ::kill(nodes[master]->pid(), SIGCONT);
+                         return true;
+                       })});
   expect_clean("redis cluster", result);
 }
 
