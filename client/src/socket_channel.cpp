@@ -56,6 +56,7 @@ void socket_channel::connect_tcp(const std::string& key) {
   if (ec) throw error(errc::manager_unavailable, "no manager at " + address_ + ": " + ec.message());
   const int on = 1;
   ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  if (!core::is_tls_url(address_)) set_slices();
   if (core::is_tls_url(address_)) {
     start_tls(where.host);
   } else {  // a TLS manager says nothing until it hears a TLS hello: do not wait for ever
@@ -70,25 +71,38 @@ void socket_channel::connect_tcp(const std::string& key) {
   if (ec) throw error(errc::manager_unavailable, "lost the manager at " + address_ + ": " + ec.message());
   lease_ = core::check_manager_answer(read_text(), sent).lease;
   core::keep_tcp_alive(socket_.native_handle(), std::chrono::ceil<std::chrono::seconds>(lease_));
+  if (!tls_) set_slices();
 }
 
 void socket_channel::await(short events) {
   if (!remote_) return;  // a Unix socket: the manager is on this machine, and its end closes if it dies
   if ((events & POLLIN) && tls_ && SSL_pending(tls_->native_handle()) > 0) return;  // plaintext already here
   const int fd = socket_.native_handle();
-  const int slice_ms = static_cast<int>(std::clamp<std::int64_t>(lease_.count() / 4, 50, 250));
   core::tcp_silence_watch silence;
   while (true) {
     pollfd ready{fd, events, 0};
-    const int rc = ::poll(&ready, 1, slice_ms);
+    const int rc = ::poll(&ready, 1, slice_ms());
     if (rc != 0 && !(rc < 0 && errno == EINTR)) return;  // ready, or an error the I/O will report
-    if (silence.gone(fd, lease_)) {
-      throw error(errc::manager_unavailable, "nothing heard from " + address_ + " for over " +
-                                                 std::to_string(lease_.count()) +
-                                                 " ms (its machine or the network is gone): the connection, and what "
-                                                 "this client held over it, are lost");
-    }
+    check_heard(silence);
   }
+}
+
+int socket_channel::slice_ms() const { return static_cast<int>(std::clamp<std::int64_t>(lease_.count() / 4, 50, 250)); }
+
+void socket_channel::check_heard(core::tcp_silence_watch& silence) {
+  if (!silence.gone(socket_.native_handle(), lease_)) return;
+  throw error(errc::manager_unavailable, "nothing heard from " + address_ + " for over " + std::to_string(lease_.count()) +
+                                             " ms (its machine or the network is gone): the connection, and what this "
+                                             "client held over it, are lost");
+}
+
+// Plain TCP: the socket's own timeouts (SO_RCVTIMEO, SO_SNDTIMEO) make a blocked read
+// or write come back every slice, so the common case is one system call, and the
+// silence check runs only while the manager keeps us waiting.
+void socket_channel::set_slices() {
+  const timeval slice{0, slice_ms() * 1000};
+  ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
+  ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &slice, sizeof slice);
 }
 
 void socket_channel::start_tls(const std::string& host) {
@@ -138,10 +152,21 @@ void socket_channel::write_all(const std::string& bytes, boost::system::error_co
     asio::write(socket_, asio::buffer(bytes), ec);
     return;
   }
+  core::tcp_silence_watch silence;
   for (std::size_t done = 0; done < bytes.size() && !ec;) {
-    await(POLLOUT);
-    const auto rest = asio::buffer(bytes.data() + done, bytes.size() - done);
-    done += tls_ ? tls_->write_some(rest, ec) : socket_.write_some(rest, ec);
+    if (tls_) {
+      await(POLLOUT);
+      done += tls_->write_some(asio::buffer(bytes.data() + done, bytes.size() - done), ec);
+      continue;
+    }
+    const ssize_t n = ::send(socket_.native_handle(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      check_heard(silence);  // a slice went by, blocked: is the manager's machine still there?
+    } else if (n < 0 && errno != EINTR) {
+      ec = boost::system::error_code(errno, boost::system::system_category());
+    }
   }
 }
 
@@ -150,14 +175,28 @@ void socket_channel::read_line_into(boost::system::error_code& ec) {
     asio::read_until(socket_, input_, '\n', ec);
     return;
   }
+  core::tcp_silence_watch silence;
   std::size_t scanned = 0;
   while (!ec) {
     const char* data = static_cast<const char*>(input_.data().data());
     if (std::memchr(data + scanned, '\n', input_.size() - scanned)) return;
     scanned = input_.size();
-    await(POLLIN);
     auto room = input_.prepare(64 * 1024);
-    input_.commit(tls_ ? tls_->read_some(room, ec) : socket_.read_some(room, ec));
+    if (tls_) {
+      await(POLLIN);
+      input_.commit(tls_->read_some(room, ec));
+      continue;
+    }
+    const ssize_t n = ::recv(socket_.native_handle(), room.data(), room.size(), 0);
+    if (n > 0) {
+      input_.commit(static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      ec = asio::error::eof;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      check_heard(silence);
+    } else if (errno != EINTR) {
+      ec = boost::system::error_code(errno, boost::system::system_category());
+    }
   }
 }
 
@@ -178,12 +217,15 @@ nlohmann::json socket_channel::read_message() {
 }
 
 // A poll and at most a peek: about a microsecond against a round trip of tens.
+// One peek on plain TCP (a poll and maybe a peek through TLS): under a microsecond
+// against a round trip of tens.
 bool socket_channel::closed_by_peer() const {
   const int fd = const_cast<socket_channel*>(this)->socket_.native_handle();
-  pollfd ready{fd, POLLIN | POLLRDHUP, 0};
-  if (::poll(&ready, 1, 0) <= 0) return false;
-  if (ready.revents & (POLLERR | POLLHUP | POLLRDHUP)) return true;
-  if (tls_) return false;  // TLS bytes before a request: left for the read to judge
+  if (tls_) {
+    pollfd ready{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&ready, 1, 0) <= 0) return false;
+    return (ready.revents & (POLLERR | POLLHUP | POLLRDHUP)) != 0;  // TLS bytes: left for the read to judge
+  }
   char byte;
   const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "mpstate/core/tcp_liveness.hpp"
 #include "request_channel.hpp"
 
 namespace mpstate::detail {
@@ -44,6 +45,10 @@ class socket_channel : public request_channel {
   void write_all(const std::string& bytes, boost::system::error_code& ec);
   void read_line_into(boost::system::error_code& ec);
   void await(short events);
+  int slice_ms() const;
+  // Throws manager_unavailable when `silence` finds the manager's machine gone.
+  void check_heard(core::tcp_silence_watch& silence);
+  void set_slices();
   // Whether the manager has closed (or reset) this connection: its FIN or RST arrived.
   bool closed_by_peer() const;
   // The next line (parsed); throws error(manager_unavailable) when the connection ends.
