@@ -59,12 +59,13 @@ void connection::start_remote(std::string address) {
   ++handler_.facts().handshakes_pending;
   peer_.remote = true;
   peer_.lease = [this] {
-    if (!lease_.started()) {
-      peer_.process = lease_.identity();
+    if (!session_) {
+      session_ = handler_.segment().open_session();
+      peer_.process = *session_;
       ++handler_.facts().leases;
-      log().debug("{}: lease held by process {}", remote_address_, peer_.process.pid);
+      log().debug("{}: holds under TCP session {}", remote_address_, -session_->pid);
     }
-    return peer_.process;
+    return *session_;
   };
   challenge_ = core::new_challenge();
   send({{"auth", "hmac-sha256"}, {"challenge", challenge_}, {"protocol_version", core::protocol_version}});
@@ -78,7 +79,7 @@ void connection::watch_silence() {
   silence_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (!self || ec || self->closing_) return;
-    if (self->lease_.started() && self->silence_.gone(self->socket_.native_handle(), self->options_.lease)) {
+    if (self->session_ && self->silence_.gone(self->socket_.native_handle(), self->options_.lease)) {
       log().warn("{}: nothing heard from the peer's machine for over {} s: its connection and lease end",
                  self->remote_address_, self->options_.lease.count());
       return self->close();
@@ -125,9 +126,10 @@ bool connection::authenticate(std::string_view line) {
 // What the peer held is freed as a dead holder's (by the watch loop, or by the
 // next acquirer).
 void connection::end_lease() {
-  if (!lease_.started()) return;
+  if (!session_) return;
   --handler_.facts().leases;
-  lease_.end();
+  handler_.segment().end_session(*session_);
+  session_.reset();
 }
 
 void connection::refuse(errc code, const std::string& message) {
@@ -158,7 +160,7 @@ void connection::wait_idle_timer() {
     if (ec || !self) return;
     // A pending wait is not idleness, nor a TCP peer's lease: its keepalive says
     // whether it lives (a stopped client keeps what it holds, as a local one does).
-    if (self->waiting_ || self->lease_.started()) return self->arm_idle_timer();
+    if (self->waiting_ || self->session_) return self->arm_idle_timer();
     const auto quiet_until = self->last_request_ + self->idle_timeout_;
     if (self->authenticated_ && quiet_until > std::chrono::steady_clock::now()) {
       self->idle_timer_.expires_at(quiet_until);  // a request came meanwhile

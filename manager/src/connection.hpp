@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "answer_pool.hpp"
-#include "lease_holder.hpp"
 #include "mpstate/core/tcp_liveness.hpp"
 #include "mpstate/manager/options.hpp"
 #include "request_handler.hpp"
@@ -95,7 +94,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool refused_ = false;       // its auth failed: nothing more is read
   std::string challenge_;      // what the TCP peer must sign
   std::string remote_address_;
-  lease_holder lease_;
+  std::optional<core::process_identity> session_;  // a TCP peer's, made at its first owning op
   std::vector<core::process_identity> senders_;  // identity_of's cache, the last 8
   wait_pool& waits_;
   answer_pool& answers_;

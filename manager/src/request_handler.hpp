@@ -47,12 +47,12 @@ struct server_facts {
 };
 
 // Who sent a request. A local peer is a process (SO_PEERCRED, SCM_CREDENTIALS); a
-// TCP peer has no pid to check, so what it owns is held by its connection's lease
-// (lease_holder.hpp), made on its first owning op.
+// TCP peer has no pid to check, so what it owns is held under its connection's
+// session (core/sessions.hpp), made on its first owning op.
 struct peer_context {
   peer_context() = default;
   peer_context(const core::process_identity& local) : process(local) {}  // NOLINT: a local peer
-  core::process_identity process;  // local: the sender; TCP: the lease holder once made
+  core::process_identity process;  // local: the sender; TCP: the session once made
   bool remote = false;             // a TCP connection
   bool read_only = false;          // authenticated with the read-only key
   std::function<core::process_identity()> lease;  // TCP: the lease identity (made on first call)
@@ -105,6 +105,7 @@ class request_handler {
   // True once a `shutdown` request was answered.
   bool shutdown_requested() const { return facts_.shutdown_requested; }
   server_facts& facts() { return facts_; }
+  core::owned_segment& segment() { return segment_; }
   // {"ops": {name: count}, "errors": {code: count}}, the non-zero ones (for stat).
   json counters() const;
 

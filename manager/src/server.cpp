@@ -381,7 +381,6 @@ void server::impl::watch() {
   // in live ones every 10th (that frees ledger entries for new processes).
   segment->reclaim_dead_bindings(++watches % 10 == 0);
   watch_starter();
-  lease_holder::reap_ended();
   segment->free_unbound_records();
   watch_timer.expires_after(opts.watch_interval);
   watch_timer.async_wait([this](boost::system::error_code ec) {

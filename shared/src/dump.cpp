@@ -29,10 +29,14 @@ std::string age_text(std::int64_t since_ns) {
   return o.str();
 }
 
+// A holder: a process by its pid, or a TCP connection's session (a negative pid).
+std::string holder_text(int pid) { return pid < 0 ? "TCP session " + std::to_string(-pid) : "pid " + std::to_string(pid); }
+
 std::string pids_text(const nlohmann::json& holders) {
   std::string text;
   for (const auto& h : holders) {
-    text += (text.empty() ? "" : ",") + std::to_string(h.at("pid").get<int>());
+    const int pid = h.at("pid").get<int>();
+    text += (text.empty() ? "" : ",") + (pid < 0 ? "session " + std::to_string(-pid) : std::to_string(pid));
     if (h.at("count").get<std::uint64_t>() > 1) text += "x" + std::to_string(h.at("count").get<std::uint64_t>());
   }
   return text.empty() ? "-" : text;
@@ -42,7 +46,7 @@ std::string pids_text(const nlohmann::json& holders) {
 std::string sync_text(const std::string& type, const nlohmann::json& value) {
   if (type == "lock" || type == "rlock") {
     if (!value.at("locked").get<bool>()) return "free";
-    std::string text = "held by pid " + std::to_string(value.at("holder_pid").get<int>());
+    std::string text = "held by " + holder_text(value.at("holder_pid").get<int>());
     if (type == "rlock") text += " depth " + std::to_string(value.at("depth").get<std::uint64_t>());
     return text;
   }
@@ -53,9 +57,8 @@ std::string sync_text(const std::string& type, const nlohmann::json& value) {
     return text + ", held by " + pids_text(value.at("holders"));
   }
   if (type == "condition") {
-    std::string text = value.at("locked").get<bool>()
-                           ? "held by pid " + std::to_string(value.at("holder_pid").get<int>())
-                           : std::string("free");
+    std::string text = value.at("locked").get<bool>() ? "held by " + holder_text(value.at("holder_pid").get<int>())
+                                                      : std::string("free");
     return text + ", " + std::to_string(value.at("waiting").get<std::uint64_t>()) + " waiting";
   }
   if (type == "event") return value.at("set").get<bool>() ? "set" : "clear";
@@ -86,8 +89,9 @@ std::string value_text(const nlohmann::json& v) {
     return text + ", " + std::to_string(value.at("puts").get<std::uint64_t>()) + " put";
   }
   if (type == "loop") {
-    std::string text = value.at("state").get<std::string>() + " pid=" +
-                       std::to_string(value.at("pid").get<int>()) +
+    const int pid = value.at("pid").get<int>();
+    std::string text = value.at("state").get<std::string>() +
+                       (pid < 0 ? " session=" + std::to_string(-pid) : " pid=" + std::to_string(pid)) +
                        " iterations=" + std::to_string(value.at("iterations").get<std::uint64_t>());
     auto age = value.at("heartbeat_age_ms").get<std::int64_t>();
     if (age >= 0) text += " heartbeat=" + std::to_string(age) + "ms ago";

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/sessions.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
@@ -66,7 +67,7 @@ loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identit
   switch (to) {
     case loop_phase::starting:
       if (is_active(s.phase) && s.owner_pid != who.pid &&
-          is_alive({s.owner_pid, s.owner_start_time})) {
+          holder_alive(r.header(), {s.owner_pid, s.owner_start_time})) {
         throw error(errc::invalid_argument, "loop '" + std::string(r.name_view()) +
                                                 "' is already run by live process " +
                                                 std::to_string(s.owner_pid));
@@ -136,10 +137,12 @@ bool fail_loop_if_owner_dead(variable_record& r) {
   if (r.type != value_type::loop) return false;
   locked_record lock(r);
   loop_snapshot s = snapshot_of(r);
-  if (!is_active(s.phase) || is_alive({s.owner_pid, s.owner_start_time})) return false;
+  if (!is_active(s.phase) || holder_alive(r.header(), {s.owner_pid, s.owner_start_time})) return false;
   s.phase = loop_phase::failed;
   s.changed_ns = now_ns();
-  set_reason(s, "owner process " + std::to_string(s.owner_pid) + " died");
+  set_reason(s, is_session({s.owner_pid, s.owner_start_time})
+                   ? "owner's TCP session " + std::to_string(-s.owner_pid) + " ended (its connection closed or its machine went silent)"
+                   : "owner process " + std::to_string(s.owner_pid) + " died");
   commit_snapshot(r, s);
   lock.commit();
   return true;

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/sessions.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
@@ -89,7 +91,10 @@ void owned_segment::format_header(segment_header& h) {
   h.directory_mutex.init();
   h.directory_offset = align_up(sizeof(segment_header), 64);
   h.directory_capacity = directory_capacity_for(size());
-  h.heap_offset = align_up(h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot), 4096);
+  h.sessions_offset = align_up(h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot), 64);
+  // A slot per 16 KiB of segment, 64 to 4,096 (4,096 from 64 MiB): zeroed, every one free.
+  h.session_capacity = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(size() / (16 * 1024), 64, max_session_capacity));
+  h.heap_offset = align_up(h.sessions_offset + std::uint64_t{h.session_capacity} * sizeof(std::uint64_t), 4096);
   if (h.heap_offset + 64 * 1024 > size()) {
     throw error(errc::invalid_argument, "segment too small for its directory");
   }
@@ -128,6 +133,11 @@ void owned_segment::adopt_heap() {
   // A manager killed while ending the segment (end_incarnation, before its unlink):
   // the segment lives on, as after any crash.
   header().ended.store(0);
+  // The remote sessions of the manager that died ended with its connections.
+  for (std::uint32_t i = 0; i < header().session_capacity; ++i) {
+    std::atomic<std::uint64_t>& word = session_words(header())[i];
+    if (word.load() & 1) word.fetch_add(1);
+  }
   for (variable_record* r : published) {
     r->flags.fetch_and(~record_flag_orphaned);
     r->held_by_predecessor.store(successors.contains(offset_of(r)) ? 1 : 0);
@@ -426,5 +436,27 @@ std::size_t owned_segment::free_unbound_records() {
 std::uint64_t owned_segment::free_bytes() const { return heap_->free_bytes(); }
 
 void owned_segment::unlink() noexcept { shm_unlink(("/" + shm_name()).c_str()); }
+
+process_identity owned_segment::open_session() {
+  const std::uint32_t n = header().session_capacity;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    const std::uint32_t i = (next_session_ + k) % n;
+    std::atomic<std::uint64_t>& word = session_words(header())[i];
+    const std::uint64_t now = word.load();
+    if (now & 1) continue;  // a live session
+    word.store(now + 1);    // the manager is the table's only writer
+    next_session_ = i + 1;
+    return {-static_cast<pid_t>(i + 1), now + 1};
+  }
+  throw error(errc::too_many_connections, std::to_string(n) + " TCP connections hold something already");
+}
+
+void owned_segment::end_session(const process_identity& session) noexcept {
+  if (!is_session(session)) return;
+  const auto i = static_cast<std::uint64_t>(-static_cast<std::int64_t>(session.pid)) - 1;
+  if (i >= header().session_capacity) return;
+  std::atomic<std::uint64_t>& word = session_words(header())[i];
+  if (word.load() == session.start_time) word.store(session.start_time + 1);
+}
 
 }  // namespace mpstate::core

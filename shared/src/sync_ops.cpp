@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mpstate/core/record_ops.hpp"
+#include "mpstate/core/sessions.hpp"
 #include "mpstate/error.hpp"
 #include "sync_state_access.hpp"
 
@@ -334,7 +335,7 @@ bool evict_dead_holders(variable_record& r) {
   std::vector<process_identity> dead;
   for (std::uint32_t i = 0; i < seen.holder_count; ++i) {
     process_identity p{seen.holders[i].pid, seen.holders[i].start_time};
-    if (p.pid != 0 && !is_alive(p)) dead.push_back(p);  // pid 0: a condition's free lock slot
+    if (p.pid != 0 && !holder_alive(r.header(), p)) dead.push_back(p);  // pid 0: a condition's free lock slot
   }
   if (dead.empty()) return false;
   locked_record lock(r);

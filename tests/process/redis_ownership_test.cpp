@@ -156,6 +156,8 @@ BOOST_AUTO_TEST_CASE(an_owner_that_lost_its_lease_is_told_by_its_own_proxies) {
   });
   ready.take();
   BOOST_REQUIRE(eventually([&] { return lock.acquire(100ms).acquired; }, 10s));
+  // Both leases lapsed (the loop's, taken a moment after the lock's, too) before it runs on.
+  BOOST_REQUIRE(eventually([&] { return c.loop("own/loop").state() == LoopPhase::failed; }, 10s));
   ::kill(holder, SIGCONT);
   BOOST_TEST(wait_exit(holder, 20s).value_or(-1) == 0);
   BOOST_TEST(c.value<std::int64_t>("own/n").get() == 0);

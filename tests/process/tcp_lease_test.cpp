@@ -11,9 +11,11 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "mpstate/core/auth.hpp"
+#include "mpstate/core/process_identity.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;
@@ -162,6 +164,47 @@ BOOST_AUTO_TEST_CASE(a_flood_of_idle_and_garbage_peers_never_locks_out_clients_w
   BOOST_TEST_MESSAGE("keyed clients (connect + auth + get, one after another)" << figures << "; the attacker reopened "
                                                                                  << reopened.load() << " sockets");
   BOOST_TEST(stat()["handshakes_dropped"].get<int>() >= 900);
+}
+
+// What a TCP connection holds is held under its session (core/sessions.hpp): no
+// process per remote owner. 300 connections holding a lock each: no child process,
+// and every lock freed (the next acquirer told) when its connection goes.
+BOOST_AUTO_TEST_CASE(remote_holders_cost_no_processes) {
+  raise_open_file_limit(4096);
+  constexpr int holders = 300;
+  for (int i = 0; i < holders; ++i) local->lock("many/l" + std::to_string(i));
+  const long rss_before = core::resident_memory_kb(manager->pid());
+  std::vector<std::unique_ptr<raw_connection>> conns;
+  for (int i = 0; i < holders; ++i) {
+    conns.push_back(std::make_unique<raw_connection>("tcp://" + address));
+    authenticate(*conns.back());
+    const json got = ask(*conns.back(), R"({"op":"acquire","name":"many/l)" + std::to_string(i) + R"("})");
+    BOOST_REQUIRE(got["result"]["acquired"] == true);
+  }
+  BOOST_TEST(stat()["leases"] == holders);
+  int children = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat_line;
+    if (!std::getline(in, stat_line)) continue;
+    const auto close = stat_line.rfind(')');
+    std::istringstream rest(stat_line.substr(close + 2));
+    std::string state;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    children += parent == manager->pid();
+  }
+  BOOST_TEST(children == 0);
+  BOOST_TEST_MESSAGE("300 remote holders: manager RSS " << rss_before << " -> " << core::resident_memory_kb(manager->pid())
+                                                        << " KiB, " << children << " child processes");
+  Lock first = local->lock("many/l0");
+  BOOST_TEST(!first.try_lock());
+  conns.clear();  // every connection closes: every session ends
+  BOOST_TEST(eventually([&] { return stat()["leases"] == 0; }, 5s));
+  const AcquireResult got = first.acquire(5s);
+  BOOST_TEST(got.acquired);
+  BOOST_TEST(got.previous_owner_died);
+  BOOST_TEST(eventually([&] { return !local->lock("many/l" + std::to_string(holders - 1)).locked(); }, 5s));
 }
 
 BOOST_AUTO_TEST_CASE(the_key_from_the_environment_is_not_left_in_proc_environ) {

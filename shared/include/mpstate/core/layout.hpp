@@ -88,6 +88,10 @@ struct segment_header {
   // a segment nobody else can see (docs/design.md, "Ownership").
   std::uint64_t incarnation;
   std::atomic<std::uint32_t> ended;
+  // The remote sessions' table (sessions.hpp): session_capacity words at
+  // sessions_offset, between the directory and the heap.
+  std::uint64_t sessions_offset;
+  std::uint32_t session_capacity;
   // Wall-clock ns, ticked by the manager every 10 ms; writes stamp records with it
   // (a clock read per write would cost more than the lock). It stands still while no
   // manager runs. Alone on its cache line: written 100 times a second, read by all.
@@ -278,7 +282,8 @@ static_assert(sizeof(robust_mutex) == 40, "pthread_mutex_t of x86-64/aarch64 gli
 static_assert(layout_version == 5, "the asserts below describe layout 5: update them with the layout");
 static_assert(sizeof(segment_header) == 256 && offsetof(segment_header, directory_mutex) == 48 &&
               offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, incarnation) == 136 &&
-              offsetof(segment_header, ended) == 144 && offsetof(segment_header, clock_ns) == 192);
+              offsetof(segment_header, ended) == 144 && offsetof(segment_header, sessions_offset) == 152 &&
+              offsetof(segment_header, session_capacity) == 160 && offsetof(segment_header, clock_ns) == 192);
 static_assert(sizeof(directory_slot) == 16);
 static_assert(sizeof(variable_record) == 512 && alignof(variable_record) == 64);
 static_assert(offsetof(variable_record, version) == 40 && offsetof(variable_record, scalar) == 48 &&

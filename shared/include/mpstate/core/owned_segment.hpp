@@ -100,6 +100,11 @@ class owned_segment : public segment {
   // at their next op. An adopting manager (one killed between this and unlink())
   // revives it.
   void end_incarnation() noexcept;
+  // A new remote session (sessions.hpp), the identity what a TCP connection takes is
+  // held under. Throws too_many_connections when every slot is in use.
+  process_identity open_session();
+  // Ends it: every holder naming it is dead from now on.
+  void end_session(const process_identity& session) noexcept;
   // Whether a live process other than this one holds a binding noted in a ledger
   // (an embedded manager whose starter died stays while one does).
   bool bound_by_another_live_process() const;
@@ -122,6 +127,7 @@ class owned_segment : public segment {
   std::vector<variable_record*> watched_;
   std::uint64_t bindings_reclaimed_ = 0;
   bool adopted_ = false;
+  std::uint32_t next_session_ = 0;  // where open_session() looks first (slots are reused late)
   // fn(record) for every live record (the active name table) and every retired one.
   template <class Fn>
   void for_each_record(Fn&& fn) const;
