@@ -131,7 +131,7 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
       if (t == value_type::bounded_semaphore) out["bound"] = field_number(h, "bound");
       return out;
     }
-    case value_type::event: return {{"set", h.at("set") == "1"}};
+    case value_type::event: return {{"set", h.at("set") == "1"}, {"sets", field_number(h, "sets")}};
     case value_type::array:
     case value_type::list: {
       json items = json::array();
@@ -141,6 +141,7 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
     case value_type::barrier:
       return {{"parties", field_number(h, "parties")}, {"waiting", field_number(h, "waiting")},
               {"generation", field_number(h, "generation")}, {"broken", h.at("broken") == "1"},
+              {"resetting", h.at("broken") == "2"},
               {"holders", holders_of(extra)}, {"acquisitions", field_number(h, "acq")},
               {"dead_holders", field_number(h, "dead")}};
     case value_type::condition: {

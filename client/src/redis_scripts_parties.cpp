@@ -77,22 +77,39 @@ local action, owner, lease, generation, name = ARGV[1], ARGV[2], tonumber(ARGV[3
 local t = existing(name)
 if t ~= 'barrier' then mismatch(name, t, 'barrier') end
 local now = now_ms()
-local broken = redis.call('HGET', K, 'broken') == '1'
-if not broken then
+-- broken: '1' broken, '2' resetting (the parties waiting at a reset leave with
+-- broken_barrier, the last one out makes it usable), else usable.
+local state = redis.call('HGET', K, 'broken')
+local function leave(who)  -- a waiting party out; the last one out of a reset ends it
+  redis.call('HDEL', X, 'e:' .. who)
+  if state == '2' and redis.call('HLEN', X) == 0 then
+    redis.call('HSET', K, 'broken', 0, 'waiting', 0)
+    redis.call('DEL', X)
+    state = '0'
+  end
+end
+if state ~= '1' then
   local h = redis.call('HGETALL', X)
+  local changed = false
   for i = 1, #h, 2 do
     if tonumber(h[i + 1]) < now then
-      redis.call('HSET', K, 'broken', 1)
       redis.call('HINCRBY', K, 'dead', 1)
-      redis.call('HDEL', X, h[i])
-      broken = true
+      changed = true
+      if state == '2' then
+        leave(string.sub(h[i], 3))
+      else
+        redis.call('HSET', K, 'broken', 1)
+        redis.call('HDEL', X, h[i])
+        state = '1'
+      end
     end
   end
-  if broken then bump() end
+  if changed then bump() end
 end
 local current = tonumber(redis.call('HGET', K, 'generation'))
 if action == 'arrive' then
-  if broken then fail('broken_barrier', "barrier '" .. name .. "' is broken") end
+  if state == '2' then return {current, -1} end  -- arrive again once the reset is through
+  if state == '1' then fail('broken_barrier', "barrier '" .. name .. "' is broken") end
   local index = redis.call('HINCRBY', K, 'waiting', 1) - 1
   redis.call('HINCRBY', K, 'acq', 1)
   if index + 1 >= tonumber(redis.call('HGET', K, 'parties')) then
@@ -105,9 +122,10 @@ if action == 'arrive' then
   return {current, index}
 elseif action == 'check' then
   if current > generation then return 1 end
-  if broken then
-    redis.call('HDEL', X, 'e:' .. owner)
-    fail('broken_barrier', "barrier '" .. name .. "' is broken")
+  if state == '1' or state == '2' then
+    leave(owner)
+    bump()
+    fail('broken_barrier', "barrier '" .. name .. "' broke (or was reset) while waiting")
   end
   return 0
 elseif action == 'renew' then
@@ -121,11 +139,12 @@ elseif action == 'abort' then
   bump()
   return 1
 elseif action == 'reset' then
-  if not broken and tonumber(redis.call('HGET', K, 'waiting')) > 0 then
-    fail('invalid_argument', "barrier '" .. name .. "' has waiting parties and is not broken")
+  if tonumber(redis.call('HGET', K, 'waiting')) > 0 and redis.call('HLEN', X) > 0 then
+    redis.call('HSET', K, 'broken', 2)
+  else
+    redis.call('HSET', K, 'broken', 0, 'waiting', 0)
+    redis.call('DEL', X)
   end
-  redis.call('HSET', K, 'broken', 0, 'waiting', 0)
-  redis.call('DEL', X)
   bump()
   return 1
 end

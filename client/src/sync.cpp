@@ -217,7 +217,15 @@ void Event::clear() {
 }
 bool Event::is_set() const { return state().at("set").get<bool>(); }
 bool Event::wait(std::chrono::milliseconds timeout) const {
-  return block([&] { return is_set(); }, timeout);
+  const nlohmann::json first = state();
+  if (first.at("set").get<bool>()) return true;
+  const std::uint64_t sets = first.value("sets", std::uint64_t{0});  // a set since then counts, cleared or not
+  return block(
+      [&] {
+        const nlohmann::json now = state();
+        return now.at("set").get<bool>() || now.value("sets", std::uint64_t{0}) != sets;
+      },
+      timeout);
 }
 
 // ---- Barrier ----
@@ -227,11 +235,17 @@ Barrier::Barrier(std::shared_ptr<detail::client_core> core, std::string_view nam
 std::int64_t Barrier::wait(std::chrono::milliseconds timeout) {
   core::barrier_ticket ticket;
   core::variable_record* r = binding_.record();
-  if (r) {
-    ticket = core::arrive_at_barrier(*r, detail::actor());
-  } else {
-    nlohmann::json t = binding_.remote({{"op", "barrier_arrive"}});
-    ticket = {t.at("generation").get<std::uint64_t>(), t.at("index").get<std::int64_t>()};
+  auto arrive = [&] {
+    if (r) {
+      ticket = core::arrive_at_barrier(*r, detail::actor());
+    } else {
+      nlohmann::json t = binding_.remote({{"op", "barrier_arrive"}});
+      ticket = {t.at("generation").get<std::uint64_t>(), t.at("index").get<std::int64_t>()};
+    }
+    return ticket.index >= 0;  // -1: a reset is letting its waiting parties out; arrive after it
+  };
+  if (!block(arrive, timeout)) {
+    throw error(errc::broken_barrier, "barrier '" + name() + "' was being reset for the whole wait");
   }
   auto passed = [&] {
     if (r) return core::barrier_passed(*r, ticket, detail::actor());

@@ -267,6 +267,7 @@ void set_event(variable_record& r, bool set) {
   sync_state s = state_of(r);
   if (s.value == static_cast<std::int64_t>(set)) return;
   s.value = set;
+  if (set) ++s.generation;  // sets, ever: a waiter that saw it unset is woken by a set+clear too
   commit_state(r, s, lock);
 }
 
@@ -274,6 +275,7 @@ barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who) {
   require_types(r, {value_type::barrier}, "wait");
   locked_record lock(r);
   sync_state s = state_of(r);
+  if (s.broken == barrier_resetting) return {s.generation, -1};  // not arrived: again once the reset is through
   if (s.broken) throw error(errc::broken_barrier, "barrier " + quoted(r) + " is broken; reset it first");
   barrier_ticket ticket{s.generation, s.value};
   ++s.acquisitions;
@@ -302,8 +304,13 @@ bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync
     }
   }
   if (s.value > 0) --s.value;
+  if (s.broken == barrier_resetting && s.value == 0) {  // the last one out: usable again
+    s.broken = 0;
+    s.holder_count = 0;
+    s.untracked = 0;
+  }
   commit_state(r, s, lock);
-  throw error(errc::broken_barrier, "barrier " + quoted(r) + " broke while waiting");
+  throw error(errc::broken_barrier, "barrier " + quoted(r) + " broke (or was reset) while waiting");
 }
 
 void abort_barrier(variable_record& r) {
@@ -318,13 +325,14 @@ void reset_barrier(variable_record& r) {
   require_types(r, {value_type::barrier}, "reset");
   locked_record lock(r);
   sync_state s = state_of(r);
-  if (s.holder_count > 0 && !s.broken) {
-    throw error(errc::invalid_argument, "barrier " + quoted(r) + " has waiting parties; abort it first");
+  if (s.value > 0) {  // parties wait: they leave with broken_barrier, the last one out makes it usable
+    s.broken = barrier_resetting;
+  } else {
+    s.broken = 0;
+    s.value = 0;
+    s.holder_count = 0;
+    s.untracked = 0;
   }
-  s.broken = 0;
-  s.value = 0;
-  s.holder_count = 0;
-  s.untracked = 0;
   commit_state(r, s, lock);
 }
 
@@ -358,8 +366,9 @@ bool evict_dead_holders(variable_record& r) {
       if (r.type == value_type::lock || r.type == value_type::rlock) {
         s.owner_died = 1;
       } else if (r.type == value_type::barrier) {
-        s.broken = 1;
         s.value -= static_cast<std::int64_t>(s.holders[i].count);
+        if (s.broken != barrier_resetting) s.broken = 1;
+        else if (s.value <= 0) s.broken = 0, s.value = 0;  // the last party out of a reset died
       } else {
         s.value += static_cast<std::int64_t>(s.holders[i].count);  // its permits come back
       }
@@ -392,7 +401,7 @@ json sync_to_json(variable_record& r) {
            {"return_dead_permits", (s.options & sync_option_return_dead_permits) != 0}};
       if (r.type == value_type::bounded_semaphore) j["bound"] = s.limit;
       break;
-    case value_type::event: return {{"set", s.value != 0}};
+    case value_type::event: return {{"set", s.value != 0}, {"sets", s.generation}};
     case value_type::condition: {
       json waiters = json::array();
       std::uint64_t notified = 0;
@@ -413,8 +422,9 @@ json sync_to_json(variable_record& r) {
       break;
     }
     default:  // barrier
-      j = {{"parties", s.limit}, {"waiting", s.value}, {"generation", s.generation}, {"broken", s.broken != 0},
-           {"holders", holders_json(s)}};
+      j = {{"parties", s.limit},         {"waiting", s.value},
+           {"generation", s.generation}, {"broken", s.broken == 1},
+           {"resetting", s.broken == barrier_resetting}, {"holders", holders_json(s)}};
   }
   j["acquisitions"] = s.acquisitions;
   j["dead_holders"] = s.dead_holders;

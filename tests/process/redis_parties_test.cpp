@@ -108,6 +108,41 @@ BOOST_AUTO_TEST_CASE(a_barrier_lets_its_parties_through_together) {
   BOOST_TEST(!b.broken());
 }
 
+BOOST_AUTO_TEST_CASE(a_reset_sends_the_waiting_parties_out_broken_and_the_barrier_serves_again) {
+  Client c = new_client();
+  Barrier b = c.barrier("rb", 3);
+  std::vector<pid_t> waiting;
+  for (int k = 0; k < 2; ++k) {
+    waiting.push_back(spawn([&] {
+      return error_of([&] { new_client().barrier("rb", 3).wait(10s); }) == errc::broken_barrier ? 0 : 1;
+    }));
+  }
+  BOOST_REQUIRE(eventually([&] { return b.n_waiting() == 2; }, 5s));
+  b.reset();
+  for (pid_t p : waiting) BOOST_TEST(wait_exit(p, 5s).value_or(-100) == 0);
+  BOOST_TEST(!b.broken());
+  BOOST_TEST(!b.state().at("resetting").get<bool>());
+  auto seen = c.create<std::int64_t>("rb-seen", 0);
+  std::vector<pid_t> parties;
+  for (int k = 0; k < 2; ++k) {
+    parties.push_back(spawn([&] {
+      Client mine = new_client();
+      mine.value<std::int64_t>("rb-seen").add(std::int64_t{1} << mine.barrier("rb", 3).wait(10s));
+      return 0;
+    }));
+  }
+  seen.add(std::int64_t{1} << b.wait(10s));
+  for (pid_t p : parties) BOOST_TEST(wait_exit(p, 5s).value_or(-100) == 0);
+  BOOST_TEST(seen.get() == 7);
+  // An event's state counts its sets, so a waiter that saw it clear sees a set+clear.
+  Event ev = c.event("rb-ev");
+  const auto sets = ev.state().at("sets").get<std::uint64_t>();
+  ev.set();
+  ev.set();
+  ev.clear();
+  BOOST_TEST(ev.state().at("sets").get<std::uint64_t>() == sets + 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_party_sigkilled_while_waiting_breaks_the_barrier_after_its_lease) {
   const std::string leased = url("lease_ms=500");
   Client c = rb_connect(leased);

@@ -136,6 +136,64 @@ BOOST_AUTO_TEST_CASE(an_event_wakes_a_waiter_in_another_process) {
   BOOST_TEST(!ev.is_set());
 }
 
+BOOST_AUTO_TEST_CASE(an_event_set_and_cleared_at_once_still_wakes_the_waiter_in_another_process) {
+  // Python's promise (gh-57711): a wait that a set began to end returns True even
+  // when a clear came before the waiter looked.
+  auto ev = client->event("go/blink");
+  auto ready = client->create<std::int64_t>("go/ready", 0);
+  pid_t waiter = spawn([&] {
+    Client c(name);
+    auto mine = c.event("go/blink");
+    c.value<std::int64_t>("go/ready").set(1);
+    return mine.wait(10s) ? 0 : 1;
+  });
+  BOOST_REQUIRE(eventually([&] { return ready.get() == 1 && process_sleeping(waiter); }, 5s));  // in its wait
+  ev.set();
+  ev.clear();
+  BOOST_TEST(wait_exit(waiter, 5s).value_or(-100) == 0);
+  BOOST_TEST(!ev.is_set());
+  // Over the socket the state carries the count of sets that such a waiter compares.
+  auto remote = new_client(Transport::socket).event("go/blink");
+  const auto sets = remote.state().at("sets").get<std::uint64_t>();
+  ev.set();
+  ev.set();  // already set: no new set
+  ev.clear();
+  BOOST_TEST(remote.state().at("sets").get<std::uint64_t>() == sets + 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_reset_sends_the_waiting_parties_out_broken_and_the_barrier_serves_again) {
+  for (Transport t : {Transport::automatic, Transport::socket}) {
+    const std::string b = t == Transport::socket ? "b/reset-net" : "b/reset";
+    Client mine = new_client(t);
+    auto barrier = mine.barrier(b, 3);
+    std::vector<pid_t> waiting;
+    for (int k = 0; k < 2; ++k) {
+      waiting.push_back(spawn([&] {
+        return error_of([&] { Client(name).barrier(b, 3).wait(10s); }) == errc::broken_barrier ? 0 : 1;
+      }));
+    }
+    BOOST_REQUIRE(eventually([&] { return barrier.n_waiting() == 2; }, 5s));
+    barrier.reset();  // Python's reset: both leave with BrokenBarrierError ...
+    for (pid_t p : waiting) BOOST_TEST(wait_exit(p, 5s).value_or(-100) == 0);
+    BOOST_TEST(!barrier.broken());  // ... and it is usable again, not broken
+    BOOST_TEST(barrier.n_waiting() == 0);
+    auto seen = mine.create<std::int64_t>(b + "-seen", 0);
+    std::vector<pid_t> parties;
+    for (int k = 0; k < 2; ++k) {
+      parties.push_back(spawn([&] {
+        Client c(name);
+        c.value<std::int64_t>(b + "-seen").add(std::int64_t{1} << c.barrier(b, 3).wait(10s));
+        return 0;
+      }));
+    }
+    seen.add(std::int64_t{1} << barrier.wait(10s));
+    for (pid_t p : parties) BOOST_TEST(wait_exit(p, 5s).value_or(-100) == 0);
+    BOOST_TEST(seen.get() == 7);  // indexes 0, 1, 2 once each
+    barrier.reset();              // nobody waits: usable at once
+    BOOST_TEST(!barrier.broken());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_barrier_of_four_processes_passes_a_thousand_times) {
   client->barrier("b/four", 4);
   auto sum = client->create<std::int64_t>("b/sum", 0);

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -67,6 +68,14 @@ std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
     if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
     std::this_thread::sleep_for(1ms);
   }
+}
+
+bool process_sleeping(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const auto end_of_name = stat.rfind(')');  // "pid (comm) S ...": comm may hold spaces
+  return end_of_name != std::string::npos && end_of_name + 2 < stat.size() && stat[end_of_name + 2] == 'S';
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -52,6 +52,10 @@ errc error_of(Fn&& fn) {
 // returns the limit now in force.
 std::size_t raise_open_file_limit(std::size_t wanted);
 
+// Whether the process sleeps in the kernel (state 'S' in /proc/<pid>/stat): a
+// single-threaded child that has announced it is about to wait and sleeps is waiting.
+bool process_sleeping(pid_t pid);
+
 // Checks `condition` until it holds or `timeout` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

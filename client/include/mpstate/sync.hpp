@@ -175,7 +175,8 @@ class Event : public detail::sync_handle {
   void set();
   void clear();
   bool is_set() const;
-  // True once set; false at the timeout.
+  // True once set during the wait (even when cleared again before this thread woke,
+  // as Python promises); false at the timeout.
   bool wait(std::chrono::milliseconds timeout = forever) const;
 };
 
@@ -188,7 +189,8 @@ class Barrier : public detail::sync_handle {
   // for everyone, as in Python).
   std::int64_t wait(std::chrono::milliseconds timeout = forever);
   void abort();
-  // Usable again after a break, once no party waits.
+  // As Python's: parties waiting now leave with broken_barrier, and it is usable again
+  // (arrivals meanwhile wait until they have left); a broken one too.
   void reset();
   std::int64_t parties() const;
   std::int64_t n_waiting() const;

@@ -83,8 +83,13 @@ decltype(auto) fenced(variable_record& lock, std::uint64_t epoch, const variable
 
 void set_event(variable_record& r, bool set);
 
+// A barrier's `broken` while a reset lets its waiting parties out (each leaves with
+// broken_barrier; the last one out makes it usable): as Python's reset does.
+constexpr std::uint32_t barrier_resetting = 2;
+
 // Arrival at a barrier: the arrival index (0 .. parties-1) and the generation to
-// wait out. The last party trips it. Throws broken_barrier when broken.
+// wait out. The last party trips it. Throws broken_barrier when broken; index -1
+// while a reset is letting parties out (not arrived: arrive again after a change).
 struct barrier_ticket {
   std::uint64_t generation = 0;
   std::int64_t index = 0;
@@ -95,7 +100,8 @@ barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who);
 bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync_actor& who);
 // Breaks the barrier: every waiting party gets broken_barrier.
 void abort_barrier(variable_record& r);
-// A broken barrier becomes usable again once no party waits (invalid_argument else).
+// Python's reset: waiting parties (if any) leave with broken_barrier, and it is usable
+// again once they have; with none waiting, at once. A broken barrier too.
 void reset_barrier(variable_record& r);
 
 // Conditions (Python's Condition over its own reentrant lock): holders[0] is the
