@@ -73,14 +73,17 @@ json redis_channel::items_op(const std::string& op, const std::string& name, con
 }
 
 json redis_channel::barrier_op(const std::string& action, const std::string& name, const json& request) {
-  if (action != "arrive" && action != "check" && action != "abort" && action != "reset") {
+  if (action != "arrive" && action != "check" && action != "abort" && action != "reset" && action != "trip") {
     throw error(errc::unknown_op, "unknown op 'barrier_" + action + "'");
   }
   const std::string generation = std::to_string(request.value("generation", std::int64_t{0}));
-  redis_reply r = run(scripts::barrier, name, {action, owner_, std::to_string(url_.lease.count()), generation, name});
+  const std::string hold_trip = request.value("hold", false) ? "1" : "0";
+  redis_reply r =
+      run(scripts::barrier, name, {action, owner_, std::to_string(url_.lease.count()), generation, name, hold_trip});
   if (action == "arrive") {
     hold(name, value_type::barrier);  // our place is a lease while we wait
-    return {{"generation", r->element[0]->integer}, {"index", r->element[1]->integer}};
+    return {{"generation", r->element[0]->integer}, {"index", r->element[1]->integer},
+            {"trip", r->element[2]->integer == 1}};
   }
   if (action == "check") return {{"passed", r->integer == 1}};
   return json::object();

@@ -141,7 +141,7 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
     case value_type::barrier:
       return {{"parties", field_number(h, "parties")}, {"waiting", field_number(h, "waiting")},
               {"generation", field_number(h, "generation")}, {"broken", h.at("broken") == "1"},
-              {"resetting", h.at("broken") == "2"},
+              {"resetting", h.at("broken") == "2"}, {"tripping", h.at("broken") == "3"},
               {"holders", holders_of(extra)}, {"acquisitions", field_number(h, "acq")},
               {"dead_holders", field_number(h, "dead")}};
     case value_type::condition: {

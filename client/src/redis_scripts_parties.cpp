@@ -74,11 +74,13 @@ fail('invalid_argument', 'unknown items action ' .. action)
 // lapsed while waiting breaks the barrier, as a local party that dies does.
 const std::string barrier = with_prelude(R"lua(
 local action, owner, lease, generation, name = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local hold = ARGV[6] == '1'
 local t = existing(name)
 if t ~= 'barrier' then mismatch(name, t, 'barrier') end
 local now = now_ms()
 -- broken: '1' broken, '2' resetting (the parties waiting at a reset leave with
--- broken_barrier, the last one out makes it usable), else usable.
+-- broken_barrier, the last one out makes it usable), '3' tripping (the last party
+-- runs the action, then 'trip' lets everyone through), else usable.
 local state = redis.call('HGET', K, 'broken')
 local function leave(who)  -- a waiting party out; the last one out of a reset ends it
   redis.call('HDEL', X, 'e:' .. who)
@@ -108,18 +110,23 @@ if state ~= '1' then
 end
 local current = tonumber(redis.call('HGET', K, 'generation'))
 if action == 'arrive' then
-  if state == '2' then return {current, -1} end  -- arrive again once the reset is through
+  if state == '2' or state == '3' then return {current, -1, 0} end  -- arrive again once through
   if state == '1' then fail('broken_barrier', "barrier '" .. name .. "' is broken") end
   local index = redis.call('HINCRBY', K, 'waiting', 1) - 1
   redis.call('HINCRBY', K, 'acq', 1)
-  if index + 1 >= tonumber(redis.call('HGET', K, 'parties')) then
+  local trip = 0
+  if index + 1 < tonumber(redis.call('HGET', K, 'parties')) then
+    redis.call('HSET', X, 'e:' .. owner, now + lease)
+  elseif hold then  -- the last party runs the action first; its lapse breaks the barrier
+    redis.call('HSET', K, 'broken', 3)
+    redis.call('HSET', X, 'e:' .. owner, now + lease)
+    trip = 1
+  else
     redis.call('HSET', K, 'waiting', 0, 'generation', current + 1)
     redis.call('DEL', X)
-  else
-    redis.call('HSET', X, 'e:' .. owner, now + lease)
   end
   bump()
-  return {current, index}
+  return {current, index, trip}
 elseif action == 'check' then
   if current > generation then return 1 end
   if state == '1' or state == '2' then
@@ -134,6 +141,17 @@ elseif action == 'renew' then
     return 1
   end
   return 0
+elseif action == 'trip' then
+  if current ~= generation then fail('invalid_argument', "barrier '" .. name .. "': no trip of that generation is held") end
+  if state ~= '3' then  -- aborted or reset during the action
+    leave(owner)
+    bump()
+    fail('broken_barrier', "barrier '" .. name .. "' broke (or was reset) during its action")
+  end
+  redis.call('HSET', K, 'waiting', 0, 'generation', current + 1, 'broken', 0)
+  redis.call('DEL', X)
+  bump()
+  return 1
 elseif action == 'abort' then
   redis.call('HSET', K, 'broken', 1)
   bump()

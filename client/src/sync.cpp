@@ -232,20 +232,37 @@ bool Event::wait(std::chrono::milliseconds timeout) const {
 Barrier::Barrier(std::shared_ptr<detail::client_core> core, std::string_view name)
     : sync_handle(std::move(core), name, core::value_type::barrier) {}
 
-std::int64_t Barrier::wait(std::chrono::milliseconds timeout) {
+std::int64_t Barrier::wait(std::chrono::milliseconds timeout) { return wait(timeout, {}); }
+
+std::int64_t Barrier::wait(std::chrono::milliseconds timeout, const std::function<void()>& action) {
   core::barrier_ticket ticket;
   core::variable_record* r = binding_.record();
+  const bool hold = static_cast<bool>(action);
   auto arrive = [&] {
     if (r) {
-      ticket = core::arrive_at_barrier(*r, detail::actor());
+      ticket = core::arrive_at_barrier(*r, detail::actor(), hold);
     } else {
-      nlohmann::json t = binding_.remote({{"op", "barrier_arrive"}});
-      ticket = {t.at("generation").get<std::uint64_t>(), t.at("index").get<std::int64_t>()};
+      nlohmann::json t = binding_.remote({{"op", "barrier_arrive"}, {"hold", hold}});
+      ticket = {t.at("generation").get<std::uint64_t>(), t.at("index").get<std::int64_t>(), t.value("trip", false)};
     }
-    return ticket.index >= 0;  // -1: a reset is letting its waiting parties out; arrive after it
+    return ticket.index >= 0;  // -1: a reset or another party's action is under way; arrive after it
   };
   if (!block(arrive, timeout)) {
-    throw error(errc::broken_barrier, "barrier '" + name() + "' was being reset for the whole wait");
+    throw error(errc::broken_barrier, "barrier '" + name() + "' was being reset (or tripped) for the whole wait");
+  }
+  if (ticket.trip) {  // the last party: the action first, then everyone through
+    try {
+      action();
+    } catch (...) {
+      abort();
+      try {
+        trip(ticket);  // leaves the broken barrier
+      } catch (const error&) {
+      }
+      throw;
+    }
+    trip(ticket);  // broken_barrier when it was aborted or reset meanwhile
+    return ticket.index;
   }
   auto passed = [&] {
     if (r) return core::barrier_passed(*r, ticket, detail::actor());
@@ -255,6 +272,11 @@ std::int64_t Barrier::wait(std::chrono::milliseconds timeout) {
   abort();   // a timed-out wait breaks the barrier for everyone, as in Python
   passed();  // leaves it: throws broken_barrier (unless the last party came meanwhile)
   return ticket.index;
+}
+
+void Barrier::trip(const core::barrier_ticket& ticket) {
+  if (core::variable_record* r = binding_.record()) return core::trip_barrier(*r, ticket, detail::actor());
+  binding_.remote({{"op", "barrier_trip"}, {"generation", ticket.generation}});
 }
 
 void Barrier::abort() {

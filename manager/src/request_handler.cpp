@@ -472,8 +472,10 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
       return json::object();
     }
     case op_code::barrier_arrive: {
-      barrier_ticket t = arrive_at_barrier(existing(request), actor_of(request, peer));
-      return {{"generation", t.generation}, {"index", t.index}};
+      const json hold = request.value("hold", json(false));
+      if (!hold.is_boolean()) throw error(errc::bad_request, "field 'hold' must be true or false");
+      barrier_ticket t = arrive_at_barrier(existing(request), actor_of(request, peer), hold.get<bool>());
+      return {{"generation", t.generation}, {"index", t.index}, {"trip", t.trip}};
     }
     case op_code::barrier_check: {
       variable_record& r = existing(request);
@@ -488,6 +490,11 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
     case op_code::barrier_reset:
       reset_barrier(existing(request));
       return json::object();
+    case op_code::barrier_trip: {
+      barrier_ticket t{static_cast<std::uint64_t>(require_integer(request, "generation")), 0};
+      trip_barrier(existing(request), t, actor_of(request, peer));
+      return json::object();
+    }
     case op_code::condition_wait:
       return {{"depth", begin_condition_wait(existing(request), actor_of(request, peer))}};
     case op_code::condition_check: {

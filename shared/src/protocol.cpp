@@ -6,7 +6,7 @@
 namespace mpstate::core {
 namespace {
 
-constexpr std::array<op_spec, 37> ops = {{
+constexpr std::array<op_spec, op_code_count> ops = {{
     {op_code::hello, "hello", "", "pid, layout_version, protocol_version",
      "{manager, segment, segment_size, layout_version, protocol_version, manager_pid, version, incarnation}",
      "Greets the manager; tells the client which segment to map."},
@@ -49,12 +49,16 @@ constexpr std::array<op_spec, 37> ops = {{
      "Releases a lock, rlock or semaphore permit; made as the holding `epoch`, refused ownership_lost once it "
      "ended."},
     {op_code::event_set, "event_set", "name, set", "", "{}", "Sets (true) or clears (false) an event."},
-    {op_code::barrier_arrive, "barrier_arrive", "name", "pid", "{generation, index}",
-     "Arrives at a barrier; the last party trips it."},
+    {op_code::barrier_arrive, "barrier_arrive", "name", "pid, hold", "{generation, index, trip}",
+     "Arrives at a barrier; the last party trips it, or with hold holds the trip (trip true) to run an action "
+     "first."},
     {op_code::barrier_check, "barrier_check", "name, generation", "pid", "{passed}",
      "Whether that generation has tripped; broken_barrier when it broke instead."},
     {op_code::barrier_abort, "barrier_abort", "name", "", "{}", "Breaks a barrier for every waiting party."},
-    {op_code::barrier_reset, "barrier_reset", "name", "", "{}", "Makes a broken barrier usable again."},
+    {op_code::barrier_reset, "barrier_reset", "name", "", "{}",
+     "Python's reset: waiting parties leave with broken_barrier, then it is usable again."},
+    {op_code::barrier_trip, "barrier_trip", "name, generation", "pid", "{}",
+     "Lets everyone through after the held trip's action; broken_barrier when it broke meanwhile."},
     {op_code::queue_put, "queue_put", "name, value", "", "{ok, version}",
      "Appends an item to a queue unless it is full (never blocks; wait on version to block)."},
     {op_code::queue_get, "queue_get", "name", "", "{ok, value, version}",

@@ -271,32 +271,19 @@ void set_event(variable_record& r, bool set) {
   commit_state(r, s, lock);
 }
 
-barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who) {
-  require_types(r, {value_type::barrier}, "wait");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  if (s.broken == barrier_resetting) return {s.generation, -1};  // not arrived: again once the reset is through
-  if (s.broken) throw error(errc::broken_barrier, "barrier " + quoted(r) + " is broken; reset it first");
-  barrier_ticket ticket{s.generation, s.value};
-  ++s.acquisitions;
-  if (++s.value == s.limit) {  // the last party: everyone passes
-    ++s.generation;
-    s.value = 0;
-    s.holder_count = 0;
-    s.untracked = 0;
-  } else {
-    add_to_holders(r, s, who);
-  }
-  commit_state(r, s, lock);
-  return ticket;
+namespace {
+// Everyone through: the next generation, nobody waiting.
+void trip(sync_state& s) {
+  ++s.generation;
+  s.value = 0;
+  s.broken = 0;
+  s.holder_count = 0;
+  s.untracked = 0;
 }
 
-bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync_actor& who) {
-  require_types(r, {value_type::barrier}, "wait");
-  locked_record lock(r);
-  sync_state s = state_of(r);
-  if (s.generation != ticket.generation) return true;
-  if (!s.broken) return false;
+// A party leaves a broken (or resetting) barrier: its place is given up; the last one
+// out of a reset makes the barrier usable. Throws broken_barrier.
+[[noreturn]] void leave_broken(variable_record& r, sync_state& s, const sync_actor& who, locked_record& lock) {
   for (std::uint32_t i = 0; i < s.holder_count; ++i) {
     if (same_process(s.holders[i], who.process) && --s.holders[i].count == 0) {
       remove_holder(s, i);
@@ -311,6 +298,50 @@ bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync
   }
   commit_state(r, s, lock);
   throw error(errc::broken_barrier, "barrier " + quoted(r) + " broke (or was reset) while waiting");
+}
+}  // namespace
+
+barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who, bool hold_trip) {
+  require_types(r, {value_type::barrier}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  if (s.broken == barrier_resetting || s.broken == barrier_tripping) return {s.generation, -1};  // again, after it
+  if (s.broken) throw error(errc::broken_barrier, "barrier " + quoted(r) + " is broken; reset it first");
+  barrier_ticket ticket{s.generation, s.value};
+  ++s.acquisitions;
+  if (++s.value < s.limit) {
+    add_to_holders(r, s, who);
+  } else if (hold_trip) {  // the last party runs the action first; its death breaks the barrier
+    s.broken = barrier_tripping;
+    add_to_holders(r, s, who);
+    ticket.trip = true;
+  } else {  // the last party: everyone passes
+    trip(s);
+  }
+  commit_state(r, s, lock);
+  return ticket;
+}
+
+bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync_actor& who) {
+  require_types(r, {value_type::barrier}, "wait");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  if (s.generation != ticket.generation) return true;
+  if (!s.broken || s.broken == barrier_tripping) return false;
+  leave_broken(r, s, who, lock);
+}
+
+void trip_barrier(variable_record& r, const barrier_ticket& ticket, const sync_actor& who) {
+  require_types(r, {value_type::barrier}, "trip");
+  locked_record lock(r);
+  sync_state s = state_of(r);
+  if (s.generation != ticket.generation) {
+    throw error(errc::invalid_argument, "barrier " + quoted(r) + ": no trip of generation " +
+                                            std::to_string(ticket.generation) + " is held");
+  }
+  if (s.broken != barrier_tripping) leave_broken(r, s, who, lock);  // aborted or reset during the action
+  trip(s);
+  commit_state(r, s, lock);
 }
 
 void abort_barrier(variable_record& r) {
@@ -422,9 +453,13 @@ json sync_to_json(variable_record& r) {
       break;
     }
     default:  // barrier
-      j = {{"parties", s.limit},         {"waiting", s.value},
-           {"generation", s.generation}, {"broken", s.broken == 1},
-           {"resetting", s.broken == barrier_resetting}, {"holders", holders_json(s)}};
+      j = {{"parties", s.limit},
+           {"waiting", s.value},
+           {"generation", s.generation},
+           {"broken", s.broken == 1},
+           {"resetting", s.broken == barrier_resetting},
+           {"tripping", s.broken == barrier_tripping},
+           {"holders", holders_json(s)}};
   }
   j["acquisitions"] = s.acquisitions;
   j["dead_holders"] = s.dead_holders;

@@ -143,6 +143,48 @@ BOOST_AUTO_TEST_CASE(a_reset_sends_the_waiting_parties_out_broken_and_the_barrie
   BOOST_TEST(ev.state().at("sets").get<std::uint64_t>() == sets + 1);
 }
 
+BOOST_AUTO_TEST_CASE(the_last_party_runs_the_action_before_anyone_passes_and_a_throw_breaks_it) {
+  constexpr int rounds = 30;
+  Client c = new_client();
+  c.barrier("ab", 3);
+  auto actions = c.create<std::int64_t>("ab-actions", 0);
+  auto passed = c.create<std::int64_t>("ab-passed", 0);
+  auto early = c.create<std::int64_t>("ab-early", 0);
+  std::vector<pid_t> parties;
+  for (int k = 0; k < 3; ++k) {
+    parties.push_back(spawn([&] {
+      Client mine = new_client();
+      auto b = mine.barrier("ab", 3);
+      auto acts = mine.value<std::int64_t>("ab-actions");
+      auto through = mine.value<std::int64_t>("ab-passed");
+      auto wrong = mine.value<std::int64_t>("ab-early");
+      for (int r = 0; r < rounds; ++r) {
+        b.wait(30s, [&] {
+          if (through.get() != 3 * (acts.add(1) - 1)) wrong.add(1);
+        });
+        through.add(1);
+      }
+      return 0;
+    }));
+  }
+  for (pid_t pid : parties) BOOST_TEST(wait_exit(pid, 120s).value_or(-100) == 0);
+  BOOST_TEST(actions.get() == rounds);
+  BOOST_TEST(passed.get() == 3 * rounds);
+  BOOST_TEST(early.get() == 0);
+  // An action that throws: the others get broken_barrier, the caller its exception.
+  Barrier b = c.barrier("ab", 3);
+  std::vector<pid_t> others;
+  for (int k = 0; k < 2; ++k) {
+    others.push_back(spawn([&] {
+      return error_of([&] { new_client().barrier("ab", 3).wait(10s); }) == errc::broken_barrier ? 0 : 1;
+    }));
+  }
+  BOOST_REQUIRE(eventually([&] { return b.n_waiting() == 2; }, 5s));
+  BOOST_CHECK_THROW(b.wait(10s, [] { throw std::logic_error("no"); }), std::logic_error);
+  for (pid_t pid : others) BOOST_TEST(wait_exit(pid, 5s).value_or(-100) == 0);
+  BOOST_TEST(b.broken());
+}
+
 BOOST_AUTO_TEST_CASE(a_party_sigkilled_while_waiting_breaks_the_barrier_after_its_lease) {
   const std::string leased = url("lease_ms=500");
   Client c = rb_connect(leased);

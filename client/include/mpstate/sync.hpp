@@ -188,6 +188,11 @@ class Barrier : public detail::sync_handle {
   // broken: aborted, a waiting party died, or this wait timed out (which breaks it
   // for everyone, as in Python).
   std::int64_t wait(std::chrono::milliseconds timeout = forever);
+  // The same, and the last party to arrive runs `action` before anyone passes
+  // (Python's Barrier(action=)); give every party the same action. When it throws,
+  // the barrier breaks (the others get broken_barrier) and this party gets its
+  // exception; a party that dies in it breaks the barrier too.
+  std::int64_t wait(std::chrono::milliseconds timeout, const std::function<void()>& action);
   void abort();
   // As Python's: parties waiting now leave with broken_barrier, and it is usable again
   // (arrivals meanwhile wait until they have left); a broken one too.
@@ -195,6 +200,9 @@ class Barrier : public detail::sync_handle {
   std::int64_t parties() const;
   std::int64_t n_waiting() const;
   bool broken() const;
+
+ private:
+  void trip(const core::barrier_ticket& ticket);
 };
 
 // Python's Condition across processes, over its own reentrant lock (acquire,

@@ -25,7 +25,7 @@ enum class op_code {
   hello, create, set, get, add, cas, delete_, list, stat, dump, wait,
   loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
   acquire, release, event_set, barrier_arrive, barrier_check, barrier_abort, barrier_reset,
-  queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
+  barrier_trip, queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
   grow, item_get, item_set, list_append, list_insert, list_pop, auth,
 };
 // How many ops there are (keep auth the last, or update this).

@@ -83,21 +83,31 @@ decltype(auto) fenced(variable_record& lock, std::uint64_t epoch, const variable
 
 void set_event(variable_record& r, bool set);
 
-// A barrier's `broken` while a reset lets its waiting parties out (each leaves with
-// broken_barrier; the last one out makes it usable): as Python's reset does.
+// A barrier's `broken`: 0 usable, 1 broken, and two passing states:
+// resetting while a reset lets its waiting parties out (each leaves with
+// broken_barrier; the last one out makes it usable), as Python's reset does;
+// tripping while the last party runs the barrier's action (Python's
+// Barrier(action=)) before it lets everyone through.
 constexpr std::uint32_t barrier_resetting = 2;
+constexpr std::uint32_t barrier_tripping = 3;
 
 // Arrival at a barrier: the arrival index (0 .. parties-1) and the generation to
-// wait out. The last party trips it. Throws broken_barrier when broken; index -1
-// while a reset is letting parties out (not arrived: arrive again after a change).
+// wait out. The last party trips it, or with `hold_trip` holds the trip: `trip` is
+// true, and it runs the action, then trip_barrier (or abort_barrier when the action
+// failed). Throws broken_barrier when broken; index -1 while a reset lets parties
+// out or a trip is held (not arrived: arrive again after a change).
 struct barrier_ticket {
   std::uint64_t generation = 0;
   std::int64_t index = 0;
+  bool trip = false;
 };
-barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who);
+barrier_ticket arrive_at_barrier(variable_record& r, const sync_actor& who, bool hold_trip = false);
 // True once the ticket's generation has tripped. When the barrier broke instead,
-// removes `who` from its waiting parties and throws broken_barrier.
+// the caller leaves it (its place is given up) and gets broken_barrier.
 bool barrier_passed(variable_record& r, const barrier_ticket& ticket, const sync_actor& who);
+// The held trip (ticket.trip): everyone passes. broken_barrier when the barrier
+// broke or was reset meanwhile (the caller has left it then).
+void trip_barrier(variable_record& r, const barrier_ticket& ticket, const sync_actor& who);
 // Breaks the barrier: every waiting party gets broken_barrier.
 void abort_barrier(variable_record& r);
 // Python's reset: waiting parties (if any) leave with broken_barrier, and it is usable
