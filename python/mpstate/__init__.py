@@ -100,6 +100,8 @@ class Client:
         initial = _ZERO[kind] if value is None else value
         if kind == "double":
             initial = float(initial)
+        elif kind in ("int64", "uint64") and isinstance(initial, bool):
+            initial = int(initial)  # Value('i', False), as ctypes takes it
         self._client.create(name, initial, kind)
         proxy = ValueProxy(self._client, name)
         if proxy.type != kind:
@@ -161,9 +163,11 @@ class Client:
         return _core.Event(self._client, name or _fresh_name("event"))
 
     def Barrier(self, parties, action=None, timeout=None, *, name=None):
-        if action is not None:
-            raise ValueError("an mpstate Barrier runs no action: code is never shared between processes")
-        return BarrierProxy(self._client, name or _fresh_name("barrier"), parties, timeout)
+        """threading.Barrier across processes: the last party to arrive calls `action`
+        (this proxy's, and copies' made by pickling it) before anyone passes."""
+        if action is not None and not callable(action):
+            raise TypeError("a Barrier's action is a callable")
+        return BarrierProxy(self._client, name or _fresh_name("barrier"), parties, timeout, action)
 
     def loop(self, name):
         """The loop-state handle `name` (created idle when absent)."""
@@ -221,6 +225,62 @@ class Manager(Client):
 def connect(name=None, *, socket_path=None, transport="auto"):
     """Attaches to the running manager `name` (or at `socket_path`)."""
     return Client(name, socket_path=socket_path, transport=transport)
+
+
+# threading's reprs (lock_tests checks them), with the variable's name.
+def _lock_repr(self):
+    state = "locked" if self.locked() else "unlocked"
+    return f"<{state} mpstate.{type(self).__name__} object '{self.name}' at {id(self):#x}>"
+
+
+def _event_repr(self):
+    return f"<mpstate.Event at {id(self):#x} '{self.name}': {'set' if self.is_set() else 'unset'}>"
+
+
+def _semaphore_repr(self):
+    state = self.state()
+    bound = f"/{state['bound']}" if "bound" in state else ""
+    return f"<mpstate.{type(self).__name__} at {id(self):#x} '{self.name}': value={state['value']}{bound}>"
+
+
+_core.Lock.__repr__ = _core.RLock.__repr__ = _core.Condition.__repr__ = _lock_repr
+
+
+# The hooks threading.Condition uses when it wraps a lock, so that
+# threading.Condition(mpstate_rlock) coordinates this process's threads correctly.
+def _rlock_depth_if_owned(self):
+    """This thread's depth on the rlock, 0 when it does not hold it. An owner's
+    acquire(False) always succeeds (depth + 1), anyone else's fails or starts at 1."""
+    if not self.acquire(False):
+        return 0
+    depth = self.state()["depth"] - 1
+    self.release()
+    return depth
+
+
+def _rlock_is_owned(self):
+    return _rlock_depth_if_owned(self) > 0
+
+
+def _rlock_release_save(self):
+    depth = _rlock_depth_if_owned(self)
+    if depth == 0:
+        raise RuntimeError("cannot release un-acquired lock")
+    for _ in range(depth):
+        self.release()
+    return depth
+
+
+def _rlock_acquire_restore(self, depth):
+    for _ in range(depth):
+        self.acquire()
+
+
+_core.RLock._is_owned = _rlock_is_owned
+_core.RLock._release_save = _rlock_release_save
+_core.RLock._acquire_restore = _rlock_acquire_restore
+_core.Event.__repr__ = _event_repr
+_core.Semaphore.__repr__ = _core.BoundedSemaphore.__repr__ = _semaphore_repr
 
 
 # Awaitable forms of the blocking calls, for asyncio programs: they wait in the

@@ -50,6 +50,12 @@ _CLASSES = [
     _error("InternalError", "internal", RuntimeError),
 ]
 
-__all__ = ["Error"] + [cls.__name__ for cls in _CLASSES]
+class NotHeld(InvalidArgument, RuntimeError):  # noqa: F821 (made above by _error)
+    """A lock released, or a condition waited on or notified, by a thread that does
+    not hold it: a RuntimeError, as threading raises (and an InvalidArgument)."""
+
+
+__all__ = ["Error", "NotHeld"] + [cls.__name__ for cls in _CLASSES]
 
 _core._register_errors({cls.code: cls for cls in _CLASSES})
+_core._not_held = NotHeld

@@ -5,8 +5,25 @@ manager's address and its name (pybind11's pickling of the _core base)."""
 
 import asyncio
 import functools
+import threading
 
 from . import _core
+
+
+_shown = threading.local()  # the variables whose repr is being made, per thread
+
+
+def _contents_repr(kind, name, contents):
+    """repr of a container proxy with its contents, "..." for one inside itself
+    (a list that holds a proxy to itself, as reprlib.recursive_repr does)."""
+    active = _shown.__dict__.setdefault("names", set())
+    if name in active:
+        return f"<mpstate.{kind} '{name}' ...>"
+    active.add(name)
+    try:
+        return f"<mpstate.{kind} '{name}' {contents()!r}>"
+    finally:
+        active.discard(name)
 
 
 async def _in_thread(fn, *args):
@@ -19,8 +36,21 @@ class ValueProxy(_core.Value):
 
 
 class DictProxy(_core.Dict):
-    """Python's managed dict as named variables: key k is the variable "<name>/k"
-    (keys are single name segments: letters, digits, '_', '.', '-')."""
+    """Python's managed dict as named variables: key k is the variable "<name>/k".
+    Keys are str, int, float, bool, None or tuples of them; a str of letters,
+    digits, '_', '.' and '-' is its own name segment (others are encoded), and keys
+    come in the order of those names."""
+
+    def __iter__(self):
+        # Over the keys as they were at iter(); a key removed meanwhile raises, as a
+        # dict that changed size during iteration does.
+        return self._iterate(self.keys())
+
+    def _iterate(self, keys):
+        for key in keys:
+            if key not in self:
+                raise RuntimeError("dictionary changed size during iteration")
+            yield key
 
     def update(self, other=(), /, **kwargs):
         items = other.items() if hasattr(other, "items") else other
@@ -38,7 +68,7 @@ class DictProxy(_core.Dict):
         return self.copy() == (other.copy() if isinstance(other, DictProxy) else other)
 
     def __repr__(self):
-        return f"<mpstate.dict '{self.name}' {self.copy()!r}>"
+        return _contents_repr("dict", self.name, self.copy)
 
 
 class ArrayProxy(_core.Array):
@@ -48,6 +78,17 @@ class ArrayProxy(_core.Array):
         if isinstance(index, slice):
             return self.tolist()[index]
         return super().__getitem__(index)
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):  # as ctypes arrays: the slice keeps its length
+            positions = range(*index.indices(len(self)))
+            values = list(value)
+            if len(positions) != len(values):
+                raise ValueError("can only assign a sequence of the same size to an Array slice")
+            for i, v in zip(positions, values):  # each item at once; other items' writers lose nothing
+                super().__setitem__(i, v)
+        else:
+            super().__setitem__(index, value)
 
     def __iter__(self):
         return iter(self.tolist())
@@ -60,10 +101,10 @@ class ListProxy:
     """Python's managed list: a JSON list in one variable, each change made
     atomically under the variable's lock."""
 
-    def __init__(self, client, name):
+    def __init__(self, client, name, *, check=True):
         self._client = client
         self._value = _core.Value(client, name)
-        if self._value.type != "json" or not isinstance(self._value.get(), list):
+        if check and (self._value.type != "json" or not isinstance(self._value.get(), list)):
             raise _core_type_mismatch(name, "a list")
 
     @classmethod
@@ -116,7 +157,42 @@ class ListProxy:
         return len(self._value.get())
 
     def __iter__(self):
-        return iter(self._value.get())
+        # Live, as a Manager's list proxy iterates (item i is read when reached),
+        # with one read per change rather than one per item.
+        i, seen, items = 0, None, None
+        while True:
+            version = self._value.version
+            if version != seen:
+                seen, items = version, self._value.get()
+            if i >= len(items):
+                return
+            yield items[i]
+            i += 1
+
+    def __iadd__(self, more):
+        self.extend(more)
+        return self
+
+    def __imul__(self, n):
+        self._change(lambda items: items.__imul__(n))
+        return self
+
+    def __add__(self, other):
+        return self.copy() + (other.copy() if isinstance(other, ListProxy) else other)
+
+    def __radd__(self, other):
+        return other + self.copy()
+
+    def __mul__(self, n):
+        return self.copy() * n
+
+    __rmul__ = __mul__
+
+    def sort(self, *, key=None, reverse=False):
+        self._change(lambda items: items.sort(key=key, reverse=reverse))
+
+    def reverse(self):
+        self._change(lambda items: items.reverse())
 
     def __contains__(self, item):
         return item in self._value.get()
@@ -134,14 +210,10 @@ class ListProxy:
         return self.copy() == (other.copy() if isinstance(other, ListProxy) else other)
 
     def __repr__(self):
-        return f"<mpstate.list '{self._value.name}' {self.copy()!r}>"
+        return _contents_repr("list", self._value.name, self.copy)
 
     def __reduce__(self):
-        return (_rebind_list, (self._client.manager_name, self._client.socket_path, self._value.name))
-
-
-def _rebind_list(manager_name, socket_path, name):
-    return ListProxy(_core.Client(manager_name, socket_path), name)
+        return (_from_ref, (_ref_of(self),))
 
 
 def _core_type_mismatch(name, what):
@@ -172,23 +244,40 @@ class NamespaceProxy:
         except KeyError:
             raise AttributeError(attr) from None
 
-    def __repr__(self):
-        fields = ", ".join(f"{k}={v!r}" for k, v in sorted(self._entries.copy().items()))
+    def __repr__(self):  # as multiprocessing's: attributes starting with '_' are not shown
+        fields = ", ".join(f"{k}={v!r}" for k, v in sorted(self._entries.copy().items()) if not k.startswith("_"))
         return f"Namespace({fields})"
 
     def __reduce__(self):
-        return (NamespaceProxy, (self._entries,))
+        return (_from_ref, (_ref_of(self),))
 
 
 class BarrierProxy(_core.Barrier):
-    """threading.Barrier across processes (no action: code is never shared)."""
+    """threading.Barrier across processes. The last party to arrive runs `action`
+    (its own proxy's: a pickled proxy carries it, by reference as pickle sends
+    functions) before anyone passes."""
 
-    def __init__(self, client, name, parties, timeout=None):
+    def __init__(self, client, name, parties, timeout=None, action=None):
         super().__init__(client, name, parties)
         self._timeout = timeout
+        self._action = action
 
     def wait(self, timeout=None):
-        return super().wait(self._timeout if timeout is None else timeout)
+        return super().wait(self._timeout if timeout is None else timeout, self._action)
+
+    def __reduce__(self):  # with its default timeout and its action
+        return (_rebuild_barrier, (_ref_of(self), self._action))
+
+    def __repr__(self):
+        if self.broken:
+            return f"<mpstate.Barrier at {id(self):#x} '{self.name}': broken>"
+        return f"<mpstate.Barrier at {id(self):#x} '{self.name}': waiters={self.n_waiting}/{self.parties}>"
+
+
+def _rebuild_barrier(ref, action):
+    proxy = _from_ref(ref)
+    proxy._action = action
+    return proxy
 
 
 class LoopState(_core.LoopState):
@@ -201,3 +290,56 @@ class LoopState(_core.LoopState):
 
     def __repr__(self):
         return f"<mpstate.LoopState '{self.name}' {self.state}>"
+
+
+# ---- references: a proxy inside a stored value, and a pickled Python-side proxy
+# ({"kind", "manager", "socket", "name"}, + "timeout" for a barrier). Only these
+# kinds are ever rebuilt from one: a reference names a variable, never code.
+_KINDS = {
+    "value": ValueProxy, "dict": DictProxy, "array": ArrayProxy, "list": ListProxy,
+    "namespace": NamespaceProxy, "queue": _core.Queue, "joinable_queue": _core.JoinableQueue,
+    "lock": _core.Lock, "rlock": _core.RLock, "semaphore": _core.Semaphore,
+    "bounded_semaphore": _core.BoundedSemaphore, "condition": _core.Condition, "event": _core.Event,
+    "barrier": BarrierProxy, "loop": LoopState,
+}
+_KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
+
+
+def _ref_of(obj):
+    """The reference to the variable a proxy stands for, or None for no proxy."""
+    kind = _KIND_OF.get(type(obj))
+    if kind is None:
+        kind = next((k for c, k in _KIND_OF.items() if isinstance(obj, c)), None)
+        if kind is None:
+            return None
+    if kind == "list":
+        manager, socket, name = obj._client.manager_name, obj._client.socket_path, obj._value.name
+    elif kind == "namespace":
+        manager, socket, name = obj._entries.__getstate__()
+    else:
+        manager, socket, name = obj.__getstate__()
+    ref = {"kind": kind, "manager": manager, "socket": socket, "name": name}
+    if kind == "barrier" and obj._timeout is not None:
+        ref["timeout"] = obj._timeout
+    return ref
+
+
+def _from_ref(ref):
+    """The proxy a reference names (bound in this process, as unpickling binds)."""
+    cls = _KINDS.get(ref.get("kind")) if isinstance(ref, dict) else None
+    if cls is None:
+        raise ValueError(f"not an mpstate reference: {ref!r}")
+    state = (ref.get("manager", ""), ref.get("socket", ""), ref["name"])
+    if cls is ListProxy:
+        return ListProxy(_core.Client(state[0], state[1]), state[2], check=False)  # checked when used
+    if cls is NamespaceProxy:
+        return NamespaceProxy(_from_ref({**ref, "kind": "dict"}))
+    proxy = cls.__new__(cls)
+    proxy.__setstate__(state)
+    if cls is BarrierProxy:
+        proxy._timeout, proxy._action = ref.get("timeout"), None
+    return proxy
+
+
+_core._ref_of = _ref_of
+_core._from_ref = _from_ref

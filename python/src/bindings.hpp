@@ -37,15 +37,33 @@ std::shared_ptr<client_handle> client_for(const address& where, Transport transp
 // double, string, bytes, else json (lists, dicts, None, nested). TypeError for what
 // JSON cannot hold.
 std::string type_name_for(py::handle value);
+// A stored value's JSON and back (json_values.cpp): bytes and proxies nested in it
+// as {"$mpstate": {...}}; TypeError for what it cannot hold, OutOfRange past 64-bit ints.
 nlohmann::json to_json(py::handle value);
 py::object to_python(const nlohmann::json& value);
+// JSON as Python objects, tags left as they are (dump, state, raw requests).
+py::object plain_python(const nlohmann::json& value);
+// A dict key as the name segment of its variable, and back (dict_keys.cpp): plain
+// str keys as they are, ints as ".i<n>", other str/float/None/tuples as ".j<hex of
+// JSON>". TypeError for key types a dict cannot keep.
+std::string key_segment(py::handle key);
+py::object key_of_segment(const std::string& segment);
 // Creates the plain variable `name` of `type` (type_name_for) holding `value`.
 // Returns false when the name is taken (already_exists), true when created.
 bool create_plain(const Client& client, const std::string& name, const std::string& type, py::handle value);
 // Sends a create request; false when the name is taken.
 bool create_if_absent(const Client& client, nlohmann::json create_request);
-// A Python timeout for C++: None (or negative) is forever, block=False is zero.
+// A Python timeout for C++, checked as threading checks it (OverflowError past
+// threading.TIMEOUT_MAX, TypeError for no number): None is forever, a negative one or
+// block=False is zero (threading's waits return at once).
 std::chrono::milliseconds timeout_of(const py::object& timeout, bool block = true);
+// threading.Lock.acquire(blocking, timeout): -1 (or None) is forever; a timeout with
+// blocking=False, or a negative one other than -1, is ValueError.
+std::chrono::milliseconds lock_timeout_of(bool blocking, const py::object& timeout);
+// threading.Semaphore.acquire(blocking, timeout): a timeout with blocking=False is ValueError.
+std::chrono::milliseconds semaphore_timeout_of(bool blocking, const py::object& timeout);
+// queue.Queue.get/put(block, timeout): a negative timeout is ValueError.
+std::chrono::milliseconds queue_timeout_of(const py::object& timeout, bool block);
 // The same for calls that take a deadline rather than forever: None is 100 years.
 std::chrono::milliseconds deadline_timeout_of(const py::object& timeout);
 // Raises `python_class` (a module attribute path such as "queue.Empty") with `message`.

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "any_value.hpp"
+#include "mpstate/core/names.hpp"
 #include "mpstate/dict.hpp"
 
 namespace mpstate::python {
@@ -24,18 +25,33 @@ bool remove_if_present(const Client& client, const std::string& name) {
   }
 }
 
+// Raises KeyError(key), with the key as Python gave it.
+[[noreturn]] void raise_key_error(py::handle key) {
+  PyErr_SetObject(PyExc_KeyError, key.ptr());
+  throw py::error_already_set();
+}
+
+// Keys by their name segment (dict_keys.cpp): "jobs", ".i65", ".j<hex>".
 struct py_dict {
   std::shared_ptr<client_handle> client;
   std::string prefix;
-  std::unordered_map<std::string, any_value> bound;  // keys bound so far
+  std::unordered_map<std::string, any_value> bound;  // keys bound so far, by segment
 
-  std::string name_of(const std::string& key) const { return detail::key_name(prefix, key); }
+  std::string name_of(const std::string& segment) const { return detail::key_name(prefix, segment); }
+  std::string segment_of(py::handle key) const {
+    std::string segment = key_segment(key);
+    if (prefix.size() + 1 + segment.size() > core::max_name_length) {
+      throw py::value_error("dict key too long: '" + prefix + "/' and the key make a name over " +
+                            std::to_string(core::max_name_length) + " bytes");
+    }
+    return segment;
+  }
 
   // The bound key, binding it on first use; nullptr when there is no such key.
-  any_value* find(const std::string& key) {
-    if (auto it = bound.find(key); it != bound.end()) return &it->second;
+  any_value* find(const std::string& segment) {
+    if (auto it = bound.find(segment); it != bound.end()) return &it->second;
     try {
-      return &bound.emplace(key, bind_any(client->client, name_of(key))).first->second;
+      return &bound.emplace(segment, bind_any(client->client, name_of(segment))).first->second;
     } catch (const error& e) {
       if (e.code() == errc::not_found) return nullptr;
       throw;
@@ -43,68 +59,78 @@ struct py_dict {
   }
   // Runs fn on the key's proxy; a key deleted by another process is looked up again.
   template <class Fn>
-  auto with_key(const std::string& key, Fn&& fn) -> std::optional<decltype(fn(std::declval<any_value&>()))> {
+  auto with_key(const std::string& segment, Fn&& fn) -> std::optional<decltype(fn(std::declval<any_value&>()))> {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      any_value* v = find(key);
+      any_value* v = find(segment);
       if (!v) return std::nullopt;
       try {
         return fn(*v);
       } catch (const error& e) {
         if (e.code() != errc::not_found) throw;
-        bound.erase(key);
+        bound.erase(segment);
       }
     }
     return std::nullopt;
   }
-
-  py::object get(const std::string& key) {
-    if (auto v = with_key(key, [](any_value& v) { return get_any(v); })) return *v;
-    throw py::key_error(key);
+  std::optional<py::object> value_of(const std::string& segment) {
+    return with_key(segment, [](any_value& v) { return get_any(v); });
   }
 
-  void set(const std::string& key, py::handle value) {
+  py::object get(py::handle key) {
+    if (auto v = value_of(segment_of(key))) return *v;
+    raise_key_error(key);
+  }
+
+  void set(py::handle key, py::handle value) {
+    const std::string segment = segment_of(key);
     const std::string type = type_name_for(value);
     for (int attempt = 0; attempt < 4; ++attempt) {
-      any_value* v = find(key);
+      any_value* v = find(segment);
       if (!v) {
-        if (create_plain(client->client, name_of(key), type, value)) return;
+        if (create_plain(client->client, name_of(segment), type, value)) return;
         continue;  // created by another process meanwhile: set it
       }
       if (type_of_any(*v) != type) {  // a value of another type: the key is made again
-        bound.erase(key);
-        remove_if_present(client->client, name_of(key));
+        bound.erase(segment);
+        remove_if_present(client->client, name_of(segment));
         continue;
       }
       try {
         return set_any(*v, value);
       } catch (const error& e) {
         if (e.code() != errc::not_found) throw;
-        bound.erase(key);
+        bound.erase(segment);
       }
     }
-    throw error(errc::busy, "key '" + key + "' of dict '" + prefix + "' keeps changing under this set");
+    throw error(errc::busy, "a key of dict '" + prefix + "' keeps changing under this set");
   }
 
-  bool erase(const std::string& key) {
-    bound.erase(key);
-    return remove_if_present(client->client, name_of(key));
+  bool erase(const std::string& segment) {
+    bound.erase(segment);
+    return remove_if_present(client->client, name_of(segment));
   }
 
-  std::vector<std::string> keys() const {
+  // The keys' segments, in name order.
+  std::vector<std::string> segments() const {
     const std::string under = prefix + "/";
     std::vector<std::string> out;
     for (std::string& n : client->client.list(under)) {
-      std::string key = n.substr(under.size());
-      if (key.find('/') == std::string::npos) out.push_back(std::move(key));
+      std::string segment = n.substr(under.size());
+      if (segment.find('/') == std::string::npos) out.push_back(std::move(segment));
     }
+    return out;
+  }
+  py::list keys() const {
+    py::list out;
+    for (const std::string& segment : segments()) out.append(key_of_segment(segment));
     return out;
   }
 };
 
 py::dict to_dict(py_dict& d) {
   py::dict out;
-  for (const std::string& key : d.keys()) {
-    if (auto v = d.with_key(key, [](any_value& v) { return get_any(v); })) out[py::str(key)] = *v;
+  for (const std::string& segment : d.segments()) {
+    if (auto v = d.value_of(segment)) out[key_of_segment(segment)] = *v;
   }
   return out;
 }
@@ -147,33 +173,50 @@ void bind_containers(py::module_& m) {
            }),
            py::arg("client"), py::arg("prefix"))
       .def_property_readonly("name", [](const py_dict& d) { return d.prefix; })
-      .def("__getitem__", &py_dict::get)
-      .def("__setitem__", &py_dict::set)
-      .def("__delitem__", [](py_dict& d, const std::string& key) {
-        if (!d.erase(key)) throw py::key_error(key);
-      })
-      .def("__contains__", [](py_dict& d, const std::string& key) { return d.find(key) != nullptr; })
-      .def("__len__", [](const py_dict& d) { return d.keys().size(); })
-      .def("__iter__", [](const py_dict& d) { return py::iter(py::cast(d.keys())); })
-      .def("keys", &py_dict::keys)
+      .def("__getitem__", &py_dict::get, py::arg("key"))
+      .def("__setitem__", &py_dict::set, py::arg("key"), py::arg("value"))
+      .def("__delitem__",
+           [](py_dict& d, py::handle key) {
+             if (!d.erase(d.segment_of(key))) raise_key_error(key);
+           },
+           py::arg("key"))
+      .def("__contains__", [](py_dict& d, py::handle key) { return d.value_of(d.segment_of(key)).has_value(); },
+           py::arg("key"))
+      .def("__len__", [](const py_dict& d) { return d.segments().size(); })
+      .def("keys", &py_dict::keys, "The keys, in the order of their variables' names (a list).")
       .def("get",
-           [](py_dict& d, const std::string& key, py::object fallback) -> py::object {
-             if (auto v = d.with_key(key, [](any_value& v) { return get_any(v); })) return *v;
+           [](py_dict& d, py::handle key, py::object fallback) -> py::object {
+             if (auto v = d.value_of(d.segment_of(key))) return *v;
              return fallback;
            },
            py::arg("key"), py::arg("default") = py::none())
       .def("pop",
-           [](py_dict& d, const std::string& key, py::args fallback) -> py::object {
-             auto v = d.with_key(key, [](any_value& v) { return get_any(v); });
-             if (v && d.erase(key)) return *v;
-             if (fallback.empty()) throw py::key_error(key);
+           [](py_dict& d, py::handle key, py::args fallback) -> py::object {
+             const std::string segment = d.segment_of(key);
+             auto v = d.value_of(segment);
+             if (v && d.erase(segment)) return *v;
+             if (fallback.empty()) raise_key_error(key);
              return fallback[0];
-           })
+           },
+           py::arg("key"))
+      .def("popitem",
+           [](py_dict& d) -> py::tuple {
+             for (int attempt = 0; attempt < 8; ++attempt) {  // another process may take the last key first
+               const std::vector<std::string> segments = d.segments();
+               if (segments.empty()) break;
+               const std::string& last = segments.back();
+               auto v = d.value_of(last);
+               if (v && d.erase(last)) return py::make_tuple(key_of_segment(last), *v);
+             }
+             PyErr_SetString(PyExc_KeyError, "popitem(): dictionary is empty");
+             throw py::error_already_set();
+           },
+           "Removes and returns a (key, value) pair: the last key in name order. KeyError when empty.")
       .def("items", [](py_dict& d) { return to_dict(d).attr("items")(); })
       .def("values", [](py_dict& d) { return to_dict(d).attr("values")(); })
       .def("copy", &to_dict, "The whole dict as a plain Python dict.")
       .def("clear", [](py_dict& d) {
-        for (const std::string& key : d.keys()) d.erase(key);
+        for (const std::string& segment : d.segments()) d.erase(segment);
       })
       .def(py::pickle(
           [](const py_dict& d) {

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Python values <-> mpstate values: the type a Python value is stored as, JSON both
-// ways (pybind11_json), timeouts.
-#include <pybind11_json/pybind11_json.hpp>
-
+// Python values <-> mpstate values: the type a Python value is stored as (JSON
+// itself in json_values.cpp), timeouts.
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "bindings.hpp"
 #include "mpstate/core/value_codec.hpp"
@@ -18,8 +17,12 @@ std::string type_name_for(py::handle value) {
       value.cast<std::int64_t>();
       return "int64";
     } catch (const py::cast_error&) {
-      value.cast<std::uint64_t>();  // throws when it fits neither
+    }
+    try {
+      value.cast<std::uint64_t>();
       return "uint64";
+    } catch (const py::cast_error&) {
+      to_json(value);  // out_of_range: past 64 bits
     }
   }
   if (py::isinstance<py::float_>(value)) return "double";
@@ -28,22 +31,6 @@ std::string type_name_for(py::handle value) {
   to_json(value);  // TypeError for what JSON cannot hold
   return "json";
 }
-
-nlohmann::json to_json(py::handle value) {
-  if (py::isinstance<py::float_>(value)) {
-    const double d = value.cast<double>();
-    if (!std::isfinite(d)) throw py::value_error("mpstate keeps finite floats only in JSON values");
-  }
-  try {
-    return pyjson::to_json(value);
-  } catch (const std::runtime_error& e) {
-    throw py::type_error("mpstate stores int, float, bool, str, bytes and JSON-able values (never pickled "
-                         "objects); " + std::string(py::str(py::type::of(value).attr("__name__"))) +
-                         " is none of them");
-  }
-}
-
-py::object to_python(const nlohmann::json& value) { return pyjson::from_json(value); }
 
 bool create_plain(const Client& client, const std::string& name, const std::string& type, py::handle value) {
   nlohmann::json request = {{"op", "create"}, {"name", name}, {"type", type}};
@@ -66,13 +53,55 @@ bool create_if_absent(const Client& client, nlohmann::json create_request) {
   }
 }
 
+namespace {
+// threading.TIMEOUT_MAX on Linux: the largest timeout the threading module takes.
+constexpr double timeout_max = 9223372036.0;
+
+// A timeout in seconds, checked as threading checks one: OverflowError past
+// TIMEOUT_MAX, TypeError for what is no number.
+double seconds_of(const py::object& timeout) {
+  if (!py::isinstance<py::float_>(timeout) && !py::isinstance<py::int_>(timeout)) {
+    throw py::type_error("a timeout is a number of seconds, not " +
+                         std::string(py::str(py::type::of(timeout).attr("__name__"))));
+  }
+  const double seconds = timeout.cast<double>();
+  if (std::isnan(seconds)) throw py::value_error("a timeout cannot be NaN");
+  if (seconds > timeout_max) throw std::overflow_error("timeout value is too large");  // pybind11: OverflowError
+  return seconds;
+}
+
+std::chrono::milliseconds milliseconds_of(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+}
+}  // namespace
+
 std::chrono::milliseconds timeout_of(const py::object& timeout, bool block) {
   if (!block) return std::chrono::milliseconds::zero();
   if (timeout.is_none()) return forever;
-  const double seconds = timeout.cast<double>();
-  if (seconds < 0) return forever;
-  if (seconds > 1e9) return forever;
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+  const double seconds = seconds_of(timeout);
+  if (seconds <= 0) return std::chrono::milliseconds::zero();  // as threading's waits: at once
+  return milliseconds_of(seconds);
+}
+
+std::chrono::milliseconds lock_timeout_of(bool blocking, const py::object& timeout) {
+  const double seconds = timeout.is_none() ? -1.0 : seconds_of(timeout);
+  if (!blocking && seconds != -1.0) throw py::value_error("can't specify a timeout for a non-blocking call");
+  if (!blocking) return std::chrono::milliseconds::zero();
+  if (seconds == -1.0) return forever;
+  if (seconds < 0) throw py::value_error("timeout value must be a non-negative number");
+  return milliseconds_of(seconds);
+}
+
+std::chrono::milliseconds semaphore_timeout_of(bool blocking, const py::object& timeout) {
+  if (!blocking && !timeout.is_none()) throw py::value_error("can't specify timeout for non-blocking acquire");
+  return timeout_of(timeout, blocking);
+}
+
+std::chrono::milliseconds queue_timeout_of(const py::object& timeout, bool block) {
+  if (block && !timeout.is_none() && seconds_of(timeout) < 0) {
+    throw py::value_error("'timeout' must be a non-negative number");
+  }
+  return timeout_of(timeout, block);
 }
 
 std::chrono::milliseconds deadline_timeout_of(const py::object& timeout) {

@@ -106,7 +106,7 @@ void bind_client(py::module_& m) {
       .def("remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); })
       .def("names", [](const client_handle& c, const std::string& prefix) { return c.client.list(prefix); },
            py::arg("prefix") = "")
-      .def("dump", [](const client_handle& c, const std::string& prefix) { return to_python(c.client.dump(prefix)); },
+      .def("dump", [](const client_handle& c, const std::string& prefix) { return plain_python(c.client.dump(prefix)); },
            py::arg("prefix") = "")
       .def("request", [](const client_handle& c, py::dict request) {
         nlohmann::json j = to_json(request);
@@ -115,7 +115,7 @@ void bind_client(py::module_& m) {
           py::gil_scoped_release unlocked;
           result = c.client.request(std::move(j));
         }
-        return to_python(result);
+        return plain_python(result);
       });
 
   py::class_<Manager>(m, "ManagerProcess")

@@ -20,7 +20,7 @@ struct py_queue {
 template <class Q>
 void put(py_queue<Q>& q, py::handle item, bool block, const py::object& timeout) {
   json value = to_json(item);
-  const auto ms = timeout_of(timeout, block);
+  const auto ms = queue_timeout_of(timeout, block);
   bool done;
   {
     py::gil_scoped_release unlocked;
@@ -31,7 +31,7 @@ void put(py_queue<Q>& q, py::handle item, bool block, const py::object& timeout)
 
 template <class Q>
 py::object get(py_queue<Q>& q, bool block, const py::object& timeout) {
-  const auto ms = timeout_of(timeout, block);
+  const auto ms = queue_timeout_of(timeout, block);
   std::optional<json> item;
   {
     py::gil_scoped_release unlocked;

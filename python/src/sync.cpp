@@ -13,6 +13,21 @@ namespace {
 
 py::object fence_or_none(const Fence& f) { return f ? py::cast(f) : py::none(); }
 
+// An op of a lock's owner (release; a condition's wait and notify): misuse, a thread
+// that does not hold it, is RuntimeError in threading, so it raises mpstate.NotHeld
+// (a RuntimeError and an InvalidArgument).
+template <class Fn>
+decltype(auto) as_holder(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const error& e) {
+    if (e.code() != errc::invalid_argument) throw;
+    py::object not_held = py::module_::import("mpstate._core").attr("_not_held");
+    PyErr_SetString(not_held.ptr(), e.message().c_str());
+    throw py::error_already_set();
+  }
+}
+
 template <class T>
 struct py_sync {
   std::shared_ptr<client_handle> client;
@@ -37,7 +52,7 @@ auto sync_pickle(Bind bind) {
 
 template <class T>
 bool acquire_lock(py_sync<T>& s, bool blocking, const py::object& timeout) {
-  const auto ms = timeout_of(timeout, blocking);
+  const auto ms = lock_timeout_of(blocking, timeout);
   AcquireResult got;
   {
     py::gil_scoped_release unlocked;
@@ -85,7 +100,7 @@ PyObject* release_fast(PyObject* self, PyObject*) noexcept {
   py_sync<T>* s = instance_of<py_sync<T>>(self);
   if (!s) return nullptr;
   try {
-    s->proxy.release();
+    as_holder([&] { s->proxy.release(); });
     Py_RETURN_NONE;
   } catch (...) {
     set_python_error_from_current();
@@ -127,19 +142,19 @@ py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name, Bind bin
   return sync_class<T>(m, name, bind)
       .def("acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
       .def("_acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
-      .def("release", [](py_sync<T>& s) { s.proxy.release(); })
+      .def("release", [](py_sync<T>& s) { as_holder([&] { s.proxy.release(); }); })
       .def("locked", [](const py_sync<T>& s) { return s.proxy.locked(); })
       .def("__enter__",
            [](py::object self) {
              acquire_lock<T>(self.cast<py_sync<T>&>(), true, py::int_(-1));
              return self;
            })
-      .def("__exit__", [](py_sync<T>& s, py::args) { s.proxy.release(); })
+      .def("__exit__", [](py_sync<T>& s, py::args) { as_holder([&] { s.proxy.release(); }); })
       .def_property_readonly("fence", [](const py_sync<T>& s) { return fence_or_none(s.proxy.fence()); },
                              "The holding this proxy acquired (an mpstate.Fence for fenced writes), or None.")
       .def_readonly("previous_owner_died", &py_sync<T>::previous_owner_died)
       .def_property_readonly("name", [](const py_sync<T>& s) { return s.proxy.name(); })
-      .def("state", [](const py_sync<T>& s) { return to_python(s.proxy.state()); });
+      .def("state", [](const py_sync<T>& s) { return plain_python(s.proxy.state()); });
 }
 
 }  // namespace
@@ -165,11 +180,11 @@ void bind_sync(py::module_& m) {
       .def("wait",
            [](py_sync<Condition>& s, const py::object& timeout) {
              const auto ms = timeout_of(timeout);
-             bool notified;
-             {
+             bool notified = false;
+             as_holder([&] {  // the GIL is let go inside and held again when as_holder raises
                py::gil_scoped_release unlocked;
                notified = s.proxy.wait(ms);
-             }
+             });
              s.previous_owner_died = s.proxy.previous_owner_died();
              return notified;
            },
@@ -177,17 +192,20 @@ void bind_sync(py::module_& m) {
       .def("wait_for",
            [](py_sync<Condition>& s, const py::function& predicate, const py::object& timeout) {
              const auto ms = timeout_of(timeout);
-             py::gil_scoped_release unlocked;
-             return s.proxy.wait_for(
-                 [&] {
-                   py::gil_scoped_acquire locked;
-                   return predicate().cast<bool>();
-                 },
-                 ms);
+             return as_holder([&] {
+               py::gil_scoped_release unlocked;
+               return s.proxy.wait_for(
+                   [&] {
+                     py::gil_scoped_acquire locked;
+                     return predicate().cast<bool>();
+                   },
+                   ms);
+             });
            },
            py::arg("predicate"), py::arg("timeout") = py::none())
-      .def("notify", [](py_sync<Condition>& s, std::uint64_t n) { return s.proxy.notify(n); }, py::arg("n") = 1)
-      .def("notify_all", [](py_sync<Condition>& s) { return s.proxy.notify_all(); });
+      .def("notify", [](py_sync<Condition>& s, std::uint64_t n) { return as_holder([&] { return s.proxy.notify(n); }); },
+           py::arg("n") = 1)
+      .def("notify_all", [](py_sync<Condition>& s) { return as_holder([&] { return s.proxy.notify_all(); }); });
 
   // Semaphores: the count is fixed when the variable is created; an existing one is
   // bound as it is.
@@ -207,7 +225,7 @@ void bind_sync(py::module_& m) {
              py::arg("client"), py::arg("name"), py::arg("value") = 1, py::arg("return_dead_permits") = false)
         .def("acquire",
              [](py_sync<S>& s, bool blocking, const py::object& timeout) {
-               const auto ms = timeout_of(timeout, blocking);
+               const auto ms = semaphore_timeout_of(blocking, timeout);
                py::gil_scoped_release unlocked;
                return s.proxy.acquire(ms);
              },
@@ -218,6 +236,7 @@ void bind_sync(py::module_& m) {
              },
              py::arg("n") = 1)
         .def("get_value", [](const py_sync<S>& s) { return s.proxy.value(); })
+        .def("state", [](const py_sync<S>& s) { return plain_python(s.proxy.state()); })
         .def("__enter__",
              [](py::object self) {
                auto& s = self.cast<py_sync<S>&>();
@@ -258,12 +277,21 @@ void bind_sync(py::module_& m) {
         return py_sync<Barrier>{std::move(c), std::move(b)};
       }))
       .def("wait",
-           [](py_sync<Barrier>& s, const py::object& timeout) {
+           [](py_sync<Barrier>& s, const py::object& timeout, const py::object& action) {
              const auto ms = timeout_of(timeout);
+             if (action.is_none()) {
+               py::gil_scoped_release unlocked;
+               return s.proxy.wait(ms);
+             }
+             std::function<void()> run = [&action] {  // the last party, GIL taken back for it
+               py::gil_scoped_acquire held;
+               action();
+             };
              py::gil_scoped_release unlocked;
-             return s.proxy.wait(ms);
+             return s.proxy.wait(ms, run);
            },
-           py::arg("timeout") = py::none())
+           py::arg("timeout") = py::none(), py::arg("action") = py::none(),
+           "Waits for all parties; the last to arrive calls action() (if given) before anyone passes.")
       .def("reset", [](py_sync<Barrier>& s) { s.proxy.reset(); })
       .def("abort", [](py_sync<Barrier>& s) { s.proxy.abort(); })
       .def_property_readonly("parties", [](const py_sync<Barrier>& s) { return s.proxy.parties(); })

@@ -36,6 +36,14 @@ def test_processes_that_connect_by_name_share_the_variable(manager):
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_barrier_action_runs_once_a_round_in_whichever_process_came_last(manager, method):
+    actions, passed = manager.Value("q", 0), manager.Value("q", 0)
+    barrier = manager.Barrier(3, action=workers.CountAction(actions), timeout=30)
+    run_all(multiprocessing.get_context(method), workers.wait_at_barrier, [(barrier, 50, passed)] * 3)
+    assert (actions.value, passed.value) == (50, 150)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_a_lock_makes_a_read_modify_write_exact(manager, method):
     lock, value = manager.Lock(), manager.Value("i", 0)
     run_all(multiprocessing.get_context(method), workers.add_under_lock, [(lock, value, 2000)] * 3)

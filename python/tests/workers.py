@@ -62,3 +62,35 @@ def die_holding_loop(loop, ready):
     loop.mark_running()
     ready.set()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def delete_key(d, key):
+    del d[key]
+
+
+def append_to_nested(outer, key, item):
+    outer[key].append(item)
+
+
+def no_op():
+    pass
+
+
+def record_action(counter):
+    counter.add(1)
+
+
+class CountAction:
+    """A barrier action that travels by pickle (a class instance, as a Manager needs)."""
+
+    def __init__(self, counter):
+        self.counter = counter
+
+    def __call__(self):
+        self.counter.add(1)
+
+
+def wait_at_barrier(barrier, rounds, passed):
+    for _ in range(rounds):
+        barrier.wait()
+        passed.add(1)
