@@ -4,6 +4,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "mpstate/error.hpp"
+
 #include <cstdlib>
 #include <utility>
 
@@ -46,6 +48,16 @@ bool log_budget::allow(std::uint64_t& left_out) {
   last_ = now;
   left_out = std::exchange(suppressed_, 0);
   return true;
+}
+
+void set_log_level(const std::string& level) {
+  static const std::pair<const char*, spdlog::level::level_enum> levels[] = {
+      {"debug", spdlog::level::debug}, {"info", spdlog::level::info},   {"warning", spdlog::level::warn},
+      {"error", spdlog::level::err},   {"off", spdlog::level::off}};
+  for (const auto& [word, value] : levels) {
+    if (level == word) return log().set_level(value);
+  }
+  throw error(errc::invalid_argument, "--log-level must be debug, info, warning, error or off, not '" + level + "'");
 }
 
 spdlog::logger& log() {

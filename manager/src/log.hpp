@@ -9,11 +9,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace mpstate::manager {
 
 // The logger; made on first use.
 spdlog::logger& log();
+// debug, info, warning, error or off (--log-level); invalid_argument for another word.
+void set_log_level(const std::string& level);
 
 // At most one line a second for a kind of event that a peer can make happen at will
 // (a flood of handshakes, failed auths): the rest are counted, and the next line

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   std::string key_file, read_only_key_file;
   long lease_seconds = 5;
   long busy_poll_us = 0;
+  std::string log_level = "info";
   po::options_description desc("mpstate-manager --name NAME [options]");
   desc.add_options()
       ("help,h", "show this help")
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
                                            "gone) loses its connection and what it holds (default 5)")
       ("busy-poll", po::value(&busy_poll_us), "after each request, keep polling the sockets this many microseconds "
                                              "before sleeping: lower latency for more CPU (default 0: sleep at once)")
+      ("log-level", po::value(&log_level), "what goes to standard error: debug, info (default), warning, error "
+                                           "or off")
       ("list-ops", "print the wire ops and exit");
   try {
     po::variables_map vm;
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     po::notify(vm);
+    mpstate::manager::set_log_level(log_level);
     opts.size = mpstate::manager::parse_size(size);
     opts.max_answer_memory = mpstate::manager::parse_size(answer_memory);
     if (idle_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--idle-timeout must not be negative");

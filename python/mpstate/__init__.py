@@ -18,7 +18,7 @@ bool, str, bytes and JSON-able objects; code is never pickled or stored.
 import os
 import uuid
 
-from . import _core
+from . import _core, _programs
 from ._errors import *  # noqa: F401,F403  (the exception classes)
 from ._errors import __all__ as _error_names
 from ._proxies import _in_thread, ArrayProxy, BarrierProxy, DictProxy, ListProxy, LoopState, NamespaceProxy, ValueProxy
@@ -187,15 +187,27 @@ class Client:
         return self._client.request({"op": "stat"})
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error", "off")  # mpstate-manager --log-level
+
+
 class Manager(Client):
     """An embedded manager: starts mpstate-manager as a child process, serving
     `name` with a segment of `size` bytes ("64M"); it ends at ``shutdown()`` / the
     end of the ``with`` block. If this process is killed first, the manager serves
-    on while other processes use it, then exits."""
+    on while other processes use it, then exits.
 
-    def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None):
+    The manager writes its log to standard error: by default only warnings and errors
+    (a holder that died, a refused client); ``log_level="info"`` adds its start and
+    end, ``"off"`` silences it. ``args`` are more mpstate-manager options
+    (``mpstate-manager --help``)."""
+
+    def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None, log_level="warning"):
         self._started_by = os.getpid()
-        self._process = _core.ManagerProcess(name or "", _size_bytes(size), keep, list(args), executable or "")
+        if log_level not in _LOG_LEVELS:
+            raise ValueError(f"log_level is one of {', '.join(_LOG_LEVELS)}, not {log_level!r}")
+        args = ["--log-level", log_level, *args]
+        self._process = _core.ManagerProcess(name or "", _size_bytes(size), keep, args,
+                                             executable or _programs.manager_executable())
         super().__init__(self._process.name, socket_path=self._process.socket_path)
 
     @property
