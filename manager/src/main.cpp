@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
       ("keep", po::bool_switch(&opts.keep), "leave the segment in place on a clean exit")
       ("allow-uid", po::value(&allow_uids)->multitoken(), "also accept clients of this uid")
       ("allow-gid", po::value(&allow_gids)->multitoken(), "also accept clients in this group (primary or supplementary)")
-      ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 1M)")
+      ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 96M: a 64M value as JSON)")
       ("max-connections", po::value(&opts.max_connections), "clients served at once (default 1024)")
       ("idle-timeout", po::value(&idle_seconds), "close connections idle this many seconds (default 600, 0: never)")
       ("max-answer-memory", po::value(&answer_memory), "answers held for clients that do not read them, all "

@@ -156,3 +156,37 @@ def test_connect_to_a_running_manager_and_a_missing_one(manager):
     with pytest.raises(mpstate.ManagerUnavailable) as e:
         mpstate.connect("no-such-manager-here")
     assert isinstance(e.value, ConnectionError)
+
+
+def test_values_of_any_size_up_to_the_limit_at_creation_too():
+    with mpstate.Manager(size="160M") as manager:  # a value takes two buffers of its size
+        _create_large_values(manager)
+
+
+def _create_large_values(manager):
+    big_text, big_bytes = "x" * (8 << 20), bytes(range(256)) * (24 << 12)  # 8 MiB, 6 MiB
+    assert manager.Value(str, big_text, name="big/text").value == big_text
+    assert manager.Value(bytes, big_bytes, name="big/bytes").value == big_bytes
+    d = manager.dict({"blob": big_bytes})
+    assert d["blob"] == big_bytes
+    q = manager.Queue()
+    q.put(big_bytes[:256 << 10])  # a queue's 64 item slots together stay under the 64 MiB record limit
+    assert q.get(timeout=5) == big_bytes[:256 << 10]
+    with pytest.raises(mpstate.ValueTooLarge):
+        manager.Value(str, "y" * (65 << 20))
+    assert manager.Value(int, 7).value == 7  # the manager serves on
+
+
+def test_an_embedded_manager_logs_only_warnings_unless_asked(tmp_path):
+    import subprocess
+    import sys
+    program = ("import mpstate, sys\n"
+               "with mpstate.Manager(size='1M', log_level=sys.argv[1]) as m:\n"
+               "    m.Value('i', 1).add(1)\n")
+    quiet = subprocess.run([sys.executable, "-c", program, "warning"], capture_output=True, text=True, timeout=60)
+    chatty = subprocess.run([sys.executable, "-c", program, "info"], capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and chatty.returncode == 0, quiet.stderr + chatty.stderr
+    assert quiet.stderr == ""
+    assert " info mpstate-manager[" in chatty.stderr and "serving" in chatty.stderr
+    with pytest.raises(ValueError, match="log_level"):
+        mpstate.Manager(size="1M", log_level="chatty")

@@ -19,7 +19,11 @@ namespace mpstate::core {
 using json = nlohmann::json;
 
 constexpr std::uint32_t protocol_version = 1;
-constexpr std::size_t default_max_line = 1 << 20;
+// The longest request line an authenticated connection may send (one before
+// authentication is at most 4 KiB): a value at the 64 MiB limit fits as JSON text,
+// bytes as base64 (4/3) included, so a create or set of any storable value is
+// refused value_too_large, never line_too_long. The buffer grows with the line.
+constexpr std::size_t default_max_line = 96u << 20;
 
 enum class op_code {
   hello, create, set, get, add, cas, delete_, list, stat, dump, wait,
