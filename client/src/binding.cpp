@@ -51,6 +51,17 @@ using registry_lock = std::lock_guard<std::mutex>;
 
 }  // namespace
 
+void give_back(client_core& core, core::variable_record* r, const std::string& name) noexcept {
+  if (core::segment::unbind(r) != 0 || !(r->flags.load(std::memory_order_acquire) & core::record_flag_collectable)) {
+    return;
+  }
+  try {  // the last binding anywhere of an unnamed proxy's variable
+    core.call({{"op", "collect"}, {"name", name}});
+  } catch (...) {
+    // the manager is gone or busy: its sweep collects what no process holds
+  }
+}
+
 void release_bindings_before_exec() noexcept {
   const pid_t me = ::getpid();
   std::lock_guard lock(registry().mutex);
@@ -100,9 +111,11 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
 
 binding::~binding() {
   if (!bound_) return;
-  registry_lock lock(registry().mutex);
-  registry().live.erase(this);
-  if (bound_by_ == getpid()) core::segment::unbind(bound_);
+  {
+    registry_lock lock(registry().mutex);
+    registry().live.erase(this);
+  }
+  if (bound_by_ == getpid()) give_back(*core_, bound_, name_);
 }
 
 binding::binding(const binding& other) : core_(other.core_), name_(other.name_), type_(other.type_) {
@@ -191,7 +204,7 @@ nlohmann::json binding::fence_field(const Fence& fence) const {
 std::uint64_t binding::version() const {
   if (record()) {
     while (record()->moved() && !record()->orphaned()) follow();
-    if (record()->flags.load(std::memory_order_acquire) != 0) core::throw_unusable(*record());
+    if (record()->flags.load(std::memory_order_acquire) & core::record_flags_unusable) core::throw_unusable(*record());
     return record()->version.load(std::memory_order_acquire);
   }
   return remote({{"op", "get"}}).at("version").get<std::uint64_t>();

@@ -93,6 +93,17 @@ void Client::ensure_variable(std::string_view name, std::string_view type,
 
 void Client::remove(std::string_view name) const { core_->call({{"op", "delete"}, {"name", name}}); }
 
+bool Client::set_collectable(std::string_view name, bool collectable) const {
+  core::segment* s = core_->segment();
+  if (!s) return false;
+  core::variable_record* r = s->find(name, /*bind=*/true);  // bound: not freed meanwhile
+  if (!r) return false;
+  if (collectable) r->flags.fetch_or(core::record_flag_collectable, std::memory_order_acq_rel);
+  else r->flags.fetch_and(~core::record_flag_collectable, std::memory_order_acq_rel);
+  detail::give_back(*core_, r, std::string(name));
+  return true;
+}
+
 std::optional<std::string> Client::type_of(std::string_view name) const {
   if (auto type = detail::variable_type(*core_, std::string(name))) return std::string(core::to_string(*type));
   return std::nullopt;

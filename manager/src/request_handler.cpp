@@ -383,6 +383,11 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
       segment_.delete_variable(name);
       return json::object();
     }
+    case op_code::collect: {
+      std::string name = require_string(request, "name");
+      validate_variable_name(name);
+      return {{"removed", segment_.collect_variable(name)}};
+    }
     case op_code::list: {
       json names = json::array();
       for (variable_record* r : segment_.list(optional_string(request, "prefix", ""))) {
@@ -406,6 +411,7 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
               {"bindings_ledgered", bindings.ledgered},
               {"binding_processes", bindings.processes},
               {"bindings_reclaimed", segment_.bindings_reclaimed()},
+              {"variables_collected", segment_.variables_collected()},
               {"connections", facts_.connections},
               {"answer_bytes_held", facts_.answer_bytes_held},
               {"waits_pending", facts_.waits ? facts_.waits->pending() : 0},

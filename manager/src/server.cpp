@@ -57,6 +57,7 @@ struct server::impl {
 
   // Embedded: once the starter is gone, exit when nobody else uses the segment.
   void watch_starter();
+  void collect_unheld();
 
   void do_accept();
   void on_accept(peer_socket socket);
@@ -379,13 +380,29 @@ void server::impl::watch() {
   }
   // Bindings of dead processes: in retired records each time (they keep memory),
   // in live ones every 10th (that frees ledger entries for new processes).
-  segment->reclaim_dead_bindings(++watches % 10 == 0);
+  const bool every_record = ++watches % 10 == 0;
+  segment->reclaim_dead_bindings(every_record);
+  if (every_record) collect_unheld();
   watch_starter();
   segment->free_unbound_records();
   watch_timer.expires_after(opts.watch_interval);
   watch_timer.async_wait([this](boost::system::error_code ec) {
     if (!ec) watch();
   });
+}
+
+// Unnamed Python proxies' variables that no process holds any more (their last
+// holder died: its bindings were just given back, and it sent no collect).
+void server::impl::collect_unheld() {
+  try {
+    if (const std::size_t n = segment->collect_unbound()) {
+      log().debug("collected {} variables no process holds", n);
+    }
+  } catch (const core::lock_busy&) {
+    // a client holds one's lock: next time
+  } catch (const std::exception& e) {
+    log().error("collecting unheld variables: {}", e.what());
+  }
 }
 
 // The starter of an embedded manager ended without stopping it (SIGKILLed, say):

@@ -94,9 +94,17 @@ class Client:
         return self._client.is_local
 
     # ---- values and containers (multiprocessing.managers.SyncManager's names)
+    def _unnamed(self, proxy, name):
+        """An unnamed proxy's variable lives while any process holds a proxy to it
+        (on a mapped segment; elsewhere, and named, until removed)."""
+        self._client.set_collectable(name, True)
+        return proxy
+
     def Value(self, typecode_or_type=None, value=None, *, name=None, lock=True):
         kind = _mpstate_type(typecode_or_type, value)
-        name = name or _fresh_name("value")
+        if name is None:
+            name = _fresh_name("value")
+            return self._unnamed(self.Value(typecode_or_type, value, name=name), name)
         initial = _ZERO[kind] if value is None else value
         if kind == "double":
             initial = float(initial)
@@ -112,9 +120,11 @@ class Client:
         kind = _mpstate_type(typecode_or_type, None)
         if kind not in _ARRAY_TYPES:
             raise ValueError(f"an Array holds int, float or bool items, not {kind}")
+        if name is None:
+            name = _fresh_name("array")
+            return self._unnamed(self.Array(typecode_or_type, size_or_initializer, name=name), name)
         items = None if isinstance(size_or_initializer, int) else list(size_or_initializer)
         size = size_or_initializer if items is None else len(items)
-        name = name or _fresh_name("array")
         fresh = self._client.type_of(name) is None
         array = ArrayProxy(self._client, name, kind, size)
         if items is not None and fresh:
@@ -122,52 +132,72 @@ class Client:
         return array
 
     def dict(self, mapping=(), /, *, name=None, **kwargs):
-        proxy = DictProxy(self._client, name or _fresh_name("dict"))
+        proxy = self._dict_proxy(name, "dict")
         proxy.update(mapping, **kwargs)
         return proxy
 
+    def _dict_proxy(self, name, kind):
+        if name is not None:
+            return DictProxy(self._client, name)
+        # An unnamed dict's keys live under an anchor variable its proxies hold bound:
+        # collecting the anchor removes the keys too.
+        name = _fresh_name(kind)
+        self._client.create(name, 0, "int64")
+        proxy = DictProxy(self._client, name)
+        proxy._anchor = ValueProxy(self._client, name)
+        return self._unnamed(proxy, name)
+
     def list(self, sequence=(), /, *, name=None):
-        return ListProxy.create(self._client, name or _fresh_name("list"), list(sequence))
+        if name is None:
+            name = _fresh_name("list")
+            return self._unnamed(ListProxy.create(self._client, name, list(sequence)), name)
+        return ListProxy.create(self._client, name, list(sequence))
 
     def Namespace(self, *, name=None, **attributes):
-        ns = NamespaceProxy(DictProxy(self._client, name or _fresh_name("namespace")))
+        ns = NamespaceProxy(self._dict_proxy(name, "namespace"))
         for key, value in attributes.items():
             setattr(ns, key, value)
         return ns
 
+    def _made(self, factory, name, kind, *args):
+        if name is not None:
+            return factory(self._client, name, *args)
+        name = _fresh_name(kind)
+        return self._unnamed(factory(self._client, name, *args), name)
+
     def Queue(self, maxsize=0, *, name=None):
-        return _core.Queue(self._client, name or _fresh_name("queue"), maxsize)
+        return self._made(_core.Queue, name, "queue", maxsize)
 
     def JoinableQueue(self, maxsize=0, *, name=None):
-        return _core.JoinableQueue(self._client, name or _fresh_name("queue"), maxsize)
+        return self._made(_core.JoinableQueue, name, "queue", maxsize)
 
     # ---- synchronisation (threading's names and semantics)
     def Lock(self, *, name=None):
-        return _core.Lock(self._client, name or _fresh_name("lock"))
+        return self._made(_core.Lock, name, "lock")
 
     def RLock(self, *, name=None):
-        return _core.RLock(self._client, name or _fresh_name("rlock"))
+        return self._made(_core.RLock, name, "rlock")
 
     def Semaphore(self, value=1, *, name=None, return_dead_permits=False):
-        return _core.Semaphore(self._client, name or _fresh_name("semaphore"), value, return_dead_permits)
+        return self._made(_core.Semaphore, name, "semaphore", value, return_dead_permits)
 
     def BoundedSemaphore(self, value=1, *, name=None, return_dead_permits=False):
-        return _core.BoundedSemaphore(self._client, name or _fresh_name("semaphore"), value, return_dead_permits)
+        return self._made(_core.BoundedSemaphore, name, "semaphore", value, return_dead_permits)
 
     def Condition(self, lock=None, *, name=None):
         if lock is not None:
             raise ValueError("an mpstate Condition has a lock of its own; pass no lock")
-        return _core.Condition(self._client, name or _fresh_name("condition"))
+        return self._made(_core.Condition, name, "condition")
 
     def Event(self, *, name=None):
-        return _core.Event(self._client, name or _fresh_name("event"))
+        return self._made(_core.Event, name, "event")
 
     def Barrier(self, parties, action=None, timeout=None, *, name=None):
         """threading.Barrier across processes: the last party to arrive calls `action`
         (this proxy's, and copies' made by pickling it) before anyone passes."""
         if action is not None and not callable(action):
             raise TypeError("a Barrier's action is a callable")
-        return BarrierProxy(self._client, name or _fresh_name("barrier"), parties, timeout, action)
+        return self._made(BarrierProxy, name, "barrier", parties, timeout, action)
 
     def loop(self, name):
         """The loop-state handle `name` (created idle when absent)."""

@@ -41,10 +41,23 @@ class DictProxy(_core.Dict):
     digits, '_', '.' and '-' is its own name segment (others are encoded), and keys
     come in the order of those names."""
 
+    _anchor = None  # an unnamed dict's anchor variable, held bound while this proxy lives
+
     def __iter__(self):
         # Over the keys as they were at iter(); a key removed meanwhile raises, as a
         # dict that changed size during iteration does.
         return self._iterate(self.keys())
+
+    def __reduce__(self):
+        return (_from_ref, (_ref_of(self),))
+
+    def _bind_anchor(self, client):
+        """Holds an unnamed dict's anchor (its int variable of the dict's own name),
+        as the proxy that made it does, so that the dict lives while this proxy does."""
+        try:
+            self._anchor = ValueProxy(client, self.name)
+        except (KeyError, TypeError):  # a named dict: no anchor (or a variable of another type)
+            pass
 
     def _iterate(self, keys):
         for key in keys:
@@ -336,10 +349,21 @@ def _from_ref(ref):
         return NamespaceProxy(_from_ref({**ref, "kind": "dict"}))
     proxy = cls.__new__(cls)
     proxy.__setstate__(state)
+    if cls is DictProxy:
+        proxy._bind_anchor(_core.Client(state[0], state[1]))
     if cls is BarrierProxy:
         proxy._timeout, proxy._action = ref.get("timeout"), None
     return proxy
 
 
-_core._ref_of = _ref_of
+def _stored_ref_of(obj):
+    """_ref_of() for a proxy stored inside another variable: an unnamed proxy's
+    variable then stays until removed (no proxy count follows it into a value)."""
+    ref = _ref_of(obj)
+    if ref is not None:
+        _core.Client(ref["manager"], ref["socket"]).set_collectable(ref["name"], False)
+    return ref
+
+
+_core._ref_of = _stored_ref_of  # what json_values.cpp stores
 _core._from_ref = _from_ref

@@ -104,6 +104,14 @@ void bind_client(py::module_& m) {
                                      {{"op", "create"}, {"name", name}, {"type", type}, {"value", to_json(initial)}});
            })
       .def("remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); })
+      .def("set_collectable",
+           [](const client_handle& c, const std::string& name, bool collectable) {
+             py::gil_scoped_release unlocked;  // dropping the last binding may ask the manager to collect
+             return c.client.set_collectable(name, collectable);
+           },
+           py::arg("name"), py::arg("collectable"),
+           "Collectable: removed (with the variables under '<name>/') once no process holds a proxy to it; "
+           "False where bindings are not counted (not a mapped segment) or there is no such variable.")
       .def("names", [](const client_handle& c, const std::string& prefix) { return c.client.list(prefix); },
            py::arg("prefix") = "")
       .def("dump", [](const client_handle& c, const std::string& prefix) { return plain_python(c.client.dump(prefix)); },

@@ -94,3 +94,10 @@ def wait_at_barrier(barrier, rounds, passed):
     for _ in range(rounds):
         barrier.wait()
         passed.add(1)
+
+
+def hold_proxy(proxy, held, release):
+    """Holds `proxy` (appends 4 to the list) until `release` is set."""
+    proxy.append(4)
+    held.set()
+    release.wait(30)

@@ -64,7 +64,7 @@ void bind_record(variable_record& r) {
   note(r);
 }
 
-void unbind_record(variable_record& r) noexcept {
+std::uint32_t unbind_record(variable_record& r) noexcept {
   {
     std::lock_guard lock(ledger_mutex);
     const std::uint64_t key = my_key();
@@ -76,7 +76,7 @@ void unbind_record(variable_record& r) noexcept {
       break;
     }
   }
-  r.bind_count.fetch_sub(1, std::memory_order_release);
+  return r.bind_count.fetch_sub(1, std::memory_order_acq_rel) - 1;
 }
 
 void raise_binding_for_child(variable_record& r) noexcept { r.bind_count.fetch_add(1, std::memory_order_relaxed); }

@@ -359,6 +359,7 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
       r->slot_length[0] = value.size();
     }
     r->last_write.store(old->last_write.load());
+    r->flags.fetch_or(old->flags.load() & record_flag_collectable);  // an unnamed proxy's stays collectable
     const std::uint64_t version = old->version.load() + 1;
     r->version.store(version);
     crash_point("grow: value copied, old record not forwarding");
@@ -384,13 +385,19 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
 }
 
 void owned_segment::delete_variable(std::string_view name) {
+  if (!delete_variable_if(name, {})) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
+}
+
+bool owned_segment::delete_variable_if(std::string_view name,
+                                       const std::function<bool(const variable_record&)>& only_if) {
   segment_header& h = header();
   variable_record* r = nullptr;
   {
     robust_lock dir(h.directory_mutex);  // both locks before the commit point (busy: nothing done)
     const std::int64_t idx = find_slot(name, name_hash(name));
-    if (idx < 0) throw error(errc::not_found, "no variable '" + std::string(name) + "'");
+    if (idx < 0) return false;
     r = record_at(slots()[idx].record_offset);
+    if (only_if && !only_if(*r)) return false;
     {
       robust_lock record_lock(r->mutex, "variable '" + std::string(name) + "'");
       r->flags.fetch_or(record_flag_deleted);  // the commit point
@@ -408,6 +415,7 @@ void owned_segment::delete_variable(std::string_view name) {
   retired_.push_back(r);
   free_unbound_records();
   compact_directory();
+  return true;
 }
 
 std::size_t owned_segment::free_unbound_records() {

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The manager's side of the binding ledgers: giving back the bindings of processes
 // that died, so the records they kept bound are freed (binding_ledger.hpp).
+#include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/owned_segment.hpp"
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate::core {
 
@@ -28,6 +31,42 @@ std::uint64_t owned_segment::reclaim_dead_bindings(bool live_too) {
   }
   bindings_reclaimed_ += given_back;
   return given_back;
+}
+
+namespace {
+bool unheld_and_collectable(const variable_record& r) {
+  return (r.flags.load(std::memory_order_acquire) & record_flag_collectable) &&
+         r.bind_count.load(std::memory_order_acquire) == 0 && r.held_by_predecessor.load(std::memory_order_acquire) == 0;
+}
+}  // namespace
+
+std::size_t owned_segment::collect_variable(std::string_view name) {
+  free_unbound_records();  // a moved predecessor no one holds lets go of its successor
+  if (!delete_variable_if(name, unheld_and_collectable)) return 0;
+  std::size_t removed = 1;
+  for (const std::string& child : scan_names(std::string(name) + "/")) {  // a dict's keys
+    try {
+      delete_variable(child);
+      ++removed;
+    } catch (const error& e) {
+      if (e.code() != errc::not_found) throw;
+    }
+  }
+  collected_ += removed;
+  return removed;
+}
+
+std::size_t owned_segment::collect_unbound() {
+  std::vector<std::string> names;
+  const directory_slot* table = slots();
+  for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
+    if (table[i].record_offset <= slot_tombstone) continue;
+    const variable_record& r = *record_at(table[i].record_offset);
+    if (unheld_and_collectable(r)) names.emplace_back(r.name_view());
+  }
+  std::size_t removed = 0;
+  for (const std::string& name : names) removed += collect_variable(name);  // checked again, under the lock
+  return removed;
 }
 
 owned_segment::binding_counts owned_segment::count_bindings() const {

@@ -81,6 +81,9 @@ constexpr std::array<op_spec, op_code_count> ops = {{
      "Appends an item (or every item of `items`) to a list, growing it as needed."},
     {op_code::list_insert, "list_insert", "name, index, value", "", "{size}", "Inserts an item before `index`."},
     {op_code::list_pop, "list_pop", "name", "index", "{value}", "Removes and returns an item (default the last)."},
+    {op_code::collect, "collect", "name", "", "{removed}",
+     "Removes a collectable variable (an unnamed Python proxy's) and those under '<name>/' when no process "
+     "holds it bound; removed 0 when it stays."},
     {op_code::auth, "auth", "challenge, proof", "", "{proof, access}",
      "TCP only, and first: proves the client holds the key, and the manager that it does too."},
 }};

@@ -148,9 +148,7 @@ variable_record* segment::find(std::string_view name, bool bind) const {
   return find_locked(name, bind);
 }
 
-void segment::unbind(variable_record* r) noexcept {
-  if (r) unbind_record(*r);
-}
+std::uint32_t segment::unbind(variable_record* r) noexcept { return r ? unbind_record(*r) : 0; }
 
 std::vector<std::string> segment::scan_names(std::string_view prefix) const {
   std::vector<std::string> out;

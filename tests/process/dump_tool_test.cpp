@@ -158,11 +158,11 @@ BOOST_AUTO_TEST_CASE(every_binary_says_its_version) {
   BOOST_TEST(client->request({{"op", "hello"}})["version"] == MPSTATE_VERSION);
   // A client of an older layout is told which, and which release serves.
   try {
-    client->request({{"op", "hello"}, {"layout_version", 4}});
+    client->request({{"op", "hello"}, {"layout_version", 5}});
     BOOST_FAIL("an old layout was served");
   } catch (const error& e) {
     BOOST_TEST((e.code() == errc::layout_mismatch));
-    BOOST_TEST(e.message().find("client speaks segment layout 4, this manager (mpstate " MPSTATE_VERSION ") layout 5") == 0u,
+    BOOST_TEST(e.message().find("client speaks segment layout 5, this manager (mpstate " MPSTATE_VERSION ") layout 6") == 0u,
                e.message());
   }
   try {
@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(every_binary_says_its_version) {
     BOOST_TEST(e.message().find("client speaks protocol 2") == 0u, e.message());
   }
   // A client that speaks only the wire says no layout, and is served whatever it is.
-  BOOST_TEST(client->request({{"op", "hello"}, {"protocol_version", 1}})["layout_version"] == 5);
+  BOOST_TEST(client->request({{"op", "hello"}, {"protocol_version", 1}})["layout_version"] == 6);
 }
 
 BOOST_AUTO_TEST_CASE(the_dump_reads_a_segment_whose_manager_died) {

@@ -127,6 +127,13 @@ class Client {
 
   // Deletes a variable (bound proxies then get not_found). Throws not_found.
   void remove(std::string_view name) const;
+  // An unnamed variable's lifetime, as Python's Manager gives its objects: once
+  // collectable, `name` and the variables under "<name>/" are removed when no process
+  // holds a proxy bound to it (the manager's collect); not collectable (pinned), it
+  // stays until removed, as every variable does by default. Only on a mapped segment,
+  // where bindings are counted: false elsewhere (TCP, another user's manager, Redis),
+  // and when there is no such variable.
+  bool set_collectable(std::string_view name, bool collectable) const;
   // The type name of variable `name` ("int64", "string", "queue", ...; see
   // docs/protocol.md), or nullopt when there is none.
   std::optional<std::string> type_of(std::string_view name) const;

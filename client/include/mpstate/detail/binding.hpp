@@ -20,6 +20,10 @@ namespace mpstate::detail {
 
 class binding;
 
+// Gives back a binding of record `r` (named `name`); the last one anywhere of a
+// collectable variable (record_flag_collectable) asks the manager to collect it.
+void give_back(client_core& core, core::variable_record* r, const std::string& name) noexcept;
+
 // The lock record a Fence names, on the segment of `value` (its proxy's own binding
 // when the fence came from one, else looked up and bound for this scope).
 class fence_target {

@@ -28,8 +28,9 @@ namespace mpstate::core {
 
 // Raises `r`'s bind_count and notes the binding in this process's entry.
 void bind_record(variable_record& r);
-// Gives back one binding of this process (the entry first, then bind_count).
-void unbind_record(variable_record& r) noexcept;
+// Gives back one binding of this process (the entry first, then bind_count);
+// returns the bindings left, of every process.
+std::uint32_t unbind_record(variable_record& r) noexcept;
 // Around fork(): the parent counts the child's binding before the child exists
 // (raise_binding_for_child), the child then notes it in its own entry
 // (note_binding_in_child), so a parent that drops its proxy at once frees nothing.

@@ -27,7 +27,7 @@ static_assert(std::endian::native == std::endian::little,
               "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 5;  // 5: incarnations, ownership epochs (fences)
+constexpr std::uint32_t layout_version = 6;  // 5: incarnations, ownership epochs (fences); 6: collectable records
 
 enum class value_type : std::uint32_t {
   int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
@@ -172,6 +172,13 @@ constexpr std::uint32_t record_flag_moved = 2;
 // Its manager ended and unlinked the segment (segment_header::ended): every op on
 // the record is refused manager_unavailable.
 constexpr std::uint32_t record_flag_orphaned = 4;
+// The flags that make every op on the record refused (the hot paths test them at once).
+constexpr std::uint32_t record_flags_unusable = record_flag_deleted | record_flag_moved | record_flag_orphaned;
+// Removed, with every variable under "<name>/", once no process holds it bound: an
+// unnamed Python proxy's variable, as the Manager frees an object with its last
+// proxy. Set and cleared by clients (mark_collectable, pin); the manager collects
+// (op collect when a process drops the last binding; its sweep after a binder died).
+constexpr std::uint32_t record_flag_collectable = 8;
 constexpr int clock_tick_ms = 10;  // how often the manager ticks segment_header::clock_ns
 
 // One variable. Scalars live in `scalar`; string/bytes/json/loop values in two
@@ -186,7 +193,7 @@ struct alignas(64) variable_record {
   std::atomic<std::uint64_t> scalar;       // int64/uint64/double/bool bits
   std::atomic<std::uint64_t> last_write;   // (ms since the epoch << 22) | writer pid: one store
   // ---- second cache line: read-mostly
-  std::atomic<std::uint32_t> flags;        // record_flag_deleted
+  std::atomic<std::uint32_t> flags;        // record_flag_*
   std::atomic<std::uint32_t> waiters;      // processes in wait_for_change (changed under mutex)
   std::atomic<std::uint32_t> bind_count;   // bindings, of all processes; a retired record is freed at 0
   std::atomic<std::uint32_t> active_slot;  // 0 or 1
@@ -279,7 +286,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std
               "shared-memory atomics must be lock-free");
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && alignof(std::atomic<std::uint64_t>) == 8);
 static_assert(sizeof(robust_mutex) == 40, "pthread_mutex_t of x86-64/aarch64 glibc");
-static_assert(layout_version == 5, "the asserts below describe layout 5: update them with the layout");
+static_assert(layout_version == 6, "the asserts below describe layout 6: update them with the layout");
 static_assert(sizeof(segment_header) == 256 && offsetof(segment_header, directory_mutex) == 48 &&
               offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, incarnation) == 136 &&
               offsetof(segment_header, ended) == 144 && offsetof(segment_header, sessions_offset) == 152 &&

@@ -58,8 +58,17 @@ class owned_segment : public segment {
   // Marks `name`'s record deleted (the commit point) and removes the name; the
   // record's memory is freed once no proxy is bound to it. Throws not_found.
   void delete_variable(std::string_view name);
+  // Removes `name` and every variable under "<name>/" when it is collectable
+  // (record_flag_collectable) and no process holds it bound, nor a record it moved
+  // from; the check and the delete under the directory lock, which binds take too.
+  // Returns the variables removed (0: it stays, or is gone already).
+  std::size_t collect_variable(std::string_view name);
+  // collect_variable() for every collectable variable no process holds: the sweep
+  // after the bindings of dead processes were given back.
+  std::size_t collect_unbound();
   // Frees deleted records whose proxies have all unbound. Returns how many.
   std::size_t free_unbound_records();
+  std::uint64_t variables_collected() const { return collected_; }
   // Gives back the bindings of processes that are gone (binding_ledger.hpp): in the
   // retired records, and with `live_too` in every live one as well (which frees
   // their ledger entries for new processes). Returns how many bindings.
@@ -121,11 +130,15 @@ class owned_segment : public segment {
   void rebuild_directory(const std::vector<variable_record*>& live);
   // Returns whether it took a tombstone's place.
   bool insert_name(directory_slot* table, variable_record* r);
+  // delete_variable() when `only_if(record)` holds (checked under the directory
+  // lock); false when it does not, or there is no such variable.
+  bool delete_variable_if(std::string_view name, const std::function<bool(const variable_record&)>& only_if);
   std::unique_ptr<block_heap> heap_;
   adoption_report adoption_;
   std::vector<variable_record*> retired_;
   std::vector<variable_record*> watched_;
   std::uint64_t bindings_reclaimed_ = 0;
+  std::uint64_t collected_ = 0;
   bool adopted_ = false;
   std::uint32_t next_session_ = 0;  // where open_session() looks first (slots are reused late)
   // fn(record) for every live record (the active name table) and every retired one.

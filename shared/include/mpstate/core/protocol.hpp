@@ -30,7 +30,7 @@ enum class op_code {
   loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
   acquire, release, event_set, barrier_arrive, barrier_check, barrier_abort, barrier_reset,
   barrier_trip, queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
-  grow, item_get, item_set, list_append, list_insert, list_pop, auth,
+  grow, item_get, item_set, list_append, list_insert, list_pop, collect, auth,
 };
 // How many ops there are (keep auth the last, or update this).
 constexpr std::size_t op_code_count = static_cast<std::size_t>(op_code::auth) + 1;

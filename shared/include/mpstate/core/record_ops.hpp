@@ -105,7 +105,7 @@ class locked_record {
  private:
   bool lock_in_manager();  // lock_or_busy, naming the variable
   void check_live() {
-    if (r_.flags.load(std::memory_order_acquire) != 0) [[unlikely]] {
+    if (r_.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]] {
       r_.mutex.unlock();
       throw_unusable(r_);
     }
@@ -142,7 +142,7 @@ template <> struct scalar_codec<bool> {
 template <class T>
 T load_scalar(const variable_record& r) {
   std::uint64_t bits = r.scalar.load(std::memory_order_acquire);
-  if (r.flags.load(std::memory_order_acquire) != 0) [[unlikely]] throw_unusable(r);
+  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]] throw_unusable(r);
   return scalar_codec<T>::from_bits(bits);
 }
 

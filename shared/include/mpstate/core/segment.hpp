@@ -45,7 +45,8 @@ class segment {
   // the directory lock, so the manager will not free it until unbind() (see layout.hpp).
   // The manager's own (owned_segment) takes no lock: it is the directory's only writer.
   virtual variable_record* find(std::string_view name, bool bind = false) const;
-  static void unbind(variable_record* r) noexcept;
+  // Returns the bindings left, of every process (0 also for nullptr).
+  static std::uint32_t unbind(variable_record* r) noexcept;
   // Live records whose names start with `prefix`, sorted by name: the names as by
   // list_names(), each then found as by find(). With `bind`, each is bound; the
   // caller unbinds every one when done.
