@@ -114,6 +114,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   }
   core::check_private_directory(core::parent_directory(m.socket_path));
   m.lock = std::make_unique<instance_lock>(core::lock_file_path(o.name));
+  remove_stale_socket(m.socket_path);  // refused (not a socket) before a segment is made
   m.listen_tcp();  // before anything that outlives a failed start
   m.segment = core::owned_segment::create_or_adopt(core::segment_name(o.name), o.size);
   m.restore_or_adopt();
@@ -124,7 +125,6 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   m.handler = std::make_unique<request_handler>(*m.segment, m.facts);
   if (o.starter_pid > 0) m.starter = {o.starter_pid, core::process_start_time(o.starter_pid)};
 
-  remove_stale_socket(m.socket_path);
   mode_t old_mask = ::umask(0177);  // the socket is born 0600
   m.acceptor.open(stream());
   boost::system::error_code ec;

@@ -106,6 +106,7 @@ BOOST_AUTO_TEST_CASE(a_regular_file_at_the_socket_path_is_left_alone) {
   write_file(d.path + "/m.sock", "not a socket");
   BOOST_TEST(refused(run_manager(d.path, "--name m"), "is not a socket"));
   BOOST_TEST(read_file(d.path + "/m.sock") == "not a socket");
+  BOOST_TEST(!fs::exists("/dev/shm" + core::segment_name("m")));  // refused before a segment was made
 }
 
 BOOST_AUTO_TEST_CASE(a_symlink_planted_at_the_lock_path_is_not_followed) {
