@@ -16,6 +16,7 @@ bool, str, bytes and JSON-able objects; code is never pickled or stored.
 """
 
 import os
+import time
 import uuid
 
 from . import _core, _programs
@@ -226,31 +227,73 @@ class Manager(Client):
     end of the ``with`` block. If this process is killed first, the manager serves
     on while other processes use it, then exits.
 
+    ``shared=True`` is for processes that each want "the" manager `name` (the
+    workers of ``uvicorn --workers N`` or gunicorn): the first starts it, the others
+    join it, and it is never stopped from under them. ``shutdown()`` then leaves it
+    running; once the process that started it has ended, it serves on while any
+    process uses it, then exits. ``started`` says whether this process started it.
+
     The manager writes its log to standard error: by default only warnings and errors
     (a holder that died, a refused client); ``log_level="info"`` adds its start and
     end, ``"off"`` silences it. ``args`` are more mpstate-manager options
     (``mpstate-manager --help``)."""
 
-    def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None, log_level="warning"):
+    def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None, log_level="warning",
+                 shared=False):
         self._started_by = os.getpid()
+        self._process = None
+        self._manager_pid = None
+        self._shared = shared
         if log_level not in _LOG_LEVELS:
             raise ValueError(f"log_level is one of {', '.join(_LOG_LEVELS)}, not {log_level!r}")
+        if shared and not name:
+            raise ValueError("a shared Manager needs a name: the one every process joins")
+        if shared and self._join(name, patience=0):
+            return
         args = ["--log-level", log_level, *args]
-        self._process = _core.ManagerProcess(name or "", _size_bytes(size), keep, args,
-                                             executable or _programs.manager_executable())
+        try:
+            self._process = _core.ManagerProcess(name or "", _size_bytes(size), keep, args,
+                                                 executable or _programs.manager_executable())
+        except ManagerRunning:  # noqa: F821 (from _errors)
+            if shared and self._join(name, patience=10):  # another process started it first
+                return
+            raise
+        self._manager_pid = self._process.pid
+        if shared:
+            self._process.detach()  # never stopped from under the processes that joined it
         super().__init__(self._process.name, socket_path=self._process.socket_path)
+
+    def _join(self, name, patience):
+        """Attaches to the running manager `name`; False when none answers within
+        `patience` seconds (one that has just been started may not listen yet)."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                super().__init__(name)
+                return True
+            except ManagerUnavailable:  # noqa: F821 (from _errors)
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.02)
+
+    @property
+    def started(self):
+        """Whether this process started the manager (False: it joined a running one)."""
+        return self._process is not None
 
     @property
     def pid(self):
-        return self._process.pid
+        """The manager's pid, when this process started it (else None)."""
+        return self._manager_pid
 
     @property
     def socket_path(self):
-        return self._process.socket_path
+        return self._process.socket_path if self._process is not None else self._client.socket_path
 
     def shutdown(self):
-        """Stops the manager (in the process that started it; a no-op elsewhere)."""
-        if os.getpid() == self._started_by and self._process is not None:
+        """Stops the manager (in the process that started it; a no-op elsewhere, and
+        for a shared manager, which serves on while any process uses it)."""
+        if os.getpid() == self._started_by and self._process is not None and not self._shared:
             self._process.stop()
 
     def __enter__(self):

@@ -143,7 +143,8 @@ void bind_client(py::module_& m) {
       .def_property_readonly("name", &Manager::name)
       .def_property_readonly("socket_path", &Manager::socket_path)
       .def_property_readonly("pid", &Manager::pid)
-      .def("stop", &Manager::stop, py::call_guard<py::gil_scoped_release>());
+      .def("stop", &Manager::stop, py::call_guard<py::gil_scoped_release>())
+      .def("detach", &Manager::detach, "Leaves the manager running for the other processes that use it.");
 }
 
 }  // namespace mpstate::python

@@ -48,6 +48,10 @@ class Manager {
   Client connect(Transport transport = Transport::automatic) const;
   // Asks the manager to shut down and waits for it (SIGKILL after 5 s).
   void stop();
+  // Leaves the manager running for every process that uses it: neither stop() nor
+  // the destructor ends it any more. It serves on while any process uses it once
+  // this process has ended (as when the starter is killed), then exits.
+  void detach() { pid_ = 0; }
 
  private:
   Manager(std::string name, std::string socket_path, pid_t pid);

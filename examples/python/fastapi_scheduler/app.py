@@ -6,6 +6,7 @@ shutdown hook stops it; endpoints show the loop's state and the jobs done.
 """
 import logging
 import time
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -16,24 +17,24 @@ app = FastAPI(title="job scheduler on mpstate")
 
 
 @app.on_event("startup")
-async def start_scheduler():
+async def start_scheduler() -> None:
     state = JobScheduler.start()
-    log.info("scheduler: child pid %s, loop %s", JobScheduler.process.pid, state)
+    log.info("scheduler: child pid %s, loop %s", JobScheduler.process and JobScheduler.process.pid, state)
 
 
 @app.on_event("shutdown")
-async def stop_scheduler():
+async def stop_scheduler() -> None:
     began = time.monotonic()
     state = await JobScheduler.stop(timeout=1.0)
     log.info("scheduler: loop %s after %.0f ms, %s jobs done", state,
-             (time.monotonic() - began) * 1000, JobScheduler.jobs_done.value)
+             (time.monotonic() - began) * 1000, JobScheduler.status()["jobs_done"])
 
 
 @app.get("/status")
-async def status():
+async def status() -> dict[str, Any]:
     return JobScheduler.status()
 
 
 @app.get("/jobs")
-async def jobs():
-    return {"jobs_done": JobScheduler.jobs_done.value}
+async def jobs() -> dict[str, Any]:
+    return {"jobs_done": JobScheduler.status()["jobs_done"]}

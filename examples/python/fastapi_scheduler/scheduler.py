@@ -10,6 +10,8 @@ stop, and waits until it has (or finds it `failed` if the child was killed).
 import asyncio
 import multiprocessing
 import os
+from multiprocessing.process import BaseProcess
+from typing import Any, Optional
 
 import mpstate
 
@@ -17,28 +19,28 @@ MANAGER_NAME = os.environ.get("SCHEDULER_MANAGER", f"scheduler-{os.getpid()}")
 
 
 class JobScheduler:
-    manager = None      # the mpstate manager (embedded: it ends with this process)
-    loop_state = None   # the child's event loop, as every process sees it
-    jobs_done = None
-    process = None
+    manager: Optional[mpstate.Manager] = None  # embedded: it ends with this process
+    loop_state: Optional[mpstate.LoopState] = None  # the child's event loop, as every process sees it
+    jobs_done: Optional[mpstate.ValueProxy] = None
+    process: Optional[BaseProcess] = None
 
     @classmethod
-    def start(cls, tick_seconds=0.05):
+    def start(cls, tick_seconds: float = 0.05) -> str:
         cls.manager = mpstate.Manager(name=MANAGER_NAME, size="16M")
-        cls.loop_state = cls.manager.loop("scheduler/loop")
+        loop_state = cls.loop_state = cls.manager.loop("scheduler/loop")
         cls.jobs_done = cls.manager.Value("q", 0, name="scheduler/jobs_done")
         # spawn: a fresh interpreter; the proxies travel as names, not values
         ctx = multiprocessing.get_context("spawn")
-        cls.process = ctx.Process(target=run_scheduler, args=(cls.loop_state, cls.jobs_done, tick_seconds),
+        cls.process = ctx.Process(target=run_scheduler, args=(loop_state, cls.jobs_done, tick_seconds),
                                   name="job-scheduler", daemon=True)
         cls.process.start()
-        return cls.loop_state.wait_for("running", timeout=30)
+        return loop_state.wait_for("running", timeout=30)
 
     @classmethod
-    async def stop(cls, timeout=1.0):
+    async def stop(cls, timeout: float = 1.0) -> str:
         """Asks the child's loop to stop and waits (without blocking the event
         loop) until it has; a child that died is reported `failed` at once."""
-        if cls.loop_state is None:
+        if cls.loop_state is None or cls.process is None:
             return "idle"
         cls.loop_state.request_stop()
         state = await cls.loop_state.wait_for_async("stopped", timeout)
@@ -49,18 +51,19 @@ class JobScheduler:
         return state
 
     @classmethod
-    def status(cls):
+    def status(cls) -> dict[str, Any]:
+        assert cls.loop_state is not None and cls.jobs_done is not None, "start() first"
         info = cls.loop_state.info()
         return {"state": info["state"], "pid": info["pid"], "iterations": info["iterations"],
                 "reason": info["reason"], "jobs_done": cls.jobs_done.value}
 
 
-def run_scheduler(loop_state, jobs_done, tick_seconds):
+def run_scheduler(loop_state: mpstate.LoopState, jobs_done: mpstate.ValueProxy, tick_seconds: float) -> None:
     """The child process: an asyncio loop that runs jobs until asked to stop."""
     asyncio.run(scheduler_loop(loop_state, jobs_done, tick_seconds))
 
 
-async def scheduler_loop(loop_state, jobs_done, tick_seconds):
+async def scheduler_loop(loop_state: mpstate.LoopState, jobs_done: mpstate.ValueProxy, tick_seconds: float) -> None:
     loop_state.mark_starting()
     loop_state.mark_running()
     try:

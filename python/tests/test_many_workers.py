@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: MIT
+"""Many workers, one state (examples/python/many_workers): under `uvicorn --workers
+4` and under gunicorn with 4 uvicorn workers, the workers share one manager (the
+first starts it, Manager(shared=True)), the scheduler starts exactly once, a
+counter that every worker adds to is exact, and after the server stops the manager
+ends by itself."""
+import concurrent.futures
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import mpstate
+from test_fastapi_story import free_port, get, until
+
+APP_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python", "many_workers")
+WORKERS, HITS = 4, 400
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+
+def command(server, port):
+    if server == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", APP_DIR, "--workers", str(WORKERS),
+                "--host", "127.0.0.1", "--port", str(port)]
+    pytest.importorskip("gunicorn")
+    return [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", "uvicorn.workers.UvicornWorker",
+            "--chdir", APP_DIR, "-b", f"127.0.0.1:{port}", "app:app"]
+
+
+def manager_gone(name):
+    try:
+        mpstate.connect(name)
+        return False
+    except mpstate.ManagerUnavailable:
+        return True
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+def test_workers_share_one_state_and_start_the_scheduler_once(server):
+    port = free_port()
+    name = f"workers-{server}-{os.getpid()}-{port}"
+    proc = subprocess.Popen(command(server, port), env=dict(os.environ, APP_STATE=name),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        ready = until(lambda: (s := get(port, "/status"))["workers"] == WORKERS
+                      and s["scheduler"]["state"] == "running" and s, 60)
+        base = ready["hits"]
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: get(port, "/hit"), range(HITS)))
+        # every add answered a distinct count: none lost, none doubled
+        assert sorted(a["hits"] for a in answers) == list(range(base + 1, base + HITS + 1))
+        assert len({a["worker"] for a in answers}) >= 2, "the requests all went to one worker"
+        statuses = [get(port, "/status") for _ in range(20)]
+        assert statuses[-1]["hits"] == base + HITS
+        assert {s["scheduler"]["starts"] for s in statuses} == {1}
+        assert len({s["scheduler"]["pid"] for s in statuses}) == 1
+        scheduler = statuses[-1]["scheduler"]["pid"]
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT if server == "uvicorn" else signal.SIGTERM)
+        try:
+            output, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    with pytest.raises(OSError):
+        os.kill(scheduler, 0)  # the owning worker stopped its scheduler
+    until(lambda: manager_gone(name), 30)  # nobody uses it any more: it ended by itself
