@@ -240,7 +240,7 @@ void bind_containers(py::module_& m) {
       })
       .def("tolist", [](const py_array& a) {
         return std::visit([](const auto& x) { return py::cast(x.to_vector()); }, a.array);
-      })
+      }, "The items, as a list.")
       .def("assign", [](py_array& a, const py::iterable& items) {
         std::visit(
             [&](auto& x) {

@@ -103,7 +103,8 @@ void bind_client(py::module_& m) {
              return create_if_absent(c.client,
                                      {{"op", "create"}, {"name", name}, {"type", type}, {"value", to_json(initial)}});
            })
-      .def("remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); })
+      .def("remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); },
+           "Deletes the variable `name`; proxies bound to it then raise NotFound.")
       .def("set_collectable",
            [](const client_handle& c, const std::string& name, bool collectable) {
              py::gil_scoped_release unlocked;  // dropping the last binding may ask the manager to collect
@@ -143,7 +144,8 @@ void bind_client(py::module_& m) {
       .def_property_readonly("name", &Manager::name)
       .def_property_readonly("socket_path", &Manager::socket_path)
       .def_property_readonly("pid", &Manager::pid)
-      .def("stop", &Manager::stop, py::call_guard<py::gil_scoped_release>())
+      .def("stop", &Manager::stop, py::call_guard<py::gil_scoped_release>(),
+           "Stops the manager (SIGTERM, SIGKILL after 5 s) and waits for it.")
       .def("detach", &Manager::detach, "Leaves the manager running for the other processes that use it.");
 }
 

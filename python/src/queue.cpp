@@ -103,12 +103,17 @@ py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name) {
            }),
            py::arg("client"), py::arg("name"), py::arg("maxsize") = 0)
       .def("_put", &put<Q>, py::arg("item"), py::arg("block") = true, py::arg("timeout") = py::none())
-      .def("put_nowait", [](py_queue<Q>& q, py::handle item) { put<Q>(q, item, false, py::none()); })
+      .def("put_nowait", [](py_queue<Q>& q, py::handle item) { put<Q>(q, item, false, py::none()); },
+           "put(item, False): QueueFull when full.")
       .def("_get", &get<Q>, py::arg("block") = true, py::arg("timeout") = py::none())
-      .def("get_nowait", [](py_queue<Q>& q) { return get<Q>(q, false, py::none()); })
-      .def("qsize", [](const py_queue<Q>& q) { return q.proxy.size(); })
-      .def("empty", [](const py_queue<Q>& q) { return q.proxy.empty(); })
-      .def("full", [](const py_queue<Q>& q) { return q.proxy.full(); })
+      .def("get_nowait", [](py_queue<Q>& q) { return get<Q>(q, false, py::none()); },
+           "get(False): QueueEmpty when empty.")
+      .def("qsize", [](const py_queue<Q>& q) { return q.proxy.size(); },
+           "The items in the queue now.")
+      .def("empty", [](const py_queue<Q>& q) { return q.proxy.empty(); },
+           "Whether the queue is empty now.")
+      .def("full", [](const py_queue<Q>& q) { return q.proxy.full(); },
+           "Whether the queue is full now (never, unbounded).")
       .def_property_readonly("maxsize", [](const py_queue<Q>& q) { return q.proxy.maxsize(); })
       .def_property_readonly("name", [](const py_queue<Q>& q) { return q.proxy.name(); })
       .def(py::pickle(
@@ -142,7 +147,8 @@ py::dict loop_info(const LoopState& loop) {
 void bind_queue(py::module_& m) {
   install_fast_methods<Queue<json>>(bind_queue_class<Queue<json>>(m, "Queue"));
   install_fast_methods<JoinableQueue<json>>(bind_queue_class<JoinableQueue<json>>(m, "JoinableQueue")
-      .def("task_done", [](py_queue<JoinableQueue<json>>& q) { q.proxy.task_done(); })
+      .def("task_done", [](py_queue<JoinableQueue<json>>& q) { q.proxy.task_done(); },
+           "Marks one item taken with get() as processed; ValueError when more than were taken.")
       .def("join", [](const py_queue<JoinableQueue<json>>& q, const py::object& timeout) {
              const auto ms = timeout_of(timeout);
              py::gil_scoped_release unlocked;
@@ -157,16 +163,24 @@ void bind_queue(py::module_& m) {
              return loop{std::move(c), std::move(l)};
            }),
            py::arg("client"), py::arg("name"))
-      .def("mark_starting", [](loop& l) { l.proxy.mark_starting(); })
-      .def("mark_running", [](loop& l) { l.proxy.mark_running(); })
-      .def("heartbeat", [](loop& l, std::uint64_t n) { l.proxy.heartbeat(n); }, py::arg("iterations") = 1)
-      .def("stop_requested", [](const loop& l) { return l.proxy.stop_requested(); })
-      .def("mark_stopped", [](loop& l) { l.proxy.mark_stopped(); })
+      .def("mark_starting", [](loop& l) { l.proxy.mark_starting(); },
+           "This process takes the loop (idle, stopped or failed -> starting) and owns it until it stops.")
+      .def("mark_running", [](loop& l) { l.proxy.mark_running(); },
+           "starting -> running (the owner).")
+      .def("heartbeat", [](loop& l, std::uint64_t n) { l.proxy.heartbeat(n); }, py::arg("iterations") = 1,
+           "The owner's sign of life: counts `iterations` and stamps last_heartbeat; OwnershipLost when this "
+           "process no longer owns the loop.")
+      .def("stop_requested", [](const loop& l) { return l.proxy.stop_requested(); },
+           "Whether another process asked the loop to stop (the owner polls this).")
+      .def("mark_stopped", [](loop& l) { l.proxy.mark_stopped(); },
+           "The owner's loop has ended (-> stopped).")
       .def("mark_failed", [](loop& l, const std::string& reason) { l.proxy.mark_failed(reason); },
-           py::arg("reason"))
+           py::arg("reason"), "The owner's loop failed, with a reason the others read in info().")
       .def_property_readonly("state", [](const loop& l) { return std::string(to_string(l.proxy.state())); })
-      .def("info", [](const loop& l) { return loop_info(l.proxy); })
-      .def("request_stop", [](loop& l) { return std::string(to_string(l.proxy.request_stop())); })
+      .def("info", [](const loop& l) { return loop_info(l.proxy); },
+           "A dict: state ('idle', 'starting', 'running', 'stopping', 'stopped', 'failed'), pid (the owner, 0 when none), iterations (heartbeats counted), started and last_heartbeat (seconds since the epoch, 0.0 when never), reason (why it failed, or '').")
+      .def("request_stop", [](loop& l) { return std::string(to_string(l.proxy.request_stop())); },
+           "Asks the owner to stop (running -> stopping); returns the state after the request.")
       .def("wait_for",
            [](const loop& l, const std::string& state, const py::object& timeout) {
              const LoopPhase target = core::loop_phase_from_string(state);

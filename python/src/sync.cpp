@@ -142,8 +142,10 @@ py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name, Bind bin
   return sync_class<T>(m, name, bind)
       .def("acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
       .def("_acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1))
-      .def("release", [](py_sync<T>& s) { as_holder([&] { s.proxy.release(); }); })
-      .def("locked", [](const py_sync<T>& s) { return s.proxy.locked(); })
+      .def("release", [](py_sync<T>& s) { as_holder([&] { s.proxy.release(); }); },
+           "Gives the holding back (threading's release); NotHeld (a RuntimeError) when this thread does not hold it.")
+      .def("locked", [](const py_sync<T>& s) { return s.proxy.locked(); },
+           "Whether any process holds it now.")
       .def("__enter__",
            [](py::object self) {
              acquire_lock<T>(self.cast<py_sync<T>&>(), true, py::int_(-1));
@@ -154,7 +156,8 @@ py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name, Bind bin
                              "The holding this proxy acquired (an mpstate.Fence for fenced writes), or None.")
       .def_readonly("previous_owner_died", &py_sync<T>::previous_owner_died)
       .def_property_readonly("name", [](const py_sync<T>& s) { return s.proxy.name(); })
-      .def("state", [](const py_sync<T>& s) { return plain_python(s.proxy.state()); });
+      .def("state", [](const py_sync<T>& s) { return plain_python(s.proxy.state()); },
+           "The state as the dump shows it (a dict: the holder's pid, depth, fence, ...).");
 }
 
 }  // namespace
@@ -205,7 +208,8 @@ void bind_sync(py::module_& m) {
            py::arg("predicate"), py::arg("timeout") = py::none())
       .def("notify", [](py_sync<Condition>& s, std::uint64_t n) { return as_holder([&] { return s.proxy.notify(n); }); },
            py::arg("n") = 1)
-      .def("notify_all", [](py_sync<Condition>& s) { return as_holder([&] { return s.proxy.notify_all(); }); });
+      .def("notify_all", [](py_sync<Condition>& s) { return as_holder([&] { return s.proxy.notify_all(); }); },
+           "Wakes every waiter (the caller holds the condition); returns how many.");
 
   // Semaphores: the count is fixed when the variable is created; an existing one is
   // bound as it is.
@@ -235,8 +239,10 @@ void bind_sync(py::module_& m) {
                for (int i = 0; i < n; ++i) s.proxy.release();
              },
              py::arg("n") = 1)
-        .def("get_value", [](const py_sync<S>& s) { return s.proxy.value(); })
-        .def("state", [](const py_sync<S>& s) { return plain_python(s.proxy.state()); })
+        .def("get_value", [](const py_sync<S>& s) { return s.proxy.value(); },
+             "The permits free now.")
+        .def("state", [](const py_sync<S>& s) { return plain_python(s.proxy.state()); },
+             "The semaphore's state as the dump shows it (a dict: value, bound, holders, ...).")
         .def("__enter__",
              [](py::object self) {
                auto& s = self.cast<py_sync<S>&>();
@@ -257,9 +263,12 @@ void bind_sync(py::module_& m) {
   semaphore_class(m, "BoundedSemaphore", std::true_type{});
 
   sync_class<Event>(m, "Event", [](const Client& c, const std::string& n) { return c.event(n); })
-      .def("set", [](py_sync<Event>& s) { s.proxy.set(); })
-      .def("clear", [](py_sync<Event>& s) { s.proxy.clear(); })
-      .def("is_set", [](const py_sync<Event>& s) { return s.proxy.is_set(); })
+      .def("set", [](py_sync<Event>& s) { s.proxy.set(); },
+           "Sets the flag and wakes every waiter.")
+      .def("clear", [](py_sync<Event>& s) { s.proxy.clear(); },
+           "Resets the flag.")
+      .def("is_set", [](const py_sync<Event>& s) { return s.proxy.is_set(); },
+           "Whether the flag is set.")
       .def("wait",
            [](const py_sync<Event>& s, const py::object& timeout) {
              const auto ms = timeout_of(timeout);
@@ -292,8 +301,10 @@ void bind_sync(py::module_& m) {
            },
            py::arg("timeout") = py::none(), py::arg("action") = py::none(),
            "Waits for all parties; the last to arrive calls action() (if given) before anyone passes.")
-      .def("reset", [](py_sync<Barrier>& s) { s.proxy.reset(); })
-      .def("abort", [](py_sync<Barrier>& s) { s.proxy.abort(); })
+      .def("reset", [](py_sync<Barrier>& s) { s.proxy.reset(); },
+           "threading.Barrier.reset(): waiting parties leave with BrokenBarrierError, then the barrier is usable again.")
+      .def("abort", [](py_sync<Barrier>& s) { s.proxy.abort(); },
+           "Breaks the barrier: every waiter, and every later wait() until reset(), raises BrokenBarrierError.")
       .def_property_readonly("parties", [](const py_sync<Barrier>& s) { return s.proxy.parties(); })
       .def_property_readonly("n_waiting", [](const py_sync<Barrier>& s) { return s.proxy.n_waiting(); })
       .def_property_readonly("broken", [](const py_sync<Barrier>& s) { return s.proxy.broken(); })

@@ -209,7 +209,8 @@ void bind_values(py::module_& m) {
              return py_value{std::move(c), name, std::move(v)};
            }),
            py::arg("client"), py::arg("name"))
-      .def("get", [](const py_value& self) { return get_any(self.value); })
+      .def("get", [](const py_value& self) { return get_any(self.value); },
+           "The value (one consistent read; a copy for str, bytes and JSON values).")
       .def("set", &set_fenced, py::arg("value"), py::arg("fence") = py::none(),
            "Stores value. With fence= (a held lock's .fence): only while that holding lasts, else "
            "OwnershipLost and nothing changes.")

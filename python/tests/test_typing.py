@@ -16,7 +16,10 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "pyth
 
 
 def mypy(tmp_path, *targets, cwd=None):
-    env = dict(os.environ, MYPYPATH=os.path.dirname(PACKAGE))
+    env = dict(os.environ)
+    site = os.path.dirname(PACKAGE)
+    if os.path.basename(site) not in ("site-packages", "dist-packages"):
+        env["MYPYPATH"] = site  # a build tree; installed (the wheel's venv), mypy finds it by py.typed
     return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"),
                            *targets], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
