@@ -214,11 +214,12 @@ def targets(meds):
         if w and rtt:
             add(f"wait p50 ({variant} waiter) vs one socket round trip", w["p50_ns"] / rtt["p50_ns"], "<= 1x",
                 w["p50_ns"] <= rtt["p50_ns"])
-    for op in ("value-get", "value-set", "value-add", "dict-get", "queue-put-get", "lock-acquire-release"):
+    for op in ("value-get", "value-set", "value-add", "dict-get", "dict-set", "queue-put-get", "lock-acquire-release"):
         ours, manager = rate("python", "mpstate", op), rate("python", "mp-manager", op)
         if ours and manager:
             add(f"Python {op} vs multiprocessing.Manager", ours / manager, ">= 100x", ours / manager >= 100)
-    for op, peer in (("value-get", "multiprocessing.Value('q').value"), ("queue-put-get", "multiprocessing.Queue")):
+    for op, peer in (("value-get", "multiprocessing.Value('q').value"), ("value-add", "multiprocessing.Value under its lock"),
+                     ("queue-put-get", "multiprocessing.Queue"), ("lock-acquire-release", "multiprocessing.Lock")):
         ours, shared = rate("python", "mpstate", op), rate("python", "mp-shared", op)
         if ours and shared:
             add(f"Python {op} vs {peer}", ours / shared, ">= 1x", ours / shared >= 1)

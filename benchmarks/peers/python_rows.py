@@ -16,6 +16,7 @@ PYTHONPATH=<build>/python for mpstate.
 import argparse
 import json
 import multiprocessing
+import operator
 import os
 import sys
 import time
@@ -47,6 +48,7 @@ def mpstate_cases(build):
         "value-set": lambda: setattr(v, "value", 2),
         "value-add": lambda: v.add(1),
         "dict-get": lambda: d["k"],
+        "dict-set": lambda: operator.setitem(d, "k", 2),
         "queue-put-get": lambda: (q.put(1), q.get()),
         "lock-acquire-release": lambda: (lock.acquire(), lock.release()),
     }
@@ -63,6 +65,7 @@ def manager_cases():
         "value-set": lambda: setattr(v, "value", 2),
         "value-add": add,
         "dict-get": lambda: d["k"],
+        "dict-set": lambda: operator.setitem(d, "k", 2),
         "queue-put-get": lambda: (q.put(1), q.get()),
         "lock-acquire-release": lambda: (lock.acquire(), lock.release()),
     }
@@ -94,6 +97,7 @@ def redis_cases(sock):
         "value-set": lambda: r.set("pybench:v", 2),
         "value-add": lambda: r.incr("pybench:v"),
         "dict-get": lambda: r.hget("pybench:d", "k"),
+        "dict-set": lambda: r.hset("pybench:d", "k", 2),
         "queue-put-get": lambda: (r.lpush("pybench:q", 1), r.rpop("pybench:q")),
         "lock-acquire-release": lambda: (lock.acquire(), lock.release()),
     }

@@ -84,6 +84,9 @@ class DictProxy(_core.Dict):
         return _contents_repr("dict", self.name, self.copy)
 
 
+_core._install_fast_dict_slots(DictProxy)  # d[k] and d[k] = v without pybind11's dispatcher
+
+
 class ArrayProxy(_core.Array):
     """A fixed-size array of one scalar type (multiprocessing.Array's use)."""
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "any_value.hpp"
+#include "raw_methods.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/dict.hpp"
 
@@ -163,7 +164,49 @@ py_array bind_existing_array(std::shared_ptr<client_handle> c, const std::string
   throw error(errc::type_mismatch, "'" + name + "' is not an array");
 }
 
+// d[k] and d[k] = v (del d[k]) as the type's own mapping slots: CPython calls them
+// directly, without pybind11's dispatcher (the __getitem__ methods stay, the same).
+PyObject* dict_subscript(PyObject* self, PyObject* key) noexcept {
+  py_dict* d = instance_of<py_dict>(self);
+  if (!d) return nullptr;
+  try {
+    return d->get(key).release().ptr();
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
+int dict_ass_subscript(PyObject* self, PyObject* key, PyObject* value) noexcept {
+  py_dict* d = instance_of<py_dict>(self);
+  if (!d) return -1;
+  try {
+    if (value) {
+      d->set(key, value);
+    } else if (!d->erase(d->segment_of(key))) {
+      raise_key_error(key);
+    }
+    return 0;
+  } catch (...) {
+    set_python_error_from_current();
+    return -1;
+  }
+}
+
+PyTypeObject* dict_type = nullptr;  // mpstate._core.Dict, once bound
+
 }  // namespace
+
+void install_fast_dict_slots(py::handle cls) {
+  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  if (!PyType_Check(cls.ptr()) || !(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || !type->tp_as_mapping ||
+      !dict_type || !PyType_IsSubtype(type, dict_type)) {
+    throw py::type_error("_install_fast_dict_slots: a subclass of mpstate._core.Dict");
+  }
+  type->tp_as_mapping->mp_subscript = dict_subscript;
+  type->tp_as_mapping->mp_ass_subscript = dict_ass_subscript;
+  PyType_Modified(type);
+}
 
 void bind_containers(py::module_& m) {
   py::class_<py_dict>(m, "Dict")
@@ -226,6 +269,8 @@ void bind_containers(py::module_& m) {
             return py_dict{client_for({t[0].cast<std::string>(), t[1].cast<std::string>()}),
                            t[2].cast<std::string>(), {}};
           }));
+
+  dict_type = reinterpret_cast<PyTypeObject*>(m.attr("Dict").ptr());
 
   py::class_<py_array>(m, "Array")
       .def(py::init(&bind_array), py::arg("client"), py::arg("name"), py::arg("of"), py::arg("size"))

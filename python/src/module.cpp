@@ -158,6 +158,8 @@ PYBIND11_MODULE(_core, m) {
   bind_client(m);
   bind_values(m);
   bind_containers(m);
+  install_fast_dict_slots(m.attr("Dict"));
+  m.def("_install_fast_dict_slots", &install_fast_dict_slots, "d[k], d[k] = v and del d[k] of a Dict subclass as raw slots.");
   bind_sync(m);
   bind_queue(m);
 }

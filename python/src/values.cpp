@@ -200,6 +200,29 @@ int set_value_fast(PyObject* self, PyObject* value, void*) noexcept {
 PyGetSetDef value_descriptor = {"value", get_value_fast, set_value_fast,
                                 "The variable's value (reads and writes the shared memory directly).", nullptr};
 
+// add(delta) as a raw CPython method for the common call (an int delta on an int64
+// variable, a float on a double, no fence); any other call goes to the pybind11
+// method of the same meaning (_add).
+PyObject* add_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
+  if (nargs != 1 || kwnames) return delegate(self, "_add", args, nargs, kwnames);
+  py_value* v = instance_of<py_value>(self);
+  if (!v) return nullptr;
+  try {
+    if (auto* i = std::get_if<Value<std::int64_t>>(&v->value); i && PyLong_CheckExact(args[0])) {
+      int overflow = 0;
+      const long long x = PyLong_AsLongLongAndOverflow(args[0], &overflow);
+      if (overflow == 0 && !(x == -1 && PyErr_Occurred())) return PyLong_FromLongLong(i->add(x));
+      PyErr_Clear();  // out of range: the general path says so
+    } else if (auto* d = std::get_if<Value<double>>(&v->value); d && PyFloat_CheckExact(args[0])) {
+      return PyFloat_FromDouble(d->add(PyFloat_AS_DOUBLE(args[0])));
+    }
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+  return delegate(self, "_add", args, nargs, kwnames);
+}
+
 }  // namespace
 
 void bind_values(py::module_& m) {
@@ -214,8 +237,8 @@ void bind_values(py::module_& m) {
       .def("set", &set_fenced, py::arg("value"), py::arg("fence") = py::none(),
            "Stores value. With fence= (a held lock's .fence): only while that holding lasts, else "
            "OwnershipLost and nothing changes.")
-      .def("add", &add, py::arg("delta"), py::arg("fence") = py::none(),
-           "Adds delta atomically and returns the new value (fence= as for set).")
+      .def("_add", &add, py::arg("delta"), py::arg("fence") = py::none(),
+           "add() in full: any delta, and fence=.")
       .def("compare_exchange", &compare_exchange, py::arg("expected"), py::arg("desired"),
            py::arg("fence") = py::none(),
            "Stores desired if the value equals expected; returns (stored, value before) (fence= as for set).")
@@ -241,6 +264,10 @@ void bind_values(py::module_& m) {
             any_value v = bind_any(c->client, t[2].cast<std::string>());
             return py_value{std::move(c), t[2].cast<std::string>(), std::move(v)};
           }));
+  static PyMethodDef add_def = {"add", as_cfunction<&add_fast>(), METH_FASTCALL | METH_KEYWORDS,
+                                "add(delta, fence=None): adds delta atomically and returns the new value "
+                                "(fence= as for set)."};
+  install_methods(m.attr("Value"), {&add_def});
   auto* type = reinterpret_cast<PyTypeObject*>(m.attr("Value").ptr());
   py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewGetSet(type, &value_descriptor));
   if (!descriptor || PyObject_SetAttrString(m.attr("Value").ptr(), "value", descriptor.ptr()) != 0) {
