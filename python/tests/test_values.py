@@ -190,3 +190,29 @@ def test_an_embedded_manager_logs_only_warnings_unless_asked(tmp_path):
     assert " info mpstate-manager[" in chatty.stderr and "serving" in chatty.stderr
     with pytest.raises(ValueError, match="log_level"):
         mpstate.Manager(size="1M", log_level="chatty")
+
+
+def test_the_raw_entry_points_answer_as_the_general_ones(manager):
+    v, f, s = manager.Value("q", 0), manager.Value("d", 0.0), manager.Value(str, "x")
+    assert v.add(5) == v._add(0) == 5 and f.add(0.5) == 0.5 and f.add(1) == 1.5  # an int on a double: general path
+    v.value = 2**63 - 1
+    for add in (v.add, v._add):
+        with pytest.raises(mpstate.OutOfRange):
+            add(1)
+        with pytest.raises(mpstate.OutOfRange):
+            add(2**70)
+    with pytest.raises(mpstate.TypeMismatch):
+        s.add(1)
+    with pytest.raises(TypeError):
+        v.add()
+    d = manager.dict()
+    d["k"] = 1
+    d[2] = "two"
+    assert d["k"] == d.__getitem__("k") == 1 and d[2] == "two"
+    del d["k"]
+    with pytest.raises(KeyError):
+        d["k"]
+    with pytest.raises(KeyError):
+        del d["k"]
+    with pytest.raises(TypeError):
+        d[[1]] = 1  # an unhashable key, as a dict says
