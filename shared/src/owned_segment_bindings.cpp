@@ -3,6 +3,7 @@
 // that died, so the records they kept bound are freed (binding_ledger.hpp).
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "mpstate/core/binding_ledger.hpp"
@@ -21,24 +22,29 @@ void owned_segment::for_each_record(Fn&& fn) const {
   for (variable_record* r : retired_) fn(*r);
 }
 
-std::uint64_t owned_segment::reclaim_dead_bindings(bool live_too) {
-  dead_binder_sweep sweep;
-  std::uint64_t given_back = 0;
-  if (live_too) {
-    for_each_record([&](variable_record& r) { given_back += sweep.reclaim(r); });
-  } else {
-    for (variable_record* r : retired_) given_back += sweep.reclaim(*r);
-  }
-  bindings_reclaimed_ += given_back;
-  return given_back;
-}
-
 namespace {
 bool unheld_and_collectable(const variable_record& r) {
   return (r.flags.load(std::memory_order_acquire) & record_flag_collectable) &&
          r.bind_count.load(std::memory_order_acquire) == 0 && r.held_by_predecessor.load(std::memory_order_acquire) == 0;
 }
 }  // namespace
+
+std::uint64_t owned_segment::reclaim_dead_bindings(bool live_too) {
+  dead_binder_sweep sweep;
+  std::uint64_t given_back = 0;
+  if (live_too) {
+    for_each_record([&](variable_record& r) {
+      const std::uint64_t n = sweep.reclaim(r);
+      given_back += n;
+      // its last holders died: nobody will send collect (collect_unbound does)
+      if (n != 0 && !r.deleted() && unheld_and_collectable(r)) left_unheld_.emplace_back(r.name_view());
+    });
+  } else {
+    for (variable_record* r : retired_) given_back += sweep.reclaim(*r);
+  }
+  bindings_reclaimed_ += given_back;
+  return given_back;
+}
 
 std::size_t owned_segment::collect_variable(std::string_view name) {
   free_unbound_records();  // a moved predecessor no one holds lets go of its successor
@@ -57,13 +63,7 @@ std::size_t owned_segment::collect_variable(std::string_view name) {
 }
 
 std::size_t owned_segment::collect_unbound() {
-  std::vector<std::string> names;
-  const directory_slot* table = slots();
-  for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
-    if (table[i].record_offset <= slot_tombstone) continue;
-    const variable_record& r = *record_at(table[i].record_offset);
-    if (unheld_and_collectable(r)) names.emplace_back(r.name_view());
-  }
+  const std::vector<std::string> names = std::exchange(left_unheld_, {});
   std::size_t removed = 0;
   for (const std::string& name : names) removed += collect_variable(name);  // checked again, under the lock
   return removed;

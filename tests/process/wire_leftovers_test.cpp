@@ -66,7 +66,14 @@ BOOST_AUTO_TEST_CASE(a_dump_of_100000_variables_holds_up_nobody) {
   const json dump = json::parse(dumper.read_line(60s).value());
   BOOST_TEST(dump["result"]["variables"].size() == static_cast<std::size_t>(variables));
   BOOST_TEST_MESSAGE("stat during a dump of 100,000 variables: worst " << worst.count() << " ms of 20");
-  BOOST_TEST((worst < 100ms), worst.count() << " ms");
+  // stat walks every record itself (its binding counts): 10-20 ms here, 47-96 ms
+  // under ASan; a dump that held the loop would cost seconds (510-785 ms before).
+#ifdef __SANITIZE_ADDRESS__
+  constexpr milliseconds limit{250};
+#else
+  constexpr milliseconds limit{100};
+#endif
+  BOOST_TEST((worst < limit), worst.count() << " ms");
 }
 
 BOOST_AUTO_TEST_CASE(clients_that_never_read_16_mb_answers_hold_up_nobody) {

@@ -63,8 +63,9 @@ class owned_segment : public segment {
   // from; the check and the delete under the directory lock, which binds take too.
   // Returns the variables removed (0: it stays, or is gone already).
   std::size_t collect_variable(std::string_view name);
-  // collect_variable() for every collectable variable no process holds: the sweep
-  // after the bindings of dead processes were given back.
+  // collect_variable() for the collectable variables whose last holders died: those
+  // reclaim_dead_bindings(true) left unheld (no scan of its own: the reclaim's
+  // pass over every record finds them).
   std::size_t collect_unbound();
   // Frees deleted records whose proxies have all unbound. Returns how many.
   std::size_t free_unbound_records();
@@ -139,6 +140,7 @@ class owned_segment : public segment {
   std::vector<variable_record*> watched_;
   std::uint64_t bindings_reclaimed_ = 0;
   std::uint64_t collected_ = 0;
+  std::vector<std::string> left_unheld_;  // names for collect_unbound()
   bool adopted_ = false;
   std::uint32_t next_session_ = 0;  // where open_session() looks first (slots are reused late)
   // fn(record) for every live record (the active name table) and every retired one.
