@@ -45,7 +45,7 @@ def free_port():
 def serve(app_dir, module, env, port):
     return subprocess.Popen([sys.executable, "-m", "uvicorn", f"{module}:app", "--app-dir", app_dir, "--workers", "4",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, stdout=subprocess.DEVNULL, stderr=open(f"/tmp/web_status_{module}.log", "w"))
 
 
 def wait_ready(port, all_workers):
@@ -65,10 +65,14 @@ def wait_ready(port, all_workers):
 
 def measure(port, requests):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.connect()
     times = []
     for _ in range(requests):
         began = time.perf_counter()
         conn.request("GET", "/status")
+        # uvicorn writes the headers and the body apart and leaves Nagle on: without an
+        # immediate ACK the body waits for the client's delayed one (40 ms) on both apps
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         conn.getresponse().read()
         times.append(time.perf_counter() - began)
     times.sort()

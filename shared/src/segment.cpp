@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <sched.h>
@@ -108,6 +109,12 @@ std::unique_ptr<segment> segment::open(const std::string& shm_name) {
   std::uint64_t size = 0;
   void* base = map_shared_memory(shm_name, false, size);
   std::unique_ptr<segment> s(new segment(shm_name, base, size));
+  // A manager that is starting has made the segment but not finished its header (the
+  // magic is written last): not a foreign segment, a manager that does not serve yet.
+  if (std::atomic_ref<const std::uint64_t>(s->header().magic).load(std::memory_order_acquire) == 0) {
+    throw error(errc::manager_unavailable, "segment /" + shm_name + " is being made by a manager that is "
+                                           "starting; connect again once it serves");
+  }
   check_header(s->header(), size, "segment /" + shm_name);
   return s;
 }

@@ -140,4 +140,23 @@ BOOST_AUTO_TEST_CASE(a_segment_of_another_owner_or_mode_is_neither_adopted_nor_r
   BOOST_TEST(shm_unlink(shm.c_str()) == 0);
 }
 
+// What a client finds while a manager starts: its segment made, the header not yet
+// finished (the magic is written last), no socket yet. That is no manager serving
+// (retry), not a foreign segment.
+BOOST_AUTO_TEST_CASE(a_segment_still_being_made_is_a_manager_not_serving_yet) {
+  const std::string name = unique_name("starting");
+  const std::string shm = "/" + core::segment_name(name);
+  int fd = shm_open(shm.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  BOOST_REQUIRE(fd >= 0);
+  BOOST_REQUIRE(ftruncate(fd, 1 << 20) == 0);  // all zero: no magic yet
+  try {
+    Client c(name);
+    BOOST_FAIL("a half-made segment was used");
+  } catch (const error& e) {
+    BOOST_TEST((e.code() == errc::manager_unavailable), e.what());
+  }
+  close(fd);
+  BOOST_TEST(shm_unlink(shm.c_str()) == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
