@@ -38,7 +38,10 @@ BOTH_FAIL = {
         "atomic itself (add, compare_exchange, update(fn)), with a Lock for wider critical sections",
     "_test_multiprocessing._TestArray.test_getobj_getlock_obj": "the same for Array",
 }
-RUNS = [("mpstate", "fork"), ("mpstate", "spawn"), ("manager", "fork"), ("manager", "spawn"), ("threading", "fork")]
+# The Manager is the reference, run once, under fork: its results are the same under
+# spawn (64/83 and 42/47 both; checked when this list was made) and its run is the
+# slowest (34 s fork, 42 s spawn), so CI does not pay for it twice.
+RUNS = [("mpstate", "fork"), ("mpstate", "spawn"), ("manager", "fork"), ("threading", "fork")]
 
 
 def _run(impl, start):
@@ -71,7 +74,7 @@ def markdown_table(out):
         for start in ("fork", "spawn"):
             cells = []
             for impl in ("threading", "manager", "mpstate"):
-                run = out.get((impl, start if impl != "threading" else "fork"), {})
+                run = out.get((impl, start if impl == "mpstate" else "fork"), {})
                 tests = {k: v for k, v in run.items() if k.startswith(suite + ".") and v != "skip"}
                 cells.append(f"{sum(map(_passed, tests.values()))} / {len(tests)}" if tests else "—")
             lines.append(f"| `{suite}` | {start} | " + " | ".join(cells) + " |")
@@ -80,7 +83,7 @@ def markdown_table(out):
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_mpstate_passes_what_the_manager_passes(results, start):
-    ours, reference = results[("mpstate", start)], results[("manager", start)]
+    ours, reference = results[("mpstate", start)], results[("manager", "fork")]
     assert set(ours) == set(reference)
     worse = {t: ours[t] for t in reference if _passed(reference[t]) and not _passed(ours[t]) and t not in DIFFERENCES}
     assert not worse, "passes for the Manager, fails for mpstate (fix it, or list it with its reason):\n" + \
@@ -95,7 +98,7 @@ def test_every_failure_of_mpstate_is_listed_with_its_reason(results, start):
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_every_listed_difference_still_is_one(results, start):
-    ours, reference = results[("mpstate", start)], results[("manager", start)]
+    ours, reference = results[("mpstate", start)], results[("manager", "fork")]
     for test in DIFFERENCES:
         assert _passed(reference[test]) and not _passed(ours[test]), f"{test} is no difference any more: unlist it"
     for test in BOTH_FAIL:
