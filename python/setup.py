@@ -11,6 +11,7 @@ Environment:
   CMAKE_BUILD_PARALLEL_LEVEL  jobs (default: every CPU)
 """
 
+import ast
 import os
 import re
 import shutil
@@ -22,7 +23,16 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SOURCE = Path(__file__).resolve().parent.parent  # the repository: CMake's top level
-PROGRAMS = {"mpstate-manager": "manager", "mpstate": "client", "mpstate-dump": "client"}
+
+
+def programs():
+    """mpstate/_programs.py's table of the programs and their build-tree folders
+    (read from the file: the package cannot be imported before _core is built)."""
+    text = (SOURCE / "python" / "mpstate" / "_programs.py").read_text()
+    return ast.literal_eval(re.search(r"^_BUILD_TREE_DIRS = (\{.*?\})$", text, re.M).group(1))
+
+
+PROGRAMS = programs()
 TARGETS = ["mpstate_python", "mpstate-manager", "mpstate-cli", "mpstate-dump"]
 
 

@@ -52,9 +52,9 @@ using registry_lock = std::lock_guard<std::mutex>;
 }  // namespace
 
 void give_back(client_core& core, core::variable_record* r, const std::string& name) noexcept {
-  if (core::segment::unbind(r) != 0 || !(r->flags.load(std::memory_order_acquire) & core::record_flag_collectable)) {
-    return;
-  }
+  // The flag first: once this binding is given back, a deleted record may be freed.
+  const bool collectable = r->flags.load(std::memory_order_acquire) & core::record_flag_collectable;
+  if (core::segment::unbind(r) != 0 || !collectable) return;
   try {  // the last binding anywhere of an unnamed proxy's variable
     core.call({{"op", "collect"}, {"name", name}});
   } catch (...) {

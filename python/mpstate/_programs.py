@@ -19,6 +19,7 @@ import shutil
 import sys
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
+# setup.py reads this table too (which programs the wheel carries): keep it one line.
 _BUILD_TREE_DIRS = {"mpstate-manager": "manager", "mpstate": "client", "mpstate-dump": "client"}
 
 

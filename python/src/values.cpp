@@ -157,6 +157,17 @@ std::uint64_t wait_for_change(const py_value& self, std::uint64_t seen, const py
   return std::visit([&](const auto& proxy) { return proxy.wait_for_change(seen, ms); }, self.value);
 }
 
+// An exact int that fits int64 (the raw paths' common case); false, with no error
+// set, for anything else, which the general path then judges.
+bool exact_int64(PyObject* o, long long& out) noexcept {
+  if (!PyLong_CheckExact(o)) return false;
+  int overflow = 0;
+  out = PyLong_AsLongLongAndOverflow(o, &overflow);
+  if (overflow == 0 && !(out == -1 && PyErr_Occurred())) return true;
+  PyErr_Clear();
+  return false;
+}
+
 // `value` as a raw CPython descriptor: pybind11's dispatcher costs more than the
 // read itself, and multiprocessing.Value('q').value is the bar (~100 ns).
 PyObject* get_value_fast(PyObject* self, void*) noexcept {
@@ -180,14 +191,10 @@ int set_value_fast(PyObject* self, PyObject* value, void*) noexcept {
   py_value* v = instance_of<py_value>(self);
   if (!v) return -1;
   try {
-    if (auto* i = std::get_if<Value<std::int64_t>>(&v->value); i && PyLong_CheckExact(value)) {
-      int overflow = 0;
-      const long long x = PyLong_AsLongLongAndOverflow(value, &overflow);
-      if (overflow == 0 && !(x == -1 && PyErr_Occurred())) {
-        i->set(x);
-        return 0;
-      }
-      PyErr_Clear();  // out of range: the general path says so
+    long long x;
+    if (auto* i = std::get_if<Value<std::int64_t>>(&v->value); i && exact_int64(value, x)) {
+      i->set(x);
+      return 0;
     }
     set_any(v->value, value);
     return 0;
@@ -208,12 +215,11 @@ PyObject* add_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyOb
   py_value* v = instance_of<py_value>(self);
   if (!v) return nullptr;
   try {
-    if (auto* i = std::get_if<Value<std::int64_t>>(&v->value); i && PyLong_CheckExact(args[0])) {
-      int overflow = 0;
-      const long long x = PyLong_AsLongLongAndOverflow(args[0], &overflow);
-      if (overflow == 0 && !(x == -1 && PyErr_Occurred())) return PyLong_FromLongLong(i->add(x));
-      PyErr_Clear();  // out of range: the general path says so
-    } else if (auto* d = std::get_if<Value<double>>(&v->value); d && PyFloat_CheckExact(args[0])) {
+    long long x;
+    if (auto* i = std::get_if<Value<std::int64_t>>(&v->value); i && exact_int64(args[0], x)) {
+      return PyLong_FromLongLong(i->add(x));
+    }
+    if (auto* d = std::get_if<Value<double>>(&v->value); d && PyFloat_CheckExact(args[0])) {
       return PyFloat_FromDouble(d->add(PyFloat_AS_DOUBLE(args[0])));
     }
   } catch (...) {

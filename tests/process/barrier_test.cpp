@@ -65,9 +65,7 @@ BOOST_AUTO_TEST_CASE(an_action_that_throws_breaks_the_barrier_and_reaches_its_ca
     const std::string p = prefix_of(t);
     Client c = new_client(t);
     auto b = c.barrier(p + "throws", 2);
-    pid_t other = spawn([&] {
-      return error_of([&] { new_client(t).barrier(p + "throws", 2).wait(10s); }) == errc::broken_barrier ? 0 : 1;
-    });
+    pid_t other = spawn_failing_with(errc::broken_barrier, [&] { new_client(t).barrier(p + "throws", 2).wait(10s); });
     BOOST_REQUIRE(eventually([&] { return b.n_waiting() == 1; }, 5s));
     bool caught = false;
     try {
@@ -94,9 +92,7 @@ BOOST_AUTO_TEST_CASE(a_party_killed_inside_its_action_breaks_the_barrier_for_the
     Client c = new_client(t);
     auto b = c.barrier(p + "dies", 2);
     auto in_action = c.create<std::int64_t>(p + "in-action", 0);
-    pid_t waiter = spawn([&] {
-      return error_of([&] { new_client(t).barrier(p + "dies", 2).wait(20s); }) == errc::broken_barrier ? 0 : 1;
-    });
+    pid_t waiter = spawn_failing_with(errc::broken_barrier, [&] { new_client(t).barrier(p + "dies", 2).wait(20s); });
     BOOST_REQUIRE(eventually([&] { return b.n_waiting() == 1; }, 5s));
     pid_t last = spawn([&] {
       Client mine = new_client(t);

@@ -113,9 +113,7 @@ BOOST_AUTO_TEST_CASE(a_reset_sends_the_waiting_parties_out_broken_and_the_barrie
   Barrier b = c.barrier("rb", 3);
   std::vector<pid_t> waiting;
   for (int k = 0; k < 2; ++k) {
-    waiting.push_back(spawn([&] {
-      return error_of([&] { new_client().barrier("rb", 3).wait(10s); }) == errc::broken_barrier ? 0 : 1;
-    }));
+    waiting.push_back(spawn_failing_with(errc::broken_barrier, [&] { new_client().barrier("rb", 3).wait(10s); }));
   }
   BOOST_REQUIRE(eventually([&] { return b.n_waiting() == 2; }, 5s));
   b.reset();
@@ -175,9 +173,7 @@ BOOST_AUTO_TEST_CASE(the_last_party_runs_the_action_before_anyone_passes_and_a_t
   Barrier b = c.barrier("ab", 3);
   std::vector<pid_t> others;
   for (int k = 0; k < 2; ++k) {
-    others.push_back(spawn([&] {
-      return error_of([&] { new_client().barrier("ab", 3).wait(10s); }) == errc::broken_barrier ? 0 : 1;
-    }));
+    others.push_back(spawn_failing_with(errc::broken_barrier, [&] { new_client().barrier("ab", 3).wait(10s); }));
   }
   BOOST_REQUIRE(eventually([&] { return b.n_waiting() == 2; }, 5s));
   BOOST_CHECK_THROW(b.wait(10s, [] { throw std::logic_error("no"); }), std::logic_error);

@@ -48,6 +48,12 @@ errc error_of(Fn&& fn) {
   }
 }
 
+// A child (spawn) that runs `op` and exits 0 when it fails with `code`, 1 otherwise.
+template <class Fn>
+pid_t spawn_failing_with(errc code, Fn op) {
+  return spawn([=] { return error_of(op) == code ? 0 : 1; });
+}
+
 // Raises this process's open-file limit towards `wanted` (within the hard limit);
 // returns the limit now in force.
 std::size_t raise_open_file_limit(std::size_t wanted);
