@@ -292,8 +292,12 @@ BOOST_AUTO_TEST_CASE(floods_and_stalled_tcp_peers_leave_the_others_served) {
   // oldest are let go to make room for newer ones (the junk peer among them).
   std::vector<std::unique_ptr<raw_connection>> silent;
   for (int i = 0; i < 300; ++i) silent.push_back(std::make_unique<raw_connection>(url));
-  BOOST_TEST(eventually([&] { return stat()["handshakes_pending"] == 256; }, 5s));
-  BOOST_TEST(stat()["handshakes_dropped"].get<int>() >= 44);
+  // Both once the manager has accepted all 300 (under ASan some still sit in the
+  // kernel's backlog when the table first reads 256).
+  BOOST_TEST(eventually([&] {
+    const auto s = stat();
+    return s["handshakes_pending"] == 256 && s["handshakes_dropped"].get<int>() >= 44;
+  }, 10s), stat().dump());
   // Meanwhile the client with the key is served at once, every time, and so is a new
   // one: a full table never locks a client with the key out.
   milliseconds worst{0};
