@@ -421,6 +421,7 @@ json request_handler::dispatch(op_code op, const json& request, const peer_conte
               {"bytes_in", facts_.bytes_in},
               {"bytes_out", facts_.bytes_out},
               {"listening", facts_.listening},
+              {"other_users_admitted", facts_.other_users_admitted},
               {"auth_failures", facts_.auth_failures},
               {"leases", facts_.leases},
               {"handshakes_pending", facts_.handshakes_pending},

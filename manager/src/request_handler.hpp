@@ -44,6 +44,7 @@ struct server_facts {
   std::uint64_t handshakes_dropped = 0;            // ... let go to make room for newer ones (a full table)
   std::int64_t busy_poll_us = 0;                   // --busy-poll (event_loop.hpp)
   bool starter_gone = false;                       // embedded: the starter ended (options::starter_pid)
+  bool other_users_admitted = false;               // --allow-uid / --allow-gid given
 };
 
 // Who sent a request. A local peer is a process (SO_PEERCRED, SCM_CREDENTIALS); a

@@ -120,6 +120,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   m.restore_or_adopt();
   m.facts.manager_name = o.name;
   m.facts.busy_poll_us = o.busy_poll.count();
+  m.facts.other_users_admitted = !o.allowed_uids.empty() || !o.allowed_gids.empty();
   m.facts.started_ns = core::now_ns();
   m.facts.waits = m.waits.get();
   m.handler = std::make_unique<request_handler>(*m.segment, m.facts);

@@ -75,16 +75,54 @@ def _fresh_name(kind):
     return f"_py/{kind}-{uuid.uuid4().hex}"
 
 
+_SERIALIZERS = ("json", "pickle")
+
+
 class Client:
     """A connection to a manager: makes and binds named variables.
 
     Every factory takes ``name=``: a name other processes (and ``mpstate-dump``)
     find the variable by. The same call in another process binds the existing
     variable (its value kept). Without a name the variable gets a unique one.
+
+    ``serializer="pickle"`` keeps what JSON cannot (tuples, datetimes, dataclasses,
+    sets, dicts with int keys) as pickles, and unpickles them on reading. Unpickling
+    runs code chosen by whoever wrote the value, so it is allowed only where every
+    possible writer is this user: a local manager that neither listens on TCP nor
+    admits other users (``--allow-uid``/``--allow-gid``). Elsewhere (``tcp://``,
+    ``redis://``, such a manager) it raises PermissionDenied unless
+    ``trust_remote_pickles=True`` says that everyone who holds the key may run code
+    here. Proxies made from a pickle client, and copies of them pickled to other
+    processes, share its serializer; a client without it raises TypeMismatch on a
+    pickled value rather than unpickle it.
     """
 
-    def __init__(self, name=None, *, socket_path=None, transport="auto"):
-        self._client = _core.Client(name or "", socket_path or "", transport)
+    def __init__(self, name=None, *, socket_path=None, transport="auto", serializer="json",
+                 trust_remote_pickles=False):
+        if serializer not in _SERIALIZERS:
+            raise ValueError(f"serializer is 'json' or 'pickle', not {serializer!r}")
+        checked = serializer == "pickle" and not trust_remote_pickles
+        if checked and "://" in (name or ""):
+            raise PermissionDenied(  # noqa: F821 (from _errors)
+                f"serializer='pickle' over {name.split('://')[0]}:// would unpickle what any holder of the key "
+                f"wrote; pass trust_remote_pickles=True to allow it")
+        self._client = _core.Client(name or "", socket_path or "", transport, serializer)
+        if checked:
+            self._check_pickle_writers()
+
+    def _check_pickle_writers(self):
+        """PermissionDenied unless every process that can write to this local manager
+        is this user's (its segment and socket are 0600 by construction)."""
+        stat = self.stat()
+        if stat.get("listening") or stat.get("other_users_admitted"):
+            raise PermissionDenied(  # noqa: F821 (from _errors)
+                f"serializer='pickle': manager '{stat.get('manager')}' also serves TCP clients or other users, "
+                f"whose pickles would run code here; pass trust_remote_pickles=True to allow it")
+
+    @property
+    def serializer(self):
+        """'json' (the default) or 'pickle': how values JSON cannot hold are kept."""
+        return self._client.serializer
 
     @property
     def name(self):
@@ -239,8 +277,9 @@ class Manager(Client):
     (``mpstate-manager --help``)."""
 
     def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None, log_level="warning",
-                 shared=False):
+                 shared=False, serializer="json", trust_remote_pickles=False):
         self._started_by = os.getpid()
+        self._serializer = {"serializer": serializer, "trust_remote_pickles": trust_remote_pickles}
         self._process = None
         self._manager_pid = None
         self._shared = shared
@@ -261,7 +300,11 @@ class Manager(Client):
         self._manager_pid = self._process.pid
         if shared:
             self._process.detach()  # never stopped from under the processes that joined it
-        super().__init__(self._process.name, socket_path=self._process.socket_path)
+        try:
+            super().__init__(self._process.name, socket_path=self._process.socket_path, **self._serializer)
+        except Exception:
+            self.shutdown()
+            raise
 
     def _join(self, name, patience):
         """Attaches to the running manager `name`; False when none answers within
@@ -269,7 +312,7 @@ class Manager(Client):
         deadline = time.monotonic() + patience
         while True:
             try:
-                super().__init__(name)
+                super().__init__(name, **self._serializer)
                 return True
             except ManagerUnavailable:  # noqa: F821 (from _errors)
                 if time.monotonic() >= deadline:
@@ -307,9 +350,11 @@ class Manager(Client):
                         "or mpstate.connect(name) there")
 
 
-def connect(name=None, *, socket_path=None, transport="auto"):
-    """Attaches to the running manager `name` (or at `socket_path`)."""
-    return Client(name, socket_path=socket_path, transport=transport)
+def connect(name=None, *, socket_path=None, transport="auto", serializer="json", trust_remote_pickles=False):
+    """Attaches to the running manager `name` (or at `socket_path`, or a ``tcp://``
+    or ``redis://`` address); `serializer` as for Client."""
+    return Client(name, socket_path=socket_path, transport=transport, serializer=serializer,
+                  trust_remote_pickles=trust_remote_pickles)
 
 
 # threading's reprs (lock_tests checks them), with the variable's name.

@@ -329,31 +329,35 @@ def _ref_of(obj):
         if kind is None:
             return None
     if kind == "list":
-        manager, socket, name = obj._client.manager_name, obj._client.socket_path, obj._value.name
+        state = obj._value.__getstate__()
     elif kind == "namespace":
-        manager, socket, name = obj._entries.__getstate__()
+        state = obj._entries.__getstate__()
     else:
-        manager, socket, name = obj.__getstate__()
-    ref = {"kind": kind, "manager": manager, "socket": socket, "name": name}
+        state = obj.__getstate__()
+    ref = {"kind": kind, "manager": state[0], "socket": state[1], "name": state[2]}
+    if len(state) > 3:
+        ref["serializer"] = state[3]
     if kind == "barrier" and obj._timeout is not None:
         ref["timeout"] = obj._timeout
     return ref
 
 
 def _from_ref(ref):
-    """The proxy a reference names (bound in this process, as unpickling binds)."""
+    """The proxy a reference names (bound in this process, as unpickling binds), with
+    the serializer the pickled proxy had."""
     cls = _KINDS.get(ref.get("kind")) if isinstance(ref, dict) else None
     if cls is None:
         raise ValueError(f"not an mpstate reference: {ref!r}")
-    state = (ref.get("manager", ""), ref.get("socket", ""), ref["name"])
+    state = (ref.get("manager", ""), ref.get("socket", ""), ref["name"], ref.get("serializer", "json"))
     if cls is ListProxy:
-        return ListProxy(_core.Client(state[0], state[1]), state[2], check=False)  # checked when used
+        client = _core.Client(state[0], state[1], "auto", state[3])
+        return ListProxy(client, state[2], check=False)  # checked when used
     if cls is NamespaceProxy:
         return NamespaceProxy(_from_ref({**ref, "kind": "dict"}))
     proxy = cls.__new__(cls)
     proxy.__setstate__(state)
     if cls is DictProxy:
-        proxy._bind_anchor(_core.Client(state[0], state[1]))
+        proxy._bind_anchor(_core.Client(state[0], state[1], "auto", state[3]))
     if cls is BarrierProxy:
         proxy._timeout, proxy._action = ref.get("timeout"), None
     return proxy
@@ -361,12 +365,22 @@ def _from_ref(ref):
 
 def _stored_ref_of(obj):
     """_ref_of() for a proxy stored inside another variable: an unnamed proxy's
-    variable then stays until removed (no proxy count follows it into a value)."""
+    variable then stays until removed (no proxy count follows it into a value). It
+    never carries a serializer: whoever reads it decides whether to trust pickles."""
     ref = _ref_of(obj)
     if ref is not None:
-        _core.Client(ref["manager"], ref["socket"]).set_collectable(ref["name"], False)
+        serializer = ref.pop("serializer", "json")
+        _core.Client(ref["manager"], ref["socket"], "auto", serializer).set_collectable(ref["name"], False)
     return ref
 
 
+def _stored_from_ref(ref):
+    """The proxy a stored reference names, with the JSON serializer whatever the
+    reference says (a writer must not make a reader trust pickles)."""
+    if isinstance(ref, dict):
+        ref = {k: v for k, v in ref.items() if k != "serializer"}
+    return _from_ref(ref)
+
+
 _core._ref_of = _stored_ref_of  # what json_values.cpp stores
-_core._from_ref = _from_ref
+_core._from_ref = _stored_from_ref

@@ -17,13 +17,14 @@ using any_value = std::variant<Value<std::int64_t>, Value<std::uint64_t>, Value<
 any_value bind_any(const Client& client, const std::string& name);
 
 // The Python value of a T, and the T of a Python value (TypeError when it is not one).
+// (codec: how a json variable keeps what JSON cannot hold; the others ignore it.)
 template <class T>
-py::object to_py(const T& v);
+py::object to_py(const T& v, serializer codec);
 template <class T>
-T from_py(py::handle v);
+T from_py(py::handle v, serializer codec);
 
-py::object get_any(const any_value& v);
-void set_any(any_value& v, py::handle value);
+py::object get_any(const any_value& v, serializer codec);
+void set_any(any_value& v, py::handle value, serializer codec);
 // The mpstate type name of what `v` holds ("int64", "string", ...).
 std::string type_of_any(const any_value& v);
 

@@ -18,10 +18,17 @@ namespace mpstate::python {
 
 namespace py = pybind11;
 
-// Where a manager is: what a pickled proxy carries instead of its value.
+// How a value JSON cannot hold is kept (docs/python.md, "Objects JSON cannot hold"):
+// refused with a TypeError, or pickled, by a client made with serializer="pickle".
+// Only such a client ever unpickles a stored value.
+enum class serializer : bool { json, pickle };
+
+// Where a manager is, and how this process's proxies to it keep values: what a
+// pickled proxy carries instead of its value.
 struct address {
   std::string manager_name;
   std::string socket_path;  // empty: the default path for manager_name
+  serializer codec = serializer::json;
 };
 
 // One client per manager per process, shared by the proxies made from it (and by
@@ -31,16 +38,21 @@ struct client_handle {
   Client client;
 };
 std::shared_ptr<client_handle> client_for(const address& where, Transport transport = Transport::automatic);
+// A pickled proxy's state, (manager, socket path, name[, "pickle"]), and back: the
+// client (as client_for gives it) and the name.
+py::tuple pickled_state(const client_handle& client, const std::string& name);
+std::pair<std::shared_ptr<client_handle>, std::string> unpickled(const py::tuple& state);
 
 // ---- values (convert.cpp) ----
 // The mpstate type a Python value is stored as: bool, int64 (uint64 beyond it),
 // double, string, bytes, else json (lists, dicts, None, nested). TypeError for what
-// JSON cannot hold.
-std::string type_name_for(py::handle value);
-// A stored value's JSON and back (json_values.cpp): bytes and proxies nested in it
-// as {"$mpstate": {...}}; TypeError for what it cannot hold, OutOfRange past 64-bit ints.
-nlohmann::json to_json(py::handle value);
-py::object to_python(const nlohmann::json& value);
+// JSON cannot hold (unless pickled).
+std::string type_name_for(py::handle value, serializer codec);
+// A stored value's JSON and back (json_values.cpp): bytes, proxies and (with the
+// pickle serializer) pickled objects nested in it as {"$mpstate": {...}}; TypeError
+// for what it cannot hold, OutOfRange past 64-bit ints.
+nlohmann::json to_json(py::handle value, serializer codec);
+py::object to_python(const nlohmann::json& value, serializer codec);
 // JSON as Python objects, tags left as they are (dump, state, raw requests).
 py::object plain_python(const nlohmann::json& value);
 // A dict key as the name segment of its variable, and back (dict_keys.cpp): plain
@@ -50,7 +62,7 @@ std::string key_segment(py::handle key);
 py::object key_of_segment(const std::string& segment);
 // Creates the plain variable `name` of `type` (type_name_for) holding `value`.
 // Returns false when the name is taken (already_exists), true when created.
-bool create_plain(const Client& client, const std::string& name, const std::string& type, py::handle value);
+bool create_plain(const client_handle& client, const std::string& name, const std::string& type, py::handle value);
 // Sends a create request; false when the name is taken.
 bool create_if_absent(const Client& client, nlohmann::json create_request);
 // A Python timeout for C++, checked as threading checks it (OverflowError past

@@ -39,6 +39,7 @@ struct py_dict {
   std::unordered_map<std::string, any_value> bound;  // keys bound so far, by segment
 
   std::string name_of(const std::string& segment) const { return detail::key_name(prefix, segment); }
+  serializer codec() const { return client->where.codec; }
   std::string segment_of(py::handle key) const {
     std::string segment = key_segment(key);
     if (prefix.size() + 1 + segment.size() > core::max_name_length) {
@@ -74,7 +75,7 @@ struct py_dict {
     return std::nullopt;
   }
   std::optional<py::object> value_of(const std::string& segment) {
-    return with_key(segment, [](any_value& v) { return get_any(v); });
+    return with_key(segment, [this](any_value& v) { return get_any(v, codec()); });
   }
 
   py::object get(py::handle key) {
@@ -84,11 +85,11 @@ struct py_dict {
 
   void set(py::handle key, py::handle value) {
     const std::string segment = segment_of(key);
-    const std::string type = type_name_for(value);
+    const std::string type = type_name_for(value, codec());
     for (int attempt = 0; attempt < 4; ++attempt) {
       any_value* v = find(segment);
       if (!v) {
-        if (create_plain(client->client, name_of(segment), type, value)) return;
+        if (create_plain(*client, name_of(segment), type, value)) return;
         continue;  // created by another process meanwhile: set it
       }
       if (type_of_any(*v) != type) {  // a value of another type: the key is made again
@@ -97,7 +98,7 @@ struct py_dict {
         continue;
       }
       try {
-        return set_any(*v, value);
+        return set_any(*v, value, codec());
       } catch (const error& e) {
         if (e.code() != errc::not_found) throw;
         bound.erase(segment);
@@ -262,12 +263,10 @@ void bind_containers(py::module_& m) {
         for (const std::string& segment : d.segments()) d.erase(segment);
       })
       .def(py::pickle(
-          [](const py_dict& d) {
-            return py::make_tuple(d.client->where.manager_name, d.client->where.socket_path, d.prefix);
-          },
-          [](py::tuple t) {
-            return py_dict{client_for({t[0].cast<std::string>(), t[1].cast<std::string>()}),
-                           t[2].cast<std::string>(), {}};
+          [](const py_dict& d) { return pickled_state(*d.client, d.prefix); },
+          [](const py::tuple& state) {
+            auto [c, prefix] = unpickled(state);
+            return py_dict{std::move(c), std::move(prefix), {}};
           }));
 
   dict_type = reinterpret_cast<PyTypeObject*>(m.attr("Dict").ptr());
@@ -281,7 +280,7 @@ void bind_containers(py::module_& m) {
         return std::visit([&](const auto& x) { return py::cast(x.get(i)); }, a.array);
       })
       .def("__setitem__", [](py_array& a, std::int64_t i, py::handle v) {
-        std::visit([&](auto& x) { x.set(i, from_py<decltype(x.get(0))>(v)); }, a.array);
+        std::visit([&](auto& x) { x.set(i, from_py<decltype(x.get(0))>(v, serializer::json)); }, a.array);
       })
       .def("tolist", [](const py_array& a) {
         return std::visit([](const auto& x) { return py::cast(x.to_vector()); }, a.array);
@@ -291,7 +290,7 @@ void bind_containers(py::module_& m) {
             [&](auto& x) {
               using T = decltype(x.get(0));
               std::vector<T> values;
-              for (py::handle item : items) values.push_back(from_py<T>(item));
+              for (py::handle item : items) values.push_back(from_py<T>(item, serializer::json));
               x.assign(values);
             },
             a.array);
@@ -299,12 +298,10 @@ void bind_containers(py::module_& m) {
       .def_property_readonly("version",
                              [](const py_array& a) { return std::visit([](const auto& x) { return x.version(); }, a.array); })
       .def(py::pickle(
-          [](const py_array& a) {
-            return py::make_tuple(a.client->where.manager_name, a.client->where.socket_path, a.name);
-          },
-          [](py::tuple t) {
-            return bind_existing_array(client_for({t[0].cast<std::string>(), t[1].cast<std::string>()}),
-                                       t[2].cast<std::string>());
+          [](const py_array& a) { return pickled_state(*a.client, a.name); },
+          [](const py::tuple& state) {
+            auto [c, name] = unpickled(state);
+            return bind_existing_array(std::move(c), name);
           }));
 }
 

@@ -10,7 +10,7 @@
 
 namespace mpstate::python {
 
-std::string type_name_for(py::handle value) {
+std::string type_name_for(py::handle value, serializer codec) {
   if (py::isinstance<py::bool_>(value)) return "bool";
   if (py::isinstance<py::int_>(value)) {
     try {
@@ -22,25 +22,26 @@ std::string type_name_for(py::handle value) {
       value.cast<std::uint64_t>();
       return "uint64";
     } catch (const py::cast_error&) {
-      to_json(value);  // out_of_range: past 64 bits
+      to_json(value, codec);  // out_of_range past 64 bits, unless pickled
+      return "json";
     }
   }
   if (py::isinstance<py::float_>(value)) return "double";
   if (py::isinstance<py::str>(value)) return "string";
   if (py::isinstance<py::bytes>(value) || py::isinstance<py::bytearray>(value)) return "bytes";
-  to_json(value);  // TypeError for what JSON cannot hold
+  to_json(value, codec);  // TypeError for what JSON cannot hold (unless pickled)
   return "json";
 }
 
-bool create_plain(const Client& client, const std::string& name, const std::string& type, py::handle value) {
+bool create_plain(const client_handle& client, const std::string& name, const std::string& type, py::handle value) {
   nlohmann::json request = {{"op", "create"}, {"name", name}, {"type", type}};
   if (type == "bytes") {
     const std::string raw = py::bytes(py::reinterpret_borrow<py::object>(value));
     request["value"] = core::base64_encode(raw);
   } else {
-    request["value"] = to_json(value);
+    request["value"] = to_json(value, client.where.codec);
   }
-  return create_if_absent(client, std::move(request));
+  return create_if_absent(client.client, std::move(request));
 }
 
 bool create_if_absent(const Client& client, nlohmann::json create_request) {

@@ -2,6 +2,7 @@
 // mpstate._core: the client, the embedded manager process, and the translation of
 // mpstate::error into the Python exception classes of mpstate/__init__.py.
 #include <pybind11/stl.h>
+#include <pybind11_json/pybind11_json.hpp>
 
 #include <map>
 #include <mutex>
@@ -14,10 +15,10 @@ namespace mpstate::python {
 
 std::shared_ptr<client_handle> client_for(const address& where, Transport transport) {
   static std::mutex mutex;
-  static auto* clients = new std::map<std::tuple<std::string, std::string, Transport>,
+  static auto* clients = new std::map<std::tuple<std::string, std::string, serializer, Transport>,
                                       std::weak_ptr<client_handle>>;  // never destroyed: outlives the interpreter
   std::lock_guard lock(mutex);
-  auto& slot = (*clients)[{where.manager_name, where.socket_path, transport}];
+  auto& slot = (*clients)[{where.manager_name, where.socket_path, where.codec, transport}];
   // A client whose manager has ended its segment is void: a manager started again
   // under the same name is served by a new client, never the old orphan segment.
   if (auto alive = slot.lock(); alive && !alive->client.manager_ended()) return alive;
@@ -25,6 +26,20 @@ std::shared_ptr<client_handle> client_for(const address& where, Transport transp
   auto made = std::make_shared<client_handle>(client_handle{where, Client(options)});
   slot = made;
   return made;
+}
+
+py::tuple pickled_state(const client_handle& client, const std::string& name) {
+  if (client.where.codec == serializer::pickle) {
+    return py::make_tuple(client.where.manager_name, client.where.socket_path, name, "pickle");
+  }
+  return py::make_tuple(client.where.manager_name, client.where.socket_path, name);
+}
+
+std::pair<std::shared_ptr<client_handle>, std::string> unpickled(const py::tuple& state) {
+  if (state.size() != 3 && state.size() != 4) throw py::value_error("not the state of a pickled mpstate proxy");
+  address where{state[0].cast<std::string>(), state[1].cast<std::string>()};
+  if (state.size() == 4 && state[3].cast<std::string>() == "pickle") where.codec = serializer::pickle;
+  return {client_for(where), state[2].cast<std::string>()};
 }
 
 void set_python_error(const error& e) {
@@ -78,31 +93,35 @@ void bind_client(py::module_& m) {
   });
 
   py::class_<client_handle, std::shared_ptr<client_handle>>(m, "Client")
-      .def(py::init([](const std::string& manager_name, const std::string& socket_path, const std::string& transport) {
+      .def(py::init([](const std::string& manager_name, const std::string& socket_path, const std::string& transport,
+                       const std::string& codec) {
              if (manager_name.empty() && socket_path.empty()) {
                throw py::value_error("connect() needs a manager name or a socket path");
              }
+             if (codec != "json" && codec != "pickle") {
+               throw py::value_error("serializer is 'json' or 'pickle', not '" + codec + "'");
+             }
+             const address where{manager_name, socket_path, codec == "pickle" ? serializer::pickle : serializer::json};
              py::gil_scoped_release unlocked;
-             return client_for({manager_name, socket_path}, transport_from(transport));
+             return client_for(where, transport_from(transport));
            }),
-           py::arg("manager_name") = "", py::arg("socket_path") = "", py::arg("transport") = "auto")
+           py::arg("manager_name") = "", py::arg("socket_path") = "", py::arg("transport") = "auto",
+           py::arg("serializer") = "json")
       .def_property_readonly("manager_name", [](const client_handle& c) { return c.where.manager_name; })
       .def_property_readonly("socket_path", [](const client_handle& c) { return c.where.socket_path; })
       .def_property_readonly("is_local", [](const client_handle& c) { return c.client.is_local(); })
+      .def_property_readonly("serializer", [](const client_handle& c) {
+        return c.where.codec == serializer::pickle ? "pickle" : "json";
+      })
       .def("type_of", [](const client_handle& c, const std::string& name) { return c.client.type_of(name); })
       .def(
           "create",
           [](const client_handle& c, const std::string& name, py::handle initial, const std::string& type) {
-            return create_plain(c.client, name, type.empty() ? type_name_for(initial) : type, initial);
+            return create_plain(c, name, type.empty() ? type_name_for(initial, c.where.codec) : type, initial);
           },
           py::arg("name"), py::arg("initial"), py::arg("type") = "",
           "Creates a plain variable holding initial (its type from initial's unless given); "
           "False when the name is taken.")
-      .def("create_structured",
-           [](const client_handle& c, const std::string& name, const std::string& type, py::handle initial) {
-             return create_if_absent(c.client,
-                                     {{"op", "create"}, {"name", name}, {"type", type}, {"value", to_json(initial)}});
-           })
       .def("remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); },
            "Deletes the variable `name`; proxies bound to it then raise NotFound.")
       .def("set_collectable",
@@ -118,7 +137,7 @@ void bind_client(py::module_& m) {
       .def("dump", [](const client_handle& c, const std::string& prefix) { return plain_python(c.client.dump(prefix)); },
            py::arg("prefix") = "")
       .def("request", [](const client_handle& c, py::dict request) {
-        nlohmann::json j = to_json(request);
+        nlohmann::json j = pyjson::to_json(request);  // raw: the wire's JSON as it is, tags too
         nlohmann::json result;
         {
           py::gil_scoped_release unlocked;

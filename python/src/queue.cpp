@@ -19,7 +19,7 @@ struct py_queue {
 
 template <class Q>
 void put(py_queue<Q>& q, py::handle item, bool block, const py::object& timeout) {
-  json value = to_json(item);
+  json value = to_json(item, q.client->where.codec);
   const auto ms = queue_timeout_of(timeout, block);
   bool done;
   {
@@ -38,7 +38,7 @@ py::object get(py_queue<Q>& q, bool block, const py::object& timeout) {
     item = q.proxy.get(ms);
   }
   if (!item) raise_python("queue", "Empty", "queue '" + q.proxy.name() + "' is empty");
-  return to_python(*item);
+  return to_python(*item, q.client->where.codec);
 }
 
 // put(item) and get() as raw CPython methods for the common call (one item, or no
@@ -51,7 +51,7 @@ PyObject* put_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyOb
   py_queue<Q>* q = instance_of<py_queue<Q>>(self);
   if (!q) return nullptr;
   try {
-    json value = to_json(args[0]);
+    json value = to_json(args[0], q->client->where.codec);
     if (!q->proxy.put(value, std::chrono::milliseconds::zero())) {
       py::gil_scoped_release unlocked;
       q->proxy.put(value, forever);
@@ -74,7 +74,7 @@ PyObject* get_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyOb
       py::gil_scoped_release unlocked;
       item = q->proxy.get(forever);
     }
-    return to_python(*item).release().ptr();
+    return to_python(*item, q->client->where.codec).release().ptr();
   } catch (...) {
     set_python_error_from_current();
     return nullptr;
@@ -117,12 +117,10 @@ py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name) {
       .def_property_readonly("maxsize", [](const py_queue<Q>& q) { return q.proxy.maxsize(); })
       .def_property_readonly("name", [](const py_queue<Q>& q) { return q.proxy.name(); })
       .def(py::pickle(
-          [](const py_queue<Q>& q) {
-            return py::make_tuple(q.client->where.manager_name, q.client->where.socket_path, q.proxy.name());
-          },
-          [=](py::tuple t) {
-            auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
-            Q q = make(c->client, t[2].cast<std::string>(), 0);
+          [](const py_queue<Q>& q) { return pickled_state(*q.client, q.proxy.name()); },
+          [=](const py::tuple& state) {
+            auto [c, name] = unpickled(state);
+            Q q = make(c->client, name, 0);
             return py_queue<Q>{std::move(c), std::move(q)};
           }));
 }
@@ -199,12 +197,10 @@ void bind_queue(py::module_& m) {
                              "The epoch of the ownership this proxy took with mark_starting (0: none).")
       .def_property_readonly("name", [](const loop& l) { return l.proxy.name(); })
       .def(py::pickle(
-          [](const loop& l) {
-            return py::make_tuple(l.client->where.manager_name, l.client->where.socket_path, l.proxy.name());
-          },
-          [](py::tuple t) {
-            auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
-            LoopState l = c->client.loop(t[2].cast<std::string>());
+          [](const loop& l) { return pickled_state(*l.client, l.proxy.name()); },
+          [](const py::tuple& state) {
+            auto [c, name] = unpickled(state);
+            LoopState l = c->client.loop(name);
             return loop{std::move(c), std::move(l)};
           }));
 }

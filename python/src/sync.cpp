@@ -40,12 +40,10 @@ struct py_sync {
 template <class T, class Bind>
 auto sync_pickle(Bind bind) {
   return py::pickle(
-      [](const py_sync<T>& s) {
-        return py::make_tuple(s.client->where.manager_name, s.client->where.socket_path, s.proxy.name());
-      },
-      [bind](py::tuple t) {
-        auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
-        T proxy = bind(c->client, t[2].cast<std::string>());
+      [](const py_sync<T>& s) { return pickled_state(*s.client, s.proxy.name()); },
+      [bind](const py::tuple& state) {
+        auto [c, name] = unpickled(state);
+        T proxy = bind(c->client, name);
         return py_sync<T>{std::move(c), std::move(proxy)};
       });
 }

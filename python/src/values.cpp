@@ -9,18 +9,18 @@
 namespace mpstate::python {
 
 template <class T>
-py::object to_py(const T& v) {
+py::object to_py(const T& v, [[maybe_unused]] serializer codec) {
   if constexpr (std::is_same_v<T, Bytes>) {
     return py::bytes(reinterpret_cast<const char*>(v.data()), v.size());
   } else if constexpr (std::is_same_v<T, nlohmann::json>) {
-    return to_python(v);
+    return to_python(v, codec);
   } else {
     return py::cast(v);
   }
 }
 
 template <class T>
-T from_py(py::handle v) {
+T from_py(py::handle v, [[maybe_unused]] serializer codec) {
   if constexpr (std::is_same_v<T, std::string>) {
     if (!py::isinstance<py::str>(v)) throw py::type_error("this variable holds a str");
     return v.cast<std::string>();
@@ -32,7 +32,7 @@ T from_py(py::handle v) {
                                                           : std::string(py::bytes(py::reinterpret_borrow<py::object>(v)));
     return Bytes(raw.begin(), raw.end());
   } else if constexpr (std::is_same_v<T, nlohmann::json>) {
-    return to_json(v);
+    return to_json(v, codec);
   } else if constexpr (std::is_same_v<T, bool>) {
     if (!py::isinstance<py::bool_>(v)) throw py::type_error("this variable holds a bool");
     return v.cast<bool>();
@@ -65,15 +65,15 @@ any_value bind_any(const Client& client, const std::string& name) {
   throw error(errc::type_mismatch, "variable '" + name + "' is a " + *type + ", not a value");
 }
 
-py::object get_any(const any_value& v) {
-  return std::visit([](const auto& value) { return to_py(value.get()); }, v);
+py::object get_any(const any_value& v, serializer codec) {
+  return std::visit([codec](const auto& value) { return to_py(value.get(), codec); }, v);
 }
 
-void set_any(any_value& v, py::handle value) {
+void set_any(any_value& v, py::handle value, serializer codec) {
   std::visit(
       [&](auto& proxy) {
         using T = std::decay_t<decltype(proxy.get())>;
-        proxy.set(from_py<T>(value));
+        proxy.set(from_py<T>(value, codec));
       },
       v);
 }
@@ -99,15 +99,17 @@ struct py_value {
   std::shared_ptr<client_handle> client;
   std::string name;
   any_value value;
+
+  serializer codec() const { return client->where.codec; }
 };
 
 void set_fenced(py_value& self, py::handle value, const py::object& fence) {
   const std::optional<Fence> f = fence_of(fence);
-  if (!f) return set_any(self.value, value);
+  if (!f) return set_any(self.value, value, self.codec());
   std::visit(
       [&](auto& proxy) {
         using T = std::decay_t<decltype(proxy.get())>;
-        proxy.set(from_py<T>(value), *f);
+        proxy.set(from_py<T>(value, self.codec()), *f);
       },
       self.value);
 }
@@ -118,7 +120,8 @@ py::object add(py_value& self, py::handle delta, const py::object& fence) {
       [&](auto& proxy) -> py::object {
         using T = std::decay_t<decltype(proxy.get())>;
         if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t> || std::is_same_v<T, double>) {
-          return py::cast(f ? proxy.add(from_py<T>(delta), *f) : proxy.add(from_py<T>(delta)));
+          const T d = from_py<T>(delta, self.codec());
+          return py::cast(f ? proxy.add(d, *f) : proxy.add(d));
         } else {
           throw error(errc::type_mismatch, "add() needs an int or float variable; '" + self.name + "' is " +
                                                type_of_any(self.value));
@@ -132,10 +135,10 @@ py::tuple compare_exchange(py_value& self, py::handle expected, py::handle desir
   return std::visit(
       [&](auto& proxy) {
         using T = std::decay_t<decltype(proxy.get())>;
-        T current = from_py<T>(expected);
-        const bool ok = f ? proxy.compare_exchange(current, from_py<T>(desired), *f)
-                          : proxy.compare_exchange(current, from_py<T>(desired));
-        return py::make_tuple(ok, to_py(current));
+        T current = from_py<T>(expected, self.codec());
+        const bool ok = f ? proxy.compare_exchange(current, from_py<T>(desired, self.codec()), *f)
+                          : proxy.compare_exchange(current, from_py<T>(desired, self.codec()));
+        return py::make_tuple(ok, to_py(current, self.codec()));
       },
       self.value);
 }
@@ -145,8 +148,8 @@ py::object update(py_value& self, const py::function& fn, const py::object& fenc
   return std::visit(
       [&](auto& proxy) {
         using T = std::decay_t<decltype(proxy.get())>;
-        auto apply = [&](const T& current) { return from_py<T>(fn(to_py(current))); };
-        return to_py(f ? proxy.update(apply, *f) : proxy.update(apply));
+        auto apply = [&](const T& current) { return from_py<T>(fn(to_py(current, self.codec())), self.codec()); };
+        return to_py(f ? proxy.update(apply, *f) : proxy.update(apply), self.codec());
       },
       self.value);
 }
@@ -176,7 +179,7 @@ PyObject* get_value_fast(PyObject* self, void*) noexcept {
   try {
     if (auto* i = std::get_if<Value<std::int64_t>>(&v->value)) return PyLong_FromLongLong(i->get());
     if (auto* d = std::get_if<Value<double>>(&v->value)) return PyFloat_FromDouble(d->get());
-    return get_any(v->value).release().ptr();
+    return get_any(v->value, v->codec()).release().ptr();
   } catch (...) {
     set_python_error_from_current();
     return nullptr;
@@ -196,7 +199,7 @@ int set_value_fast(PyObject* self, PyObject* value, void*) noexcept {
       i->set(x);
       return 0;
     }
-    set_any(v->value, value);
+    set_any(v->value, value, v->codec());
     return 0;
   } catch (...) {
     set_python_error_from_current();
@@ -238,7 +241,7 @@ void bind_values(py::module_& m) {
              return py_value{std::move(c), name, std::move(v)};
            }),
            py::arg("client"), py::arg("name"))
-      .def("get", [](const py_value& self) { return get_any(self.value); },
+      .def("get", [](const py_value& self) { return get_any(self.value, self.codec()); },
            "The value (one consistent read; a copy for str, bytes and JSON values).")
       .def("set", &set_fenced, py::arg("value"), py::arg("fence") = py::none(),
            "Stores value. With fence= (a held lock's .fence): only while that holding lasts, else "
@@ -259,16 +262,14 @@ void bind_values(py::module_& m) {
       .def_property_readonly("type", [](const py_value& self) { return type_of_any(self.value); })
       .def("__repr__", [](const py_value& self) {
         return "<mpstate.Value '" + self.name + "' " + type_of_any(self.value) + " " +
-               std::string(py::repr(get_any(self.value))) + ">";
+               std::string(py::repr(get_any(self.value, self.codec()))) + ">";
       })
       .def(py::pickle(
-          [](const py_value& self) {
-            return py::make_tuple(self.client->where.manager_name, self.client->where.socket_path, self.name);
-          },
-          [](py::tuple t) {
-            auto c = client_for({t[0].cast<std::string>(), t[1].cast<std::string>()});
-            any_value v = bind_any(c->client, t[2].cast<std::string>());
-            return py_value{std::move(c), t[2].cast<std::string>(), std::move(v)};
+          [](const py_value& self) { return pickled_state(*self.client, self.name); },
+          [](const py::tuple& state) {
+            auto [c, name] = unpickled(state);
+            any_value v = bind_any(c->client, name);
+            return py_value{std::move(c), std::move(name), std::move(v)};
           }));
   static PyMethodDef add_def = {"add", as_cfunction<&add_fast>(), METH_FASTCALL | METH_KEYWORDS,
                                 "add(delta, fence=None): adds delta atomically and returns the new value "
@@ -281,19 +282,19 @@ void bind_values(py::module_& m) {
   }
 }
 
-template py::object to_py(const std::int64_t&);
-template py::object to_py(const std::uint64_t&);
-template py::object to_py(const double&);
-template py::object to_py(const bool&);
-template py::object to_py(const std::string&);
-template py::object to_py(const Bytes&);
-template py::object to_py(const nlohmann::json&);
-template std::int64_t from_py(py::handle);
-template std::uint64_t from_py(py::handle);
-template double from_py(py::handle);
-template bool from_py(py::handle);
-template std::string from_py(py::handle);
-template Bytes from_py(py::handle);
-template nlohmann::json from_py(py::handle);
+template py::object to_py(const std::int64_t&, serializer);
+template py::object to_py(const std::uint64_t&, serializer);
+template py::object to_py(const double&, serializer);
+template py::object to_py(const bool&, serializer);
+template py::object to_py(const std::string&, serializer);
+template py::object to_py(const Bytes&, serializer);
+template py::object to_py(const nlohmann::json&, serializer);
+template std::int64_t from_py(py::handle, serializer);
+template std::uint64_t from_py(py::handle, serializer);
+template double from_py(py::handle, serializer);
+template bool from_py(py::handle, serializer);
+template std::string from_py(py::handle, serializer);
+template Bytes from_py(py::handle, serializer);
+template nlohmann::json from_py(py::handle, serializer);
 
 }  // namespace mpstate::python

@@ -101,3 +101,20 @@ def hold_proxy(proxy, held, release):
     proxy.append(4)
     held.set()
     release.wait(30)
+
+
+# ---- the pickle serializer: objects JSON cannot hold, made and read in children
+import dataclasses  # noqa: E402
+import datetime  # noqa: E402
+
+
+@dataclasses.dataclass
+class Job:
+    id: int
+    due: datetime.datetime
+    tags: tuple
+
+
+def take_job_and_answer(jobs, answers):
+    job = jobs.get(timeout=30)
+    answers.put((job.id, job.tags, job.due + datetime.timedelta(days=1), {job.id: frozenset(job.tags)}))
