@@ -133,6 +133,8 @@ Lock::Lock(std::shared_ptr<detail::client_core> core, std::string_view name, cor
 
 AcquireResult Lock::acquire(std::chrono::milliseconds timeout) {
   AcquireResult result;
+  // A free lock on the mapped segment: one try, without the waiting machinery.
+  if (binding_.record() && (result = try_acquire_once()).acquired) return result;
   block([&] { return (result = try_acquire_once()).acquired; }, timeout);
   return result;
 }

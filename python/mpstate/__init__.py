@@ -126,10 +126,12 @@ class Client:
 
     @property
     def name(self):
+        """The manager's name (or its tcp:// address)."""
         return self._client.manager_name
 
     @property
     def is_local(self):
+        """Whether proxies reach the variables in mapped shared memory (else over the socket)."""
         return self._client.is_local
 
     # ---- values and containers (multiprocessing.managers.SyncManager's names)
@@ -140,6 +142,11 @@ class Client:
         return proxy
 
     def Value(self, typecode_or_type=None, value=None, *, name=None, lock=True):
+        """A variable of one plain type (multiprocessing's Value): typecode ('i', 'q', 'd', '?', ...)
+        or type (int, float, bool, str, bytes, 'json'), else the type of `value`. An existing
+        variable `name` is bound with its value kept (TypeMismatch if of another type).
+        `lock` is accepted for multiprocessing's signature: every write is atomic.
+        """
         kind = _mpstate_type(typecode_or_type, value)
         if name is None:
             name = _fresh_name("value")
@@ -156,6 +163,9 @@ class Client:
         return proxy
 
     def Array(self, typecode_or_type, size_or_initializer, *, name=None, lock=True):
+        """A fixed-size array of int, float or bool items (multiprocessing's Array): a size,
+        or the initial items. An existing array `name` is bound as it is.
+        """
         kind = _mpstate_type(typecode_or_type, None)
         if kind not in _ARRAY_TYPES:
             raise ValueError(f"an Array holds int, float or bool items, not {kind}")
@@ -171,6 +181,9 @@ class Client:
         return array
 
     def dict(self, mapping=(), /, *, name=None, **kwargs):
+        """A dict shared between processes (Manager().dict()): each key its own variable
+        '<name>/<key>'. The mapping and keyword arguments are stored into it.
+        """
         proxy = self._dict_proxy(name, "dict")
         proxy.update(mapping, **kwargs)
         return proxy
@@ -187,12 +200,16 @@ class Client:
         return self._unnamed(proxy, name)
 
     def list(self, sequence=(), /, *, name=None):
+        """A list shared between processes (Manager().list()): one JSON value, each change
+        an atomic update. A fresh list gets `sequence`; an existing one is bound as it is.
+        """
         if name is None:
             name = _fresh_name("list")
             return self._unnamed(ListProxy.create(self._client, name, list(sequence)), name)
         return ListProxy.create(self._client, name, list(sequence))
 
     def Namespace(self, *, name=None, **attributes):
+        """An object whose attributes are shared (Manager().Namespace()), over a dict."""
         ns = NamespaceProxy(self._dict_proxy(name, "namespace"))
         for key, value in attributes.items():
             setattr(ns, key, value)
@@ -205,30 +222,44 @@ class Client:
         return self._unnamed(factory(self._client, name, *args), name)
 
     def Queue(self, maxsize=0, *, name=None):
+        """A FIFO queue (queue.Queue's put/get, block and timeout); `maxsize` 0 is unbounded."""
         return self._made(_core.Queue, name, "queue", maxsize)
 
     def JoinableQueue(self, maxsize=0, *, name=None):
+        """A Queue with task_done() and join()."""
         return self._made(_core.JoinableQueue, name, "queue", maxsize)
 
     # ---- synchronisation (threading's names and semantics)
     def Lock(self, *, name=None):
+        """A lock across processes (threading.Lock's calls); a holder that dies releases it and
+        the next acquirer's previous_owner_died is True.
+        """
         return self._made(_core.Lock, name, "lock")
 
     def RLock(self, *, name=None):
+        """A reentrant lock across processes (threading.RLock's calls): one thread of one
+        process holds it, as often as it acquired it.
+        """
         return self._made(_core.RLock, name, "rlock")
 
     def Semaphore(self, value=1, *, name=None, return_dead_permits=False):
+        """A counting semaphore (threading.Semaphore). With return_dead_permits=True each permit
+        is owned and a dead holder's come back.
+        """
         return self._made(_core.Semaphore, name, "semaphore", value, return_dead_permits)
 
     def BoundedSemaphore(self, value=1, *, name=None, return_dead_permits=False):
+        """A semaphore that refuses a release past its initial value (threading.BoundedSemaphore)."""
         return self._made(_core.BoundedSemaphore, name, "semaphore", value, return_dead_permits)
 
     def Condition(self, lock=None, *, name=None):
+        """A condition variable over a reentrant lock of its own (threading.Condition)."""
         if lock is not None:
             raise ValueError("an mpstate Condition has a lock of its own; pass no lock")
         return self._made(_core.Condition, name, "condition")
 
     def Event(self, *, name=None):
+        """An event flag (threading.Event): set(), clear(), is_set(), wait(timeout)."""
         return self._made(_core.Event, name, "event")
 
     def Barrier(self, parties, action=None, timeout=None, *, name=None):
@@ -244,15 +275,21 @@ class Client:
 
     # ---- the rest of the namespace
     def names(self, prefix=""):
+        """The names of the variables that start with `prefix`, in order."""
         return self._client.names(prefix)
 
     def remove(self, name):
+        """Deletes the variable `name` (NotFound if there is none); its proxies then raise NotFound."""
         self._client.remove(name)
 
     def dump(self, prefix=""):
+        """Every variable starting with `prefix`, as mpstate-dump shows them (a dict)."""
         return self._client.dump(prefix)
 
     def stat(self):
+        """The manager's figures (the protocol's stat op): segment size and free bytes,
+        variables, connections, counters by op and error, ...
+        """
         return self._client.request({"op": "stat"})
 
 
@@ -331,6 +368,7 @@ class Manager(Client):
 
     @property
     def socket_path(self):
+        """The manager's Unix socket."""
         return self._process.socket_path if self._process is not None else self._client.socket_path
 
     def shutdown(self):
@@ -415,8 +453,33 @@ _core.Semaphore.__repr__ = _core.BoundedSemaphore.__repr__ = _semaphore_repr
 
 # Awaitable forms of the blocking calls, for asyncio programs: they wait in the
 # loop's executor, so the event loop goes on meanwhile.
-_core.Event.wait_async = lambda self, timeout=None: _in_thread(self.wait, timeout)
-_core.Queue.get_async = lambda self, timeout=None: _in_thread(self.get, True, timeout)
-_core.Queue.put_async = lambda self, item, timeout=None: _in_thread(self.put, item, True, timeout)
-_core.Lock.acquire_async = lambda self, timeout=-1: _in_thread(self.acquire, True, timeout)
-ValueProxy.wait_for_change_async = lambda self, seen, timeout=None: _in_thread(self.wait_for_change, seen, timeout)
+def _event_wait_async(self, timeout=None):
+    """wait() for asyncio programs: awaits the flag without blocking the event loop."""
+    return _in_thread(self.wait, timeout)
+
+
+def _queue_get_async(self, timeout=None):
+    """get() for asyncio programs: awaits an item without blocking the event loop."""
+    return _in_thread(self.get, True, timeout)
+
+
+def _queue_put_async(self, item, timeout=None):
+    """put() for asyncio programs: awaits room without blocking the event loop."""
+    return _in_thread(self.put, item, True, timeout)
+
+
+def _lock_acquire_async(self, timeout=-1):
+    """acquire() for asyncio programs: awaits the lock without blocking the event loop."""
+    return _in_thread(self.acquire, True, timeout)
+
+
+def _wait_for_change_async(self, seen, timeout=None):
+    """wait_for_change() for asyncio programs: awaits a new version without blocking the loop."""
+    return _in_thread(self.wait_for_change, seen, timeout)
+
+
+_core.Event.wait_async = _event_wait_async
+_core.Queue.get_async = _queue_get_async
+_core.Queue.put_async = _queue_put_async
+_core.Lock.acquire_async = _lock_acquire_async
+ValueProxy.wait_for_change_async = _wait_for_change_async

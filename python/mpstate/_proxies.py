@@ -66,6 +66,7 @@ class DictProxy(_core.Dict):
             yield key
 
     def update(self, other=(), /, **kwargs):
+        """dict.update: stores each key of `other` (a mapping or (key, value) pairs) and of kwargs."""
         items = other.items() if hasattr(other, "items") else other
         for key, value in items:
             self[key] = value
@@ -73,6 +74,9 @@ class DictProxy(_core.Dict):
             self[key] = value
 
     def setdefault(self, key, default=None):
+        """The value of `key`; when absent, stores `default` first (another process may win the race:
+        its value is then returned).
+        """
         if key not in self:
             self[key] = default
         return self[key]
@@ -125,6 +129,7 @@ class ListProxy:
 
     @classmethod
     def create(cls, client, name, items):
+        """Makes the list `name` holding `items`, or binds it when it exists (its items kept)."""
         client.create(name, items, "json")
         return cls(client, name)
 
@@ -138,22 +143,28 @@ class ListProxy:
         return result[-1]
 
     def append(self, item):
+        """Adds item at the end (atomically)."""
         self._change(lambda items: items.append(item))
 
     def extend(self, more):
+        """Adds the items of `more` at the end (atomically)."""
         more = list(more)
         self._change(lambda items: items.extend(more))
 
     def insert(self, index, item):
+        """Inserts item before `index` (atomically)."""
         self._change(lambda items: items.insert(index, item))
 
     def pop(self, index=-1):
+        """Removes and returns the item at `index` (the last by default); IndexError when empty."""
         return self._change(lambda items: items.pop(index))
 
     def remove(self, item):
+        """Removes the first item equal to `item`; ValueError when there is none."""
         self._change(lambda items: items.remove(item))
 
     def clear(self):
+        """Removes every item."""
         self._value.set([])
 
     def __setitem__(self, index, item):
@@ -205,21 +216,26 @@ class ListProxy:
     __rmul__ = __mul__
 
     def sort(self, *, key=None, reverse=False):
+        """Sorts the items in place (atomically), as list.sort."""
         self._change(lambda items: items.sort(key=key, reverse=reverse))
 
     def reverse(self):
+        """Reverses the items in place (atomically)."""
         self._change(lambda items: items.reverse())
 
     def __contains__(self, item):
         return item in self._value.get()
 
     def index(self, item, *args):
+        """The index of the first item equal to `item` (list.index's start and stop)."""
         return self._value.get().index(item, *args)
 
     def count(self, item):
+        """How many items equal `item`."""
         return self._value.get().count(item)
 
     def copy(self):
+        """The items now, as a plain list."""
         return self._value.get()
 
     def __eq__(self, other):
@@ -279,6 +295,9 @@ class BarrierProxy(_core.Barrier):
         self._action = action
 
     def wait(self, timeout=None):
+        """Waits until `parties` parties wait (threading.Barrier.wait); returns this party's index
+        (0 to parties-1). `timeout` defaults to the barrier's own; BrokenBarrierError when broken.
+        """
         return super().wait(self._timeout if timeout is None else timeout, self._action)
 
     def __reduce__(self):  # with its default timeout and its action

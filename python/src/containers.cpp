@@ -210,13 +210,13 @@ void install_fast_dict_slots(py::handle cls) {
 }
 
 void bind_containers(py::module_& m) {
-  py::class_<py_dict>(m, "Dict")
+  py::class_<py_dict>(m, "Dict", "Python's managed dict as named variables (use mpstate's DictProxy).")
       .def(py::init([](std::shared_ptr<client_handle> c, const std::string& prefix) {
              detail::key_name(prefix, "k");  // checks the prefix: invalid_name
              return py_dict{std::move(c), prefix, {}};
            }),
            py::arg("client"), py::arg("prefix"))
-      .def_property_readonly("name", [](const py_dict& d) { return d.prefix; })
+      .def_property_readonly("name", [](const py_dict& d) { return d.prefix; }, "The dict's name (its keys' prefix).")
       .def("__getitem__", &py_dict::get, py::arg("key"))
       .def("__setitem__", &py_dict::set, py::arg("key"), py::arg("value"))
       .def("__delitem__",
@@ -233,7 +233,7 @@ void bind_containers(py::module_& m) {
              if (auto v = d.value_of(d.segment_of(key))) return *v;
              return fallback;
            },
-           py::arg("key"), py::arg("default") = py::none())
+           py::arg("key"), py::arg("default") = py::none(), "The value of key, or default when absent.")
       .def("pop",
            [](py_dict& d, py::handle key, py::args fallback) -> py::object {
              const std::string segment = d.segment_of(key);
@@ -242,7 +242,8 @@ void bind_containers(py::module_& m) {
              if (fallback.empty()) raise_key_error(key);
              return fallback[0];
            },
-           py::arg("key"))
+           py::arg("key"), "Removes key and returns its value; pop(key, default) gives default when absent, "
+                           "else KeyError.")
       .def("popitem",
            [](py_dict& d) -> py::tuple {
              for (int attempt = 0; attempt < 8; ++attempt) {  // another process may take the last key first
@@ -256,12 +257,12 @@ void bind_containers(py::module_& m) {
              throw py::error_already_set();
            },
            "Removes and returns a (key, value) pair: the last key in name order. KeyError when empty.")
-      .def("items", [](py_dict& d) { return to_dict(d).attr("items")(); })
-      .def("values", [](py_dict& d) { return to_dict(d).attr("values")(); })
+      .def("items", [](py_dict& d) { return to_dict(d).attr("items")(); }, "The (key, value) pairs now (a copy).")
+      .def("values", [](py_dict& d) { return to_dict(d).attr("values")(); }, "The values now (a copy).")
       .def("copy", &to_dict, "The whole dict as a plain Python dict.")
       .def("clear", [](py_dict& d) {
         for (const std::string& segment : d.segments()) d.erase(segment);
-      })
+      }, "Removes every key.")
       .def(py::pickle(
           [](const py_dict& d) { return pickled_state(*d.client, d.prefix); },
           [](const py::tuple& state) {
@@ -271,10 +272,10 @@ void bind_containers(py::module_& m) {
 
   dict_type = reinterpret_cast<PyTypeObject*>(m.attr("Dict").ptr());
 
-  py::class_<py_array>(m, "Array")
+  py::class_<py_array>(m, "Array", "A fixed-size array of one scalar type (use mpstate's ArrayProxy).")
       .def(py::init(&bind_array), py::arg("client"), py::arg("name"), py::arg("of"), py::arg("size"))
-      .def_static("bind", &bind_existing_array)
-      .def_property_readonly("name", [](const py_array& a) { return a.name; })
+      .def_static("bind", &bind_existing_array, py::arg("client"), py::arg("name"), "Binds the existing array name.")
+      .def_property_readonly("name", [](const py_array& a) { return a.name; }, "The variable's name.")
       .def("__len__", [](const py_array& a) { return std::visit([](const auto& x) { return x.size(); }, a.array); })
       .def("__getitem__", [](const py_array& a, std::int64_t i) {
         return std::visit([&](const auto& x) { return py::cast(x.get(i)); }, a.array);
@@ -294,9 +295,10 @@ void bind_containers(py::module_& m) {
               x.assign(values);
             },
             a.array);
-      })
+      }, "Stores items (as many as the array holds) in one write.")
       .def_property_readonly("version",
-                             [](const py_array& a) { return std::visit([](const auto& x) { return x.version(); }, a.array); })
+                             [](const py_array& a) { return std::visit([](const auto& x) { return x.version(); }, a.array); },
+                             "Grows with every write.")
       .def(py::pickle(
           [](const py_array& a) { return pickled_state(*a.client, a.name); },
           [](const py::tuple& state) {

@@ -84,28 +84,34 @@ PyObject* get_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyOb
 template <class Q>
 void install_fast_methods(py::handle cls) {
   static PyMethodDef put_def = {"put", as_cfunction<&put_fast<Q>>(), METH_FASTCALL | METH_KEYWORDS,
-                                "put(item, block=True, timeout=None): queue.Full when it stays full."};
+                                "put($self, /, item, block=True, timeout=None)\n--\n\n"
+                                "Adds item at the end, waiting up to timeout seconds (None: forever) for room; "
+                                "queue.Full when it stays full."};
   static PyMethodDef get_def = {"get", as_cfunction<&get_fast<Q>>(), METH_FASTCALL | METH_KEYWORDS,
-                                "get(block=True, timeout=None): queue.Empty when it stays empty."};
+                                "get($self, /, block=True, timeout=None)\n--\n\n"
+                                "Removes and returns the first item, waiting up to timeout seconds (None: forever); "
+                                "queue.Empty when it stays empty."};
   install_methods(cls, {&put_def, &get_def});
 }
 
 template <class Q>
-py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name) {
+py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name, const char* doc) {
   auto make = [](const Client& c, const std::string& n, std::uint64_t maxsize) -> Q {
     if constexpr (std::is_same_v<Q, JoinableQueue<json>>) return c.joinable_queue<json>(n, maxsize);
     else return c.queue<json>(n, maxsize);
   };
-  return py::class_<py_queue<Q>>(m, name)
+  return py::class_<py_queue<Q>>(m, name, doc)
       .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n, std::uint64_t maxsize) {
              Q q = make(c->client, n, maxsize);
              return py_queue<Q>{std::move(c), std::move(q)};
            }),
            py::arg("client"), py::arg("name"), py::arg("maxsize") = 0)
-      .def("_put", &put<Q>, py::arg("item"), py::arg("block") = true, py::arg("timeout") = py::none())
+      .def("_put", &put<Q>, py::arg("item"), py::arg("block") = true, py::arg("timeout") = py::none(),
+           "put() in full (the raw put's general path).")
       .def("put_nowait", [](py_queue<Q>& q, py::handle item) { put<Q>(q, item, false, py::none()); },
            "put(item, False): QueueFull when full.")
-      .def("_get", &get<Q>, py::arg("block") = true, py::arg("timeout") = py::none())
+      .def("_get", &get<Q>, py::arg("block") = true, py::arg("timeout") = py::none(),
+           "get() in full (the raw get's general path).")
       .def("get_nowait", [](py_queue<Q>& q) { return get<Q>(q, false, py::none()); },
            "get(False): QueueEmpty when empty.")
       .def("qsize", [](const py_queue<Q>& q) { return q.proxy.size(); },
@@ -114,8 +120,9 @@ py::class_<py_queue<Q>> bind_queue_class(py::module_& m, const char* name) {
            "Whether the queue is empty now.")
       .def("full", [](const py_queue<Q>& q) { return q.proxy.full(); },
            "Whether the queue is full now (never, unbounded).")
-      .def_property_readonly("maxsize", [](const py_queue<Q>& q) { return q.proxy.maxsize(); })
-      .def_property_readonly("name", [](const py_queue<Q>& q) { return q.proxy.name(); })
+      .def_property_readonly("maxsize", [](const py_queue<Q>& q) { return q.proxy.maxsize(); },
+                             "The most items it holds (0: unbounded).")
+      .def_property_readonly("name", [](const py_queue<Q>& q) { return q.proxy.name(); }, "The variable's name.")
       .def(py::pickle(
           [](const py_queue<Q>& q) { return pickled_state(*q.client, q.proxy.name()); },
           [=](const py::tuple& state) {
@@ -143,8 +150,10 @@ py::dict loop_info(const LoopState& loop) {
 }  // namespace
 
 void bind_queue(py::module_& m) {
-  install_fast_methods<Queue<json>>(bind_queue_class<Queue<json>>(m, "Queue"));
-  install_fast_methods<JoinableQueue<json>>(bind_queue_class<JoinableQueue<json>>(m, "JoinableQueue")
+  install_fast_methods<Queue<json>>(bind_queue_class<Queue<json>>(
+      m, "Queue", "queue.Queue across processes: put/get with block and timeout, queue.Full and queue.Empty."));
+  install_fast_methods<JoinableQueue<json>>(bind_queue_class<JoinableQueue<json>>(
+      m, "JoinableQueue", "A Queue with task_done() and join(), as multiprocessing.JoinableQueue.")
       .def("task_done", [](py_queue<JoinableQueue<json>>& q) { q.proxy.task_done(); },
            "Marks one item taken with get() as processed; ValueError when more than were taken.")
       .def("join", [](const py_queue<JoinableQueue<json>>& q, const py::object& timeout) {
@@ -152,7 +161,8 @@ void bind_queue(py::module_& m) {
              py::gil_scoped_release unlocked;
              return q.proxy.join(ms);
            },
-           py::arg("timeout") = py::none()));
+           py::arg("timeout") = py::none(),
+           "Blocks until every item put has been marked task_done() (or timeout seconds pass); False on a timeout."));
 
   using loop = py_queue<LoopState>;  // the same shape: a client and a proxy
   py::class_<loop>(m, "LoopState")
@@ -174,7 +184,8 @@ void bind_queue(py::module_& m) {
            "The owner's loop has ended (-> stopped).")
       .def("mark_failed", [](loop& l, const std::string& reason) { l.proxy.mark_failed(reason); },
            py::arg("reason"), "The owner's loop failed, with a reason the others read in info().")
-      .def_property_readonly("state", [](const loop& l) { return std::string(to_string(l.proxy.state())); })
+      .def_property_readonly("state", [](const loop& l) { return std::string(to_string(l.proxy.state())); },
+                             "idle, starting, running, stopping, stopped or failed (its owner died).")
       .def("info", [](const loop& l) { return loop_info(l.proxy); },
            "A dict: state ('idle', 'starting', 'running', 'stopping', 'stopped', 'failed'), pid (the owner, 0 when none), iterations (heartbeats counted), started and last_heartbeat (seconds since the epoch, 0.0 when never), reason (why it failed, or '').")
       .def("request_stop", [](loop& l) { return std::string(to_string(l.proxy.request_stop())); },
@@ -192,10 +203,11 @@ void bind_queue(py::module_& m) {
            },
            py::arg("state"), py::arg("timeout") = py::none(),
            "Blocks (without the GIL) until the loop is in state (or failed); returns the state then.")
-      .def_property_readonly("version", [](const loop& l) { return l.proxy.version(); })
+      .def_property_readonly("version", [](const loop& l) { return l.proxy.version(); },
+                             "Grows with every change of the loop's state or heartbeat.")
       .def_property_readonly("epoch", [](const loop& l) { return l.proxy.epoch(); },
                              "The epoch of the ownership this proxy took with mark_starting (0: none).")
-      .def_property_readonly("name", [](const loop& l) { return l.proxy.name(); })
+      .def_property_readonly("name", [](const loop& l) { return l.proxy.name(); }, "The variable's name.")
       .def(py::pickle(
           [](const loop& l) { return pickled_state(*l.client, l.proxy.name()); },
           [](const py::tuple& state) {

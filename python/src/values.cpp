@@ -253,13 +253,14 @@ void bind_values(py::module_& m) {
            "Stores desired if the value equals expected; returns (stored, value before) (fence= as for set).")
       .def("update", &update, py::arg("fn"), py::arg("fence") = py::none(),
            "Stores fn(current) atomically (fn runs under the variable's lock) and returns it (fence= as for set).")
-      .def_property_readonly("version", [](const py_value& self) {
-        return std::visit([](const auto& proxy) { return proxy.version(); }, self.value);
-      })
+      .def_property_readonly(
+          "version", [](const py_value& self) { return std::visit([](const auto& proxy) { return proxy.version(); }, self.value); },
+          "The variable's version: it grows with every write (wait_for_change waits for it to move).")
       .def("wait_for_change", &wait_for_change, py::arg("seen"), py::arg("timeout") = py::none(),
            "Blocks (without the GIL) until the version differs from seen; returns it.")
-      .def_property_readonly("name", [](const py_value& self) { return self.name; })
-      .def_property_readonly("type", [](const py_value& self) { return type_of_any(self.value); })
+      .def_property_readonly("name", [](const py_value& self) { return self.name; }, "The variable's name.")
+      .def_property_readonly("type", [](const py_value& self) { return type_of_any(self.value); },
+                             "The variable's mpstate type: int64, uint64, double, bool, string, bytes or json.")
       .def("__repr__", [](const py_value& self) {
         return "<mpstate.Value '" + self.name + "' " + type_of_any(self.value) + " " +
                std::string(py::repr(get_any(self.value, self.codec()))) + ">";
@@ -272,8 +273,9 @@ void bind_values(py::module_& m) {
             return py_value{std::move(c), std::move(name), std::move(v)};
           }));
   static PyMethodDef add_def = {"add", as_cfunction<&add_fast>(), METH_FASTCALL | METH_KEYWORDS,
-                                "add(delta, fence=None): adds delta atomically and returns the new value "
-                                "(fence= as for set)."};
+                                "add($self, /, delta, fence=None)\n--\n\n"
+                                "Adds delta atomically and returns the new value (an int or float variable; "
+                                "OutOfRange on an int overflow). fence= as for set."};
   install_methods(m.attr("Value"), {&add_def});
   auto* type = reinterpret_cast<PyTypeObject*>(m.attr("Value").ptr());
   py::object descriptor = py::reinterpret_steal<py::object>(PyDescr_NewGetSet(type, &value_descriptor));
