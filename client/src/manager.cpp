@@ -99,7 +99,15 @@ Manager Manager::start(ManagerOptions o) {
   if (pid == 0) {
     if (::getppid() != parent) ::_exit(127);  // the starter already died
     ::setsid();  // not in the starter's process group: a Ctrl-C or a group kill aimed at it spares us
+    // Signals the starter ignores stay ignored across exec; start from the defaults, as
+    // Python's subprocess does (the manager sets what it wants itself).
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGXFSZ, SIG_DFL);
     detail::release_bindings_before_exec();
+    if (o.log_fd >= 0 && o.log_fd != STDERR_FILENO) {
+      ::fcntl(o.log_fd, F_SETFL, ::fcntl(o.log_fd, F_GETFL) | O_NONBLOCK);
+      ::dup2(o.log_fd, STDERR_FILENO);
+    }
     ::dup2(ready[1], 3);                      // dup2 clears O_CLOEXEC on fd 3
     ::close_range(4, ~0U, 0);                 // none of the parent's sockets or files
     ::execvp(exe.c_str(), argv.data());

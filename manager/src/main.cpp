@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // mpstate-manager: parses the command line and runs the manager library.
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <boost/program_options.hpp>
@@ -28,6 +29,9 @@ void raise_open_file_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A log written to a pipe whose reader has gone (an embedded manager's starter that
+  // relayed it, then died) fails with EPIPE; it must not end the manager.
+  ::signal(SIGPIPE, SIG_IGN);
   mpstate::manager::options opts;
   std::string size = "64M";
   std::string answer_memory = "64M";

@@ -15,7 +15,10 @@ their name and the manager's address, never their value. Values are int, float,
 bool, str, bytes and JSON-able objects; code is never pickled or stored.
 """
 
+import logging
 import os
+import re
+import threading
 import time
 import uuid
 
@@ -294,6 +297,27 @@ class Client:
 
 
 _LOG_LEVELS = ("debug", "info", "warning", "error", "off")  # mpstate-manager --log-level
+# Its lines: "<time> <level> mpstate-manager[<pid>]: <message>" (or "<N>message", a
+# syslog priority, under systemd's journal)
+_LOG_LINE = re.compile(r"^\S+ (\w+) mpstate-manager\[\d+\]: (.*)$")
+_JOURNAL_LINE = re.compile(r"^<(\d)>(.*)$")
+_LEVEL_OF = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+             "error": logging.ERROR, "critical": logging.CRITICAL}
+_LEVEL_OF_PRIORITY = {"7": logging.DEBUG, "6": logging.INFO, "5": logging.INFO, "4": logging.WARNING,
+                      "3": logging.ERROR, "2": logging.CRITICAL}
+
+
+def _relay_log(fd, logger):
+    """Hands the manager's log lines to `logger` at their level, until the manager ends."""
+    with open(fd, "r", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            line = line.rstrip("\n")
+            if m := _LOG_LINE.match(line):
+                logger.log(_LEVEL_OF.get(m.group(1), logging.WARNING), "%s", m.group(2))
+            elif m := _JOURNAL_LINE.match(line):
+                logger.log(_LEVEL_OF_PRIORITY.get(m.group(1), logging.WARNING), "%s", m.group(2))
+            elif line:
+                logger.warning("%s", line)  # not a log line: whatever it is, it is told
 
 
 class Manager(Client):
@@ -310,11 +334,14 @@ class Manager(Client):
 
     The manager writes its log to standard error: by default only warnings and errors
     (a holder that died, a refused client); ``log_level="info"`` adds its start and
-    end, ``"off"`` silences it. ``args`` are more mpstate-manager options
+    end, ``"off"`` silences it. ``log="logging"`` hands its lines to Python's logging
+    instead, on the logger ``mpstate.manager`` at their own level (or pass a
+    ``logging.Logger``); lines the logger does not take up fast enough are dropped,
+    never waited for. ``args`` are more mpstate-manager options
     (``mpstate-manager --help``)."""
 
     def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None, log_level="warning",
-                 shared=False, serializer="json", trust_remote_pickles=False):
+                 log="stderr", shared=False, serializer="json", trust_remote_pickles=False):
         self._started_by = os.getpid()
         self._serializer = {"serializer": serializer, "trust_remote_pickles": trust_remote_pickles}
         self._process = None
@@ -322,18 +349,34 @@ class Manager(Client):
         self._shared = shared
         if log_level not in _LOG_LEVELS:
             raise ValueError(f"log_level is one of {', '.join(_LOG_LEVELS)}, not {log_level!r}")
+        logger = logging.getLogger("mpstate.manager") if log == "logging" else log
+        if log != "stderr" and not isinstance(logger, logging.Logger):
+            raise ValueError(f"log is 'stderr', 'logging' or a logging.Logger, not {log!r}")
         if shared and not name:
             raise ValueError("a shared Manager needs a name: the one every process joins")
         if shared and self._join(name, patience=0):
             return
         args = ["--log-level", log_level, *args]
+        log_read, log_write = os.pipe() if log != "stderr" else (-1, -1)
         try:
             self._process = _core.ManagerProcess(name or "", _size_bytes(size), keep, args,
-                                                 executable or _programs.manager_executable())
+                                                 executable or _programs.manager_executable(), log_write)
         except ManagerRunning:  # noqa: F821 (from _errors)
+            if log_read >= 0:
+                os.close(log_read)
             if shared and self._join(name, patience=10):  # another process started it first
                 return
             raise
+        except BaseException:
+            if log_read >= 0:
+                os.close(log_read)
+            raise
+        finally:
+            if log_write >= 0:
+                os.close(log_write)  # the manager holds it: the relay ends when the manager does
+        if log_read >= 0:
+            threading.Thread(target=_relay_log, args=(log_read, logger), name="mpstate-manager-log",
+                             daemon=True).start()
         self._manager_pid = self._process.pid
         if shared:
             self._process.detach()  # never stopped from under the processes that joined it

@@ -3,6 +3,7 @@
 # _core; these stubs say what each call takes and gives). mypy.stubtest checks them
 # against the package (python/tests/test_typing.py).
 import builtins
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Optional, Union
@@ -93,6 +94,7 @@ class Manager(Client):
     def __init__(self, name: Optional[str] = None, size: _Size = "64M", *, keep: bool = False,
                  args: Sequence[str] = (), executable: Optional[str] = None,
                  log_level: Literal["debug", "info", "warning", "error", "off"] = "warning",
+                 log: Union[Literal["stderr", "logging"], logging.Logger] = "stderr",
                  shared: bool = False, serializer: _Serializer = "json",
                  trust_remote_pickles: bool = False) -> None: ...
     @property

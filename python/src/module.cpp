@@ -146,20 +146,23 @@ void bind_client(py::module_& m) {
         return plain_python(result);
       });
 
-  py::class_<Manager>(m, "ManagerProcess")
+  py::class_<Manager>(m, "ManagerProcess", "An embedded mpstate-manager process (use mpstate.Manager).")
       .def(py::init([](const std::string& name, std::uint64_t size, bool keep, std::vector<std::string> args,
-                       const std::string& executable) {
+                       const std::string& executable, int log_fd) {
              ManagerOptions options;
              options.name = name;
              options.size = size;
              options.keep = keep;
              options.extra_args = std::move(args);
              options.executable = executable;
+             options.log_fd = log_fd;
              py::gil_scoped_release unlocked;
              return std::make_unique<Manager>(Manager::start(std::move(options)));
            }),
            py::arg("name") = "", py::arg("size") = 64ull << 20, py::arg("keep") = false,
-           py::arg("args") = std::vector<std::string>{}, py::arg("executable") = "")
+           py::arg("args") = std::vector<std::string>{}, py::arg("executable") = "", py::arg("log_fd") = -1,
+           "Starts mpstate-manager as a child process serving name (log_fd: its standard error, else this "
+           "process's).")
       .def_property_readonly("name", &Manager::name)
       .def_property_readonly("socket_path", &Manager::socket_path)
       .def_property_readonly("pid", &Manager::pid)
