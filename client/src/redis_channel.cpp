@@ -118,58 +118,93 @@ std::optional<json> redis_channel::value_call(value_op op, const std::string& na
   }
 }
 
+// Every op of core/op_table.hpp has a case here: the switch has no default, so a new
+// op the backend does not handle is a compile error (-Wswitch), not a silent
+// unknown_op.
 json redis_channel::dispatch(const std::string& op, const json& request) {
-  if (op == "hello") {
-    return {{"manager", url_.text}, {"segment", ""}, {"segment_size", 0}, {"layout_version", core::layout_version},
-            {"protocol_version", core::protocol_version}, {"manager_pid", 0}, {"version", std::string(version)},
-            {"backend", "redis"}};
+  const core::op_spec* spec = core::find_op(op);
+  if (!spec) throw error(errc::unknown_op, "unknown op '" + op + "'");
+  using core::op_code;
+  switch (spec->code) {
+    case op_code::hello:
+      return {{"manager", url_.text}, {"segment", ""}, {"segment_size", 0}, {"layout_version", core::layout_version},
+              {"protocol_version", core::protocol_version}, {"manager_pid", 0}, {"version", std::string(version)},
+              {"backend", "redis"}};
+    case op_code::list: return list(request.value("prefix", ""));
+    case op_code::dump: return dump(request.value("prefix", ""));
+    case op_code::stat:
+      return {{"backend", "redis"}, {"url", url_.text}, {"version", std::string(version)},
+              {"variables", list("").at("names").size()}, {"lease_ms", url_.lease.count()}};
+    case op_code::shutdown: throw error(errc::invalid_argument, "a Redis backend has no manager to shut down");
+    case op_code::collect:  // unnamed variables are counted on a mapped segment only
+    case op_code::auth:     // a manager's TCP handshake
+      throw error(errc::unknown_op, "unknown op '" + op + "'");
+    default: return on_variable(*spec, request);
   }
-  if (op == "list") return list(request.value("prefix", ""));
-  if (op == "dump") return dump(request.value("prefix", ""));
-  if (op == "stat") {
-    return {{"backend", "redis"}, {"url", url_.text}, {"version", std::string(version)},
-            {"variables", list("").at("names").size()}, {"lease_ms", url_.lease.count()}};
-  }
-  if (op == "shutdown") throw error(errc::invalid_argument, "a Redis backend has no manager to shut down");
+}
+
+json redis_channel::on_variable(const core::op_spec& spec, const json& request) {
   // Owned things are this process's leases: nobody acts for another process here.
   if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string name = required_name(request);
   const std::optional<fence_args> fence = fence_of(request);
-  if (fence && op != "set" && op != "add" && op != "cas") {
-    throw error(errc::invalid_argument, "a 'fence' goes with set, add and cas only");
-  }
+  if (fence && !(spec.flags & core::op_fenced)) throw error(errc::invalid_argument, "a 'fence' goes with set, add and cas only");
   const fence_args* fenced = fence ? &*fence : nullptr;
-  if (op == "create") return create(name, request);
-  if (op == "get") {
-    variable_state got = read(name);
-    return {{"type", core::to_string(got.type)}, {"value", std::move(got.value)}, {"version", got.version}};
+  const std::string op(spec.name);
+  using core::op_code;
+  switch (spec.code) {
+    case op_code::create: return create(name, request);
+    case op_code::get: {
+      variable_state got = read(name);
+      return {{"type", core::to_string(got.type)}, {"value", std::move(got.value)}, {"version", got.version}};
+    }
+    case op_code::set: return {{"version", set(name, core::require_field(request, "value"), fenced)}};
+    case op_code::add: return {{"value", add(name, core::require_field(request, "delta"), fenced)}};
+    case op_code::cas:
+      return cas(name, core::require_field(request, "expected"), core::require_field(request, "desired"), fenced);
+    case op_code::delete_:
+      run(scripts::remove, name, {name});
+      forget(name);
+      return json::object();
+    case op_code::wait:
+      return wait(name, core::require_field(request, "version").get<std::uint64_t>(),
+                  request.value("timeout_ms", std::int64_t{1000}));
+    case op_code::grow: return {{"capacity", 0}, {"version", read(name).version}};  // Redis values grow as needed
+    case op_code::acquire:
+    case op_code::release: return lock_op(op, name, request);
+    case op_code::loop_get:
+    case op_code::loop_mark:
+    case op_code::loop_heartbeat:
+    case op_code::loop_request_stop: return loop_op(op.substr(5), name, request);
+    case op_code::queue_put:
+    case op_code::queue_get: return queue_op(op.substr(6), name, request);
+    case op_code::task_done: return queue_op("done", name, request);
+    case op_code::event_set:
+      run(scripts::event, name, {core::require_field(request, "set").get<bool>() ? "1" : "0", name});
+      return json::object();
+    case op_code::item_get:
+    case op_code::item_set:
+    case op_code::list_append:
+    case op_code::list_insert:
+    case op_code::list_pop: return items_op(op, name, request);
+    case op_code::barrier_arrive:
+    case op_code::barrier_check:
+    case op_code::barrier_abort:
+    case op_code::barrier_reset:
+    case op_code::barrier_trip: return barrier_op(op.substr(8), name, request);
+    case op_code::condition_wait:
+    case op_code::condition_check:
+    case op_code::condition_cancel: return condition_op(op.substr(10), name, request);
+    case op_code::notify: return condition_op("notify", name, request);
+    case op_code::hello:
+    case op_code::list:
+    case op_code::dump:
+    case op_code::stat:
+    case op_code::shutdown:
+    case op_code::collect:
+    case op_code::auth: break;  // not about one variable: dispatch() answers them
   }
-  if (op == "set") return {{"version", set(name, core::require_field(request, "value"), fenced)}};
-  if (op == "add") return {{"value", add(name, core::require_field(request, "delta"), fenced)}};
-  if (op == "cas") {
-    return cas(name, core::require_field(request, "expected"), core::require_field(request, "desired"), fenced);
-  }
-  if (op == "delete") {
-    run(scripts::remove, name, {name});
-    forget(name);
-    return json::object();
-  }
-  if (op == "wait") {
-    return wait(name, core::require_field(request, "version").get<std::uint64_t>(), request.value("timeout_ms", std::int64_t{1000}));
-  }
-  if (op == "grow") return {{"capacity", 0}, {"version", read(name).version}};  // Redis values grow as needed
-  if (op == "acquire" || op == "release") return lock_op(op, name, request);
-  if (op.starts_with("loop_")) return loop_op(op.substr(5), name, request);
-  if (op.starts_with("queue_") || op == "task_done") return queue_op(op == "task_done" ? "done" : op.substr(6), name, request);
-  if (op == "event_set") {
-    run(scripts::event, name, {core::require_field(request, "set").get<bool>() ? "1" : "0", name});
-    return json::object();
-  }
-  if (op == "item_get" || op == "item_set" || op.starts_with("list_")) return items_op(op, name, request);
-  if (op.starts_with("barrier_")) return barrier_op(op.substr(8), name, request);
-  if (op.starts_with("condition_")) return condition_op(op.substr(10), name, request);
-  if (op == "notify") return condition_op("notify", name, request);
-  throw error(errc::unknown_op, "unknown op '" + op + "'");
+  throw error(errc::internal, "op '" + op + "' reached the per-variable dispatch");
 }
 
 std::string redis_channel::hash_key(const std::string& name) const { return url_.prefix + "{" + name + "}"; }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "mpstate/core/layout.hpp"
+#include "mpstate/core/op_table.hpp"
 #include "redis_link.hpp"
 #include "request_channel.hpp"
 
@@ -47,6 +48,8 @@ class redis_channel : public request_channel {
  private:
   using json = nlohmann::json;
   json dispatch(const std::string& op, const json& request);
+  // The ops about one variable (every op but hello, list, dump, stat, shutdown, collect, auth).
+  json on_variable(const core::op_spec& spec, const json& request);
   // The variable's keys: hash, wait stream, extra (list or hash), taken items.
   std::string hash_key(const std::string& name) const;  // KEYS[1] of the scripts
   std::vector<std::string> keys_of(const std::string& name) const;

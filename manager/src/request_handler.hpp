@@ -114,28 +114,6 @@ class request_handler {
   // A plain get, set or add, without JSON trees (fast_path.hpp); nullopt: the
   // request goes the general way.
   std::optional<handler_outcome> answer_plain(std::string_view line, const peer_context& peer);
-  json dispatch(core::op_code op, const json& request, const peer_context& peer,
-                std::optional<pending_wait>& wait, std::function<json()>& later);
-  core::variable_record& existing(const json& request);
-  // Runs write(record); when the value outgrows the record, grows it and writes again.
-  // Returns the record written.
-  template <class Write>
-  core::variable_record* growing(const std::string& name, core::variable_record* r, Write&& write);
-  core::process_identity owner_of(const json& request, const peer_context& peer);
-  struct fence_spec {
-    std::string lock;
-    std::uint64_t epoch;
-  };
-  static std::optional<std::uint64_t> epoch_of(const json& request);
-  static std::optional<fence_spec> fence_of(const json& request);
-  core::variable_record& fence_lock(const fence_spec& f);
-  // Runs write() as the request's fenced write when it carries a fence, else plainly.
-  template <class Write>
-  decltype(auto) as_fenced(const json& request, core::variable_record& value, Write&& write) {
-    if (auto f = fence_of(request)) return core::fenced(fence_lock(*f), f->epoch, value, write);
-    return write();
-  }
-  core::sync_actor actor_of(const json& request, const peer_context& peer);
 
   core::owned_segment& segment_;
   server_facts& facts_;

@@ -26,9 +26,13 @@ std::uint64_t parse_size(std::string_view text) {
 }
 
 void print_op_table(std::ostream& out) {
-  out << "| op | required | optional | result | what it does |\n|---|---|---|---|---|\n";
+  out << "| op | flags | required | optional | result | what it does |\n|---|---|---|---|---|---|\n";
   for (const auto& op : core::op_table()) {
-    out << "| `" << op.name << "` | " << op.required << " | " << op.optional << " | "
+    std::string flags = op.flags & core::op_reads ? "reads" : "changes";
+    if (op.flags & core::op_structural) flags += ", structural";
+    if (op.flags & core::op_owns) flags += ", owns";
+    if (op.flags & core::op_fenced) flags += ", fenced";
+    out << "| `" << op.name << "` | " << flags << " | " << op.required << " | " << op.optional << " | "
         << op.result << " | " << op.summary << " |\n";
   }
 }

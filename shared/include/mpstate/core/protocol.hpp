@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The wire protocol: one JSON object per line over a Unix socket.
+// The wire protocol: one JSON object per line, over the manager's Unix socket or a
+// TCP (TLS) connection, or as Redis scripts (docs/protocol.md).
 //   request:  {"id": any JSON, "op": "<name>", ...arguments}
 //   response: {"id": same, "result": ...}  or  {"id": same, "error": {"code","message"}}
-// The op table below is the one declaration of every op: the manager dispatches
-// from it, `mpstate-manager --list-ops` prints it, and a test checks that
-// docs/protocol.md documents each one.
+// The ops themselves are declared once, in op_table.hpp.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "mpstate/core/op_table.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
@@ -25,35 +25,7 @@ constexpr std::uint32_t protocol_version = 1;
 // refused value_too_large, never line_too_long. The buffer grows with the line.
 constexpr std::size_t default_max_line = 96u << 20;
 
-enum class op_code {
-  hello, create, set, get, add, cas, delete_, list, stat, dump, wait,
-  loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
-  acquire, release, event_set, barrier_arrive, barrier_check, barrier_abort, barrier_reset,
-  barrier_trip, queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
-  grow, item_get, item_set, list_append, list_insert, list_pop, collect, auth,
-};
-// How many ops there are (keep auth the last, or update this).
-constexpr std::size_t op_code_count = static_cast<std::size_t>(op_code::auth) + 1;
-// The ops a read-only key may send: they change nothing.
-constexpr bool only_reads(op_code op) {
-  switch (op) {
-    case op_code::hello: case op_code::get: case op_code::list: case op_code::stat: case op_code::dump:
-    case op_code::wait: case op_code::loop_get: case op_code::item_get: case op_code::auth:
-      return true;
-    default:
-      return false;
-  }
-}
-
-struct op_spec {
-  op_code code;
-  std::string_view name;
-  std::string_view required;  // required fields, comma-separated
-  std::string_view optional;  // optional fields
-  std::string_view result;    // what "result" holds
-  std::string_view summary;
-};
-
+// op_specs, as a span.
 std::span<const op_spec> op_table();
 // A segment's incarnation as hello answers it: 16 lower-case hex digits (a JSON
 // number would lose bits in clients whose numbers are doubles).
