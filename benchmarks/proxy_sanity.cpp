@@ -69,11 +69,13 @@ int main(int argc, char** argv) {
     double mpstate_ns, baseline_ns;
   };
   std::vector<row> rows;
-  rows.push_back({"get", median_of(rounds, ops, [&](long n) {
-                    std::int64_t s = 0;
-                    for (long i = 0; i < n; ++i) s += v.get();
-                    sink = s;
-                  }),
+  rows.push_back({"get",
+                  median_of(rounds, ops,
+                            [&](long n) {
+                              std::int64_t s = 0;
+                              for (long i = 0; i < n; ++i) s += v.get();
+                              sink = s;
+                            }),
                   median_of(rounds, ops, [&](long n) {
                     std::int64_t s = 0;
                     for (long i = 0; i < n; ++i) {
@@ -82,18 +84,22 @@ int main(int argc, char** argv) {
                     }
                     sink = s;
                   })});
-  rows.push_back({"set", median_of(rounds, ops, [&](long n) {
-                    for (long i = 0; i < n; ++i) v.set(i);
-                  }),
+  rows.push_back({"set",
+                  median_of(rounds, ops,
+                            [&](long n) {
+                              for (long i = 0; i < n; ++i) v.set(i);
+                            }),
                   median_of(rounds, ops, [&](long n) {
                     for (long i = 0; i < n; ++i) {
                       bip::scoped_lock<bip::interprocess_mutex> lock(cell->mutex);
                       cell->value = i;
                     }
                   })});
-  rows.push_back({"add", median_of(rounds, ops, [&](long n) {
-                    for (long i = 0; i < n; ++i) v.add(1);
-                  }),
+  rows.push_back({"add",
+                  median_of(rounds, ops,
+                            [&](long n) {
+                              for (long i = 0; i < n; ++i) v.add(1);
+                            }),
                   median_of(rounds, ops, [&](long n) {
                     for (long i = 0; i < n; ++i) {
                       bip::scoped_lock<bip::interprocess_mutex> lock(cell->mutex);
@@ -102,13 +108,12 @@ int main(int argc, char** argv) {
                   })});
   bip::shared_memory_object::remove(raw_name.c_str());
 
-  std::cout << "bound int64 proxy vs boost::interprocess mutex + int64 (1 process, median of "
-            << rounds << " rounds x " << ops << " ops)\n";
+  std::cout << "bound int64 proxy vs boost::interprocess mutex + int64 (1 process, median of " << rounds << " rounds x "
+            << ops << " ops)\n";
   std::cout << "op    mpstate ns/op   baseline ns/op   ratio\n";
   for (const row& r : rows) {
-    std::cout << std::left << std::setw(6) << r.op << std::fixed << std::setprecision(2)
-              << std::setw(16) << r.mpstate_ns << std::setw(17) << r.baseline_ns
-              << r.mpstate_ns / r.baseline_ns << "\n";
+    std::cout << std::left << std::setw(6) << r.op << std::fixed << std::setprecision(2) << std::setw(16)
+              << r.mpstate_ns << std::setw(17) << r.baseline_ns << r.mpstate_ns / r.baseline_ns << "\n";
   }
   return 0;
 }

@@ -68,23 +68,21 @@ class Scheduler {
     }
     // Wait (with a deadline) until the child's loop runs.
     auto state = loop_.wait_for(mpstate::LoopPhase::running, 5s);
-    std::cout << "  mpstate: child pid " << child_ << " started its loop; the parent sees \""
-              << to_string(state) << "\"\n";
+    std::cout << "  mpstate: child pid " << child_ << " started its loop; the parent sees \"" << to_string(state)
+              << "\"\n";
   }
 
   mpstate::LoopPhase stop() {
     mpstate::LoopInfo info = loop_.info();
-    std::cout << "  mpstate: stop() sees state \"" << to_string(info.state) << "\", owner pid "
-              << info.pid << ", " << info.iterations << " iterations, " << jobs_done_.get()
-              << " jobs done; requesting stop\n";
+    std::cout << "  mpstate: stop() sees state \"" << to_string(info.state) << "\", owner pid " << info.pid << ", "
+              << info.iterations << " iterations, " << jobs_done_.get() << " jobs done; requesting stop\n";
     loop_.request_stop();
     mpstate::LoopPhase final_state = loop_.wait_for(mpstate::LoopPhase::stopped, 5s);
     int status = 0;
     waitpid(child_, &status, 0);
     info = loop_.info();
-    std::cout << "  mpstate: final state \"" << to_string(final_state) << "\" after "
-              << info.iterations << " iterations; child exited with status "
-              << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << "\n";
+    std::cout << "  mpstate: final state \"" << to_string(final_state) << "\" after " << info.iterations
+              << " iterations; child exited with status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << "\n";
     return final_state;
   }
 

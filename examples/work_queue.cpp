@@ -31,7 +31,7 @@ int work(mpstate::Client& client, int id) {
   while (std::optional<std::int64_t> job = queue.get(2s)) {
     if (*job < 0) break;  // no more work
     {
-      mpstate::LockGuard guard(lock);  // the result and the tally change together
+      mpstate::LockGuard guard(lock);     // the result and the tally change together
       if (guard.previous_owner_died()) {  // it stored its result, maybe not its tally: recount
         tally.set(static_cast<std::int64_t>(results.size()));
         std::cout << "worker " << id << ": the lock's previous holder died; tally repaired" << std::endl;

@@ -28,9 +28,7 @@ struct raw_cell {
   char bytes[1];  // value_size of them when strings are measured
 };
 
-std::size_t cell_stride(std::size_t value_size) {
-  return (sizeof(raw_cell) + value_size + 63) / 64 * 64;
-}
+std::size_t cell_stride(std::size_t value_size) { return (sizeof(raw_cell) + value_size + 63) / 64 * 64; }
 
 // A Boost segment with K cells (and K named objects for lookup), removed at the end.
 struct raw_segment {
@@ -60,8 +58,7 @@ struct raw_segment {
 
 using lock_t = bip::scoped_lock<bip::interprocess_mutex>;
 
-void cell_loop(const bench_options& o, const std::string& variant, raw_segment& seg, int rank,
-               worker_slot& slot) {
+void cell_loop(const bench_options& o, const std::string& variant, raw_segment& seg, int rank, worker_slot& slot) {
   std::size_t idx = static_cast<std::size_t>(rank) % o.variables;
   auto next = [&] {
     raw_cell* c = seg.cell(idx);
@@ -79,8 +76,10 @@ void cell_loop(const bench_options& o, const std::string& variant, raw_segment& 
       while (true) {
         std::uint64_t s1 = c->seq.load(std::memory_order_acquire);
         if (s1 & 1) continue;
-        if (ints) sink = std::atomic_ref<std::int64_t>(c->value).load(std::memory_order_relaxed);
-        else std::memcpy(out.data(), c->bytes, o.value_size);
+        if (ints)
+          sink = std::atomic_ref<std::int64_t>(c->value).load(std::memory_order_relaxed);
+        else
+          std::memcpy(out.data(), c->bytes, o.value_size);
         std::atomic_thread_fence(std::memory_order_acquire);
         if (c->seq.load(std::memory_order_relaxed) == s1) break;
       }
@@ -89,15 +88,19 @@ void cell_loop(const bench_options& o, const std::string& variant, raw_segment& 
     loop([&](std::uint64_t) {
       raw_cell* c = next();
       lock_t l(c->mutex);
-      if (ints) sink = c->value;
-      else out.assign(c->bytes, c->bytes + o.value_size);
+      if (ints)
+        sink = c->value;
+      else
+        out.assign(c->bytes, c->bytes + o.value_size);
     });
   } else if (o.op == "set") {
     loop([&](std::uint64_t i) {
       raw_cell* c = next();
       lock_t l(c->mutex);
-      if (ints) c->value = static_cast<std::int64_t>(i);
-      else std::memcpy(c->bytes, payload.data(), o.value_size);
+      if (ints)
+        c->value = static_cast<std::int64_t>(i);
+      else
+        std::memcpy(c->bytes, payload.data(), o.value_size);
     });
   } else if (o.op == "add" || o.op == "update") {
     loop([&](std::uint64_t) {
@@ -176,17 +179,18 @@ void run_baseline(const bench_options& o, const std::string& variant, run_result
     const std::string name = "mpstate-bench-mq-" + std::to_string(getpid());
     bip::message_queue::remove(name.c_str());
     bip::message_queue mq(bip::create_only, name.c_str(), 1024, sizeof(std::int64_t));
-    pool.run([](int) {}, [&](int, worker_slot& slot) {
-      bip::message_queue mine(bip::open_only, name.c_str());
-      timed_loop(slot, o.seconds, 64, [&](std::uint64_t i) {
-        auto v = static_cast<std::int64_t>(i);
-        mine.send(&v, sizeof v, 0);
-        std::size_t got = 0;
-        unsigned priority = 0;
-        mine.receive(&v, sizeof v, got, priority);
-        sink = v;
-      });
-    });
+    pool.run([](int) {},
+             [&](int, worker_slot& slot) {
+               bip::message_queue mine(bip::open_only, name.c_str());
+               timed_loop(slot, o.seconds, 64, [&](std::uint64_t i) {
+                 auto v = static_cast<std::int64_t>(i);
+                 mine.send(&v, sizeof v, 0);
+                 std::size_t got = 0;
+                 unsigned priority = 0;
+                 mine.receive(&v, sizeof v, got, priority);
+                 sink = v;
+               });
+             });
     out = summarise("baseline", variant, o, pool.slots());
     out.check = mq.get_num_msg() == 0 ? "ok" : "messages left";
     bip::message_queue::remove(name.c_str());

@@ -2,7 +2,6 @@
 // mpstate-bench: throughput and latency of mpstate's operations, each printed
 // beside the same loop over a plain boost::interprocess segment (the baseline).
 #include <sys/utsname.h>
-
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -14,12 +13,12 @@
 #include "baseline_workloads.hpp"
 #include "churn_report.hpp"
 #include "memory_report.hpp"
+#include "mpstate/core/auth.hpp"
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/mpstate.hpp"
-#include "mpstate_workloads.hpp"
-#include "mpstate/core/auth.hpp"
 #include "mpstate/version.hpp"
+#include "mpstate_workloads.hpp"
 
 namespace po = boost::program_options;
 using namespace mpstate::bench;
@@ -79,9 +78,10 @@ struct tls_certificate {
     if (!::mkdtemp(dir.data())) throw std::runtime_error("cannot make a directory in /tmp");
     cert = dir + "/cert.pem";
     key = dir + "/key.pem";
-    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-                            "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
-                            " >/dev/null 2>&1";
+    const std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+        "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert + " >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a certificate");
   }
   tls_certificate(const tls_certificate&) = delete;
@@ -99,19 +99,20 @@ int main(int argc, char** argv) {
   bench_options o;
   po::options_description desc("mpstate-bench --op OP [options]");
   desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
-      "op", po::value(&o.op), "get set add cas update fenced-set fenced-add lock sync-lock wait lookup dict-get dict-lookup "
-                            "json-dict-get queue memory churn (default get); fenced-set/-add: set/add given a held lock's "
-                            "fence; lock: a record's robust mutex; sync-lock: an mpstate::Lock "
-                            "acquire+release; dict-get: Dict::get of a bound key; dict-lookup: a name lookup per "
-                            "get; json-dict-get: one json value holding every key; queue: Queue put+get")(
+      "op", po::value(&o.op),
+      "get set add cas update fenced-set fenced-add lock sync-lock wait lookup dict-get dict-lookup "
+      "json-dict-get queue memory churn (default get); fenced-set/-add: set/add given a held lock's "
+      "fence; lock: a record's robust mutex; sync-lock: an mpstate::Lock "
+      "acquire+release; dict-get: Dict::get of a bound key; dict-lookup: a name lookup per "
+      "get; json-dict-get: one json value holding every key; queue: Queue put+get")(
       "procs", po::value(&o.procs), "worker processes, started together (default 1)")(
       "seconds", po::value(&o.seconds), "timed seconds per run (default 1)")(
       "value-size", po::value(&o.value_size), "8: int64; more: a string of that many bytes")(
       "variables", po::value(&o.variables), "variables the workers spread over (default 1)")(
-      "transport", po::value(&o.transport), "local | socket | tcp (loopback, with a key) | tls (the same in TLS, "
-                                          "with a certificate openssl makes) | redis (the Redis backend, --redis URL; "
-                                          "default local)")(
-      "pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
+      "transport", po::value(&o.transport),
+      "local | socket | tcp (loopback, with a key) | tls (the same in TLS, "
+      "with a certificate openssl makes) | redis (the Redis backend, --redis URL; "
+      "default local)")("pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
       "busy-poll", po::value(&o.busy_poll_us), "start the embedded manager with --busy-poll USEC (default 0)")(
       "redis", po::value(&o.redis), "--transport redis: the Client's Redis URL (redis+unix:///PATH?prefix=P)")(
       "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
@@ -156,7 +157,8 @@ int main(int argc, char** argv) {
           key_file.emplace(target.key);
           mo.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_file->path};
         }
-        if (o.busy_poll_us > 0) mo.extra_args.insert(mo.extra_args.end(), {"--busy-poll", std::to_string(o.busy_poll_us)});
+        if (o.busy_poll_us > 0)
+          mo.extra_args.insert(mo.extra_args.end(), {"--busy-poll", std::to_string(o.busy_poll_us)});
         if (o.transport == "tls") {
           tls_files.emplace();
           mo.extra_args.insert(mo.extra_args.end(), {"--tls-cert", tls_files->cert, "--tls-key", tls_files->key});

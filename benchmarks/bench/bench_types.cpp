@@ -7,12 +7,18 @@
 namespace mpstate::bench {
 
 nlohmann::json run_result::to_json() const {
-  return {{"system", system},       {"variant", variant},
-          {"op", op},               {"procs", procs},
-          {"value_size", value_size}, {"variables", variables},
-          {"ops_per_s", ops_per_s}, {"per_process_ops_per_s", per_process_ops_per_s},
-          {"p50_ns", p50_ns},       {"p99_ns", p99_ns},
-          {"p999_ns", p999_ns},     {"check", check}};
+  return {{"system", system},
+          {"variant", variant},
+          {"op", op},
+          {"procs", procs},
+          {"value_size", value_size},
+          {"variables", variables},
+          {"ops_per_s", ops_per_s},
+          {"per_process_ops_per_s", per_process_ops_per_s},
+          {"p50_ns", p50_ns},
+          {"p99_ns", p99_ns},
+          {"p999_ns", p999_ns},
+          {"check", check}};
 }
 
 run_result summarise(const std::string& system, const std::string& variant, const bench_options& o,

@@ -12,18 +12,18 @@
 namespace mpstate::bench {
 
 struct bench_options {
-  std::string op = "get";          // get set add cas update lock wait lookup memory
-  int procs = 1;                   // forked worker processes
-  double seconds = 1.0;            // timed part of each run
-  std::size_t value_size = 8;      // 8: int64; more: a string of that many bytes
-  std::size_t variables = 1;       // variables the workers spread over
-  std::string transport = "local"; // local | socket | tcp | tls
-  long busy_poll_us = 0;           // the embedded manager's --busy-poll
-  std::string redis;               // --transport redis: the Redis URL (the Redis backend)
-  int pipeline = 1;                // socket requests in flight per worker
-  std::string system = "both";     // mpstate | baseline | both
-  std::string manager;             // use this running manager (default: an embedded one)
-  std::uint64_t cycles = 1'000'000; // churn: create+delete cycles
+  std::string op = "get";            // get set add cas update lock wait lookup memory
+  int procs = 1;                     // forked worker processes
+  double seconds = 1.0;              // timed part of each run
+  std::size_t value_size = 8;        // 8: int64; more: a string of that many bytes
+  std::size_t variables = 1;         // variables the workers spread over
+  std::string transport = "local";   // local | socket | tcp | tls
+  long busy_poll_us = 0;             // the embedded manager's --busy-poll
+  std::string redis;                 // --transport redis: the Redis URL (the Redis backend)
+  int pipeline = 1;                  // socket requests in flight per worker
+  std::string system = "both";       // mpstate | baseline | both
+  std::string manager;               // use this running manager (default: an embedded one)
+  std::uint64_t cycles = 1'000'000;  // churn: create+delete cycles
   bool json = false;
 };
 
@@ -32,7 +32,7 @@ struct worker_slot {
   static constexpr std::uint32_t max_samples = 1 << 16;
   std::uint64_t ops = 0;
   std::uint64_t elapsed_ns = 0;
-  std::uint64_t checked = 0;   // op-specific count for the correctness check (e.g. cas successes)
+  std::uint64_t checked = 0;  // op-specific count for the correctness check (e.g. cas successes)
   std::uint32_t sample_count = 0;
   std::uint32_t sample_stride = 1;
   std::uint64_t sample_tick = 0;
@@ -68,8 +68,7 @@ void timed_loop(worker_slot& slot, double seconds, int batch, Op&& op) {
     if (t1 >= end) break;
   }
   slot.ops = i;
-  slot.elapsed_ns = static_cast<std::uint64_t>(
-      std::chrono::duration<double, std::nano>(clock::now() - start).count());
+  slot.elapsed_ns = static_cast<std::uint64_t>(std::chrono::duration<double, std::nano>(clock::now() - start).count());
 }
 
 struct run_result {

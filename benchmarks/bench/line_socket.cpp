@@ -60,7 +60,8 @@ void line_socket::start_tls() {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   tls_context_ = ctx;
   const char* ca = std::getenv("MPSTATE_TLS_CA");
-  if (!ca || SSL_CTX_load_verify_locations(ctx, ca, nullptr) != 1) throw std::runtime_error("tls://: no $MPSTATE_TLS_CA");
+  if (!ca || SSL_CTX_load_verify_locations(ctx, ca, nullptr) != 1)
+    throw std::runtime_error("tls://: no $MPSTATE_TLS_CA");
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   SSL* ssl = SSL_new(ctx);
   tls_ = ssl;

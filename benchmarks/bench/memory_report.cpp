@@ -30,7 +30,8 @@ nlohmann::json measure_memory() {
   {
     line_socket s(manager.socket_path());
     std::string batch;
-    for (int i = 0; i < created; ++i) batch += R"({"op":"create","type":"int64","name":"mem/v)" + std::to_string(i) + "\"}\n";
+    for (int i = 0; i < created; ++i)
+      batch += R"({"op":"create","type":"int64","name":"mem/v)" + std::to_string(i) + "\"}\n";
     s.send(batch);
     s.read_responses(created);
   }
@@ -43,7 +44,8 @@ nlohmann::json measure_memory() {
   constexpr int connected = 1000;
   for (int i = 0; i < connected; ++i) {
     clients.push_back(std::make_unique<line_socket>(manager.socket_path()));
-    clients.back()->send(R"({"op":"hello"})" "\n");
+    clients.back()->send(R"({"op":"hello"})"
+                         "\n");
   }
   for (auto& c : clients) c->read_line();  // every one is served
   const std::uint64_t seen_connections = stat()["connections"];

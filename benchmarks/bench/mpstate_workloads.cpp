@@ -63,8 +63,8 @@ void raw_socket_loop(const bench_options& o, const mpstate_target& t, int rank, 
                            : R"({"op":"set","name":")" + name + "\",\"value\":\"" + p + "\"}\n";
     }
     if (o.op == "cas" && int_values(o)) {  // one worker on one variable: each stores; else some do
-      return R"({"op":"cas","name":")" + name + "\",\"expected\":" + std::to_string(i) + ",\"desired\":" +
-             std::to_string(i + 1) + "}\n";
+      return R"({"op":"cas","name":")" + name + "\",\"expected\":" + std::to_string(i) +
+             ",\"desired\":" + std::to_string(i + 1) + "}\n";
     }
     throw std::runtime_error("--pipeline > 1 supports get, set, add, cas");
   };
@@ -91,8 +91,7 @@ std::vector<Value<T>> bind_all(const Client& client, const mpstate_target& t) {
 
 // get/set/add/cas/update through bound proxies.
 template <class T>
-void proxy_loop(const bench_options& o, const Client& client, const mpstate_target& t, int rank,
-                worker_slot& slot) {
+void proxy_loop(const bench_options& o, const Client& client, const mpstate_target& t, int rank, worker_slot& slot) {
   std::vector<Value<T>> vs = bind_all<T>(client, t);
   cursor c{rank % vs.size(), vs.size()};
   const int batch = o.transport == "local" ? 64 : 1;
@@ -103,18 +102,27 @@ void proxy_loop(const bench_options& o, const Client& client, const mpstate_targ
   auto body = [&](auto&& op) { timed_loop(slot, o.seconds, batch, op); };
   if (o.op == "get") {
     body([&](std::uint64_t) {
-      if constexpr (std::is_same_v<T, std::string>) sink = static_cast<std::int64_t>(vs[c.next()].get().size());
-      else sink = vs[c.next()].get();
+      if constexpr (std::is_same_v<T, std::string>)
+        sink = static_cast<std::int64_t>(vs[c.next()].get().size());
+      else
+        sink = vs[c.next()].get();
     });
   } else if (o.op == "set") {
     body([&](std::uint64_t i) {
-      if constexpr (std::is_same_v<T, std::string>) vs[c.next()].set(value);
-      else vs[c.next()].set(static_cast<std::int64_t>(i));
+      if constexpr (std::is_same_v<T, std::string>)
+        vs[c.next()].set(value);
+      else
+        vs[c.next()].set(static_cast<std::int64_t>(i));
     });
   } else if (o.op == "update") {
     body([&](std::uint64_t) {
-      if constexpr (std::is_same_v<T, std::string>) vs[c.next()].update([](std::string s) { s[0] ^= 1; return s; });
-      else vs[c.next()].update([](std::int64_t v) { return v + 1; });
+      if constexpr (std::is_same_v<T, std::string>)
+        vs[c.next()].update([](std::string s) {
+          s[0] ^= 1;
+          return s;
+        });
+      else
+        vs[c.next()].update([](std::int64_t v) { return v + 1; });
     });
   } else if constexpr (std::is_same_v<T, std::int64_t>) {
     if (o.op == "fenced-set" || o.op == "fenced-add") {
@@ -123,8 +131,10 @@ void proxy_loop(const bench_options& o, const Client& client, const mpstate_targ
       Lock lock = client.lock("bench/fence-" + std::to_string(rank));
       lock.acquire();
       const Fence fence = lock.fence();
-      if (o.op == "fenced-set") body([&](std::uint64_t i) { vs[c.next()].set(static_cast<std::int64_t>(i), fence); });
-      else body([&](std::uint64_t) { vs[c.next()].add(1, fence); });
+      if (o.op == "fenced-set")
+        body([&](std::uint64_t i) { vs[c.next()].set(static_cast<std::int64_t>(i), fence); });
+      else
+        body([&](std::uint64_t) { vs[c.next()].add(1, fence); });
       lock.release();
     } else if (o.op == "add") {
       body([&](std::uint64_t) { vs[c.next()].add(1); });
@@ -188,8 +198,10 @@ void create_redis_variables(const bench_options& o, mpstate_target& t) {
   };
   for (std::size_t i = 0; i < o.variables; ++i) {
     t.names.push_back("bench/v" + std::to_string(i));
-    if (int_values(o)) fresh(t.names.back(), std::int64_t{0});
-    else fresh(t.names.back(), payload(o));
+    if (int_values(o))
+      fresh(t.names.back(), std::int64_t{0});
+    else
+      fresh(t.names.back(), payload(o));
   }
   fresh("bench/stamp", std::int64_t{0});
   fresh("bench/acks", std::int64_t{0});
@@ -202,12 +214,13 @@ void create_variables(const bench_options& o, mpstate_target& t) {
   for (std::size_t i = 0; i < o.variables; ++i) {
     t.names.push_back("bench/v" + std::to_string(i));
     lines.push_back(int_values(o) ? R"({"op":"create","type":"int64","name":")" + t.names.back() + "\"}\n"
-                                  : R"({"op":"create","type":"string","capacity":)" +
-                                        std::to_string(o.value_size) + R"(,"name":")" + t.names.back() +
-                                        R"(","value":")" + payload(o) + "\"}\n");
+                                  : R"({"op":"create","type":"string","capacity":)" + std::to_string(o.value_size) +
+                                        R"(,"name":")" + t.names.back() + R"(","value":")" + payload(o) + "\"}\n");
   }
-  lines.push_back(R"({"op":"create","type":"int64","name":"bench/stamp"})" "\n");
-  lines.push_back(R"({"op":"create","type":"int64","name":"bench/acks"})" "\n");
+  lines.push_back(R"({"op":"create","type":"int64","name":"bench/stamp"})"
+                  "\n");
+  lines.push_back(R"({"op":"create","type":"int64","name":"bench/acks"})"
+                  "\n");
   pipelined(s, lines);
 }
 
@@ -220,12 +233,16 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   if ((o.op == "lock" || o.op == "lookup") && !local) throw std::runtime_error(o.op + " is local only");
   if (o.op == "wait" && o.procs < 2) throw std::runtime_error("wait needs --procs 2 or more");
   if (o.op == "wait") {
-    Client parent(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
+    Client parent(ClientOptions{
+        .manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
     parent.value<std::int64_t>("bench/acks").set(0);
     parent.value<std::int64_t>("bench/stamp").set(0);
   }
   if (is_container_op(o.op)) {
-    create_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key}));
+    create_containers(o, Client(ClientOptions{.manager_name = t.manager_name,
+                                              .socket_path = t.socket_path,
+                                              .transport = Transport::automatic,
+                                              .key = t.key}));
   }
   process_pool pool(o.procs);
   std::optional<Client> client;
@@ -236,7 +253,10 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
         if (o.op == "lock" || o.op == "lookup") {
           segment = core::segment::open(core::segment_name(t.manager_name));
         } else if (!(o.pipeline > 1 && !local)) {
-          client.emplace(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = local ? Transport::local : Transport::socket, .key = t.key});
+          client.emplace(ClientOptions{.manager_name = t.manager_name,
+                                       .socket_path = t.socket_path,
+                                       .transport = local ? Transport::local : Transport::socket,
+                                       .key = t.key});
           if (o.op == "wait") stamp_seen = client->value<std::int64_t>("bench/stamp").version();
         }
       },
@@ -263,10 +283,13 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
           }
           return;
         }
-        if (int_values(o)) proxy_loop<std::int64_t>(o, *client, t, rank, slot);
-        else proxy_loop<std::string>(o, *client, t, rank, slot);
+        if (int_values(o))
+          proxy_loop<std::int64_t>(o, *client, t, rank, slot);
+        else
+          proxy_loop<std::string>(o, *client, t, rank, slot);
       });
-  std::string variant = local ? "local" : (o.pipeline > 1 ? o.transport + "-p" + std::to_string(o.pipeline) : o.transport);
+  std::string variant =
+      local ? "local" : (o.pipeline > 1 ? o.transport + "-p" + std::to_string(o.pipeline) : o.transport);
   if (!local && o.busy_poll_us > 0) variant += "-busy" + std::to_string(o.busy_poll_us);  // the manager polls
   out = summarise("mpstate", variant, o, pool.slots());
   if (o.op == "wait") {  // rounds per second come from the writer alone
@@ -280,17 +303,22 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   if (int_values(o) && (o.op == "add" || o.op == "update" || o.op == "fenced-add")) out.check = check_counts(t, total);
   if (o.op == "cas") out.check = check_counts(t, checked);
   if (is_container_op(o.op)) {
-    out.check = check_containers(o, Client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key}));
+    out.check = check_containers(o, Client(ClientOptions{.manager_name = t.manager_name,
+                                                         .socket_path = t.socket_path,
+                                                         .transport = Transport::automatic,
+                                                         .key = t.key}));
   }
   if (o.op == "sync-lock") {  // every timed acquire went through the lock (warm-up ones too)
-    Client c(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
+    Client c(ClientOptions{
+        .manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
     auto taken = c.lock("bench/lock").state().at("acquisitions").get<std::uint64_t>();
     out.check = taken >= total ? "ok" : "lost: " + std::to_string(taken) + " acquisitions < " + std::to_string(total);
   }
 }
 
 std::string check_counts(const mpstate_target& t, std::uint64_t expected) {
-  Client client(ClientOptions{.manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
+  Client client(ClientOptions{
+      .manager_name = t.manager_name, .socket_path = t.socket_path, .transport = Transport::automatic, .key = t.key});
   std::uint64_t sum = 0;
   for (const auto& n : t.names) {
     auto v = client.value<std::int64_t>(n);

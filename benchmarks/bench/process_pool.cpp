@@ -35,8 +35,7 @@ process_pool::process_pool(int procs) : procs_(procs) {
 
 process_pool::~process_pool() { munmap(area_, area_size(procs_)); }
 
-void process_pool::run(const std::function<void(int)>& setup,
-                       const std::function<void(int, worker_slot&)>& body) {
+void process_pool::run(const std::function<void(int)>& setup, const std::function<void(int, worker_slot&)>& body) {
   std::vector<pid_t> pids;
   for (int rank = 0; rank < procs_; ++rank) {
     pid_t pid = fork();

@@ -18,8 +18,7 @@ class process_pool {
 
   // Forks the workers; each runs setup(rank), waits at the barrier, then body(rank, slot).
   // Returns when all have exited. Throws when one fails (its message included).
-  void run(const std::function<void(int rank)>& setup,
-           const std::function<void(int rank, worker_slot& slot)>& body);
+  void run(const std::function<void(int rank)>& setup, const std::function<void(int rank, worker_slot& slot)>& body);
   std::vector<const worker_slot*> slots() const;
 
  private:

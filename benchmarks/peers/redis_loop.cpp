@@ -29,8 +29,8 @@ redisContext* connect(const std::string& socket, int port) {
 }
 
 // One worker: waits for the start byte, runs, writes its result line to `out`.
-void worker(const std::string& socket, int port, const std::string& op, double seconds, int ready_fd,
-            int start_fd, int out_fd) {
+void worker(const std::string& socket, int port, const std::string& op, double seconds, int ready_fd, int start_fd,
+            int out_fd) {
   redisContext* c = connect(socket, port);
   char go = 'r';
   if (write(ready_fd, &go, 1) != 1) _exit(3);
@@ -38,12 +38,15 @@ void worker(const std::string& socket, int port, const std::string& op, double s
   std::vector<double> samples;
   std::uint64_t ops = 0;
   const auto begin = std::chrono::steady_clock::now();
-  const auto end = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end =
+      begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
   while (true) {
     auto t0 = std::chrono::steady_clock::now();
-    redisReply* r = op == "get" ? static_cast<redisReply*>(redisCommand(c, "GET bench:v0"))
-                    : op == "set" ? static_cast<redisReply*>(redisCommand(c, "SET bench:v0 %llu", static_cast<unsigned long long>(ops)))
-                                  : static_cast<redisReply*>(redisCommand(c, "INCR bench:counter"));
+    redisReply* r =
+        op == "get" ? static_cast<redisReply*>(redisCommand(c, "GET bench:v0"))
+        : op == "set"
+            ? static_cast<redisReply*>(redisCommand(c, "SET bench:v0 %llu", static_cast<unsigned long long>(ops)))
+            : static_cast<redisReply*>(redisCommand(c, "INCR bench:counter"));
     if (!r) _exit(4);
     freeReplyObject(r);
     auto t1 = std::chrono::steady_clock::now();
@@ -71,11 +74,16 @@ int main(int argc, char** argv) {
   double seconds = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--socket") socket = v;
-    else if (k == "--port") port = std::stoi(v);
-    else if (k == "--op") op = v;
-    else if (k == "--procs") procs = std::stoi(v);
-    else if (k == "--seconds") seconds = std::stod(v);
+    if (k == "--socket")
+      socket = v;
+    else if (k == "--port")
+      port = std::stoi(v);
+    else if (k == "--op")
+      op = v;
+    else if (k == "--procs")
+      procs = std::stoi(v);
+    else if (k == "--seconds")
+      seconds = std::stod(v);
   }
   if ((socket.empty() && port == 0) || (op != "get" && op != "set" && op != "incr") || procs < 1) {
     std::cerr << "usage: redis-loop (--socket PATH | --port PORT) --op get|set|incr --procs N --seconds S\n";
@@ -127,7 +135,9 @@ int main(int argc, char** argv) {
     for (double s : line["samples"]) samples.push_back(s);
   }
   std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) { return samples.empty() ? 0.0 : samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))]; };
+  auto at = [&](double q) {
+    return samples.empty() ? 0.0 : samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * samples.size()))];
+  };
   std::string check = "n/a";
   if (op == "incr") {
     redisReply* r = static_cast<redisReply*>(redisCommand(setup, "GET bench:counter"));
@@ -137,8 +147,8 @@ int main(int argc, char** argv) {
   redisFree(setup);
   double sum = 0;
   for (double r : rates) sum += r;
-  nlohmann::json out = {{"ops_per_s", sum}, {"per_process_ops_per_s", rates}, {"p50_ns", at(0.5)},
-                        {"p99_ns", at(0.99)}, {"p999_ns", at(0.999)}, {"check", check}};
+  nlohmann::json out = {{"ops_per_s", sum},   {"per_process_ops_per_s", rates}, {"p50_ns", at(0.5)},
+                        {"p99_ns", at(0.99)}, {"p999_ns", at(0.999)},           {"check", check}};
   std::cout << out.dump() << "\n";
   return static_cast<int>(rates.size()) == procs ? 0 : 1;
 }

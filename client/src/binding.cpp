@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <mutex>
-#include <utility>
 #include <unordered_set>
+#include <utility>
 
 #include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/names.hpp"
@@ -104,8 +104,8 @@ binding::binding(std::shared_ptr<client_core> core, std::string_view name, core:
   }
   nlohmann::json got = remote({{"op", "get"}});
   if (got.at("type") != core::to_string(type)) {
-    throw error(errc::type_mismatch, "variable '" + name_ + "' is " + got.at("type").get<std::string>() +
-                                         ", not " + std::string(core::to_string(type)));
+    throw error(errc::type_mismatch, "variable '" + name_ + "' is " + got.at("type").get<std::string>() + ", not " +
+                                         std::string(core::to_string(type)));
   }
 }
 
@@ -141,8 +141,8 @@ binding::binding(binding&& other) noexcept
 }
 
 void binding::throw_holds(const nlohmann::json& value) const {
-  throw error(errc::type_mismatch, "variable '" + name_ + "' now holds a JSON " + value.type_name() + ", not a value of type " +
-                                       std::string(core::to_string(type_)));
+  throw error(errc::type_mismatch, "variable '" + name_ + "' now holds a JSON " + value.type_name() +
+                                       ", not a value of type " + std::string(core::to_string(type_)));
 }
 
 nlohmann::json binding::remote(nlohmann::json request, std::uint64_t* session) const {
@@ -174,8 +174,9 @@ void check_fence(const Fence& fence) {
   if (!fence) throw error(errc::invalid_argument, "an empty Fence: its lock is not held through that proxy");
   const binding* lock = fence.lock_binding();
   if (lock && fence.session() != 0 && fence.session() != lock->client().session()) {
-    throw error(errc::ownership_lost, "'" + fence.lock() + "': the connection this process held it over broke "
-                                      "since; the manager ended that lease and freed what it held");
+    throw error(errc::ownership_lost, "'" + fence.lock() +
+                                          "': the connection this process held it over broke "
+                                          "since; the manager ended that lease and freed what it held");
   }
 }
 }  // namespace
@@ -218,9 +219,7 @@ std::uint64_t binding::wait_for_change(std::uint64_t seen, std::chrono::nanoseco
     return v;
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  return remote({{"op", "wait"}, {"version", seen}, {"timeout_ms", ms}})
-      .at("version")
-      .get<std::uint64_t>();
+  return remote({{"op", "wait"}, {"version", seen}, {"timeout_ms", ms}}).at("version").get<std::uint64_t>();
 }
 
 }  // namespace mpstate::detail

@@ -18,7 +18,8 @@ std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
     const std::string& url = detail::is_redis_url(o.manager_name) ? o.manager_name : o.socket_path;
     detail::parse_redis_url(url);  // a bad address is invalid_argument, not "unavailable"
     if (o.transport == Transport::local) {
-      throw error(errc::invalid_argument, "Redis cannot be mapped (Transport::local): " + detail::parse_redis_url(url).text);
+      throw error(errc::invalid_argument,
+                  "Redis cannot be mapped (Transport::local): " + detail::parse_redis_url(url).text);
     }
     return std::make_shared<detail::client_core>(url, "", false, false);
   }
@@ -59,30 +60,27 @@ nlohmann::json semaphore_shape(std::int64_t permits, PermitRecovery recovery) {
 Semaphore Client::semaphore(std::string_view name, std::int64_t permits, PermitRecovery recovery) const {
   return ensure_bound<Semaphore>(name, "semaphore", semaphore_shape(permits, recovery));
 }
-BoundedSemaphore Client::bounded_semaphore(std::string_view name, std::int64_t permits,
-                                           PermitRecovery recovery) const {
+BoundedSemaphore Client::bounded_semaphore(std::string_view name, std::int64_t permits, PermitRecovery recovery) const {
   return ensure_bound<BoundedSemaphore>(name, "bounded_semaphore", semaphore_shape(permits, recovery));
 }
 Event Client::event(std::string_view name) const { return ensure_bound<Event>(name, "event", nullptr); }
-Condition Client::condition(std::string_view name) const {
-  return ensure_bound<Condition>(name, "condition", nullptr);
-}
+Condition Client::condition(std::string_view name) const { return ensure_bound<Condition>(name, "condition", nullptr); }
 Barrier Client::barrier(std::string_view name, std::int64_t parties) const {
   return ensure_bound<Barrier>(name, "barrier", parties);
 }
 
 LoopState Client::loop(std::string_view name) const { return ensure_bound<LoopState>(name, "loop", nullptr); }
 
-void Client::create_variable(std::string_view name, std::string_view type,
-                             const nlohmann::json& initial, std::uint64_t capacity) const {
+void Client::create_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
+                             std::uint64_t capacity) const {
   nlohmann::json req = {{"op", "create"}, {"name", name}, {"type", type}};
   if (!initial.is_null()) req["value"] = initial;
   if (capacity) req["capacity"] = capacity;
   core_->call(req);
 }
 
-void Client::ensure_variable(std::string_view name, std::string_view type,
-                             const nlohmann::json& initial, std::uint64_t capacity) const {
+void Client::ensure_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
+                             std::uint64_t capacity) const {
   if (core::segment* s = core_->segment(); s && s->find(name)) return;  // no round trip
   try {
     create_variable(name, type, initial, capacity);
@@ -98,8 +96,10 @@ bool Client::set_collectable(std::string_view name, bool collectable) const {
   if (!s) return false;
   core::variable_record* r = s->find(name, /*bind=*/true);  // bound: not freed meanwhile
   if (!r) return false;
-  if (collectable) r->flags.fetch_or(core::record_flag_collectable, std::memory_order_acq_rel);
-  else r->flags.fetch_and(~core::record_flag_collectable, std::memory_order_acq_rel);
+  if (collectable)
+    r->flags.fetch_or(core::record_flag_collectable, std::memory_order_acq_rel);
+  else
+    r->flags.fetch_and(~core::record_flag_collectable, std::memory_order_acq_rel);
   detail::give_back(*core_, r, std::string(name));
   return true;
 }

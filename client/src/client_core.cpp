@@ -115,8 +115,8 @@ void client_core::open_new_channel() {
   if (now.empty() || now == incarnation_) return;
   const std::string before = std::exchange(incarnation_, now);
   throw error(errc::manager_unavailable,
-              "the manager at " + socket_path_ + " came back with a new segment (incarnation " + before + ", now " + now +
-                  "): the variables this client knew are gone with the old one" +
+              "the manager at " + socket_path_ + " came back with a new segment (incarnation " + before + ", now " +
+                  now + "): the variables this client knew are gone with the old one" +
                   (segment_ ? "; connect again to map the new one" : "; requests from now on go to the new one"));
 }
 

@@ -83,8 +83,8 @@ std::vector<std::string> Namespace::names() const { return detail::child_keys(*c
 
 nlohmann::json Namespace::to_json() const {
   const std::string under = name_ + "/";
-  nlohmann::json dump = core_->segment() ? core::dump_json(*core_->segment(), under)
-                                         : core_->call({{"op", "dump"}, {"prefix", under}});
+  nlohmann::json dump =
+      core_->segment() ? core::dump_json(*core_->segment(), under) : core_->call({{"op", "dump"}, {"prefix", under}});
   nlohmann::json out = nlohmann::json::object();
   for (const auto& v : dump.at("variables")) {
     std::string key = v.at("name").get<std::string>().substr(under.size());

@@ -36,8 +36,9 @@ std::optional<std::uint64_t> LoopState::owner_epoch() const {
   if (epoch == 0) return std::nullopt;
   const std::uint64_t session = session_.load(std::memory_order_relaxed);
   if (session != 0 && session != binding_.client().session()) {
-    throw error(errc::ownership_lost, "loop '" + name() + "': the connection this process ran it over broke "
-                                      "since; the manager ended that lease and failed the loop");
+    throw error(errc::ownership_lost, "loop '" + name() +
+                                          "': the connection this process ran it over broke "
+                                          "since; the manager ended that lease and failed the loop");
   }
   return epoch;
 }
@@ -84,8 +85,7 @@ LoopInfo LoopState::info() const {
 
 LoopPhase LoopState::request_stop() {
   if (core::variable_record* r = binding_.record()) return core::request_loop_stop(*r);
-  return core::loop_phase_from_string(
-      binding_.remote({{"op", "loop_request_stop"}}).at("state").get<std::string>());
+  return core::loop_phase_from_string(binding_.remote({{"op", "loop_request_stop"}}).at("state").get<std::string>());
 }
 
 LoopPhase LoopState::wait_for(LoopPhase target, milliseconds timeout) const {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/manager.hpp"
 
-#include "mpstate/detail/binding.hpp"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "mpstate/core/names.hpp"
+#include "mpstate/detail/binding.hpp"
 
 namespace mpstate {
 namespace {
@@ -28,8 +27,8 @@ std::string find_manager_executable(const std::string& configured) {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (fs::path candidate : {self.parent_path() / "mpstate-manager",
-                               self.parent_path().parent_path() / "manager" / "mpstate-manager"}) {
+    for (fs::path candidate :
+         {self.parent_path() / "mpstate-manager", self.parent_path().parent_path() / "manager" / "mpstate-manager"}) {
       if (fs::exists(candidate, ec)) return candidate.string();
     }
   }
@@ -60,8 +59,7 @@ Manager::Manager(std::string name, std::string socket_path, pid_t pid)
     : name_(std::move(name)), socket_path_(std::move(socket_path)), pid_(pid), started_by_(getpid()) {}
 
 Manager::Manager(Manager&& o) noexcept
-    : name_(std::move(o.name_)), socket_path_(std::move(o.socket_path_)), pid_(o.pid_),
-      started_by_(o.started_by_) {
+    : name_(std::move(o.name_)), socket_path_(std::move(o.socket_path_)), pid_(o.pid_), started_by_(o.started_by_) {
   o.pid_ = -1;
 }
 
@@ -81,8 +79,8 @@ Manager Manager::start(ManagerOptions o) {
   // No PR_SET_PDEATHSIG: a starter that dies (SIGKILL) must not take the segment from
   // the processes still using it; the manager watches its starter instead
   // (--starter-pid) and exits once nobody else uses it.
-  std::vector<std::string> args = {exe,      "--name",     o.name, "--size",      std::to_string(o.size),
-                                   "--socket", socket,     "--ready-fd", "3", "--starter-pid", std::to_string(getpid())};
+  std::vector<std::string> args = {exe,    "--name",     o.name, "--size",        std::to_string(o.size),  "--socket",
+                                   socket, "--ready-fd", "3",    "--starter-pid", std::to_string(getpid())};
   if (o.keep) args.push_back("--keep");
   for (uid_t uid : o.allowed_uids) {
     args.push_back("--allow-uid");
@@ -108,8 +106,8 @@ Manager Manager::start(ManagerOptions o) {
       ::fcntl(o.log_fd, F_SETFL, ::fcntl(o.log_fd, F_GETFL) | O_NONBLOCK);
       ::dup2(o.log_fd, STDERR_FILENO);
     }
-    ::dup2(ready[1], 3);                      // dup2 clears O_CLOEXEC on fd 3
-    ::close_range(4, ~0U, 0);                 // none of the parent's sockets or files
+    ::dup2(ready[1], 3);       // dup2 clears O_CLOEXEC on fd 3
+    ::close_range(4, ~0U, 0);  // none of the parent's sockets or files
     ::execvp(exe.c_str(), argv.data());
     ::_exit(127);
   }
@@ -129,8 +127,8 @@ Manager Manager::start(ManagerOptions o) {
     ::waitpid(pid, &status, 0);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (code == 3) throw error(errc::manager_running, "a manager already serves '" + o.name + "'");
-    throw error(errc::system_error, "manager '" + exe + "' exited with status " +
-                                        std::to_string(code) + " before it was ready");
+    throw error(errc::system_error,
+                "manager '" + exe + "' exited with status " + std::to_string(code) + " before it was ready");
   }
   return Manager(o.name, socket, pid);
 }

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "redis_channel.hpp"
 
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <sys/random.h>
-
 #include <chrono>
 
 #include "mpstate/core/names.hpp"
@@ -108,9 +107,12 @@ std::optional<json> redis_channel::round_trip(const json& request) {
 std::optional<json> redis_channel::value_call(value_op op, const std::string& name, const json& operand) {
   try {
     switch (op) {
-      case value_op::get: return read(name).value;
-      case value_op::set: return set(name, operand);
-      case value_op::add: return add(name, operand);
+      case value_op::get:
+        return read(name).value;
+      case value_op::set:
+        return set(name, operand);
+      case value_op::add:
+        return add(name, operand);
     }
     throw error(errc::internal, "unknown value op");
   } catch (...) {
@@ -127,39 +129,56 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
   using core::op_code;
   switch (spec->code) {
     case op_code::hello:
-      return {{"manager", url_.text}, {"segment", ""}, {"segment_size", 0}, {"layout_version", core::layout_version},
-              {"protocol_version", core::protocol_version}, {"manager_pid", 0}, {"version", std::string(version)},
+      return {{"manager", url_.text},
+              {"segment", ""},
+              {"segment_size", 0},
+              {"layout_version", core::layout_version},
+              {"protocol_version", core::protocol_version},
+              {"manager_pid", 0},
+              {"version", std::string(version)},
               {"backend", "redis"}};
-    case op_code::list: return list(request.value("prefix", ""));
-    case op_code::dump: return dump(request.value("prefix", ""));
+    case op_code::list:
+      return list(request.value("prefix", ""));
+    case op_code::dump:
+      return dump(request.value("prefix", ""));
     case op_code::stat:
-      return {{"backend", "redis"}, {"url", url_.text}, {"version", std::string(version)},
-              {"variables", list("").at("names").size()}, {"lease_ms", url_.lease.count()}};
-    case op_code::shutdown: throw error(errc::invalid_argument, "a Redis backend has no manager to shut down");
+      return {{"backend", "redis"},
+              {"url", url_.text},
+              {"version", std::string(version)},
+              {"variables", list("").at("names").size()},
+              {"lease_ms", url_.lease.count()}};
+    case op_code::shutdown:
+      throw error(errc::invalid_argument, "a Redis backend has no manager to shut down");
     case op_code::collect:  // unnamed variables are counted on a mapped segment only
     case op_code::auth:     // a manager's TCP handshake
       throw error(errc::unknown_op, "unknown op '" + op + "'");
-    default: return on_variable(*spec, request);
+    default:
+      return on_variable(*spec, request);
   }
 }
 
 json redis_channel::on_variable(const core::op_spec& spec, const json& request) {
   // Owned things are this process's leases: nobody acts for another process here.
-  if (request.contains("pid")) throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
+  if (request.contains("pid"))
+    throw error(errc::invalid_argument, "'pid' (acting for another process) is not available on Redis");
   const std::string name = required_name(request);
   const std::optional<fence_args> fence = fence_of(request);
-  if (fence && !(spec.flags & core::op_fenced)) throw error(errc::invalid_argument, "a 'fence' goes with set, add and cas only");
+  if (fence && !(spec.flags & core::op_fenced))
+    throw error(errc::invalid_argument, "a 'fence' goes with set, add and cas only");
   const fence_args* fenced = fence ? &*fence : nullptr;
   const std::string op(spec.name);
   using core::op_code;
   switch (spec.code) {
-    case op_code::create: return create(name, request);
+    case op_code::create:
+      return create(name, request);
     case op_code::get: {
       variable_state got = read(name);
       return {{"type", core::to_string(got.type)}, {"value", std::move(got.value)}, {"version", got.version}};
     }
-    case op_code::set: return {{"version", set(name, core::require_field(request, "value"), fenced)}};
-    case op_code::add: return {{"value", add(name, core::require_field(request, "delta"), fenced)}};
+    case op_code::set:
+      return {{"version", set(name, core::require_field(request, "value"), fenced)}};
+    case op_code::add:
+      return {{"value", add(name, core::require_field(request, "delta"), fenced)}};
     case op_code::cas:
       return cas(name, core::require_field(request, "expected"), core::require_field(request, "desired"), fenced);
     case op_code::delete_:
@@ -169,16 +188,21 @@ json redis_channel::on_variable(const core::op_spec& spec, const json& request) 
     case op_code::wait:
       return wait(name, core::require_field(request, "version").get<std::uint64_t>(),
                   request.value("timeout_ms", std::int64_t{1000}));
-    case op_code::grow: return {{"capacity", 0}, {"version", read(name).version}};  // Redis values grow as needed
+    case op_code::grow:
+      return {{"capacity", 0}, {"version", read(name).version}};  // Redis values grow as needed
     case op_code::acquire:
-    case op_code::release: return lock_op(op, name, request);
+    case op_code::release:
+      return lock_op(op, name, request);
     case op_code::loop_get:
     case op_code::loop_mark:
     case op_code::loop_heartbeat:
-    case op_code::loop_request_stop: return loop_op(op.substr(5), name, request);
+    case op_code::loop_request_stop:
+      return loop_op(op.substr(5), name, request);
     case op_code::queue_put:
-    case op_code::queue_get: return queue_op(op.substr(6), name, request);
-    case op_code::task_done: return queue_op("done", name, request);
+    case op_code::queue_get:
+      return queue_op(op.substr(6), name, request);
+    case op_code::task_done:
+      return queue_op("done", name, request);
     case op_code::event_set:
       run(scripts::event, name, {core::require_field(request, "set").get<bool>() ? "1" : "0", name});
       return json::object();
@@ -186,23 +210,28 @@ json redis_channel::on_variable(const core::op_spec& spec, const json& request) 
     case op_code::item_set:
     case op_code::list_append:
     case op_code::list_insert:
-    case op_code::list_pop: return items_op(op, name, request);
+    case op_code::list_pop:
+      return items_op(op, name, request);
     case op_code::barrier_arrive:
     case op_code::barrier_check:
     case op_code::barrier_abort:
     case op_code::barrier_reset:
-    case op_code::barrier_trip: return barrier_op(op.substr(8), name, request);
+    case op_code::barrier_trip:
+      return barrier_op(op.substr(8), name, request);
     case op_code::condition_wait:
     case op_code::condition_check:
-    case op_code::condition_cancel: return condition_op(op.substr(10), name, request);
-    case op_code::notify: return condition_op("notify", name, request);
+    case op_code::condition_cancel:
+      return condition_op(op.substr(10), name, request);
+    case op_code::notify:
+      return condition_op("notify", name, request);
     case op_code::hello:
     case op_code::list:
     case op_code::dump:
     case op_code::stat:
     case op_code::shutdown:
     case op_code::collect:
-    case op_code::auth: break;  // not about one variable: dispatch() answers them
+    case op_code::auth:
+      break;  // not about one variable: dispatch() answers them
   }
   throw error(errc::internal, "op '" + op + "' reached the per-variable dispatch");
 }
@@ -212,7 +241,8 @@ std::string redis_channel::hash_key(const std::string& name) const { return url_
 std::optional<redis_channel::fence_args> redis_channel::fence_of(const json& request) {
   auto it = request.find("fence");
   if (it == request.end()) return std::nullopt;
-  if (!it->is_object()) throw error(errc::bad_request, "field 'fence' must be an object {\"lock\": NAME, \"epoch\": N}");
+  if (!it->is_object())
+    throw error(errc::bad_request, "field 'fence' must be an object {\"lock\": NAME, \"epoch\": N}");
   fence_args f{core::require_string(*it, "lock"), epoch_text(*it)};
   core::validate_variable_name(f.lock);
   if (f.epoch.empty()) throw error(errc::missing_field, "missing field 'epoch' in 'fence'");
@@ -227,10 +257,11 @@ redis_reply redis_channel::run_write(const std::string& plain, const std::string
   keys.push_back(hash_key(fence->lock));
   keys.push_back(keys.back() + ":x");
   if (url_.how == redis_url::kind::cluster && hash_slot(keys[0]) != hash_slot(keys[4])) {
-    throw error(errc::invalid_argument, "on a Redis Cluster a fenced write needs its variable and its lock in one hash "
-                                        "slot: '" + name + "' is in slot " + std::to_string(hash_slot(keys[0])) + ", '" +
-                                            fence->lock + "' in " + std::to_string(hash_slot(keys[4])) +
-                                            " (docs/redis.md, \"Fenced writes\")");
+    throw error(errc::invalid_argument,
+                "on a Redis Cluster a fenced write needs its variable and its lock in one hash "
+                "slot: '" +
+                    name + "' is in slot " + std::to_string(hash_slot(keys[0])) + ", '" + fence->lock + "' in " +
+                    std::to_string(hash_slot(keys[4])) + " (docs/redis.md, \"Fenced writes\")");
   }
   args.push_back(fence->lock);
   args.push_back(fence->epoch);
@@ -334,7 +365,8 @@ redis_reply redis_channel::run(const std::string& script, const std::string& nam
   return link()->script(script, keys_of(name), args);
 }
 
-redis_reply redis_channel::run_on_value(const std::string& script, const std::string& name, std::vector<std::string> args) {
+redis_reply redis_channel::run_on_value(const std::string& script, const std::string& name,
+                                        std::vector<std::string> args) {
   return link()->script(script, value_keys(name), args);
 }
 
@@ -405,10 +437,14 @@ std::uint64_t redis_channel::set(const std::string& name, const json& value, con
   core::value_type t = cached_type(name).value_or(core::type_for_json(value));
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (t == value_type::array || t == value_type::list) {
-      if (fence) throw error(errc::type_mismatch, "fenced writes are for values; '" + name + "' is a " + std::string(core::to_string(t)));
+      if (fence)
+        throw error(errc::type_mismatch,
+                    "fenced writes are for values; '" + name + "' is a " + std::string(core::to_string(t)));
       return items_op("replace", name, {{"value", value}}).at("version").get<std::uint64_t>();
     }
-    if (!holds_a_value(t)) throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
+    if (!holds_a_value(t))
+      throw error(errc::type_mismatch,
+                  "variable '" + name + "' is " + std::string(core::to_string(t)) + ": set does not apply");
     std::vector<std::string> args = {std::string(core::to_string(t)), encode(name, t, value), name};
     redis_reply r = run_write(scripts::set, scripts::fenced_set, name, args, fence);
     if (r->type != REDIS_REPLY_INTEGER && reply_text(reply_element(r.get(), 0)) == "missing") {
@@ -436,25 +472,29 @@ json redis_channel::add(const std::string& name, const json& delta, const fence_
     remember_type(name, t);
   }
   if (t != core::value_type::uint64 && t != core::value_type::float64) {
-    throw error(errc::type_mismatch, "add applies to int64, uint64 and double; '" + name + "' is " + std::string(core::to_string(t)));
+    throw error(errc::type_mismatch,
+                "add applies to int64, uint64 and double; '" + name + "' is " + std::string(core::to_string(t)));
   }
   // uint64 and double: read, add in C++, store with cas (Lua numbers are doubles).
   while (true) {
     const json now = read(name).value;
     json next;
     if (t == core::value_type::float64) {
-      next = core::double_to_json(*core::double_from_json(now) + *core::double_from_json(json::parse(encode(name, t, delta))));
+      next = core::double_to_json(*core::double_from_json(now) +
+                                  *core::double_from_json(json::parse(encode(name, t, delta))));
     } else {
       const auto base = now.get<std::uint64_t>();
       if (!delta.is_number_integer()) throw error(errc::type_mismatch, "a uint64 takes an integer delta");
       const bool negative = delta.is_number_integer() && !delta.is_number_unsigned() && delta.get<std::int64_t>() < 0;
       if (negative) {
         const auto down = static_cast<std::uint64_t>(-(delta.get<std::int64_t>() + 1)) + 1;
-        if (down > base) throw error(errc::out_of_range, "adding " + delta.dump() + " to '" + name + "' would go below 0");
+        if (down > base)
+          throw error(errc::out_of_range, "adding " + delta.dump() + " to '" + name + "' would go below 0");
         next = base - down;
       } else {
         const auto up = delta.get<std::uint64_t>();
-        if (base + up < base) throw error(errc::out_of_range, "adding " + delta.dump() + " to '" + name + "' would overflow uint64");
+        if (base + up < base)
+          throw error(errc::out_of_range, "adding " + delta.dump() + " to '" + name + "' would overflow uint64");
         next = base + up;
       }
     }
@@ -466,9 +506,11 @@ json redis_channel::add(const std::string& name, const json& delta, const fence_
 json redis_channel::cas(const std::string& name, const json& expected, const json& desired, const fence_args* fence) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const core::value_type t = type_of(name);
-    if (!holds_a_value(t)) throw error(errc::type_mismatch, "cas does not apply to " + std::string(core::to_string(t)) + " '" + name + "'");
-    redis_reply r = run_write(scripts::cas, scripts::fenced_cas, name,
-                              {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name}, fence);
+    if (!holds_a_value(t))
+      throw error(errc::type_mismatch, "cas does not apply to " + std::string(core::to_string(t)) + " '" + name + "'");
+    redis_reply r =
+        run_write(scripts::cas, scripts::fenced_cas, name,
+                  {std::string(core::to_string(t)), encode(name, t, expected), encode(name, t, desired), name}, fence);
     if (const redisReply* ok = reply_element(r.get(), 0); ok->type == REDIS_REPLY_INTEGER) {
       return {{"ok", ok->integer == 1}, {"value", json::parse(reply_text(reply_element(r.get(), 1)))}};
     }
@@ -498,7 +540,8 @@ json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64
     const std::int64_t slice = woken ? 0 : std::clamp<std::int64_t>(left, 0, 30'000);
     std::uint64_t now = seen;
     try {
-      now = std::stoull(reply_text(run_on_value(scripts::watch, name, {std::to_string(seen), std::to_string(slice), name, grace}).get()));
+      now = std::stoull(reply_text(
+          run_on_value(scripts::watch, name, {std::to_string(seen), std::to_string(slice), name, grace}).get()));
     } catch (const error& e) {  // deleted while we waited: that is a change (as with a manager)
       if (first || e.code() != errc::not_found) throw;
       return {{"version", seen + 1}, {"changed", true}};
@@ -542,8 +585,13 @@ json redis_channel::dump(const std::string& prefix) {
   for (const auto& name : names) {
     try {
       variable_state got = read(name.get<std::string>());
-      variables.push_back({{"name", name}, {"type", core::to_string(got.type)}, {"version", got.version}, {"capacity", 0},
-                           {"last_writer_pid", 0}, {"last_write_ns", 0}, {"value", std::move(got.value)}});
+      variables.push_back({{"name", name},
+                           {"type", core::to_string(got.type)},
+                           {"version", got.version},
+                           {"capacity", 0},
+                           {"last_writer_pid", 0},
+                           {"last_write_ns", 0},
+                           {"value", std::move(got.value)}});
     } catch (const error& e) {
       if (e.code() != errc::not_found) throw;  // deleted meanwhile: left out
     }

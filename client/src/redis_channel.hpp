@@ -18,8 +18,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -39,7 +39,8 @@ class redis_channel : public request_channel {
   explicit redis_channel(const std::string& address);
   ~redis_channel() override;
   std::optional<nlohmann::json> round_trip(const nlohmann::json& request) override;
-  std::optional<nlohmann::json> value_call(value_op op, const std::string& name, const nlohmann::json& operand) override;
+  std::optional<nlohmann::json> value_call(value_op op, const std::string& name,
+                                           const nlohmann::json& operand) override;
   pid_t owner_pid() const override { return owner_pid_; }
   bool outlives_errors() const override { return true; }  // its leases must go on being renewed
   bool concurrent() const override { return true; }       // a link per call in flight (redis_link_pool)
@@ -82,7 +83,7 @@ class redis_channel : public request_channel {
   redis_reply run_write(const std::string& plain, const std::string& fenced, const std::string& name,
                         std::vector<std::string> args, const fence_args* fence, bool all_keys = false);
   std::uint64_t set(const std::string& name, const json& value, const fence_args* fence = nullptr);  // the version
-  json add(const std::string& name, const json& delta, const fence_args* fence = nullptr);          // the new value
+  json add(const std::string& name, const json& delta, const fence_args* fence = nullptr);           // the new value
   json cas(const std::string& name, const json& expected, const json& desired, const fence_args* fence = nullptr);
   json wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms);
   json list(const std::string& prefix);
@@ -143,8 +144,8 @@ class redis_channel : public request_channel {
     std::map<std::string, held_thing> held;  // under mutex
     std::uint64_t holds = 0;                 // under mutex
     std::condition_variable wake;
-    bool stopping = false;                   // under mutex
-    std::unique_ptr<std::thread> thread;     // started at the first hold
+    bool stopping = false;                // under mutex
+    std::unique_ptr<std::thread> thread;  // started at the first hold
   };
   std::unique_ptr<lease_keeper> leases_ = std::make_unique<lease_keeper>();
   std::string take_owner_;  // owner_ + this channel's number: a queue take's taker

@@ -27,7 +27,8 @@ value_type redis_channel::item_type(const std::string& name) {
   if (auto known = cached_item_type(name)) return *known;
   const variable_state got = read(name);
   if (got.type != value_type::array && got.type != value_type::list && got.type != value_type::queue) {
-    throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(got.type)) + ", not an array, list or queue");
+    throw error(errc::type_mismatch, "variable '" + name + "' is " + std::string(core::to_string(got.type)) +
+                                         ", not an array, list or queue");
   }
   const core::value_type of = core::value_type_from_string(got.value.at("of").get<std::string>());
   remember_item_type(name, of);
@@ -48,11 +49,15 @@ json redis_channel::items_op(const std::string& op, const std::string& name, con
     return {{"value", json::parse(reply_text(r.get()))}};
   }
   if (op == "item_set") {
-    redis_reply r = run(scripts::items, name, {"set", name, index_of(request, "null"), encode(name, of, core::require_field(request, "value"))});
+    redis_reply r =
+        run(scripts::items, name,
+            {"set", name, index_of(request, "null"), encode(name, of, core::require_field(request, "value"))});
     return {{"version", r->integer}};
   }
   if (op == "list_insert") {
-    redis_reply r = run(scripts::items, name, {"insert", name, index_of(request, "null"), encode(name, of, core::require_field(request, "value"))});
+    redis_reply r =
+        run(scripts::items, name,
+            {"insert", name, index_of(request, "null"), encode(name, of, core::require_field(request, "value"))});
     return {{"size", r->integer}};
   }
   if (op == "list_pop") {
@@ -82,7 +87,8 @@ json redis_channel::barrier_op(const std::string& action, const std::string& nam
       run(scripts::barrier, name, {action, owner_, std::to_string(url_.lease.count()), generation, name, hold_trip});
   if (action == "arrive") {
     hold(name, value_type::barrier);  // our place is a lease while we wait
-    return {{"generation", r->element[0]->integer}, {"index", r->element[1]->integer},
+    return {{"generation", r->element[0]->integer},
+            {"index", r->element[1]->integer},
             {"trip", r->element[2]->integer == 1}};
   }
   if (action == "check") return {{"passed", r->integer == 1}};
@@ -94,7 +100,8 @@ json redis_channel::condition_op(const std::string& action, const std::string& n
     throw error(errc::unknown_op, "unknown op 'condition_" + action + "'");
   }
   const std::string n = std::to_string(request.value("n", std::int64_t{1}));
-  redis_reply r = run(scripts::condition, name, {action, owner_, owner_tid(request), std::to_string(url_.lease.count()), n, name});
+  redis_reply r =
+      run(scripts::condition, name, {action, owner_, owner_tid(request), std::to_string(url_.lease.count()), n, name});
   if (action == "wait") {
     hold(name, value_type::condition);  // our place among the waiters is a lease
     return {{"depth", r->integer}};

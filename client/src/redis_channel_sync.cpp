@@ -4,8 +4,8 @@
 #include <chrono>
 
 #include "mpstate/core/loop_ops.hpp"
-#include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/protocol.hpp"
+#include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 #include "redis_channel.hpp"
@@ -60,26 +60,37 @@ json loop_json(const std::map<std::string, std::string>& h) {
 std::vector<std::string> redis_channel::create_fields(const std::string& name, value_type t, const json& value) const {
   switch (t) {
     case value_type::int64:
-    case value_type::uint64: return {"v", encode(name, t, value.is_null() ? json(0) : value)};
-    case value_type::float64: return {"v", encode(name, t, value.is_null() ? json(0.0) : value)};
-    case value_type::boolean: return {"v", encode(name, t, value.is_null() ? json(false) : value)};
+    case value_type::uint64:
+      return {"v", encode(name, t, value.is_null() ? json(0) : value)};
+    case value_type::float64:
+      return {"v", encode(name, t, value.is_null() ? json(0.0) : value)};
+    case value_type::boolean:
+      return {"v", encode(name, t, value.is_null() ? json(false) : value)};
     case value_type::string:
-    case value_type::bytes: return {"v", encode(name, t, value.is_null() ? json("") : value)};
-    case value_type::json: return {"v", encode(name, t, value)};
+    case value_type::bytes:
+      return {"v", encode(name, t, value.is_null() ? json("") : value)};
+    case value_type::json:
+      return {"v", encode(name, t, value)};
     case value_type::loop:
-      return {"state", "idle", "pid", "0", "owner", "", "iterations", "0", "started_ns", "0", "heartbeat_ns", "0",
-              "reason", "", "exp", "0", "lease", "0"};
+      return {"state", "idle",         "pid", "0",      "owner", "",    "iterations", "0",     "started_ns",
+              "0",     "heartbeat_ns", "0",   "reason", "",      "exp", "0",          "lease", "0"};
     case value_type::lock:
     case value_type::rlock:
     case value_type::condition:
       core::initial_sync_state(t, name, value);  // checks, as the manager does
-      return {"owner", "", "tid", "", "depth", "0", "holder_pid", "0", "exp", "0", "died", "0", "acq", "0", "dead", "0", "fence", "0"};
+      return {"owner", "",     "tid", "",    "depth", "0",    "holder_pid", "0",     "exp",
+              "0",     "died", "0",   "acq", "0",     "dead", "0",          "fence", "0"};
     case value_type::barrier:
-      return {"parties", std::to_string(core::initial_sync_state(t, name, value).limit), "waiting", "0", "generation",
-              "0", "broken", "0", "acq", "0", "dead", "0"};
+      return {"parties",    std::to_string(core::initial_sync_state(t, name, value).limit),
+              "waiting",    "0",
+              "generation", "0",
+              "broken",     "0",
+              "acq",        "0",
+              "dead",       "0"};
     case value_type::array:
     case value_type::list: {
-      if (!value.is_object() || !value.contains("of")) throw error(errc::invalid_argument, "an array or list takes {\"of\", \"items\" or \"size\"}");
+      if (!value.is_object() || !value.contains("of"))
+        throw error(errc::invalid_argument, "an array or list takes {\"of\", \"items\" or \"size\"}");
       const value_type of = core::value_type_from_string(value.at("of").get<std::string>());
       if (!core::is_scalar(of)) throw error(errc::invalid_type, "arrays and lists hold int64, uint64, double or bool");
       return {"of", std::string(core::to_string(of))};
@@ -91,7 +102,8 @@ std::vector<std::string> redis_channel::create_fields(const std::string& name, v
       const bool rdp = (s.options & core::sync_option_return_dead_permits) != 0;
       return {"value", permits, "bound", permits, "rdp", rdp ? "1" : "0", "acq", "0", "dead", "0"};
     }
-    case value_type::event: return {"set", core::initial_sync_state(t, name, value).value != 0 ? "1" : "0"};
+    case value_type::event:
+      return {"set", core::initial_sync_state(t, name, value).value != 0 ? "1" : "0"};
     case value_type::queue: {
       if (!value.is_object()) throw error(errc::invalid_argument, "a queue takes {\"of\", \"maxsize\", \"item_size\"}");
       const value_type of = core::value_type_from_string(value.value("of", "json"));
@@ -100,9 +112,13 @@ std::vector<std::string> redis_channel::create_fields(const std::string& name, v
       }
       const auto maxsize = value.value("maxsize", std::int64_t{0});
       if (maxsize < 0) throw error(errc::invalid_argument, "a queue's maxsize is >= 0 (0: unbounded)");
-      return {"of", std::string(core::to_string(of)), "maxsize", std::to_string(maxsize),
-              "item_size", std::to_string(value.value("item_size", std::int64_t{256})),
-              "unfinished", "0", "puts", "0", "gets", "0", "returned", "0"};
+      return {"of",         std::string(core::to_string(of)),
+              "maxsize",    std::to_string(maxsize),
+              "item_size",  std::to_string(value.value("item_size", std::int64_t{256})),
+              "unfinished", "0",
+              "puts",       "0",
+              "gets",       "0",
+              "returned",   "0"};
     }
     default:
       throw error(errc::invalid_type, std::string(core::to_string(t)) + " is not available on the Redis backend yet");
@@ -113,8 +129,9 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
   switch (t) {
     case value_type::lock:
     case value_type::rlock: {
-      json out = {{"locked", !h.at("owner").empty()}, {"holder_pid", field_number(h, "holder_pid")}, {"depth", field_number(h, "depth")},
-                  {"owner_died", h.at("died") == "1"}, {"acquisitions", field_number(h, "acq")}, {"dead_holders", field_number(h, "dead")},
+      json out = {{"locked", !h.at("owner").empty()},       {"holder_pid", field_number(h, "holder_pid")},
+                  {"depth", field_number(h, "depth")},      {"owner_died", h.at("died") == "1"},
+                  {"acquisitions", field_number(h, "acq")}, {"dead_holders", field_number(h, "dead")},
                   {"fence", field_number(h, "fence")}};
       if (t == value_type::rlock) out["holder_tid"] = field_number(h, "tid");
       return out;
@@ -124,14 +141,20 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
       json holders = json::array();
       const auto owners = reply_map(extra);
       for (const auto& [field, count] : owners) {
-        if (field.starts_with("c:")) holders.push_back({{"pid", pid_of(field.substr(2))}, {"count", std::stoll(count)}});
+        if (field.starts_with("c:"))
+          holders.push_back({{"pid", pid_of(field.substr(2))}, {"count", std::stoll(count)}});
       }
-      json out = {{"value", field_number(h, "value")}, {"return_dead_permits", h.at("rdp") == "1"}, {"holders", holders},
-                  {"untracked", 0}, {"acquisitions", field_number(h, "acq")}, {"dead_holders", field_number(h, "dead")}};
+      json out = {{"value", field_number(h, "value")},
+                  {"return_dead_permits", h.at("rdp") == "1"},
+                  {"holders", holders},
+                  {"untracked", 0},
+                  {"acquisitions", field_number(h, "acq")},
+                  {"dead_holders", field_number(h, "dead")}};
       if (t == value_type::bounded_semaphore) out["bound"] = field_number(h, "bound");
       return out;
     }
-    case value_type::event: return {{"set", h.at("set") == "1"}, {"sets", field_number(h, "sets")}};
+    case value_type::event:
+      return {{"set", h.at("set") == "1"}, {"sets", field_number(h, "sets")}};
     case value_type::array:
     case value_type::list: {
       json items = json::array();
@@ -139,10 +162,14 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
       return {{"of", h.at("of")}, {"items", items}};
     }
     case value_type::barrier:
-      return {{"parties", field_number(h, "parties")}, {"waiting", field_number(h, "waiting")},
-              {"generation", field_number(h, "generation")}, {"broken", h.at("broken") == "1"},
-              {"resetting", h.at("broken") == "2"}, {"tripping", h.at("broken") == "3"},
-              {"holders", holders_of(extra)}, {"acquisitions", field_number(h, "acq")},
+      return {{"parties", field_number(h, "parties")},
+              {"waiting", field_number(h, "waiting")},
+              {"generation", field_number(h, "generation")},
+              {"broken", h.at("broken") == "1"},
+              {"resetting", h.at("broken") == "2"},
+              {"tripping", h.at("broken") == "3"},
+              {"holders", holders_of(extra)},
+              {"acquisitions", field_number(h, "acq")},
               {"dead_holders", field_number(h, "dead")}};
     case value_type::condition: {
       json waiters = json::array();
@@ -150,22 +177,33 @@ json redis_channel::value_of(value_type t, const std::map<std::string, std::stri
         const std::string who = reply_text(extra->element[i]);  // OWNER/TID
         waiters.push_back(pid_of(who.substr(0, who.rfind('/'))));
       }
-      return {{"locked", !h.at("owner").empty()}, {"holder_pid", field_number(h, "holder_pid")},
-              {"holder_tid", field_number(h, "tid")}, {"depth", field_number(h, "depth")},
-              {"owner_died", h.at("died") == "1"}, {"waiting", waiters.size()}, {"waiters", waiters},
-              {"acquisitions", field_number(h, "acq")}, {"dead_holders", field_number(h, "dead")}};
+      return {{"locked", !h.at("owner").empty()},
+              {"holder_pid", field_number(h, "holder_pid")},
+              {"holder_tid", field_number(h, "tid")},
+              {"depth", field_number(h, "depth")},
+              {"owner_died", h.at("died") == "1"},
+              {"waiting", waiters.size()},
+              {"waiters", waiters},
+              {"acquisitions", field_number(h, "acq")},
+              {"dead_holders", field_number(h, "dead")}};
     }
     case value_type::queue: {
       json items = json::array();
       for (std::size_t i = 0; i < extra->elements; ++i) items.push_back(json::parse(reply_text(extra->element[i])));
       const std::int64_t maxsize = field_number(h, "maxsize");
-      return {{"of", h.at("of")}, {"size", items.size()}, {"maxsize", maxsize},
+      return {{"of", h.at("of")},
+              {"size", items.size()},
+              {"maxsize", maxsize},
               {"slots", maxsize > 0 ? maxsize : static_cast<std::int64_t>(items.size())},
-              {"item_size", field_number(h, "item_size")}, {"unfinished", field_number(h, "unfinished")},
-              {"puts", field_number(h, "puts")}, {"gets", field_number(h, "gets")}, {"returned", field_number(h, "returned")},
+              {"item_size", field_number(h, "item_size")},
+              {"unfinished", field_number(h, "unfinished")},
+              {"puts", field_number(h, "puts")},
+              {"gets", field_number(h, "gets")},
+              {"returned", field_number(h, "returned")},
               {"items", items}};
     }
-    default: return value_from_text(t, h.at("v"));
+    default:
+      return value_from_text(t, h.at("v"));
   }
 }
 
@@ -187,8 +225,9 @@ std::string redis_channel::epoch_text(const json& request) {
 json redis_channel::lock_op(const std::string& action, const std::string& name, const json& request) {
   const std::string tid = std::to_string(request.value("tid", 0));
   const std::string epoch = epoch_text(request);
-  redis_reply r = run(scripts::lock, name,
-                      {action, owner_, tid, std::to_string(url_.lease.count()), std::to_string(owner_pid_), name, epoch});
+  redis_reply r =
+      run(scripts::lock, name,
+          {action, owner_, tid, std::to_string(url_.lease.count()), std::to_string(owner_pid_), name, epoch});
   if (action == "release") {
     const std::uint64_t kept = static_cast<std::uint64_t>(reply_element(r.get(), 0)->integer);
     if (kept == 0) unhold(name);  // a released holding is never renewed
@@ -214,8 +253,9 @@ json redis_channel::loop_op(const std::string& action, const std::string& name, 
   } else if (action != "get") {
     throw error(errc::unknown_op, "unknown op 'loop_" + action + "'");
   }
-  redis_reply r = run(scripts::loop, name, {script_action, owner_, std::to_string(owner_pid_),
-                                             std::to_string(url_.lease.count()), arg, reason, name, epoch_text(request)});
+  redis_reply r = run(scripts::loop, name,
+                      {script_action, owner_, std::to_string(owner_pid_), std::to_string(url_.lease.count()), arg,
+                       reason, name, epoch_text(request)});
   const json loop = loop_json(reply_map(r.get()));
   if (action == "mark" && arg == "starting") hold(name, value_type::loop, loop.at("epoch").get<std::uint64_t>());
   if (action == "mark" && (arg == "stopped" || arg == "failed")) unhold(name);
@@ -227,7 +267,8 @@ json redis_channel::queue_op(const std::string& action, const std::string& name,
   const std::string lease = std::to_string(url_.lease.count());
   if (action == "put") {
     const value_type of = item_type(name);
-    redis_reply r = run(scripts::queue, name, {"put", name, owner_, lease, encode(name, of, core::require_field(request, "value"))});
+    redis_reply r = run(scripts::queue, name,
+                        {"put", name, owner_, lease, encode(name, of, core::require_field(request, "value"))});
     return {{"ok", r->element[0]->integer == 1}, {"version", r->element[1]->integer}};
   }
   if (action == "get") {
@@ -289,17 +330,22 @@ void redis_channel::renew_leases(lease_keeper& k) {
           case value_type::loop:
             still = renewed(scripts::loop, {"renew", owner_, std::to_string(owner_pid_), lease, "", "", name, epoch});
             break;
-          case value_type::barrier: still = renewed(scripts::barrier, {"renew", owner_, lease, "0", name}); break;
+          case value_type::barrier:
+            still = renewed(scripts::barrier, {"renew", owner_, lease, "0", name});
+            break;
           case value_type::condition:  // its lock, and our places among its waiters
             still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name, epoch});
             still = renewed(scripts::condition, {"renew", owner_, "", lease, "0", name}) || still;
             break;
-          default: still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name, epoch});
+          default:
+            still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name, epoch});
         }
         if (!still) gone.emplace_back(name, thing.generation);
       } catch (const error& e) {
-        if (e.code() == errc::not_found || e.code() == errc::type_mismatch) gone.emplace_back(name, thing.generation);
-        else link.reset();  // Redis away: try again next time, on a new connection
+        if (e.code() == errc::not_found || e.code() == errc::type_mismatch)
+          gone.emplace_back(name, thing.generation);
+        else
+          link.reset();  // Redis away: try again next time, on a new connection
       } catch (const std::exception&) {
         link.reset();  // an answer of a shape we did not expect: the same
       }

@@ -4,8 +4,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <thread>
 
 #include "mpstate/error.hpp"
@@ -59,7 +59,8 @@ std::string reply_text(const redisReply* r) {
 
 const redisReply* reply_element(const redisReply* r, std::size_t i) {
   if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
-    throw error(errc::internal, "Redis backend: a script answered " + (r && r->type == REDIS_REPLY_ARRAY ? std::string("a short array") : reply_text(r)) +
+    throw error(errc::internal, "Redis backend: a script answered " +
+                                    (r && r->type == REDIS_REPLY_ARRAY ? std::string("a short array") : reply_text(r)) +
                                     ", not an array of more than " + std::to_string(i) + " elements");
   }
   return r->element[i];
@@ -67,7 +68,8 @@ const redisReply* reply_element(const redisReply* r, std::size_t i) {
 
 std::map<std::string, std::string> reply_map(const redisReply* flat) {
   std::map<std::string, std::string> out;
-  for (std::size_t i = 0; i + 1 < flat->elements; i += 2) out[reply_text(flat->element[i])] = reply_text(flat->element[i + 1]);
+  for (std::size_t i = 0; i + 1 < flat->elements; i += 2)
+    out[reply_text(flat->element[i])] = reply_text(flat->element[i + 1]);
   return out;
 }
 
@@ -96,7 +98,8 @@ unsigned hash_slot(std::string_view key) {
   std::uint16_t crc = 0;  // CRC16-CCITT (XMODEM), as the cluster specification gives it
   for (unsigned char byte : key) {
     crc ^= static_cast<std::uint16_t>(byte << 8);
-    for (int bit = 0; bit < 8; ++bit) crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
+    for (int bit = 0; bit < 8; ++bit)
+      crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
   }
   return crc % 16384u;
 }
@@ -105,8 +108,9 @@ redis_link::redis_link(const redis_url& url, bool patient) : url_(url), patient_
   if (url_.how == redis_url::kind::cluster) {
     load_slots();
   } else {
-    context(url_.how == redis_url::kind::unix_socket ? url_.path
-                                                      : url_.nodes[0].first + ":" + std::to_string(url_.nodes[0].second));
+    context(url_.how == redis_url::kind::unix_socket
+                ? url_.path
+                : url_.nodes[0].first + ":" + std::to_string(url_.nodes[0].second));
   }
 }
 
@@ -149,7 +153,7 @@ redisContext* redis_link::context(const std::string& node) {
       const std::string text = r ? reply_text(r.get()) : "no answer";
       drop(node);
       throw error(starts_with(r.get(), "WRONGPASS") || starts_with(r.get(), "NOAUTH") ? errc::permission_denied
-                                                                                       : errc::manager_unavailable,
+                                                                                      : errc::manager_unavailable,
                   std::string("Redis at ") + node + " refused " + what + ": " + text);
     }
   };
@@ -259,7 +263,7 @@ redis_reply redis_link::command(const redis_args& argv, std::string_view key, mi
   const auto deadline = steady_clock::now() + window;
   bool asking = false;
   std::string node;
-  for (int redirects = 0;; ) {
+  for (int redirects = 0;;) {
     try {
       if (node.empty()) node = node_for(key);
       redisContext* c = context(node);
@@ -282,13 +286,14 @@ redis_reply redis_link::command(const redis_args& argv, std::string_view key, mi
       if (!r) drop(node);  // not sent: the connection was gone
     } catch (const answer_lost&) {
       drop(node);
-      throw error(errc::manager_unavailable, "the connection to Redis at " + node +
-                                                 " broke after a request was sent; it may have been applied");
+      throw error(errc::manager_unavailable,
+                  "the connection to Redis at " + node + " broke after a request was sent; it may have been applied");
     } catch (const error& e) {
       if (e.code() != errc::manager_unavailable || steady_clock::now() >= deadline) throw;
     }
     if (steady_clock::now() >= deadline) {
-      throw error(errc::manager_unavailable, "Redis at " + (node.empty() ? url_.text : node) + " did not answer within " +
+      throw error(errc::manager_unavailable, "Redis at " + (node.empty() ? url_.text : node) +
+                                                 " did not answer within " +
                                                  std::to_string(duration_cast<seconds>(window).count()) + " s");
     }
     std::this_thread::sleep_for(milliseconds(100));  // a backoff between attempts

@@ -82,9 +82,9 @@ class redis_link {
 
   redis_url url_;
   bool patient_;
-  std::map<std::string, redisContext*> contexts_;  // by "HOST:PORT", or the socket path
-  std::vector<std::string> slots_;                 // a cluster: the node of each slot
-  std::string wire_;                                 // the command being sent (its storage reused)
+  std::map<std::string, redisContext*> contexts_;   // by "HOST:PORT", or the socket path
+  std::vector<std::string> slots_;                  // a cluster: the node of each slot
+  std::string wire_;                                // the command being sent (its storage reused)
   std::map<const std::string*, std::string> shas_;  // a script source's address -> SHA1 (from SCRIPT LOAD)
   std::uint64_t connections_ = 0;
 };

@@ -99,7 +99,8 @@ const std::string set = R"lua(
 local h = redis.call('HMGET', KEYS[1], 't', 'ver', 'wu')
 if not h[1] then return {'missing'} end
 if h[1] ~= ARGV[1] then return {'type', h[1]} end
-)lua" + store_value("ARGV[2]") + R"lua(
+)lua" + store_value("ARGV[2]") +
+                        R"lua(
 return ver
 )lua";
 
@@ -120,7 +121,8 @@ if type(sum) ~= 'number' then
   return redis.error_reply("MPSTATE internal '" .. ARGV[2] .. "' holds no int64 Redis can add to: " .. sum.err)
 end
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-)lua" + when_watched("h[2]", "ver") + R"lua(
+)lua" + when_watched("h[2]", "ver") +
+                            R"lua(
 if -9007199254740992 < sum and sum < 9007199254740992 then return sum end
 return {'ok', redis.call('HGET', KEYS[1], 'v')}
 )lua";
@@ -130,7 +132,8 @@ local h = redis.call('HMGET', KEYS[1], 't', 'ver', 'wu', 'v')
 if not h[1] then return redis.error_reply("MPSTATE not_found no variable '" .. ARGV[4] .. "'") end
 if h[1] ~= ARGV[1] then return {'type', h[1]} end
 if h[4] ~= ARGV[2] then return {0, h[4]} end
-)lua" + store_value("ARGV[3]") + R"lua(
+)lua" + store_value("ARGV[3]") +
+                        R"lua(
 return {1, ARGV[3]}
 )lua";
 

@@ -128,7 +128,8 @@ redis_url parse_redis_url(std::string_view address) {
     const std::string_view key = pair.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     if (key == "prefix") {
-      if (!plain_prefix(value)) bad(address, "prefix '" + std::string(value) + "' must be 1 to 128 of [A-Za-z0-9_.:/-]");
+      if (!plain_prefix(value))
+        bad(address, "prefix '" + std::string(value) + "' must be 1 to 128 of [A-Za-z0-9_.:/-]");
       url.prefix = std::string(value);
     } else if (key == "lease_ms") {
       url.lease = std::chrono::milliseconds(number(address, "lease_ms", value, 100, 3'600'000));

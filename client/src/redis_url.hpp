@@ -22,9 +22,9 @@ struct redis_url {
   std::string path;                                // unix_socket
   int db = 0;                                      // not for a cluster (it has only 0)
   std::string password;
-  std::string prefix = "mpstate";                  // keys are "PREFIX{NAME}..."
-  std::chrono::milliseconds lease{5000};           // what a process holds outlives it this long
-  std::string text;                                // as given, the password shown as ***
+  std::string prefix = "mpstate";         // keys are "PREFIX{NAME}..."
+  std::chrono::milliseconds lease{5000};  // what a process holds outlives it this long
+  std::string text;                       // as given, the password shown as ***
 };
 
 using core::is_redis_url;  // mpstate/core/auth.hpp

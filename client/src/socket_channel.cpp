@@ -39,8 +39,9 @@ socket_channel::socket_channel(const std::string& address, const std::string& ke
 void socket_channel::connect_tcp(const std::string& key) {
   const core::tcp_address where = core::parse_tcp_address(address_);
   if (key.empty()) {
-    throw error(errc::permission_denied, "a tcp:// manager needs its key: $MPSTATE_KEY_FILE (a file only you may "
-                                         "read), $MPSTATE_KEY, or ClientOptions::key");
+    throw error(errc::permission_denied,
+                "a tcp:// manager needs its key: $MPSTATE_KEY_FILE (a file only you may "
+                "read), $MPSTATE_KEY, or ClientOptions::key");
   }
   boost::system::error_code ec;
   asio::ip::tcp::resolver resolver(io_);
@@ -91,7 +92,8 @@ int socket_channel::slice_ms() const { return static_cast<int>(std::clamp<std::i
 
 void socket_channel::check_heard(core::tcp_silence_watch& silence) {
   if (!silence.gone(socket_.native_handle(), lease_)) return;
-  throw error(errc::manager_unavailable, "nothing heard from " + address_ + " for over " + std::to_string(lease_.count()) +
+  throw error(errc::manager_unavailable, "nothing heard from " + address_ + " for over " +
+                                             std::to_string(lease_.count()) +
                                              " ms (its machine or the network is gone): the connection, and what this "
                                              "client held over it, are lost");
 }
@@ -112,9 +114,13 @@ void socket_channel::start_tls(const std::string& host) {
                             ssl::context::no_tlsv1_1);
   boost::system::error_code ec;
   const char* ca = std::getenv("MPSTATE_TLS_CA");
-  if (ca && *ca) tls_context_->load_verify_file(ca, ec);
-  else tls_context_->set_default_verify_paths(ec);
-  if (ec) throw error(errc::invalid_argument, std::string("cannot use $MPSTATE_TLS_CA ") + (ca ? ca : "") + ": " + ec.message());
+  if (ca && *ca)
+    tls_context_->load_verify_file(ca, ec);
+  else
+    tls_context_->set_default_verify_paths(ec);
+  if (ec)
+    throw error(errc::invalid_argument,
+                std::string("cannot use $MPSTATE_TLS_CA ") + (ca ? ca : "") + ": " + ec.message());
   const char* cert = std::getenv("MPSTATE_TLS_CERT");
   const char* key = std::getenv("MPSTATE_TLS_KEY");
   if (cert && *cert) {
@@ -248,8 +254,8 @@ std::optional<nlohmann::json> socket_channel::round_trip(const nlohmann::json& r
   }
   nlohmann::json response = read_message();
   if (response.value("id", nlohmann::json()) != id && !response.contains("error")) {
-    throw error(errc::internal, "manager answered id " + response.value("id", nlohmann::json()).dump() +
-                                    ", expected " + std::to_string(id));
+    throw error(errc::internal, "manager answered id " + response.value("id", nlohmann::json()).dump() + ", expected " +
+                                    std::to_string(id));
   }
   return response;
 }

@@ -9,8 +9,8 @@
 #include <sys/types.h>
 
 #include <boost/asio.hpp>
-#include <chrono>
 #include <boost/asio/ssl.hpp>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -66,7 +66,7 @@ class socket_channel : public request_channel {
   std::uint64_t next_id_ = 1;
   pid_t owner_pid_;
   std::string address_;
-  bool remote_ = false;  // tcp:// or tls://
+  bool remote_ = false;                    // tcp:// or tls://
   std::chrono::milliseconds lease_{5000};  // the manager's, from its auth answer
 };
 

@@ -61,8 +61,9 @@ AcquireResult sync_handle::try_acquire_once() const {
 
 void sync_handle::check_session(std::uint64_t session) const {
   if (session == 0 || session == binding_.client().session()) return;
-  throw error(errc::ownership_lost, "'" + name() + "': the connection this process held it over broke since; "
-                                    "the manager ended that lease and freed what it held");
+  throw error(errc::ownership_lost, "'" + name() +
+                                        "': the connection this process held it over broke since; "
+                                        "the manager ended that lease and freed what it held");
 }
 
 void sync_handle::release_once() const {
@@ -93,7 +94,8 @@ void sync_handle::release_once() const {
 Fence sync_handle::fence() const {
   const std::uint64_t epoch = holding_.epoch.load(std::memory_order_acquire);
   if (epoch == 0) return {};
-  return Fence(std::make_shared<const binding>(binding_), name(), epoch, holding_.session.load(std::memory_order_relaxed));
+  return Fence(std::make_shared<const binding>(binding_), name(), epoch,
+               holding_.session.load(std::memory_order_relaxed));
 }
 
 bool sync_handle::evict_dead_holders() const {
@@ -151,11 +153,9 @@ Condition::Condition(std::shared_ptr<detail::client_core> core, std::string_view
 
 bool Condition::wait(std::chrono::milliseconds timeout) {
   core::variable_record* r = binding_.record();
-  auto call = [&](const char* op) {
-    return binding_.remote({{"op", op}, {"tid", detail::this_thread_id()}});
-  };
-  const std::uint64_t depth = r ? core::begin_condition_wait(*r, detail::actor())
-                                : call("condition_wait").at("depth").get<std::uint64_t>();
+  auto call = [&](const char* op) { return binding_.remote({{"op", op}, {"tid", detail::this_thread_id()}}); };
+  const std::uint64_t depth =
+      r ? core::begin_condition_wait(*r, detail::actor()) : call("condition_wait").at("depth").get<std::uint64_t>();
   holding_.epoch.store(0, std::memory_order_release);  // the wait gave the lock up; acquire() below takes a new holding
   auto notified = [&] {
     return r ? core::condition_notified(*r, detail::actor()) : call("condition_check").at("notified").get<bool>();

@@ -20,12 +20,16 @@ struct session {
   json ask(json request) { return client.request(std::move(request)); }
   // A value for a human: strings as their text, the rest as compact JSON.
   void print_value(const json& v) {
-    if (!o.json && v.is_string()) out << v.get<std::string>() << "\n";
-    else out << v.dump() << "\n";
+    if (!o.json && v.is_string())
+      out << v.get<std::string>() << "\n";
+    else
+      out << v.dump() << "\n";
   }
   void print(const json& result, const json& human) {
-    if (o.json) out << result.dump() << "\n";
-    else print_value(human);
+    if (o.json)
+      out << result.dump() << "\n";
+    else
+      print_value(human);
   }
 };
 
@@ -67,9 +71,10 @@ int loop_command(session& s, const std::vector<std::string>& w) {
     if (s.o.json) {
       s.out << state.dump() << "\n";
     } else {
-      s.out << state.at("state").get<std::string>() << " pid=" << state.at("pid") << " iterations="
-            << state.at("iterations") << " heartbeat=" << state.at("heartbeat_age_ms") << "ms ago";
-      if (!state.at("reason").get<std::string>().empty()) s.out << " reason=\"" << state.at("reason").get<std::string>() << "\"";
+      s.out << state.at("state").get<std::string>() << " pid=" << state.at("pid")
+            << " iterations=" << state.at("iterations") << " heartbeat=" << state.at("heartbeat_age_ms") << "ms ago";
+      if (!state.at("reason").get<std::string>().empty())
+        s.out << " reason=\"" << state.at("reason").get<std::string>() << "\"";
       s.out << "\n";
     }
     return 0;
@@ -117,7 +122,10 @@ int raw(session& s, const std::vector<std::string>& w) {
 }  // namespace
 
 int run(const options& o, const std::vector<std::string>& w, std::ostream& out) {
-  session s{o, Client(ClientOptions{.manager_name = o.manager, .socket_path = o.socket_path, .transport = Transport::socket, .key = o.key}), out};
+  session s{o,
+            Client(ClientOptions{
+                .manager_name = o.manager, .socket_path = o.socket_path, .transport = Transport::socket, .key = o.key}),
+            out};
   const std::string& cmd = w[0];
   if (cmd == "get") {
     need(w, 2, 2, "get NAME");
@@ -138,8 +146,10 @@ int run(const options& o, const std::vector<std::string>& w, std::ostream& out) 
   } else if (cmd == "list" || cmd == "keys") {
     need(w, 1, 2, "list [PREFIX]");
     json r = s.ask({{"op", "list"}, {"prefix", w.size() > 1 ? w[1] : ""}});
-    if (o.json) out << r.dump() << "\n";
-    else for (const auto& n : r.at("names")) out << n.get<std::string>() << "\n";
+    if (o.json)
+      out << r.dump() << "\n";
+    else
+      for (const auto& n : r.at("names")) out << n.get<std::string>() << "\n";
   } else if (cmd == "watch") {
     need(w, 2, 2, "watch NAME");
     return watch(s, w[1], false, 3600);
@@ -159,13 +169,18 @@ int run(const options& o, const std::vector<std::string>& w, std::ostream& out) 
   } else if (cmd == "stat") {
     need(w, 1, 1, "stat");
     json r = s.ask({{"op", "stat"}});
-    if (o.json) out << r.dump() << "\n";
-    else for (const auto& [k, v] : r.items()) out << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+    if (o.json)
+      out << r.dump() << "\n";
+    else
+      for (const auto& [k, v] : r.items())
+        out << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
   } else if (cmd == "dump") {
     need(w, 1, 2, "dump [PREFIX]");
     json r = s.ask({{"op", "dump"}, {"prefix", w.size() > 1 ? w[1] : ""}});
-    if (o.json) out << r.dump() << "\n";
-    else core::write_dump_table(out, r);
+    if (o.json)
+      out << r.dump() << "\n";
+    else
+      core::write_dump_table(out, r);
   } else if (cmd == "shutdown") {
     need(w, 1, 1, "shutdown");
     s.print(s.ask({{"op", "shutdown"}}), "OK");

@@ -39,17 +39,16 @@ int main(int argc, char** argv) {
       "  shutdown              stops the manager (it saves its snapshot first)\n"
       "  raw JSON...           sends each JSON request as is (or lines from stdin: raw -)\n\n"
       "options");
-  desc.add_options()
-      ("help,h", "show this help")
-      ("version", "print the version and exit")
-      ("name,n", po::value(&o.manager), "the manager's name, or tcp://HOST:PORT (or $MPSTATE_NAME)")
-      ("socket", po::value(&o.socket_path), "the manager's socket path, or tcp://HOST:PORT, instead of its name")
-      ("key-file", po::value(&key_file), "tcp://: the manager's key, a file only you may read (default "
-                                         "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")
-      ("json", po::bool_switch(&o.json), "JSON output, one object per line, for scripts")
-      ("count", po::value(&o.count), "watch: stop after this many changes")
-      ("timeout", po::value(&o.timeout_s), "seconds a loop stop waits (default 10)")
-      ("words", po::value(&words), "the command and its arguments");
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
+      "name,n", po::value(&o.manager), "the manager's name, or tcp://HOST:PORT (or $MPSTATE_NAME)")(
+      "socket", po::value(&o.socket_path), "the manager's socket path, or tcp://HOST:PORT, instead of its name")(
+      "key-file", po::value(&key_file),
+      "tcp://: the manager's key, a file only you may read (default "
+      "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")("json", po::bool_switch(&o.json),
+                                                        "JSON output, one object per line, for scripts")(
+      "count", po::value(&o.count), "watch: stop after this many changes")(
+      "timeout", po::value(&o.timeout_s), "seconds a loop stop waits (default 10)")("words", po::value(&words),
+                                                                                    "the command and its arguments");
   po::positional_options_description pos;
   pos.add("words", -1);
   try {

@@ -26,10 +26,11 @@ int main(int argc, char** argv) {
   bool as_json = false, watch = false;
   double interval = 1.0;
   po::options_description desc("mpstate-dump NAME [PREFIX] [options]");
-  desc.add_options()("help,h", "show this help")("version", "print the version and exit")("name", po::value(&name)->required(), "manager name, or tcp://HOST:PORT")(
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
+      "name", po::value(&name)->required(), "manager name, or tcp://HOST:PORT")(
       "prefix", po::value(&prefix), "only variables whose names start with this")(
-      "json", po::bool_switch(&as_json), "one JSON object instead of a table")(
-      "watch", po::bool_switch(&watch), "print again every --interval seconds")(
+      "json", po::bool_switch(&as_json), "one JSON object instead of a table")("watch", po::bool_switch(&watch),
+                                                                               "print again every --interval seconds")(
       "interval", po::value(&interval), "seconds between prints with --watch (default 1)")(
       "socket", po::value(&socket_path), "ask the manager on this socket instead of mapping the segment");
   po::positional_options_description pos;
@@ -47,8 +48,10 @@ int main(int argc, char** argv) {
     }
     po::notify(vm);
     // Another machine's manager (key: $MPSTATE_KEY_FILE), or the Redis backend.
-    if (mpstate::core::is_network_url(name) || mpstate::core::is_redis_url(name)) socket_path = name;
-    else mpstate::core::validate_manager_name(name);
+    if (mpstate::core::is_network_url(name) || mpstate::core::is_redis_url(name))
+      socket_path = name;
+    else
+      mpstate::core::validate_manager_name(name);
     std::unique_ptr<mpstate::core::segment> segment;
     std::optional<mpstate::Client> client;
     if (socket_path.empty()) {
@@ -58,11 +61,15 @@ int main(int argc, char** argv) {
         if (e.code() != mpstate::errc::permission_denied) throw;  // not ours: the manager may still serve us
       }
     }
-    if (!segment) client.emplace(mpstate::ClientOptions{.manager_name = name, .socket_path = socket_path, .transport = mpstate::Transport::socket});
+    if (!segment)
+      client.emplace(mpstate::ClientOptions{
+          .manager_name = name, .socket_path = socket_path, .transport = mpstate::Transport::socket});
     do {
       nlohmann::json dump = segment ? mpstate::core::dump_json(*segment, prefix) : client->dump(prefix);
-      if (as_json) std::cout << dump.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-      else mpstate::core::write_dump_table(std::cout, dump);
+      if (as_json)
+        std::cout << dump.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      else
+        mpstate::core::write_dump_table(std::cout, dump);
       std::cout.flush();
       if (watch) {
         if (!as_json) std::cout << "\n";

@@ -38,7 +38,7 @@ class answer_pool {
   boost::asio::io_context& io_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<job> jobs_;  // under mutex_
+  std::deque<job> jobs_;   // under mutex_
   bool stopping_ = false;  // under mutex_
   std::thread thread_;
 };

@@ -8,9 +8,9 @@
 #include <cstring>
 
 #include "log.hpp"
-#include "tcp_listener.hpp"
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/segment.hpp"
+#include "tcp_listener.hpp"
 
 namespace mpstate::manager {
 
@@ -96,8 +96,8 @@ bool connection::authenticate(std::string_view line) {
     ++handler_.facts().auth_failures;
     static log_budget budget;  // a peer can fail as often as it likes: its lines are rate-limited
     if (std::uint64_t left_out = 0; budget.allow(left_out)) {
-      log().warn("{}: authentication failed (wrong key, or no auth line first); refusing after {} ms{}", remote_address_,
-                 core::auth_failure_delay.count(),
+      log().warn("{}: authentication failed (wrong key, or no auth line first); refusing after {} ms{}",
+                 remote_address_, core::auth_failure_delay.count(),
                  left_out ? " (" + std::to_string(left_out) + " more failures in the last second not logged)" : "");
     }
     refused_ = true;  // reads nothing more
@@ -222,9 +222,9 @@ void connection::do_read() {
     }
     if (input_.size() >= input_.max_size()) {  // the line outgrew the buffer
       closing_ = true;
-      send(core::make_error(nullptr, errc::line_too_long,
-                            "request line over " + std::to_string(input_.max_size() - 1) +
-                                " bytes; closing the connection"));
+      send(core::make_error(
+          nullptr, errc::line_too_long,
+          "request line over " + std::to_string(input_.max_size() - 1) + " bytes; closing the connection"));
       return;
     }
     if (received || !receive()) break;
@@ -265,8 +265,8 @@ core::process_identity connection::identity_of(pid_t pid) {
 bool connection::receive() {
   // As much again as is buffered (a long line grows geometrically), from 512 bytes:
   // an idle connection keeps a small buffer.
-  const std::size_t room = std::min<std::size_t>(std::clamp<std::size_t>(input_.size(), 512, 64 * 1024),
-                                                 input_.max_size() - input_.size());
+  const std::size_t room =
+      std::min<std::size_t>(std::clamp<std::size_t>(input_.size(), 512, 64 * 1024), input_.max_size() - input_.size());
   auto buffer = input_.prepare(room);
   iovec io{buffer.data(), buffer.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
@@ -329,8 +329,10 @@ bool connection::on_line(std::size_t bytes) {
       shutdown_after_write_ = true;
       closing_ = true;
     }
-    if (!out.text.empty()) queue_text(std::move(out.text));
-    else queue(out.response, out.exact_id, out.refusable);
+    if (!out.text.empty())
+      queue_text(std::move(out.text));
+    else
+      queue(out.response, out.exact_id, out.refusable);
     waits_.answer_changed();  // this request may have changed what others wait on
   }
   // Pipelined requests already buffered are answered together, in one write, so a
@@ -356,11 +358,10 @@ void connection::start_wait(pending_wait wait) {
   waiting_ = true;
   if (peer_.remote) watch_peer_while_waiting();
   // The completion holds the connection: nothing else is pending on it meanwhile.
-  pending_wait_ = waits_.start(wait.record, wait.seen_version, wait.deadline,
-                                 [self = shared_from_this(), id = wait.id, exact = wait.exact_id](
-                                     std::uint64_t version, bool changed) {
-                                   self->finish_wait(id, exact, version, changed);
-                                 });
+  pending_wait_ =
+      waits_.start(wait.record, wait.seen_version, wait.deadline,
+                   [self = shared_from_this(), id = wait.id, exact = wait.exact_id](
+                       std::uint64_t version, bool changed) { self->finish_wait(id, exact, version, changed); });
 }
 
 // A TCP peer that dies during a long wait (its keepalive fails, or its process is
@@ -376,8 +377,7 @@ void connection::watch_peer_while_waiting() {
   });
 }
 
-void connection::finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version,
-                             bool changed) {
+void connection::finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version, bool changed) {
   waiting_ = false;
   pending_wait_.reset();
   queue(core::make_result(id, {{"version", version}, {"changed", changed}}), exact_id);
@@ -396,13 +396,13 @@ void connection::queue(const core::json& response, std::string_view exact_id, bo
 void connection::queue_line(std::string line, const core::json& id, std::string_view exact_id, bool refusable) {
   std::size_t& held = handler_.facts().answer_bytes_held;
   if (refusable && line.size() > 64 * 1024 && held + line.size() > max_answer_memory_) {
-    line = core::to_line(core::make_error(id, errc::busy,
-                                          "the manager holds " + std::to_string(held >> 20) +
-                                              " MiB of answers that clients have not read (limit " +
-                                              std::to_string(max_answer_memory_ >> 20) + " MiB); this " +
-                                              std::to_string(line.size()) +
-                                              "-byte answer is refused: read your answers and ask again"),
-                         exact_id);
+    line = core::to_line(
+        core::make_error(id, errc::busy,
+                         "the manager holds " + std::to_string(held >> 20) +
+                             " MiB of answers that clients have not read (limit " +
+                             std::to_string(max_answer_memory_ >> 20) + " MiB); this " + std::to_string(line.size()) +
+                             "-byte answer is refused: read your answers and ask again"),
+        exact_id);
   }
   held += line.size();
   outbox_ += line;

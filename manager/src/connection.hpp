@@ -82,20 +82,20 @@ class connection : public std::enable_shared_from_this<connection> {
   peer_socket socket_;
   request_handler& handler_;
   asio::streambuf input_;
-  std::string outbox_;      // responses waiting for the current write to finish
-  std::string in_flight_;   // the bytes being written
+  std::string outbox_;     // responses waiting for the current write to finish
+  std::string in_flight_;  // the bytes being written
   bool writing_ = false;
-  bool closing_ = false;    // close once the outbox is written
+  bool closing_ = false;  // close once the outbox is written
   bool reading_paused_ = false;
   bool peer_done_ = false;  // it sent EOF: answer what it sent, then close
   peer_context peer_;
-  const options& options_;  // the server's: keys and lease
+  const options& options_;     // the server's: keys and lease
   bool authenticated_ = true;  // false for a TCP peer until its auth succeeds
   bool refused_ = false;       // its auth failed: nothing more is read
   std::string challenge_;      // what the TCP peer must sign
   std::string remote_address_;
   std::optional<core::process_identity> session_;  // a TCP peer's, made at its first owning op
-  std::vector<core::process_identity> senders_;  // identity_of's cache, the last 8
+  std::vector<core::process_identity> senders_;    // identity_of's cache, the last 8
   wait_pool& waits_;
   answer_pool& answers_;
   bool waiting_ = false;  // a `wait` (or a deferred answer) is pending: later requests queue behind it

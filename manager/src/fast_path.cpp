@@ -71,11 +71,16 @@ std::optional<plain_request> parse_plain_request(std::string_view line) noexcept
     if (key == "op" && !has_op) {
       std::string_view op;
       if (!r.plain_string(op)) return std::nullopt;
-      if (op == "get") out.op = core::op_code::get;
-      else if (op == "set") out.op = core::op_code::set;
-      else if (op == "add") out.op = core::op_code::add;
-      else if (op == "cas") out.op = core::op_code::cas;
-      else return std::nullopt;
+      if (op == "get")
+        out.op = core::op_code::get;
+      else if (op == "set")
+        out.op = core::op_code::set;
+      else if (op == "add")
+        out.op = core::op_code::add;
+      else if (op == "cas")
+        out.op = core::op_code::cas;
+      else
+        return std::nullopt;
       has_op = true;
     } else if (key == "name" && !has_name) {
       if (!r.plain_string(out.name)) return std::nullopt;
@@ -98,7 +103,7 @@ std::optional<plain_request> parse_plain_request(std::string_view line) noexcept
                           : out.op == core::op_code::add ? delta
                           : out.op == core::op_code::cas ? expected | desired
                                                          : 0;
-  if (numbers_seen != wanted) return std::nullopt;  // get with a number, set without its value, ...
+  if (numbers_seen != wanted) return std::nullopt;     // get with a number, set without its value, ...
   auto number = [&](unsigned bit, std::int64_t& to) {  // 18 digits fit
     const std::string_view text = numbers[std::countr_zero(bit)];
     std::from_chars(text.data(), text.data() + text.size(), to);

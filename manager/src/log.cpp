@@ -4,10 +4,10 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include "mpstate/error.hpp"
-
 #include <cstdlib>
 #include <utility>
+
+#include "mpstate/error.hpp"
 
 namespace mpstate::manager {
 namespace {
@@ -51,9 +51,11 @@ bool log_budget::allow(std::uint64_t& left_out) {
 }
 
 void set_log_level(const std::string& level) {
-  static const std::pair<const char*, spdlog::level::level_enum> levels[] = {
-      {"debug", spdlog::level::debug}, {"info", spdlog::level::info},   {"warning", spdlog::level::warn},
-      {"error", spdlog::level::err},   {"off", spdlog::level::off}};
+  static const std::pair<const char*, spdlog::level::level_enum> levels[] = {{"debug", spdlog::level::debug},
+                                                                             {"info", spdlog::level::info},
+                                                                             {"warning", spdlog::level::warn},
+                                                                             {"error", spdlog::level::err},
+                                                                             {"off", spdlog::level::off}};
   for (const auto& [word, value] : levels) {
     if (level == word) return log().set_level(value);
   }

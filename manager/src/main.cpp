@@ -8,12 +8,12 @@
 #include <cstring>
 #include <iostream>
 
+#include "log.hpp"
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/protocol.hpp"
 #include "mpstate/manager/server.hpp"
 #include "mpstate/version.hpp"
-#include "log.hpp"
 #include "size_arg.hpp"
 
 namespace po = boost::program_options;
@@ -44,43 +44,48 @@ int main(int argc, char** argv) {
   long busy_poll_us = 0;
   std::string log_level = "info";
   po::options_description desc("mpstate-manager --name NAME [options]");
-  desc.add_options()
-      ("help,h", "show this help")
-      ("version", "print the version and exit")
-      ("name,n", po::value(&opts.name)->required(), "manager name (the segment and socket are named after it)")
-      ("size,s", po::value(&size), "segment size, bytes with an optional K/M/G suffix (default 64M)")
-      ("socket", po::value(&opts.socket_path), "socket path (default <runtime dir>/<name>.sock)")
-      ("keep", po::bool_switch(&opts.keep), "leave the segment in place on a clean exit")
-      ("allow-uid", po::value(&allow_uids)->multitoken(), "also accept clients of this uid")
-      ("allow-gid", po::value(&allow_gids)->multitoken(), "also accept clients in this group (primary or supplementary)")
-      ("max-line", po::value(&opts.max_line), "longest request line in bytes (default 96M: a 64M value as JSON)")
-      ("max-connections", po::value(&opts.max_connections), "clients served at once (default 1024)")
-      ("idle-timeout", po::value(&idle_seconds), "close connections idle this many seconds (default 600, 0: never)")
-      ("max-answer-memory", po::value(&answer_memory), "answers held for clients that do not read them, all "
-                                                         "together; past it large ones are refused (default 64M)")
-      ("busy-timeout", po::value(&busy_seconds), "retry a request that meets a lock a client holds this many "
-                                                  "seconds, then answer it 'busy' (default 2)")
-      ("snapshot", po::value(&opts.snapshot_path), "save every value to this JSON file at exit and periodically; "
-                                                     "restore from it when the segment is gone (after a reboot)")
-      ("snapshot-interval", po::value(&snapshot_seconds), "seconds between snapshots (default 60, 0: at exit only)")
-      ("ready-fd", po::value(&opts.ready_fd), "write 'ready' to this fd once serving")
-      ("starter-pid", po::value(&opts.starter_pid), "embedded: the process that started this manager; once it ends, "
-                                                   "serve on while other processes use the segment, then exit")
-      ("listen", po::value(&opts.listen)->composing(), "also serve TCP clients on HOST:PORT (repeatable; port 0: any "
-                                                       "free one); needs a key")
-      ("key-file", po::value(&key_file), "the TCP clients' key: a file only its owner may read (default "
-                                         "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")
-      ("read-only-key-file", po::value(&read_only_key_file), "a second key, whose clients may only read")
-      ("tls-cert", po::value(&opts.tls_cert), "serve --listen over TLS with this certificate chain (PEM)")
-      ("tls-key", po::value(&opts.tls_key), "the certificate's private key (PEM)")
-      ("tls-ca", po::value(&opts.tls_ca), "require TLS clients to show a certificate this CA (PEM) signed")
-      ("lease", po::value(&lease_seconds), "seconds after which a TCP peer that went silent (its machine or network "
-                                           "gone) loses its connection and what it holds (default 5)")
-      ("busy-poll", po::value(&busy_poll_us), "after each request, keep polling the sockets this many microseconds "
-                                             "before sleeping: lower latency for more CPU (default 0: sleep at once)")
-      ("log-level", po::value(&log_level), "what goes to standard error: debug, info (default), warning, error "
-                                           "or off")
-      ("list-ops", "print the wire ops and exit");
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
+      "name,n", po::value(&opts.name)->required(), "manager name (the segment and socket are named after it)")(
+      "size,s", po::value(&size), "segment size, bytes with an optional K/M/G suffix (default 64M)")(
+      "socket", po::value(&opts.socket_path), "socket path (default <runtime dir>/<name>.sock)")(
+      "keep", po::bool_switch(&opts.keep), "leave the segment in place on a clean exit")(
+      "allow-uid", po::value(&allow_uids)->multitoken(), "also accept clients of this uid")(
+      "allow-gid", po::value(&allow_gids)->multitoken(),
+      "also accept clients in this group (primary or supplementary)")(
+      "max-line", po::value(&opts.max_line), "longest request line in bytes (default 96M: a 64M value as JSON)")(
+      "max-connections", po::value(&opts.max_connections), "clients served at once (default 1024)")(
+      "idle-timeout", po::value(&idle_seconds), "close connections idle this many seconds (default 600, 0: never)")(
+      "max-answer-memory", po::value(&answer_memory),
+      "answers held for clients that do not read them, all "
+      "together; past it large ones are refused (default 64M)")(
+      "busy-timeout", po::value(&busy_seconds),
+      "retry a request that meets a lock a client holds this many "
+      "seconds, then answer it 'busy' (default 2)")("snapshot", po::value(&opts.snapshot_path),
+                                                    "save every value to this JSON file at exit and periodically; "
+                                                    "restore from it when the segment is gone (after a reboot)")(
+      "snapshot-interval", po::value(&snapshot_seconds), "seconds between snapshots (default 60, 0: at exit only)")(
+      "ready-fd", po::value(&opts.ready_fd), "write 'ready' to this fd once serving")(
+      "starter-pid", po::value(&opts.starter_pid),
+      "embedded: the process that started this manager; once it ends, "
+      "serve on while other processes use the segment, then exit")(
+      "listen", po::value(&opts.listen)->composing(),
+      "also serve TCP clients on HOST:PORT (repeatable; port 0: any "
+      "free one); needs a key")("key-file", po::value(&key_file),
+                                "the TCP clients' key: a file only its owner may read (default "
+                                "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")(
+      "read-only-key-file", po::value(&read_only_key_file), "a second key, whose clients may only read")(
+      "tls-cert", po::value(&opts.tls_cert), "serve --listen over TLS with this certificate chain (PEM)")(
+      "tls-key", po::value(&opts.tls_key), "the certificate's private key (PEM)")(
+      "tls-ca", po::value(&opts.tls_ca), "require TLS clients to show a certificate this CA (PEM) signed")(
+      "lease", po::value(&lease_seconds),
+      "seconds after which a TCP peer that went silent (its machine or network "
+      "gone) loses its connection and what it holds (default 5)")(
+      "busy-poll", po::value(&busy_poll_us),
+      "after each request, keep polling the sockets this many microseconds "
+      "before sleeping: lower latency for more CPU (default 0: sleep at once)")(
+      "log-level", po::value(&log_level),
+      "what goes to standard error: debug, info (default), warning, error "
+      "or off")("list-ops", "print the wire ops and exit");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -105,12 +110,15 @@ int main(int argc, char** argv) {
     opts.idle_timeout = std::chrono::milliseconds(static_cast<long>(idle_seconds * 1000));
     if (busy_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--busy-timeout must not be negative");
     opts.busy_timeout = std::chrono::milliseconds(static_cast<long>(busy_seconds * 1000));
-    if (snapshot_seconds < 0) throw mpstate::error(mpstate::errc::invalid_argument, "--snapshot-interval must not be negative");
+    if (snapshot_seconds < 0)
+      throw mpstate::error(mpstate::errc::invalid_argument, "--snapshot-interval must not be negative");
     opts.snapshot_interval = std::chrono::milliseconds(static_cast<long>(snapshot_seconds * 1000));
     opts.allowed_uids.assign(allow_uids.begin(), allow_uids.end());
     opts.allowed_gids.assign(allow_gids.begin(), allow_gids.end());
-    if (!key_file.empty()) opts.key = mpstate::core::read_key_file(key_file);
-    else if (!opts.listen.empty()) opts.key = mpstate::core::key_from_environment();
+    if (!key_file.empty())
+      opts.key = mpstate::core::read_key_file(key_file);
+    else if (!opts.listen.empty())
+      opts.key = mpstate::core::key_from_environment();
     // Read: not left for readers of /proc/PID/environ (ours: unsetenv alone leaves the
     // bytes of the environment block the kernel shows there) nor for children.
     if (char* key = std::getenv("MPSTATE_KEY")) std::memset(key, 0, std::strlen(key));

@@ -29,8 +29,9 @@ variable_record& op_call::existing() const {
 process_identity op_call::owner() const {
   if (peer.remote) {
     if (request.contains("pid")) {
-      throw error(errc::invalid_argument, "'pid' is not accepted over TCP: what a remote client owns is "
-                                          "held by its connection's lease");
+      throw error(errc::invalid_argument,
+                  "'pid' is not accepted over TCP: what a remote client owns is "
+                  "held by its connection's lease");
     }
     return peer.lease();
   }
@@ -43,16 +44,15 @@ process_identity op_call::owner() const {
   return who;
 }
 
-sync_actor op_call::actor() const {
-  return {owner(), static_cast<std::int32_t>(optional_integer(request, "tid", 0))};
-}
+sync_actor op_call::actor() const { return {owner(), static_cast<std::int32_t>(optional_integer(request, "tid", 0))}; }
 
 std::optional<std::uint64_t> op_call::epoch() const { return epoch_field(request); }
 
 std::optional<op_call::fence_spec> op_call::fence() const {
   auto it = request.find("fence");
   if (it == request.end()) return std::nullopt;
-  if (!it->is_object()) throw error(errc::bad_request, "field 'fence' must be an object {\"lock\": NAME, \"epoch\": N}");
+  if (!it->is_object())
+    throw error(errc::bad_request, "field 'fence' must be an object {\"lock\": NAME, \"epoch\": N}");
   fence_spec f{require_string(*it, "lock"), 0};
   validate_variable_name(f.lock);
   const auto epoch = epoch_field(*it);

@@ -43,10 +43,14 @@ json hello(op_call& call) {
                                            ", this manager (mpstate " + std::string(version) + ") protocols 1.." +
                                            std::to_string(protocol_version));
   }
-  return {{"manager", call.facts.manager_name},       {"segment", call.segment.shm_name()},
-          {"segment_size", call.segment.size()},      {"layout_version", layout_version},
-          {"protocol_version", protocol_version},     {"manager_pid", getpid()},
-          {"version", version},                       {"incarnation", incarnation_text(call.segment.incarnation())}};
+  return {{"manager", call.facts.manager_name},
+          {"segment", call.segment.shm_name()},
+          {"segment_size", call.segment.size()},
+          {"layout_version", layout_version},
+          {"protocol_version", protocol_version},
+          {"manager_pid", getpid()},
+          {"version", version},
+          {"incarnation", incarnation_text(call.segment.incarnation())}};
 }
 
 json list(op_call& call) {

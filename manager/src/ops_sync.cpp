@@ -64,9 +64,7 @@ json condition_check(op_call& call) {
   return {{"notified", condition_notified(r, call.actor())}};
 }
 
-json condition_cancel(op_call& call) {
-  return {{"notified", cancel_condition_wait(call.existing(), call.actor())}};
-}
+json condition_cancel(op_call& call) { return {{"notified", cancel_condition_wait(call.existing(), call.actor())}}; }
 
 json notify(op_call& call) {
   variable_record& r = call.existing();

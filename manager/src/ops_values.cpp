@@ -32,10 +32,14 @@ json create(op_call& call) {
   const bool has_value = request.contains("value");
   variable_record* r =
       call.segment.create_variable(name, type, static_cast<std::uint64_t>(capacity), [&](variable_record& v) {
-        if (queue) init_queue(v, *queue);
-        else if (is_sequence(type)) init_sequence(v, initial);
-        else if (is_sync(type)) init_sync(v, initial);
-        else if (has_value) write_json_value(v, initial);  // buffer_too_small: a larger record
+        if (queue)
+          init_queue(v, *queue);
+        else if (is_sequence(type))
+          init_sequence(v, initial);
+        else if (is_sync(type))
+          init_sync(v, initial);
+        else if (has_value)
+          write_json_value(v, initial);  // buffer_too_small: a larger record
       });
   return {{"name", name}, {"type", to_string(type)}, {"capacity", r->capacity}, {"version", r->version.load()}};
 }
@@ -53,8 +57,8 @@ json set(op_call& call) {
     value_type type = type_for_json(value);
     std::uint64_t cap = static_cast<std::uint64_t>(capacity);
     if (!is_scalar(type) && cap == 0) {
-      std::size_t need = type == value_type::string ? value.get_ref<const std::string&>().size()
-                                                    : encode_json_text(value).size();
+      std::size_t need =
+          type == value_type::string ? value.get_ref<const std::string&>().size() : encode_json_text(value).size();
       cap = std::max<std::uint64_t>(default_buffer_capacity, need);
     }
     auto create = [&] {

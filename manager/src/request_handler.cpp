@@ -48,9 +48,9 @@ handler_outcome request_handler::handle_line(std::string_view line, const peer_c
     request = json::parse(line);
   } catch (const json::parse_error& e) {
     // The position only: the parser's own text quotes the input, which may not be UTF-8.
-    return {make_error(nullptr, errc::bad_request,
-                       "the line is not valid JSON (at byte " + std::to_string(e.byte) + ")"),
-            {}};
+    return {
+        make_error(nullptr, errc::bad_request, "the line is not valid JSON (at byte " + std::to_string(e.byte) + ")"),
+        {}};
   } catch (const json::exception&) {  // 406: a number such as 1e400 overflows a double
     return {make_error(nullptr, errc::out_of_range, "a number in the line is beyond the range of a double"), {}};
   }
@@ -78,8 +78,8 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
     writing_for stamp(peer.process.pid);  // a TCP peer without a lease yet: the manager's own
     read_only = only_reads(op->code);
     if (peer.read_only && !read_only) {
-      throw error(errc::permission_denied, "this connection's key is read-only: '" + std::string(op->name) +
-                                               "' changes state");
+      throw error(errc::permission_denied,
+                  "this connection's key is read-only: '" + std::string(op->name) + "' changes state");
     }
     std::function<json()> later;
     op_call call{request, peer, segment_, facts_, wait, later};
@@ -141,8 +141,8 @@ std::optional<handler_outcome> request_handler::answer_plain(std::string_view li
         out.text = format_answer(request->id, R"({"version":)" + std::to_string(r->version.load()) + "}");
         break;
       case op_code::cas:
-        out.text = format_answer(
-            request->id, compare_exchange_json_value(*r, json(request->number), json(request->desired)).dump());
+        out.text = format_answer(request->id,
+                                 compare_exchange_json_value(*r, json(request->number), json(request->desired)).dump());
         break;
       default:
         out.text = format_answer(request->id, R"({"value":)" + add_json_value(*r, json(request->number)).dump() + "}");

@@ -3,10 +3,9 @@
 // connection code feeds it lines; tests call it directly.
 #pragma once
 
-#include <array>
-
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -35,16 +34,16 @@ struct server_facts {
   // Counters for stat, since the start (the event-loop thread only).
   std::array<std::uint64_t, core::op_code_count> ops_by_code{};  // requests answered, by op_code
   std::array<std::uint64_t, static_cast<std::size_t>(errc::internal) + 1> errors_by_code{};  // error answers, by errc
-  std::uint64_t bytes_in = 0;                      // request bytes read, all connections
-  std::uint64_t bytes_out = 0;                     // answer bytes written
-  std::vector<std::string> listening;              // TCP addresses served (HOST:PORT)
-  std::uint64_t auth_failures = 0;                 // TCP handshakes refused
-  std::size_t leases = 0;                          // TCP connections holding a lease now
-  std::size_t handshakes_pending = 0;              // TCP peers not yet through TLS and the key
-  std::uint64_t handshakes_dropped = 0;            // ... let go to make room for newer ones (a full table)
-  std::int64_t busy_poll_us = 0;                   // --busy-poll (event_loop.hpp)
-  bool starter_gone = false;                       // embedded: the starter ended (options::starter_pid)
-  bool other_users_admitted = false;               // --allow-uid / --allow-gid given
+  std::uint64_t bytes_in = 0;            // request bytes read, all connections
+  std::uint64_t bytes_out = 0;           // answer bytes written
+  std::vector<std::string> listening;    // TCP addresses served (HOST:PORT)
+  std::uint64_t auth_failures = 0;       // TCP handshakes refused
+  std::size_t leases = 0;                // TCP connections holding a lease now
+  std::size_t handshakes_pending = 0;    // TCP peers not yet through TLS and the key
+  std::uint64_t handshakes_dropped = 0;  // ... let go to make room for newer ones (a full table)
+  std::int64_t busy_poll_us = 0;         // --busy-poll (event_loop.hpp)
+  bool starter_gone = false;             // embedded: the starter ended (options::starter_pid)
+  bool other_users_admitted = false;     // --allow-uid / --allow-gid given
 };
 
 // Who sent a request. A local peer is a process (SO_PEERCRED, SCM_CREDENTIALS); a
@@ -53,9 +52,9 @@ struct server_facts {
 struct peer_context {
   peer_context() = default;
   peer_context(const core::process_identity& local) : process(local) {}  // NOLINT: a local peer
-  core::process_identity process;  // local: the sender; TCP: the session once made
-  bool remote = false;             // a TCP connection
-  bool read_only = false;          // authenticated with the read-only key
+  core::process_identity process;                 // local: the sender; TCP: the session once made
+  bool remote = false;                            // a TCP connection
+  bool read_only = false;                         // authenticated with the read-only key
   std::function<core::process_identity()> lease;  // TCP: the lease identity (made on first call)
 };
 
@@ -69,7 +68,7 @@ struct pending_wait {
 };
 
 struct handler_outcome {
-  json response;                     // empty when `wait` or `text` is set
+  json response;  // empty when `wait` or `text` is set
   std::optional<pending_wait> wait;
   // A lock a client holds stood in the way (errc::busy) and nothing changed: the
   // connection retries the same line later, and sends `response` only past its
@@ -96,8 +95,7 @@ constexpr std::uint64_t deferred_answer_bytes = 64 * 1024;
 
 class request_handler {
  public:
-  request_handler(core::owned_segment& segment, server_facts& facts)
-      : segment_(segment), facts_(facts) {}
+  request_handler(core::owned_segment& segment, server_facts& facts) : segment_(segment), facts_(facts) {}
 
   // Parses one line and handles it. Never throws: every failure is an error response.
   handler_outcome handle_line(std::string_view line, const peer_context& peer);

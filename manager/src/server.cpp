@@ -14,17 +14,17 @@
 #include "answer_pool.hpp"
 #include "connection.hpp"
 #include "event_loop.hpp"
-#include "tcp_listener.hpp"
-#include "tls_bridge.hpp"
 #include "instance_lock.hpp"
 #include "log.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/sync_ops.hpp"
-#include "request_handler.hpp"
 #include "mpstate/version.hpp"
+#include "request_handler.hpp"
 #include "snapshot.hpp"
 #include "systemd_notify.hpp"
+#include "tcp_listener.hpp"
+#include "tls_bridge.hpp"
 #include "wait_pool.hpp"
 
 namespace mpstate::manager {
@@ -42,14 +42,14 @@ struct server::impl {
   asio::io_context io;
   stream::acceptor acceptor{io};
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_acceptors;  // --listen
-  std::unique_ptr<asio::ssl::context> tls_context;                       // --tls-cert: they serve TLS
+  std::unique_ptr<asio::ssl::context> tls_context;                      // --tls-cert: they serve TLS
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::signal_set hangup{io, SIGHUP};  // take a snapshot now and go on
   asio::steady_timer watch_timer{io};
   asio::steady_timer accept_retry{io};
   asio::steady_timer clock_timer{io};
   asio::steady_timer snapshot_timer{io};
-  std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);  // joined before io dies
+  std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);        // joined before io dies
   std::unique_ptr<answer_pool> answers = std::make_unique<answer_pool>(io);  // likewise
   std::uint64_t watches = 0;
   core::process_identity starter;  // opts.starter_pid and its start time (0: gone at start)
@@ -115,7 +115,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   core::check_private_directory(core::parent_directory(m.socket_path));
   m.lock = std::make_unique<instance_lock>(core::lock_file_path(o.name));
   remove_stale_socket(m.socket_path);  // refused (not a socket) before a segment is made
-  m.listen_tcp();  // before anything that outlives a failed start
+  m.listen_tcp();                      // before anything that outlives a failed start
   m.segment = core::owned_segment::create_or_adopt(core::segment_name(o.name), o.size);
   m.restore_or_adopt();
   m.facts.manager_name = o.name;
@@ -178,8 +178,8 @@ void server::run() {
     ::close(m.opts.ready_fd);
     m.opts.ready_fd = -1;
   }
-  log().info("serving '{}' on {} (segment /{}, {}), mpstate {}", m.opts.name, m.socket_path,
-             m.segment->shm_name(), m.segment->adopted() ? "adopted" : "created", version);
+  log().info("serving '{}' on {} (segment /{}, {}), mpstate {}", m.opts.name, m.socket_path, m.segment->shm_name(),
+             m.segment->adopted() ? "adopted" : "created", version);
   for (const std::string& address : m.facts.listening) {
     log().info("serving {} clients with the key on {}", m.tls_context ? "TLS" : "TCP", address);
   }
@@ -212,8 +212,8 @@ void server::impl::do_accept() {
 std::shared_ptr<connection> server::impl::new_connection(peer_socket socket) {
   ++facts.connections;
   auto conn = std::make_shared<connection>(
-      std::move(socket), *handler, *waits, *answers, opts,
-      [this] { --facts.connections; }, [this] { asio::post(io, [this] { io.stop(); }); });
+      std::move(socket), *handler, *waits, *answers, opts, [this] { --facts.connections; },
+      [this] { asio::post(io, [this] { io.stop(); }); });
   if (facts.connections > opts.max_connections) {
     conn->refuse(errc::too_many_connections, "the manager serves " + std::to_string(opts.max_connections) +
                                                  " connections at most; try again later");

@@ -14,13 +14,17 @@ std::uint64_t parse_size(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
   int shift = -1;
-  if (suffix.empty()) shift = 0;
-  else if (suffix == "K" || suffix == "k") shift = 10;
-  else if (suffix == "M" || suffix == "m") shift = 20;
-  else if (suffix == "G" || suffix == "g") shift = 30;
+  if (suffix.empty())
+    shift = 0;
+  else if (suffix == "K" || suffix == "k")
+    shift = 10;
+  else if (suffix == "M" || suffix == "m")
+    shift = 20;
+  else if (suffix == "G" || suffix == "g")
+    shift = 30;
   if (ec != std::errc() || shift < 0 || end == text.data() || value > (UINT64_MAX >> shift)) {
-    throw error(errc::invalid_argument, "bad size '" + std::string(text) +
-                                            "' (bytes, with an optional K, M or G suffix)");
+    throw error(errc::invalid_argument,
+                "bad size '" + std::string(text) + "' (bytes, with an optional K, M or G suffix)");
   }
   return value << shift;
 }
@@ -32,8 +36,8 @@ void print_op_table(std::ostream& out) {
     if (op.flags & core::op_structural) flags += ", structural";
     if (op.flags & core::op_owns) flags += ", owns";
     if (op.flags & core::op_fenced) flags += ", fenced";
-    out << "| `" << op.name << "` | " << flags << " | " << op.required << " | " << op.optional << " | "
-        << op.result << " | " << op.summary << " |\n";
+    out << "| `" << op.name << "` | " << flags << " | " << op.required << " | " << op.optional << " | " << op.result
+        << " | " << op.summary << " |\n";
   }
 }
 

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "snapshot.hpp"
 
-#include "log.hpp"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,12 +9,13 @@
 #include <iostream>
 #include <sstream>
 
+#include "log.hpp"
 #include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
-#include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
@@ -130,11 +129,16 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
     if (type == core::value_type::queue) capacity = core::queue_capacity(core::queue_spec_from_saved(name, v["value"]));
     try {
       s.create_variable(name, type, capacity, [&](core::variable_record& r) {
-        if (type == core::value_type::loop) core::restore_loop(r, v["value"]);
-        else if (type == core::value_type::queue) core::restore_queue(r, v["value"]);
-        else if (core::is_sequence(type)) core::init_sequence(r, v["value"]);
-        else if (core::is_sync(type)) core::restore_sync(r, v["value"]);
-        else core::write_json_value(r, v["value"]);
+        if (type == core::value_type::loop)
+          core::restore_loop(r, v["value"]);
+        else if (type == core::value_type::queue)
+          core::restore_queue(r, v["value"]);
+        else if (core::is_sequence(type))
+          core::init_sequence(r, v["value"]);
+        else if (core::is_sync(type))
+          core::restore_sync(r, v["value"]);
+        else
+          core::write_json_value(r, v["value"]);
       });
     } catch (const error& e) {
       if (e.code() == errc::segment_full) throw;

@@ -51,7 +51,7 @@ void tls_bridge::start(std::chrono::milliseconds deadline, std::function<void(in
     if (auto self = weak.lock(); self && !ec) self->stop();  // a handshake that never ends
   });
   tls_.async_handshake(ssl::stream_base::server, [self = shared_from_this(), serve = std::move(serve),
-                                                   on_failure = std::move(on_failure)](boost::system::error_code ec) {
+                                                  on_failure = std::move(on_failure)](boost::system::error_code ec) {
     self->deadline_.cancel();
     if (ec) {
       on_failure(ec.message());
@@ -76,11 +76,11 @@ void tls_bridge::pump(From& from, To& to, std::array<char, 16 * 1024>& buffer) {
   from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
                                                  boost::system::error_code ec, std::size_t n) {
     if (ec) return self->stop();
-    asio::async_write(to, asio::buffer(buffer.data(), n), [self, &from, &to, &buffer](boost::system::error_code write_ec,
-                                                                                     std::size_t) {
-      if (write_ec) return self->stop();
-      self->pump(from, to, buffer);
-    });
+    asio::async_write(to, asio::buffer(buffer.data(), n),
+                      [self, &from, &to, &buffer](boost::system::error_code write_ec, std::size_t) {
+                        if (write_ec) return self->stop();
+                        self->pump(from, to, buffer);
+                      });
   });
 }
 

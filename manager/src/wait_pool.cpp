@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <ctime>
 
 #include "mpstate/core/record_ops.hpp"
@@ -64,7 +64,8 @@ std::shared_ptr<wait_pool::entry> wait_pool::start(core::variable_record* r, std
     w->thread.join();
     return true;
   });
-  auto room = std::find_if(watchers_.begin(), watchers_.end(), [](const auto& w) { return w->mine.size() < per_watcher; });
+  auto room =
+      std::find_if(watchers_.begin(), watchers_.end(), [](const auto& w) { return w->mine.size() < per_watcher; });
   if (room == watchers_.end()) {
     watchers_.push_back(std::make_unique<watcher>());
     room = std::prev(watchers_.end());

@@ -52,8 +52,8 @@ class wait_pool {
   void answer(entry& e, std::uint64_t version);
   boost::asio::io_context& io_;
   mutable std::mutex mutex_;
-  std::vector<std::shared_ptr<entry>> entries_;      // pending, under mutex_
-  std::vector<std::unique_ptr<watcher>> watchers_;   // under mutex_
+  std::vector<std::shared_ptr<entry>> entries_;     // pending, under mutex_
+  std::vector<std::unique_ptr<watcher>> watchers_;  // under mutex_
   std::atomic<bool> stopping_{false};
 };
 

@@ -94,7 +94,7 @@ void bind_containers(py::module_& m);  // containers.cpp: Dict, Array
 // d[k], d[k] = v and del d[k] of a Dict class (or a Python subclass, which CPython
 // would otherwise send through __getitem__) as raw mapping slots.
 void install_fast_dict_slots(py::handle cls);
-void bind_sync(py::module_& m);        // sync.cpp: Lock ... Barrier
-void bind_queue(py::module_& m);       // queue.cpp: Queue, JoinableQueue, LoopState
+void bind_sync(py::module_& m);   // sync.cpp: Lock ... Barrier
+void bind_queue(py::module_& m);  // queue.cpp: Queue, JoinableQueue, LoopState
 
 }  // namespace mpstate::python

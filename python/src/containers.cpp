@@ -8,9 +8,9 @@
 #include <unordered_map>
 
 #include "any_value.hpp"
-#include "raw_methods.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/dict.hpp"
+#include "raw_methods.hpp"
 
 namespace mpstate::python {
 namespace {
@@ -200,8 +200,8 @@ PyTypeObject* dict_type = nullptr;  // mpstate._core.Dict, once bound
 
 void install_fast_dict_slots(py::handle cls) {
   auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  if (!PyType_Check(cls.ptr()) || !(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || !type->tp_as_mapping ||
-      !dict_type || !PyType_IsSubtype(type, dict_type)) {
+  if (!PyType_Check(cls.ptr()) || !(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || !type->tp_as_mapping || !dict_type ||
+      !PyType_IsSubtype(type, dict_type)) {
     throw py::type_error("_install_fast_dict_slots: a subclass of mpstate._core.Dict");
   }
   type->tp_as_mapping->mp_subscript = dict_subscript;
@@ -216,95 +216,112 @@ void bind_containers(py::module_& m) {
              return py_dict{std::move(c), prefix, {}};
            }),
            py::arg("client"), py::arg("prefix"))
-      .def_property_readonly("name", [](const py_dict& d) { return d.prefix; }, "The dict's name (its keys' prefix).")
+      .def_property_readonly(
+          "name", [](const py_dict& d) { return d.prefix; }, "The dict's name (its keys' prefix).")
       .def("__getitem__", &py_dict::get, py::arg("key"))
       .def("__setitem__", &py_dict::set, py::arg("key"), py::arg("value"))
-      .def("__delitem__",
-           [](py_dict& d, py::handle key) {
-             if (!d.erase(d.segment_of(key))) raise_key_error(key);
-           },
-           py::arg("key"))
-      .def("__contains__", [](py_dict& d, py::handle key) { return d.value_of(d.segment_of(key)).has_value(); },
-           py::arg("key"))
+      .def(
+          "__delitem__",
+          [](py_dict& d, py::handle key) {
+            if (!d.erase(d.segment_of(key))) raise_key_error(key);
+          },
+          py::arg("key"))
+      .def(
+          "__contains__", [](py_dict& d, py::handle key) { return d.value_of(d.segment_of(key)).has_value(); },
+          py::arg("key"))
       .def("__len__", [](const py_dict& d) { return d.segments().size(); })
       .def("keys", &py_dict::keys, "The keys, in the order of their variables' names (a list).")
-      .def("get",
-           [](py_dict& d, py::handle key, py::object fallback) -> py::object {
-             if (auto v = d.value_of(d.segment_of(key))) return *v;
-             return fallback;
-           },
-           py::arg("key"), py::arg("default") = py::none(), "The value of key, or default when absent.")
-      .def("pop",
-           [](py_dict& d, py::handle key, py::args fallback) -> py::object {
-             const std::string segment = d.segment_of(key);
-             auto v = d.value_of(segment);
-             if (v && d.erase(segment)) return *v;
-             if (fallback.empty()) raise_key_error(key);
-             return fallback[0];
-           },
-           py::arg("key"), "Removes key and returns its value; pop(key, default) gives default when absent, "
-                           "else KeyError.")
-      .def("popitem",
-           [](py_dict& d) -> py::tuple {
-             for (int attempt = 0; attempt < 8; ++attempt) {  // another process may take the last key first
-               const std::vector<std::string> segments = d.segments();
-               if (segments.empty()) break;
-               const std::string& last = segments.back();
-               auto v = d.value_of(last);
-               if (v && d.erase(last)) return py::make_tuple(key_of_segment(last), *v);
-             }
-             PyErr_SetString(PyExc_KeyError, "popitem(): dictionary is empty");
-             throw py::error_already_set();
-           },
-           "Removes and returns a (key, value) pair: the last key in name order. KeyError when empty.")
-      .def("items", [](py_dict& d) { return to_dict(d).attr("items")(); }, "The (key, value) pairs now (a copy).")
-      .def("values", [](py_dict& d) { return to_dict(d).attr("values")(); }, "The values now (a copy).")
+      .def(
+          "get",
+          [](py_dict& d, py::handle key, py::object fallback) -> py::object {
+            if (auto v = d.value_of(d.segment_of(key))) return *v;
+            return fallback;
+          },
+          py::arg("key"), py::arg("default") = py::none(), "The value of key, or default when absent.")
+      .def(
+          "pop",
+          [](py_dict& d, py::handle key, py::args fallback) -> py::object {
+            const std::string segment = d.segment_of(key);
+            auto v = d.value_of(segment);
+            if (v && d.erase(segment)) return *v;
+            if (fallback.empty()) raise_key_error(key);
+            return fallback[0];
+          },
+          py::arg("key"),
+          "Removes key and returns its value; pop(key, default) gives default when absent, "
+          "else KeyError.")
+      .def(
+          "popitem",
+          [](py_dict& d) -> py::tuple {
+            for (int attempt = 0; attempt < 8; ++attempt) {  // another process may take the last key first
+              const std::vector<std::string> segments = d.segments();
+              if (segments.empty()) break;
+              const std::string& last = segments.back();
+              auto v = d.value_of(last);
+              if (v && d.erase(last)) return py::make_tuple(key_of_segment(last), *v);
+            }
+            PyErr_SetString(PyExc_KeyError, "popitem(): dictionary is empty");
+            throw py::error_already_set();
+          },
+          "Removes and returns a (key, value) pair: the last key in name order. KeyError when empty.")
+      .def(
+          "items", [](py_dict& d) { return to_dict(d).attr("items")(); }, "The (key, value) pairs now (a copy).")
+      .def(
+          "values", [](py_dict& d) { return to_dict(d).attr("values")(); }, "The values now (a copy).")
       .def("copy", &to_dict, "The whole dict as a plain Python dict.")
-      .def("clear", [](py_dict& d) {
-        for (const std::string& segment : d.segments()) d.erase(segment);
-      }, "Removes every key.")
-      .def(py::pickle(
-          [](const py_dict& d) { return pickled_state(*d.client, d.prefix); },
-          [](const py::tuple& state) {
-            auto [c, prefix] = unpickled(state);
-            return py_dict{std::move(c), std::move(prefix), {}};
-          }));
+      .def(
+          "clear",
+          [](py_dict& d) {
+            for (const std::string& segment : d.segments()) d.erase(segment);
+          },
+          "Removes every key.")
+      .def(py::pickle([](const py_dict& d) { return pickled_state(*d.client, d.prefix); },
+                      [](const py::tuple& state) {
+                        auto [c, prefix] = unpickled(state);
+                        return py_dict{std::move(c), std::move(prefix), {}};
+                      }));
 
   dict_type = reinterpret_cast<PyTypeObject*>(m.attr("Dict").ptr());
 
   py::class_<py_array>(m, "Array", "A fixed-size array of one scalar type (use mpstate's ArrayProxy).")
       .def(py::init(&bind_array), py::arg("client"), py::arg("name"), py::arg("of"), py::arg("size"))
       .def_static("bind", &bind_existing_array, py::arg("client"), py::arg("name"), "Binds the existing array name.")
-      .def_property_readonly("name", [](const py_array& a) { return a.name; }, "The variable's name.")
+      .def_property_readonly(
+          "name", [](const py_array& a) { return a.name; }, "The variable's name.")
       .def("__len__", [](const py_array& a) { return std::visit([](const auto& x) { return x.size(); }, a.array); })
-      .def("__getitem__", [](const py_array& a, std::int64_t i) {
-        return std::visit([&](const auto& x) { return py::cast(x.get(i)); }, a.array);
-      })
-      .def("__setitem__", [](py_array& a, std::int64_t i, py::handle v) {
-        std::visit([&](auto& x) { x.set(i, from_py<decltype(x.get(0))>(v, serializer::json)); }, a.array);
-      })
-      .def("tolist", [](const py_array& a) {
-        return std::visit([](const auto& x) { return py::cast(x.to_vector()); }, a.array);
-      }, "The items, as a list.")
-      .def("assign", [](py_array& a, const py::iterable& items) {
-        std::visit(
-            [&](auto& x) {
-              using T = decltype(x.get(0));
-              std::vector<T> values;
-              for (py::handle item : items) values.push_back(from_py<T>(item, serializer::json));
-              x.assign(values);
-            },
-            a.array);
-      }, "Stores items (as many as the array holds) in one write.")
-      .def_property_readonly("version",
-                             [](const py_array& a) { return std::visit([](const auto& x) { return x.version(); }, a.array); },
-                             "Grows with every write.")
-      .def(py::pickle(
-          [](const py_array& a) { return pickled_state(*a.client, a.name); },
-          [](const py::tuple& state) {
-            auto [c, name] = unpickled(state);
-            return bind_existing_array(std::move(c), name);
-          }));
+      .def("__getitem__",
+           [](const py_array& a, std::int64_t i) {
+             return std::visit([&](const auto& x) { return py::cast(x.get(i)); }, a.array);
+           })
+      .def("__setitem__",
+           [](py_array& a, std::int64_t i, py::handle v) {
+             std::visit([&](auto& x) { x.set(i, from_py<decltype(x.get(0))>(v, serializer::json)); }, a.array);
+           })
+      .def(
+          "tolist",
+          [](const py_array& a) { return std::visit([](const auto& x) { return py::cast(x.to_vector()); }, a.array); },
+          "The items, as a list.")
+      .def(
+          "assign",
+          [](py_array& a, const py::iterable& items) {
+            std::visit(
+                [&](auto& x) {
+                  using T = decltype(x.get(0));
+                  std::vector<T> values;
+                  for (py::handle item : items) values.push_back(from_py<T>(item, serializer::json));
+                  x.assign(values);
+                },
+                a.array);
+          },
+          "Stores items (as many as the array holds) in one write.")
+      .def_property_readonly(
+          "version", [](const py_array& a) { return std::visit([](const auto& x) { return x.version(); }, a.array); },
+          "Grows with every write.")
+      .def(py::pickle([](const py_array& a) { return pickled_state(*a.client, a.name); },
+                      [](const py::tuple& state) {
+                        auto [c, name] = unpickled(state);
+                        return bind_existing_array(std::move(c), name);
+                      }));
 }
 
 }  // namespace mpstate::python

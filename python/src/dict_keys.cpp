@@ -8,9 +8,8 @@
 //   any other str, a float, None, a tuple of these    ".j" + the hex of its JSON text
 // so d[65], d["user@example.com"] and d[(1, "a")] all work as in Python, and a key
 // always comes back as what was given. Other key types are a TypeError.
-#include <pybind11_json/pybind11_json.hpp>
-
 #include <cmath>
+#include <pybind11_json/pybind11_json.hpp>
 
 #include "bindings.hpp"
 #include "mpstate/core/names.hpp"
@@ -22,7 +21,8 @@ namespace {
 bool plain_segment(const std::string& s) {
   if (s.empty() || s[0] == '.') return false;
   for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -30,7 +30,8 @@ bool plain_segment(const std::string& s) {
 
 // The JSON of a key that is no plain segment: tuples as arrays (read back as tuples).
 nlohmann::json key_json(py::handle key) {
-  if (key.is_none() || py::isinstance<py::bool_>(key) || py::isinstance<py::int_>(key) || py::isinstance<py::str>(key)) {
+  if (key.is_none() || py::isinstance<py::bool_>(key) || py::isinstance<py::int_>(key) ||
+      py::isinstance<py::str>(key)) {
     return pyjson::to_json(key);
   }
   if (py::isinstance<py::float_>(key)) {
@@ -94,7 +95,8 @@ std::string key_segment(py::handle key) {
 
 py::object key_of_segment(const std::string& segment) {
   if (segment.rfind(".i", 0) == 0) return py::int_(py::str(segment.substr(2)));
-  if (segment.rfind(".j", 0) == 0) return key_from_json(nlohmann::json::parse(bytes_of_hex(std::string_view(segment).substr(2))));
+  if (segment.rfind(".j", 0) == 0)
+    return key_from_json(nlohmann::json::parse(bytes_of_hex(std::string_view(segment).substr(2))));
   return py::str(segment);
 }
 

@@ -17,9 +17,8 @@
 // kinds are mpstate/_proxies.py's (_ref_of, _from_ref), called through _core. A
 // pickle is unpickled only by a client made with serializer="pickle"; any other
 // raises TypeMismatch (docs/python.md, "Objects JSON cannot hold": the trust model).
-#include <pybind11_json/pybind11_json.hpp>
-
 #include <cmath>
+#include <pybind11_json/pybind11_json.hpp>
 
 #include "bindings.hpp"
 #include "mpstate/core/value_codec.hpp"
@@ -34,7 +33,8 @@ constexpr const char* tag = "$mpstate";
 std::string type_name(py::handle value) { return py::str(py::type::of(value).attr("__name__")); }
 
 json pickled(py::handle value) {
-  py::bytes raw = py::module_::import("pickle").attr("dumps")(value, py::module_::import("pickle").attr("HIGHEST_PROTOCOL"));
+  py::bytes raw =
+      py::module_::import("pickle").attr("dumps")(value, py::module_::import("pickle").attr("HIGHEST_PROTOCOL"));
   return {{tag, {{"kind", "pickle"}, {"base64", core::base64_encode(std::string(raw))}}}};
 }
 
@@ -110,7 +110,8 @@ json convert(py::handle value, serializer codec, int depth) {
   return unless_pickled(value, codec,
                         py::type_error("mpstate stores JSON-able values: None, bool, int, float, str, bytes, lists, "
                                        "tuples, dicts with str keys and mpstate proxies; " +
-                                       type_name(value) + " is none of them (a client made with "
+                                       type_name(value) +
+                                       " is none of them (a client made with "
                                        "serializer=\"pickle\" keeps any picklable object)"));
 }
 

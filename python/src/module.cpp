@@ -2,10 +2,10 @@
 // mpstate._core: the client, the embedded manager process, and the translation of
 // mpstate::error into the Python exception classes of mpstate/__init__.py.
 #include <pybind11/stl.h>
-#include <pybind11_json/pybind11_json.hpp>
 
 #include <map>
 #include <mutex>
+#include <pybind11_json/pybind11_json.hpp>
 
 #include "bindings.hpp"
 #include "mpstate/manager.hpp"
@@ -88,9 +88,8 @@ void translate_errors(std::exception_ptr p) {
 void bind_client(py::module_& m) {
   m.attr("_error_classes") = py::dict();
   py::register_exception_translator(&translate_errors);
-  m.def("_register_errors", [](py::dict classes) {
-    py::module_::import("mpstate._core").attr("_error_classes") = classes;
-  });
+  m.def("_register_errors",
+        [](py::dict classes) { py::module_::import("mpstate._core").attr("_error_classes") = classes; });
 
   py::class_<client_handle, std::shared_ptr<client_handle>>(m, "Client")
       .def(py::init([](const std::string& manager_name, const std::string& socket_path, const std::string& transport,
@@ -110,9 +109,8 @@ void bind_client(py::module_& m) {
       .def_property_readonly("manager_name", [](const client_handle& c) { return c.where.manager_name; })
       .def_property_readonly("socket_path", [](const client_handle& c) { return c.where.socket_path; })
       .def_property_readonly("is_local", [](const client_handle& c) { return c.client.is_local(); })
-      .def_property_readonly("serializer", [](const client_handle& c) {
-        return c.where.codec == serializer::pickle ? "pickle" : "json";
-      })
+      .def_property_readonly(
+          "serializer", [](const client_handle& c) { return c.where.codec == serializer::pickle ? "pickle" : "json"; })
       .def("type_of", [](const client_handle& c, const std::string& name) { return c.client.type_of(name); })
       .def(
           "create",
@@ -122,20 +120,24 @@ void bind_client(py::module_& m) {
           py::arg("name"), py::arg("initial"), py::arg("type") = "",
           "Creates a plain variable holding initial (its type from initial's unless given); "
           "False when the name is taken.")
-      .def("remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); },
-           "Deletes the variable `name`; proxies bound to it then raise NotFound.")
-      .def("set_collectable",
-           [](const client_handle& c, const std::string& name, bool collectable) {
-             py::gil_scoped_release unlocked;  // dropping the last binding may ask the manager to collect
-             return c.client.set_collectable(name, collectable);
-           },
-           py::arg("name"), py::arg("collectable"),
-           "Collectable: removed (with the variables under '<name>/') once no process holds a proxy to it; "
-           "False where bindings are not counted (not a mapped segment) or there is no such variable.")
-      .def("names", [](const client_handle& c, const std::string& prefix) { return c.client.list(prefix); },
-           py::arg("prefix") = "")
-      .def("dump", [](const client_handle& c, const std::string& prefix) { return plain_python(c.client.dump(prefix)); },
-           py::arg("prefix") = "")
+      .def(
+          "remove", [](const client_handle& c, const std::string& name) { c.client.remove(name); },
+          "Deletes the variable `name`; proxies bound to it then raise NotFound.")
+      .def(
+          "set_collectable",
+          [](const client_handle& c, const std::string& name, bool collectable) {
+            py::gil_scoped_release unlocked;  // dropping the last binding may ask the manager to collect
+            return c.client.set_collectable(name, collectable);
+          },
+          py::arg("name"), py::arg("collectable"),
+          "Collectable: removed (with the variables under '<name>/') once no process holds a proxy to it; "
+          "False where bindings are not counted (not a mapped segment) or there is no such variable.")
+      .def(
+          "names", [](const client_handle& c, const std::string& prefix) { return c.client.list(prefix); },
+          py::arg("prefix") = "")
+      .def(
+          "dump", [](const client_handle& c, const std::string& prefix) { return plain_python(c.client.dump(prefix)); },
+          py::arg("prefix") = "")
       .def("request", [](const client_handle& c, py::dict request) {
         nlohmann::json j = pyjson::to_json(request);  // raw: the wire's JSON as it is, tags too
         nlohmann::json result;
@@ -181,7 +183,8 @@ PYBIND11_MODULE(_core, m) {
   bind_values(m);
   bind_containers(m);
   install_fast_dict_slots(m.attr("Dict"));
-  m.def("_install_fast_dict_slots", &install_fast_dict_slots, "d[k], d[k] = v and del d[k] of a Dict subclass as raw slots.");
+  m.def("_install_fast_dict_slots", &install_fast_dict_slots,
+        "d[k], d[k] = v and del d[k] of a Dict subclass as raw slots.");
   bind_sync(m);
   bind_queue(m);
 }

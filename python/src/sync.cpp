@@ -39,13 +39,12 @@ struct py_sync {
 // so the rebinding Client call only binds it.
 template <class T, class Bind>
 auto sync_pickle(Bind bind) {
-  return py::pickle(
-      [](const py_sync<T>& s) { return pickled_state(*s.client, s.proxy.name()); },
-      [bind](const py::tuple& state) {
-        auto [c, name] = unpickled(state);
-        T proxy = bind(c->client, name);
-        return py_sync<T>{std::move(c), std::move(proxy)};
-      });
+  return py::pickle([](const py_sync<T>& s) { return pickled_state(*s.client, s.proxy.name()); },
+                    [bind](const py::tuple& state) {
+                      auto [c, name] = unpickled(state);
+                      T proxy = bind(c->client, name);
+                      return py_sync<T>{std::move(c), std::move(proxy)};
+                    });
 }
 
 template <class T>
@@ -122,8 +121,9 @@ void install_fast_lock_methods(py::handle cls) {
                                     "release($self, /)\n--\n\n"
                                     "Gives the holding back; NotHeld (a RuntimeError) when this thread does not hold "
                                     "it, OwnershipLost when the holding ended meanwhile."};
-  static PyMethodDef enter_def = {"__enter__", as_cfunction<&enter_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
-                                  "__enter__($self, /)\n--\n\nacquire(); returns the lock (its .fence is the holding's)."};
+  static PyMethodDef enter_def = {
+      "__enter__", as_cfunction<&enter_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
+      "__enter__($self, /)\n--\n\nacquire(); returns the lock (its .fence is the holding's)."};
   static PyMethodDef exit_def = {"__exit__", as_cfunction<&exit_fast<T>>(), METH_FASTCALL | METH_KEYWORDS,
                                  "__exit__($self, /, *exc_info)\n--\n\nrelease()."};
   install_methods(cls, {&acquire_def, &release_def, &enter_def, &exit_def});
@@ -149,37 +149,43 @@ py::class_<py_sync<T>> bind_lock_like(py::module_& m, const char* name, const ch
            "threading's acquire; True when taken. previous_owner_died says whether a dead holder left it.")
       .def("_acquire", &acquire_lock<T>, py::arg("blocking") = true, py::arg("timeout") = py::int_(-1),
            "acquire() in full (the raw acquire's general path).")
-      .def("release", [](py_sync<T>& s) { as_holder([&] { s.proxy.release(); }); },
-           "Gives the holding back (threading's release); NotHeld (a RuntimeError) when this thread does not hold it.")
-      .def("locked", [](const py_sync<T>& s) { return s.proxy.locked(); },
-           "Whether any process holds it now.")
+      .def(
+          "release", [](py_sync<T>& s) { as_holder([&] { s.proxy.release(); }); },
+          "Gives the holding back (threading's release); NotHeld (a RuntimeError) when this thread does not hold it.")
+      .def(
+          "locked", [](const py_sync<T>& s) { return s.proxy.locked(); }, "Whether any process holds it now.")
       .def("__enter__",
            [](py::object self) {
              acquire_lock<T>(self.cast<py_sync<T>&>(), true, py::int_(-1));
              return self;
            })
       .def("__exit__", [](py_sync<T>& s, py::args) { as_holder([&] { s.proxy.release(); }); })
-      .def_property_readonly("fence", [](const py_sync<T>& s) { return fence_or_none(s.proxy.fence()); },
-                             "The holding this proxy acquired (an mpstate.Fence for fenced writes), or None.")
+      .def_property_readonly(
+          "fence", [](const py_sync<T>& s) { return fence_or_none(s.proxy.fence()); },
+          "The holding this proxy acquired (an mpstate.Fence for fenced writes), or None.")
       .def_readonly("previous_owner_died", &py_sync<T>::previous_owner_died,
                     "Whether the last acquire took the lock from a holder that had died: repair what it guarded.")
-      .def_property_readonly("name", [](const py_sync<T>& s) { return s.proxy.name(); }, "The variable's name.")
-      .def("state", [](const py_sync<T>& s) { return plain_python(s.proxy.state()); },
-           "The state as the dump shows it (a dict: the holder's pid, depth, fence, ...).");
+      .def_property_readonly(
+          "name", [](const py_sync<T>& s) { return s.proxy.name(); }, "The variable's name.")
+      .def(
+          "state", [](const py_sync<T>& s) { return plain_python(s.proxy.state()); },
+          "The state as the dump shows it (a dict: the holder's pid, depth, fence, ...).");
 }
 
 }  // namespace
 
 void bind_sync(py::module_& m) {
-  py::class_<Fence>(m, "Fence", "One holding of a lock, by its epoch: writes given it (fence=...) are made only "
-                                "while that holding lasts, and raise OwnershipLost once it ended.")
+  py::class_<Fence>(m, "Fence",
+                    "One holding of a lock, by its epoch: writes given it (fence=...) are made only "
+                    "while that holding lasts, and raise OwnershipLost once it ended.")
       .def(py::init<std::string, std::uint64_t>(), py::arg("lock"), py::arg("epoch"))
       .def_property_readonly("lock", &Fence::lock, "The lock's name.")
       .def_property_readonly("epoch", &Fence::epoch, "The holding's epoch (grows with every fresh acquisition).")
       .def("__bool__", [](const Fence& f) { return static_cast<bool>(f); })
       .def("__eq__", [](const Fence& a, const Fence& b) { return a.lock() == b.lock() && a.epoch() == b.epoch(); })
       .def("__hash__", [](const Fence& f) { return py::hash(py::make_tuple(f.lock(), f.epoch())); })
-      .def("__repr__", [](const Fence& f) { return "<mpstate.Fence '" + f.lock() + "' epoch " + std::to_string(f.epoch()) + ">"; })
+      .def("__repr__",
+           [](const Fence& f) { return "<mpstate.Fence '" + f.lock() + "' epoch " + std::to_string(f.epoch()) + ">"; })
       .def(py::pickle([](const Fence& f) { return py::make_tuple(f.lock(), f.epoch()); },
                       [](py::tuple t) { return Fence(t[0].cast<std::string>(), t[1].cast<std::uint64_t>()); }));
   install_fast_lock_methods<Lock>(bind_lock_like<Lock>(
@@ -189,43 +195,46 @@ void bind_sync(py::module_& m) {
       m, "RLock", "threading.RLock across processes: one thread of one process holds it, as often as it acquired it.",
       [](const Client& c, const std::string& n) { return c.rlock(n); }));
 
-  bind_lock_like<Condition>(m, "Condition",
-                            "threading.Condition across processes, over a reentrant lock of its own.",
+  bind_lock_like<Condition>(m, "Condition", "threading.Condition across processes, over a reentrant lock of its own.",
                             [](const Client& c, const std::string& n) { return c.condition(n); })
-      .def("wait",
-           [](py_sync<Condition>& s, const py::object& timeout) {
-             const auto ms = timeout_of(timeout);
-             bool notified = false;
-             as_holder([&] {  // the GIL is let go inside and held again when as_holder raises
-               py::gil_scoped_release unlocked;
-               notified = s.proxy.wait(ms);
-             });
-             s.previous_owner_died = s.proxy.previous_owner_died();
-             return notified;
-           },
-           py::arg("timeout") = py::none(),
-           "Releases the lock, waits for a notify (or timeout seconds), takes the lock back; "
-           "False on a timeout. NotHeld unless this thread holds it.")
-      .def("wait_for",
-           [](py_sync<Condition>& s, const py::function& predicate, const py::object& timeout) {
-             const auto ms = timeout_of(timeout);
-             return as_holder([&] {
-               py::gil_scoped_release unlocked;
-               return s.proxy.wait_for(
-                   [&] {
-                     py::gil_scoped_acquire locked;
-                     return predicate().cast<bool>();
-                   },
-                   ms);
-             });
-           },
-           py::arg("predicate"), py::arg("timeout") = py::none(),
-           "Waits until predicate() is true (checked under the lock) or timeout seconds pass; "
-           "returns the predicate's last value.")
-      .def("notify", [](py_sync<Condition>& s, std::uint64_t n) { return as_holder([&] { return s.proxy.notify(n); }); },
-           py::arg("n") = 1, "Wakes up to n waiters (the caller holds the condition); returns how many.")
-      .def("notify_all", [](py_sync<Condition>& s) { return as_holder([&] { return s.proxy.notify_all(); }); },
-           "Wakes every waiter (the caller holds the condition); returns how many.");
+      .def(
+          "wait",
+          [](py_sync<Condition>& s, const py::object& timeout) {
+            const auto ms = timeout_of(timeout);
+            bool notified = false;
+            as_holder([&] {  // the GIL is let go inside and held again when as_holder raises
+              py::gil_scoped_release unlocked;
+              notified = s.proxy.wait(ms);
+            });
+            s.previous_owner_died = s.proxy.previous_owner_died();
+            return notified;
+          },
+          py::arg("timeout") = py::none(),
+          "Releases the lock, waits for a notify (or timeout seconds), takes the lock back; "
+          "False on a timeout. NotHeld unless this thread holds it.")
+      .def(
+          "wait_for",
+          [](py_sync<Condition>& s, const py::function& predicate, const py::object& timeout) {
+            const auto ms = timeout_of(timeout);
+            return as_holder([&] {
+              py::gil_scoped_release unlocked;
+              return s.proxy.wait_for(
+                  [&] {
+                    py::gil_scoped_acquire locked;
+                    return predicate().cast<bool>();
+                  },
+                  ms);
+            });
+          },
+          py::arg("predicate"), py::arg("timeout") = py::none(),
+          "Waits until predicate() is true (checked under the lock) or timeout seconds pass; "
+          "returns the predicate's last value.")
+      .def(
+          "notify", [](py_sync<Condition>& s, std::uint64_t n) { return as_holder([&] { return s.proxy.notify(n); }); },
+          py::arg("n") = 1, "Wakes up to n waiters (the caller holds the condition); returns how many.")
+      .def(
+          "notify_all", [](py_sync<Condition>& s) { return as_holder([&] { return s.proxy.notify_all(); }); },
+          "Wakes every waiter (the caller holds the condition); returns how many.");
 
   // Semaphores: the count is fixed when the variable is created; an existing one is
   // bound as it is.
@@ -233,37 +242,42 @@ void bind_sync(py::module_& m) {
     using S = std::conditional_t<decltype(bounded)::value, BoundedSemaphore, Semaphore>;
     auto bind = [](const Client& c, const std::string& n, std::int64_t permits, bool return_dead) -> S {
       const auto recovery = return_dead ? PermitRecovery::return_dead_holders : PermitRecovery::none;
-      if constexpr (decltype(bounded)::value) return c.bounded_semaphore(n, permits, recovery);
-      else return c.semaphore(n, permits, recovery);
+      if constexpr (decltype(bounded)::value)
+        return c.bounded_semaphore(n, permits, recovery);
+      else
+        return c.semaphore(n, permits, recovery);
     };
     py::class_<py_sync<S>>(mod, name,
                            decltype(bounded)::value
                                ? "threading.BoundedSemaphore across processes: a release past the initial value "
                                  "raises."
                                : "threading.Semaphore across processes: a counter of permits.")
-        .def(py::init([=](std::shared_ptr<client_handle> c, const std::string& n, std::int64_t permits,
-                          bool return_dead) {
-               S s = bind(c->client, n, permits, return_dead);
-               return py_sync<S>{std::move(c), std::move(s)};
-             }),
+        .def(py::init(
+                 [=](std::shared_ptr<client_handle> c, const std::string& n, std::int64_t permits, bool return_dead) {
+                   S s = bind(c->client, n, permits, return_dead);
+                   return py_sync<S>{std::move(c), std::move(s)};
+                 }),
              py::arg("client"), py::arg("name"), py::arg("value") = 1, py::arg("return_dead_permits") = false)
-        .def("acquire",
-             [](py_sync<S>& s, bool blocking, const py::object& timeout) {
-               const auto ms = semaphore_timeout_of(blocking, timeout);
-               py::gil_scoped_release unlocked;
-               return s.proxy.acquire(ms);
-             },
-             py::arg("blocking") = true, py::arg("timeout") = py::none(),
-             "Takes a permit, waiting up to timeout seconds (None: forever); True when taken.")
-        .def("release",
-             [](py_sync<S>& s, int n) {
-               for (int i = 0; i < n; ++i) s.proxy.release();
-             },
-             py::arg("n") = 1, "Gives n permits back.")
-        .def("get_value", [](const py_sync<S>& s) { return s.proxy.value(); },
-             "The permits free now.")
-        .def("state", [](const py_sync<S>& s) { return plain_python(s.proxy.state()); },
-             "The semaphore's state as the dump shows it (a dict: value, bound, holders, ...).")
+        .def(
+            "acquire",
+            [](py_sync<S>& s, bool blocking, const py::object& timeout) {
+              const auto ms = semaphore_timeout_of(blocking, timeout);
+              py::gil_scoped_release unlocked;
+              return s.proxy.acquire(ms);
+            },
+            py::arg("blocking") = true, py::arg("timeout") = py::none(),
+            "Takes a permit, waiting up to timeout seconds (None: forever); True when taken.")
+        .def(
+            "release",
+            [](py_sync<S>& s, int n) {
+              for (int i = 0; i < n; ++i) s.proxy.release();
+            },
+            py::arg("n") = 1, "Gives n permits back.")
+        .def(
+            "get_value", [](const py_sync<S>& s) { return s.proxy.value(); }, "The permits free now.")
+        .def(
+            "state", [](const py_sync<S>& s) { return plain_python(s.proxy.state()); },
+            "The semaphore's state as the dump shows it (a dict: value, bound, holders, ...).")
         .def("__enter__",
              [](py::object self) {
                auto& s = self.cast<py_sync<S>&>();
@@ -274,10 +288,12 @@ void bind_sync(py::module_& m) {
                return self;
              })
         .def("__exit__", [](py_sync<S>& s, py::args) { s.proxy.release(); })
-        .def_property_readonly("fence", [](const py_sync<S>& s) { return fence_or_none(s.proxy.fence()); },
-                               "Owned permits (return_dead_permits): this process's holding, as an mpstate.Fence; "
-                               "else None.")
-        .def_property_readonly("name", [](const py_sync<S>& s) { return s.proxy.name(); }, "The variable's name.")
+        .def_property_readonly(
+            "fence", [](const py_sync<S>& s) { return fence_or_none(s.proxy.fence()); },
+            "Owned permits (return_dead_permits): this process's holding, as an mpstate.Fence; "
+            "else None.")
+        .def_property_readonly(
+            "name", [](const py_sync<S>& s) { return s.proxy.name(); }, "The variable's name.")
         .def(sync_pickle<S>([=](const Client& c, const std::string& n) { return bind(c, n, 1, false); }));
   };
   semaphore_class(m, "Semaphore", std::false_type{});
@@ -285,22 +301,24 @@ void bind_sync(py::module_& m) {
 
   sync_class<Event>(m, "Event", "threading.Event across processes: a flag that waiters block on.",
                     [](const Client& c, const std::string& n) { return c.event(n); })
-      .def("set", [](py_sync<Event>& s) { s.proxy.set(); },
-           "Sets the flag and wakes every waiter.")
-      .def("clear", [](py_sync<Event>& s) { s.proxy.clear(); },
-           "Resets the flag.")
-      .def("is_set", [](const py_sync<Event>& s) { return s.proxy.is_set(); },
-           "Whether the flag is set.")
-      .def("wait",
-           [](const py_sync<Event>& s, const py::object& timeout) {
-             const auto ms = timeout_of(timeout);
-             py::gil_scoped_release unlocked;
-             return s.proxy.wait(ms);
-           },
-           py::arg("timeout") = py::none(),
-           "Blocks until the flag is set (or timeout seconds pass); returns the flag, True when set "
-           "meanwhile even if cleared since.")
-      .def_property_readonly("name", [](const py_sync<Event>& s) { return s.proxy.name(); }, "The variable's name.");
+      .def(
+          "set", [](py_sync<Event>& s) { s.proxy.set(); }, "Sets the flag and wakes every waiter.")
+      .def(
+          "clear", [](py_sync<Event>& s) { s.proxy.clear(); }, "Resets the flag.")
+      .def(
+          "is_set", [](const py_sync<Event>& s) { return s.proxy.is_set(); }, "Whether the flag is set.")
+      .def(
+          "wait",
+          [](const py_sync<Event>& s, const py::object& timeout) {
+            const auto ms = timeout_of(timeout);
+            py::gil_scoped_release unlocked;
+            return s.proxy.wait(ms);
+          },
+          py::arg("timeout") = py::none(),
+          "Blocks until the flag is set (or timeout seconds pass); returns the flag, True when set "
+          "meanwhile even if cleared since.")
+      .def_property_readonly(
+          "name", [](const py_sync<Event>& s) { return s.proxy.name(); }, "The variable's name.");
 
   // parties is fixed when the variable is created; rebinding passes 0 (bound as is).
   auto bind_barrier = [](const Client& c, const std::string& n) { return c.barrier(n, 1); };
@@ -309,33 +327,39 @@ void bind_sync(py::module_& m) {
         Barrier b = c->client.barrier(n, parties);
         return py_sync<Barrier>{std::move(c), std::move(b)};
       }))
-      .def("wait",
-           [](py_sync<Barrier>& s, const py::object& timeout, const py::object& action) {
-             const auto ms = timeout_of(timeout);
-             if (action.is_none()) {
-               py::gil_scoped_release unlocked;
-               return s.proxy.wait(ms);
-             }
-             std::function<void()> run = [&action] {  // the last party, GIL taken back for it
-               py::gil_scoped_acquire held;
-               action();
-             };
-             py::gil_scoped_release unlocked;
-             return s.proxy.wait(ms, run);
-           },
-           py::arg("timeout") = py::none(), py::arg("action") = py::none(),
-           "Waits for all parties; the last to arrive calls action() (if given) before anyone passes.")
-      .def("reset", [](py_sync<Barrier>& s) { s.proxy.reset(); },
-           "threading.Barrier.reset(): waiting parties leave with BrokenBarrierError, then the barrier is usable again.")
-      .def("abort", [](py_sync<Barrier>& s) { s.proxy.abort(); },
-           "Breaks the barrier: every waiter, and every later wait() until reset(), raises BrokenBarrierError.")
-      .def_property_readonly("parties", [](const py_sync<Barrier>& s) { return s.proxy.parties(); },
-                             "The parties that must wait for it to trip.")
-      .def_property_readonly("n_waiting", [](const py_sync<Barrier>& s) { return s.proxy.n_waiting(); },
-                             "The parties waiting now.")
-      .def_property_readonly("broken", [](const py_sync<Barrier>& s) { return s.proxy.broken(); },
-                             "Whether the barrier is broken (abort(), a timeout, or a waiting party died).")
-      .def_property_readonly("name", [](const py_sync<Barrier>& s) { return s.proxy.name(); }, "The variable's name.")
+      .def(
+          "wait",
+          [](py_sync<Barrier>& s, const py::object& timeout, const py::object& action) {
+            const auto ms = timeout_of(timeout);
+            if (action.is_none()) {
+              py::gil_scoped_release unlocked;
+              return s.proxy.wait(ms);
+            }
+            std::function<void()> run = [&action] {  // the last party, GIL taken back for it
+              py::gil_scoped_acquire held;
+              action();
+            };
+            py::gil_scoped_release unlocked;
+            return s.proxy.wait(ms, run);
+          },
+          py::arg("timeout") = py::none(), py::arg("action") = py::none(),
+          "Waits for all parties; the last to arrive calls action() (if given) before anyone passes.")
+      .def(
+          "reset", [](py_sync<Barrier>& s) { s.proxy.reset(); },
+          "threading.Barrier.reset(): waiting parties leave with BrokenBarrierError, then the barrier is usable again.")
+      .def(
+          "abort", [](py_sync<Barrier>& s) { s.proxy.abort(); },
+          "Breaks the barrier: every waiter, and every later wait() until reset(), raises BrokenBarrierError.")
+      .def_property_readonly(
+          "parties", [](const py_sync<Barrier>& s) { return s.proxy.parties(); },
+          "The parties that must wait for it to trip.")
+      .def_property_readonly(
+          "n_waiting", [](const py_sync<Barrier>& s) { return s.proxy.n_waiting(); }, "The parties waiting now.")
+      .def_property_readonly(
+          "broken", [](const py_sync<Barrier>& s) { return s.proxy.broken(); },
+          "Whether the barrier is broken (abort(), a timeout, or a waiting party died).")
+      .def_property_readonly(
+          "name", [](const py_sync<Barrier>& s) { return s.proxy.name(); }, "The variable's name.")
       .def(sync_pickle<Barrier>(bind_barrier));
 }
 

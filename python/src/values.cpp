@@ -28,8 +28,9 @@ T from_py(py::handle v, [[maybe_unused]] serializer codec) {
     if (!py::isinstance<py::bytes>(v) && !py::isinstance<py::bytearray>(v)) {
       throw py::type_error("this variable holds bytes");
     }
-    const std::string raw = py::isinstance<py::bytes>(v) ? v.cast<std::string>()
-                                                          : std::string(py::bytes(py::reinterpret_borrow<py::object>(v)));
+    const std::string raw = py::isinstance<py::bytes>(v)
+                                ? v.cast<std::string>()
+                                : std::string(py::bytes(py::reinterpret_borrow<py::object>(v)));
     return Bytes(raw.begin(), raw.end());
   } else if constexpr (std::is_same_v<T, nlohmann::json>) {
     return to_json(v, codec);
@@ -46,8 +47,8 @@ T from_py(py::handle v, [[maybe_unused]] serializer codec) {
     try {
       return v.cast<T>();
     } catch (const py::cast_error&) {
-      throw error(errc::out_of_range, std::string(py::repr(v)) + " does not fit " +
-                                          (std::is_signed_v<T> ? "int64" : "uint64"));
+      throw error(errc::out_of_range,
+                  std::string(py::repr(v)) + " does not fit " + (std::is_signed_v<T> ? "int64" : "uint64"));
     }
   }
 }
@@ -119,12 +120,13 @@ py::object add(py_value& self, py::handle delta, const py::object& fence) {
   return std::visit(
       [&](auto& proxy) -> py::object {
         using T = std::decay_t<decltype(proxy.get())>;
-        if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t> || std::is_same_v<T, double>) {
+        if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t> ||
+                      std::is_same_v<T, double>) {
           const T d = from_py<T>(delta, self.codec());
           return py::cast(f ? proxy.add(d, *f) : proxy.add(d));
         } else {
-          throw error(errc::type_mismatch, "add() needs an int or float variable; '" + self.name + "' is " +
-                                               type_of_any(self.value));
+          throw error(errc::type_mismatch,
+                      "add() needs an int or float variable; '" + self.name + "' is " + type_of_any(self.value));
         }
       },
       self.value);
@@ -241,37 +243,42 @@ void bind_values(py::module_& m) {
              return py_value{std::move(c), name, std::move(v)};
            }),
            py::arg("client"), py::arg("name"))
-      .def("get", [](const py_value& self) { return get_any(self.value, self.codec()); },
-           "The value (one consistent read; a copy for str, bytes and JSON values).")
+      .def(
+          "get", [](const py_value& self) { return get_any(self.value, self.codec()); },
+          "The value (one consistent read; a copy for str, bytes and JSON values).")
       .def("set", &set_fenced, py::arg("value"), py::arg("fence") = py::none(),
            "Stores value. With fence= (a held lock's .fence): only while that holding lasts, else "
            "OwnershipLost and nothing changes.")
-      .def("_add", &add, py::arg("delta"), py::arg("fence") = py::none(),
-           "add() in full: any delta, and fence=.")
+      .def("_add", &add, py::arg("delta"), py::arg("fence") = py::none(), "add() in full: any delta, and fence=.")
       .def("compare_exchange", &compare_exchange, py::arg("expected"), py::arg("desired"),
            py::arg("fence") = py::none(),
            "Stores desired if the value equals expected; returns (stored, value before) (fence= as for set).")
       .def("update", &update, py::arg("fn"), py::arg("fence") = py::none(),
            "Stores fn(current) atomically (fn runs under the variable's lock) and returns it (fence= as for set).")
       .def_property_readonly(
-          "version", [](const py_value& self) { return std::visit([](const auto& proxy) { return proxy.version(); }, self.value); },
+          "version",
+          [](const py_value& self) {
+            return std::visit([](const auto& proxy) { return proxy.version(); }, self.value);
+          },
           "The variable's version: it grows with every write (wait_for_change waits for it to move).")
       .def("wait_for_change", &wait_for_change, py::arg("seen"), py::arg("timeout") = py::none(),
            "Blocks (without the GIL) until the version differs from seen; returns it.")
-      .def_property_readonly("name", [](const py_value& self) { return self.name; }, "The variable's name.")
-      .def_property_readonly("type", [](const py_value& self) { return type_of_any(self.value); },
-                             "The variable's mpstate type: int64, uint64, double, bool, string, bytes or json.")
-      .def("__repr__", [](const py_value& self) {
-        return "<mpstate.Value '" + self.name + "' " + type_of_any(self.value) + " " +
-               std::string(py::repr(get_any(self.value, self.codec()))) + ">";
-      })
-      .def(py::pickle(
-          [](const py_value& self) { return pickled_state(*self.client, self.name); },
-          [](const py::tuple& state) {
-            auto [c, name] = unpickled(state);
-            any_value v = bind_any(c->client, name);
-            return py_value{std::move(c), std::move(name), std::move(v)};
-          }));
+      .def_property_readonly(
+          "name", [](const py_value& self) { return self.name; }, "The variable's name.")
+      .def_property_readonly(
+          "type", [](const py_value& self) { return type_of_any(self.value); },
+          "The variable's mpstate type: int64, uint64, double, bool, string, bytes or json.")
+      .def("__repr__",
+           [](const py_value& self) {
+             return "<mpstate.Value '" + self.name + "' " + type_of_any(self.value) + " " +
+                    std::string(py::repr(get_any(self.value, self.codec()))) + ">";
+           })
+      .def(py::pickle([](const py_value& self) { return pickled_state(*self.client, self.name); },
+                      [](const py::tuple& state) {
+                        auto [c, name] = unpickled(state);
+                        any_value v = bind_any(c->client, name);
+                        return py_value{std::move(c), std::move(name), std::move(v)};
+                      }));
   static PyMethodDef add_def = {"add", as_cfunction<&add_fast>(), METH_FASTCALL | METH_KEYWORDS,
                                 "add($self, /, delta, fence=None)\n--\n\n"
                                 "Adds delta atomically and returns the new value (an int or float variable; "

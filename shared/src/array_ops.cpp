@@ -15,7 +15,8 @@ using nlohmann::json;
 constexpr std::size_t head_bytes = 8;  // [u32 element type][u32 reserved]
 
 void require_sequence(const variable_record& r) {
-  if (!is_sequence(r.type)) throw error(errc::type_mismatch, "'" + std::string(r.name_view()) + "' is not an array or list");
+  if (!is_sequence(r.type))
+    throw error(errc::type_mismatch, "'" + std::string(r.name_view()) + "' is not an array or list");
 }
 void require_list(const variable_record& r, const char* op) {
   if (r.type != value_type::list) {
@@ -163,8 +164,8 @@ sequence_spec sequence_spec_from_json(std::string_view name, value_type type, co
   }
   const value_type element = value_type_from_string(initial["of"].get<std::string>());
   if (!is_scalar(element)) {
-    throw error(errc::invalid_argument, "an array or list holds int64, uint64, double or bool, not " +
-                                            std::string(to_string(element)));
+    throw error(errc::invalid_argument,
+                "an array or list holds int64, uint64, double or bool, not " + std::string(to_string(element)));
   }
   std::vector<std::uint64_t> items;
   if (initial.contains("items")) {
@@ -177,8 +178,8 @@ sequence_spec sequence_spec_from_json(std::string_view name, value_type type, co
     items.assign(size.get<std::size_t>(), 0);
   }
   sequence_spec spec{encode(element, items), 0};
-  spec.capacity = type == value_type::list ? std::max<std::uint64_t>(spec.bytes.size(), head_bytes + 8 * 16)
-                                           : spec.bytes.size();
+  spec.capacity =
+      type == value_type::list ? std::max<std::uint64_t>(spec.bytes.size(), head_bytes + 8 * 16) : spec.bytes.size();
   return spec;
 }
 

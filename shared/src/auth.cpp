@@ -29,7 +29,8 @@ std::string read_key_file(const std::string& path) {
   struct stat st {};
   std::string key(4097, '\0');
   ssize_t n = -1;
-  const bool usable = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 && st.st_uid == ::geteuid();
+  const bool usable =
+      ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 && st.st_uid == ::geteuid();
   if (usable) n = ::read(fd, key.data(), key.size());
   ::close(fd);
   if (!S_ISREG(st.st_mode)) throw error(errc::invalid_argument, "key file " + path + " is not a regular file");
@@ -38,16 +39,16 @@ std::string read_key_file(const std::string& path) {
                                              permission_text(st.st_mode & 07777) + "): chmod 600 " + path);
   }
   if (st.st_uid != ::geteuid()) {
-    throw error(errc::permission_denied, "key file " + path + " belongs to uid " + std::to_string(st.st_uid) +
-                                             ", not to this user");
+    throw error(errc::permission_denied,
+                "key file " + path + " belongs to uid " + std::to_string(st.st_uid) + ", not to this user");
   }
   if (n < 0) throw error(errc::permission_denied, "cannot read key file " + path + ": " + std::strerror(errno));
   key.resize(static_cast<std::size_t>(n));
   if (!key.empty() && key.back() == '\n') key.pop_back();
   if (key.size() > 4096) throw error(errc::invalid_argument, "key file " + path + " is over 4 KiB");
   if (key.size() < min_key_bytes) {
-    throw error(errc::invalid_argument, "the key in " + path + " has " + std::to_string(key.size()) +
-                                            " bytes, under " + std::to_string(min_key_bytes) +
+    throw error(errc::invalid_argument, "the key in " + path + " has " + std::to_string(key.size()) + " bytes, under " +
+                                            std::to_string(min_key_bytes) +
                                             ": make one with head -c 32 /dev/urandom | base64 > " + path);
   }
   return key;
@@ -70,8 +71,7 @@ std::string new_challenge() {
   return base64_encode({reinterpret_cast<const char*>(bytes), sizeof bytes});
 }
 
-std::string auth_proof(std::string_view key, std::string_view role, std::string_view first,
-                       std::string_view second) {
+std::string auth_proof(std::string_view key, std::string_view role, std::string_view first, std::string_view second) {
   std::string message;
   message.reserve(role.size() + first.size() + second.size() + 2);
   message.append(role).append("\n").append(first).append("\n").append(second);
@@ -88,8 +88,8 @@ bool proofs_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge,
-                                            std::string_view key, std::string_view read_only_key) noexcept {
+std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge, std::string_view key,
+                                            std::string_view read_only_key) noexcept {
   try {
     if (line.size() > max_auth_line) return std::nullopt;
     const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
@@ -127,8 +127,8 @@ nlohmann::json parse_manager_line(std::string_view line) {
       throw error(errc::internal, "the manager sent a malformed error");
     }
     throw error(errc_from_string(e->at("code").get<std::string>()), e->value("message", nlohmann::json()).is_string()
-                                                                         ? e->at("message").get<std::string>()
-                                                                         : std::string());
+                                                                        ? e->at("message").get<std::string>()
+                                                                        : std::string());
   }
   return message;
 }
@@ -157,7 +157,8 @@ manager_grant check_manager_answer(std::string_view answer_line, const client_ha
   }
   manager_grant grant;
   grant.read_only = result.value("access", nlohmann::json()) == "read_only";
-  if (const auto lease = result.value("lease_ms", nlohmann::json()); lease.is_number_integer() && lease.get<std::int64_t>() > 0) {
+  if (const auto lease = result.value("lease_ms", nlohmann::json());
+      lease.is_number_integer() && lease.get<std::int64_t>() > 0) {
     grant.lease = std::chrono::milliseconds(lease.get<std::int64_t>());
   }
   return grant;

@@ -47,8 +47,8 @@ void block_heap::adopt(const std::function<void(std::uint64_t, block_state)>& vi
     const std::uint64_t size = word & size_mask;
     const std::uint64_t state = word & state_mask;
     if ((word & block_tag) != block_tag || size < min_block || size > end_ - at || state > 2) {
-      throw error(errc::layout_mismatch, "the segment's heap is damaged at offset " + std::to_string(at) +
-                                             " (not a block header)");
+      throw error(errc::layout_mismatch,
+                  "the segment's heap is damaged at offset " + std::to_string(at) + " (not a block header)");
     }
     if (static_cast<block_state>(state) == block_state::free) {
       if (run_size == 0) run_start = at;

@@ -39,8 +39,8 @@ std::uint64_t begin_condition_wait(variable_record& r, const sync_actor& who) {
   sync_state s = state_of(r);
   require_condition_owner(r, s, who, "wait");
   if (s.holder_count == max_sync_holders) {
-    throw error(errc::too_many_connections, "condition " + quoted(r) + " has " +
-                                                std::to_string(max_sync_holders - 1) + " waiters already");
+    throw error(errc::too_many_connections,
+                "condition " + quoted(r) + " has " + std::to_string(max_sync_holders - 1) + " waiters already");
   }
   const std::uint64_t depth = s.holders[0].count;
   s.holders[0] = {};

@@ -30,7 +30,9 @@ std::string age_text(std::int64_t since_ns) {
 }
 
 // A holder: a process by its pid, or a TCP connection's session (a negative pid).
-std::string holder_text(int pid) { return pid < 0 ? "TCP session " + std::to_string(-pid) : "pid " + std::to_string(pid); }
+std::string holder_text(int pid) {
+  return pid < 0 ? "TCP session " + std::to_string(-pid) : "pid " + std::to_string(pid);
+}
 
 std::string pids_text(const nlohmann::json& holders) {
   std::string text;
@@ -63,8 +65,8 @@ std::string sync_text(const std::string& type, const nlohmann::json& value) {
   }
   if (type == "event") return value.at("set").get<bool>() ? "set" : "clear";
   const auto waiting = value.at("waiting").get<std::int64_t>();
-  std::string text = std::to_string(waiting) + " of " + std::to_string(value.at("parties").get<std::int64_t>()) +
-                     " parties waiting";
+  std::string text =
+      std::to_string(waiting) + " of " + std::to_string(value.at("parties").get<std::int64_t>()) + " parties waiting";
   if (waiting > 0) text += " (pids " + pids_text(value.at("holders")) + ")";
   text += ", passed " + std::to_string(value.at("generation").get<std::uint64_t>()) + " times";
   return text + (value.at("broken").get<bool>() ? ", BROKEN" : "");
@@ -131,8 +133,8 @@ std::string row_value_text(const nlohmann::json& v) {
   } else {
     text = value_text(v);
   }
-  const bool failed_loop = v.at("type") == "loop" && v.at("value").is_object() &&
-                           v.at("value").value("state", "") == "failed";
+  const bool failed_loop =
+      v.at("type") == "loop" && v.at("value").is_object() && v.at("value").value("state", "") == "failed";
   text = failed_loop ? shorten(text, 100000) : shorten(text, 60);
   if (v.contains("locked")) text += "  [" + v.at("locked").get<std::string>() + "]";
   return text;
@@ -196,9 +198,9 @@ void write_dump_table(std::ostream& out, const nlohmann::json& dump) {
   for (const auto& v : vars) {
     out << std::left << std::setw(static_cast<int>(name_width) + 2)
         << shorten(v.at("name").get<std::string>(), name_width) << std::setw(type_width)
-        << v.at("type").get<std::string>() << std::setw(9) << v.at("version").get<std::uint64_t>()
-        << std::setw(9) << v.at("last_writer_pid").get<int>() << std::setw(9)
-        << age_text(v.at("last_write_ns").get<std::int64_t>()) << row_value_text(v) << "\n";
+        << v.at("type").get<std::string>() << std::setw(9) << v.at("version").get<std::uint64_t>() << std::setw(9)
+        << v.at("last_writer_pid").get<int>() << std::setw(9) << age_text(v.at("last_write_ns").get<std::int64_t>())
+        << row_value_text(v) << "\n";
   }
 }
 

@@ -8,12 +8,27 @@
 
 namespace mpstate::core {
 namespace {
-constexpr std::array<std::string_view, 19> type_names = {
-    "?",    "int64", "uint64",    "double",    "bool",  "string",  "bytes",     "json",  "loop",
-    "lock", "rlock", "semaphore", "bounded_semaphore", "event", "barrier", "condition", "queue",
-    "array", "list"};
-constexpr std::array<std::string_view, 6> phase_names = {
-    "idle", "starting", "running", "stopping", "stopped", "failed"};
+constexpr std::array<std::string_view, 19> type_names = {"?",
+                                                         "int64",
+                                                         "uint64",
+                                                         "double",
+                                                         "bool",
+                                                         "string",
+                                                         "bytes",
+                                                         "json",
+                                                         "loop",
+                                                         "lock",
+                                                         "rlock",
+                                                         "semaphore",
+                                                         "bounded_semaphore",
+                                                         "event",
+                                                         "barrier",
+                                                         "condition",
+                                                         "queue",
+                                                         "array",
+                                                         "list"};
+constexpr std::array<std::string_view, 6> phase_names = {"idle",     "starting", "running",
+                                                         "stopping", "stopped",  "failed"};
 }  // namespace
 
 std::string_view to_string(value_type t) noexcept {

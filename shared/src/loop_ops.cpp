@@ -21,11 +21,11 @@ void commit_snapshot(variable_record& r, const loop_snapshot& s) {
 }
 
 void require_owner(const variable_record& r, const loop_snapshot& s, const process_identity& who) {
-  if (s.owner_pid != who.pid || (s.owner_start_time != 0 && who.start_time != 0 &&
-                                 s.owner_start_time != who.start_time)) {
-    throw error(errc::invalid_argument, "process " + std::to_string(who.pid) +
-                                            " does not own loop '" + std::string(r.name_view()) +
-                                            "' (owner: " + std::to_string(s.owner_pid) + ")");
+  if (s.owner_pid != who.pid ||
+      (s.owner_start_time != 0 && who.start_time != 0 && s.owner_start_time != who.start_time)) {
+    throw error(errc::invalid_argument, "process " + std::to_string(who.pid) + " does not own loop '" +
+                                            std::string(r.name_view()) + "' (owner: " + std::to_string(s.owner_pid) +
+                                            ")");
   }
 }
 
@@ -34,11 +34,12 @@ void require_owner(const variable_record& r, const loop_snapshot& s, const proce
 void require_epoch(const variable_record& r, const loop_snapshot& s, const process_identity& who,
                    std::optional<std::uint64_t> epoch) {
   if (!epoch) return require_owner(r, s, who);
-  const bool same_owner = s.owner_pid == who.pid && (s.owner_start_time == 0 || who.start_time == 0 ||
-                                                     s.owner_start_time == who.start_time);
+  const bool same_owner = s.owner_pid == who.pid &&
+                          (s.owner_start_time == 0 || who.start_time == 0 || s.owner_start_time == who.start_time);
   if (s.epoch == *epoch && is_active(s.phase) && same_owner) return;
   std::string now = std::string(to_string(s.phase));
-  if (s.epoch != *epoch) now += " under epoch " + std::to_string(s.epoch) + " of process " + std::to_string(s.owner_pid);
+  if (s.epoch != *epoch)
+    now += " under epoch " + std::to_string(s.epoch) + " of process " + std::to_string(s.owner_pid);
   if (s.reason[0] != '\0') now += " (" + std::string(s.reason) + ")";
   throw error(errc::ownership_lost, "loop '" + std::string(r.name_view()) + "': the ownership with epoch " +
                                         std::to_string(*epoch) + " has ended; the loop is " + now);
@@ -58,19 +59,17 @@ loop_snapshot read_loop(variable_record& r) {
   return snapshot_of(r);
 }
 
-loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identity& who,
-                        std::string_view reason, std::optional<std::uint64_t> epoch) {
+loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identity& who, std::string_view reason,
+                        std::optional<std::uint64_t> epoch) {
   check_type(r, value_type::loop);
   locked_record lock(r);
   loop_snapshot s = snapshot_of(r);
   const std::int64_t now = now_ns();
   switch (to) {
     case loop_phase::starting:
-      if (is_active(s.phase) && s.owner_pid != who.pid &&
-          holder_alive(r.header(), {s.owner_pid, s.owner_start_time})) {
+      if (is_active(s.phase) && s.owner_pid != who.pid && holder_alive(r.header(), {s.owner_pid, s.owner_start_time})) {
         throw error(errc::invalid_argument, "loop '" + std::string(r.name_view()) +
-                                                "' is already run by live process " +
-                                                std::to_string(s.owner_pid));
+                                                "' is already run by live process " + std::to_string(s.owner_pid));
       }
       {
         const std::uint64_t last = s.epoch;
@@ -83,11 +82,9 @@ loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identit
       break;
     case loop_phase::running:
       require_epoch(r, s, who, epoch);
-      if (s.phase != loop_phase::starting && s.phase != loop_phase::running &&
-          s.phase != loop_phase::stopping) {
+      if (s.phase != loop_phase::starting && s.phase != loop_phase::running && s.phase != loop_phase::stopping) {
         throw error(errc::invalid_argument, "loop '" + std::string(r.name_view()) + "' is " +
-                                                std::string(to_string(s.phase)) +
-                                                "; mark it starting first");
+                                                std::string(to_string(s.phase)) + "; mark it starting first");
       }
       if (s.phase == loop_phase::stopping) to = loop_phase::stopping;
       break;
@@ -141,8 +138,9 @@ bool fail_loop_if_owner_dead(variable_record& r) {
   s.phase = loop_phase::failed;
   s.changed_ns = now_ns();
   set_reason(s, is_session({s.owner_pid, s.owner_start_time})
-                   ? "owner's TCP session " + std::to_string(-s.owner_pid) + " ended (its connection closed or its machine went silent)"
-                   : "owner process " + std::to_string(s.owner_pid) + " died");
+                    ? "owner's TCP session " + std::to_string(-s.owner_pid) +
+                          " ended (its connection closed or its machine went silent)"
+                    : "owner process " + std::to_string(s.owner_pid) + " died");
   commit_snapshot(r, s);
   lock.commit();
   return true;
@@ -170,14 +168,11 @@ void restore_loop(variable_record& r, const nlohmann::json& saved) {
 
 nlohmann::json loop_to_json(const loop_snapshot& s) {
   const std::int64_t now = now_ns();
-  return {{"state", to_string(s.phase)},
-          {"pid", s.owner_pid},
-          {"iterations", s.iterations},
-          {"started_ns", s.started_ns},
-          {"heartbeat_ns", s.heartbeat_ns},
-          {"heartbeat_age_ms", s.heartbeat_ns ? (now - s.heartbeat_ns) / 1'000'000 : -1},
-          {"reason", std::string(s.reason)},
-          {"epoch", s.epoch}};
+  return {
+      {"state", to_string(s.phase)},     {"pid", s.owner_pid},
+      {"iterations", s.iterations},      {"started_ns", s.started_ns},
+      {"heartbeat_ns", s.heartbeat_ns},  {"heartbeat_age_ms", s.heartbeat_ns ? (now - s.heartbeat_ns) / 1'000'000 : -1},
+      {"reason", std::string(s.reason)}, {"epoch", s.epoch}};
 }
 
 }  // namespace mpstate::core

@@ -14,8 +14,7 @@ namespace mpstate::core {
 namespace {
 
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 void check_segment(std::string_view segment, std::string_view whole) {
@@ -27,9 +26,8 @@ void check_segment(std::string_view segment, std::string_view whole) {
   }
   for (char c : segment) {
     if (!is_name_char(c)) {
-      throw error(errc::invalid_name,
-                  "names use [A-Za-z0-9_.-] segments joined by '/'; bad byte " +
-                      std::to_string(static_cast<unsigned char>(c)));
+      throw error(errc::invalid_name, "names use [A-Za-z0-9_.-] segments joined by '/'; bad byte " +
+                                          std::to_string(static_cast<unsigned char>(c)));
     }
   }
 }
@@ -39,8 +37,7 @@ void check_segment(std::string_view segment, std::string_view whole) {
 void validate_variable_name(std::string_view name) {
   if (name.empty()) throw error(errc::invalid_name, "name is empty");
   if (name.size() > max_name_length) {
-    throw error(errc::invalid_name, "name is " + std::to_string(name.size()) +
-                                        " bytes; the limit is 255");
+    throw error(errc::invalid_name, "name is " + std::to_string(name.size()) + " bytes; the limit is 255");
   }
   std::size_t start = 0;
   while (true) {
@@ -51,9 +48,7 @@ void validate_variable_name(std::string_view name) {
   }
 }
 
-bool name_has_prefix(std::string_view name, std::string_view prefix) {
-  return name.substr(0, prefix.size()) == prefix;
-}
+bool name_has_prefix(std::string_view name, std::string_view prefix) { return name.substr(0, prefix.size()) == prefix; }
 
 void validate_manager_name(std::string_view name) {
   if (name.empty()) throw error(errc::invalid_name, "manager name is empty");
@@ -87,12 +82,11 @@ void check_private_directory(const std::string& dir) {
   }
   if (!S_ISDIR(st.st_mode)) throw error(errc::permission_denied, dir + " is not a directory");
   if (st.st_uid != geteuid()) {
-    throw error(errc::permission_denied,
-                dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to this user");
+    throw error(errc::permission_denied, dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to this user");
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-    throw error(errc::permission_denied, dir + " is group- or world-writable (mode " +
-                                             permission_text(st.st_mode) + "); use a private directory");
+    throw error(errc::permission_denied, dir + " is group- or world-writable (mode " + permission_text(st.st_mode) +
+                                             "); use a private directory");
   }
 }
 

@@ -47,11 +47,9 @@ owned_segment::owned_segment(std::string shm_name, void* base, std::uint64_t siz
 
 owned_segment::~owned_segment() = default;
 
-std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string& shm_name,
-                                                              std::uint64_t size) {
+std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string& shm_name, std::uint64_t size) {
   if (size < min_segment_size) {
-    throw error(errc::invalid_argument, "segment size " + std::to_string(size) +
-                                            " is below the minimum of 256K");
+    throw error(errc::invalid_argument, "segment size " + std::to_string(size) + " is below the minimum of 256K");
   }
   std::uint64_t mapped = size;
   bool adopted = false;
@@ -91,9 +89,11 @@ void owned_segment::format_header(segment_header& h) {
   h.directory_mutex.init();
   h.directory_offset = align_up(sizeof(segment_header), 64);
   h.directory_capacity = directory_capacity_for(size());
-  h.sessions_offset = align_up(h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot), 64);
+  h.sessions_offset =
+      align_up(h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot), 64);
   // A slot per 16 KiB of segment, 64 to 4,096 (4,096 from 64 MiB): zeroed, every one free.
-  h.session_capacity = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(size() / (16 * 1024), 64, max_session_capacity));
+  h.session_capacity =
+      static_cast<std::uint32_t>(std::clamp<std::uint64_t>(size() / (16 * 1024), 64, max_session_capacity));
   h.heap_offset = align_up(h.sessions_offset + std::uint64_t{h.session_capacity} * sizeof(std::uint64_t), 4096);
   if (h.heap_offset + 64 * 1024 > size()) {
     throw error(errc::invalid_argument, "segment too small for its directory");
@@ -244,19 +244,21 @@ variable_record* owned_segment::allocate_record(std::string_view name, value_typ
   return r;
 }
 
-variable_record* owned_segment::create_variable(std::string_view name, value_type type,
-                                                std::uint64_t capacity, const record_init& init) {
+variable_record* owned_segment::create_variable(std::string_view name, value_type type, std::uint64_t capacity,
+                                                const record_init& init) {
   validate_variable_name(name);
-  if (type == value_type::loop) capacity = sizeof(loop_snapshot);
-  else if (is_sync(type)) capacity = sizeof(sync_state);
-  else if (is_scalar(type)) capacity = 0;
+  if (type == value_type::loop)
+    capacity = sizeof(loop_snapshot);
+  else if (is_sync(type))
+    capacity = sizeof(sync_state);
+  else if (is_scalar(type))
+    capacity = 0;
   else if (type == value_type::queue && capacity == 0) {
     throw error(errc::invalid_argument, "a queue needs its capacity (queue_capacity())");
-  }
-  else if (capacity == 0) capacity = default_buffer_capacity;
+  } else if (capacity == 0)
+    capacity = default_buffer_capacity;
   if (capacity > max_buffer_capacity) {
-    throw error(errc::value_too_large, "capacity " + std::to_string(capacity) +
-                                           " is over the limit of 64M");
+    throw error(errc::value_too_large, "capacity " + std::to_string(capacity) + " is over the limit of 64M");
   }
   segment_header& h = header();
   // No lock: only the manager changes names, so the answer holds until it publishes.
@@ -324,8 +326,8 @@ variable_record* owned_segment::grow_variable(std::string_view name, growth need
                                          "' does not grow (only string, bytes, json, list and queue do)");
   }
   if (needed.bytes > max_buffer_capacity || needed.items > max_buffer_capacity) {
-    throw error(errc::value_too_large, "growth to " + std::to_string(std::max(needed.bytes, needed.items)) +
-                                           " is over the limit of 64M");
+    throw error(errc::value_too_large,
+                "growth to " + std::to_string(std::max(needed.bytes, needed.items)) + " is over the limit of 64M");
   }
   // A queue grows its item size (needed.bytes) and, unbounded, its slots; the others their buffer.
   const bool queue = old->type == value_type::queue;

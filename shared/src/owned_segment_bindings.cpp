@@ -25,7 +25,8 @@ void owned_segment::for_each_record(Fn&& fn) const {
 namespace {
 bool unheld_and_collectable(const variable_record& r) {
   return (r.flags.load(std::memory_order_acquire) & record_flag_collectable) &&
-         r.bind_count.load(std::memory_order_acquire) == 0 && r.held_by_predecessor.load(std::memory_order_acquire) == 0;
+         r.bind_count.load(std::memory_order_acquire) == 0 &&
+         r.held_by_predecessor.load(std::memory_order_acquire) == 0;
 }
 }  // namespace
 

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -142,8 +141,7 @@ std::vector<gid_t> process_groups(pid_t pid) {
 }
 
 std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 

@@ -40,10 +40,9 @@ void read_entry(variable_record& r, const queue_header& q, std::uint64_t index, 
 // The caller holds the lock.
 queue_counts counts_of(const queue_header& q) {
   const std::uint64_t head = q.head.load(), tail = q.tail.load();
-  return {q.element, tail - head, q.unbounded ? 0 : q.max_items, q.item_size, tail - q.done.load(), tail, head,
+  return {q.element,   tail - head,     q.unbounded ? 0 : q.max_items, q.item_size, tail - q.done.load(), tail, head,
           q.max_items, q.unbounded != 0};
 }
-
 
 std::uint64_t positive(std::string_view name, const json& v, const char* what, std::uint64_t fallback) {
   if (v.is_null()) {
@@ -51,8 +50,8 @@ std::uint64_t positive(std::string_view name, const json& v, const char* what, s
     return fallback;
   }
   if (!v.is_number_integer() || v.get<std::int64_t>() <= 0) {
-    throw error(errc::invalid_argument, std::string(what) + " of queue '" + std::string(name) +
-                                            "' must be an integer > 0, not " + v.dump());
+    throw error(errc::invalid_argument,
+                std::string(what) + " of queue '" + std::string(name) + "' must be an integer > 0, not " + v.dump());
   }
   return v.get<std::uint64_t>();
 }
@@ -201,15 +200,20 @@ json queue_to_json(variable_record& r) {
       items.push_back(element_to_json(q.element, bytes));
     }
   }
-  return {{"of", to_string(c.element)}, {"size", c.size},   {"maxsize", c.max_items}, {"slots", c.slots},
-          {"item_size", c.item_size},   {"unfinished", c.unfinished}, {"puts", c.puts},
-          {"gets", c.gets},             {"items", std::move(items)}};
+  return {{"of", to_string(c.element)},
+          {"size", c.size},
+          {"maxsize", c.max_items},
+          {"slots", c.slots},
+          {"item_size", c.item_size},
+          {"unfinished", c.unfinished},
+          {"puts", c.puts},
+          {"gets", c.gets},
+          {"items", std::move(items)}};
 }
 
 queue_spec queue_spec_from_saved(std::string_view name, const json& saved) {
-  queue_spec spec = queue_spec_from_json(name, {{"of", saved.at("of")},
-                                                {"maxsize", saved.at("maxsize")},
-                                                {"item_size", saved.at("item_size")}});
+  queue_spec spec = queue_spec_from_json(
+      name, {{"of", saved.at("of")}, {"maxsize", saved.at("maxsize")}, {"item_size", saved.at("item_size")}});
   if (spec.unbounded) spec.max_items = std::max(spec.max_items, std::bit_ceil(saved.at("items").size()));
   return spec;
 }

@@ -32,13 +32,12 @@ void throw_unusable(const variable_record& r) {
 
 void throw_type_mismatch(const variable_record& r, value_type wanted) {
   throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
-                                       std::string(to_string(r.type)) + ", not " +
-                                       std::string(to_string(wanted)));
+                                       std::string(to_string(r.type)) + ", not " + std::string(to_string(wanted)));
 }
 
 void throw_too_large(const variable_record& r, std::size_t size) {
-  throw buffer_too_small("a value of " + std::to_string(size) + " bytes does not fit '" +
-                             std::string(r.name_view()) + "' (capacity " + std::to_string(r.capacity) + ")",
+  throw buffer_too_small("a value of " + std::to_string(size) + " bytes does not fit '" + std::string(r.name_view()) +
+                             "' (capacity " + std::to_string(r.capacity) + ")",
                          growth{size, 0});
 }
 
@@ -99,8 +98,7 @@ bool compare_exchange_buffer(variable_record& r, std::string& expected, std::str
   return true;
 }
 
-std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen,
-                              std::chrono::nanoseconds timeout) {
+std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen, std::chrono::nanoseconds timeout) {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + timeout;
   while (true) {

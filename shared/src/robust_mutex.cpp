@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/core/robust_mutex.hpp"
 
-#include "mpstate/core/process_identity.hpp"
-
 #include <cerrno>
 #include <ctime>
 
+#include "mpstate/core/process_identity.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
@@ -55,6 +54,5 @@ bool robust_mutex::try_lock(bool* owner_died) {
   if (owner_died) *owner_died = died;
   return true;
 }
-
 
 }  // namespace mpstate::core

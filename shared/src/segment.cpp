@@ -2,6 +2,7 @@
 #include "mpstate/core/segment.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +11,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <sched.h>
 
 #include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/names.hpp"
@@ -44,13 +44,15 @@ void* map_shared_memory(const std::string& shm_name, bool create, std::uint64_t&
     fchmod(fd, 0600);  // shm_open's mode is filtered by the umask; we want exactly 0600
     // Reserve every page now: a full /dev/shm is an error here, never a SIGBUS later.
     int rc = ftruncate(fd, static_cast<off_t>(size));
-    if (rc == 0) rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
-    else rc = errno;
+    if (rc == 0)
+      rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
+    else
+      rc = errno;
     if (rc != 0) {
       close(fd);
       shm_unlink(path.c_str());
-      throw error(errc::segment_full, "cannot reserve " + std::to_string(size) + " bytes for " +
-                                          path + ": " + std::string(std::strerror(rc)));
+      throw error(errc::segment_full, "cannot reserve " + std::to_string(size) + " bytes for " + path + ": " +
+                                          std::string(std::strerror(rc)));
     }
   } else {
     struct stat st {};
@@ -63,7 +65,8 @@ void* map_shared_memory(const std::string& shm_name, bool create, std::uint64_t&
     if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
       close(fd);
       throw error(errc::permission_denied, "segment " + path + " is owned by uid " + std::to_string(st.st_uid) +
-                                               " with mode " + permission_text(st.st_mode) + "; only this user's 0600 segments are used");
+                                               " with mode " + permission_text(st.st_mode) +
+                                               "; only this user's 0600 segments are used");
     }
     size = static_cast<std::uint64_t>(st.st_size);
     if (size < sizeof(segment_header)) {
@@ -87,16 +90,14 @@ void check_header(const segment_header& h, std::uint64_t mapped_size, const std:
     throw error(errc::layout_mismatch, what + " is not an mpstate segment (bad magic)");
   }
   if (h.layout_version != layout_version || h.header_size != sizeof(segment_header)) {
-    throw error(errc::layout_mismatch, what + " has layout version " +
-                                           std::to_string(h.layout_version) + "; this build speaks " +
-                                           std::to_string(layout_version));
+    throw error(errc::layout_mismatch, what + " has layout version " + std::to_string(h.layout_version) +
+                                           "; this build speaks " + std::to_string(layout_version));
   }
   if (h.segment_size != mapped_size || h.heap_offset + h.heap_size > mapped_size ||
-      h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot) >
-          h.heap_offset || h.directory_active.load() > 1) {
-    throw error(errc::layout_mismatch, what + " has an inconsistent header (size " +
-                                           std::to_string(h.segment_size) + ", mapped " +
-                                           std::to_string(mapped_size) + ")");
+      h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot) > h.heap_offset ||
+      h.directory_active.load() > 1) {
+    throw error(errc::layout_mismatch, what + " has an inconsistent header (size " + std::to_string(h.segment_size) +
+                                           ", mapped " + std::to_string(mapped_size) + ")");
   }
 }
 
@@ -112,8 +113,9 @@ std::unique_ptr<segment> segment::open(const std::string& shm_name) {
   // A manager that is starting has made the segment but not finished its header (the
   // magic is written last): not a foreign segment, a manager that does not serve yet.
   if (std::atomic_ref<const std::uint64_t>(s->header().magic).load(std::memory_order_acquire) == 0) {
-    throw error(errc::manager_unavailable, "segment /" + shm_name + " is being made by a manager that is "
-                                           "starting; connect again once it serves");
+    throw error(errc::manager_unavailable, "segment /" + shm_name +
+                                               " is being made by a manager that is "
+                                               "starting; connect again once it serves");
   }
   check_header(s->header(), size, "segment /" + shm_name);
   return s;
@@ -126,8 +128,7 @@ std::int64_t segment::find_slot(std::string_view name, std::uint64_t hash) const
   for (std::uint64_t i = 0, idx = hash & mask; i < h.directory_capacity; ++i, idx = (idx + 1) & mask) {
     const directory_slot& s = table[idx];
     if (s.record_offset == slot_empty) return -1;
-    if (s.record_offset != slot_tombstone && s.name_hash == hash &&
-        record_at(s.record_offset)->name_view() == name) {
+    if (s.record_offset != slot_tombstone && s.name_hash == hash && record_at(s.record_offset)->name_view() == name) {
       return static_cast<std::int64_t>(idx);
     }
   }
@@ -144,8 +145,8 @@ variable_record* segment::find_locked(std::string_view name, bool bind) const {
 
 void segment::check_not_ended() const {
   if (ended()) {
-    throw error(errc::manager_unavailable, "the manager of segment /" + shm_name_ +
-                                               " ended and removed it: connect again to use a new manager");
+    throw error(errc::manager_unavailable,
+                "the manager of segment /" + shm_name_ + " ended and removed it: connect again to use a new manager");
   }
 }
 

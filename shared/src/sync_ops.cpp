@@ -59,15 +59,18 @@ std::uint64_t add_to_holders(variable_record& r, sync_state& s, const sync_actor
 bool holds_epoch(const variable_record& r, const sync_state& s, std::uint64_t epoch) {
   switch (r.type) {
     case value_type::lock:
-    case value_type::rlock: return s.holder_count > 0 && s.fence == epoch;
-    case value_type::condition: return s.holder_count > 0 && s.holders[0].pid != 0 && s.fence == epoch;
+    case value_type::rlock:
+      return s.holder_count > 0 && s.fence == epoch;
+    case value_type::condition:
+      return s.holder_count > 0 && s.holders[0].pid != 0 && s.fence == epoch;
     case value_type::semaphore:
     case value_type::bounded_semaphore:
       for (std::uint32_t i = 0; i < s.holder_count; ++i) {
         if (s.holders[i].epoch == epoch) return true;
       }
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -84,7 +87,8 @@ json holders_json(const sync_state& s) {
 std::int64_t count_of(const json& initial, std::int64_t fallback, std::int64_t minimum, const std::string& quoted_name,
                       const char* what) {
   if (initial.is_null()) {
-    if (fallback < minimum) throw error(errc::invalid_argument, std::string(what) + " of " + quoted_name + " must be given");
+    if (fallback < minimum)
+      throw error(errc::invalid_argument, std::string(what) + " of " + quoted_name + " must be given");
     return fallback;
   }
   if (!initial.is_number_integer() || initial.get<std::int64_t>() < minimum) {
@@ -96,8 +100,9 @@ std::int64_t count_of(const json& initial, std::int64_t fallback, std::int64_t m
 
 // The types a process can hold: locks, semaphore permits, a condition's lock.
 void require_holdable(const variable_record& r, const char* op) {
-  require_types(r, {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore,
-                    value_type::condition},
+  require_types(r,
+                {value_type::lock, value_type::rlock, value_type::semaphore, value_type::bounded_semaphore,
+                 value_type::condition},
                 op);
 }
 
@@ -122,14 +127,16 @@ sync_state initial_sync_state(value_type type, std::string_view name, const json
       if (shaped) {
         const json returns = initial.value("return_dead_permits", json(false));
         if (!returns.is_boolean() || initial.size() != 1u + initial.contains("permits")) {
-          throw error(errc::invalid_argument, "semaphore " + q +
-                                                  " takes {\"permits\": N, \"return_dead_permits\": true|false}");
+          throw error(errc::invalid_argument,
+                      "semaphore " + q + " takes {\"permits\": N, \"return_dead_permits\": true|false}");
         }
         if (returns.get<bool>()) s.options |= sync_option_return_dead_permits;
       }
       break;
     }
-    case value_type::barrier: s.limit = count_of(initial, 0, 1, q, "the parties"); break;
+    case value_type::barrier:
+      s.limit = count_of(initial, 0, 1, q, "the parties");
+      break;
     case value_type::event:
       if (!initial.is_null() && !initial.is_boolean()) {
         throw error(errc::invalid_argument, "event " + q + " starts as true or false");
@@ -142,7 +149,8 @@ sync_state initial_sync_state(value_type type, std::string_view name, const json
       if (!initial.is_null()) throw error(errc::invalid_argument, "a lock starts free: give no value");
       if (type == value_type::condition) s.holder_count = 1;  // holders[0]: the lock's owner slot
       break;
-    default: throw error(errc::type_mismatch, q + " is not a synchronisation variable");
+    default:
+      throw error(errc::type_mismatch, q + " is not a synchronisation variable");
   }
   return s;
 }
@@ -336,8 +344,8 @@ void trip_barrier(variable_record& r, const barrier_ticket& ticket, const sync_a
   locked_record lock(r);
   sync_state s = state_of(r);
   if (s.generation != ticket.generation) {
-    throw error(errc::invalid_argument, "barrier " + quoted(r) + ": no trip of generation " +
-                                            std::to_string(ticket.generation) + " is held");
+    throw error(errc::invalid_argument,
+                "barrier " + quoted(r) + ": no trip of generation " + std::to_string(ticket.generation) + " is held");
   }
   if (s.broken != barrier_tripping) leave_broken(r, s, who, lock);  // aborted or reset during the action
   trip(s);
@@ -398,8 +406,10 @@ bool evict_dead_holders(variable_record& r) {
         s.owner_died = 1;
       } else if (r.type == value_type::barrier) {
         s.value -= static_cast<std::int64_t>(s.holders[i].count);
-        if (s.broken != barrier_resetting) s.broken = 1;
-        else if (s.value <= 0) s.broken = 0, s.value = 0;  // the last party out of a reset died
+        if (s.broken != barrier_resetting)
+          s.broken = 1;
+        else if (s.value <= 0)
+          s.broken = 0, s.value = 0;  // the last party out of a reset died
       } else {
         s.value += static_cast<std::int64_t>(s.holders[i].count);  // its permits come back
       }
@@ -428,11 +438,14 @@ json sync_to_json(variable_record& r) {
       break;
     case value_type::semaphore:
     case value_type::bounded_semaphore:
-      j = {{"value", s.value}, {"holders", holders_json(s)}, {"untracked", s.untracked},
+      j = {{"value", s.value},
+           {"holders", holders_json(s)},
+           {"untracked", s.untracked},
            {"return_dead_permits", (s.options & sync_option_return_dead_permits) != 0}};
       if (r.type == value_type::bounded_semaphore) j["bound"] = s.limit;
       break;
-    case value_type::event: return {{"set", s.value != 0}, {"sets", s.generation}};
+    case value_type::event:
+      return {{"set", s.value != 0}, {"sets", s.generation}};
     case value_type::condition: {
       json waiters = json::array();
       std::uint64_t notified = 0;
@@ -477,13 +490,18 @@ void restore_sync(variable_record& r, const json& saved) {
       if (saved.value("return_dead_permits", false)) s.options |= sync_option_return_dead_permits;
       break;
     }
-    case value_type::event: s.value = saved.at("set").get<bool>(); break;
+    case value_type::event:
+      s.value = saved.at("set").get<bool>();
+      break;
     case value_type::barrier:
       s.limit = saved.at("parties").get<std::int64_t>();
       s.generation = saved.at("generation").get<std::uint64_t>();
       break;
-    case value_type::condition: s.holder_count = 1; break;  // free, nobody waiting
-    default: break;  // locks come back free
+    case value_type::condition:
+      s.holder_count = 1;
+      break;  // free, nobody waiting
+    default:
+      break;  // locks come back free
   }
   s.acquisitions = saved.value("acquisitions", std::uint64_t{0});
   s.dead_holders = saved.value("dead_holders", std::uint64_t{0});

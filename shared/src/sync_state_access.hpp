@@ -41,7 +41,8 @@ inline void commit_state(variable_record& r, const sync_state& s, locked_record&
   if (s.holder_count <= 1) {
     write_committed_bytes(r, std::string_view(bytes, sync_state_head));  // a fixed-size copy, inlined
   } else {
-    write_committed_bytes(r, std::string_view(bytes, offsetof(sync_state, holders) + s.holder_count * sizeof(sync_holder)));
+    write_committed_bytes(
+        r, std::string_view(bytes, offsetof(sync_state, holders) + s.holder_count * sizeof(sync_holder)));
   }
   lock.commit();
 }
@@ -52,8 +53,8 @@ inline void require_types(const variable_record& r, std::initializer_list<value_
   for (value_type t : types) {
     if (r.type == t) return;
   }
-  throw error(errc::type_mismatch, std::string(op) + " does not apply to " + std::string(to_string(r.type)) + " " +
-                                       quoted(r));
+  throw error(errc::type_mismatch,
+              std::string(op) + " does not apply to " + std::string(to_string(r.type)) + " " + quoted(r));
 }
 
 inline bool same_process(const sync_holder& h, const process_identity& p) {
@@ -71,10 +72,11 @@ inline void remove_waiter(sync_state& s, std::uint32_t i) {
 }
 
 // A condition's wait, notify and release need its lock, held by this thread.
-inline void require_condition_owner(const variable_record& r, const sync_state& s, const sync_actor& who, const char* op) {
+inline void require_condition_owner(const variable_record& r, const sync_state& s, const sync_actor& who,
+                                    const char* op) {
   if (s.holder_count == 0 || s.holders[0].pid == 0 || !same_thread(s.holders[0], who)) {
-    throw error(errc::invalid_argument, std::string(op) + " on condition " + quoted(r) +
-                                            " needs its lock, held by this thread");
+    throw error(errc::invalid_argument,
+                std::string(op) + " on condition " + quoted(r) + " needs its lock, held by this thread");
   }
 }
 

@@ -32,8 +32,7 @@ struct value_target {
 
 [[noreturn]] void json_mismatch(const value_target& r, const json& v) {
   throw error(errc::type_mismatch, "variable '" + std::string(r.name_view()) + "' is " +
-                                       std::string(to_string(r.type)) + "; cannot store a JSON " +
-                                       v.type_name());
+                                       std::string(to_string(r.type)) + "; cannot store a JSON " + v.type_name());
 }
 
 // A number the parser kept as a double (written with an exponent or a fraction, or
@@ -106,22 +105,30 @@ std::string to_buffer_bytes(const value_target& r, const json& v) {
 
 json from_buffer_bytes(const value_target& r, const std::string& bytes) {
   switch (r.type) {
-    case value_type::string: return bytes;
-    case value_type::bytes: return base64_encode(bytes);
+    case value_type::string:
+      return bytes;
+    case value_type::bytes:
+      return base64_encode(bytes);
     case value_type::json:
       check_json_depth(bytes);  // a local writer may have stored anything
       return json::parse(bytes, nullptr, false);
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
 json scalar_json(const variable_record& r) {
   switch (r.type) {
-    case value_type::int64: return load_scalar<std::int64_t>(r);
-    case value_type::uint64: return load_scalar<std::uint64_t>(r);
-    case value_type::float64: return double_to_json(load_scalar<double>(r));
-    case value_type::boolean: return load_scalar<bool>(r);
-    default: return nullptr;
+    case value_type::int64:
+      return load_scalar<std::int64_t>(r);
+    case value_type::uint64:
+      return load_scalar<std::uint64_t>(r);
+    case value_type::float64:
+      return double_to_json(load_scalar<double>(r));
+    case value_type::boolean:
+      return load_scalar<bool>(r);
+    default:
+      return nullptr;
   }
 }
 
@@ -134,11 +141,16 @@ std::string element_from_json(std::string_view owner, value_type t, const json& 
     return std::string(reinterpret_cast<const char*>(&b), sizeof b);
   };
   switch (t) {
-    case value_type::int64: return bits(to_int64(target, v));
-    case value_type::uint64: return bits(to_uint64(target, v));
-    case value_type::float64: return bits(to_double(target, v));
-    case value_type::boolean: return bits(to_bool(target, v));
-    default: return to_buffer_bytes(target, v);
+    case value_type::int64:
+      return bits(to_int64(target, v));
+    case value_type::uint64:
+      return bits(to_uint64(target, v));
+    case value_type::float64:
+      return bits(to_double(target, v));
+    case value_type::boolean:
+      return bits(to_bool(target, v));
+    default:
+      return to_buffer_bytes(target, v);
   }
 }
 
@@ -146,11 +158,16 @@ json element_to_json(value_type t, const std::string& bytes) {
   std::uint64_t b = 0;
   if (is_scalar(t)) std::memcpy(&b, bytes.data(), std::min(bytes.size(), sizeof b));
   switch (t) {
-    case value_type::int64: return scalar_codec<std::int64_t>::from_bits(b);
-    case value_type::uint64: return b;
-    case value_type::float64: return double_to_json(scalar_codec<double>::from_bits(b));
-    case value_type::boolean: return b != 0;
-    default: return from_buffer_bytes(value_target("", t), bytes);
+    case value_type::int64:
+      return scalar_codec<std::int64_t>::from_bits(b);
+    case value_type::uint64:
+      return b;
+    case value_type::float64:
+      return double_to_json(scalar_codec<double>::from_bits(b));
+    case value_type::boolean:
+      return b != 0;
+    default:
+      return from_buffer_bytes(value_target("", t), bytes);
   }
 }
 
@@ -201,8 +218,7 @@ void check_utf8(std::string_view text) {
 
 value_type type_for_json(const json& value) {
   if (value.is_number_unsigned()) {
-    return value.get<std::uint64_t>() >
-                   static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+    return value.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
                ? value_type::uint64
                : value_type::int64;
   }
@@ -226,8 +242,8 @@ json read_json_value(variable_record& r) {
 
 std::optional<json> read_json_value_unlocked(const variable_record& r) {
   if (is_scalar(r.type)) return scalar_json(r);  // one atomic load
-  const bool one_buffer = r.type == value_type::string || r.type == value_type::bytes ||
-                          r.type == value_type::json || r.type == value_type::loop;
+  const bool one_buffer = r.type == value_type::string || r.type == value_type::bytes || r.type == value_type::json ||
+                          r.type == value_type::loop;
   std::string bytes;
   if (!one_buffer || !read_buffer_unlocked(r, bytes)) return std::nullopt;
   if (r.type != value_type::loop) return from_buffer_bytes(r, bytes);
@@ -240,28 +256,35 @@ std::optional<json> read_json_value_unlocked(const variable_record& r) {
 void write_json_value(variable_record& r, const json& value) {
   if (has_own_ops(r.type) && r.type != value_type::loop) throw_not_a_value(r);
   switch (r.type) {
-    case value_type::int64: return store_scalar(r, to_int64(r, value));
-    case value_type::uint64: return store_scalar(r, to_uint64(r, value));
-    case value_type::float64: return store_scalar(r, to_double(r, value));
-    case value_type::boolean: return store_scalar(r, to_bool(r, value));
+    case value_type::int64:
+      return store_scalar(r, to_int64(r, value));
+    case value_type::uint64:
+      return store_scalar(r, to_uint64(r, value));
+    case value_type::float64:
+      return store_scalar(r, to_double(r, value));
+    case value_type::boolean:
+      return store_scalar(r, to_bool(r, value));
     case value_type::loop:
-      throw error(errc::type_mismatch, "loop '" + std::string(r.name_view()) +
-                                           "' changes only through the loop ops");
+      throw error(errc::type_mismatch, "loop '" + std::string(r.name_view()) + "' changes only through the loop ops");
     case value_type::array:
-    case value_type::list: return sequence_from_json(r, value);
-    default: return write_buffer(r, to_buffer_bytes(r, value));
+    case value_type::list:
+      return sequence_from_json(r, value);
+    default:
+      return write_buffer(r, to_buffer_bytes(r, value));
   }
 }
 
 json add_json_value(variable_record& r, const json& delta) {
   switch (r.type) {
-    case value_type::int64: return add_scalar(r, to_int64(r, delta));
-    case value_type::uint64: return add_scalar(r, to_uint64(r, delta));
-    case value_type::float64: return add_scalar(r, to_double(r, delta));
+    case value_type::int64:
+      return add_scalar(r, to_int64(r, delta));
+    case value_type::uint64:
+      return add_scalar(r, to_uint64(r, delta));
+    case value_type::float64:
+      return add_scalar(r, to_double(r, delta));
     default:
-      throw error(errc::type_mismatch, "add needs an int64, uint64 or double; '" +
-                                           std::string(r.name_view()) + "' is " +
-                                           std::string(to_string(r.type)));
+      throw error(errc::type_mismatch, "add needs an int64, uint64 or double; '" + std::string(r.name_view()) +
+                                           "' is " + std::string(to_string(r.type)));
   }
 }
 
@@ -279,13 +302,20 @@ json compare_exchange_json_value(variable_record& r, const json& expected, const
   if (has_own_ops(r.type) && r.type != value_type::loop) throw_not_a_value(r);
   bool ok = false;
   switch (r.type) {
-    case value_type::int64: ok = compare_exchange_converted(r, expected, desired, to_int64); break;
-    case value_type::uint64: ok = compare_exchange_converted(r, expected, desired, to_uint64); break;
-    case value_type::float64: ok = compare_exchange_converted(r, expected, desired, to_double); break;
-    case value_type::boolean: ok = compare_exchange_converted(r, expected, desired, to_bool); break;
+    case value_type::int64:
+      ok = compare_exchange_converted(r, expected, desired, to_int64);
+      break;
+    case value_type::uint64:
+      ok = compare_exchange_converted(r, expected, desired, to_uint64);
+      break;
+    case value_type::float64:
+      ok = compare_exchange_converted(r, expected, desired, to_double);
+      break;
+    case value_type::boolean:
+      ok = compare_exchange_converted(r, expected, desired, to_bool);
+      break;
     case value_type::loop:
-      throw error(errc::type_mismatch, "cas does not apply to loop '" +
-                                           std::string(r.name_view()) + "'");
+      throw error(errc::type_mismatch, "cas does not apply to loop '" + std::string(r.name_view()) + "'");
     default: {
       std::string e = to_buffer_bytes(r, expected);
       ok = compare_exchange_buffer(r, e, to_buffer_bytes(r, desired));
@@ -312,9 +342,12 @@ void check_json_depth(std::string_view text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -327,9 +360,7 @@ void check_json_depth(std::string_view text) {
   }
 }
 
-std::string encode_json_text(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string encode_json_text(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 namespace {
 constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -348,8 +379,7 @@ std::string base64_encode(std::string_view bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) |
-                      std::uint8_t(bytes[i + 2]);
+    std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) | std::uint8_t(bytes[i + 2]);
     for (int shift = 18; shift >= 0; shift -= 6) out += b64_alphabet[(n >> shift) & 63];
   }
   if (std::size_t rest = bytes.size() - i; rest > 0) {

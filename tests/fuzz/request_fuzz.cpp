@@ -9,13 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "fast_path.hpp"
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/owned_segment.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
 #include "mpstate/core/segment.hpp"
 #include "mpstate/error.hpp"
-#include "fast_path.hpp"
 #include "request_handler.hpp"
 
 namespace mpstate::fuzz {
@@ -81,7 +81,8 @@ void check_response(const json& response) {
 // may be granted, and a fuzzer cannot make one (HMAC-SHA256).
 void check_handshake(std::string_view line) {
   static const std::string challenge = core::new_challenge();
-  if (auto grant = core::check_client_auth(line, challenge, "the-fuzzers-key-0123456789", "a-read-only-key-0123456789")) {
+  if (auto grant =
+          core::check_client_auth(line, challenge, "the-fuzzers-key-0123456789", "a-read-only-key-0123456789")) {
     violated("a handshake without the key was accepted", std::string(line));
   }
 }

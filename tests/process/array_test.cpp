@@ -94,13 +94,16 @@ BOOST_AUTO_TEST_CASE(an_array_keeps_its_size_and_its_element_type) {
   a.set(1, true);
   BOOST_TEST((error_of([&] { a.assign({true}); }) == errc::invalid_argument));
   BOOST_TEST((error_of([&] { client->array<std::int64_t>("a/flags", 3); }) == errc::type_mismatch));
-  BOOST_TEST((error_of([&] { client->request({{"op", "list_append"}, {"name", "a/flags"}, {"value", true}}); }) ==
-              errc::type_mismatch));
-  BOOST_TEST((error_of([&] { client->request({{"op", "create"}, {"name", "a/s"}, {"type", "array"},
-                                              {"value", {{"of", "string"}, {"size", 2}}}}); }) ==
-              errc::invalid_argument));
-  BOOST_TEST((error_of([&] { client->request({{"op", "item_set"}, {"name", "a/flags"}, {"index", 0},
-                                              {"value", "yes"}}); }) == errc::type_mismatch));
+  BOOST_TEST((error_of([&] {
+                client->request({{"op", "list_append"}, {"name", "a/flags"}, {"value", true}});
+              }) == errc::type_mismatch));
+  BOOST_TEST((error_of([&] {
+                client->request(
+                    {{"op", "create"}, {"name", "a/s"}, {"type", "array"}, {"value", {{"of", "string"}, {"size", 2}}}});
+              }) == errc::invalid_argument));
+  BOOST_TEST((error_of([&] {
+                client->request({{"op", "item_set"}, {"name", "a/flags"}, {"index", 0}, {"value", "yes"}});
+              }) == errc::type_mismatch));
   auto table = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " a/");
   BOOST_TEST(table.output.find("bool[3] [false,true,false]") != std::string::npos, table.output);
 }

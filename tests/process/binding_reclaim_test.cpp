@@ -114,7 +114,8 @@ BOOST_AUTO_TEST_CASE(an_adopting_manager_gives_back_the_bindings_of_the_one_that
   client->create<std::int64_t>("b/waited", 0);
   const std::uint64_t bindings = count("bindings");
   raw_connection waiter(manager->socket_path());
-  waiter.send(R"({"op":"wait","name":"b/waited","version":1,"timeout_ms":60000})" "\n");
+  waiter.send(R"({"op":"wait","name":"b/waited","version":1,"timeout_ms":60000})"
+              "\n");
   BOOST_REQUIRE(eventually([&] { return count("bindings") == bindings + 1; }, 5s));
   kill_manager();
   restart_manager();

@@ -67,11 +67,13 @@ BOOST_AUTO_TEST_CASE(a_busy_polling_manager_serves_exact_counts_then_sleeps) {
   BOOST_TEST(parent.value<std::int64_t>("n").get() == children * adds);
   // Idle now: its CPU time stops growing (a loop that kept spinning would add about
   // a second of CPU per second).
-  BOOST_TEST(eventually([&] {
-    const auto before = cpu_time_of(manager_pid);
-    std::this_thread::sleep_for(300ms);  // a measuring window, not a synchronisation
-    return cpu_time_of(manager_pid) - before < 60ms;
-  }, 10s));
+  BOOST_TEST(eventually(
+      [&] {
+        const auto before = cpu_time_of(manager_pid);
+        std::this_thread::sleep_for(300ms);  // a measuring window, not a synchronisation
+        return cpu_time_of(manager_pid) - before < 60ms;
+      },
+      10s));
 }
 
 BOOST_AUTO_TEST_CASE(out_of_range_values_are_refused_at_start) {

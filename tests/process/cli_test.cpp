@@ -113,7 +113,8 @@ BOOST_AUTO_TEST_CASE(stat_dump_raw_and_shutdown) {
   BOOST_TEST(raw.exit_code == 1);
   BOOST_TEST(raw.output.find("\"value\":7") != std::string::npos, raw.output);
   BOOST_TEST(raw.output.find("unknown_op") != std::string::npos, raw.output);
-  auto piped = run_command("printf '{\"op\":\"list\"}\\n' | " + std::string(MPSTATE_CLI_PATH) + " -n " + name + " raw -");
+  auto piped =
+      run_command("printf '{\"op\":\"list\"}\\n' | " + std::string(MPSTATE_CLI_PATH) + " -n " + name + " raw -");
   BOOST_TEST(piped.output.find("s/x") != std::string::npos, piped.output);
   BOOST_TEST(cli("shutdown").output == "OK\n");
   BOOST_TEST(eventually([&] { return cli("stat").exit_code == 3; }, 10s));  // gone: no manager answers

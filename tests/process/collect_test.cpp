@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(a_holder_in_another_process_keeps_it_and_its_death_lets_the
   pid_t child = child_holding([&] { new Value<std::string>(Client(name).value<std::string>("c/held")); });
   mine.reset();
   BOOST_TEST(client->type_of("c/held").has_value());  // the child holds it
-  kill_now(child);  // it sends no collect: the manager's sweep finds it unheld
+  kill_now(child);                                    // it sends no collect: the manager's sweep finds it unheld
   BOOST_TEST(eventually([&] { return !client->type_of("c/held").has_value(); }, 10s));
 }
 

@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(notify_all_wakes_twenty_waiting_processes) {
 
 BOOST_AUTO_TEST_CASE(a_wait_times_out_with_the_lock_back) {
   auto cond = client->condition("t/cond");
-  BOOST_TEST((error_of([&] { cond.wait(10ms); }) == errc::invalid_argument));    // not held
+  BOOST_TEST((error_of([&] { cond.wait(10ms); }) == errc::invalid_argument));  // not held
   BOOST_TEST((error_of([&] { cond.notify(); }) == errc::invalid_argument));
   cond.acquire();
   cond.acquire();  // reentrant: depth 2

@@ -23,14 +23,16 @@ struct limited_manager {
     manager.emplace(Manager::start(o));
   }
   std::optional<json> hello(raw_connection& c) {
-    c.send(R"({"id":1,"op":"hello"})" "\n");
+    c.send(R"({"id":1,"op":"hello"})"
+           "\n");
     auto line = c.read_line();
     if (!line) return std::nullopt;
     return json::parse(*line);
   }
   int connections() {
     raw_connection probe(manager->socket_path());
-    probe.send(R"({"op":"stat"})" "\n");
+    probe.send(R"({"op":"stat"})"
+               "\n");
     return json::parse(probe.read_line().value())["result"]["connections"].get<int>();
   }
   std::optional<Manager> manager;
@@ -52,11 +54,13 @@ BOOST_AUTO_TEST_CASE(past_the_limit_a_client_is_refused_and_a_freed_place_is_reu
   BOOST_TEST((*refused)["error"]["code"] == "too_many_connections");
   BOOST_TEST(extra.closed_by_peer());
   held.pop_back();  // one leaves: its place is free again
-  BOOST_TEST(eventually([&] {
-    raw_connection again(m.manager->socket_path());
-    auto r = m.hello(again);
-    return r && r->contains("result");
-  }, 5s));
+  BOOST_TEST(eventually(
+      [&] {
+        raw_connection again(m.manager->socket_path());
+        auto r = m.hello(again);
+        return r && r->contains("result");
+      },
+      5s));
 }
 
 BOOST_AUTO_TEST_CASE(silent_and_stalled_connections_are_closed_after_the_idle_timeout) {
@@ -80,7 +84,8 @@ BOOST_AUTO_TEST_CASE(a_pending_wait_is_not_idleness) {
   m.manager->connect(Transport::socket).create<std::int64_t>("w", 0);
   raw_connection c(m.manager->socket_path());
   auto start = std::chrono::steady_clock::now();
-  c.send(R"({"id":5,"op":"wait","name":"w","version":1,"timeout_ms":700})" "\n");
+  c.send(R"({"id":5,"op":"wait","name":"w","version":1,"timeout_ms":700})"
+         "\n");
   auto line = c.read_line(5s);
   BOOST_REQUIRE(line.has_value());
   BOOST_TEST(json::parse(*line)["result"]["changed"] == false);

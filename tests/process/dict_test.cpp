@@ -39,16 +39,18 @@ BOOST_AUTO_TEST_CASE(iteration_never_fails_while_another_process_sets_and_erases
     for (int round = 0; round < 300; ++round) {
       for (int k = 0; k < 20; ++k) {
         const std::string key = "k" + std::to_string(k);
-        if ((round + k) % 3 == 0) mine.erase(key);
-        else mine.set(key, key + "=" + std::string(static_cast<std::size_t>(round % 50), 'v'));
+        if ((round + k) % 3 == 0)
+          mine.erase(key);
+        else
+          mine.set(key, key + "=" + std::string(static_cast<std::size_t>(round % 50), 'v'));
       }
     }
     return 0;
   });
   BOOST_REQUIRE(eventually([&] { return d.size() > 0; }, 10s));
   std::size_t seen = 0;
-  for (int pass = 0; pass < 300; ++pass) {  // a bounded number: a reader that lists in a tight loop holds
-    for (const auto& [key, value] : d.items()) {  // the directory lock often and slows the creator down
+  for (int pass = 0; pass < 300; ++pass) {            // a bounded number: a reader that lists in a tight loop holds
+    for (const auto& [key, value] : d.items()) {      // the directory lock often and slows the creator down
       BOOST_REQUIRE(value.rfind(key + "=", 0) == 0);  // each value belongs to its key, whole
       ++seen;
     }

@@ -55,10 +55,12 @@ BOOST_AUTO_TEST_CASE(the_last_write_stamp_follows_the_clock) {
   auto v = client->create<std::int64_t>("stamped", 0);
   auto stamp_of = [&] { return client->dump("stamped")["variables"][0]["last_write_ns"].get<std::int64_t>(); };
   const std::int64_t first = stamp_of();
-  BOOST_TEST(eventually([&] {
-    v.add(1);
-    return stamp_of() > first;
-  }, 2s));
+  BOOST_TEST(eventually(
+      [&] {
+        v.add(1);
+        return stamp_of() > first;
+      },
+      2s));
 }
 
 BOOST_AUTO_TEST_CASE(the_table_shows_names_types_and_short_values) {
@@ -67,7 +69,7 @@ BOOST_AUTO_TEST_CASE(the_table_shows_names_types_and_short_values) {
   BOOST_REQUIRE(r.exit_code == 0);
   BOOST_TEST(r.output.find("t/long") != std::string::npos);
   BOOST_TEST(r.output.find("string") != std::string::npos);
-  BOOST_TEST(r.output.find("...") != std::string::npos);          // shortened
+  BOOST_TEST(r.output.find("...") != std::string::npos);  // shortened
   BOOST_TEST(r.output.find(std::string(100, 'z')) == std::string::npos);
 }
 
@@ -111,7 +113,8 @@ BOOST_AUTO_TEST_CASE(the_dump_never_waits_for_a_lock_a_stopped_process_holds) {
   char c;
   BOOST_REQUIRE(::read(ready[0], &c, 1) == 1);
   command_result r{};
-  const auto took = time_of([&] { r = run_command("timeout 10 " + std::string(MPSTATE_DUMP_PATH) + " " + name + " held/ --json"); });
+  const auto took =
+      time_of([&] { r = run_command("timeout 10 " + std::string(MPSTATE_DUMP_PATH) + " " + name + " held/ --json"); });
   BOOST_TEST(took < 3s);
   BOOST_REQUIRE(r.exit_code == 0);
   json dump = json::parse(r.output);
@@ -121,7 +124,9 @@ BOOST_AUTO_TEST_CASE(the_dump_never_waits_for_a_lock_a_stopped_process_holds) {
   auto table = run_command("timeout 10 " + std::string(MPSTATE_DUMP_PATH) + " " + name + " held/");
   BOOST_TEST(table.output.find("{\"jobs\":3}  [") != std::string::npos, table.output);
   // The manager's dump op does not wait either.
-  const auto op_took = time_of([&] { BOOST_TEST(client->dump("held/")["variables"][0]["value"] == json({{"jobs", 3}})); });
+  const auto op_took = time_of([&] {
+    BOOST_TEST(client->dump("held/")["variables"][0]["value"] == json({{"jobs", 3}}));
+  });
   BOOST_TEST(op_took < 1s);
   kill_now(child);
   ::close(ready[0]);
@@ -130,7 +135,8 @@ BOOST_AUTO_TEST_CASE(the_dump_never_waits_for_a_lock_a_stopped_process_holds) {
 
 BOOST_AUTO_TEST_CASE(with_socket_it_asks_the_manager) {
   client->create<std::int64_t>("sock/x", 9);
-  auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " sock/ --json --socket " + manager->socket_path());
+  auto r =
+      run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " sock/ --json --socket " + manager->socket_path());
   BOOST_REQUIRE(r.exit_code == 0);
   BOOST_TEST(json::parse(r.output)["variables"][0]["value"] == 9);
   auto nobody = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " --socket /nonexistent/x.sock 2>&1");
@@ -141,8 +147,8 @@ BOOST_AUTO_TEST_CASE(with_socket_it_asks_the_manager) {
 BOOST_AUTO_TEST_CASE(a_failed_loops_reason_is_shown_whole) {
   auto loop = client->loop("jobs/loop");
   loop.mark_starting();
-  const std::string reason = "the database at db.internal:5432 refused the connection after 3 retries: " +
-                             std::string(60, 'r') + " (end)";
+  const std::string reason =
+      "the database at db.internal:5432 refused the connection after 3 retries: " + std::string(60, 'r') + " (end)";
   loop.mark_failed(reason);
   auto r = run_command(std::string(MPSTATE_DUMP_PATH) + " " + name + " jobs/");
   BOOST_TEST(r.output.find(reason) != std::string::npos, r.output);
@@ -162,8 +168,9 @@ BOOST_AUTO_TEST_CASE(every_binary_says_its_version) {
     BOOST_FAIL("an old layout was served");
   } catch (const error& e) {
     BOOST_TEST((e.code() == errc::layout_mismatch));
-    BOOST_TEST(e.message().find("client speaks segment layout 5, this manager (mpstate " MPSTATE_VERSION ") layout 6") == 0u,
-               e.message());
+    BOOST_TEST(
+        e.message().find("client speaks segment layout 5, this manager (mpstate " MPSTATE_VERSION ") layout 6") == 0u,
+        e.message());
   }
   try {
     client->request({{"op", "hello"}, {"protocol_version", 2}});

@@ -48,7 +48,7 @@ inline void a_stale_fence_is_refused_and_changes_nothing(Client& c) {
   BOOST_TEST((error_of([&] { n.set(0, Fence("f/lock", third.fence)); }) == errc::ownership_lost));
   BOOST_TEST((error_of([&] { n.set(0, Fence()); }) == errc::invalid_argument));
   BOOST_TEST((error_of([&] { n.set(0, Fence("f/nolock", 1)); }) == errc::ownership_lost));
-  BOOST_TEST((error_of([&] { n.set(0, Fence("f/s", 1)); }) == errc::type_mismatch));  // not a lock
+  BOOST_TEST((error_of([&] { n.set(0, Fence("f/s", 1)); }) == errc::type_mismatch));     // not a lock
   BOOST_TEST((error_of([&] { n.set(0, Fence("f/n", 1)); }) == errc::invalid_argument));  // itself
 }
 

@@ -14,7 +14,6 @@ using namespace mpstate;
 using namespace mpstate::test;
 using namespace std::chrono;
 
-
 BOOST_FIXTURE_TEST_SUITE(fences, manager_fixture)
 
 BOOST_AUTO_TEST_CASE(a_stale_fence_is_refused_on_the_mapped_segment) {

@@ -20,9 +20,11 @@ std::chrono::microseconds worst_round_trip(raw_connection& c, int n) {
   std::chrono::microseconds worst{0};
   for (int i = 0; i < n; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    c.send(R"({"op":"get","name":"probe"})" "\n");
+    c.send(R"({"op":"get","name":"probe"})"
+           "\n");
     if (!c.read_line(2s)) return std::chrono::seconds(2);
-    worst = std::max(worst, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0));
+    worst =
+        std::max(worst, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0));
   }
   return worst;
 }
@@ -40,14 +42,18 @@ BOOST_AUTO_TEST_CASE(two_thousand_connections_at_once_leave_others_served_and_me
 
   std::vector<std::unique_ptr<raw_connection>> flood;
   for (int i = 0; i < 2000; ++i) flood.push_back(std::make_unique<raw_connection>(manager->socket_path()));
-  for (auto& c : flood) c->send(R"({"op":"hello"})" "\n");
+  for (auto& c : flood)
+    c->send(R"({"op":"hello"})"
+            "\n");
   int served = 0, refused = 0;
   for (auto& c : flood) {
     auto line = c->read_line(10s);
     if (!line) continue;
     json r = json::parse(*line);
-    if (r.contains("result")) ++served;
-    else if (r["error"]["code"] == "too_many_connections") ++refused;
+    if (r.contains("result"))
+      ++served;
+    else if (r["error"]["code"] == "too_many_connections")
+      ++refused;
   }
   BOOST_TEST(served + refused == 2000);
   BOOST_TEST(served <= 1024 - 2);  // the fixture's client and `good` hold two places
@@ -56,9 +62,7 @@ BOOST_AUTO_TEST_CASE(two_thousand_connections_at_once_leave_others_served_and_me
   flood.clear();
 
   // The manager lets go of them all, and of their memory.
-  BOOST_TEST(eventually([&] {
-    return client->request({{"op", "stat"}})["connections"].get<int>() <= 3;
-  }, 10s));
+  BOOST_TEST(eventually([&] { return client->request({{"op", "stat"}})["connections"].get<int>() <= 3; }, 10s));
   const long rss_after = core::resident_memory_kb(manager->pid());
   BOOST_TEST_MESSAGE("manager RSS " << rss_before << " kB before, " << rss_after << " kB after the flood");
 #ifndef __SANITIZE_ADDRESS__  // ASan's quarantine keeps freed memory on purpose
@@ -73,7 +77,9 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_held_to_a_bounded_backlog) {
   const long rss_before = core::resident_memory_kb(manager->pid());
   raw_connection deaf(manager->socket_path());
   std::string batch;
-  for (int i = 0; i < 1000; ++i) batch += R"({"op":"dump"})" "\n";
+  for (int i = 0; i < 1000; ++i)
+    batch += R"({"op":"dump"})"
+             "\n";
   // Up to 200,000 requests whose answers it never reads; the manager stops reading
   // from it once its backlog is full, so our sends block and give up.
   for (int i = 0; i < 200; ++i) {
@@ -92,7 +98,10 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_large_answers_hold_a_bounded_total)
   std::vector<std::unique_ptr<raw_connection>> deaf;
   for (int i = 0; i < 16; ++i) {  // each asks twice and reads nothing: 180 MiB unbounded
     deaf.push_back(std::make_unique<raw_connection>(manager->socket_path()));
-    deaf.back()->send(R"({"op":"get","name":"big"})" "\n" R"({"op":"get","name":"big"})" "\n");
+    deaf.back()->send(R"({"op":"get","name":"big"})"
+                      "\n"
+                      R"({"op":"get","name":"big"})"
+                      "\n");
   }
 #ifdef __SANITIZE_ADDRESS__  // base64 of 4 MiB under ASan keeps the manager busy for a while
   BOOST_TEST(eventually([&] { return worst_round_trip(good, 5) < 100ms; }, 30s));
@@ -113,8 +122,10 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_large_answers_hold_a_bounded_total)
       auto line = c->read_line(30s);
       BOOST_REQUIRE(line.has_value());
       json r = json::parse(*line);
-      if (r.contains("result")) ++values;
-      else if (code_of(r) == "busy") ++refused;
+      if (r.contains("result"))
+        ++values;
+      else if (code_of(r) == "busy")
+        ++refused;
     }
   }
   BOOST_TEST(values + refused == 32);

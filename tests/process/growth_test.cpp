@@ -80,8 +80,8 @@ BOOST_AUTO_TEST_CASE(a_fork_child_keeps_the_record_of_a_proxy_it_inherited) {
     if (!eventually([&] { return go.get() == 1; }, 10s)) return 1;
     return error_of([&] { held->get(); }) == errc::not_found ? 0 : 2;  // deleted, not freed and reused
   });
-  held.reset();                   // the parent drops its proxy ...
-  client->remove("fork/held");    // ... and deletes the variable: the child still holds the record
+  held.reset();                 // the parent drops its proxy ...
+  client->remove("fork/held");  // ... and deletes the variable: the child still holds the record
   auto stat = [&] { return client->request({{"op", "stat"}}); };
   BOOST_TEST(stat()["retired_records"] == 1);
   for (int i = 0; i < 20; ++i) client->create<std::string>("fork/reuse/" + std::to_string(i), std::string(40, 'r'));
@@ -104,8 +104,9 @@ BOOST_AUTO_TEST_CASE(a_value_the_segment_cannot_hold_is_refused_and_the_old_one_
   BOOST_TEST((error_of([&] { s.set(std::string(65u << 20, 'h')); }) == errc::value_too_large));
   BOOST_TEST(s.get() == "keep");
   auto n = client->create<std::int64_t>("g/n", 1);
-  BOOST_TEST((error_of([&] { client->request({{"op", "grow"}, {"name", "g/n"}, {"capacity", 64}}); }) ==
-              errc::type_mismatch));
+  BOOST_TEST((error_of([&] {
+                client->request({{"op", "grow"}, {"name", "g/n"}, {"capacity", 64}});
+              }) == errc::type_mismatch));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,9 +17,12 @@ namespace {
 
 const char* kind_name(op_kind k) {
   switch (k) {
-    case op_kind::acquire: return "acquire";
-    case op_kind::write: return "write";
-    case op_kind::release: return "release";
+    case op_kind::acquire:
+      return "acquire";
+    case op_kind::write:
+      return "write";
+    case op_kind::release:
+      return "release";
   }
   return "?";
 }
@@ -91,11 +94,16 @@ std::int64_t monotonic_ns() {
 
 std::string to_string(outcome o) {
   switch (o) {
-    case outcome::pending: return "pending";
-    case outcome::ok: return "ok";
-    case outcome::lost: return "lost";
-    case outcome::failed: return "failed";
-    case outcome::unknown: return "unknown";
+    case outcome::pending:
+      return "pending";
+    case outcome::ok:
+      return "ok";
+    case outcome::lost:
+      return "lost";
+    case outcome::failed:
+      return "failed";
+    case outcome::unknown:
+      return "unknown";
   }
   return "?";
 }
@@ -180,8 +188,9 @@ report check(const std::vector<event>& events, std::int64_t final_value) {
       if (e.result == outcome::ok) {
         ++r.writes_acked;
         if (auto [it, fresh] = claimed.emplace(e.value, &e); !fresh && final_value >= 0) {
-          violation(r, 2, "two acknowledged writes of value " + std::to_string(e.value) + ": " + describe(*it->second) +
-                              " and " + describe(e));
+          violation(r, 2,
+                    "two acknowledged writes of value " + std::to_string(e.value) + ": " + describe(*it->second) +
+                        " and " + describe(e));
         }
       } else if (e.result == outcome::unknown || e.result == outcome::pending) {
         ++r.writes_unknown;
@@ -192,8 +201,9 @@ report check(const std::vector<event>& events, std::int64_t final_value) {
     // 3. no stale write accepted, no former owner's release.
     if (e.result == outcome::ok) {
       if (const std::uint64_t newest = granted.at(e.invoked_ns); newest > e.fence) {
-        violation(r, 3, describe(e) + " was acknowledged though epoch " + std::to_string(newest) +
-                            " had been granted before it was sent");
+        violation(r, 3,
+                  describe(e) + " was acknowledged though epoch " + std::to_string(newest) +
+                      " had been granted before it was sent");
       }
     }
   }
@@ -213,20 +223,23 @@ report check(const std::vector<event>& events, std::int64_t final_value) {
   std::int64_t until = 0;
   for (const auto& [from, to] : held) {
     if (from < until) {
-      violation(r, 1, "two acknowledged holdings overlap: one held until " + std::to_string(until) +
-                          ", another from " + std::to_string(from));
+      violation(r, 1,
+                "two acknowledged holdings overlap: one held until " + std::to_string(until) + ", another from " +
+                    std::to_string(from));
     }
     until = std::max(until, to);
   }
   // 2. every acknowledged write in the final state exactly once.
   if (final_value >= 0) {
     for (const auto& [value, write] : claimed) {
-      if (value > final_value) violation(r, 2, describe(*write) + " is past the final value " + std::to_string(final_value));
+      if (value > final_value)
+        violation(r, 2, describe(*write) + " is past the final value " + std::to_string(final_value));
     }
     const auto acked = static_cast<std::int64_t>(r.writes_acked);
     if (final_value < acked || final_value > acked + static_cast<std::int64_t>(writes_maybe)) {
-      violation(r, 2, "final value " + std::to_string(final_value) + " for " + std::to_string(acked) +
-                          " acknowledged writes and " + std::to_string(writes_maybe) + " of unknown outcome");
+      violation(r, 2,
+                "final value " + std::to_string(final_value) + " for " + std::to_string(acked) +
+                    " acknowledged writes and " + std::to_string(writes_maybe) + " of unknown outcome");
     }
   }
   // 4. every lost ownership reported: a holding overtaken (a larger epoch granted
@@ -246,8 +259,9 @@ report check(const std::vector<event>& events, std::int64_t final_value) {
     if (ended_before) continue;
     ++r.holdings_overtaken;
     if (acted_after && !told && !died) {
-      violation(r, 4, "client " + std::to_string(h.acquired->client) + "'s holding of epoch " + std::to_string(fence) +
-                          " was overtaken and its owner acted on as owner without being told ownership_lost");
+      violation(r, 4,
+                "client " + std::to_string(h.acquired->client) + "'s holding of epoch " + std::to_string(fence) +
+                    " was overtaken and its owner acted on as owner without being told ownership_lost");
     }
   }
   return r;

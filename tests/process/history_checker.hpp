@@ -39,7 +39,7 @@ enum class outcome {
 };
 
 struct event {
-  int client = 0;          // the client process's number in the trial
+  int client = 0;  // the client process's number in the trial
   op_kind kind = op_kind::acquire;
   std::uint64_t fence = 0;  // the holding's epoch (acquire: the one granted)
   std::int64_t invoked_ns = 0;

@@ -81,9 +81,10 @@ struct remote_manager {
     if (tls) {
       dir = std::filesystem::temp_directory_path() / unique_name("htls");
       std::filesystem::create_directory(dir);
-      const auto r = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-                                 "-subj /CN=history -addext subjectAltName=IP:" + link.host_address() + " -keyout " +
-                                 (dir / "k.pem").string() + " -out " + (dir / "c.pem").string() + " 2>&1");
+      const auto r = run_command(
+          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+          "-subj /CN=history -addext subjectAltName=IP:" +
+          link.host_address() + " -keyout " + (dir / "k.pem").string() + " -out " + (dir / "c.pem").string() + " 2>&1");
       BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
       args.insert(args.end(), {"--tls-cert", (dir / "c.pem").string(), "--tls-key", (dir / "k.pem").string()});
       ::setenv("MPSTATE_TLS_CA", (dir / "c.pem").c_str(), 1);
@@ -123,8 +124,9 @@ void remote_trial(const std::string& channel, bool tls) {
     return;
   }
   remote_manager m(tls);
-  trial t({.length = trial_length(), .fault_every = 1200ms}, [&](int n) { return m.client(n); },
-          [&] { return read_counter([&] { return Client(ClientOptions{.manager_name = m.url, .key = history_key}); }); });
+  trial t(
+      {.length = trial_length(), .fault_every = 1200ms}, [&](int n) { return m.client(n); },
+      [&] { return read_counter([&] { return Client(ClientOptions{.manager_name = m.url, .key = history_key}); }); });
   const auto result = t.run({t.kill_holder(), t.stop_holder(1500ms),
                              trial::named("partition 2.5 s",
                                           [&] {
@@ -151,9 +153,10 @@ void remote_trial(const std::string& channel, bool tls) {
 BOOST_AUTO_TEST_SUITE(history_checker)
 
 BOOST_AUTO_TEST_CASE(a_clean_history_passes) {
-  const std::vector<event> h = {ev(0, op_kind::acquire, 10, 0, 1, outcome::ok), ev(0, op_kind::write, 10, 2, 3, outcome::ok, 1),
-                                ev(0, op_kind::release, 10, 4, 5, outcome::ok), ev(1, op_kind::acquire, 11, 3, 6, outcome::ok),
-                                ev(1, op_kind::write, 11, 7, 8, outcome::ok, 2), ev(1, op_kind::release, 11, 9, 10, outcome::ok)};
+  const std::vector<event> h = {
+      ev(0, op_kind::acquire, 10, 0, 1, outcome::ok),  ev(0, op_kind::write, 10, 2, 3, outcome::ok, 1),
+      ev(0, op_kind::release, 10, 4, 5, outcome::ok),  ev(1, op_kind::acquire, 11, 3, 6, outcome::ok),
+      ev(1, op_kind::write, 11, 7, 8, outcome::ok, 2), ev(1, op_kind::release, 11, 9, 10, outcome::ok)};
   BOOST_TEST(check(h, 2).violations.empty());
 }
 
@@ -195,13 +198,14 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(histories)
 
 BOOST_FIXTURE_TEST_CASE(shared_memory_under_kills_stops_and_manager_restarts, manager_fixture) {
-  trial t({.length = trial_length()}, [&](int) { return Client(name); },
-          [&] { return read_counter([&] { return Client(name); }); });
+  trial t(
+      {.length = trial_length()}, [&](int) { return Client(name); },
+      [&] { return read_counter([&] { return Client(name); }); });
   auto result = t.run({t.kill_holder(), t.stop_holder(300ms), trial::named("manager SIGKILL + restart", [&] {
-                               kill_manager();
-                               restart_manager();
-                               return true;
-                             })});
+                         kill_manager();
+                         restart_manager();
+                         return true;
+                       })});
   expect_clean("shared memory", result);
   BOOST_TEST(result.faults["SIGKILL holder"] > 0);
 }
@@ -212,8 +216,9 @@ BOOST_AUTO_TEST_CASE(tls_under_partitions_kills_stops_and_manager_restarts) { re
 
 BOOST_FIXTURE_TEST_CASE(redis_under_kills_stops_pauses_and_restarts_with_its_data, redis_aof_fixture) {
   const std::string u = url("lease_ms=500");
-  trial t({.length = trial_length(), .fault_every = 900ms}, [&](int) { return rb_connect(u); },
-          [&] { return read_counter([&] { return rb_connect(u); }); });
+  trial t(
+      {.length = trial_length(), .fault_every = 900ms}, [&](int) { return rb_connect(u); },
+      [&] { return read_counter([&] { return rb_connect(u); }); });
   const auto result = t.run({t.kill_holder(), t.stop_holder(1200ms),
                              trial::named("Redis SIGSTOP 1.2 s",
                                           [&] {
@@ -236,7 +241,8 @@ BOOST_FIXTURE_TEST_CASE(redis_under_kills_stops_pauses_and_restarts_with_its_dat
 // lost them, and said so: manager_unavailable), but nothing else may break.
 BOOST_FIXTURE_TEST_CASE(redis_under_restarts_without_its_data, redis_fixture) {
   const std::string u = url("lease_ms=500");
-  trial t({.length = trial_length(), .fault_every = 1500ms}, [&](int) { return rb_connect(u); }, [] { return -1; });
+  trial t(
+      {.length = trial_length(), .fault_every = 1500ms}, [&](int) { return rb_connect(u); }, [] { return -1; });
   const auto result = t.run({t.stop_holder(1200ms), trial::named("Redis SIGKILL + restart without its data", [&] {
                                redis.kill_now();
                                redis.restart();
@@ -249,7 +255,9 @@ BOOST_FIXTURE_TEST_CASE(redis_cluster_under_kills_stops_and_a_paused_master, red
   // The lock and the counter in one slot: a fenced write is one script there.
   const std::string lock = "h/lock";
   std::string counter;
-  const auto slot = [&](const std::string& name) { return nodes[0]->cli("cluster keyslot '" + prefix + "{" + name + "}'").output; };
+  const auto slot = [&](const std::string& name) {
+    return nodes[0]->cli("cluster keyslot '" + prefix + "{" + name + "}'").output;
+  };
   const std::string lock_slot = slot(lock);
   for (int i = 0; counter.empty() && i < 100'000; ++i) {
     if (slot("h/n" + std::to_string(i)) == lock_slot) counter = "h/n" + std::to_string(i);
@@ -262,8 +270,9 @@ BOOST_FIXTURE_TEST_CASE(redis_cluster_under_kills_stops_and_a_paused_master, red
   // docs/reliability.md.)
   std::string u = url();
   u.replace(u.find("lease_ms=1000"), 13, "lease_ms=400");
-  trial t({.length = trial_length(), .fault_every = 1000ms, .lock = lock, .counter = counter},
-          [&](int) { return rb_connect(u); }, [&] { return read_counter([&] { return rb_connect(u); }, counter); });
+  trial t(
+      {.length = trial_length(), .fault_every = 1000ms, .lock = lock, .counter = counter},
+      [&](int) { return rb_connect(u); }, [&] { return read_counter([&] { return rb_connect(u); }, counter); });
   auto result = t.run({t.kill_holder(), t.stop_holder(1000ms), trial::named("master SIGSTOP 0.8 s", [&] {
                          const int master = master_of(prefix + "{" + lock + "}");
                          if (master < 0) return false;
@@ -279,8 +288,9 @@ BOOST_FIXTURE_TEST_CASE(redis_cluster_under_kills_stops_and_a_paused_master, red
 // their successors, and the checker says so. (What the fence is for.)
 BOOST_FIXTURE_TEST_CASE(without_fences_the_checker_catches_the_stale_writes, redis_fixture) {
   const std::string u = url("lease_ms=300");
-  trial t({.length = 6s, .fault_every = 600ms, .think = 20ms, .fenced = false}, [&](int) { return rb_connect(u); },
-          [&] { return read_counter([&] { return rb_connect(u); }); });
+  trial t(
+      {.length = 6s, .fault_every = 600ms, .think = 20ms, .fenced = false}, [&](int) { return rb_connect(u); },
+      [&] { return read_counter([&] { return rb_connect(u); }); });
   auto result = t.run({t.stop_holder(800ms)});
   BOOST_TEST_MESSAGE("history redis, unfenced: " << result.summary());
   BOOST_TEST(result.checked.by_check[3] > 0u);

@@ -22,9 +22,12 @@ namespace {
 
 outcome classify(const error& e) {
   switch (e.code()) {
-    case errc::ownership_lost: return outcome::lost;
-    case errc::manager_unavailable: return outcome::unknown;  // in flight when the connection broke
-    default: return outcome::failed;
+    case errc::ownership_lost:
+      return outcome::lost;
+    case errc::manager_unavailable:
+      return outcome::unknown;  // in flight when the connection broke
+    default:
+      return outcome::failed;
   }
 }
 
@@ -131,8 +134,10 @@ int trial::client_main(int number) {
       const std::int64_t next = *seen + 1;
       const std::uint64_t write = log.invoke(op_kind::write, got.fence, next);
       try {
-        if (options_.fenced) n->set(next, fence);
-        else n->set(next);
+        if (options_.fenced)
+          n->set(next, fence);
+        else
+          n->set(next);
         log.complete(write, outcome::ok, got.fence, next);
         break;
       } catch (const error& e) {
@@ -175,10 +180,12 @@ int trial::number_of(pid_t pid) const {
 
 int trial::holder_number(const std::function<bool(int)>& wanted) const {
   int number = -1;
-  eventually([&] {
-    const int n = number_of(control_->holder.load());
-    return n >= 0 && wanted(number = n);
-  }, std::chrono::seconds(2));
+  eventually(
+      [&] {
+        const int n = number_of(control_->holder.load());
+        return n >= 0 && wanted(number = n);
+      },
+      std::chrono::seconds(2));
   return number;
 }
 

@@ -10,8 +10,8 @@
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
-#include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/segment.hpp"
 #include "process_fixture.hpp"
 

@@ -2,9 +2,8 @@
 // The loop-state handle across real processes: a requested stop, a killed owner.
 #include <signal.h>
 
-#include <thread>
-
 #include <boost/test/unit_test.hpp>
+#include <thread>
 
 #include "process_fixture.hpp"
 

@@ -65,8 +65,8 @@ BOOST_AUTO_TEST_CASE(a_group_or_world_writable_runtime_directory_is_refused) {
     BOOST_TEST(!fs::exists(d.path + "/m.lock"));
   }
   chmod(d.path.c_str(), 0755);  // readable by others is fine: the socket itself is 0600
-  auto served = run_command("MPSTATE_RUNTIME_DIR=" + d.path + " timeout -s INT 1 " + MPSTATE_MANAGER_PATH +
-                            " --name m 2>&1");
+  auto served =
+      run_command("MPSTATE_RUNTIME_DIR=" + d.path + " timeout -s INT 1 " + MPSTATE_MANAGER_PATH + " --name m 2>&1");
   BOOST_TEST(served.output.find("serving 'm'") != std::string::npos);
 }
 
@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(a_runtime_directory_that_is_a_symlink_is_refused) {
 
 BOOST_AUTO_TEST_CASE(a_socket_in_a_world_writable_directory_is_refused) {
   private_dir d;
-  BOOST_TEST(refused(run_manager(d.path, "--name m --socket /tmp/mpstate-paths-m.sock"), "/tmp is group- or world-writable"));
+  BOOST_TEST(
+      refused(run_manager(d.path, "--name m --socket /tmp/mpstate-paths-m.sock"), "/tmp is group- or world-writable"));
   BOOST_TEST(!fs::exists("/tmp/mpstate-paths-m.sock"));
 }
 

@@ -72,7 +72,8 @@ BOOST_AUTO_TEST_CASE(another_uid_is_refused_at_the_socket_and_cannot_map_the_seg
   const std::string segment = core::segment_name(m.manager->name());
   int code = as_nobody([&] {
     raw_connection c(socket);  // the file allows it...
-    c.send(R"({"id":1,"op":"hello"})" "\n");
+    c.send(R"({"id":1,"op":"hello"})"
+           "\n");
     auto line = c.read_line();
     if (!line || json::parse(*line)["error"]["code"] != "permission_denied") return 10;
     if (!c.closed_by_peer()) return 11;  // ...the manager does not
@@ -114,7 +115,7 @@ BOOST_AUTO_TEST_CASE(allow_gid_serves_members_of_the_group_and_only_them) {
     }
   };
   BOOST_TEST(as_nobody(add_one, {team}) == 0);  // a supplementary group
-  BOOST_TEST(as_nobody(add_one, {}) == 31);      // nobody else
+  BOOST_TEST(as_nobody(add_one, {}) == 31);     // nobody else
   BOOST_TEST(m.manager->connect().value<std::int64_t>("team/n").get() == 2);
 }
 

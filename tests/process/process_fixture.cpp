@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
-
 #include <unistd.h>
 
 #include <array>
@@ -12,8 +11,7 @@
 
 namespace mpstate::test {
 
-manager_fixture::manager_fixture(std::uint64_t segment_size)
-    : name(unique_name("pt")), size(segment_size) {
+manager_fixture::manager_fixture(std::uint64_t segment_size) : name(unique_name("pt")), size(segment_size) {
   ManagerOptions o;
   o.name = name;
   o.size = size;

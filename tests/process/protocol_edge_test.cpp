@@ -2,10 +2,9 @@
 // Protocol edge cases at the real socket: numbers at and past the 64-bit limits,
 // NaN and infinities, invalid UTF-8, NUL bytes, duplicate keys, 10,000 pipelined
 // requests. Each gets a defined answer and the connection keeps being served.
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <limits>
-
-#include <boost/test/unit_test.hpp>
 
 #include "process_fixture.hpp"
 
@@ -42,7 +41,7 @@ BOOST_AUTO_TEST_CASE(integers_at_the_64_bit_limits_fit_and_one_past_is_out_of_ra
   BOOST_TEST(code_of(ask(c, set_line("n/u", "-1"))) == "out_of_range");
   i.set(std::numeric_limits<std::int64_t>::max());
   BOOST_TEST(code_of(ask(c, R"({"op":"add","name":"n/i","delta":1})")) == "out_of_range");
-  BOOST_TEST(i.get() == std::numeric_limits<std::int64_t>::max());  // refused, not wrapped
+  BOOST_TEST(i.get() == std::numeric_limits<std::int64_t>::max());          // refused, not wrapped
   BOOST_TEST(code_of(ask(c, set_line("n/d", "1e400"))) == "out_of_range");  // beyond a double
   BOOST_TEST(code_of(ask(c, set_line("n/d", "1e308"))) == "ok");
   BOOST_TEST(ask(c, R"({"op":"get","name":"n/d"})")["result"]["value"] == 1e308);
@@ -70,9 +69,11 @@ BOOST_AUTO_TEST_CASE(nan_and_infinity_are_not_json_numbers_and_travel_as_strings
 
 BOOST_AUTO_TEST_CASE(invalid_utf8_is_refused_at_the_socket_and_by_local_proxies) {
   raw_connection c(manager->socket_path());
-  BOOST_TEST(code_of(ask(c, set_line("s", "\"a\xff\xfe" "b\""))) == "bad_request");
+  BOOST_TEST(code_of(ask(c, set_line("s",
+                                     "\"a\xff\xfe"
+                                     "b\""))) == "bad_request");
   BOOST_TEST(code_of(ask(c, set_line("\xc3\x28", "1"))) == "bad_request");
-  BOOST_TEST(code_of(ask(c, set_line("s", R"("\ud800")"))) == "bad_request");  // a lone surrogate
+  BOOST_TEST(code_of(ask(c, set_line("s", R"("\ud800")"))) == "bad_request");   // a lone surrogate
   BOOST_TEST(code_of(ask(c, set_line("caf\xc3\xa9", "1"))) == "invalid_name");  // valid UTF-8, not a name byte
   // The same rule for a local proxy: strings are text, binary data is Bytes.
   auto s = client->create<std::string>("s", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 32);
@@ -108,20 +109,27 @@ BOOST_AUTO_TEST_CASE(a_duplicate_key_takes_its_last_value) {
 BOOST_AUTO_TEST_CASE(ids_are_echoed_exactly_as_sent_big_integers_included) {
   raw_connection c(manager->socket_path());
   const std::string big = "123456789012345678901234567890";  // beyond 64 bits: a double would round it
-  c.send(R"({"id":)" + big + R"(,"op":"set","name":"ids/x","value":1})" "\n");
+  c.send(R"({"id":)" + big +
+         R"(,"op":"set","name":"ids/x","value":1})"
+         "\n");
   auto ok = c.read_line();
   BOOST_REQUIRE(ok.has_value());
   BOOST_TEST(ok->find(R"("id":)" + big + ",") != std::string::npos, *ok);
-  c.send(R"({"op":"get","id":-)" + big + R"(,"name":"ids/missing"})" "\n");  // an error answer, id after the op
+  c.send(R"({"op":"get","id":-)" + big +
+         R"(,"name":"ids/missing"})"
+         "\n");  // an error answer, id after the op
   auto missing = c.read_line();
   BOOST_REQUIRE(missing.has_value());
   BOOST_TEST(missing->find(R"("id":-)" + big + "}") != std::string::npos, *missing);
-  c.send(R"({"id":18446744073709551616,"op":"wait","name":"ids/x","version":1,"timeout_ms":10})" "\n");
+  c.send(R"({"id":18446744073709551616,"op":"wait","name":"ids/x","version":1,"timeout_ms":10})"
+         "\n");
   auto waited = c.read_line();
   BOOST_REQUIRE(waited.has_value());
   BOOST_TEST(waited->find(R"("id":18446744073709551616,)") != std::string::npos, *waited);
   for (const std::string id : {"18446744073709551615", "-9223372036854775808", "1.5", "\"text\"", "[1,{\"id\":2}]"}) {
-    c.send(R"({"id":)" + id + R"(,"op":"list"})" "\n");
+    c.send(R"({"id":)" + id +
+           R"(,"op":"list"})"
+           "\n");
     auto line = c.read_line();
     BOOST_REQUIRE(line.has_value());
     BOOST_TEST(line->find(R"({"id":)" + id + ",") == 0u, *line);
@@ -133,9 +141,20 @@ BOOST_AUTO_TEST_CASE(ten_thousand_pipelined_requests_are_answered_in_order) {
   std::string batch;
   for (int i = 0; i < 10'000; ++i) {
     switch (i % 3) {
-      case 0: batch += R"({"id":)" + std::to_string(i) + R"(,"op":"add","name":"p","delta":1})" "\n"; break;
-      case 1: batch += R"({"id":)" + std::to_string(i) + R"(,"op":"get","name":"p"})" "\n"; break;
-      default: batch += R"({"id":)" + std::to_string(i) + R"(,"op":"get","name":"missing"})" "\n";
+      case 0:
+        batch += R"({"id":)" + std::to_string(i) +
+                 R"(,"op":"add","name":"p","delta":1})"
+                 "\n";
+        break;
+      case 1:
+        batch += R"({"id":)" + std::to_string(i) +
+                 R"(,"op":"get","name":"p"})"
+                 "\n";
+        break;
+      default:
+        batch += R"({"id":)" + std::to_string(i) +
+                 R"(,"op":"get","name":"missing"})"
+                 "\n";
     }
   }
   client->create<std::int64_t>("p", 0);

@@ -202,15 +202,15 @@ BOOST_AUTO_TEST_CASE(a_producer_killed_mid_stream_leaves_whole_items_in_order) {
   std::int64_t next = 0;
   for (int round = 0; round < 5000 && next < 2000; ++round) {
     if (auto item = q.get(1s)) {
-      BOOST_REQUIRE(*item == std::to_string(next) + ":" +
-                                 std::string(static_cast<std::size_t>(next % 400), 'a' + next % 26));
+      BOOST_REQUIRE(*item ==
+                    std::to_string(next) + ":" + std::string(static_cast<std::size_t>(next % 400), 'a' + next % 26));
       ++next;
     }
   }
   kill_now(producer);
   while (auto item = q.get_nowait()) {  // whatever it left is whole and in order
-    BOOST_REQUIRE(*item == std::to_string(next) + ":" +
-                               std::string(static_cast<std::size_t>(next % 400), 'a' + next % 26));
+    BOOST_REQUIRE(*item ==
+                  std::to_string(next) + ":" + std::string(static_cast<std::size_t>(next % 400), 'a' + next % 26));
     ++next;
   }
   BOOST_TEST(next >= 2000);
@@ -234,16 +234,22 @@ BOOST_AUTO_TEST_CASE(the_socket_transport_puts_and_gets_the_same_items) {
 BOOST_AUTO_TEST_CASE(bad_queues_and_wrong_types_get_clear_errors) {
   auto q = client->queue<std::int64_t>("bad/q", 3);
   BOOST_TEST((error_of([&] { client->queue<std::string>("bad/q", 3); }) == errc::type_mismatch));
-  BOOST_TEST((error_of([&] { client->request({{"op", "create"}, {"name", "bad/neg"}, {"type", "queue"},
-                                              {"value", {{"of", "int64"}, {"maxsize", -1}}}}); }) ==
-              errc::invalid_argument));
-  BOOST_TEST((error_of([&] { client->request({{"op", "create"}, {"name", "bad/lock"}, {"type", "queue"},
-                                              {"value", {{"of", "lock"}, {"maxsize", 2}}}}); }) ==
-              errc::invalid_argument));
-  BOOST_TEST((error_of([&] { client->request({{"op", "queue_put"}, {"name", "bad/q"}, {"value", "x"}}); }) ==
-              errc::type_mismatch));
-  BOOST_TEST((error_of([&] { client->request({{"op", "set"}, {"name", "bad/q"}, {"value", 1}}); }) ==
-              errc::type_mismatch));
+  BOOST_TEST(
+      (error_of([&] {
+         client->request(
+             {{"op", "create"}, {"name", "bad/neg"}, {"type", "queue"}, {"value", {{"of", "int64"}, {"maxsize", -1}}}});
+       }) == errc::invalid_argument));
+  BOOST_TEST(
+      (error_of([&] {
+         client->request(
+             {{"op", "create"}, {"name", "bad/lock"}, {"type", "queue"}, {"value", {{"of", "lock"}, {"maxsize", 2}}}});
+       }) == errc::invalid_argument));
+  BOOST_TEST((error_of([&] {
+                client->request({{"op", "queue_put"}, {"name", "bad/q"}, {"value", "x"}});
+              }) == errc::type_mismatch));
+  BOOST_TEST((error_of([&] {
+                client->request({{"op", "set"}, {"name", "bad/q"}, {"value", 1}});
+              }) == errc::type_mismatch));
   BOOST_TEST((error_of([&] { client->request({{"op", "queue_get"}, {"name", "nope"}}); }) == errc::not_found));
   q.put(5);
   q.put(6);

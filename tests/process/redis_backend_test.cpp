@@ -15,8 +15,8 @@
 #include <fstream>
 #include <functional>
 #include <limits>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -27,7 +27,6 @@ using namespace mpstate;
 using namespace mpstate::test;
 using namespace std::chrono;
 using nlohmann::json;
-
 
 BOOST_FIXTURE_TEST_SUITE(redis_backend, redis_fixture)
 
@@ -171,8 +170,8 @@ BOOST_AUTO_TEST_CASE(every_value_type_round_trips_and_each_set_raises_the_versio
 
   auto s = c.create<std::string>("t/string", "");
   BOOST_TEST(s.get() == "");
-  rb_check_sets<std::string>(s, {"h\xC3\xA9llo, \"w\xC3\xB6rld\"\n\t\xE2\x9C\x93 {}[]\\", std::string(10000, 'x'),
-                                 "\x7F \x01 ctrl", ""});
+  rb_check_sets<std::string>(
+      s, {"h\xC3\xA9llo, \"w\xC3\xB6rld\"\n\t\xE2\x9C\x93 {}[]\\", std::string(10000, 'x'), "\x7F \x01 ctrl", ""});
 
   const json doc = {{"a", json::array({1, 2.5, json{{"b", nullptr}}})}, {"s", "x\"y"}, {"t", true}};
   auto j = c.create<json>("t/json", doc);
@@ -297,7 +296,8 @@ BOOST_AUTO_TEST_CASE(proxies_whose_clients_know_an_old_type_get_not_found_and_ty
   const std::vector<std::pair<std::string, std::function<void(Value<std::int64_t>&)>>> ops = {
       {"get", [](Value<std::int64_t>& v) { v.get(); }},
       {"add", [](Value<std::int64_t>& v) { v.add(1); }},
-      {"cas", [](Value<std::int64_t>& v) {
+      {"cas",
+       [](Value<std::int64_t>& v) {
          std::int64_t one = 1;
          v.compare_exchange(one, 2);
        }},

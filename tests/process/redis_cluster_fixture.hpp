@@ -16,11 +16,11 @@ namespace mpstate::test {
 struct redis_cluster {
   redis_cluster() {
     for (int i = 0; i < 6; ++i) {
-      nodes.push_back(std::make_unique<redis_server>(redis_options{
-          .extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                         "--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no",
-                         // a replica may take over however long ago it last heard its master
-                         "--cluster-replica-validity-factor", "0"}}));
+      nodes.push_back(std::make_unique<redis_server>(
+          redis_options{.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                       "--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no",
+                                       // a replica may take over however long ago it last heard its master
+                                       "--cluster-replica-validity-factor", "0"}}));
     }
     std::string create = "redis-cli --cluster create";
     for (const auto& n : nodes) create += " 127.0.0.1:" + std::to_string(n->port());
@@ -60,8 +60,8 @@ struct redis_cluster {
     return acknowledged >= 0 && written >= 0 && acknowledged >= written;
   }
   std::string url() const {
-    return "redis+cluster://127.0.0.1:" + std::to_string(nodes[0]->port()) + ",127.0.0.1:" +
-           std::to_string(nodes[1]->port()) + "?prefix=" + prefix + "&lease_ms=1000";
+    return "redis+cluster://127.0.0.1:" + std::to_string(nodes[0]->port()) +
+           ",127.0.0.1:" + std::to_string(nodes[1]->port()) + "?prefix=" + prefix + "&lease_ms=1000";
   }
   // The node (index) that is master of the slot of `key` now.
   int master_of(const std::string& key) const {
@@ -77,6 +77,5 @@ struct redis_cluster {
   std::vector<std::unique_ptr<redis_server>> nodes;
   std::string prefix;
 };
-
 
 }  // namespace mpstate::test

@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(variables_spread_over_every_master_and_children_add_exactly
     BOOST_TEST(c.value<std::int64_t>("n" + std::to_string(v)).get() == children * adds);
     masters.insert(master_of(prefix + "{n" + std::to_string(v) + "}"));
   }
-  BOOST_TEST(masters.size() == 3u);  // the 12 names landed on all three masters
+  BOOST_TEST(masters.size() == 3u);                                    // the 12 names landed on all three masters
   BOOST_TEST(c.list().size() == static_cast<std::size_t>(variables));  // SCAN on every master
 }
 

@@ -106,15 +106,24 @@ redis_server::~redis_server() {
 
 std::vector<std::string> redis_server::arguments() const {
   std::vector<std::string> args = {redis_server_path,
-                                   "--port", std::to_string(port_),
-                                   "--bind", "127.0.0.1",
-                                   "--unixsocket", socket_,
-                                   "--unixsocketperm", "700",
-                                   "--dir", dir_,
-                                   "--save", "",
-                                   "--daemonize", "no",
-                                   "--logfile", "",
-                                   "--loglevel", "notice"};
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--unixsocket",
+                                   socket_,
+                                   "--unixsocketperm",
+                                   "700",
+                                   "--dir",
+                                   dir_,
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--logfile",
+                                   "",
+                                   "--loglevel",
+                                   "notice"};
   if (options_.append_only) {
     args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
   } else {
@@ -149,7 +158,7 @@ bool redis_server::start() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl{};
+    struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int sig : {SIGTERM, SIGINT, SIGPIPE, SIGHUP}) ::sigaction(sig, &dfl, nullptr);
     ::execv(redis_server_path, argv.data());
@@ -191,8 +200,8 @@ void redis_server::kill_now() {
 
 void redis_server::restart() {
   stop();
-  if (!start()) throw std::runtime_error("redis-server did not restart on port " + std::to_string(port_) +
-                                         "; its log:\n" + log());
+  if (!start())
+    throw std::runtime_error("redis-server did not restart on port " + std::to_string(port_) + "; its log:\n" + log());
 }
 
 std::string redis_server::log() const {
@@ -219,7 +228,8 @@ std::string redis_fixture::url(const std::string& extra_query) const {
 }
 
 std::string redis_fixture::url_db(int db, const std::string& extra_query) const {
-  return "redis://127.0.0.1:" + std::to_string(redis.port()) + "/" + std::to_string(db) + redis_query(prefix, extra_query);
+  return "redis://127.0.0.1:" + std::to_string(redis.port()) + "/" + std::to_string(db) +
+         redis_query(prefix, extra_query);
 }
 
 std::string redis_fixture::unix_url(const std::string& extra_query) const {

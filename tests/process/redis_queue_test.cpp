@@ -3,13 +3,13 @@
 // taken once and in order by competing consumers, timeouts, a bounded queue, join,
 // and a consumer SIGKILLed in the middle of its takes: no item is delivered twice,
 // and none is lost but the one it held when it died.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
-#include <fcntl.h>
 #include <set>
 #include <thread>
 
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(a_consumer_sigkilled_mid_take_loses_no_item_to_the_others) 
   const auto killed = rb_read_items(killed_file), kept = rb_read_items(survivor_file);
   std::set<std::int64_t> all(killed.begin(), killed.end());
   all.insert(kept.begin(), kept.end());
-  BOOST_TEST(all.size() == killed.size() + kept.size());  // nothing delivered twice
+  BOOST_TEST(all.size() == killed.size() + kept.size());          // nothing delivered twice
   BOOST_TEST(all.size() >= static_cast<std::size_t>(items - 1));  // nothing lost but one held
   BOOST_TEST(std::is_sorted(killed.begin(), killed.end()));
   BOOST_TEST_MESSAGE("killed consumer took " << killed.size() << ", the survivor " << kept.size() << ", missing "

@@ -160,9 +160,11 @@ BOOST_AUTO_TEST_CASE(a_holder_stopped_past_its_lease_cannot_release_its_successo
   });
   char byte;
   BOOST_REQUIRE(::read(told[0], &byte, 1) == 1);
-  BOOST_REQUIRE(eventually([&] {  // stopped, then its lease lapses and we take the lock
-    return lock.acquire(100ms).acquired;
-  }, 10s));
+  BOOST_REQUIRE(eventually(
+      [&] {  // stopped, then its lease lapses and we take the lock
+        return lock.acquire(100ms).acquired;
+      },
+      10s));
   ::kill(holder, SIGCONT);
   BOOST_TEST(wait_exit(holder, 20s).value_or(-1) == 0);
   BOOST_TEST(lock.state().at("locked").get<bool>());  // still ours

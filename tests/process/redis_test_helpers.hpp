@@ -38,7 +38,9 @@ rb_failure rb_failure_of(Fn&& fn) {
   }
 }
 
-inline bool rb_mentions(const std::string& text, const std::string& word) { return text.find(word) != std::string::npos; }
+inline bool rb_mentions(const std::string& text, const std::string& word) {
+  return text.find(word) != std::string::npos;
+}
 
 // child_holding, but a `take` that throws (no backend yet, a refused connection)
 // still reports back, so the parent fails its checks instead of waiting forever on

@@ -60,12 +60,10 @@ BOOST_AUTO_TEST_CASE(every_value_write_wakes_a_waiter_already_blocked_and_unwatc
   const auto last_entry = [&] { return redis.cli("XREVRANGE " + hash + ":w + - COUNT 1").output; };
   const auto blocked = [&] { return redis.cli("INFO clients").output.find("blocked_clients:1") != std::string::npos; };
   const std::vector<std::pair<std::string, std::function<void()>>> writes = {
-      {"add", [&] { v.add(1); }},
-      {"set", [&] { v.set(v.get() + 1); }},
-      {"cas", [&] {
-         std::int64_t was = v.get();
-         BOOST_TEST(v.compare_exchange(was, was + 1));
-       }}};
+      {"add", [&] { v.add(1); }}, {"set", [&] { v.set(v.get() + 1); }}, {"cas", [&] {
+                                                                           std::int64_t was = v.get();
+                                                                           BOOST_TEST(v.compare_exchange(was, was + 1));
+                                                                         }}};
   for (const auto& [what, write] : writes) {
     BOOST_TEST(redis.cli("HSET " + hash + " wu 1").exit_code == 0);  // a watch that lapsed long ago
     const std::string before = last_entry();

@@ -44,7 +44,8 @@ std::string exec_start(const std::string& instance, const std::string& state_dir
 }
 
 struct service_run {
-  explicit service_run(bool journald = false) : dir(fs::temp_directory_path() / ("mpstate-svc-" + std::to_string(getpid()))) {
+  explicit service_run(bool journald = false)
+      : dir(fs::temp_directory_path() / ("mpstate-svc-" + std::to_string(getpid()))) {
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::owner_all);
     notify_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -76,7 +77,9 @@ struct service_run {
     const ssize_t n = ::recv(notify_fd, buf, sizeof buf, 0);
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
   }
-  Client client() const { return Client(ClientOptions{.manager_name = name, .socket_path = (dir / (name + ".sock")).string()}); }
+  Client client() const {
+    return Client(ClientOptions{.manager_name = name, .socket_path = (dir / (name + ".sock")).string()});
+  }
 
   std::string name = "svc";
   fs::path dir;
@@ -108,7 +111,10 @@ BOOST_AUTO_TEST_CASE(the_units_exec_start_says_ready_and_sighup_saves_a_snapshot
   const nlohmann::json saved = nlohmann::json::parse(read_text(snapshot));
   BOOST_TEST(saved.dump().find("\"value\":6") != std::string::npos, saved.dump());
   const std::string log = read_text((svc.dir / "log").string());
-  BOOST_TEST(std::regex_search(log, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\S* info mpstate-manager\[\d+\]: serving 'svc')")), log);
+  BOOST_TEST(
+      std::regex_search(
+          log, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\S* info mpstate-manager\[\d+\]: serving 'svc')")),
+      log);
   BOOST_TEST(log.find("SIGHUP: snapshot saved to " + snapshot) != std::string::npos, log);
   BOOST_TEST(log.find("SIGTERM: saving and exiting") != std::string::npos, log);
 }

@@ -93,7 +93,8 @@ BOOST_AUTO_TEST_CASE(every_value_survives_a_reboot) {
     live.mark_running();
     c.value<std::int64_t>("v/int").set(-43);  // the last write before the crash
   }
-  BOOST_REQUIRE(eventually([&] { return saved_value("v/int") == -43 && saved_value("v/loop_live")["state"] == "running"; }, 5s));
+  BOOST_REQUIRE(
+      eventually([&] { return saved_value("v/int") == -43 && saved_value("v/loop_live")["state"] == "running"; }, 5s));
   reboot();
 
   start();
@@ -129,7 +130,8 @@ BOOST_AUTO_TEST_CASE(sync_variables_come_back_with_no_holder_after_a_reboot) {
     c.event("s/event").set();
     c.barrier("s/barrier", 4);
   }
-  BOOST_REQUIRE(eventually([&] { return saved_value("s/lock")["locked"] == true && saved_value("s/sem")["value"] == 2; }, 5s));
+  BOOST_REQUIRE(
+      eventually([&] { return saved_value("s/lock")["locked"] == true && saved_value("s/sem")["value"] == 2; }, 5s));
   reboot();
   start();
   Client c = manager->connect();
@@ -209,7 +211,7 @@ BOOST_AUTO_TEST_CASE(a_bad_snapshot_is_refused_and_left_as_it_is) {
                          " --snapshot " + file + " 2>&1");
     BOOST_TEST(r.exit_code == 1, text);
     BOOST_TEST(r.output.find("invalid_argument: snapshot " + file) != std::string::npos, r.output);
-    BOOST_TEST(file_text() == text);  // not rewritten at exit
+    BOOST_TEST(file_text() == text);                                  // not rewritten at exit
     BOOST_TEST(!fs::exists("/dev/shm/" + core::segment_name(name)));  // nothing half-restored left to adopt
   }
 }

@@ -45,7 +45,8 @@ BOOST_AUTO_TEST_CASE(an_over_long_line_closes_only_that_connection) {
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
   raw_connection c(manager->socket_path());
   std::string batch;
-  for (int i = 0; i < 1000; ++i) batch += R"({"id":)" + std::to_string(i) + R"(,"op":"set","name":"p","value":)" + std::to_string(i) + "}\n";
+  for (int i = 0; i < 1000; ++i)
+    batch += R"({"id":)" + std::to_string(i) + R"(,"op":"set","name":"p","value":)" + std::to_string(i) + "}\n";
   c.send(batch);
   for (int i = 0; i < 1000; ++i) {
     auto line = c.read_line();
@@ -58,7 +59,10 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
 BOOST_AUTO_TEST_CASE(a_blank_line_after_pipelined_requests_holds_back_no_answer) {
   raw_connection c(manager->socket_path());
   std::string batch;
-  for (int i = 0; i < 10; ++i) batch += R"({"id":)" + std::to_string(i) + R"(,"op":"set","name":"b","value":1})" "\n";
+  for (int i = 0; i < 10; ++i)
+    batch += R"({"id":)" + std::to_string(i) +
+             R"(,"op":"set","name":"b","value":1})"
+             "\n";
   c.send(batch + "\n");  // ten requests, then a blank line, in one write
   for (int i = 0; i < 10; ++i) {
     auto line = c.read_line(2s);
@@ -74,7 +78,10 @@ BOOST_AUTO_TEST_CASE(a_blank_line_after_pipelined_requests_holds_back_no_answer)
 BOOST_AUTO_TEST_CASE(a_request_before_a_wait_is_answered_before_the_wait_ends) {
   raw_connection c(manager->socket_path());
   ask(c, R"({"op":"set","name":"bw","value":1})");
-  c.send(R"({"id":1,"op":"get","name":"bw"})" "\n" R"({"id":2,"op":"wait","name":"bw","version":1,"timeout_ms":3000})" "\n");
+  c.send(R"({"id":1,"op":"get","name":"bw"})"
+         "\n"
+         R"({"id":2,"op":"wait","name":"bw","version":1,"timeout_ms":3000})"
+         "\n");
   auto first = c.read_line(1s);  // not after the wait's 3 s
   BOOST_REQUIRE(first.has_value());
   BOOST_TEST(json::parse(*first)["id"] == 1);
@@ -101,7 +108,8 @@ BOOST_AUTO_TEST_CASE(the_wait_op_answers_on_change_and_on_timeout) {
   ask(c, R"({"op":"set","name":"w","value":1})");
   json timed_out = ask(c, R"({"id":1,"op":"wait","name":"w","version":1,"timeout_ms":20})");
   BOOST_TEST(timed_out["result"]["changed"] == false);
-  c.send(R"({"id":2,"op":"wait","name":"w","version":1,"timeout_ms":5000})" "\n");
+  c.send(R"({"id":2,"op":"wait","name":"w","version":1,"timeout_ms":5000})"
+         "\n");
   client->value<std::int64_t>("w").set(2);
   auto reply = c.read_line();
   BOOST_REQUIRE(reply.has_value());

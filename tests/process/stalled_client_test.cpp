@@ -149,7 +149,8 @@ BOOST_AUTO_TEST_CASE(a_client_stopped_holding_the_name_table_stalls_nobody_else)
   BOOST_TEST(code_of(reply) == "busy");
   // One sent now waits behind the lock without blocking anyone, and goes through once it is free.
   raw_connection later(manager->socket_path());
-  later.send(R"({"id":"after","op":"create","name":"free/new","type":"int64","value":3})" "\n");
+  later.send(R"({"id":"after","op":"create","name":"free/new","type":"int64","value":3})"
+             "\n");
   resume(holder);
   auto line = later.read_line(5s);
   BOOST_REQUIRE(line.has_value());

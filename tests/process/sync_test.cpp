@@ -78,7 +78,10 @@ BOOST_AUTO_TEST_CASE(an_rlock_is_reentrant_for_its_thread_only) {
   BOOST_TEST(rlock.locked());
   rlock.release();
   BOOST_TEST(!rlock.locked());
-  pid_t holder = child_holding([&] { rlock.acquire(); rlock.acquire(); });
+  pid_t holder = child_holding([&] {
+    rlock.acquire();
+    rlock.acquire();
+  });
   kill_now(holder);
   AcquireResult got = rlock.acquire(2s);
   BOOST_TEST((got.acquired && got.previous_owner_died));
@@ -168,9 +171,8 @@ BOOST_AUTO_TEST_CASE(a_reset_sends_the_waiting_parties_out_broken_and_the_barrie
     auto barrier = mine.barrier(b, 3);
     std::vector<pid_t> waiting;
     for (int k = 0; k < 2; ++k) {
-      waiting.push_back(spawn([&] {
-        return error_of([&] { Client(name).barrier(b, 3).wait(10s); }) == errc::broken_barrier ? 0 : 1;
-      }));
+      waiting.push_back(spawn(
+          [&] { return error_of([&] { Client(name).barrier(b, 3).wait(10s); }) == errc::broken_barrier ? 0 : 1; }));
     }
     BOOST_REQUIRE(eventually([&] { return barrier.n_waiting() == 2; }, 5s));
     barrier.reset();  // Python's reset: both leave with BrokenBarrierError ...
@@ -272,8 +274,9 @@ BOOST_AUTO_TEST_CASE(sync_variables_show_in_the_dump_and_refuse_plain_writes) {
   BOOST_TEST(dump["variables"][0]["type"] == "lock");
   BOOST_TEST(dump["variables"][0]["value"]["holder_pid"] == getpid());
   BOOST_TEST(dump["variables"][1]["value"]["value"] == 3);
-  BOOST_TEST((error_of([&] { client->request({{"op", "set"}, {"name", "d/lock"}, {"value", 1}}); }) ==
-              errc::type_mismatch));
+  BOOST_TEST((error_of([&] {
+                client->request({{"op", "set"}, {"name", "d/lock"}, {"value", 1}});
+              }) == errc::type_mismatch));
   BOOST_TEST((error_of([&] { client->barrier("d/barrier", 0); }) == errc::invalid_argument));
   BOOST_TEST((error_of([&] { client->event("d/sem"); }) == errc::type_mismatch));
 }

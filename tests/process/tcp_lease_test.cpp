@@ -68,10 +68,13 @@ BOOST_AUTO_TEST_CASE(a_stopped_holder_with_16_mb_of_answers_unread_keeps_its_lea
   pid_t holder = spawn([&] {
     raw_connection raw("tcp://" + address);
     authenticate(raw);
-    raw.send(R"({"op":"acquire","name":"s/lock"})" "\n");
+    raw.send(R"({"op":"acquire","name":"s/lock"})"
+             "\n");
     if (json::parse(raw.read_line().value())["result"]["acquired"] != true) return 1;
     std::string burst;
-    for (int i = 0; i < 16; ++i) burst += R"({"op":"get","name":"s/big"})" "\n";
+    for (int i = 0; i < 16; ++i)
+      burst += R"({"op":"get","name":"s/big"})"
+               "\n";
     raw.send(burst);  // 16 MiB of answers, never read
     [[maybe_unused]] auto n = ::write(ready[1], "x", 1);
     ::raise(SIGSTOP);
@@ -162,7 +165,7 @@ BOOST_AUTO_TEST_CASE(a_flood_of_idle_and_garbage_peers_never_locks_out_clients_w
   stop = true;
   attacker.join();
   BOOST_TEST_MESSAGE("keyed clients (connect + auth + get, one after another)" << figures << "; the attacker reopened "
-                                                                                 << reopened.load() << " sockets");
+                                                                               << reopened.load() << " sockets");
   BOOST_TEST(stat()["handshakes_dropped"].get<int>() >= 900);
 }
 
@@ -195,8 +198,9 @@ BOOST_AUTO_TEST_CASE(remote_holders_cost_no_processes) {
     children += parent == manager->pid();
   }
   BOOST_TEST(children == 0);
-  BOOST_TEST_MESSAGE("300 remote holders: manager RSS " << rss_before << " -> " << core::resident_memory_kb(manager->pid())
-                                                        << " KiB, " << children << " child processes");
+  BOOST_TEST_MESSAGE("300 remote holders: manager RSS "
+                     << rss_before << " -> " << core::resident_memory_kb(manager->pid()) << " KiB, " << children
+                     << " child processes");
   Lock first = local->lock("many/l0");
   BOOST_TEST(!first.try_lock());
   conns.clear();  // every connection closes: every session ends

@@ -42,8 +42,14 @@ struct tcp_fixture_base {
     ManagerOptions o;
     o.size = 16 << 20;
     o.executable = MPSTATE_MANAGER_PATH;
-    o.extra_args = {"--listen", "127.0.0.1:0", "--key-file", key_file(dir, "key", the_key),
-                    "--read-only-key-file", key_file(dir, "ro", read_only_key), "--lease", "2"};
+    o.extra_args = {"--listen",
+                    "127.0.0.1:0",
+                    "--key-file",
+                    key_file(dir, "key", the_key),
+                    "--read-only-key-file",
+                    key_file(dir, "ro", read_only_key),
+                    "--lease",
+                    "2"};
     o.extra_args.insert(o.extra_args.end(), more_args.begin(), more_args.end());
     manager.emplace(Manager::start(o));
     local.emplace(manager->connect());
@@ -61,8 +67,12 @@ struct tcp_fixture_base {
     return hello.at("challenge").get<std::string>();
   }
   static std::string auth_line(const std::string& key, const std::string& challenge, const std::string& ours) {
-    return json{{"op", "auth"}, {"id", 1}, {"challenge", ours}, {"proof", core::auth_proof(key, "client", challenge, ours)}}
-               .dump() + "\n";
+    return json{{"op", "auth"},
+                {"id", 1},
+                {"challenge", ours},
+                {"proof", core::auth_proof(key, "client", challenge, ours)}}
+               .dump() +
+           "\n";
   }
 
   std::filesystem::path dir;
@@ -133,7 +143,8 @@ BOOST_AUTO_TEST_CASE(no_op_is_served_before_the_handshake_and_wrong_keys_are_ref
     raw_connection c(url);
     open_raw(c);
     const auto took = time_of([&] {
-      c.send(R"({"op":"set","name":"guarded","value":99})" "\n");
+      c.send(R"({"op":"set","name":"guarded","value":99})"
+             "\n");
       BOOST_TEST(code_of(json::parse(c.read_line(5s).value())) == "permission_denied");
     });
     BOOST_TEST(took >= 900ms);
@@ -143,7 +154,8 @@ BOOST_AUTO_TEST_CASE(no_op_is_served_before_the_handshake_and_wrong_keys_are_ref
     raw_connection c(url);
     const std::string challenge = open_raw(c);
     c.send(auth_line("not-the-key-not-the-key-not-the-key", challenge, core::new_challenge()) +
-           R"({"op":"set","name":"guarded","value":98})" "\n");
+           R"({"op":"set","name":"guarded","value":98})"
+           "\n");
     BOOST_TEST(code_of(json::parse(c.read_line(5s).value())) == "permission_denied");
     BOOST_TEST(c.closed_by_peer());
   }
@@ -285,7 +297,9 @@ BOOST_AUTO_TEST_CASE(floods_and_stalled_tcp_peers_leave_the_others_served) {
   flood.send(auth_line(the_key, challenge, core::new_challenge()));
   BOOST_REQUIRE(code_of(json::parse(flood.read_line().value())) == "ok");
   std::string burst;
-  for (int i = 0; i < 1000; ++i) burst += R"({"op":"get","name":"probe"})" "\n";
+  for (int i = 0; i < 1000; ++i)
+    burst += R"({"op":"get","name":"probe"})"
+             "\n";
   for (int i = 0; i < 50 && flood.send_for(burst, 200ms); ++i) {
   }
   // 300 peers that connect and say nothing: 256 at most wait in their handshake; the
@@ -294,10 +308,13 @@ BOOST_AUTO_TEST_CASE(floods_and_stalled_tcp_peers_leave_the_others_served) {
   for (int i = 0; i < 300; ++i) silent.push_back(std::make_unique<raw_connection>(url));
   // Both once the manager has accepted all 300 (under ASan some still sit in the
   // kernel's backlog when the table first reads 256).
-  BOOST_TEST(eventually([&] {
-    const auto s = stat();
-    return s["handshakes_pending"] == 256 && s["handshakes_dropped"].get<int>() >= 44;
-  }, 10s), stat().dump());
+  BOOST_TEST(eventually(
+                 [&] {
+                   const auto s = stat();
+                   return s["handshakes_pending"] == 256 && s["handshakes_dropped"].get<int>() >= 44;
+                 },
+                 10s),
+             stat().dump());
   // Meanwhile the client with the key is served at once, every time, and so is a new
   // one: a full table never locks a client with the key out.
   milliseconds worst{0};
@@ -334,10 +351,11 @@ struct tls_fixture : tcp_fixture_base {
     for (const char* v : {"MPSTATE_TLS_CA", "MPSTATE_TLS_CERT", "MPSTATE_TLS_KEY"}) ::unsetenv(v);
   }
   void make_certificate(const std::string& name, const std::string& names) {
-    const auto r = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-                               "-subj /CN=" + name + " -addext subjectAltName=" + names + " -keyout " +
-                               (dir / (name + ".key")).string() + " -out " + (dir / (name + ".crt")).string() +
-                               " 2>&1");
+    const auto r = run_command(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=" +
+        name + " -addext subjectAltName=" + names + " -keyout " + (dir / (name + ".key")).string() + " -out " +
+        (dir / (name + ".crt")).string() + " 2>&1");
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   }
 };
@@ -383,8 +401,8 @@ BOOST_AUTO_TEST_CASE(an_untrusted_certificate_or_plain_tcp_is_refused) {
   ::setenv("MPSTATE_TLS_CA", (dir / "server.crt").c_str(), 1);
   BOOST_TEST((error_of([&] { remote("a-wrong-key-of-enough-bytes"); }) == errc::permission_denied));
   const std::string plain = "tcp://" + url.substr(6);  // the key handshake without TLS: no answer
-  BOOST_TEST((error_of([&] { Client(ClientOptions{.manager_name = plain, .key = the_key}); }) ==
-              errc::manager_unavailable));
+  BOOST_TEST(
+      (error_of([&] { Client(ClientOptions{.manager_name = plain, .key = the_key}); }) == errc::manager_unavailable));
   BOOST_TEST(stat()["auth_failures"] >= 2);
 }
 

@@ -41,7 +41,8 @@ BOOST_AUTO_TEST_CASE(a_thousand_pending_waits_cost_a_few_threads_and_all_are_ans
   for (int i = 0; i < waits; ++i) {
     conns.push_back(std::make_unique<raw_connection>(manager->socket_path()));
     conns.back()->send(R"({"id":)" + std::to_string(i) + R"(,"op":"wait","name":"w/)" + std::to_string(i % variables) +
-                       R"(","version":1,"timeout_ms":60000})" "\n");
+                       R"(","version":1,"timeout_ms":60000})"
+                       "\n");
   }
   auto stat = [&] { return client->request({{"op", "stat"}}); };
   BOOST_REQUIRE(eventually([&] { return stat()["waits_pending"] == waits; }, 20s));

@@ -28,7 +28,10 @@ BOOST_AUTO_TEST_CASE(a_half_closed_peer_gets_every_answer_before_the_close) {
   raw_connection raw(manager->socket_path());
   constexpr int requests = 2000;
   std::string burst;
-  for (int i = 0; i < requests; ++i) burst += R"({"id":)" + std::to_string(i) + R"(,"op":"get","name":"h/n"})" "\n";
+  for (int i = 0; i < requests; ++i)
+    burst += R"({"id":)" + std::to_string(i) +
+             R"(,"op":"get","name":"h/n"})"
+             "\n";
   burst += R"({"op":"get","name":"h/n")";  // and half a line, which is not a request
   raw.send(burst);
   raw.finish_sending();
@@ -50,7 +53,9 @@ BOOST_AUTO_TEST_CASE(a_dump_of_100000_variables_holds_up_nobody) {
     for (int start = 0; start < variables; start += 5000) {
       std::string burst;
       for (int i = start; i < start + 5000; ++i) {
-        burst += R"({"op":"create","name":"d/v)" + std::to_string(i) + R"(","type":"int64","value":1})" "\n";
+        burst += R"({"op":"create","name":"d/v)" + std::to_string(i) +
+                 R"(","type":"int64","value":1})"
+                 "\n";
       }
       maker.send(burst);
       for (int i = 0; i < 5000; ++i) BOOST_REQUIRE(code_of(json::parse(maker.read_line(10s).value())) == "ok");
@@ -58,7 +63,8 @@ BOOST_AUTO_TEST_CASE(a_dump_of_100000_variables_holds_up_nobody) {
   }
   raw_connection dumper(manager->socket_path());
   raw_connection other(manager->socket_path());
-  dumper.send(R"({"id":1,"op":"dump"})" "\n");
+  dumper.send(R"({"id":1,"op":"dump"})"
+              "\n");
   milliseconds worst{0};
   for (int i = 0; i < 20; ++i) {
     worst = std::max(worst, time_of([&] { BOOST_REQUIRE(code_of(ask(other, R"({"op":"stat"})")) == "ok"); }));
@@ -83,7 +89,8 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_16_mb_answers_hold_up_nobody) {
   std::vector<std::unique_ptr<raw_connection>> greedy;
   for (int i = 0; i < 16; ++i) {
     greedy.push_back(std::make_unique<raw_connection>(manager->socket_path()));
-    greedy.back()->send(R"({"op":"get","name":"b/big"})" "\n");
+    greedy.back()->send(R"({"op":"get","name":"b/big"})"
+                        "\n");
   }
   Client polite = new_client(Transport::socket);
   auto small = polite.value<std::int64_t>("b/small");
@@ -98,7 +105,8 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_16_mb_answers_hold_up_nobody) {
   json answer;
   BOOST_TEST(eventually(
       [&] {
-        reader.send(R"({"op":"get","name":"b/big"})" "\n");
+        reader.send(R"({"op":"get","name":"b/big"})"
+                    "\n");
         answer = json::parse(reader.read_line(60s).value_or(R"({"error":{"code":"no answer"}})"));
         return code_of(answer) == "ok";
       },

@@ -20,9 +20,7 @@ void run(const std::string& command) {
 
 }  // namespace
 
-bool network_partition::available() {
-  return ::geteuid() == 0 && std::system("ip netns list >/dev/null 2>&1") == 0;
-}
+bool network_partition::available() { return ::geteuid() == 0 && std::system("ip netns list >/dev/null 2>&1") == 0; }
 
 // Names and a /30 unique to this process and object: suites run in parallel.
 network_partition::network_partition() {

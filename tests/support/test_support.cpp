@@ -1,27 +1,26 @@
 // SPDX-License-Identifier: MIT
 #include "test_support.hpp"
 
-#include "mpstate/core/auth.hpp"
-
-#include <sys/resource.h>
-
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
+
+#include "mpstate/core/auth.hpp"
 
 namespace mpstate::test {
 
@@ -173,7 +172,8 @@ bool raw_connection::closed_by_peer(std::chrono::milliseconds timeout) {
   do {  // one look at least, even with no time to wait
     pollfd p{fd_, POLLIN, 0};
     const int slice = static_cast<int>(std::clamp<std::int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count(), 0, 50));
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count(), 0,
+        50));
     if (poll(&p, 1, slice) > 0) {
       char buf[4096];
       ssize_t n = recv(fd_, buf, sizeof buf, 0);

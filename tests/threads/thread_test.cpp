@@ -2,9 +2,9 @@
 // Threads, for ThreadSanitizer: the manager library served from a thread of the
 // test process, and one Client (local and socket proxies) shared by many threads.
 #define BOOST_TEST_MODULE mpstate_threads
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <thread>
 #include <vector>
 
@@ -49,8 +49,10 @@ BOOST_AUTO_TEST_CASE(threads_sharing_one_client_add_exactly_on_both_transports) 
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       for (int i = 0; i < adds; ++i) {
-        if (t % 2 == 0) counter.add(1);
-        else remote_counter.add(1);  // the socket channel is shared between threads
+        if (t % 2 == 0)
+          counter.add(1);
+        else
+          remote_counter.add(1);  // the socket channel is shared between threads
       }
     });
   }
@@ -92,8 +94,12 @@ BOOST_AUTO_TEST_CASE(socket_waits_are_answered_by_local_and_by_socket_writers) {
   for (int round = 0; round < 20; ++round) {
     std::uint64_t seen = remote_view.version();
     std::thread writer([&] {
-      if (round % 2 == 0) watched.add(1);  // a local write: the manager's futex thread answers
-      else Client(ClientOptions{.manager_name = name, .transport = Transport::socket}).value<std::int64_t>("watched").add(1);
+      if (round % 2 == 0)
+        watched.add(1);  // a local write: the manager's futex thread answers
+      else
+        Client(ClientOptions{.manager_name = name, .transport = Transport::socket})
+            .value<std::int64_t>("watched")
+            .add(1);
     });
     std::uint64_t now = remote_view.wait_for_change(seen, std::chrono::seconds(5));
     writer.join();
@@ -101,7 +107,8 @@ BOOST_AUTO_TEST_CASE(socket_waits_are_answered_by_local_and_by_socket_writers) {
   }
   BOOST_TEST(watched.get() == 20);
   // A wait that times out, and one left pending when the client goes away.
-  BOOST_TEST(remote_view.wait_for_change(remote_view.version(), std::chrono::milliseconds(20)) == remote_view.version());
+  BOOST_TEST(remote_view.wait_for_change(remote_view.version(), std::chrono::milliseconds(20)) ==
+             remote_view.version());
   {
     Client leaving(ClientOptions{.manager_name = name, .transport = Transport::socket});
     leaving.request({{"op", "list"}});

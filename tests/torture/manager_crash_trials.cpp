@@ -49,8 +49,10 @@ int create_forever(const std::string& name, shared_page* page) {
       client.create<std::int64_t>("load/made/" + std::to_string(n), n);
       page->counts[creator].store(++n);
     } catch (const error& e) {
-      if (e.code() == errc::already_exists) page->counts[creator].store(++n);  // answered before a kill
-      else page->failures[creator].fetch_add(1);
+      if (e.code() == errc::already_exists)
+        page->counts[creator].store(++n);  // answered before a kill
+      else
+        page->failures[creator].fetch_add(1);
     }
   }
   return 0;
@@ -71,7 +73,8 @@ outcome manager_crash_trials(const settings& s, std::mt19937_64& rng) {
 
   page_mapping page;
   std::vector<pid_t> children;
-  for (int i = 0; i < adders; ++i) children.push_back(fork_child([&] { return add_forever(o.name, page.operator->(), i); }));
+  for (int i = 0; i < adders; ++i)
+    children.push_back(fork_child([&] { return add_forever(o.name, page.operator->(), i); }));
   children.push_back(fork_child([&] { return create_forever(o.name, page.operator->()); }));
 
   auto progressed = [&](std::int64_t by) {
@@ -102,7 +105,8 @@ outcome manager_crash_trials(const settings& s, std::mt19937_64& rng) {
     }
     auto start = std::chrono::steady_clock::now();
     manager.emplace(Manager::start(o));
-    out.worst_ms = std::max(out.worst_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    out.worst_ms = std::max(
+        out.worst_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     try {
       client.create<std::int64_t>("load/after/" + std::to_string(r), r);
     } catch (const error& e) {
@@ -124,7 +128,8 @@ outcome manager_crash_trials(const settings& s, std::mt19937_64& rng) {
   for (int i = 0; i <= adders; ++i) {
     if (page->failures[i].load() == 0 || i == creator) continue;
     ++out.other;
-    out.notes.push_back("adder " + std::to_string(i) + ": " + std::to_string(page->failures[i].load()) + " adds failed");
+    out.notes.push_back("adder " + std::to_string(i) + ": " + std::to_string(page->failures[i].load()) +
+                        " adds failed");
   }
   out.lost += total_adds(page.operator->()) - counter.get();
   // Every create answered ok is still there, readable, with its value.
@@ -143,7 +148,8 @@ outcome manager_crash_trials(const settings& s, std::mt19937_64& rng) {
     ++out.other;
     out.notes.push_back(std::string("allocating after the restarts: ") + e.what());
   }
-  out.notes.push_back(std::to_string(total_adds(page.operator->())) + " adds, " + std::to_string(made) + " creates answered ok");
+  out.notes.push_back(std::to_string(total_adds(page.operator->())) + " adds, " + std::to_string(made) +
+                      " creates answered ok");
   return out;
 }
 

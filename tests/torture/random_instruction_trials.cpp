@@ -5,11 +5,10 @@
 // under the workload of crash_workload.hpp, single-steps a random 1-3,000
 // instructions and kills it (SIGKILL). A new manager adopts, and the checks are
 // those of the crash-point harness. Needs gdb and ptrace; not run by `make test`.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <chrono>
 
@@ -23,9 +22,12 @@ using namespace crash;
 namespace {
 
 const char* const targets[] = {
-    "mpstate::core::owned_segment::create_variable", "mpstate::core::owned_segment::grow_variable",
-    "mpstate::core::owned_segment::delete_variable", "mpstate::core::owned_segment::free_unbound_records",
-    "mpstate::core::block_heap::reserve",            "mpstate::core::block_heap::release",
+    "mpstate::core::owned_segment::create_variable",
+    "mpstate::core::owned_segment::grow_variable",
+    "mpstate::core::owned_segment::delete_variable",
+    "mpstate::core::owned_segment::free_unbound_records",
+    "mpstate::core::block_heap::reserve",
+    "mpstate::core::block_heap::release",
     "mpstate::core::owned_segment::rebuild_directory",
 };
 
@@ -37,9 +39,9 @@ pid_t attach_gdb(pid_t pid, const std::string& target, int steps, const std::str
   ::dup2(fd, STDOUT_FILENO);
   ::dup2(fd, STDERR_FILENO);
   const std::string p = std::to_string(pid), brk = "break " + target, step = "stepi " + std::to_string(steps);
-  ::execlp("gdb", "gdb", "-q", "-nx", "-batch", "-p", p.c_str(), "-ex", "set pagination off", "-ex",
-           "set confirm off", "-ex", brk.c_str(), "-ex", "echo ATTACHED\\n", "-ex", "continue", "-ex",
-           step.c_str(), "-ex", "echo KILLING\\n", "-ex", "kill", static_cast<char*>(nullptr));
+  ::execlp("gdb", "gdb", "-q", "-nx", "-batch", "-p", p.c_str(), "-ex", "set pagination off", "-ex", "set confirm off",
+           "-ex", brk.c_str(), "-ex", "echo ATTACHED\\n", "-ex", "continue", "-ex", step.c_str(), "-ex",
+           "echo KILLING\\n", "-ex", "kill", static_cast<char*>(nullptr));
   ::_exit(127);
 }
 

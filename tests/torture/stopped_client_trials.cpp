@@ -30,29 +30,35 @@ struct op_kind {
 std::vector<op_kind> op_kinds() {
   return {
       {"set a string", [](Client& c, std::int64_t i) { c.value_or_create<std::string>("s/text").set(text_of(i)); }},
-      {"update(fn) an int64", [](Client& c, std::int64_t) {
+      {"update(fn) an int64",
+       [](Client& c, std::int64_t) {
          c.value_or_create<std::int64_t>("s/n", 0).update([](std::int64_t v) { return v + 1; });
        }},
-      {"queue put + get", [](Client& c, std::int64_t i) {
+      {"queue put + get",
+       [](Client& c, std::int64_t i) {
          auto q = c.queue<std::int64_t>("s/q");
          q.put(i);
          q.get(std::chrono::milliseconds(1000));
        }},
-      {"lock acquire + release", [](Client& c, std::int64_t) {
+      {"lock acquire + release",
+       [](Client& c, std::int64_t) {
          auto l = c.lock("s/lock");
          LockGuard g(l);
        }},
-      {"dict set + keys", [](Client& c, std::int64_t i) {
+      {"dict set + keys",
+       [](Client& c, std::int64_t i) {
          auto d = c.dict<std::int64_t>("s/d");
          d.set(std::to_string(i % 64), i);
          d.keys();
        }},
-      {"list append (grows through the manager)", [](Client& c, std::int64_t i) {
+      {"list append (grows through the manager)",
+       [](Client& c, std::int64_t i) {
          auto l = c.list_of<std::int64_t>("s/list");
          if (l.size() > 4096) l.pop();
          l.append(i);
        }},
-      {"create + delete (the manager's name table)", [](Client& c, std::int64_t i) {
+      {"create + delete (the manager's name table)",
+       [](Client& c, std::int64_t i) {
          const std::string name = "s/made/" + std::to_string(i % 16);
          c.create<std::int64_t>(name, i);
          c.remove(name);

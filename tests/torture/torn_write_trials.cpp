@@ -59,23 +59,28 @@ std::optional<std::int64_t> seq_of_pair(const Bytes& b) {
   return both[1] == ~both[0] ? std::optional(both[0]) : std::nullopt;
 }
 
-template <class T> struct codec;
-template <> struct codec<std::string> {
+template <class T>
+struct codec;
+template <>
+struct codec<std::string> {
   static std::string make(std::int64_t s) { return text_of(s); }
   static std::optional<std::int64_t> seq(const std::string& v) { return seq_of_text(v); }
   static constexpr std::size_t capacity = 1024;
 };
-template <> struct codec<nlohmann::json> {
+template <>
+struct codec<nlohmann::json> {
   static nlohmann::json make(std::int64_t s) { return json_of(s); }
   static std::optional<std::int64_t> seq(const nlohmann::json& v) { return seq_of_json(v); }
   static constexpr std::size_t capacity = 4096;
 };
-template <> struct codec<Bytes> {
+template <>
+struct codec<Bytes> {
   static Bytes make(std::int64_t s) { return pair_of(s); }
   static std::optional<std::int64_t> seq(const Bytes& v) { return seq_of_pair(v); }
   static constexpr std::size_t capacity = 16;
 };
-template <> struct codec<std::int64_t> {
+template <>
+struct codec<std::int64_t> {
   static std::int64_t make(std::int64_t s) { return s; }
   static std::optional<std::int64_t> seq(std::int64_t v) { return v; }
 };
@@ -181,8 +186,10 @@ outcome holder_trials(const std::string& fault, const settings& s, std::mt19937_
   Manager manager = Manager::start(manager_options(s));
   Client client = manager.connect();
   Value<T> v = [&] {
-    if constexpr (std::is_same_v<T, std::int64_t>) return client.create<T>("torture/held", 0);
-    else return client.create<T>("torture/held", codec<T>::make(0), codec<T>::capacity);
+    if constexpr (std::is_same_v<T, std::int64_t>)
+      return client.create<T>("torture/held", 0);
+    else
+      return client.create<T>("torture/held", codec<T>::make(0), codec<T>::capacity);
   }();
   page_mapping page;
   std::uniform_int_distribution<int> writes(1, 300);
@@ -213,8 +220,10 @@ outcome holder_trials(const std::string& fault, const settings& s, std::mt19937_
     auto read = read_after_kill<T>(out, [&] { return v.update([](T current) { return current; }); });
     if (!read) return out;
     auto seq = *read;
-    if (!seq) ++out.torn;
-    else if (*seq != last_committed) ++out.lost;
+    if (!seq)
+      ++out.torn;
+    else if (*seq != last_committed)
+      ++out.lost;
   }
   return out;
 }
@@ -252,8 +261,8 @@ outcome queue_trials(const settings& s, std::mt19937_64& rng) {
       while (true) {
         std::optional<std::string> item = q.get();
         std::optional<std::int64_t> seq = item ? seq_of_text(*item) : std::nullopt;
-        if (!seq) return 3;                                 // torn
-        if (*seq != page->in_fn.load() + 1) return 4;       // lost, repeated or out of order
+        if (!seq) return 3;                            // torn
+        if (*seq != page->in_fn.load() + 1) return 4;  // lost, repeated or out of order
         page->in_fn.store(*seq);
       }
     });

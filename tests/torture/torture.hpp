@@ -20,13 +20,13 @@ namespace mpstate::torture {
 
 // One line of the report.
 struct outcome {
-  std::string fault;        // what was done, e.g. "SIGKILL mid-set, string"
+  std::string fault;  // what was done, e.g. "SIGKILL mid-set, string"
   int trials = 0;
-  int torn = 0;             // a value that is neither the old one nor the new one
-  int hung = 0;             // a lock not taken within the limit after the fault
-  std::int64_t lost = 0;    // committed operations missing afterwards
-  int other = 0;            // any other wrong result (message in `notes`)
-  double worst_ms = 0;      // slowest recovery seen
+  int torn = 0;           // a value that is neither the old one nor the new one
+  int hung = 0;           // a lock not taken within the limit after the fault
+  std::int64_t lost = 0;  // committed operations missing afterwards
+  int other = 0;          // any other wrong result (message in `notes`)
+  double worst_ms = 0;    // slowest recovery seen
   std::vector<std::string> notes;
   bool passed() const { return torn == 0 && hung == 0 && lost == 0 && other == 0; }
 };
@@ -36,9 +36,9 @@ struct settings {
   int trials = 50;
   int restarts = 10;
   std::uint64_t seed = 0;
-  int crash_stride = 1;     // crash points: try every stride-th point
-  int further = 500;        // crash points: create+delete pairs after each adoption
-  bool list_points = false; // crash points: name every point reached in the report
+  int crash_stride = 1;           // crash points: try every stride-th point
+  int further = 500;              // crash points: create+delete pairs after each adoption
+  bool list_points = false;       // crash points: name every point reached in the report
   double stop_p99_limit_ms = 10;  // stop: the other client's p99 while one is stopped
 };
 

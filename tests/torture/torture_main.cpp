@@ -10,16 +10,16 @@
 #include <iostream>
 #include <sstream>
 
-#include "torture.hpp"
 #include "mpstate/version.hpp"
+#include "torture.hpp"
 
 namespace po = boost::program_options;
 using namespace mpstate::torture;
 
 namespace {
 void print(const outcome& o) {
-  std::cout << std::left << std::setw(54) << o.fault << std::right << std::setw(7) << o.trials << std::setw(6)
-            << o.torn << std::setw(6) << o.hung << std::setw(6) << o.lost << std::setw(7) << o.other << std::setw(10)
+  std::cout << std::left << std::setw(54) << o.fault << std::right << std::setw(7) << o.trials << std::setw(6) << o.torn
+            << std::setw(6) << o.hung << std::setw(6) << o.lost << std::setw(7) << o.other << std::setw(10)
             << std::fixed << std::setprecision(1) << o.worst_ms << "  " << (o.passed() ? "ok" : "FAILED") << "\n";
   for (const auto& note : o.notes) std::cout << "    " << note << "\n";
   std::cout.flush();
@@ -30,18 +30,18 @@ int main(int argc, char** argv) {
   settings s;
   std::string only = "string,json,pair,holder-string,holder-int64,queue,manager,crash-points";
   po::options_description desc("mpstate-torture [options]");
-  desc.add_options()("help,h", "show this help")("version", "print the version and exit")
-      ("only", po::value(&only),
-       "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points,"
-       "random-instructions (gdb; not in the default list), stop (a client SIGSTOPped in each kind of op)")
-      ("trials", po::value(&s.trials)->default_value(50), "kills per torn-write / dead-holder fault")
-      ("restarts", po::value(&s.restarts)->default_value(10), "manager kills in the manager fault")
-      ("seed", po::value(&s.seed)->default_value(0), "random seed (0: from the clock; printed)")
-      ("crash-stride", po::value(&s.crash_stride)->default_value(1), "crash points: try every K-th point")
-      ("further", po::value(&s.further)->default_value(500), "crash points: create+delete pairs after each adoption")
-      ("list-points", po::bool_switch(&s.list_points), "crash points: name every point reached")
-      ("p99-limit", po::value(&s.stop_p99_limit_ms)->default_value(10), "stop: the other client's p99 limit, ms")
-      ("manager", po::value(&s.manager_executable)->default_value(MPSTATE_MANAGER_PATH), "mpstate-manager to run");
+  desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
+      "only", po::value(&only),
+      "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points,"
+      "random-instructions (gdb; not in the default list), stop (a client SIGSTOPped in each kind of op)")(
+      "trials", po::value(&s.trials)->default_value(50), "kills per torn-write / dead-holder fault")(
+      "restarts", po::value(&s.restarts)->default_value(10), "manager kills in the manager fault")(
+      "seed", po::value(&s.seed)->default_value(0), "random seed (0: from the clock; printed)")(
+      "crash-stride", po::value(&s.crash_stride)->default_value(1), "crash points: try every K-th point")(
+      "further", po::value(&s.further)->default_value(500), "crash points: create+delete pairs after each adoption")(
+      "list-points", po::bool_switch(&s.list_points), "crash points: name every point reached")(
+      "p99-limit", po::value(&s.stop_p99_limit_ms)->default_value(10), "stop: the other client's p99 limit, ms")(
+      "manager", po::value(&s.manager_executable)->default_value(MPSTATE_MANAGER_PATH), "mpstate-manager to run");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   std::cout << "seed " << s.seed << "\n"
             << std::left << std::setw(54) << "fault" << std::right << std::setw(7) << "trials" << std::setw(6) << "torn"
             << std::setw(6) << "hung" << std::setw(6) << "lost" << std::setw(7) << "other" << std::setw(10)
-            << "worst ms" << "\n";
+            << "worst ms"
+            << "\n";
   bool all_passed = true;
   std::stringstream list(only);
   for (std::string kind; std::getline(list, kind, ',');) {
@@ -82,14 +83,22 @@ int main(int argc, char** argv) {
     }
     outcome o;
     try {
-      if (kind == "string" || kind == "json" || kind == "pair") o = torn_write_trials(kind, s, rng);
-      else if (kind == "holder-string") o = dead_holder_trials("string", s, rng);
-      else if (kind == "holder-int64") o = dead_holder_trials("int64", s, rng);
-      else if (kind == "queue") o = queue_trials(s, rng);
-      else if (kind == "manager") o = manager_crash_trials(s, rng);
-      else if (kind == "crash-points") o = crash_point_trials(s, rng);
-      else if (kind == "random-instructions") o = random_instruction_trials(s, rng);
-      else throw std::invalid_argument("unknown fault: " + kind);
+      if (kind == "string" || kind == "json" || kind == "pair")
+        o = torn_write_trials(kind, s, rng);
+      else if (kind == "holder-string")
+        o = dead_holder_trials("string", s, rng);
+      else if (kind == "holder-int64")
+        o = dead_holder_trials("int64", s, rng);
+      else if (kind == "queue")
+        o = queue_trials(s, rng);
+      else if (kind == "manager")
+        o = manager_crash_trials(s, rng);
+      else if (kind == "crash-points")
+        o = crash_point_trials(s, rng);
+      else if (kind == "random-instructions")
+        o = random_instruction_trials(s, rng);
+      else
+        throw std::invalid_argument("unknown fault: " + kind);
     } catch (const std::exception& e) {
       o.fault = kind;
       ++o.other;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The fast path for plain gets, sets, adds and cas (manager/src/fast_path.hpp) answers
 // byte for byte what the general path answers, and leaves everything else to it.
+#include "fast_path.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <limits>
 
-#include "fast_path.hpp"
 #include "handler_fixture.hpp"
 
 using namespace mpstate;
@@ -34,9 +35,9 @@ struct fast_path_fixture : test::handler_fixture {
 BOOST_FIXTURE_TEST_SUITE(fast_path, fast_path_fixture)
 
 BOOST_AUTO_TEST_CASE(plain_gets_of_scalars_are_answered_as_the_general_path_answers) {
-  for (const std::string line : {R"({"op":"get","name":"i"})", R"({"id":7,"op":"get","name":"u"})",
-                                 R"({"name":"d","op":"get","id":-9})", R"( { "op" : "get" , "name" : "big" , "id" : 0 } )",
-                                 R"({"op":"get","name":"b","id":123456789012345678})"}) {
+  for (const std::string line :
+       {R"({"op":"get","name":"i"})", R"({"id":7,"op":"get","name":"u"})", R"({"name":"d","op":"get","id":-9})",
+        R"( { "op" : "get" , "name" : "big" , "id" : 0 } )", R"({"op":"get","name":"b","id":123456789012345678})"}) {
     manager::handler_outcome out = handler.handle_line(line, me);
     BOOST_TEST_CONTEXT(line) {
       BOOST_TEST(!out.text.empty());
@@ -48,11 +49,11 @@ BOOST_AUTO_TEST_CASE(plain_gets_of_scalars_are_answered_as_the_general_path_answ
 
 BOOST_AUTO_TEST_CASE(plain_sets_and_adds_of_int64_answer_and_change_as_the_general_path_does) {
   set("twin", -42);  // "i" and "twin": the same history, one served fast, one the general way
-  for (const std::string op : {R"("op":"set","value":5)", R"("op":"add","delta":-7)", R"("delta":1000,"op":"add")",
-                               R"("op":"set","value":-123456789012345678)", R"("op":"add","delta":0)",
-                               R"("op":"cas","expected":0,"desired":9)",  // fails: the value is not 0
-                               R"("op":"cas","expected":-123456789012345678,"desired":77)",
-                               R"("desired":-1,"op":"cas","expected":77)"}) {
+  for (const std::string op :
+       {R"("op":"set","value":5)", R"("op":"add","delta":-7)", R"("delta":1000,"op":"add")",
+        R"("op":"set","value":-123456789012345678)", R"("op":"add","delta":0)",
+        R"("op":"cas","expected":0,"desired":9)",  // fails: the value is not 0
+        R"("op":"cas","expected":-123456789012345678,"desired":77)", R"("desired":-1,"op":"cas","expected":77)"}) {
     const std::string fast = "{" + op + R"(,"name":"i","id":3})", slow = "{" + op + R"(,"name":"twin","id":3})";
     manager::handler_outcome out = handler.handle_line(fast, me);
     BOOST_TEST_CONTEXT(fast) {
@@ -73,25 +74,25 @@ BOOST_AUTO_TEST_CASE(plain_sets_and_adds_of_int64_answer_and_change_as_the_gener
 
 BOOST_AUTO_TEST_CASE(everything_else_goes_the_general_way) {
   for (const std::string line : {
-           R"({"op":"get","name":"s"})",             // a string: not a scalar
-           R"({"op":"get","name":"missing"})",       // not_found, from the general path
-           R"({"op":"get","name":"i","id":007})",    // not JSON
-           R"({"op":"get","name":"i","id":-0})",     // an id JSON writes back otherwise
-           R"({"op":"get","name":"i","id":1.5})",    // a float id
-           R"({"op":"get","name":"i","id":"x"})",    // a string id
-           R"({"op":"get","name":"i","name":"d"})",  // a key twice: the last one counts
-           R"({"op":"get","name":"\u0069"})",        // an escape
-           R"({"op":"get","name":"i","extra":1})",   // another field
-           R"({"op":"set","name":"i"})",             // a set without its value
-           R"({"op":"set","name":"d","value":1})",   // a set of a double
-           R"({"op":"add","name":"i","value":1})",   // add takes a delta
-           R"({"op":"cas","name":"i"})",             // a cas without its numbers
-           R"({"op":"cas","name":"i","expected":1})",  // ... or with one
+           R"({"op":"get","name":"s"})",                                     // a string: not a scalar
+           R"({"op":"get","name":"missing"})",                               // not_found, from the general path
+           R"({"op":"get","name":"i","id":007})",                            // not JSON
+           R"({"op":"get","name":"i","id":-0})",                             // an id JSON writes back otherwise
+           R"({"op":"get","name":"i","id":1.5})",                            // a float id
+           R"({"op":"get","name":"i","id":"x"})",                            // a string id
+           R"({"op":"get","name":"i","name":"d"})",                          // a key twice: the last one counts
+           R"({"op":"get","name":"\u0069"})",                                // an escape
+           R"({"op":"get","name":"i","extra":1})",                           // another field
+           R"({"op":"set","name":"i"})",                                     // a set without its value
+           R"({"op":"set","name":"d","value":1})",                           // a set of a double
+           R"({"op":"add","name":"i","value":1})",                           // add takes a delta
+           R"({"op":"cas","name":"i"})",                                     // a cas without its numbers
+           R"({"op":"cas","name":"i","expected":1})",                        // ... or with one
            R"({"op":"cas","name":"i","expected":1,"desired":2,"value":3})",  // and another
-           R"({"op":"cas","name":"d","expected":1,"desired":2})",  // a double
-           R"({"op":"update","name":"i"})",          // another op
-           R"({"op":"get","name":"i"} x)",           // trailing bytes
-           R"({"op":"get","name":"../x"})",          // an invalid name
+           R"({"op":"cas","name":"d","expected":1,"desired":2})",            // a double
+           R"({"op":"update","name":"i"})",                                  // another op
+           R"({"op":"get","name":"i"} x)",                                   // trailing bytes
+           R"({"op":"get","name":"../x"})",                                  // an invalid name
        }) {
     BOOST_TEST_CONTEXT(line) { BOOST_TEST(handler.handle_line(line, me).text.empty()); }
   }

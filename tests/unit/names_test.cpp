@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include "mpstate/core/names.hpp"
+
 #include <boost/test/unit_test.hpp>
 
-#include "mpstate/core/names.hpp"
 #include "mpstate/error.hpp"
 #include "test_support.hpp"
 
@@ -24,10 +25,10 @@ BOOST_AUTO_TEST_CASE(accepts_paths_of_allowed_segments) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_empty_long_bad_characters_and_dot_segments) {
-  for (const std::string& bad : {std::string(), std::string(256, 'a'), std::string("a b"),
-                                std::string("a\0b", 3), std::string("/a"), std::string("a/"),
-                                std::string("a//b"), std::string(".."), std::string("a/../b"),
-                                std::string("./a"), std::string("a\xc3\xa9"), std::string("a*")}) {
+  for (const std::string& bad :
+       {std::string(), std::string(256, 'a'), std::string("a b"), std::string("a\0b", 3), std::string("/a"),
+        std::string("a/"), std::string("a//b"), std::string(".."), std::string("a/../b"), std::string("./a"),
+        std::string("a\xc3\xa9"), std::string("a*")}) {
     BOOST_TEST((name_error(bad) == errc::invalid_name), "name of " << bad.size() << " bytes");
   }
 }

@@ -5,13 +5,12 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "handler_fixture.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/value_codec.hpp"
-#include "handler_fixture.hpp"
 
 using namespace mpstate;
 using core::json;
-
 
 BOOST_FIXTURE_TEST_SUITE(request_handler, test::handler_fixture)
 
@@ -78,7 +77,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_its_error_code) {
   BOOST_TEST(line("[1,2]")["error"]["code"] == "bad_request");
   BOOST_TEST(line("")["error"]["code"] == "bad_request");
   const std::size_t deep = 200000;  // would overflow the stack when serialised
-  BOOST_TEST(line(R"({"op":"set","name":"deep","value":)" + std::string(deep, '[') + std::string(deep, ']') + "}")["error"]["code"] == "bad_request");
+  BOOST_TEST(line(R"({"op":"set","name":"deep","value":)" + std::string(deep, '[') + std::string(deep, ']') +
+                  "}")["error"]["code"] == "bad_request");
   BOOST_TEST(line(R"({"op":"set","name":"ok","value":"[[[[[[[[[[ in a string is fine"})").contains("result"));
   std::string nested_ok = std::string(core::max_json_depth - 1, '[') + std::string(core::max_json_depth - 1, ']');
   BOOST_TEST(line(R"({"op":"set","name":"nested","value":)" + nested_ok + "}").contains("result"));

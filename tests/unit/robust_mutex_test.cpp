@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include "mpstate/core/robust_mutex.hpp"
+
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -6,7 +8,6 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 
-#include "mpstate/core/robust_mutex.hpp"
 #include "mpstate/error.hpp"
 #include "test_support.hpp"
 

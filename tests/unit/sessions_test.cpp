@@ -3,10 +3,11 @@
 // session the segment judges itself, no process standing for it; an ended session's
 // holder is dead as a SIGKILLed process is; an adopting manager ends the sessions of
 // the one that died.
+#include "mpstate/core/sessions.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "mpstate/core/loop_ops.hpp"
-#include "mpstate/core/sessions.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "test_support.hpp"
 
@@ -43,7 +44,7 @@ BOOST_AUTO_TEST_CASE(a_reused_slot_is_another_session) {
   BOOST_TEST((error_of([&] { s.segment->open_session(); }) == errc::too_many_connections));
   s.segment->end_session(open[7]);
   const core::process_identity again = s.segment->open_session();
-  BOOST_TEST(again.pid == open[7].pid);  // the slot...
+  BOOST_TEST(again.pid == open[7].pid);                // the slot...
   BOOST_TEST(again.start_time != open[7].start_time);  // ...but not the session
   BOOST_TEST(!core::holder_alive(s.segment->header(), open[7]));
   BOOST_TEST(core::holder_alive(s.segment->header(), again));

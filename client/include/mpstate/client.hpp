@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // mpstate::Client: connects to a manager by name (or socket path) and maps its
 // segment; or to "tcp://HOST:PORT" on another machine, with the manager's key, where
-// every operation goes over the wire and what it holds is a lease of its connection. Proxies made from it (Value<T>, LoopState) keep the client's shared state
-// alive, so they may outlive the Client object.
+// every operation goes over the wire and what it holds is a lease of its connection. Proxies made from it (Value<T>,
+// LoopState) keep the client's shared state alive, so they may outlive the Client object.
 //
 // After fork() a child may keep using the parent's client and proxies: the mapping
 // is shared, and the socket is reopened in the child on its first socket request.
@@ -33,11 +33,11 @@ enum class Transport {
 };
 
 struct ClientOptions {
-  std::string manager_name;                         // the manager's --name, or "tcp://HOST:PORT"
-  std::string socket_path;                          // empty: <runtime dir>/<name>.sock
-  Transport transport = Transport::automatic;       // tcp:// is always over the wire
-  std::string key;                                  // tcp://: the manager's key; empty: the key in
-                                                    // $MPSTATE_KEY, else the file $MPSTATE_KEY_FILE
+  std::string manager_name;                    // the manager's --name, or "tcp://HOST:PORT"
+  std::string socket_path;                     // empty: <runtime dir>/<name>.sock
+  Transport transport = Transport::automatic;  // tcp:// is always over the wire
+  std::string key;                             // tcp://: the manager's key; empty: the key in
+                                               // $MPSTATE_KEY, else the file $MPSTATE_KEY_FILE
 };
 
 class Client {
@@ -70,8 +70,7 @@ class Client {
   }
   // Binds to `name`, creating it with `initial` when absent.
   template <class T>
-  Value<T> value_or_create(std::string_view name, const T& initial = T{},
-                           std::uint64_t capacity = 0) const {
+  Value<T> value_or_create(std::string_view name, const T& initial = T{}, std::uint64_t capacity = 0) const {
     ensure_variable(name, value_traits<T>::type_name, value_traits<T>::to_json(initial), capacity);
     return Value<T>(core_, name);
   }
@@ -120,7 +119,8 @@ class Client {
   // A list of T, created empty when absent. (Not list(): that one lists names.)
   template <class T>
   List<T> list_of(std::string_view name) const {
-    return ensure_bound<List<T>>(name, "list", {{"of", value_traits<T>::type_name}, {"items", nlohmann::json::array()}});
+    return ensure_bound<List<T>>(name, "list",
+                                 {{"of", value_traits<T>::type_name}, {"items", nlohmann::json::array()}});
   }
   // Values of any types under the prefix `name`, by attribute.
   Namespace ns(std::string_view name) const { return Namespace(core_, name); }

@@ -38,8 +38,7 @@ struct key_hash {
 // for a key that is not one name segment.
 std::string key_name(const std::string& prefix, std::string_view key);
 // Creates `name` with `initial` unless it exists; true when this call created it.
-bool create_if_absent(client_core& core, const std::string& name, std::string_view type,
-                      const nlohmann::json& initial);
+bool create_if_absent(client_core& core, const std::string& name, std::string_view type, const nlohmann::json& initial);
 // Deletes `name`; false when it did not exist.
 bool remove_if_present(client_core& core, const std::string& name);
 // The keys directly under `prefix` ("<prefix>/<key>", not deeper), sorted.
@@ -102,9 +101,7 @@ class Dict {
     forget(key);
     return detail::remove_if_present(*core_, detail::key_name(name_, key));
   }
-  bool contains(std::string_view key) const {
-    return detail::variable_exists(*core_, detail::key_name(name_, key));
-  }
+  bool contains(std::string_view key) const { return detail::variable_exists(*core_, detail::key_name(name_, key)); }
   std::vector<std::string> keys() const { return detail::child_keys(*core_, name_); }
   std::size_t size() const { return keys().size(); }
   // Every key with its value, sorted by key. A key deleted while this runs is left
@@ -138,8 +135,8 @@ class Dict {
       bool created = false;
       Value<T>* v = bound(key);
       if (!v) {
-        created = detail::create_if_absent(*core_, detail::key_name(name_, key), traits::type_name,
-                                           traits::to_json(initial));
+        created =
+            detail::create_if_absent(*core_, detail::key_name(name_, key), traits::type_name, traits::to_json(initial));
         v = bound(key);
         if (!v) continue;  // deleted again meanwhile
       }

@@ -8,8 +8,8 @@
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,11 +23,11 @@ namespace mpstate {
 
 struct LoopInfo {
   LoopPhase state = LoopPhase::idle;
-  pid_t pid = 0;                   // the owner
-  std::uint64_t iterations = 0;    // heartbeats counted
+  pid_t pid = 0;                                         // the owner
+  std::uint64_t iterations = 0;                          // heartbeats counted
   std::chrono::system_clock::time_point started;         // when marked starting
   std::chrono::system_clock::time_point last_heartbeat;  // or last state change
-  std::string reason;              // why it failed
+  std::string reason;                                    // why it failed
 };
 
 class LoopState {

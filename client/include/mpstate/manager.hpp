@@ -19,18 +19,18 @@
 namespace mpstate {
 
 struct ManagerOptions {
-  std::string name;                      // empty: "mpstate-<pid>-<n>", unique to this process
-  std::uint64_t size = 64ull << 20;      // segment bytes
-  std::string socket_path;               // empty: <runtime dir>/<name>.sock
-  bool keep = false;                     // leave the segment behind on exit
-  std::vector<uid_t> allowed_uids;       // other users the manager serves (over the socket)
-  std::vector<std::string> extra_args;   // further mpstate-manager options, e.g. {"--idle-timeout", "60"}
-  std::string executable;                // empty: $MPSTATE_MANAGER, beside this program,
-                                         // the build tree's, then $PATH
+  std::string name;                     // empty: "mpstate-<pid>-<n>", unique to this process
+  std::uint64_t size = 64ull << 20;     // segment bytes
+  std::string socket_path;              // empty: <runtime dir>/<name>.sock
+  bool keep = false;                    // leave the segment behind on exit
+  std::vector<uid_t> allowed_uids;      // other users the manager serves (over the socket)
+  std::vector<std::string> extra_args;  // further mpstate-manager options, e.g. {"--idle-timeout", "60"}
+  std::string executable;               // empty: $MPSTATE_MANAGER, beside this program,
+                                        // the build tree's, then $PATH
   std::chrono::milliseconds start_timeout{5000};
-  int log_fd = -1;                       // the manager's standard error (its log): this descriptor,
-                                         // made non-blocking for it (a reader that stalls loses
-                                         // lines, never stalls the manager); -1: the starter's
+  int log_fd = -1;  // the manager's standard error (its log): this descriptor,
+                    // made non-blocking for it (a reader that stalls loses
+                    // lines, never stalls the manager); -1: the starter's
 };
 
 class Manager {

@@ -71,7 +71,8 @@ class Queue : public detail::queue_handle {
 
   // Appends `item`, waiting while the queue is full; false at the timeout (Python's Full).
   bool put(const T& item, std::chrono::milliseconds timeout = forever) {
-    return put_item(encode(item), [&] { return traits::to_json(item); }, timeout);
+    return put_item(
+        encode(item), [&] { return traits::to_json(item); }, timeout);
   }
   bool put_nowait(const T& item) { return put(item, std::chrono::milliseconds::zero()); }
 

@@ -47,18 +47,19 @@ class Value {
 
   void set(const T& value) {
     if (core::variable_record* r = binding_.record()) [[likely]] {
-      if constexpr (traits::scalar) core::store_scalar<T>(*r, value);
-      else binding_.on_record([&](core::variable_record& rec) { core::write_buffer(rec, traits::encode(value)); });
+      if constexpr (traits::scalar)
+        core::store_scalar<T>(*r, value);
+      else
+        binding_.on_record([&](core::variable_record& rec) { core::write_buffer(rec, traits::encode(value)); });
       return;
     }
     binding_.remote_value(detail::value_op::set, traits::to_json(value));
   }
 
   // Adds `delta` and returns the new value (int64, uint64, double).
-  T add(T delta)
-    requires(traits::scalar && !std::is_same_v<T, bool>)
-  {
-    if (core::variable_record* r = binding_.record()) [[likely]] return core::add_scalar<T>(*r, delta);
+  T add(T delta) requires(traits::scalar && !std::is_same_v<T, bool>) {
+    if (core::variable_record* r = binding_.record()) [[likely]]
+      return core::add_scalar<T>(*r, delta);
     return binding_.decoded(binding_.remote_value(detail::value_op::add, delta), traits::from_json);
   }
 
@@ -114,18 +115,19 @@ class Value {
   void set(const T& value, const Fence& fence) {
     if (binding_.record()) [[likely]] {
       binding_.on_record_fenced(fence, [&](core::variable_record& rec) {
-        if constexpr (traits::scalar) core::store_scalar<T>(rec, value);
-        else core::write_buffer(rec, traits::encode(value));
+        if constexpr (traits::scalar)
+          core::store_scalar<T>(rec, value);
+        else
+          core::write_buffer(rec, traits::encode(value));
       });
       return;
     }
     binding_.remote({{"op", "set"}, {"value", traits::to_json(value)}, {"fence", binding_.fence_field(fence)}});
   }
-  T add(T delta, const Fence& fence)
-    requires(traits::scalar && !std::is_same_v<T, bool>)
-  {
+  T add(T delta, const Fence& fence) requires(traits::scalar && !std::is_same_v<T, bool>) {
     if (binding_.record()) [[likely]] {
-      return binding_.on_record_fenced(fence, [&](core::variable_record& rec) { return core::add_scalar<T>(rec, delta); });
+      return binding_.on_record_fenced(fence,
+                                       [&](core::variable_record& rec) { return core::add_scalar<T>(rec, delta); });
     }
     return binding_.decoded(
         binding_.remote({{"op", "add"}, {"delta", delta}, {"fence", binding_.fence_field(fence)}}).at("value"),
@@ -134,8 +136,9 @@ class Value {
   bool compare_exchange(T& expected, const T& desired, const Fence& fence) {
     if (binding_.record()) [[likely]] {
       if constexpr (traits::scalar) {
-        return binding_.on_record_fenced(
-            fence, [&](core::variable_record& rec) { return core::compare_exchange_scalar<T>(rec, expected, desired); });
+        return binding_.on_record_fenced(fence, [&](core::variable_record& rec) {
+          return core::compare_exchange_scalar<T>(rec, expected, desired);
+        });
       } else {
         const std::string wanted(traits::encode(expected));
         std::string current;
@@ -160,7 +163,8 @@ class Value {
   T update(Fn&& fn, const Fence& fence) {
     if (binding_.record()) [[likely]] {
       if constexpr (traits::scalar) {
-        return binding_.on_record_fenced(fence, [&](core::variable_record& rec) { return core::update_scalar<T>(rec, fn); });
+        return binding_.on_record_fenced(fence,
+                                         [&](core::variable_record& rec) { return core::update_scalar<T>(rec, fn); });
       } else {
         std::string stored = binding_.on_record_fenced(fence, [&](core::variable_record& rec) {
           return core::update_buffer(rec, [&](std::string current) {

@@ -18,22 +18,27 @@ namespace mpstate {
 
 using Bytes = std::vector<std::uint8_t>;
 
-template <class T> struct value_traits;  // only the types below
+template <class T>
+struct value_traits;  // only the types below
 
-template <class T> struct scalar_value_traits {
+template <class T>
+struct scalar_value_traits {
   static constexpr bool scalar = true;
   static nlohmann::json to_json(T v) { return v; }
   static T from_json(const nlohmann::json& j) { return j.get<T>(); }
 };
-template <> struct value_traits<std::int64_t> : scalar_value_traits<std::int64_t> {
+template <>
+struct value_traits<std::int64_t> : scalar_value_traits<std::int64_t> {
   static constexpr core::value_type type = core::value_type::int64;
   static constexpr std::string_view type_name = "int64";
 };
-template <> struct value_traits<std::uint64_t> : scalar_value_traits<std::uint64_t> {
+template <>
+struct value_traits<std::uint64_t> : scalar_value_traits<std::uint64_t> {
   static constexpr core::value_type type = core::value_type::uint64;
   static constexpr std::string_view type_name = "uint64";
 };
-template <> struct value_traits<double> : scalar_value_traits<double> {
+template <>
+struct value_traits<double> : scalar_value_traits<double> {
   static constexpr core::value_type type = core::value_type::float64;
   static constexpr std::string_view type_name = "double";
   static nlohmann::json to_json(double v) { return core::double_to_json(v); }
@@ -42,12 +47,14 @@ template <> struct value_traits<double> : scalar_value_traits<double> {
     throw error(errc::type_mismatch, "expected a double, got a JSON " + std::string(j.type_name()));
   }
 };
-template <> struct value_traits<bool> : scalar_value_traits<bool> {
+template <>
+struct value_traits<bool> : scalar_value_traits<bool> {
   static constexpr core::value_type type = core::value_type::boolean;
   static constexpr std::string_view type_name = "bool";
 };
 
-template <> struct value_traits<std::string> {
+template <>
+struct value_traits<std::string> {
   static constexpr bool scalar = false;
   static constexpr core::value_type type = core::value_type::string;
   static constexpr std::string_view type_name = "string";
@@ -59,20 +66,18 @@ template <> struct value_traits<std::string> {
   static nlohmann::json to_json(const std::string& v) { return std::string(encode(v)); }
   static std::string from_json(const nlohmann::json& j) { return j.get<std::string>(); }
 };
-template <> struct value_traits<Bytes> {
+template <>
+struct value_traits<Bytes> {
   static constexpr bool scalar = false;
   static constexpr core::value_type type = core::value_type::bytes;
   static constexpr std::string_view type_name = "bytes";
-  static std::string_view encode(const Bytes& v) {
-    return {reinterpret_cast<const char*>(v.data()), v.size()};
-  }
+  static std::string_view encode(const Bytes& v) { return {reinterpret_cast<const char*>(v.data()), v.size()}; }
   static Bytes decode(const std::string& bytes) { return Bytes(bytes.begin(), bytes.end()); }
   static nlohmann::json to_json(const Bytes& v) { return core::base64_encode(encode(v)); }
-  static Bytes from_json(const nlohmann::json& j) {
-    return decode(core::base64_decode(j.get<std::string>()));
-  }
+  static Bytes from_json(const nlohmann::json& j) { return decode(core::base64_decode(j.get<std::string>())); }
 };
-template <> struct value_traits<nlohmann::json> {
+template <>
+struct value_traits<nlohmann::json> {
   static constexpr bool scalar = false;
   static constexpr core::value_type type = core::value_type::json;
   static constexpr std::string_view type_name = "json";

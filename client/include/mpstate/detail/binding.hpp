@@ -119,9 +119,9 @@ class binding {
   std::shared_ptr<client_core> core_;
   std::string name_;
   core::value_type type_;
-  core::variable_record* bound_ = nullptr;  // the record bound first, unbound at the end
+  core::variable_record* bound_ = nullptr;                       // the record bound first, unbound at the end
   mutable std::atomic<core::variable_record*> record_{nullptr};  // the current one
-  pid_t bound_by_ = 0;  // the process whose bind_count this binding holds
+  pid_t bound_by_ = 0;                                           // the process whose bind_count this binding holds
 };
 
 // In a fork child about to exec another program: gives back the counts the fork

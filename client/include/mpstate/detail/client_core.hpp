@@ -24,8 +24,7 @@ class client_core {
  public:
   // `address`: a Unix socket path, "tcp://HOST:PORT" (then `key` is the key), or a
   // Redis URL ("redis://...": the Redis backend, docs/redis.md).
-  client_core(std::string address, std::string manager_name, bool want_local, bool need_local,
-              std::string key = {});
+  client_core(std::string address, std::string manager_name, bool want_local, bool need_local, std::string key = {});
   ~client_core();
 
   // The mapped segment, or nullptr in socket mode.
@@ -62,8 +61,8 @@ class client_core {
   std::unique_ptr<core::segment> segment_;
   mutable std::mutex channel_mutex_;
   std::shared_ptr<request_channel> channel_;  // shared: a concurrent one is used outside the lock
-  bool opened_before_ = false;            // under channel_mutex_
-  std::string incarnation_;               // under channel_mutex_
+  bool opened_before_ = false;                // under channel_mutex_
+  std::string incarnation_;                   // under channel_mutex_
   std::atomic<std::uint64_t> session_{1};
 };
 

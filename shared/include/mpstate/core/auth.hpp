@@ -37,8 +37,7 @@ std::string new_challenge();
 // base64(HMAC-SHA256(key, role "\n" first "\n" second)): what `role` ("client" or
 // "manager") sends to prove it holds `key`. The client signs (manager's challenge,
 // its own); the manager signs (client's challenge, its own).
-std::string auth_proof(std::string_view key, std::string_view role, std::string_view first,
-                       std::string_view second);
+std::string auth_proof(std::string_view key, std::string_view role, std::string_view first, std::string_view second);
 // Equality of two proofs in constant time (CRYPTO_memcmp); false when lengths differ.
 bool proofs_equal(std::string_view a, std::string_view b);
 
@@ -50,8 +49,8 @@ struct auth_grant {
   bool read_only = false;  // proven with read_only_key
   std::string proof;       // the manager's proof, for the answer's "proof"
 };
-std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge,
-                                            std::string_view key, std::string_view read_only_key) noexcept;
+std::optional<auth_grant> check_client_auth(std::string_view line, std::string_view challenge, std::string_view key,
+                                            std::string_view read_only_key) noexcept;
 
 // The client's side. From the manager's first line (its challenge): the auth line
 // to send, with a fresh challenge of ours, and the proof the manager must answer

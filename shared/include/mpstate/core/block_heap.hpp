@@ -57,7 +57,7 @@ class block_heap {
   char* base_;
   std::uint64_t begin_;
   std::uint64_t end_;
-  std::map<std::uint64_t, std::uint64_t> by_offset_;    // free blocks: offset -> size
+  std::map<std::uint64_t, std::uint64_t> by_offset_;           // free blocks: offset -> size
   std::set<std::pair<std::uint64_t, std::uint64_t>> by_size_;  // free blocks: (size, offset)
   std::uint64_t free_bytes_ = 0;
 };

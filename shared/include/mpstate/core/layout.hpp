@@ -13,8 +13,8 @@
 #pragma once
 
 #include <atomic>
-#include <cstddef>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -23,24 +23,36 @@
 
 namespace mpstate::core {
 
-static_assert(std::endian::native == std::endian::little,
-              "the futex word is the low half of the 64-bit version");
+static_assert(std::endian::native == std::endian::little, "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
 constexpr std::uint32_t layout_version = 6;  // 5: incarnations, ownership epochs (fences); 6: collectable records
 
 enum class value_type : std::uint32_t {
-  int64 = 1, uint64, float64, boolean, string, bytes, json, loop,
-  lock, rlock, semaphore, bounded_semaphore, event, barrier, condition,  // synchronisation: sync_ops.hpp
-  queue,                                                                  // queue_ops.hpp
-  array, list,                                                            // array_ops.hpp
+  int64 = 1,
+  uint64,
+  float64,
+  boolean,
+  string,
+  bytes,
+  json,
+  loop,
+  lock,
+  rlock,
+  semaphore,
+  bounded_semaphore,
+  event,
+  barrier,
+  condition,  // synchronisation: sync_ops.hpp
+  queue,      // queue_ops.hpp
+  array,
+  list,  // array_ops.hpp
 };
 std::string_view to_string(value_type t) noexcept;
 // Throws error(invalid_type) for an unknown name ("double" names float64).
 value_type value_type_from_string(std::string_view name);
 constexpr bool is_scalar(value_type t) {
-  return t == value_type::int64 || t == value_type::uint64 || t == value_type::float64 ||
-         t == value_type::boolean;
+  return t == value_type::int64 || t == value_type::uint64 || t == value_type::float64 || t == value_type::boolean;
 }
 
 constexpr bool is_sync(value_type t) { return t >= value_type::lock && t <= value_type::condition; }
@@ -62,19 +74,19 @@ static_assert(sizeof(loop_phase) == 4);
 struct segment_header {
   std::uint64_t magic;
   std::uint32_t layout_version;
-  std::uint32_t header_size;            // sizeof(segment_header), a second layout check
+  std::uint32_t header_size;  // sizeof(segment_header), a second layout check
   std::uint64_t segment_size;
   std::atomic<std::int32_t> manager_pid;
   std::atomic<std::uint64_t> manager_start_time;
   std::int64_t created_ns;
-  robust_mutex directory_mutex;         // guards the directory: held by the manager to
-                                        // change it, by clients to look names up
-  std::uint64_t directory_offset;       // table 0; table 1 follows it
-  std::uint32_t directory_capacity;     // slots of one table, a power of two
-  std::uint32_t directory_used;         // live entries (under directory_mutex)
-  std::uint32_t directory_tombstones;   // deleted slots not yet reused
+  robust_mutex directory_mutex;                 // guards the directory: held by the manager to
+                                                // change it, by clients to look names up
+  std::uint64_t directory_offset;               // table 0; table 1 follows it
+  std::uint32_t directory_capacity;             // slots of one table, a power of two
+  std::uint32_t directory_used;                 // live entries (under directory_mutex)
+  std::uint32_t directory_tombstones;           // deleted slots not yet reused
   std::atomic<std::uint32_t> directory_active;  // the table in use (0 or 1): a rehash
-                                        // fills the other one and switches by one store
+                                                // fills the other one and switches by one store
   std::uint64_t heap_offset;
   std::uint64_t heap_size;
   // A seqlock over the directory: odd while the manager changes it (under
@@ -122,10 +134,10 @@ struct loop_snapshot {
 // A process holding a lock, permits of a semaphore, or a place at a barrier.
 struct sync_holder {
   std::int32_t pid;
-  std::int32_t tid;            // rlock: the owning thread; 0 otherwise
-  std::uint64_t start_time;    // with pid: the exact process (pids are reused)
-  std::uint64_t count;         // rlock depth, permits held, 1 for a barrier party
-  std::uint64_t epoch;         // an owned semaphore's permits: this holding's epoch
+  std::int32_t tid;          // rlock: the owning thread; 0 otherwise
+  std::uint64_t start_time;  // with pid: the exact process (pids are reused)
+  std::uint64_t count;       // rlock depth, permits held, 1 for a barrier party
+  std::uint64_t epoch;       // an owned semaphore's permits: this holding's epoch
 };
 constexpr std::size_t max_sync_holders = 64;  // 2 KB a state; an op copies only the used ones
 
@@ -188,10 +200,10 @@ constexpr int clock_tick_ms = 10;  // how often the manager ticks segment_header
 // The first cache line holds everything a scalar write touches, so contending
 // writers bounce one line, not two; the second is read-mostly.
 struct alignas(64) variable_record {
-  robust_mutex mutex;                      // guards every write (and buffer reads)
-  std::atomic<std::uint64_t> version;      // +1 per committed write (under mutex); low 32 bits = futex word
-  std::atomic<std::uint64_t> scalar;       // int64/uint64/double/bool bits
-  std::atomic<std::uint64_t> last_write;   // (ms since the epoch << 22) | writer pid: one store
+  robust_mutex mutex;                     // guards every write (and buffer reads)
+  std::atomic<std::uint64_t> version;     // +1 per committed write (under mutex); low 32 bits = futex word
+  std::atomic<std::uint64_t> scalar;      // int64/uint64/double/bool bits
+  std::atomic<std::uint64_t> last_write;  // (ms since the epoch << 22) | writer pid: one store
   // ---- second cache line: read-mostly
   std::atomic<std::uint32_t> flags;        // record_flag_*
   std::atomic<std::uint32_t> waiters;      // processes in wait_for_change (changed under mutex)
@@ -202,9 +214,9 @@ struct alignas(64) variable_record {
   // not freed before the predecessor is, so a process bound to it can follow.
   std::atomic<std::uint32_t> held_by_predecessor;
   std::uint32_t name_length;
-  std::uint64_t self_offset;               // this record's offset: base = this - self_offset
+  std::uint64_t self_offset;  // this record's offset: base = this - self_offset
   std::int64_t created_ns;
-  std::uint64_t capacity;                  // value bytes a buffer slot holds (0 for scalars)
+  std::uint64_t capacity;  // value bytes a buffer slot holds (0 for scalars)
   std::uint64_t slot_length[2];
   // Offset of the record this one's value moved to (set before record_flag_moved).
   // The successor is held (held_by_predecessor) until this record is freed, so a
@@ -228,9 +240,7 @@ struct alignas(64) variable_record {
   }
   // Slots start 8-byte aligned: slot 1 is one rounded-up capacity after slot 0.
   std::uint64_t slot_stride() const { return (capacity + 7) & ~std::uint64_t{7}; }
-  char* slot_data(std::uint32_t slot) {
-    return reinterpret_cast<char*>(this + 1) + slot * slot_stride();
-  }
+  char* slot_data(std::uint32_t slot) { return reinterpret_cast<char*>(this + 1) + slot * slot_stride(); }
   const char* slot_data(std::uint32_t slot) const {
     return reinterpret_cast<const char*>(this + 1) + slot * slot_stride();
   }
@@ -267,10 +277,10 @@ constexpr std::uint64_t record_footprint(std::uint64_t capacity, std::uint32_t s
 // entry at head, then commits by one store of head: a process killed mid-way leaves
 // the item queued or not, never half. Changed under the record's mutex.
 struct queue_header {
-  value_type element;              // the type of the items (a scalar, string, bytes or json)
-  std::uint32_t unbounded;         // 1: Python's maxsize 0; a full ring is grown, never refused
-  std::uint64_t max_items;         // the ring's slots
-  std::uint64_t item_size;         // the most bytes one encoded item takes
+  value_type element;               // the type of the items (a scalar, string, bytes or json)
+  std::uint32_t unbounded;          // 1: Python's maxsize 0; a full ring is grown, never refused
+  std::uint64_t max_items;          // the ring's slots
+  std::uint64_t item_size;          // the most bytes one encoded item takes
   std::atomic<std::uint64_t> head;  // items taken, ever
   std::atomic<std::uint64_t> tail;  // items put, ever
   std::atomic<std::uint64_t> done;  // task_done calls, ever: unfinished = tail - done
@@ -299,8 +309,7 @@ static_assert(offsetof(variable_record, version) == 40 && offsetof(variable_reco
               offsetof(variable_record, binder_key) == 144 && offsetof(variable_record, binder_count) == 208 &&
               offsetof(variable_record, name) == 240);
 static_assert(sizeof(loop_snapshot) == 256 && offsetof(loop_snapshot, epoch) == 48 && sizeof(sync_holder) == 32 &&
-              offsetof(sync_state, fence) == 64 && sizeof(sync_state) == 2120 &&
-              sizeof(queue_header) == 48);
+              offsetof(sync_state, fence) == 64 && sizeof(sync_state) == 2120 && sizeof(queue_header) == 48);
 
 constexpr std::uint64_t default_buffer_capacity = 256;
 // Types whose buffer the manager grows when a value outgrows it (see array_ops.hpp

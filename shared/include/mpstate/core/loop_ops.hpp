@@ -23,11 +23,11 @@ loop_snapshot read_loop(variable_record& r);
 // is made as that ownership: refused with ownership_lost unless the loop is still
 // active under that epoch and `who` (a loop failed because its owner was taken for
 // dead, say a lapsed lease, or taken over by another `starting`).
-loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identity& who,
-                        std::string_view reason = {}, std::optional<std::uint64_t> epoch = {});
+loop_snapshot mark_loop(variable_record& r, loop_phase to, const process_identity& who, std::string_view reason = {},
+                        std::optional<std::uint64_t> epoch = {});
 // Adds `count` iterations and stamps the heartbeat. Owner only; `epoch` as above.
-loop_snapshot heartbeat_loop(variable_record& r, const process_identity& who,
-                             std::uint64_t count = 1, std::optional<std::uint64_t> epoch = {});
+loop_snapshot heartbeat_loop(variable_record& r, const process_identity& who, std::uint64_t count = 1,
+                             std::optional<std::uint64_t> epoch = {});
 // Anyone: starting/running -> stopping. Returns the phase after the call.
 loop_phase request_loop_stop(variable_record& r);
 // When the loop is active and its owner is gone (dead, a zombie, or its pid reused),

@@ -15,11 +15,45 @@
 namespace mpstate::core {
 
 enum class op_code {
-  hello, create, set, get, add, cas, delete_, list, stat, dump, wait,
-  loop_get, loop_mark, loop_heartbeat, loop_request_stop, shutdown,
-  acquire, release, event_set, barrier_arrive, barrier_check, barrier_abort, barrier_reset,
-  barrier_trip, queue_put, queue_get, task_done, condition_wait, condition_check, condition_cancel, notify,
-  grow, item_get, item_set, list_append, list_insert, list_pop, collect, auth,
+  hello,
+  create,
+  set,
+  get,
+  add,
+  cas,
+  delete_,
+  list,
+  stat,
+  dump,
+  wait,
+  loop_get,
+  loop_mark,
+  loop_heartbeat,
+  loop_request_stop,
+  shutdown,
+  acquire,
+  release,
+  event_set,
+  barrier_arrive,
+  barrier_check,
+  barrier_abort,
+  barrier_reset,
+  barrier_trip,
+  queue_put,
+  queue_get,
+  task_done,
+  condition_wait,
+  condition_check,
+  condition_cancel,
+  notify,
+  grow,
+  item_get,
+  item_set,
+  list_append,
+  list_insert,
+  list_pop,
+  collect,
+  auth,
 };
 // How many ops there are (keep auth the last, or update this).
 constexpr std::size_t op_code_count = static_cast<std::size_t>(op_code::auth) + 1;
@@ -27,16 +61,16 @@ constexpr std::size_t index_of(op_code op) { return static_cast<std::size_t>(op)
 
 // What an op does, for the dispatchers, --list-ops and the docs.
 enum op_flags : std::uint8_t {
-  op_changes = 0,         // changes state (a read-only key may not send it)
-  op_reads = 1 << 0,      // changes nothing: a read-only key may send it
-  op_structural = 1 << 1, // may make, grow or remove a record (the manager's allocator)
-  op_owns = 1 << 2,       // made as or for an owner (a process, thread, lease or epoch)
-  op_fenced = 1 << 3,     // takes a lock's fence: {"lock", "epoch"}
+  op_changes = 0,          // changes state (a read-only key may not send it)
+  op_reads = 1 << 0,       // changes nothing: a read-only key may send it
+  op_structural = 1 << 1,  // may make, grow or remove a record (the manager's allocator)
+  op_owns = 1 << 2,        // made as or for an owner (a process, thread, lease or epoch)
+  op_fenced = 1 << 3,      // takes a lock's fence: {"lock", "epoch"}
 };
 
 struct op_spec {
   op_code code;
-  std::uint8_t flags;         // op_flags
+  std::uint8_t flags;  // op_flags
   std::string_view name;
   std::string_view required;  // required fields, comma-separated
   std::string_view optional;  // optional fields

@@ -26,8 +26,7 @@ class owned_segment : public segment {
   // existing one left by a manager that is gone, after checking its header.
   // Sets adopted() accordingly. Throws error(layout_mismatch) for a foreign header
   // (never wipes it), error(segment_full) when the pages cannot be reserved.
-  static std::unique_ptr<owned_segment> create_or_adopt(const std::string& shm_name,
-                                                        std::uint64_t size);
+  static std::unique_ptr<owned_segment> create_or_adopt(const std::string& shm_name, std::uint64_t size);
   ~owned_segment();
 
   bool adopted() const { return adopted_; }
@@ -46,8 +45,8 @@ class owned_segment : public segment {
   // half made, and a crash before the publish leaves no trace. capacity 0 means the
   // type's default. Throws already_exists, invalid_name, value_too_large (capacity
   // over the limit), segment_full, or what `init` throws (nothing is created).
-  variable_record* create_variable(std::string_view name, value_type type,
-                                   std::uint64_t capacity = 0, const record_init& init = {});
+  variable_record* create_variable(std::string_view name, value_type type, std::uint64_t capacity = 0,
+                                   const record_init& init = {});
   // Moves a string, bytes, json or list variable to a record whose buffer holds at
   // least `needed.bytes` (and at least twice the old), value and version carried
   // over; a queue to a ring of items of `needed.bytes` and, unbounded, of
@@ -76,9 +75,9 @@ class owned_segment : public segment {
   std::uint64_t reclaim_dead_bindings(bool live_too);
   std::uint64_t bindings_reclaimed() const { return bindings_reclaimed_; }
   struct binding_counts {
-    std::uint64_t bindings = 0;    // bind_count over live and retired records
-    std::uint64_t ledgered = 0;    // of those, noted in ledgers (the rest: unledgered)
-    std::uint64_t processes = 0;   // distinct processes in the ledgers
+    std::uint64_t bindings = 0;   // bind_count over live and retired records
+    std::uint64_t ledgered = 0;   // of those, noted in ledgers (the rest: unledgered)
+    std::uint64_t processes = 0;  // distinct processes in the ledgers
   };
   binding_counts count_bindings() const;
 
@@ -93,10 +92,10 @@ class owned_segment : public segment {
   bool compact_directory();
   // What adoption found and repaired (for the log and the crash-point harness).
   struct adoption_report {
-    std::size_t live = 0;          // variables
-    std::size_t retired = 0;       // deleted or moved records still bound
-    std::size_t unpublished = 0;   // records allocated by a create or grow that never committed: freed
-    std::size_t completed = 0;     // grows and deletes that had committed but not finished: finished
+    std::size_t live = 0;         // variables
+    std::size_t retired = 0;      // deleted or moved records still bound
+    std::size_t unpublished = 0;  // records allocated by a create or grow that never committed: freed
+    std::size_t completed = 0;    // grows and deletes that had committed but not finished: finished
   };
   const adoption_report& adoption() const { return adoption_; }
   // Sets the header's clock cell to now; the manager calls it every clock_tick_ms.

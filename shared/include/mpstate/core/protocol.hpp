@@ -34,8 +34,8 @@ std::string incarnation_text(std::uint64_t incarnation);
 const op_spec* find_op(std::string_view name);
 
 // Field access that reports errors the protocol way.
-const json& require_field(const json& request, const char* field);    // missing_field
-std::string require_string(const json& request, const char* field);   // + bad_request
+const json& require_field(const json& request, const char* field);     // missing_field
+std::string require_string(const json& request, const char* field);    // + bad_request
 std::int64_t require_integer(const json& request, const char* field);  // + bad_request
 std::string optional_string(const json& request, const char* field, std::string fallback);
 std::int64_t optional_integer(const json& request, const char* field, std::int64_t fallback);

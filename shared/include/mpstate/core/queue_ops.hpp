@@ -23,7 +23,7 @@ struct queue_spec {
   value_type element = value_type::json;
   std::uint64_t max_items = 0;  // the ring's slots
   std::uint64_t item_size = 0;
-  bool unbounded = false;       // a full ring grows (Python's maxsize 0)
+  bool unbounded = false;  // a full ring grows (Python's maxsize 0)
 };
 // From a create request's value: {"of": type (default json), "maxsize": items (0 or
 // absent: unbounded, starting with 64 slots), "item_size": bytes (8 for scalars;

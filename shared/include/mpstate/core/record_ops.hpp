@@ -96,9 +96,9 @@ class locked_record {
   // load + store suffices and the read of `waiters` cannot miss one.
   void commit() {
     r_.version.store(r_.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    r_.last_write.store(variable_record::pack_last_write(r_.header().clock_ns.load(std::memory_order_relaxed),
-                                                         pid_to_stamp()),
-                        std::memory_order_relaxed);
+    r_.last_write.store(
+        variable_record::pack_last_write(r_.header().clock_ns.load(std::memory_order_relaxed), pid_to_stamp()),
+        std::memory_order_relaxed);
     wake_ = r_.waiters.load(std::memory_order_relaxed) != 0;
   }
 
@@ -115,23 +115,28 @@ class locked_record {
 };
 
 // ---- scalars -------------------------------------------------------------
-template <class T> struct scalar_codec;
-template <> struct scalar_codec<std::int64_t> {
+template <class T>
+struct scalar_codec;
+template <>
+struct scalar_codec<std::int64_t> {
   static constexpr value_type type = value_type::int64;
   static std::uint64_t to_bits(std::int64_t v) { return static_cast<std::uint64_t>(v); }
   static std::int64_t from_bits(std::uint64_t b) { return static_cast<std::int64_t>(b); }
 };
-template <> struct scalar_codec<std::uint64_t> {
+template <>
+struct scalar_codec<std::uint64_t> {
   static constexpr value_type type = value_type::uint64;
   static std::uint64_t to_bits(std::uint64_t v) { return v; }
   static std::uint64_t from_bits(std::uint64_t b) { return b; }
 };
-template <> struct scalar_codec<double> {
+template <>
+struct scalar_codec<double> {
   static constexpr value_type type = value_type::float64;
   static std::uint64_t to_bits(double v) { return std::bit_cast<std::uint64_t>(v); }
   static double from_bits(std::uint64_t b) { return std::bit_cast<double>(b); }
 };
-template <> struct scalar_codec<bool> {
+template <>
+struct scalar_codec<bool> {
   static constexpr value_type type = value_type::boolean;
   static std::uint64_t to_bits(bool v) { return v ? 1 : 0; }
   static bool from_bits(std::uint64_t b) { return b != 0; }
@@ -142,7 +147,8 @@ template <> struct scalar_codec<bool> {
 template <class T>
 T load_scalar(const variable_record& r) {
   std::uint64_t bits = r.scalar.load(std::memory_order_acquire);
-  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]] throw_unusable(r);
+  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
+    throw_unusable(r);
   return scalar_codec<T>::from_bits(bits);
 }
 
@@ -241,7 +247,6 @@ std::string update_buffer(variable_record& r, Fn&& fn) {
 // ---- change notification -------------------------------------------------
 // Sleeps in the kernel (futex, no polling) until the version differs from `seen` or
 // the timeout passes. Returns the version it last saw (== seen on timeout).
-std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen,
-                              std::chrono::nanoseconds timeout);
+std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen, std::chrono::nanoseconds timeout);
 
 }  // namespace mpstate::core

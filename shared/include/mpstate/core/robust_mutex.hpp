@@ -60,7 +60,8 @@ class lock_busy : public error {
 // Locks `m`: blocks, or in the manager only tries (lock_busy). Returns whether the
 // previous owner died holding it.
 inline bool lock_or_busy(robust_mutex& m, std::string_view what) {
-  if (!segment_locks_never_wait) [[likely]] return m.lock();
+  if (!segment_locks_never_wait) [[likely]]
+    return m.lock();
   bool died = false;
   if (!m.try_lock(&died)) throw lock_busy(m, what);
   return died;

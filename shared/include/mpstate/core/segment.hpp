@@ -34,9 +34,7 @@ class segment {
   // Throws error(manager_unavailable) when ended().
   void check_not_ended() const;
 
-  variable_record* record_at(std::uint64_t offset) const {
-    return reinterpret_cast<variable_record*>(base() + offset);
-  }
+  variable_record* record_at(std::uint64_t offset) const { return reinterpret_cast<variable_record*>(base() + offset); }
   std::uint64_t offset_of(const variable_record* r) const {
     return static_cast<std::uint64_t>(reinterpret_cast<const char*>(r) - base());
   }
@@ -82,7 +80,9 @@ class segment {
 // directory_generation odd for its scope). The changer holds directory_mutex.
 class directory_change {
  public:
-  explicit directory_change(segment_header& h) : h_(h) { h_.directory_generation.fetch_add(1, std::memory_order_acq_rel); }
+  explicit directory_change(segment_header& h) : h_(h) {
+    h_.directory_generation.fetch_add(1, std::memory_order_acq_rel);
+  }
   ~directory_change() { h_.directory_generation.fetch_add(1, std::memory_order_release); }
   directory_change(const directory_change&) = delete;
   directory_change& operator=(const directory_change&) = delete;
