@@ -3,12 +3,13 @@
 #   make demo   set up, build, run the job-scheduler example and show the dump
 #   make test   set up, build, run every test: release, then ASan+UBSan, then the
 #               thread suite under ThreadSanitizer, then the request fuzzer for 30 s
+#   make lint   clang-format, flake8 and clang-tidy (scripts/lint; LINT_ARGS=--all: tidy every source)
 #   make fuzz   run the request fuzzer (libFuzzer, clang) for FUZZ_SECONDS (600)
 #   make bench  also install the peers (Redis, hiredis, gnuplot); run mpstate, its
 #               baseline and the peers interleaved; write benchmarks/results/latest.*
 # make install: the binaries, libraries, headers, Python package and systemd unit under PREFIX.
 PREFIX ?= /usr/local
-.PHONY: install deps build build-asan build-tsan test test-release test-asan test-tsan test-fuzz fuzz demo bench sanity clean
+.PHONY: install deps build build-asan build-tsan test test-release test-asan test-tsan test-fuzz fuzz demo bench sanity clean lint
 
 deps:
 	@scripts/install-deps
@@ -50,6 +51,10 @@ fuzz: deps
 	@scripts/fuzz $(FUZZ_SECONDS)
 
 test: test-release test-asan test-tsan test-fuzz
+
+LINT_ARGS ?=
+lint: deps
+	@scripts/lint $(LINT_ARGS)
 
 demo: build
 	@scripts/demo build/release

@@ -40,8 +40,8 @@ def compare(label, a, b, rounds):
         xs.append(a())
         ys.append(b())
     ma, mb = statistics.median(xs), statistics.median(ys)
-    print(f"| {label} | {ma:,.1f} ns | {mb:,.1f} ns | {mb / ma:.2f}x | {min(ys) / max(xs):.2f}-{max(ys) / min(xs):.2f} |",
-          flush=True)
+    spread = f"{min(ys) / max(xs):.2f}-{max(ys) / min(xs):.2f}"
+    print(f"| {label} | {ma:,.1f} ns | {mb:,.1f} ns | {mb / ma:.2f}x | {spread} |", flush=True)
 
 
 def main():
@@ -55,9 +55,11 @@ def main():
     print("|---|---:|---:|---:|---:|")
     if a.before:
         for op in ("get", "set"):
-            compare(f"local {op}: before → after the incarnation check", lambda: bench(a.before, op, "local", a.seconds),
+            compare(f"local {op}: before → after the incarnation check",
+                    lambda: bench(a.before, op, "local", a.seconds),
                     lambda: bench(a.build, op, "local", a.seconds), a.rounds)
-        compare("tcp get: before → after the client's liveness checks", lambda: bench(a.before, "get", "tcp", a.seconds),
+        compare("tcp get: before → after the client's liveness checks",
+                lambda: bench(a.before, "get", "tcp", a.seconds),
                 lambda: bench(a.build, "get", "tcp", a.seconds), a.rounds)
     for transport in ("local", "tcp"):
         for op in ("set", "add"):

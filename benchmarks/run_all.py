@@ -77,7 +77,8 @@ def cases(build, loop_binary):
         c.append((f"mpstate tcp get p16 x{procs}",
                   lambda s, *_, n=procs: mpstate_bench(build, s, "get", n, "tcp", 16)))
     for pipeline in (1, 16):  # TLS, beside redis-benchmark --tls
-        c.append((f"mpstate tls get p{pipeline} x1", lambda s, *_, pl=pipeline: mpstate_bench(build, s, "get", 1, "tls", pl)))
+        c.append((f"mpstate tls get p{pipeline} x1",
+                  lambda s, *_, pl=pipeline: mpstate_bench(build, s, "get", 1, "tls", pl)))
     c.append(("mpstate socket wait", lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket")))
     # The same with a busy-polling manager (--busy-poll): fewer wake-ups for more CPU.
     bp = BUSY_POLL_US
@@ -90,16 +91,18 @@ def cases(build, loop_binary):
     # The Redis backend (docs/redis.md) on the peers' Redis, beside hiredis doing the same op.
     for op in ("get", "set", "add"):
         c.append((f"mpstate redis {op} x1",
-                  lambda s, sock, *_, op=op: mpstate_bench(build, s, op, 1, "redis", system="mpstate",
-                                                          redis=f"redis+unix://{sock}?prefix=mpstate-bench")))
+                  lambda s, sock, *_, op=op: mpstate_bench(
+                      build, s, op, 1, "redis", system="mpstate", redis=f"redis+unix://{sock}?prefix=mpstate-bench")))
     c.append(("mpstate socket wait busy-poll",
               lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket", system="mpstate", busy_poll=bp)))
     for kind in ("value", "dict", "namespace"):
         for op in ("get", "set"):
             for procs in (1, 2):
-                c.append((f"python {kind} {op} x{procs}", lambda s, *_, k=kind, op=op, n=procs: python_manager(s, k, op, n)))
+                c.append((f"python {kind} {op} x{procs}",
+                          lambda s, *_, k=kind, op=op, n=procs: python_manager(s, k, op, n)))
     for kind in ("queue", "lock"):
-        c.append((f"python {kind} x1", lambda s, *_, k=kind: python_manager(s, k, "queue" if k == "queue" else "sync-lock", 1)))
+        c.append((f"python {kind} x1",
+                  lambda s, *_, k=kind: python_manager(s, k, "queue" if k == "queue" else "sync-lock", 1)))
     if os.path.exists(os.path.join(build, "python", "mpstate", "__init__.py")):
         c.append(("python rows (mpstate, multiprocessing, redis-py)",
                   lambda s, sock, *_: python_rows(build, min(s, 0.5), sock)))
@@ -218,7 +221,8 @@ def targets(meds):
         ours, manager = rate("python", "mpstate", op), rate("python", "mp-manager", op)
         if ours and manager:
             add(f"Python {op} vs multiprocessing.Manager", ours / manager, ">= 100x", ours / manager >= 100)
-    for op, peer in (("value-get", "multiprocessing.Value('q').value"), ("value-add", "multiprocessing.Value under its lock"),
+    for op, peer in (("value-get", "multiprocessing.Value('q').value"),
+                     ("value-add", "multiprocessing.Value under its lock"),
                      ("queue-put-get", "multiprocessing.Queue"), ("lock-acquire-release", "multiprocessing.Lock")):
         ours, shared = rate("python", "mpstate", op), rate("python", "mp-shared", op)
         if ours and shared:
@@ -252,16 +256,18 @@ def write_markdown(path, doc):
                      f"{fmt_rate(m['ops_per_s_min'])} – {fmt_rate(m['ops_per_s_max'])} | {fmt_ns(m['p50_ns'])} | "
                      f"{fmt_ns(m['p99_ns'])} | {fmt_ns(m['p999_ns'])} | {m['check']} |")
     lines += ["", "| target | measured | goal | met |", "| --- | --- | --- | --- |"]
-    lines += [f"| {t['target']} | {t['measured']} | {t['goal']} | {'yes' if t['met'] else '**no**'} |" for t in doc["targets"]]
+    lines += [f"| {t['target']} | {t['measured']} | {t['goal']} | {'yes' if t['met'] else '**no**'} |"
+              for t in doc["targets"]]
     if doc.get("scale"):
         lines += ["", "Scale (one round): mpstate local, ops/s", "",
-                  "| op | variables | procs | mpstate ops/s | baseline ops/s | baseline |", "| --- | --- | --- | --- | --- | --- |"]
+                  "| op | variables | procs | mpstate ops/s | baseline ops/s | baseline |",
+                  "| --- | --- | --- | --- | --- | --- |"]
         rows = doc["scale"]
         for r in rows:
             if r["system"] != "mpstate":
                 continue
-            base = next((b for b in rows if b["system"] == "baseline" and b["op"] == r["op"] and b["procs"] == r["procs"]
-                         and b["variables"] == r["variables"]), None)
+            base = next((b for b in rows if b["system"] == "baseline" and b["op"] == r["op"]
+                         and b["procs"] == r["procs"] and b["variables"] == r["variables"]), None)
             lines.append(f"| {r['op']} | {r['variables']:,} | {r['procs']} | {fmt_rate(r['ops_per_s'])} | "
                          f"{fmt_rate(base['ops_per_s']) if base else '-'} | {base['variant'] if base else ''} |")
     if doc.get("memory"):
@@ -281,10 +287,12 @@ def write_chart(path, meds):
     with open(data, "w") as f:
         for i, m in enumerate(rows):
             f.write(f'{i} {m["ops_per_s"]:.0f} "{m["op"]}: {m["system"]} {m["variant"]}" {order.get(m["system"], 4)}\n')
+    title = ("Operations per second, 1 process (log scale; medians) - higher is better\\n"
+             "blue: mpstate   grey: boost::interprocess baseline   red: Redis   green: Python multiprocessing.Manager")
     script = f"""
 set terminal pngcairo size 1500,850 noenhanced font ",10"
 set output "{path}"
-set title "Operations per second, 1 process (log scale; medians) - higher is better\\nblue: mpstate   grey: boost::interprocess baseline   red: Redis   green: Python multiprocessing.Manager"
+set title "{title}"
 set rmargin 14
 set bmargin 14
 set logscale y
@@ -311,7 +319,7 @@ def machine():
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}"

@@ -42,7 +42,7 @@ std::shared_ptr<detail::client_core> connect(const ClientOptions& o) {
 
 Client::Client(const std::string& manager_name) : Client(ClientOptions{.manager_name = manager_name}) {}
 
-Client::Client(ClientOptions options) : core_(connect(options)) {}
+Client::Client(const ClientOptions& options) : core_(connect(options)) {}
 
 bool Client::is_local() const { return core_->segment() != nullptr; }
 
@@ -119,6 +119,6 @@ nlohmann::json Client::dump(std::string_view prefix) const {
   return core_->call({{"op", "dump"}, {"prefix", prefix}});
 }
 
-nlohmann::json Client::request(nlohmann::json request) const { return core_->call(request); }
+nlohmann::json Client::request(const nlohmann::json& request) const { return core_->call(request); }
 
 }  // namespace mpstate

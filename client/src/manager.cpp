@@ -27,7 +27,7 @@ std::string find_manager_executable(const std::string& configured) {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (fs::path candidate :
+    for (const fs::path& candidate :
          {self.parent_path() / "mpstate-manager", self.parent_path().parent_path() / "manager" / "mpstate-manager"}) {
       if (fs::exists(candidate, ec)) return candidate.string();
     }
@@ -88,6 +88,7 @@ Manager Manager::start(ManagerOptions o) {
   }
   args.insert(args.end(), o.extra_args.begin(), o.extra_args.end());
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 

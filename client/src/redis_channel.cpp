@@ -251,7 +251,7 @@ std::optional<redis_channel::fence_args> redis_channel::fence_of(const json& req
 
 redis_reply redis_channel::run_write(const std::string& plain, const std::string& fenced, const std::string& name,
                                      std::vector<std::string> args, const fence_args* fence, bool all_keys) {
-  if (!fence) return all_keys ? run(plain, name, std::move(args)) : run_on_value(plain, name, std::move(args));
+  if (!fence) return all_keys ? run(plain, name, args) : run_on_value(plain, name, args);
   if (fence->lock == name) throw error(errc::invalid_argument, "a variable cannot be fenced by itself");
   std::vector<std::string> keys = keys_of(name);
   keys.push_back(hash_key(fence->lock));
@@ -361,12 +361,13 @@ void redis_channel::forget(const std::string& name) {
   item_types_.erase(name);
 }
 
-redis_reply redis_channel::run(const std::string& script, const std::string& name, std::vector<std::string> args) {
+redis_reply redis_channel::run(const std::string& script, const std::string& name,
+                               const std::vector<std::string>& args) {
   return link()->script(script, keys_of(name), args);
 }
 
 redis_reply redis_channel::run_on_value(const std::string& script, const std::string& name,
-                                        std::vector<std::string> args) {
+                                        const std::vector<std::string>& args) {
   return link()->script(script, value_keys(name), args);
 }
 
@@ -404,7 +405,7 @@ json redis_channel::create(const std::string& name, const json& request) {
     }
     for (auto& text : encode_items(name, of, all)) args.push_back(std::move(text));
   }
-  redis_reply r = run(scripts::create, name, std::move(args));
+  redis_reply r = run(scripts::create, name, args);
   remember_type(name, t);
   return {{"name", name}, {"type", core::to_string(t)}, {"capacity", 0}, {"version", r->integer}};
 }

@@ -55,11 +55,12 @@ class redis_channel : public request_channel {
   std::string hash_key(const std::string& name) const;  // KEYS[1] of the scripts
   std::vector<std::string> keys_of(const std::string& name) const;
   std::vector<std::string> value_keys(const std::string& name) const;  // the first two
-  redis_reply run(const std::string& script, const std::string& name, std::vector<std::string> args);
-  redis_reply run(std::string&& script, const std::string& name, std::vector<std::string> args) = delete;
+  redis_reply run(const std::string& script, const std::string& name, const std::vector<std::string>& args);
+  redis_reply run(std::string&& script, const std::string& name, const std::vector<std::string>& args) = delete;
   // The value writes and watch, which touch the hash and the wait stream only.
-  redis_reply run_on_value(const std::string& script, const std::string& name, std::vector<std::string> args);
-  redis_reply run_on_value(std::string&& script, const std::string& name, std::vector<std::string> args) = delete;
+  redis_reply run_on_value(const std::string& script, const std::string& name, const std::vector<std::string>& args);
+  redis_reply run_on_value(std::string&& script, const std::string& name,
+                           const std::vector<std::string>& args) = delete;
   // The variable's type, from the cache or from Redis (not_found when absent).
   core::value_type type_of(const std::string& name);
   // `value` as the canonical JSON text of type t (type_mismatch, out_of_range).

@@ -72,7 +72,7 @@ json redis_channel::items_op(const std::string& op, const std::string& name, con
                                                               : core::require_field(request, "value");
   if (all.is_object()) all = all.value("items", json::array());
   for (auto& text : encode_items(name, of, all)) args.push_back(std::move(text));
-  redis_reply r = run(scripts::items, name, std::move(args));
+  redis_reply r = run(scripts::items, name, args);
   if (op == "list_append") return {{"size", r->integer}};
   return {{"version", r->integer}};
 }

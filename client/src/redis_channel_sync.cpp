@@ -256,7 +256,7 @@ json redis_channel::loop_op(const std::string& action, const std::string& name, 
   redis_reply r = run(scripts::loop, name,
                       {script_action, owner_, std::to_string(owner_pid_), std::to_string(url_.lease.count()), arg,
                        reason, name, epoch_text(request)});
-  const json loop = loop_json(reply_map(r.get()));
+  json loop = loop_json(reply_map(r.get()));
   if (action == "mark" && arg == "starting") hold(name, value_type::loop, loop.at("epoch").get<std::uint64_t>());
   if (action == "mark" && (arg == "stopped" || arg == "failed")) unhold(name);
   if (action == "request_stop") return {{"state", loop.at("state")}};
@@ -318,7 +318,7 @@ void redis_channel::renew_leases(lease_keeper& k) {
       try {
         if (!link) link = std::make_unique<redis_link>(url_, /*patient=*/false);
         const std::string lease = std::to_string(url_.lease.count());
-        auto renewed = [&](const std::string& script, std::vector<std::string> args) {
+        auto renewed = [&, &name = name](const std::string& script, const std::vector<std::string>& args) {
           redis_reply r = link->script(script, keys_of(name), args);
           return !(r->type == REDIS_REPLY_INTEGER && r->integer == 0);
         };

@@ -102,7 +102,7 @@ void socket_channel::check_heard(core::tcp_silence_watch& silence) {
 // or write come back every slice, so the common case is one system call, and the
 // silence check runs only while the manager keeps us waiting.
 void socket_channel::set_slices() {
-  const timeval slice{0, slice_ms() * 1000};
+  const timeval slice{0, static_cast<suseconds_t>(slice_ms()) * 1000};
   ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
   ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &slice, sizeof slice);
 }
@@ -187,7 +187,7 @@ void socket_channel::read_line_into(boost::system::error_code& ec) {
     const char* data = static_cast<const char*>(input_.data().data());
     if (std::memchr(data + scanned, '\n', input_.size() - scanned)) return;
     scanned = input_.size();
-    auto room = input_.prepare(64 * 1024);
+    auto room = input_.prepare(std::size_t{64} * 1024);
     if (tls_) {
       await(POLLIN);
       input_.commit(tls_->read_some(room, ec));

@@ -265,8 +265,8 @@ core::process_identity connection::identity_of(pid_t pid) {
 bool connection::receive() {
   // As much again as is buffered (a long line grows geometrically), from 512 bytes:
   // an idle connection keeps a small buffer.
-  const std::size_t room =
-      std::min<std::size_t>(std::clamp<std::size_t>(input_.size(), 512, 64 * 1024), input_.max_size() - input_.size());
+  const std::size_t room = std::min<std::size_t>(std::clamp<std::size_t>(input_.size(), 512, std::size_t{64} * 1024),
+                                                 input_.max_size() - input_.size());
   auto buffer = input_.prepare(room);
   iovec io{buffer.data(), buffer.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
@@ -316,7 +316,7 @@ bool connection::on_line(std::size_t bytes) {
   input_.consume(bytes);
   if (out.wait) {
     flush();  // answers to the requests before it go now, not after the wait
-    start_wait(std::move(*out.wait));
+    start_wait(*out.wait);
     return false;
   }
   if (out.deferred) {
@@ -330,7 +330,7 @@ bool connection::on_line(std::size_t bytes) {
       closing_ = true;
     }
     if (!out.text.empty())
-      queue_text(std::move(out.text));
+      queue_text(out.text);
     else
       queue(out.response, out.exact_id, out.refusable);
     waits_.answer_changed();  // this request may have changed what others wait on
@@ -354,7 +354,7 @@ void connection::retry_later() {
 
 // A waiter thread sleeps on the variable's futex (as local proxies do) and hands
 // the answer back here; reading resumes after it, so responses stay in order.
-void connection::start_wait(pending_wait wait) {
+void connection::start_wait(const pending_wait& wait) {
   waiting_ = true;
   if (peer_.remote) watch_peer_while_waiting();
   // The completion holds the connection: nothing else is pending on it meanwhile.
@@ -395,7 +395,7 @@ void connection::queue(const core::json& response, std::string_view exact_id, bo
 
 void connection::queue_line(std::string line, const core::json& id, std::string_view exact_id, bool refusable) {
   std::size_t& held = handler_.facts().answer_bytes_held;
-  if (refusable && line.size() > 64 * 1024 && held + line.size() > max_answer_memory_) {
+  if (refusable && line.size() > std::size_t{64} * 1024 && held + line.size() > max_answer_memory_) {
     line = core::to_line(
         core::make_error(id, errc::busy,
                          "the manager holds " + std::to_string(held >> 20) +
@@ -427,7 +427,7 @@ void connection::finish_deferred(std::string line, const core::json& id, const s
   do_read();
 }
 
-void connection::queue_text(std::string line) {
+void connection::queue_text(const std::string& line) {
   handler_.facts().answer_bytes_held += line.size();
   outbox_ += line;
 }

@@ -64,11 +64,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // behind it, as behind a `wait`.
   void start_deferred(handler_outcome out);
   void finish_deferred(std::string line, const core::json& id, const std::string& exact_id, bool refusable);
-  void queue_text(std::string line);  // an answer line made by the fast path
+  void queue_text(const std::string& line);  // an answer line made by the fast path
   void flush();
   void send(const core::json& response);  // queue + flush
   void do_write();
-  void start_wait(pending_wait wait);
+  void start_wait(const pending_wait& wait);
   // The first line of a TCP peer: its auth. False when refused (after a delay).
   bool authenticate(std::string_view line);
   void end_lease();

@@ -42,6 +42,12 @@ void write_all(int fd, const std::string& text, const std::string& path) {
 }
 
 // Every entry well-formed before the first create: a bad file changes nothing.
+std::string cannot_restore(const std::string& path, const std::string& name, std::string_view why) {
+  std::string message = "snapshot ";
+  message.append(path).append(": cannot restore '").append(name).append("': ").append(why);
+  return message;
+}
+
 void check_snapshot(const json& snap, const std::string& path) {
   if (!snap.is_object() || snap.value("format", "") != format_name) bad_snapshot(path, "is not an mpstate snapshot");
   if (snap.value("format_version", 0) != format_version) {
@@ -142,9 +148,9 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
       });
     } catch (const error& e) {
       if (e.code() == errc::segment_full) throw;
-      throw error(errc::invalid_argument, "snapshot " + path + ": cannot restore '" + name + "': " + e.message());
+      throw error(errc::invalid_argument, cannot_restore(path, name, e.message()));
     } catch (const std::exception& e) {
-      throw error(errc::invalid_argument, "snapshot " + path + ": cannot restore '" + name + "': " + e.what());
+      throw error(errc::invalid_argument, cannot_restore(path, name, e.what()));
     }
     ++stats.variables;
   }

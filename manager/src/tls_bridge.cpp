@@ -72,7 +72,7 @@ void tls_bridge::start(std::chrono::milliseconds deadline, std::function<void(in
 }
 
 template <class From, class To>
-void tls_bridge::pump(From& from, To& to, std::array<char, 16 * 1024>& buffer) {
+void tls_bridge::pump(From& from, To& to, std::array<char, std::size_t{16} * 1024>& buffer) {
   from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
                                                  boost::system::error_code ec, std::size_t n) {
     if (ec) return self->stop();

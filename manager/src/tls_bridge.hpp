@@ -41,7 +41,7 @@ class tls_bridge : public std::enable_shared_from_this<tls_bridge> {
  private:
   // Carries what `from` reads to `to`, through `buffer`, until either side ends.
   template <class From, class To>
-  void pump(From& from, To& to, std::array<char, 16 * 1024>& buffer);
+  void pump(From& from, To& to, std::array<char, std::size_t{16} * 1024>& buffer);
   void watch_silence();
 
   tls_stream tls_;
@@ -50,7 +50,7 @@ class tls_bridge : public std::enable_shared_from_this<tls_bridge> {
   boost::asio::steady_timer silence_timer_;
   std::chrono::seconds lease_;
   core::tcp_silence_watch silence_;
-  std::array<char, 16 * 1024> from_tls_{}, from_inner_{};
+  std::array<char, std::size_t{16} * 1024> from_tls_{}, from_inner_{};
   bool stopped_ = false;
   bool serving_ = false;
 };

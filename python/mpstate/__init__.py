@@ -25,6 +25,7 @@ import uuid
 from . import _core, _programs
 from ._errors import *  # noqa: F401,F403  (the exception classes)
 from ._errors import __all__ as _error_names
+from ._errors import ManagerRunning, ManagerUnavailable, PermissionDenied, TypeMismatch
 from ._proxies import _in_thread, ArrayProxy, BarrierProxy, DictProxy, ListProxy, LoopState, NamespaceProxy, ValueProxy
 
 __version__ = _core.__version__
@@ -106,7 +107,7 @@ class Client:
             raise ValueError(f"serializer is 'json' or 'pickle', not {serializer!r}")
         checked = serializer == "pickle" and not trust_remote_pickles
         if checked and "://" in (name or ""):
-            raise PermissionDenied(  # noqa: F821 (from _errors)
+            raise PermissionDenied(
                 f"serializer='pickle' over {name.split('://')[0]}:// would unpickle what any holder of the key "
                 f"wrote; pass trust_remote_pickles=True to allow it")
         self._client = _core.Client(name or "", socket_path or "", transport, serializer)
@@ -118,7 +119,7 @@ class Client:
         is this user's (its segment and socket are 0600 by construction)."""
         stat = self.stat()
         if stat.get("listening") or stat.get("other_users_admitted"):
-            raise PermissionDenied(  # noqa: F821 (from _errors)
+            raise PermissionDenied(
                 f"serializer='pickle': manager '{stat.get('manager')}' also serves TCP clients or other users, "
                 f"whose pickles would run code here; pass trust_remote_pickles=True to allow it")
 
@@ -361,7 +362,7 @@ class Manager(Client):
         try:
             self._process = _core.ManagerProcess(name or "", _size_bytes(size), keep, args,
                                                  executable or _programs.manager_executable(), log_write)
-        except ManagerRunning:  # noqa: F821 (from _errors)
+        except ManagerRunning:
             if log_read >= 0:
                 os.close(log_read)
             if shared and self._join(name, patience=10):  # another process started it first
@@ -394,7 +395,7 @@ class Manager(Client):
             try:
                 super().__init__(name, **self._serializer)
                 return True
-            except ManagerUnavailable:  # noqa: F821 (from _errors)
+            except ManagerUnavailable:
                 if time.monotonic() >= deadline:
                     return False
                 time.sleep(0.02)

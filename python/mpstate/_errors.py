@@ -50,6 +50,7 @@ _CLASSES = [
     _error("InternalError", "internal", RuntimeError),
 ]
 
+
 class NotHeld(InvalidArgument, RuntimeError):  # noqa: F821 (made above by _error)
     """A lock released, or a condition waited on or notified, by a thread that does
     not hold it: a RuntimeError, as threading raises (and an InvalidArgument)."""

@@ -20,6 +20,7 @@ def test_waiting_for_a_loop_state_does_not_block_the_event_loop(manager):
 
         task = asyncio.create_task(ticker())
         # another thread (it could be another process) runs the loop and stops it later
+
         def owner():
             loop_state.mark_starting()
             loop_state.mark_running()

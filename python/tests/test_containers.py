@@ -7,7 +7,6 @@ import pickle
 
 import pytest
 
-import mpstate
 import workers
 
 
@@ -67,9 +66,9 @@ def test_proxies_nest_in_containers_and_stay_live(manager):
     assert supplies["blankets"] == 5
     del pets, supplies
     assert d["pets"]["ferrets"] == 2
-    l = manager.list([manager.list(range(3)) for _ in range(3)])
-    l[0][-1] = 55
-    assert [inner[:] for inner in l] == [[0, 1, 55], [0, 1, 2], [0, 1, 2]]
+    nested = manager.list([manager.list(range(3)) for _ in range(3)])
+    nested[0][-1] = 55
+    assert [inner[:] for inner in nested] == [[0, 1, 55], [0, 1, 2], [0, 1, 2]]
     q = manager.Queue()
     box = manager.dict()
     box[0] = q

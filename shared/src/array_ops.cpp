@@ -178,8 +178,9 @@ sequence_spec sequence_spec_from_json(std::string_view name, value_type type, co
     items.assign(size.get<std::size_t>(), 0);
   }
   sequence_spec spec{encode(element, items), 0};
-  spec.capacity =
-      type == value_type::list ? std::max<std::uint64_t>(spec.bytes.size(), head_bytes + 8 * 16) : spec.bytes.size();
+  spec.capacity = type == value_type::list
+                      ? std::max<std::uint64_t>(spec.bytes.size(), head_bytes + std::uint64_t{8} * 16)
+                      : spec.bytes.size();
   return spec;
 }
 

@@ -92,10 +92,10 @@ void owned_segment::format_header(segment_header& h) {
   h.sessions_offset =
       align_up(h.directory_offset + 2 * std::uint64_t{h.directory_capacity} * sizeof(directory_slot), 64);
   // A slot per 16 KiB of segment, 64 to 4,096 (4,096 from 64 MiB): zeroed, every one free.
-  h.session_capacity =
-      static_cast<std::uint32_t>(std::clamp<std::uint64_t>(size() / (16 * 1024), 64, max_session_capacity));
+  h.session_capacity = static_cast<std::uint32_t>(
+      std::clamp<std::uint64_t>(size() / (std::uint64_t{16} * 1024), 64, max_session_capacity));
   h.heap_offset = align_up(h.sessions_offset + std::uint64_t{h.session_capacity} * sizeof(std::uint64_t), 4096);
-  if (h.heap_offset + 64 * 1024 > size()) {
+  if (h.heap_offset + std::uint64_t{64} * 1024 > size()) {
     throw error(errc::invalid_argument, "segment too small for its directory");
   }
   h.heap_size = size() - h.heap_offset;

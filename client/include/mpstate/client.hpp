@@ -47,7 +47,7 @@ class Client {
   // structural calls fail with manager_unavailable until a manager is back.
   // Throws error(manager_unavailable) when there is neither.
   explicit Client(const std::string& manager_name);
-  explicit Client(ClientOptions options);
+  explicit Client(const ClientOptions& options);
 
   // True when operations go to the mapped segment, not the socket.
   bool is_local() const;
@@ -143,7 +143,7 @@ class Client {
   nlohmann::json dump(std::string_view prefix = {}) const;
   // Sends one raw protocol request ({"op": ...}) and returns its "result".
   // Throws mpstate::error for an error response.
-  nlohmann::json request(nlohmann::json request) const;
+  nlohmann::json request(const nlohmann::json& request) const;
 
  private:
   void create_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,

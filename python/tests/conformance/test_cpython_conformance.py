@@ -31,7 +31,8 @@ BOTH_FAIL = {
     "lock_tests.ConditionTests.test_acquire":
         "passes a threading lock to Condition(); an mpstate Condition has its own shared lock "
         "(threading.Condition(mpstate_rlock) serves one process's threads)",
-    "_test_multiprocessing._TestValue.test_rawvalue": "RawValue is no manager type (the test skips managers in CPython)",
+    "_test_multiprocessing._TestValue.test_rawvalue":
+        "RawValue is no manager type (the test skips managers in CPython)",
     "_test_multiprocessing._TestArray.test_rawarray": "RawArray is no manager type (the same)",
     "_test_multiprocessing._TestValue.test_getobj_getlock":
         "get_lock()/get_obj() are multiprocessing.Value's wrapper over ctypes memory; an mpstate value is "
