@@ -106,9 +106,10 @@ class Client:
         if serializer not in _SERIALIZERS:
             raise ValueError(f"serializer is 'json' or 'pickle', not {serializer!r}")
         checked = serializer == "pickle" and not trust_remote_pickles
-        if checked and "://" in (name or ""):
+        where = next((w for w in (name, socket_path) if w and "://" in w), None)
+        if checked and where:
             raise PermissionDenied(
-                f"serializer='pickle' over {name.split('://')[0]}:// would unpickle what any holder of the key "
+                f"serializer='pickle' over {where.split('://')[0]}:// would unpickle what any holder of the key "
                 f"wrote; pass trust_remote_pickles=True to allow it")
         self._client = _core.Client(name or "", socket_path or "", transport, serializer)
         if checked:
@@ -118,10 +119,13 @@ class Client:
         """PermissionDenied unless every process that can write to this local manager
         is this user's (its segment and socket are 0600 by construction)."""
         stat = self.stat()
-        if stat.get("listening") or stat.get("other_users_admitted"):
+        # Each answer must be there and say no: a backend or an older manager that does
+        # not say is not trusted.
+        if "backend" in stat or stat.get("listening") != [] or stat.get("other_users_admitted") is not False:
             raise PermissionDenied(
-                f"serializer='pickle': manager '{stat.get('manager')}' also serves TCP clients or other users, "
-                f"whose pickles would run code here; pass trust_remote_pickles=True to allow it")
+                f"serializer='pickle': manager '{stat.get('manager', stat.get('url'))}' also serves TCP clients or "
+                f"other users (or does not say that it does not), whose pickles would run code here; pass "
+                f"trust_remote_pickles=True to allow it")
 
     @property
     def serializer(self):
@@ -338,7 +342,9 @@ class Manager(Client):
     end, ``"off"`` silences it. ``log="logging"`` hands its lines to Python's logging
     instead, on the logger ``mpstate.manager`` at their own level (or pass a
     ``logging.Logger``); lines the logger does not take up fast enough are dropped,
-    never waited for. ``args`` are more mpstate-manager options
+    never waited for. ``log`` and ``log_level`` apply when this process starts the
+    manager (a shared one that another process started keeps its own). ``args`` are
+    more mpstate-manager options
     (``mpstate-manager --help``)."""
 
     def __init__(self, name=None, size="64M", *, keep=False, args=(), executable=None, log_level="warning",

@@ -5,6 +5,9 @@ manager's address and its name (pybind11's pickling of the _core base)."""
 
 import asyncio
 import functools
+import io
+import json
+import pickle
 import threading
 
 from . import _core
@@ -338,15 +341,16 @@ _KINDS = {
     "barrier": BarrierProxy, "loop": LoopState,
 }
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
+_PROXY_TYPES = tuple(_KINDS.values())  # one isinstance call tells a proxy from anything else
 
 
 def _ref_of(obj):
     """The reference to the variable a proxy stands for, or None for no proxy."""
     kind = _KIND_OF.get(type(obj))
     if kind is None:
-        kind = next((k for c, k in _KIND_OF.items() if isinstance(obj, c)), None)
-        if kind is None:
+        if not isinstance(obj, _PROXY_TYPES):
             return None
+        kind = next(k for c, k in _KIND_OF.items() if isinstance(obj, c))
     if kind == "list":
         state = obj._value.__getstate__()
     elif kind == "namespace":
@@ -401,5 +405,31 @@ def _stored_from_ref(ref):
     return _from_ref(ref)
 
 
+class _ValuePickler(pickle.Pickler):
+    """A value's pickle (serializer="pickle"): a proxy inside it goes as a stored
+    reference, as in a JSON value, so its variable stays while the value holds it."""
+
+    def persistent_id(self, obj):
+        ref = _stored_ref_of(obj)
+        return None if ref is None else json.dumps(ref)
+
+
+class _ValueUnpickler(pickle.Unpickler):
+    def persistent_load(self, pid):
+        return _stored_from_ref(json.loads(pid))
+
+
+def _pickle_value(obj):
+    out = io.BytesIO()
+    _ValuePickler(out, pickle.HIGHEST_PROTOCOL).dump(obj)
+    return out.getvalue()
+
+
+def _unpickle_value(data):
+    return _ValueUnpickler(io.BytesIO(data)).load()
+
+
 _core._ref_of = _stored_ref_of  # what json_values.cpp stores
 _core._from_ref = _stored_from_ref
+_core._pickle_value = _pickle_value
+_core._unpickle_value = _unpickle_value

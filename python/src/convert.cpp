@@ -22,14 +22,14 @@ std::string type_name_for(py::handle value, serializer codec) {
       value.cast<std::uint64_t>();
       return "uint64";
     } catch (const py::cast_error&) {
-      to_json(value, codec);  // out_of_range past 64 bits, unless pickled
+      if (codec == serializer::json) to_json(value, codec);  // out_of_range past 64 bits, unless pickled
       return "json";
     }
   }
   if (py::isinstance<py::float_>(value)) return "double";
   if (py::isinstance<py::str>(value)) return "string";
   if (py::isinstance<py::bytes>(value) || py::isinstance<py::bytearray>(value)) return "bytes";
-  to_json(value, codec);  // TypeError for what JSON cannot hold (unless pickled)
+  if (codec == serializer::json) to_json(value, codec);  // TypeError for what JSON cannot hold; pickles hold all
   return "json";
 }
 

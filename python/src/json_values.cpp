@@ -32,9 +32,9 @@ constexpr const char* tag = "$mpstate";
 
 std::string type_name(py::handle value) { return py::str(py::type::of(value).attr("__name__")); }
 
+// mpstate/_proxies.py's pickler: a proxy inside goes as a stored reference, as in JSON.
 json pickled(py::handle value) {
-  py::bytes raw =
-      py::module_::import("pickle").attr("dumps")(value, py::module_::import("pickle").attr("HIGHEST_PROTOCOL"));
+  py::bytes raw = py::module_::import("mpstate._core").attr("_pickle_value")(value);
   return {{tag, {{"kind", "pickle"}, {"base64", core::base64_encode(std::string(raw))}}}};
 }
 
@@ -135,7 +135,8 @@ py::object unpickled_value(const json& what, serializer codec) {
                 "this value holds a pickled object; only a client made with serializer=\"pickle\" unpickles one "
                 "(docs/python.md, \"Objects JSON cannot hold\")");
   }
-  return py::module_::import("pickle").attr("loads")(py::bytes(core::base64_decode(what.value("base64", ""))));
+  return py::module_::import("mpstate._core")
+      .attr("_unpickle_value")(py::bytes(core::base64_decode(what.value("base64", ""))));
 }
 
 py::object tagged_python(const json& j, serializer codec) {

@@ -4,6 +4,7 @@ int-keyed dicts, ints past 64 bits) round-trips through values, dicts, lists and
 queues, to fork and spawn children; only a pickle client ever unpickles, and a
 pickle client is refused where someone other than this user could write."""
 import datetime
+import gc
 import multiprocessing
 import os
 
@@ -48,6 +49,25 @@ def test_children_read_and_write_pickled_objects_through_their_proxies(pickling,
     child.join(60)
     assert child.exitcode == 0
     assert answers.get(timeout=5) == (3, ("x",), due + datetime.timedelta(days=1), {3: frozenset({"x"})})
+
+
+def test_a_proxy_inside_a_pickled_value_keeps_its_variable(pickling):
+    d = pickling.dict(name="holder")
+    inner = pickling.list([1, 2])  # unnamed: collected with its last proxy, unless a value holds it
+    d["pair"] = (inner, "x")
+    name = inner._value.name
+    del inner
+    gc.collect()
+    assert name in pickling.names("_py/")
+    again, label = d["pair"]
+    assert (list(again), label) == ([1, 2], "x")
+    again.append(3)
+    assert list(d["pair"][0]) == [1, 2, 3]
+
+
+def test_pickle_trust_wants_a_clear_no_and_looks_at_the_socket_path_too(pickling):
+    with pytest.raises(mpstate.PermissionDenied, match=r"over redis:// would unpickle"):
+        mpstate.connect(socket_path="redis://127.0.0.1:1/0", serializer="pickle")
 
 
 def test_a_json_client_never_unpickles_and_refuses_what_json_cannot_hold(pickling):

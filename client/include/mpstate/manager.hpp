@@ -28,9 +28,9 @@ struct ManagerOptions {
   std::string executable;               // empty: $MPSTATE_MANAGER, beside this program,
                                         // the build tree's, then $PATH
   std::chrono::milliseconds start_timeout{5000};
-  int log_fd = -1;  // the manager's standard error (its log): this descriptor,
-                    // made non-blocking for it (a reader that stalls loses
-                    // lines, never stalls the manager); -1: the starter's
+  int log_fd = -1;  // the manager's standard error (its log): this descriptor (a pipe),
+                    // made non-blocking for it (a reader that stalls loses lines,
+                    // never stalls the manager); -1 or 2: the starter's, as it is
 };
 
 class Manager {
