@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The one declaration of every wire op: its code, name, flags, fields and what it
-// answers. The manager's handlers are an array indexed by the code, checked at
-// compile time to cover every op (manager/src/op_dispatch.cpp); `mpstate-manager
-// --list-ops` prints this table, and a test checks that docs/protocol.md documents
-// each op. Adding an op: its code in op_code, its row in op_specs (in code order),
-// its handler in the manager (and the Redis backend's, where it has one).
+// answers. The manager's handlers are an array made from the same list of ops
+// (manager/src/op_dispatch.cpp); `mpstate-manager --list-ops` prints this table, and
+// a test checks that docs/protocol.md documents each op. Adding an op: its name in
+// MPSTATE_OPS, its row in op_specs (in code order), its handler in the manager (and
+// its case in the Redis backend's switch, where the build asks for it).
 #pragma once
 
 #include <array>
@@ -14,49 +14,26 @@
 
 namespace mpstate::core {
 
+// Every op, in code order: the op_code enum, and the manager's handler declarations
+// and dispatch array (manager/src/op_handlers.hpp, op_dispatch.cpp), are made from
+// this one list. Adding an op starts here.
+// clang-format off
+#define MPSTATE_OPS(X) X(hello) X(create) X(set) X(get) X(add) X(cas) X(delete_) X(list) X(stat) X(dump) X(wait) \
+  X(loop_get) X(loop_mark) X(loop_heartbeat) X(loop_request_stop) X(shutdown) X(acquire) X(release) X(event_set) \
+  X(barrier_arrive) X(barrier_check) X(barrier_abort) X(barrier_reset) X(barrier_trip) X(queue_put) X(queue_get) \
+  X(task_done) X(condition_wait) X(condition_check) X(condition_cancel) X(notify) X(grow) X(item_get) X(item_set) \
+  X(list_append) X(list_insert) X(list_pop) X(collect) X(auth)
+// clang-format on
+
 enum class op_code {
-  hello,
-  create,
-  set,
-  get,
-  add,
-  cas,
-  delete_,
-  list,
-  stat,
-  dump,
-  wait,
-  loop_get,
-  loop_mark,
-  loop_heartbeat,
-  loop_request_stop,
-  shutdown,
-  acquire,
-  release,
-  event_set,
-  barrier_arrive,
-  barrier_check,
-  barrier_abort,
-  barrier_reset,
-  barrier_trip,
-  queue_put,
-  queue_get,
-  task_done,
-  condition_wait,
-  condition_check,
-  condition_cancel,
-  notify,
-  grow,
-  item_get,
-  item_set,
-  list_append,
-  list_insert,
-  list_pop,
-  collect,
-  auth,
+#define MPSTATE_OP_CODE(name) name,
+  MPSTATE_OPS(MPSTATE_OP_CODE)
+#undef MPSTATE_OP_CODE
 };
-// How many ops there are (keep auth the last, or update this).
-constexpr std::size_t op_code_count = static_cast<std::size_t>(op_code::auth) + 1;
+// How many ops there are.
+#define MPSTATE_OP_ONE(name) +1
+constexpr std::size_t op_code_count = 0 MPSTATE_OPS(MPSTATE_OP_ONE);
+#undef MPSTATE_OP_ONE
 constexpr std::size_t index_of(op_code op) { return static_cast<std::size_t>(op); }
 
 // What an op does, for the dispatchers, --list-ops and the docs.
