@@ -8,15 +8,25 @@
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/protocol.hpp"
-#include "redis_channel.hpp"
 #include "redis_url.hpp"
 #include "socket_channel.hpp"
+#if MPSTATE_WITH_REDIS
+#include "redis_channel.hpp"
+#endif
 
 namespace mpstate::detail {
 
 namespace {
 std::shared_ptr<request_channel> open_channel(const std::string& address, const std::string& key) {
-  if (is_redis_url(address)) return std::make_shared<redis_channel>(address);
+  if (is_redis_url(address)) {
+#if MPSTATE_WITH_REDIS
+    return std::make_shared<redis_channel>(address);
+#else
+    parse_redis_url(address);  // a bad address is still invalid_argument
+    throw error(errc::invalid_argument, "'" + address + "': this mpstate was built without its Redis backend " +
+                                            "(MPSTATE_WITH_REDIS=OFF): rebuild with it on, and libhiredis-dev");
+#endif
+  }
   return std::make_shared<socket_channel>(address, key);
 }
 

@@ -38,8 +38,11 @@ std::string pids_text(const nlohmann::json& holders) {
   std::string text;
   for (const auto& h : holders) {
     const int pid = h.at("pid").get<int>();
-    text += (text.empty() ? "" : ",") + (pid < 0 ? "session " + std::to_string(-pid) : std::to_string(pid));
-    if (h.at("count").get<std::uint64_t>() > 1) text += "x" + std::to_string(h.at("count").get<std::uint64_t>());
+    if (!text.empty()) text += ',';
+    if (pid < 0) text += "session ";
+    text += std::to_string(pid < 0 ? -pid : pid);
+    if (const auto count = h.at("count").get<std::uint64_t>(); count > 1)
+      text.append("x").append(std::to_string(count));
   }
   return text.empty() ? "-" : text;
 }
