@@ -411,7 +411,7 @@ json redis_channel::create(const std::string& name, const json& request) {
 }
 
 redis_channel::variable_state redis_channel::read(const std::string& name) {
-  if (auto known = cached_type(name); known && holds_a_value(*known)) {
+  if (auto known = cached_type(name); known && (holds_a_value(*known) || *known == value_type::counter)) {
     // A value's read is one HMGET, no script; any other answer takes the general path.
     const std::string key = hash_key(name);
     redis_reply r = link()->command({"HMGET", key, "t", "v", "ver"}, key);
@@ -463,8 +463,9 @@ std::uint64_t redis_channel::set(const std::string& name, const json& value, con
 
 json redis_channel::add(const std::string& name, const json& delta, const fence_args* fence) {
   core::value_type t = type_of(name);
-  for (int attempt = 0; t == core::value_type::int64; ++attempt) {
-    redis_reply r = run_write(scripts::add_int, scripts::fenced_add_int, name, {encode(name, t, delta), name}, fence);
+  for (int attempt = 0; t == core::value_type::int64 || t == core::value_type::counter; ++attempt) {
+    redis_reply r = run_write(scripts::add_int, scripts::fenced_add_int, name,
+                              {encode(name, core::value_type::int64, delta), name}, fence);
     if (r->type == REDIS_REPLY_INTEGER) return r->integer;
     if (reply_text(reply_element(r.get(), 0)) == "ok") return json::parse(reply_text(reply_element(r.get(), 1)));
     // {"type", t}: deleted and made again with another type meanwhile
@@ -473,8 +474,8 @@ json redis_channel::add(const std::string& name, const json& delta, const fence_
     remember_type(name, t);
   }
   if (t != core::value_type::uint64 && t != core::value_type::float64) {
-    throw error(errc::type_mismatch,
-                "add applies to int64, uint64 and double; '" + name + "' is " + std::string(core::to_string(t)));
+    throw error(errc::type_mismatch, "add applies to int64, uint64, double and counter; '" + name + "' is " +
+                                         std::string(core::to_string(t)));
   }
   // uint64 and double: read, add in C++, store with cas (Lua numbers are doubles).
   while (true) {
@@ -528,6 +529,10 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
   using namespace std::chrono;
   const std::string stream = value_keys(name)[1];
+  if (type_of(name) == value_type::counter) {  // as the manager: no version to wait on (core/counter_ops.hpp)
+    throw error(errc::type_mismatch,
+                "counter '" + name + "' cannot be waited on: its adds move no version (read it instead)");
+  }
   // A queue item taken by a consumer whose lease then lapses goes back to the queue
   // only when a script next looks (its get): a waiter on a queue comes back at least
   // once a lease, so a consumer already blocked gets such an item too.

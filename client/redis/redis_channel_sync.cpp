@@ -62,6 +62,8 @@ std::vector<std::string> redis_channel::create_fields(const std::string& name, v
     case value_type::int64:
     case value_type::uint64:
       return {"v", encode(name, t, value.is_null() ? json(0) : value)};
+    case value_type::counter:  // an int64 total: HINCRBY is as contention-free as Redis gets
+      return {"v", encode(name, value_type::int64, value.is_null() ? json(0) : value)};
     case value_type::float64:
       return {"v", encode(name, t, value.is_null() ? json(0.0) : value)};
     case value_type::boolean:

@@ -70,6 +70,9 @@ Barrier Client::barrier(std::string_view name, std::int64_t parties) const {
 }
 
 LoopState Client::loop(std::string_view name) const { return ensure_bound<LoopState>(name, "loop", nullptr); }
+Counter Client::counter(std::string_view name, std::int64_t initial) const {
+  return ensure_bound<Counter>(name, "counter", initial);
+}
 
 void Client::create_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
                              std::uint64_t capacity) const {

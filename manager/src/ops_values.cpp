@@ -2,6 +2,7 @@
 // Plain values and the life of every record: create, set, get, add, cas, grow,
 // delete, collect.
 #include "mpstate/core/array_ops.hpp"
+#include "mpstate/core/counter_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
@@ -24,6 +25,7 @@ json create(op_call& call) {
     queue = queue_spec_from_json(name, initial);
     capacity = static_cast<std::int64_t>(queue_capacity(*queue));
   }
+  if (type == value_type::counter && capacity == 0) capacity = static_cast<std::int64_t>(counter_capacity(counter_shards_here()));
   if (is_sequence(type)) {
     validate_variable_name(name);
     capacity = std::max<std::int64_t>(capacity,
@@ -38,6 +40,8 @@ json create(op_call& call) {
           init_sequence(v, initial);
         else if (is_sync(type))
           init_sync(v, initial);
+        else if (type == value_type::counter)
+          init_counter_from_json(v, initial);
         else if (has_value)
           write_json_value(v, initial);  // buffer_too_small: a larger record
       });

@@ -143,6 +143,8 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
           core::init_sequence(r, v["value"]);
         else if (core::is_sync(type))
           core::restore_sync(r, v["value"]);
+        else if (type == core::value_type::counter)
+          core::init_counter_from_json(r, v["value"]);
         else
           core::write_json_value(r, v["value"]);
       });

@@ -266,6 +266,12 @@ class Client:
             raise ValueError("an mpstate Condition has a lock of its own; pass no lock")
         return self._made(_core.Condition, name, "condition")
 
+    def Counter(self, value=0, *, name=None):
+        """A total many processes add to at once without a lock (add(delta), value): each
+        add lands in the shard of the CPU it runs on. It wraps past int64, and cannot be
+        set or waited on."""
+        return self._made(_core.Counter, name, "counter", value)
+
     def Event(self, *, name=None):
         """An event flag (threading.Event): set(), clear(), is_set(), wait(timeout)."""
         return self._made(_core.Event, name, "event")

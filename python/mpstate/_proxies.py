@@ -338,7 +338,7 @@ _KINDS = {
     "namespace": NamespaceProxy, "queue": _core.Queue, "joinable_queue": _core.JoinableQueue,
     "lock": _core.Lock, "rlock": _core.RLock, "semaphore": _core.Semaphore,
     "bounded_semaphore": _core.BoundedSemaphore, "condition": _core.Condition, "event": _core.Event,
-    "barrier": BarrierProxy, "loop": LoopState,
+    "barrier": BarrierProxy, "loop": LoopState, "counter": _core.Counter,
 }
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 _PROXY_TYPES = tuple(_KINDS.values())  # one isinstance call tells a proxy from anything else

@@ -90,6 +90,7 @@ void set_python_error_from_current() noexcept;
 // ---- the classes, by family ----
 void bind_client(py::module_& m);      // module.cpp: Client, ManagerProcess, errors
 void bind_values(py::module_& m);      // values.cpp: Value
+void bind_counter(py::module_& m);     // counter.cpp: Counter
 void bind_containers(py::module_& m);  // containers.cpp: Dict, Array
 // d[k], d[k] = v and del d[k] of a Dict class (or a Python subclass, which CPython
 // would otherwise send through __getitem__) as raw mapping slots.

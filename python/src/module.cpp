@@ -181,6 +181,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = MPSTATE_VERSION;
   bind_client(m);
   bind_values(m);
+  bind_counter(m);
   bind_containers(m);
   install_fast_dict_slots(m.attr("Dict"));
   m.def("_install_fast_dict_slots", &install_fast_dict_slots,

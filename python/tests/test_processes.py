@@ -8,6 +8,8 @@ import signal
 
 import pytest
 
+import mpstate
+
 import workers
 
 START_METHODS = ["fork", "spawn", "forkserver"]
@@ -27,6 +29,22 @@ def test_four_processes_times_ten_thousand_adds_are_exact(manager, method):
     counter = manager.Value("q", 0, name="count")
     run_all(multiprocessing.get_context(method), workers.add_many, [(counter, 10_000)] * 4)
     assert counter.value == 40_000
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_counter_pickled_to_four_processes_ends_at_exactly_their_adds(manager, method):
+    hits = manager.Counter(5)
+    run_all(multiprocessing.get_context(method), workers.add_to_counter, [(hits, 10_000)] * 4)
+    assert hits.value == 5 + 40_000
+    assert repr(hits).startswith("<mpstate.Counter ")
+    with pytest.raises(TypeError):
+        hits.add(1.5)
+    with pytest.raises(mpstate.OutOfRange):
+        hits.add(2**70)
+    manager.Value("q", 0, name="plain")
+    with pytest.raises(mpstate.TypeMismatch):
+        manager.Counter(name="plain")
+    assert hits.value == 5 + 40_000  # nothing refused changed it
 
 
 def test_processes_that_connect_by_name_share_the_variable(manager):

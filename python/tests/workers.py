@@ -12,6 +12,11 @@ def add_many(counter, times):
         counter.add(1)
 
 
+def add_to_counter(counter, times):
+    for _ in range(times):
+        counter.add()
+
+
 def add_under_lock(lock, value, times):
     for _ in range(times):
         with lock:

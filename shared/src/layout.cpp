@@ -8,7 +8,7 @@
 
 namespace mpstate::core {
 namespace {
-constexpr std::array<std::string_view, 19> type_names = {"?",
+constexpr std::array<std::string_view, 20> type_names = {"?",
                                                          "int64",
                                                          "uint64",
                                                          "double",
@@ -26,7 +26,8 @@ constexpr std::array<std::string_view, 19> type_names = {"?",
                                                          "condition",
                                                          "queue",
                                                          "array",
-                                                         "list"};
+                                                         "list",
+                                                         "counter"};
 constexpr std::array<std::string_view, 6> phase_names = {"idle",     "starting", "running",
                                                          "stopping", "stopped",  "failed"};
 }  // namespace
@@ -40,9 +41,10 @@ value_type value_type_from_string(std::string_view name) {
   for (std::size_t i = 1; i < type_names.size(); ++i) {
     if (type_names[i] == name) return static_cast<value_type>(i);
   }
-  throw error(errc::invalid_type, "unknown type '" + std::string(name) +
-                                      "' (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
-                                      "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list)");
+  throw error(errc::invalid_type,
+              "unknown type '" + std::string(name) +
+                  "' (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
+                  "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list, counter)");
 }
 
 }  // namespace mpstate::core

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "mpstate/core/array_ops.hpp"
+#include "mpstate/core/counter_ops.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/record_ops.hpp"
@@ -235,13 +236,15 @@ json read_json_value(variable_record& r) {
   if (is_sync(r.type)) return sync_to_json(r);
   if (r.type == value_type::queue) return queue_to_json(r);
   if (is_sequence(r.type)) return sequence_to_json(r);
+  if (r.type == value_type::counter) return counter_value(r);
   std::string bytes;
   read_buffer(r, bytes);
   return from_buffer_bytes(r, bytes);
 }
 
 std::optional<json> read_json_value_unlocked(const variable_record& r) {
-  if (is_scalar(r.type)) return scalar_json(r);  // one atomic load
+  if (is_scalar(r.type)) return scalar_json(r);                // one atomic load
+  if (r.type == value_type::counter) return counter_value(r);  // lock-free
   const bool one_buffer = r.type == value_type::string || r.type == value_type::bytes || r.type == value_type::json ||
                           r.type == value_type::loop;
   std::string bytes;
@@ -282,10 +285,17 @@ json add_json_value(variable_record& r, const json& delta) {
       return add_scalar(r, to_uint64(r, delta));
     case value_type::float64:
       return add_scalar(r, to_double(r, delta));
+    case value_type::counter:
+      counter_add(r, to_int64(r, delta));
+      return counter_value(r);
     default:
-      throw error(errc::type_mismatch, "add needs an int64, uint64 or double; '" + std::string(r.name_view()) +
+      throw error(errc::type_mismatch, "add needs an int64, uint64, double or counter; '" + std::string(r.name_view()) +
                                            "' is " + std::string(to_string(r.type)));
   }
+}
+
+void init_counter_from_json(variable_record& r, const json& initial) {
+  init_counter(r, initial.is_null() ? 0 : to_int64(r, initial));
 }
 
 namespace {

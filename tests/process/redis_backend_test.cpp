@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "counter_checks.hpp"
 #include "redis_test_helpers.hpp"
 
 using namespace mpstate;
@@ -82,6 +83,12 @@ BOOST_AUTO_TEST_CASE(a_redis_url_makes_a_remote_client_and_four_children_add_exa
   BOOST_TEST(count.get() == children * adds);
   BOOST_TEST(count.add(5) == children * adds + 5);  // add returns the new value
   BOOST_TEST(rb_connect(url()).value<std::int64_t>("count").get() == children * adds + 5);
+}
+
+BOOST_AUTO_TEST_CASE(counters_from_four_children_end_at_exactly_their_sum_and_refuse_what_they_cannot_do) {
+  counter_adders_end_at_exactly_their_sum([&] { return rb_connect(url()); }, 4, 300);
+  Client c(url());
+  a_counter_refuses_set_cas_and_wait_and_binds_only_as_a_counter(c);
 }
 
 BOOST_AUTO_TEST_CASE(three_children_incrementing_with_compare_exchange_lose_no_update) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mpstate/array.hpp"
+#include "mpstate/counter.hpp"
 #include "mpstate/dict.hpp"
 #include "mpstate/error.hpp"
 #include "mpstate/loop_state.hpp"
@@ -76,6 +77,10 @@ class Client {
   }
   // Binds to the loop-state variable `name`, creating it (idle) when absent.
   LoopState loop(std::string_view name) const;
+
+  // A lock-free sharded counter (mpstate/counter.hpp), created when absent with total
+  // `initial`; an existing one is bound as it is (type_mismatch for another type).
+  Counter counter(std::string_view name, std::int64_t initial = 0) const;
 
   // Synchronisation variables (mpstate/sync.hpp), created when absent: free, with
   // `permits` permits, clear, or for `parties` parties. An existing one is bound as

@@ -9,6 +9,7 @@
 
 #include "mpstate/array.hpp"
 #include "mpstate/client.hpp"
+#include "mpstate/counter.hpp"
 #include "mpstate/dict.hpp"
 #include "mpstate/error.hpp"
 #include "mpstate/fence.hpp"

@@ -1,10 +1,10 @@
--- add_int: ARGV delta, name. An int64 only: the new value (an integer below 2^53;
+-- add_int: ARGV delta, name. An int64 or counter only: the new value (an integer below 2^53;
 -- past it {"ok", its text}) or {"type", type}.
 -- HINCRBY's integer arithmetic (and its overflow check); formatting a number in Lua
 -- would cost the server more than the second HINCRBY, of the version, does. A sum
 -- Lua's doubles cannot hold exactly (2^53 and past) is read back as text.
 local h = redis.call('HMGET', KEYS[1], 't', 'wu')
-if h[1] ~= 'int64' then
+if h[1] ~= 'int64' and h[1] ~= 'counter' then
   if not h[1] then return redis.error_reply("MPSTATE not_found no variable '" .. ARGV[2] .. "'") end
   return {'type', h[1]}
 end

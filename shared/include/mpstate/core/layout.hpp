@@ -46,7 +46,8 @@ enum class value_type : std::uint32_t {
   condition,  // synchronisation: sync_ops.hpp
   queue,      // queue_ops.hpp
   array,
-  list,  // array_ops.hpp
+  list,     // array_ops.hpp
+  counter,  // counter_ops.hpp
 };
 std::string_view to_string(value_type t) noexcept;
 // Throws error(invalid_type) for an unknown name ("double" names float64).
@@ -60,10 +61,13 @@ constexpr bool is_sync(value_type t) { return t >= value_type::lock && t <= valu
 // the manager watches them for dead owners and holders.
 constexpr bool is_structured(value_type t) { return t == value_type::loop || is_sync(t); }
 // Types changed only through their own ops (no set, cas or add).
-constexpr bool has_own_ops(value_type t) { return is_structured(t) || t == value_type::queue; }
+constexpr bool has_own_ops(value_type t) {
+  return is_structured(t) || t == value_type::queue || t == value_type::counter;
+}
 // Buffer slots a record of the type has: a queue is a ring in one slot, committed
-// item by item (queue_ops.hpp); the others double-buffer.
-constexpr std::uint32_t slots_of(value_type t) { return t == value_type::queue ? 1 : 2; }
+// item by item (queue_ops.hpp), a counter its shards (counter_ops.hpp); the others
+// double-buffer.
+constexpr std::uint32_t slots_of(value_type t) { return t == value_type::queue || t == value_type::counter ? 1 : 2; }
 
 // The public LoopPhase (mpstate/loop_phase.hpp) is what the segment stores.
 using loop_phase = LoopPhase;
