@@ -25,7 +25,8 @@ json create(op_call& call) {
     queue = queue_spec_from_json(name, initial);
     capacity = static_cast<std::int64_t>(queue_capacity(*queue));
   }
-  if (type == value_type::counter && capacity == 0) capacity = static_cast<std::int64_t>(counter_capacity(counter_shards_here()));
+  if (type == value_type::counter && capacity == 0)
+    capacity = static_cast<std::int64_t>(counter_capacity(counter_shards_here()));
   if (is_sequence(type)) {
     validate_variable_name(name);
     capacity = std::max<std::int64_t>(capacity,
