@@ -529,10 +529,11 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
   using namespace std::chrono;
   const std::string stream = value_keys(name)[1];
-  if (type_of(name) == value_type::counter) {  // as the manager: no version to wait on (core/counter_ops.hpp)
-    throw error(errc::type_mismatch,
-                "counter '" + name + "' cannot be waited on: its adds move no version (read it instead)");
+  if (const value_type t = type_of(name); !core::has_versions(t)) {  // as the manager
+    throw error(errc::type_mismatch, std::string(core::to_string(t)) + " '" + name +
+                                         "' cannot be waited on: its writes move no version (read it instead)");
   }
+
   // A queue item taken by a consumer whose lease then lapses goes back to the queue
   // only when a script next looks (its get): a waiter on a queue comes back at least
   // once a lease, so a consumer already blocked gets such an item too.

@@ -109,10 +109,9 @@ json dump(op_call& call) {
 
 json wait(op_call& call) {
   variable_record& r = call.existing();
-  if (r.type == value_type::counter) {  // its adds move no version (counter_ops.hpp)
-    throw error(errc::type_mismatch, "counter '" + std::string(r.name_view()) +
-                                         "' cannot be waited on: its adds "
-                                         "move no version (read it instead)");
+  if (!has_versions(r.type)) {
+    throw error(errc::type_mismatch,
+                typed_name(r) + " cannot be waited on: its writes move no version (read it instead)");
   }
   auto seen = require_integer(call.request, "version");
   auto timeout_ms = std::clamp<std::int64_t>(optional_integer(call.request, "timeout_ms", 1000), 0, 3'600'000);

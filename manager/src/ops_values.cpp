@@ -2,9 +2,8 @@
 // Plain values and the life of every record: create, set, get, add, cas, grow,
 // delete, collect.
 #include "mpstate/core/array_ops.hpp"
-#include "mpstate/core/counter_ops.hpp"
 #include "mpstate/core/names.hpp"
-#include "mpstate/core/queue_ops.hpp"
+#include "mpstate/core/record_init.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "op_handlers.hpp"
 
@@ -18,34 +17,14 @@ json create(op_call& call) {
   value_type type = value_type_from_string(require_string(request, "type"));
   auto capacity = optional_integer(request, "capacity", 0);
   if (capacity < 0) throw error(errc::invalid_argument, "capacity must not be negative");
-  const json initial = request.contains("value") ? request["value"] : json();
-  std::optional<queue_spec> queue;
-  if (type == value_type::queue) {
-    validate_variable_name(name);
-    queue = queue_spec_from_json(name, initial);
-    capacity = static_cast<std::int64_t>(queue_capacity(*queue));
-  }
-  if (type == value_type::counter && capacity == 0)
-    capacity = static_cast<std::int64_t>(counter_capacity(counter_shards_here()));
-  if (is_sequence(type)) {
-    validate_variable_name(name);
-    capacity = std::max<std::int64_t>(capacity,
-                                      static_cast<std::int64_t>(sequence_spec_from_json(name, type, initial).capacity));
-  }
   const bool has_value = request.contains("value");
-  variable_record* r =
-      call.segment.create_variable(name, type, static_cast<std::uint64_t>(capacity), [&](variable_record& v) {
-        if (queue)
-          init_queue(v, *queue);
-        else if (is_sequence(type))
-          init_sequence(v, initial);
-        else if (is_sync(type))
-          init_sync(v, initial);
-        else if (type == value_type::counter)
-          init_counter_from_json(v, initial);
-        else if (has_value)
-          write_json_value(v, initial);  // buffer_too_small: a larger record
-      });
+  const json initial = has_value ? request["value"] : json();
+  if (has_own_ops(type) || is_sequence(type)) validate_variable_name(name);  // before the value's errors name it
+  const std::uint64_t room =
+      record_capacity(name, type, initial, static_cast<std::uint64_t>(capacity), record_origin::create);
+  variable_record* r = call.segment.create_variable(name, type, room, [&](variable_record& v) {
+    initialise_record(v, initial, has_value, record_origin::create);  // buffer_too_small: a larger record
+  });
   return {{"name", name}, {"type", to_string(type)}, {"capacity", r->capacity}, {"version", r->version.load()}};
 }
 

@@ -15,8 +15,7 @@
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
-#include "mpstate/core/queue_ops.hpp"
-#include "mpstate/core/sync_ops.hpp"
+#include "mpstate/core/record_init.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 
@@ -131,22 +130,11 @@ std::optional<snapshot_stats> restore_snapshot(core::owned_segment& s, const std
   for (const json& v : snap["variables"]) {
     const std::string name = v["name"].get<std::string>();
     const core::value_type type = core::value_type_from_string(v["type"].get<std::string>());
-    std::uint64_t capacity = v["capacity"].get<std::uint64_t>();
-    if (type == core::value_type::queue) capacity = core::queue_capacity(core::queue_spec_from_saved(name, v["value"]));
     try {
+      const std::uint64_t capacity = core::record_capacity(name, type, v["value"], v["capacity"].get<std::uint64_t>(),
+                                                           core::record_origin::snapshot);
       s.create_variable(name, type, capacity, [&](core::variable_record& r) {
-        if (type == core::value_type::loop)
-          core::restore_loop(r, v["value"]);
-        else if (type == core::value_type::queue)
-          core::restore_queue(r, v["value"]);
-        else if (core::is_sequence(type))
-          core::init_sequence(r, v["value"]);
-        else if (core::is_sync(type))
-          core::restore_sync(r, v["value"]);
-        else if (type == core::value_type::counter)
-          core::init_counter_from_json(r, v["value"]);
-        else
-          core::write_json_value(r, v["value"]);
+        core::initialise_record(r, v["value"], true, core::record_origin::snapshot);
       });
     } catch (const error& e) {
       if (e.code() == errc::segment_full) throw;

@@ -2,49 +2,43 @@
 #include "mpstate/core/layout.hpp"
 
 #include <array>
+#include <iterator>
 #include <string>
 
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
 namespace {
-constexpr std::array<std::string_view, 20> type_names = {"?",
-                                                         "int64",
-                                                         "uint64",
-                                                         "double",
-                                                         "bool",
-                                                         "string",
-                                                         "bytes",
-                                                         "json",
-                                                         "loop",
-                                                         "lock",
-                                                         "rlock",
-                                                         "semaphore",
-                                                         "bounded_semaphore",
-                                                         "event",
-                                                         "barrier",
-                                                         "condition",
-                                                         "queue",
-                                                         "array",
-                                                         "list",
-                                                         "counter"};
+struct type_name {
+  value_type type;
+  std::string_view name;
+};
+#define MPSTATE_TYPE_NAME(name, text, code) type_name{value_type::name, text},
+constexpr type_name type_names[] = {MPSTATE_TYPES(MPSTATE_TYPE_NAME)};
+#undef MPSTATE_TYPE_NAME
+constexpr bool codes_run_from_one() {
+  for (std::size_t i = 0; i < std::size(type_names); ++i) {
+    if (static_cast<std::size_t>(type_names[i].type) != i + 1) return false;
+  }
+  return true;
+}
+static_assert(codes_run_from_one(), "MPSTATE_TYPES: codes 1, 2, 3, ... in order (to_string indexes by code)");
 constexpr std::array<std::string_view, 6> phase_names = {"idle",     "starting", "running",
                                                          "stopping", "stopped",  "failed"};
 }  // namespace
 
 std::string_view to_string(value_type t) noexcept {
-  auto i = static_cast<std::size_t>(t);
-  return i < type_names.size() ? type_names[i] : "?";
+  const auto i = static_cast<std::size_t>(t) - 1;  // a code of 0 wraps to past the end
+  return i < std::size(type_names) ? type_names[i].name : "?";
 }
 
 value_type value_type_from_string(std::string_view name) {
-  for (std::size_t i = 1; i < type_names.size(); ++i) {
-    if (type_names[i] == name) return static_cast<value_type>(i);
+  std::string known;
+  for (const type_name& n : type_names) {
+    if (n.name == name) return n.type;
+    known.append(known.empty() ? "" : ", ").append(n.name);
   }
-  throw error(errc::invalid_type,
-              "unknown type '" + std::string(name) +
-                  "' (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
-                  "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list, counter)");
+  throw error(errc::invalid_type, "unknown type '" + std::string(name) + "' (" + known + ")");
 }
 
 }  // namespace mpstate::core

@@ -28,27 +28,34 @@ static_assert(std::endian::native == std::endian::little, "the futex word is the
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
 constexpr std::uint32_t layout_version = 6;  // 5: incarnations, ownership epochs (fences); 6: collectable records
 
-enum class value_type : std::uint32_t {
-  int64 = 1,
-  uint64,
-  float64,
-  boolean,
-  string,
-  bytes,
-  json,
-  loop,
-  lock,
-  rlock,
-  semaphore,
-  bounded_semaphore,
-  event,
-  barrier,
-  condition,  // synchronisation: sync_ops.hpp
-  queue,      // queue_ops.hpp
-  array,
-  list,     // array_ops.hpp
-  counter,  // counter_ops.hpp
-};
+// Every type: its enumerator, its name on the wire and in the dump, and its code,
+// which the segment stores (so a code is never reused or changed: append only).
+// This list makes the enum and the names (layout.cpp); a type's behaviour is its ops
+// file (the comments) and its case in record_init.cpp.
+#define MPSTATE_TYPES(X)                                          \
+  X(int64, "int64", 1)                                            \
+  X(uint64, "uint64", 2)                                          \
+  X(float64, "double", 3)                                         \
+  X(boolean, "bool", 4) /* scalars: record_ops.hpp */             \
+  X(string, "string", 5)                                          \
+  X(bytes, "bytes", 6)                                            \
+  X(json, "json", 7) /* buffers: record_ops.hpp */                \
+  X(loop, "loop", 8) /* loop_ops.hpp */                           \
+  X(lock, "lock", 9)                                              \
+  X(rlock, "rlock", 10)                                           \
+  X(semaphore, "semaphore", 11)                                   \
+  X(bounded_semaphore, "bounded_semaphore", 12)                   \
+  X(event, "event", 13)                                           \
+  X(barrier, "barrier", 14)                                       \
+  X(condition, "condition", 15) /* sync_ops.hpp, condition_ops */ \
+  X(queue, "queue", 16)         /* queue_ops.hpp */               \
+  X(array, "array", 17)                                           \
+  X(list, "list", 18)       /* array_ops.hpp */                   \
+  X(counter, "counter", 19) /* counter_ops.hpp */
+
+#define MPSTATE_TYPE_ENUMERATOR(name, text, code) name = code,
+enum class value_type : std::uint32_t { MPSTATE_TYPES(MPSTATE_TYPE_ENUMERATOR) };
+#undef MPSTATE_TYPE_ENUMERATOR
 std::string_view to_string(value_type t) noexcept;
 // Throws error(invalid_type) for an unknown name ("double" names float64).
 value_type value_type_from_string(std::string_view name);
@@ -64,6 +71,9 @@ constexpr bool is_structured(value_type t) { return t == value_type::loop || is_
 constexpr bool has_own_ops(value_type t) {
   return is_structured(t) || t == value_type::queue || t == value_type::counter;
 }
+// Whether a `wait` on the type can ever return: every type's writes move the version
+// but a counter's adds (counter_ops.hpp), which stay off the shared version word.
+constexpr bool has_versions(value_type t) { return t != value_type::counter; }
 // Buffer slots a record of the type has: a queue is a ring in one slot, committed
 // item by item (queue_ops.hpp), a counter its shards (counter_ops.hpp); the others
 // double-buffer.
