@@ -2,6 +2,7 @@
 #include "mpstate/core/record_init.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/counter_ops.hpp"
@@ -40,8 +41,12 @@ void initialise_record(variable_record& r, const nlohmann::json& initial, bool h
     case value_type::array:
     case value_type::list:
       return init_sequence(r, initial);
-    case value_type::counter:
-      return init_counter_from_json(r, initial);
+    case value_type::counter: {  // its total, an int64 (null: 0)
+      std::int64_t total = 0;
+      if (!initial.is_null())
+        std::memcpy(&total, element_from_json(r.name_view(), value_type::int64, initial).data(), 8);
+      return init_counter(r, total);
+    }
     default:
       if (is_sync(r.type)) return restoring ? restore_sync(r, initial) : init_sync(r, initial);
       if (has_value || restoring) write_json_value(r, initial);

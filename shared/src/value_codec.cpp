@@ -294,10 +294,6 @@ json add_json_value(variable_record& r, const json& delta) {
   }
 }
 
-void init_counter_from_json(variable_record& r, const json& initial) {
-  init_counter(r, initial.is_null() ? 0 : to_int64(r, initial));
-}
-
 namespace {
 // cas on a scalar record, with both operands converted by `to_value`.
 template <class T>

@@ -35,8 +35,6 @@ std::optional<json> read_json_value_unlocked(const variable_record& r);
 void write_json_value(variable_record& r, const json& value);
 // Integers, double and counters. Returns the new value (a counter's total).
 json add_json_value(variable_record& r, const json& delta);
-// A new (or restored) counter's shards, its total `initial` (null: 0).
-void init_counter_from_json(variable_record& r, const json& initial);
 // {"ok": stored?, "value": the value now}
 json compare_exchange_json_value(variable_record& r, const json& expected, const json& desired);
 
