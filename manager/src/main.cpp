@@ -91,19 +91,19 @@ po::options_description describe(command_line& c, mpstate::manager::options& o) 
   return desc;
 }
 
-std::chrono::milliseconds seconds_option(double seconds, const char* option) {
-  if (seconds < 0) throw error(errc::invalid_argument, std::string(option) + " must not be negative");
-  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+std::chrono::milliseconds milliseconds_of(double seconds) {
+  return std::chrono::milliseconds(static_cast<long>(seconds < 0 ? -1 : seconds * 1000));  // < 0: refused below
 }
 
-// Checks the typed options and puts them into `o`; invalid_argument names the bad one.
+// Puts the typed options into `o` (the server checks them: options::validate) and
+// reads the key files; invalid_argument names a bad one.
 void apply(const command_line& c, mpstate::manager::options& o) {
   mpstate::manager::set_log_level(c.log_level);
   o.size = mpstate::manager::parse_size(c.size);
   o.max_answer_memory = mpstate::manager::parse_size(c.answer_memory);
-  o.idle_timeout = seconds_option(c.idle_seconds, "--idle-timeout");
-  o.busy_timeout = seconds_option(c.busy_seconds, "--busy-timeout");
-  o.snapshot_interval = seconds_option(c.snapshot_seconds, "--snapshot-interval");
+  o.idle_timeout = milliseconds_of(c.idle_seconds);
+  o.busy_timeout = milliseconds_of(c.busy_seconds);
+  o.snapshot_interval = milliseconds_of(c.snapshot_seconds);
   o.allowed_uids.assign(c.allow_uids.begin(), c.allow_uids.end());
   o.allowed_gids.assign(c.allow_gids.begin(), c.allow_gids.end());
   if (!c.key_file.empty()) {
@@ -116,14 +116,7 @@ void apply(const command_line& c, mpstate::manager::options& o) {
   if (char* key = std::getenv("MPSTATE_KEY")) std::memset(key, 0, std::strlen(key));
   ::unsetenv("MPSTATE_KEY");
   if (!c.read_only_key_file.empty()) o.read_only_key = mpstate::core::read_key_file(c.read_only_key_file);
-  if (!o.read_only_key.empty() && o.read_only_key == o.key) {
-    throw error(errc::invalid_argument, "the read-only key must differ from the key");
-  }
-  if (c.lease_seconds < 1) throw error(errc::invalid_argument, "--lease must be at least 1 second");
   o.lease = std::chrono::seconds(c.lease_seconds);
-  if (c.busy_poll_us < 0 || c.busy_poll_us > 5'000) {  // below the 10 ms clock tick, or an idle loop would never sleep
-    throw error(errc::invalid_argument, "--busy-poll must be 0 to 5000 microseconds");
-  }
   o.busy_poll = std::chrono::microseconds(c.busy_poll_us);
 }
 

@@ -105,7 +105,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   impl& m = *impl_;
   m.opts = std::move(opts);
   const options& o = m.opts;
-  core::validate_manager_name(o.name);
+  o.validate();
   std::string dir = core::runtime_directory();
   core::ensure_runtime_directory(dir);
   m.socket_path = o.socket_path.empty() ? core::default_socket_path(o.name) : o.socket_path;
@@ -234,16 +234,9 @@ void server::impl::on_accept(peer_socket socket) {
   conn->start({cred.pid, core::process_start_time(cred.pid)});
 }
 
-// --listen: TCP is served only with a key (a TCP peer has no uid to check, so
-// without one any local user would get past the Unix socket's check).
+// --listen: TCP, served only with a key (options::validate says why).
 void server::impl::listen_tcp() {
-  if (opts.listen.empty()) return;
-  if (opts.key.empty()) {
-    throw error(errc::invalid_argument, "--listen needs a key: --key-file PATH, $MPSTATE_KEY_FILE or $MPSTATE_KEY");
-  }
-  if (opts.tls_cert.empty() != opts.tls_key.empty() || (opts.tls_cert.empty() && !opts.tls_ca.empty())) {
-    throw error(errc::invalid_argument, "TLS needs both --tls-cert and --tls-key (and --tls-ca only with them)");
-  }
+  if (opts.listen.empty()) return;  // options::validate: a key, and TLS's files in pairs
   if (!opts.tls_cert.empty()) tls_context = make_tls_context(opts);
   for (const std::string& address : opts.listen) {
     tcp_acceptors.push_back(open_tcp_listener(io, address));

@@ -51,6 +51,12 @@ struct options {
   // Keep polling the sockets this long after each piece of work before sleeping
   // (0: sleep at once). Trades CPU for latency: see event_loop.hpp.
   std::chrono::microseconds busy_poll{0};
+
+  // Throws error(invalid_argument) naming the first option that is out of range or
+  // inconsistent (as its command-line flag: "--lease must be at least 1 second").
+  // The server checks its options with it before it touches anything, so a manager
+  // run in-process gets the same checks as mpstate-manager's command line.
+  void validate() const;
 };
 
 }  // namespace mpstate::manager
