@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(boost_managed_segment_killed_inside_its_allocator_blocks_th
                                             << (refused ? "refused"
                                                 : hung  ? "hung"
                                                         : "on a damaged heap"));
-  BOOST_TEST(refused + hung + damaged == 1);               // within 40 kills (most land under the mutex)
+  BOOST_TEST(refused + hung + damaged == 1);        // within 40 kills (most land under the mutex)
   BOOST_TEST(next_allocation().value_or(-1) != 0);  // and for good: no later process allocates
   bip::shared_memory_object::remove(name.c_str());
 }
