@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "behaviour_table.hpp"
 #include "counter_checks.hpp"
 #include "redis_test_helpers.hpp"
 
@@ -89,6 +90,11 @@ BOOST_AUTO_TEST_CASE(counters_from_four_children_end_at_exactly_their_sum_and_re
   counter_adders_end_at_exactly_their_sum([&] { return rb_connect(url()); }, 4, 300);
   Client c(url());
   a_counter_refuses_set_cas_and_wait_and_binds_only_as_a_counter(c);
+}
+
+BOOST_AUTO_TEST_CASE(every_behaviour_in_the_table_holds_on_redis) {
+  Client c(url());
+  every_behaviour_in_the_table_holds(c, "table");
 }
 
 BOOST_AUTO_TEST_CASE(three_children_incrementing_with_compare_exchange_lose_no_update) {

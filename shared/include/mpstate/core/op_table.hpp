@@ -62,13 +62,13 @@ inline constexpr std::array<op_spec, op_code_count> op_specs = {{
      "Greets the manager; tells the client which segment to map."},
     {op_code::create, op_structural, "create", "name, type", "value, capacity", "{name, type, capacity, version}",
      "Creates a variable of a type (int64, uint64, double, bool, string, bytes, json, loop, lock, rlock, "
-     "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list)."},
+     "semaphore, bounded_semaphore, event, barrier, condition, queue, array, list, counter)."},
     {op_code::set, op_structural | op_fenced, "set", "name, value", "capacity, fence", "{version}",
      "Stores a value; creates the variable (type from the JSON value) when absent. With a fence "
      "{lock, epoch}: only while that lock is held with that epoch (else ownership_lost)."},
     {op_code::get, op_reads, "get", "name", "", "{value, version, type}", "Reads a value."},
     {op_code::add, op_fenced, "add", "name, delta", "fence", "{value}",
-     "Adds to an int64, uint64 or double; returns the new value. Fenced as set."},
+     "Adds to an int64, uint64, double or counter; returns the new value (a counter's total). Fenced as set."},
     {op_code::cas, op_structural | op_fenced, "cas", "name, expected, desired", "fence", "{ok, value}",
      "Compare-and-swap: stores desired when the value equals expected. Fenced as set."},
     {op_code::delete_, op_structural, "delete", "name", "", "{}", "Deletes a variable."},
