@@ -2,13 +2,16 @@
 // core/block_heap in isolation, on a plain buffer in this process: blocks that never
 // overlap, free neighbours merged, the free lists rebuilt by adopt() from the headers
 // alone (also from the half-done states a killed manager leaves), a damaged header
-// refused, and a long random run checked against a model after every step.
+// refused, and a long random run whose blocks are checked apart, aligned and
+// accounted for after every step.
 #include "mpstate/core/block_heap.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <random>
 #include <vector>
@@ -138,17 +141,28 @@ BOOST_AUTO_TEST_CASE(adopt_refuses_a_heap_whose_header_is_not_one) {
 BOOST_AUTO_TEST_CASE(a_long_random_run_keeps_the_books_and_adopts_to_the_same_state) {
   scratch_heap h;
   std::mt19937_64 random{20261207};
-  std::vector<std::uint64_t> held;  // record offsets in use
-  std::uint64_t used = 0;           // their blocks' bytes
+  std::vector<std::uint64_t> held;                // record offsets in use
+  std::map<std::uint64_t, std::uint64_t> blocks;  // the same, as block start -> block size
+  std::uint64_t used = 0;                         // their blocks' bytes
   for (int step = 0; step < 20000; ++step) {
     if (held.empty() || random() % 3 != 0) {
-      const std::uint64_t r = h.heap.reserve(random() % 700);
-      if (r == 0) continue;  // full: the model says the same below
+      const std::uint64_t wanted = random() % 700;
+      const std::uint64_t r = h.heap.reserve(wanted);
+      if (r == 0) continue;  // full
+      const std::uint64_t start = r - 64, size = block_size(h, r);
+      // Aligned, large enough, inside the heap, and apart from every block in use.
+      BOOST_REQUIRE(r % 64 == 0 && size >= 64 + wanted && start >= heap_offset &&
+                    start + size <= heap_offset + heap_size);
+      const auto next = blocks.lower_bound(start);
+      BOOST_REQUIRE(next == blocks.end() || start + size <= next->first);
+      BOOST_REQUIRE(next == blocks.begin() || std::prev(next)->first + std::prev(next)->second <= start);
+      blocks.emplace(start, size);
       held.push_back(r);
-      used += block_size(h, r);
+      used += size;
     } else {
       const std::size_t i = random() % held.size();
       used -= block_size(h, held[i]);
+      blocks.erase(held[i] - 64);
       h.heap.release(held[i]);
       held[i] = held.back();
       held.pop_back();
