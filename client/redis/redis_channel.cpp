@@ -529,10 +529,6 @@ json redis_channel::cas(const std::string& name, const json& expected, const jso
 json redis_channel::wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms) {
   using namespace std::chrono;
   const std::string stream = value_keys(name)[1];
-  if (const value_type t = type_of(name); !core::has_versions(t)) {  // as the manager
-    throw error(errc::type_mismatch, std::string(core::to_string(t)) + " '" + name +
-                                         "' cannot be waited on: its writes move no version (read it instead)");
-  }
 
   // A queue item taken by a consumer whose lease then lapses goes back to the queue
   // only when a script next looks (its get): a waiter on a queue comes back at least

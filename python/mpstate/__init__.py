@@ -268,7 +268,7 @@ class Client:
 
     def Counter(self, value=0, *, name=None):
         """A total many processes add to at once without a lock (add(delta), value): each
-        add lands in the shard of the CPU it runs on. It wraps past int64, and cannot be
+        add lands in the shard of the CPU it runs on. It wraps past int64 (on Redis: OutOfRange), and cannot be
         set or waited on."""
         return self._made(_core.Counter, name, "counter", value)
 

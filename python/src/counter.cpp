@@ -25,10 +25,11 @@ std::int64_t int64_of(py::handle v, const char* what) {
 }  // namespace
 
 void bind_counter(py::module_& m) {
-  py::class_<py_counter>(m, "Counter",
-                         "A total many processes add to at once without a lock: each add goes to the shard of "
-                         "the CPU it runs on, and value sums the shards. Past the int64 range it wraps. It "
-                         "cannot be set or waited on.")
+  py::class_<py_counter>(
+      m, "Counter",
+      "A total many processes add to at once without a lock: each add goes to the shard of "
+      "the CPU it runs on, and value sums the shards. Past the int64 range it wraps (on Redis: OutOfRange). It "
+      "cannot be set or waited on.")
       .def(py::init([](std::shared_ptr<client_handle> c, const std::string& name, const py::object& initial) {
              Counter proxy = c->client.counter(name, int64_of(initial, "initial value"));
              return py_counter{std::move(c), std::move(proxy)};

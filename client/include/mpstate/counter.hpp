@@ -30,7 +30,8 @@ class Counter {
 
   const std::string& name() const { return binding_.name(); }
 
-  // Adds `delta` (negative subtracts). A total past the int64 range wraps.
+  // Adds `delta` (negative subtracts). A total past the int64 range wraps on a
+  // manager's segment; Redis refuses the add (out_of_range).
   void add(std::int64_t delta = 1) {
     if (core::variable_record* r = binding_.record()) [[likely]]
       return core::counter_add(*r, delta);
@@ -40,7 +41,11 @@ class Counter {
   std::int64_t get() const {
     if (const core::variable_record* r = binding_.record()) [[likely]]
       return core::counter_value(*r);
-    return binding_.remote_value(detail::value_op::get).get<std::int64_t>();
+    return binding_.decoded(binding_.remote_value(detail::value_op::get), [](const nlohmann::json& v) {
+      if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX))
+        throw nlohmann::json::type_error::create(302, "not an int64 total", nullptr);
+      return v.get<std::int64_t>();
+    });
   }
 
  private:

@@ -15,10 +15,13 @@ if type(sum) ~= 'number' then
   end
   return redis.error_reply("MPSTATE internal '" .. ARGV[2] .. "' holds no int64 Redis can add to: " .. sum.err)
 end
-local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-if h[2] then
+-- A counter's adds move no version, as on a manager's segment (it cannot be waited on).
+if h[1] ~= 'counter' then
+  local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+  if h[2] then
 --#include base
-  ver = announce(ver, h[2])
+    ver = announce(ver, h[2])
+  end
 end
 if -9007199254740992 < sum and sum < 9007199254740992 then return sum end
 return {'ok', redis.call('HGET', KEYS[1], 'v')}
