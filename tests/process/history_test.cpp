@@ -17,8 +17,10 @@
 
 #include "history_trial.hpp"
 #include "network_partition.hpp"
+#if MPSTATE_WITH_REDIS
 #include "redis_cluster_fixture.hpp"
 #include "redis_test_helpers.hpp"
+#endif
 
 using namespace mpstate;
 using namespace mpstate::test;
@@ -214,6 +216,7 @@ BOOST_AUTO_TEST_CASE(tcp_under_partitions_kills_stops_and_manager_restarts) { re
 
 BOOST_AUTO_TEST_CASE(tls_under_partitions_kills_stops_and_manager_restarts) { remote_trial("tls", true); }
 
+#if MPSTATE_WITH_REDIS  // the Redis backend is built (and its fixtures with it)
 BOOST_FIXTURE_TEST_CASE(redis_under_kills_stops_pauses_and_restarts_with_its_data, redis_aof_fixture) {
   const std::string u = url("lease_ms=500");
   trial t(
@@ -295,5 +298,7 @@ BOOST_FIXTURE_TEST_CASE(without_fences_the_checker_catches_the_stale_writes, red
   BOOST_TEST_MESSAGE("history redis, unfenced: " << result.summary());
   BOOST_TEST(result.checked.by_check[3] > 0u);
 }
+
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -26,9 +26,6 @@ struct redis_options {
   std::vector<std::string> extra_args = {};
 };
 
-// A free TCP port on 127.0.0.1 (bound to port 0, read back, closed).
-int free_tcp_port();
-
 class redis_server {
  public:
   explicit redis_server(redis_options options = {});

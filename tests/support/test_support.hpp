@@ -58,6 +58,9 @@ pid_t spawn_failing_with(errc code, Fn op) {
 // returns the limit now in force.
 std::size_t raise_open_file_limit(std::size_t wanted);
 
+// A free TCP port on 127.0.0.1 (bound to port 0, read back, closed).
+int free_tcp_port();
+
 // Whether the process sleeps in the kernel (state 'S' in /proc/<pid>/stat): a
 // single-threaded child that has announced it is about to wait and sleeps is waiting.
 bool process_sleeping(pid_t pid);
