@@ -33,11 +33,11 @@ std::string_view to_string(value_type t) noexcept {
 }
 
 value_type value_type_from_string(std::string_view name) {
-  std::string known;
   for (const type_name& n : type_names) {
     if (n.name == name) return n.type;
-    known.append(known.empty() ? "" : ", ").append(n.name);
   }
+  std::string known;
+  for (const type_name& n : type_names) known.append(known.empty() ? "" : ", ").append(n.name);
   throw error(errc::invalid_type, "unknown type '" + std::string(name) + "' (" + known + ")");
 }
 
