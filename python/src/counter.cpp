@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // mpstate._core.Counter: a lock-free sharded int64 total (mpstate/counter.hpp) that
 // many processes add to at once.
-#include "bindings.hpp"
+#include "any_value.hpp"
 
 namespace mpstate::python {
 
@@ -10,18 +10,6 @@ struct py_counter {
   std::shared_ptr<client_handle> client;
   Counter proxy;
 };
-
-std::int64_t int64_of(py::handle v, const char* what) {
-  if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
-    throw py::type_error(std::string("a Counter's ") + what + " is an int, not " +
-                         std::string(py::str(py::type::of(v).attr("__name__"))));
-  }
-  try {
-    return v.cast<std::int64_t>();
-  } catch (const py::cast_error&) {
-    throw error(errc::out_of_range, std::string(py::repr(v)) + " does not fit int64");
-  }
-}
 }  // namespace
 
 void bind_counter(py::module_& m) {
@@ -31,12 +19,15 @@ void bind_counter(py::module_& m) {
       "the CPU it runs on, and value sums the shards. Past the int64 range it wraps (on Redis: OutOfRange). It "
       "cannot be set or waited on.")
       .def(py::init([](std::shared_ptr<client_handle> c, const std::string& name, const py::object& initial) {
-             Counter proxy = c->client.counter(name, int64_of(initial, "initial value"));
+             Counter proxy = c->client.counter(name, from_py<std::int64_t>(initial, serializer::json));
              return py_counter{std::move(c), std::move(proxy)};
            }),
            py::arg("client"), py::arg("name"), py::arg("initial") = 0)
       .def(
-          "add", [](py_counter& self, const py::object& delta) { self.proxy.add(int64_of(delta, "delta")); },
+          "add",
+          [](py_counter& self, const py::object& delta) {
+            self.proxy.add(from_py<std::int64_t>(delta, serializer::json));
+          },
           py::arg("delta") = 1, "Adds delta (an int; negative subtracts); returns None (read value for the total).")
       .def(
           "get", [](const py_counter& self) { return self.proxy.get(); }, "The total.")

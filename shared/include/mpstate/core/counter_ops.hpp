@@ -47,13 +47,15 @@ inline const std::atomic<std::uint64_t>& shard(const variable_record& r, std::ui
 }  // namespace counter_detail
 
 // Adds `delta` to this CPU's shard. Refused (as every op) on a deleted record, or
-// one whose manager ended.
+// one whose manager ended: the flags are read after the add (as load_scalar reads
+// them after its load), so an add racing the delete or the manager's end is told,
+// never taken silently into a record nobody reads again.
 inline void counter_add(variable_record& r, std::int64_t delta) {
-  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
-    throw_unusable(r);
   const int cpu = ::sched_getcpu();
   const std::uint32_t i = static_cast<std::uint32_t>(cpu < 0 ? 0 : cpu) & (counter_detail::shards_of(r) - 1);
-  counter_detail::shard(r, i).fetch_add(static_cast<std::uint64_t>(delta), std::memory_order_relaxed);
+  counter_detail::shard(r, i).fetch_add(static_cast<std::uint64_t>(delta), std::memory_order_seq_cst);
+  if (r.flags.load(std::memory_order_seq_cst) & record_flags_unusable) [[unlikely]]
+    throw_unusable(r);
 }
 
 // The total: the shards' sum (see above for what it promises while others add).
