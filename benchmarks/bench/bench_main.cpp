@@ -16,6 +16,7 @@
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/json.hpp"
 #include "mpstate/mpstate.hpp"
 #include "mpstate/version.hpp"
 #include "mpstate_workloads.hpp"

@@ -2,6 +2,7 @@
 #include "bench_types.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace mpstate::bench {

@@ -5,9 +5,11 @@
 // put + get.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "bench_types.hpp"
+#include "mpstate/json.hpp"
 #include "mpstate/mpstate.hpp"
 
 namespace mpstate::bench {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"

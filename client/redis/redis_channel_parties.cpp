@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The Redis backend's arrays, lists, barriers and conditions (redis_channel.hpp):
 // the ops of docs/protocol.md, "Arrays and lists" and "Synchronisation types".
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/protocol.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"

@@ -2,6 +2,7 @@
 // The Redis backend's synchronisation types, loops, events and queues, and the
 // leases of what a process holds (redis_channel.hpp).
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/protocol.hpp"

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <unordered_set>
 #include <utility>
 

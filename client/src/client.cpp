@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/client.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/names.hpp"
@@ -90,6 +92,32 @@ void Client::ensure_variable(std::string_view name, std::string_view type, const
   } catch (const error& e) {
     if (e.code() != errc::already_exists) throw;  // another process created it first
   }
+}
+
+void Client::create_value(std::string_view name, core::value_type type, std::string_view initial,
+                          std::uint64_t capacity, bool if_absent) const {
+  const nlohmann::json value = core::element_to_json(type, std::string(initial));
+  if (if_absent)
+    ensure_variable(name, core::to_string(type), value, capacity);
+  else
+    create_variable(name, core::to_string(type), value, capacity);
+}
+
+void Client::ensure_queue(std::string_view name, core::value_type element, std::uint64_t maxsize,
+                          std::uint64_t item_size) const {
+  nlohmann::json shape = {{"of", core::to_string(element)}, {"maxsize", maxsize}};
+  if (!core::is_scalar(element)) shape["item_size"] = item_size;
+  ensure_variable(name, "queue", shape, 0);
+}
+
+void Client::ensure_sequence(std::string_view name, core::value_type kind, core::value_type element,
+                             std::uint64_t size) const {
+  nlohmann::json shape = {{"of", core::to_string(element)}};
+  if (kind == core::value_type::array)
+    shape["size"] = size;
+  else
+    shape["items"] = nlohmann::json::array();
+  ensure_variable(name, core::to_string(kind), shape, 0);
 }
 
 void Client::remove(std::string_view name) const { core_->call({{"op", "delete"}, {"name", name}}); }

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "mpstate/core/layout.hpp"

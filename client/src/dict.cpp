@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/dict.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/names.hpp"
 
@@ -16,10 +18,12 @@ std::string key_name(const std::string& prefix, std::string_view key) {
   return name;
 }
 
-bool create_if_absent(client_core& core, const std::string& name, std::string_view type,
-                      const nlohmann::json& initial) {
+bool create_if_absent(client_core& core, const std::string& name, core::value_type type, std::string_view initial) {
   try {
-    core.call({{"op", "create"}, {"name", name}, {"type", type}, {"value", initial}});
+    core.call({{"op", "create"},
+               {"name", name},
+               {"type", core::to_string(type)},
+               {"value", core::element_to_json(type, std::string(initial))}});
     return true;
   } catch (const error& e) {
     if (e.code() != errc::already_exists) throw;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/loop_state.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/record_ops.hpp"

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/queue.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "mpstate/core/value_codec.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::detail {
@@ -8,7 +11,7 @@ namespace mpstate::detail {
 using namespace std::chrono;
 
 queue_handle::queue_handle(std::shared_ptr<client_core> core, std::string_view name, core::value_type element)
-    : binding_(std::move(core), name, core::value_type::queue) {
+    : binding_(std::move(core), name, core::value_type::queue), element_(element) {
   if (core::value_type of = counts().element; of != element) {
     throw error(errc::type_mismatch, "queue '" + binding_.name() + "' holds " + std::string(core::to_string(of)) +
                                          ", not " + std::string(core::to_string(element)));
@@ -58,12 +61,11 @@ bool queue_handle::retry_until(const std::function<core::queue_attempt()>& attem
   }
 }
 
-bool queue_handle::put_item(std::string_view bytes, const std::function<nlohmann::json()>& as_json,
-                            milliseconds timeout) {
+bool queue_handle::put_item(std::string_view bytes, milliseconds timeout) {
   if (binding_.record()) {  // on_record: follows a queue the manager moved, asks it to grow the item size
     return retry_until([&] { return binding_.on_record([&](auto& r) { return core::try_put(r, bytes); }); }, timeout);
   }
-  const nlohmann::json request = {{"op", "queue_put"}, {"value", as_json()}};
+  const nlohmann::json request = {{"op", "queue_put"}, {"value", core::element_to_json(element_, std::string(bytes))}};
   return retry_until(
       [&] {
         nlohmann::json out = binding_.remote(request);
@@ -72,14 +74,14 @@ bool queue_handle::put_item(std::string_view bytes, const std::function<nlohmann
       timeout);
 }
 
-bool queue_handle::get_item(std::string& bytes, nlohmann::json& value, milliseconds timeout) {
+bool queue_handle::get_item(std::string& bytes, milliseconds timeout) {
   if (binding_.record()) {
     return retry_until([&] { return binding_.on_record([&](auto& r) { return core::try_get(r, bytes); }); }, timeout);
   }
   return retry_until(
       [&] {
         nlohmann::json out = binding_.remote({{"op", "queue_get"}});
-        if (out.at("ok").get<bool>()) value = std::move(out.at("value"));
+        if (out.at("ok").get<bool>()) bytes = core::element_from_json(binding_.name(), element_, out.at("value"));
         return core::queue_attempt{out.at("ok").get<bool>(), out.at("version").get<std::uint64_t>()};
       },
       timeout);

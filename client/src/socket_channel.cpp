@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/protocol.hpp"

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "mpstate/core/process_identity.hpp"

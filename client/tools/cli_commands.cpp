@@ -3,6 +3,7 @@
 
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/client.hpp"
 #include "mpstate/core/dump.hpp"

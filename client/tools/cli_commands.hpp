@@ -2,6 +2,7 @@
 // The commands of the `mpstate` CLI (cli_main.cpp), each as wire ops.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <stdexcept>
 #include <string>

@@ -9,6 +9,7 @@
 // stderr); 2 bad usage; 3 no manager answers; 4 `wait` timed out.
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

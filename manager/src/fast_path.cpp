@@ -5,6 +5,7 @@
 #include <bit>
 #include <charconv>
 #include <iterator>
+#include <nlohmann/json.hpp>
 
 namespace mpstate::manager {
 

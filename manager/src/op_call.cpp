@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "op_call.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/names.hpp"
 
 namespace mpstate::manager {

@@ -2,6 +2,7 @@
 // The manager's handlers, indexed by op_code: made from the list of ops
 // (core/op_table.hpp), so every op has its handler, in code order, by construction.
 #include <array>
+#include <nlohmann/json.hpp>
 
 #include "op_handlers.hpp"
 

@@ -3,6 +3,8 @@
 // defined in its type family's ops_*.cpp, and a missing one fails the link.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "op_call.hpp"
 
 namespace mpstate::manager::ops {

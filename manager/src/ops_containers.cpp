@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Arrays, lists and queues: items by index, appends and inserts that grow the
 // record, pops, and the queue's put, get and task_done.
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/queue_ops.hpp"
 #include "mpstate/core/value_codec.hpp"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Loop-state handles: read, owner transitions (as the request's epoch), heartbeats,
 // and a stop asked by anyone.
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/loop_ops.hpp"
 #include "op_handlers.hpp"
 

@@ -2,6 +2,7 @@
 // The ops about the manager itself: hello, list, stat, dump, wait, shutdown, auth.
 #include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/dump.hpp"

@@ -2,6 +2,8 @@
 // Locks, semaphores, events, barriers and conditions over the socket: each op tries
 // once and never blocks (a client blocks with `wait` on the version). An op made
 // as an owner acts for call.actor() and, when it carries one, as its epoch.
+#include <nlohmann/json.hpp>
+
 #include "op_handlers.hpp"
 
 namespace mpstate::manager::ops {

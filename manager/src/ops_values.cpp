@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Plain values and the life of every record: create, set, get, add, cas, grow,
 // delete, collect.
+#include <nlohmann/json.hpp>
+
 #include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/record_init.hpp"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "request_handler.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "fast_path.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/record_ops.hpp"

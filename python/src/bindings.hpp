@@ -13,6 +13,7 @@
 #include <string>
 
 #include "mpstate/client.hpp"
+#include "mpstate/json.hpp"
 
 namespace mpstate::python {
 

@@ -5,6 +5,7 @@
 // and the variable's read. An Array is a fixed-size array of one scalar type.
 #include <pybind11/stl.h>
 
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "any_value.hpp"

@@ -3,6 +3,7 @@
 // itself in json_values.cpp), timeouts.
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "bindings.hpp"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // mpstate._core.Counter: a lock-free sharded int64 total (mpstate/counter.hpp) that
 // many processes add to at once.
+#include <nlohmann/json.hpp>
+
 #include "any_value.hpp"
 
 namespace mpstate::python {

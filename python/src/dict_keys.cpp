@@ -9,6 +9,7 @@
 // so d[65], d["user@example.com"] and d[(1, "a")] all work as in Python, and a key
 // always comes back as what was given. Other key types are a TypeError.
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <pybind11_json/pybind11_json.hpp>
 
 #include "bindings.hpp"

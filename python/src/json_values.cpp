@@ -18,6 +18,7 @@
 // pickle is unpickled only by a client made with serializer="pickle"; any other
 // raises TypeMismatch (docs/python.md, "Objects JSON cannot hold": the trust model).
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <pybind11_json/pybind11_json.hpp>
 
 #include "bindings.hpp"

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <pybind11_json/pybind11_json.hpp>
 
 #include "bindings.hpp"

@@ -2,6 +2,7 @@
 #include "mpstate/core/array_ops.hpp"
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/value_codec.hpp"

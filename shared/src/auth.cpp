@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/value_codec.hpp"

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "mpstate/core/process_identity.hpp"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/core/protocol.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace mpstate::core {
 
 std::span<const op_spec> op_table() { return op_specs; }

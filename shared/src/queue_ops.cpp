@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/value_codec.hpp"

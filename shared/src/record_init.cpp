@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/counter_ops.hpp"

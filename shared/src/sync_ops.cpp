@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "mpstate/core/record_ops.hpp"

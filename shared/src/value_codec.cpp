@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/array_ops.hpp"
 #include "mpstate/core/counter_ops.hpp"

@@ -8,6 +8,11 @@
 #include <mpstate/mpstate.hpp>
 #include <mpstate/version.hpp>
 
+// JSON is opt-in (mpstate/json.hpp): the one header alone compiles none of nlohmann.
+#ifdef INCLUDE_NLOHMANN_JSON_HPP_
+#error "mpstate/mpstate.hpp pulled in nlohmann/json.hpp"
+#endif
+
 int main() {
   mpstate::ManagerOptions options;
   options.size = 1 << 20;

@@ -4,6 +4,7 @@
 // the errors (index out of range, a fixed size, another element type).
 #include <boost/test/unit_test.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "process_fixture.hpp"
 

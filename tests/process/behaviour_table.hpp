@@ -11,6 +11,7 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "process_fixture.hpp"
 

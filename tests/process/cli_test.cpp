@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The `mpstate` CLI as an operator runs it: every command, bad input, exit codes.
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "mpstate/version.hpp"

@@ -4,6 +4,7 @@
 // client's collect), or when its last holder died (the manager's sweep). Named
 // variables never go this way.
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "process_fixture.hpp"
 

@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "process_fixture.hpp"
 

@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "process_fixture.hpp"

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/json.hpp"
 #include "mpstate/version.hpp"
 #include "process_fixture.hpp"
 

@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/process_identity.hpp"
 #include "process_fixture.hpp"

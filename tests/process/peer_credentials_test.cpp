@@ -8,6 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/segment.hpp"

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 namespace mpstate::test {
 

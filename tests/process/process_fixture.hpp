@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "mpstate/json.hpp"
 #include "mpstate/mpstate.hpp"
 #include "test_support.hpp"
 

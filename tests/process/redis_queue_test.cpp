@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 

@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/json.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "mpstate/core/names.hpp"
+#include "mpstate/json.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;

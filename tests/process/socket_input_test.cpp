@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/protocol.hpp"
 #include "process_fixture.hpp"

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "mpstate/core/names.hpp"

@@ -7,6 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "process_fixture.hpp"

@@ -4,6 +4,7 @@
 // clients that ask for 16 MB values and never read them, leave everyone else served
 // within milliseconds (those answers are made off the event loop).
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "process_fixture.hpp"

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "mpstate/core/names.hpp"
+#include "mpstate/json.hpp"
 
 namespace mpstate::torture::crash {
 namespace {

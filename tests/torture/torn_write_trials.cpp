@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "mpstate/json.hpp"
 #include "mpstate/mpstate.hpp"
 #include "shared_page.hpp"
 #include "torture.hpp"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/protocol.hpp"
 #include "mpstate/core/value_codec.hpp"

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "mpstate/core/process_identity.hpp"

@@ -4,6 +4,7 @@
 #include "mpstate/core/queue_ops.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/error.hpp"

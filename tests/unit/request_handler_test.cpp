@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "handler_fixture.hpp"
 #include "mpstate/core/process_identity.hpp"

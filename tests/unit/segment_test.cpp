@@ -2,6 +2,7 @@
 #include <sys/mman.h>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/loop_ops.hpp"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/record_ops.hpp"

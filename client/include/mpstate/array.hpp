@@ -15,7 +15,7 @@
 #pragma once
 
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,11 +37,11 @@ class Array {
 
   T get(std::int64_t index) const {
     if (binding_.record()) return from_bits(binding_.on_record([&](auto& r) { return core::read_item(r, index); }));
-    return traits::from_json(binding_.remote({{"op", "item_get"}, {"index", index}}).at("value"));
+    return traits::decode(binding_.remote_item_get(traits::type, index));
   }
   void set(std::int64_t index, const T& value) {
     if (binding_.record()) return binding_.on_record([&](auto& r) { core::write_item(r, index, to_bits(value)); });
-    binding_.remote({{"op", "item_set"}, {"index", index}, {"value", traits::to_json(value)}});
+    binding_.remote_item_set(traits::type, index, traits::encode(value));
   }
   std::size_t size() const { return to_vector().size(); }
   // Every item, copied under one lock.
@@ -53,8 +53,7 @@ class Array {
       }
       return out;
     }
-    const nlohmann::json got = binding_.remote({{"op", "get"}});  // kept: the loop reads into it
-    for (const auto& item : got.at("value").at("items")) out.push_back(traits::from_json(item));
+    for (const std::string& item : binding_.remote_items(traits::type)) out.push_back(traits::decode(item));
     return out;
   }
   // Replaces every item under one lock (an Array keeps its size: invalid_argument).
@@ -64,9 +63,7 @@ class Array {
       for (const T& v : items) bits.push_back(to_bits(v));
       return binding_.on_record([&](auto& r) { core::write_items(r, bits); });
     }
-    nlohmann::json list = nlohmann::json::array();
-    for (const T& v : items) list.push_back(traits::to_json(v));
-    binding_.remote({{"op", "set"}, {"value", {{"items", list}}}});
+    binding_.remote_assign(traits::type, encoded(items));
   }
   std::uint64_t version() const { return binding_.version(); }
   std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const {
@@ -85,6 +82,11 @@ class Array {
   }
   static std::uint64_t to_bits(const T& v) { return core::scalar_codec<T>::to_bits(v); }
   static T from_bits(std::uint64_t bits) { return core::scalar_codec<T>::from_bits(bits); }
+  static std::vector<std::string> encoded(const std::vector<T>& items) {
+    std::vector<std::string> out;
+    for (const T& v : items) out.push_back(traits::encode(v));
+    return out;
+  }
 
   detail::binding binding_;
 };
@@ -105,23 +107,21 @@ class List : public Array<T> {
       for (const T& v : values) bits.push_back(this->to_bits(v));
       return this->binding_.on_record([&](auto& r) { return core::append_items(r, bits); });
     }
-    nlohmann::json list = nlohmann::json::array();
-    for (const T& v : values) list.push_back(traits::to_json(v));
-    return this->binding_.remote({{"op", "list_append"}, {"items", list}}).at("size").template get<std::uint64_t>();
+    return this->binding_.remote_append(traits::type, this->encoded(values));
   }
   // Inserts before `index` (past the end appends, as in Python).
   void insert(std::int64_t index, const T& value) {
     if (this->binding_.record()) {
       return this->binding_.on_record([&](auto& r) { core::insert_item(r, index, this->to_bits(value)); });
     }
-    this->binding_.remote({{"op", "list_insert"}, {"index", index}, {"value", traits::to_json(value)}});
+    this->binding_.remote_insert(traits::type, index, traits::encode(value));
   }
   // Removes and returns the item at `index` (default the last); out_of_range when empty.
   T pop(std::int64_t index = -1) {
     if (this->binding_.record()) {
       return this->from_bits(this->binding_.on_record([&](auto& r) { return core::pop_item(r, index); }));
     }
-    return traits::from_json(this->binding_.remote({{"op", "list_pop"}, {"index", index}}).at("value"));
+    return traits::decode(this->binding_.remote_pop(traits::type, index));
   }
   void clear() { this->assign({}); }
 };

@@ -10,7 +10,7 @@
 
 #include <chrono>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,13 +66,13 @@ class Client {
   // invalid_name, segment_full, value_too_large, manager_unavailable.
   template <class T>
   Value<T> create(std::string_view name, const T& initial = T{}, std::uint64_t capacity = 0) const {
-    create_variable(name, value_traits<T>::type_name, value_traits<T>::to_json(initial), capacity);
+    create_value(name, value_traits<T>::type, value_traits<T>::encode(initial), capacity, /*if_absent=*/false);
     return Value<T>(core_, name);
   }
   // Binds to `name`, creating it with `initial` when absent.
   template <class T>
   Value<T> value_or_create(std::string_view name, const T& initial = T{}, std::uint64_t capacity = 0) const {
-    ensure_variable(name, value_traits<T>::type_name, value_traits<T>::to_json(initial), capacity);
+    create_value(name, value_traits<T>::type, value_traits<T>::encode(initial), capacity, /*if_absent=*/true);
     return Value<T>(core_, name);
   }
   // Binds to the loop-state variable `name`, creating it (idle) when absent.
@@ -101,12 +101,14 @@ class Client {
   // it). An existing queue is bound as it is (type_mismatch if it holds another type).
   template <class T>
   Queue<T> queue(std::string_view name, std::uint64_t maxsize = 0, std::uint64_t item_size = 256) const {
-    return ensure_bound<Queue<T>>(name, "queue", queue_shape<T>(maxsize, item_size));
+    ensure_queue(name, value_traits<T>::type, maxsize, item_size);
+    return Queue<T>(core_, name);
   }
   template <class T>
   JoinableQueue<T> joinable_queue(std::string_view name, std::uint64_t maxsize = 0,
                                   std::uint64_t item_size = 256) const {
-    return ensure_bound<JoinableQueue<T>>(name, "queue", queue_shape<T>(maxsize, item_size));
+    ensure_queue(name, value_traits<T>::type, maxsize, item_size);
+    return JoinableQueue<T>(core_, name);
   }
 
   // A dict of T under the prefix `name` (mpstate/dict.hpp): keys are the variables
@@ -119,13 +121,14 @@ class Client {
   // when absent; an existing one is bound as it is (mpstate/array.hpp).
   template <class T>
   Array<T> array(std::string_view name, std::size_t size) const {
-    return ensure_bound<Array<T>>(name, "array", {{"of", value_traits<T>::type_name}, {"size", size}});
+    ensure_sequence(name, core::value_type::array, value_traits<T>::type, size);
+    return Array<T>(core_, name);
   }
   // A list of T, created empty when absent. (Not list(): that one lists names.)
   template <class T>
   List<T> list_of(std::string_view name) const {
-    return ensure_bound<List<T>>(name, "list",
-                                 {{"of", value_traits<T>::type_name}, {"items", nlohmann::json::array()}});
+    ensure_sequence(name, core::value_type::list, value_traits<T>::type, 0);
+    return List<T>(core_, name);
   }
   // Values of any types under the prefix `name`, by attribute.
   Namespace ns(std::string_view name) const { return Namespace(core_, name); }
@@ -144,10 +147,11 @@ class Client {
   std::optional<std::string> type_of(std::string_view name) const;
   // Variable names under `prefix`, sorted.
   std::vector<std::string> list(std::string_view prefix = {}) const;
-  // Every variable under `prefix` as the dump tool shows it (see docs/protocol.md, dump).
+  // Every variable under `prefix` as the dump tool shows it (see docs/protocol.md,
+  // dump). Needs mpstate/json.hpp.
   nlohmann::json dump(std::string_view prefix = {}) const;
   // Sends one raw protocol request ({"op": ...}) and returns its "result".
-  // Throws mpstate::error for an error response.
+  // Throws mpstate::error for an error response. Needs mpstate/json.hpp.
   nlohmann::json request(const nlohmann::json& request) const;
 
  private:
@@ -155,12 +159,15 @@ class Client {
                        std::uint64_t capacity) const;
   void ensure_variable(std::string_view name, std::string_view type, const nlohmann::json& initial,
                        std::uint64_t capacity) const;
-  template <class T>
-  static nlohmann::json queue_shape(std::uint64_t maxsize, std::uint64_t item_size) {
-    nlohmann::json shape = {{"of", value_traits<T>::type_name}, {"maxsize", maxsize}};
-    if (!value_traits<T>::scalar) shape["item_size"] = item_size;
-    return shape;
-  }
+  // A value of `type` whose element bytes are `initial`; with if_absent, an existing
+  // one is kept.
+  void create_value(std::string_view name, core::value_type type, std::string_view initial, std::uint64_t capacity,
+                    bool if_absent) const;
+  void ensure_queue(std::string_view name, core::value_type element, std::uint64_t maxsize,
+                    std::uint64_t item_size) const;
+  // An array of `size` zeros or an empty list (`kind`) of `element`, when absent.
+  void ensure_sequence(std::string_view name, core::value_type kind, core::value_type element,
+                       std::uint64_t size) const;
   // A structured variable (loop, sync types): created when absent, then bound.
   template <class Proxy>
   Proxy ensure_bound(std::string_view name, std::string_view type, const nlohmann::json& initial) const {

@@ -20,6 +20,7 @@
 
 #include "mpstate/core/counter_ops.hpp"
 #include "mpstate/detail/binding.hpp"
+#include "mpstate/value_traits.hpp"
 
 namespace mpstate {
 
@@ -35,17 +36,13 @@ class Counter {
   void add(std::int64_t delta = 1) {
     if (core::variable_record* r = binding_.record()) [[likely]]
       return core::counter_add(*r, delta);
-    binding_.remote_value(detail::value_op::add, delta);
+    binding_.remote_add(core::value_type::int64, value_traits<std::int64_t>::encode(delta));
   }
   // The total: every add that returned before this call began is in it.
   std::int64_t get() const {
     if (const core::variable_record* r = binding_.record()) [[likely]]
       return core::counter_value(*r);
-    return binding_.decoded(binding_.remote_value(detail::value_op::get), [](const nlohmann::json& v) {
-      if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > INT64_MAX))
-        throw nlohmann::json::type_error::create(302, "not an int64 total", nullptr);
-      return v.get<std::int64_t>();
-    });
+    return value_traits<std::int64_t>::decode(binding_.remote_get(core::value_type::int64));
   }
 
  private:

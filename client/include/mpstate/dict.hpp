@@ -16,7 +16,7 @@
 
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,7 +38,8 @@ struct key_hash {
 // for a key that is not one name segment.
 std::string key_name(const std::string& prefix, std::string_view key);
 // Creates `name` with `initial` unless it exists; true when this call created it.
-bool create_if_absent(client_core& core, const std::string& name, std::string_view type, const nlohmann::json& initial);
+// `initial`: the value's element bytes (value_traits<T>::encode).
+bool create_if_absent(client_core& core, const std::string& name, core::value_type type, std::string_view initial);
 // Deletes `name`; false when it did not exist.
 bool remove_if_present(client_core& core, const std::string& name);
 // The keys directly under `prefix` ("<prefix>/<key>", not deeper), sorted.
@@ -135,8 +136,7 @@ class Dict {
       bool created = false;
       Value<T>* v = bound(key);
       if (!v) {
-        created =
-            detail::create_if_absent(*core_, detail::key_name(name_, key), traits::type_name, traits::to_json(initial));
+        created = detail::create_if_absent(*core_, detail::key_name(name_, key), traits::type, traits::encode(initial));
         v = bound(key);
         if (!v) continue;  // deleted again meanwhile
       }
@@ -177,7 +177,7 @@ class Namespace {
   void set(std::string_view attr, const T& v) {
     const std::string full = detail::key_name(name_, attr);
     if (detail::variable_exists(*core_, full) ||  // no round trip for an attribute that exists
-        !detail::create_if_absent(*core_, full, value_traits<T>::type_name, value_traits<T>::to_json(v))) {
+        !detail::create_if_absent(*core_, full, value_traits<T>::type, value_traits<T>::encode(v))) {
       Value<T>(core_, full).set(v);
     }
   }
@@ -189,7 +189,7 @@ class Namespace {
   bool has(std::string_view attr) const;
   bool erase(std::string_view attr);
   std::vector<std::string> names() const;
-  // {attr: value} of every attribute, as the dump shows the values.
+  // {attr: value} of every attribute, as the dump shows the values. Needs mpstate/json.hpp.
   nlohmann::json to_json() const;
 
  private:

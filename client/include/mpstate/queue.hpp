@@ -16,10 +16,9 @@
 #pragma once
 
 #include <chrono>
-#include <cstring>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,11 +45,11 @@ class queue_handle {
   nlohmann::json state() const;
 
  protected:
-  // Locally `bytes` is stored; over the socket `as_json()` is sent.
-  bool put_item(std::string_view bytes, const std::function<nlohmann::json()>& as_json,
-                std::chrono::milliseconds timeout);
-  // Locally fills `bytes`; over the socket `value`.
-  bool get_item(std::string& bytes, nlohmann::json& value, std::chrono::milliseconds timeout);
+  // `bytes`: the item's element bytes (value_traits<T>::encode), stored as they are
+  // locally, sent as the JSON they stand for over the wire.
+  bool put_item(std::string_view bytes, std::chrono::milliseconds timeout);
+  // Fills `bytes` with the head item's element bytes.
+  bool get_item(std::string& bytes, std::chrono::milliseconds timeout);
   bool local() const { return binding_.record() != nullptr; }
   // Calls attempt until it is done or the timeout passes, sleeping on the version
   // each attempt saw in between.
@@ -58,6 +57,7 @@ class queue_handle {
   core::queue_counts counts() const;
 
   binding binding_;
+  core::value_type element_;
 };
 }  // namespace detail
 
@@ -71,8 +71,7 @@ class Queue : public detail::queue_handle {
 
   // Appends `item`, waiting while the queue is full; false at the timeout (Python's Full).
   bool put(const T& item, std::chrono::milliseconds timeout = forever) {
-    return put_item(
-        encode(item), [&] { return traits::to_json(item); }, timeout);
+    return put_item(traits::encode(item), timeout);
   }
   bool put_nowait(const T& item) { return put(item, std::chrono::milliseconds::zero()); }
 
@@ -80,30 +79,10 @@ class Queue : public detail::queue_handle {
   // (Python's Empty).
   std::optional<T> get(std::chrono::milliseconds timeout = forever) {
     std::string bytes;
-    nlohmann::json value;
-    if (!get_item(bytes, value, timeout)) return std::nullopt;
-    return local() ? decode(std::move(bytes)) : traits::from_json(value);
+    if (!get_item(bytes, timeout)) return std::nullopt;
+    return traits::decode(std::move(bytes));
   }
   std::optional<T> get_nowait() { return get(std::chrono::milliseconds::zero()); }
-
- private:
-  static std::string encode(const T& item) {
-    if constexpr (traits::scalar) {
-      const std::uint64_t bits = core::scalar_codec<T>::to_bits(item);
-      return std::string(reinterpret_cast<const char*>(&bits), sizeof bits);
-    } else {
-      return std::string(traits::encode(item));
-    }
-  }
-  static T decode(std::string bytes) {
-    if constexpr (traits::scalar) {
-      std::uint64_t bits = 0;
-      std::memcpy(&bits, bytes.data(), std::min(bytes.size(), sizeof bits));
-      return core::scalar_codec<T>::from_bits(bits);
-    } else {
-      return traits::decode(std::move(bytes));
-    }
-  }
 };
 
 // A Queue whose consumers say when they have processed each item, so a producer can
@@ -115,7 +94,7 @@ class JoinableQueue : public Queue<T> {
   // invalid_argument when called more times than items were put (Python's ValueError).
   void task_done() {
     if (this->binding_.record()) return this->binding_.on_record([](auto& r) { core::task_done(r); });
-    this->binding_.remote({{"op", "task_done"}});
+    this->binding_.remote_op("task_done");
   }
   // Waits until every item put has been marked task_done; false at the timeout.
   bool join(std::chrono::milliseconds timeout = forever) const {

@@ -42,7 +42,7 @@ class Value {
         return traits::decode(std::move(bytes));
       }
     }
-    return binding_.decoded(binding_.remote_value(detail::value_op::get), traits::from_json);
+    return traits::decode(binding_.remote_get(traits::type));
   }
 
   void set(const T& value) {
@@ -53,14 +53,14 @@ class Value {
         binding_.on_record([&](core::variable_record& rec) { core::write_buffer(rec, traits::encode(value)); });
       return;
     }
-    binding_.remote_value(detail::value_op::set, traits::to_json(value));
+    binding_.remote_set(traits::type, traits::encode(value));
   }
 
   // Adds `delta` and returns the new value (int64, uint64, double).
   T add(T delta) requires(traits::scalar && !std::is_same_v<T, bool>) {
     if (core::variable_record* r = binding_.record()) [[likely]]
       return core::add_scalar<T>(*r, delta);
-    return binding_.decoded(binding_.remote_value(detail::value_op::add, delta), traits::from_json);
+    return traits::decode(binding_.remote_add(traits::type, traits::encode(delta)));
   }
 
   // Stores `desired` if the value equals `expected`; otherwise `expected` receives
@@ -80,10 +80,7 @@ class Value {
         return ok;
       }
     }
-    nlohmann::json result = binding_.remote(
-        {{"op", "cas"}, {"expected", traits::to_json(expected)}, {"desired", traits::to_json(desired)}});
-    if (!result.at("ok").get<bool>()) expected = traits::from_json(result.at("value"));
-    return result.at("ok").get<bool>();
+    return remote_compare_exchange(expected, desired, nullptr);
   }
 
   // Read-modify-write: stores fn(current) atomically and returns it. Locally fn runs
@@ -122,16 +119,14 @@ class Value {
       });
       return;
     }
-    binding_.remote({{"op", "set"}, {"value", traits::to_json(value)}, {"fence", binding_.fence_field(fence)}});
+    binding_.remote_set(traits::type, traits::encode(value), &fence);
   }
   T add(T delta, const Fence& fence) requires(traits::scalar && !std::is_same_v<T, bool>) {
     if (binding_.record()) [[likely]] {
       return binding_.on_record_fenced(fence,
                                        [&](core::variable_record& rec) { return core::add_scalar<T>(rec, delta); });
     }
-    return binding_.decoded(
-        binding_.remote({{"op", "add"}, {"delta", delta}, {"fence", binding_.fence_field(fence)}}).at("value"),
-        traits::from_json);
+    return traits::decode(binding_.remote_add(traits::type, traits::encode(delta), &fence));
   }
   bool compare_exchange(T& expected, const T& desired, const Fence& fence) {
     if (binding_.record()) [[likely]] {
@@ -150,12 +145,7 @@ class Value {
         return ok;
       }
     }
-    nlohmann::json result = binding_.remote({{"op", "cas"},
-                                             {"expected", traits::to_json(expected)},
-                                             {"desired", traits::to_json(desired)},
-                                             {"fence", binding_.fence_field(fence)}});
-    if (!result.at("ok").get<bool>()) expected = traits::from_json(result.at("value"));
-    return result.at("ok").get<bool>();
+    return remote_compare_exchange(expected, desired, &fence);
   }
   // Locally fn runs under the lock's and the variable's locks; remotely it is a
   // fenced compare-exchange loop.
@@ -191,6 +181,13 @@ class Value {
   }
 
  private:
+  bool remote_compare_exchange(T& expected, const T& desired, const Fence* fence) {
+    std::string current(traits::encode(expected));
+    const bool ok = binding_.remote_compare_exchange(traits::type, current, traits::encode(desired), fence);
+    if (!ok) expected = traits::decode(std::move(current));
+    return ok;
+  }
+
   detail::binding binding_;
 };
 

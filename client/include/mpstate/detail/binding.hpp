@@ -6,9 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/record_ops.hpp"
@@ -54,22 +55,33 @@ class binding {
   core::variable_record* record() const { return record_.load(std::memory_order_relaxed); }
   client_core& client() const { return *core_; }
   // Sends `request` with "name" added; returns its result. With `session`, also the
-  // client's lease session it was answered in (client_core::session).
+  // client's lease session it was answered in (client_core::session). Needs the
+  // whole of nlohmann (mpstate/json.hpp); the proxies' templates use the calls below.
   nlohmann::json remote(nlohmann::json request, std::uint64_t* session = nullptr) const;
-  // get, set or add of this variable, remotely (client_core::value_call).
-  nlohmann::json remote_value(value_op op, const nlohmann::json& operand = {}) const {
-    return core_->value_call(op, name_, operand);
-  }
-  // What a remote answer VALUE decodes to (`decode(value)`); one the proxy's type
-  // cannot take (the variable was made again with another type) is type_mismatch.
-  template <class Decode>
-  decltype(auto) decoded(const nlohmann::json& value, Decode&& decode) const {
-    try {
-      return decode(value);
-    } catch (const nlohmann::json::exception&) {
-      throw_holds(value);
-    }
-  }
+
+  // ---- over the wire (nothing mapped). A value goes in and comes out as its
+  // element bytes (value_traits<T>::encode / decode) of type `type` (for a sequence,
+  // its items' type); the library turns them into the request's JSON and back
+  // (core::element_to_json / element_from_json), so the proxies' templates never
+  // touch JSON. An answer the type cannot take (the variable was made again with
+  // another type) is type_mismatch. `fence`, when given, makes the write fenced
+  // (checked as on_record_fenced checks it).
+  std::string remote_get(core::value_type type) const;
+  void remote_set(core::value_type type, std::string_view value, const Fence* fence = nullptr) const;
+  std::string remote_add(core::value_type type, std::string_view delta, const Fence* fence = nullptr) const;
+  // On false, `expected` receives the current value.
+  bool remote_compare_exchange(core::value_type type, std::string& expected, std::string_view desired,
+                               const Fence* fence = nullptr) const;
+  std::string remote_item_get(core::value_type type, std::int64_t index) const;
+  void remote_item_set(core::value_type type, std::int64_t index, std::string_view value) const;
+  std::vector<std::string> remote_items(core::value_type type) const;
+  void remote_assign(core::value_type type, const std::vector<std::string>& items) const;
+  std::uint64_t remote_append(core::value_type type, const std::vector<std::string>& items) const;
+  void remote_insert(core::value_type type, std::int64_t index, std::string_view value) const;
+  std::string remote_pop(core::value_type type, std::int64_t index) const;
+  // An op that takes nothing but the name (task_done, ...); its result is dropped.
+  void remote_op(std::string_view op) const;
+
   // Runs fn(record) on the bound record; when the manager has moved the value to a
   // larger buffer, follows it and runs fn again; when a value does not fit, asks the
   // manager to grow the buffer (the `grow` op) and runs fn again.
@@ -96,9 +108,6 @@ class binding {
       return core::fenced(lock.record(), fence.epoch(), r, [&] { return write(r); });
     });
   }
-  // The request field of a remote fenced write: {"lock", "epoch"}, after the same
-  // checks as on_record_fenced makes.
-  nlohmann::json fence_field(const Fence& fence) const;
   std::uint64_t version() const;
   std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::nanoseconds timeout) const;
 
@@ -112,6 +121,11 @@ class binding {
 
  private:
   [[noreturn]] void throw_holds(const nlohmann::json& value) const;
+  // The remote answer `value` as element bytes of `type`; throw_holds when it cannot be.
+  std::string element_of(core::value_type type, const nlohmann::json& value) const;
+  // The request field of a remote fenced write: {"lock", "epoch"}, after the same
+  // checks as on_record_fenced makes.
+  nlohmann::json fence_field(const Fence& fence) const;
   // Moves on to the record the value moved to.
   void follow() const;
   void grow(core::growth needed) const;

@@ -12,7 +12,7 @@
 // (a futex, no polling) with a dead-holder check between wake-ups.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string_view>
 

@@ -9,7 +9,7 @@
 //   loop -> loop_to_json(); it is changed only through the loop ops
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
