@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <boost/interprocess/mapped_region.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,8 +44,8 @@ std::uint32_t directory_capacity_for(std::uint64_t size) {
 
 }  // namespace
 
-owned_segment::owned_segment(std::string shm_name, void* base, std::uint64_t size)
-    : segment(std::move(shm_name), base, size) {}
+owned_segment::owned_segment(std::string shm_name, std::unique_ptr<boost::interprocess::mapped_region> region)
+    : segment(std::move(shm_name), std::move(region)) {}
 
 owned_segment::~owned_segment() = default;
 
@@ -54,15 +55,15 @@ std::unique_ptr<owned_segment> owned_segment::create_or_adopt(const std::string&
   }
   std::uint64_t mapped = size;
   bool adopted = false;
-  void* base = nullptr;
+  std::unique_ptr<boost::interprocess::mapped_region> region;
   try {
-    base = map_shared_memory(shm_name, true, mapped);
+    region = map_shared_memory(shm_name, true, mapped);
   } catch (const error& e) {
     if (e.code() != errc::already_exists) throw;
-    base = map_shared_memory(shm_name, false, mapped);
+    region = map_shared_memory(shm_name, false, mapped);
     adopted = true;
   }
-  std::unique_ptr<owned_segment> s(new owned_segment(shm_name, base, mapped));
+  std::unique_ptr<owned_segment> s(new owned_segment(shm_name, std::move(region)));
   s->adopted_ = adopted;
   segment_header& h = s->header();
   if (adopted) {
@@ -446,7 +447,7 @@ std::size_t owned_segment::free_unbound_records() {
 
 std::uint64_t owned_segment::free_bytes() const { return heap_->free_bytes(); }
 
-void owned_segment::unlink() noexcept { shm_unlink(("/" + shm_name()).c_str()); }
+void owned_segment::unlink() noexcept { remove_shared_memory(shm_name()); }
 
 process_identity owned_segment::open_session() {
   const std::uint32_t n = header().session_capacity;

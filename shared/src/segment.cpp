@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/core/segment.hpp"
 
-#include <fcntl.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -27,63 +27,70 @@ std::uint64_t name_hash(std::string_view name) noexcept {
   return h < 2 ? h + 2 : h;  // never collides with the empty/tombstone markers
 }
 
-void* map_shared_memory(const std::string& shm_name, bool create, std::uint64_t& size) {
-  std::string path = "/" + shm_name;
-  int flags = create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR;
-  int fd = shm_open(path.c_str(), flags | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT) throw error(errc::not_found, "no segment " + path + " (is a manager running?)");
-    if (err == EEXIST) throw error(errc::already_exists, "segment " + path + " already exists");
-    if (err == EACCES || err == EPERM) {
-      throw error(errc::permission_denied, "segment " + path + " belongs to another user");
-    }
-    throw_system_error("shm_open " + path, err);
-  }
-  if (create) {
-    fchmod(fd, 0600);  // shm_open's mode is filtered by the umask; we want exactly 0600
-    // Reserve every page now: a full /dev/shm is an error here, never a SIGBUS later.
-    int rc = ftruncate(fd, static_cast<off_t>(size));
-    if (rc == 0)
-      rc = posix_fallocate(fd, 0, static_cast<off_t>(size));
-    else
-      rc = errno;
-    if (rc != 0) {
-      close(fd);
-      shm_unlink(path.c_str());
-      throw error(errc::segment_full, "cannot reserve " + std::to_string(size) + " bytes for " + path + ": " +
-                                          std::string(std::strerror(rc)));
-    }
-  } else {
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-      int err = errno;
-      close(fd);
-      throw_system_error("fstat " + path, err);
-    }
-    // A segment someone else made (or opened up) under our name is not ours to use.
-    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-      close(fd);
-      throw error(errc::permission_denied, "segment " + path + " is owned by uid " + std::to_string(st.st_uid) +
-                                               " with mode " + permission_text(st.st_mode) +
-                                               "; only this user's 0600 segments are used");
-    }
-    size = static_cast<std::uint64_t>(st.st_size);
-    if (size < sizeof(segment_header)) {
-      close(fd);
-      throw error(errc::layout_mismatch, "segment " + path + " is too small to be mpstate's");
-    }
-  }
-  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int err = errno;
-  close(fd);
-  if (base == MAP_FAILED) throw_system_error("mmap " + path, err);
-  return base;
+namespace {
+namespace bip = boost::interprocess;
+
+// Boost's error for `path` as mpstate's.
+[[noreturn]] void throw_object_error(const std::string& path, const bip::interprocess_exception& e) {
+  const int err = e.get_native_error();
+  if (err == ENOENT) throw error(errc::not_found, "no segment " + path + " (is a manager running?)");
+  if (err == EEXIST) throw error(errc::already_exists, "segment " + path + " already exists");
+  if (err == EACCES || err == EPERM)
+    throw error(errc::permission_denied, "segment " + path + " belongs to another user");
+  throw_system_error("shm_open " + path, err != 0 ? err : EIO);
 }
 
-void unmap_shared_memory(void* base, std::uint64_t size) noexcept {
-  if (base) munmap(base, size);
+// A segment someone else made (or opened up) under our name is not ours to use: the
+// owner and mode, which Boost does not show, from the object's descriptor.
+std::uint64_t checked_size(const bip::shared_memory_object& object, const std::string& path) {
+  struct stat st {};
+  if (::fstat(object.get_mapping_handle().handle, &st) != 0) throw_system_error("fstat " + path, errno);
+  if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0) {
+    throw error(errc::permission_denied, "segment " + path + " is owned by uid " + std::to_string(st.st_uid) +
+                                             " with mode " + permission_text(st.st_mode) +
+                                             "; only this user's 0600 segments are used");
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < sizeof(segment_header))
+    throw error(errc::layout_mismatch, "segment " + path + " is too small to be mpstate's");
+  return size;
 }
+}  // namespace
+
+// Boost.Interprocess's shared memory object (shm_open, O_CLOEXEC by glibc; created
+// O_EXCL and fchmod-ed to exactly 0600 past the umask) and mapped region (one
+// MAP_SHARED mmap); the descriptor is closed once mapped.
+std::unique_ptr<bip::mapped_region> map_shared_memory(const std::string& shm_name, bool create, std::uint64_t& size) {
+  const std::string path = "/" + shm_name;
+  bip::shared_memory_object object;
+  try {
+    if (create) {
+      object = bip::shared_memory_object(bip::create_only, shm_name.c_str(), bip::read_write, bip::permissions(0600));
+    } else {
+      object = bip::shared_memory_object(bip::open_only, shm_name.c_str(), bip::read_write);
+    }
+  } catch (const bip::interprocess_exception& e) {
+    throw_object_error(path, e);
+  }
+  if (create) {
+    try {  // every page reserved now (posix_fallocate): a full /dev/shm is an error here, never a SIGBUS later
+      object.truncate(static_cast<bip::offset_t>(size));
+    } catch (const bip::interprocess_exception& e) {
+      bip::shared_memory_object::remove(shm_name.c_str());
+      throw error(errc::segment_full, "cannot reserve " + std::to_string(size) + " bytes for " + path + ": " +
+                                          std::string(std::strerror(e.get_native_error())));
+    }
+  } else {
+    size = checked_size(object, path);
+  }
+  try {
+    return std::make_unique<bip::mapped_region>(object, bip::read_write, 0, static_cast<std::size_t>(size));
+  } catch (const bip::interprocess_exception& e) {
+    throw_system_error("mmap " + path, e.get_native_error() != 0 ? e.get_native_error() : ENOMEM);
+  }
+}
+
+void remove_shared_memory(const std::string& shm_name) noexcept { bip::shared_memory_object::remove(shm_name.c_str()); }
 
 void check_header(const segment_header& h, std::uint64_t mapped_size, const std::string& what) {
   if (h.magic != segment_magic) {
@@ -101,15 +108,17 @@ void check_header(const segment_header& h, std::uint64_t mapped_size, const std:
   }
 }
 
-segment::segment(std::string shm_name, void* base, std::uint64_t size)
-    : shm_name_(std::move(shm_name)), base_(base), size_(size) {}
+segment::segment(std::string shm_name, std::unique_ptr<boost::interprocess::mapped_region> region)
+    : shm_name_(std::move(shm_name)),
+      region_(std::move(region)),
+      base_(region_->get_address()),
+      size_(region_->get_size()) {}
 
-segment::~segment() { unmap_shared_memory(base_, size_); }
+segment::~segment() = default;
 
 std::unique_ptr<segment> segment::open(const std::string& shm_name) {
   std::uint64_t size = 0;
-  void* base = map_shared_memory(shm_name, false, size);
-  std::unique_ptr<segment> s(new segment(shm_name, base, size));
+  std::unique_ptr<segment> s(new segment(shm_name, map_shared_memory(shm_name, false, size)));
   // A manager that is starting has made the segment but not finished its header (the
   // magic is written last): not a foreign segment, a manager that does not serve yet.
   if (std::atomic_ref<const std::uint64_t>(s->header().magic).load(std::memory_order_acquire) == 0) {

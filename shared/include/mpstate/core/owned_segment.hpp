@@ -122,7 +122,7 @@ class owned_segment : public segment {
   // A reserved heap block, its record zeroed (and its slots, with zero_slots) and
   // filled in: mutex, type, capacity, name. segment_full when full.
   variable_record* allocate_record(std::string_view name, value_type type, std::uint64_t capacity, bool zero_slots);
-  owned_segment(std::string shm_name, void* base, std::uint64_t size);
+  owned_segment(std::string shm_name, std::unique_ptr<boost::interprocess::mapped_region> region);
   void format_header(segment_header& h);
   void adopt_heap();
   // Writes `live` into the inactive name table and makes it the active one.

@@ -11,6 +11,10 @@
 
 #include "mpstate/core/layout.hpp"
 
+namespace boost::interprocess {
+class mapped_region;  // the segment's mapping (shared/src/segment.cpp); no Boost here
+}
+
 namespace mpstate::core {
 
 class segment {
@@ -55,7 +59,7 @@ class segment {
   std::vector<std::string> list_names(std::string_view prefix = {}) const;
 
  protected:
-  segment(std::string shm_name, void* base, std::uint64_t size);
+  segment(std::string shm_name, std::unique_ptr<boost::interprocess::mapped_region> region);
   // Index of `name`'s live slot, or -1. Caller holds the directory mutex (or is the manager).
   std::int64_t find_slot(std::string_view name, std::uint64_t hash) const;
   // find()'s work, the directory mutex held by the caller (or the caller the manager).
@@ -72,6 +76,7 @@ class segment {
 
  private:
   std::string shm_name_;
+  std::unique_ptr<boost::interprocess::mapped_region> region_;
   void* base_;
   std::uint64_t size_;
 };
@@ -95,10 +100,14 @@ class directory_change {
 // without bumping layout_version.
 std::uint64_t name_hash(std::string_view name) noexcept;
 
-// Maps `shm_name` (creating it with `size` bytes and mode 0600 when `create`).
-// Returns the base address; sets `size`. Translates failures into mpstate errors.
-void* map_shared_memory(const std::string& shm_name, bool create, std::uint64_t& size);
-void unmap_shared_memory(void* base, std::uint64_t size) noexcept;
+// Maps `shm_name` (creating it with `size` bytes, every page reserved, and mode
+// 0600 when `create`; else checking it is this user's and 0600) and sets `size`.
+// Translates failures into mpstate errors (not_found, already_exists,
+// permission_denied, segment_full, layout_mismatch).
+std::unique_ptr<boost::interprocess::mapped_region> map_shared_memory(const std::string& shm_name, bool create,
+                                                                      std::uint64_t& size);
+// Removes the name (shm_unlink): mappings stay until unmapped.
+void remove_shared_memory(const std::string& shm_name) noexcept;
 // Checks magic, layout version, header size and recorded size. Throws layout_mismatch.
 void check_header(const segment_header& h, std::uint64_t mapped_size, const std::string& what);
 
