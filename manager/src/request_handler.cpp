@@ -13,20 +13,6 @@ namespace mpstate::manager {
 
 using namespace mpstate::core;
 
-namespace {
-// Writes a request makes are stamped with the peer's pid (core::writing_for_pid),
-// and core::manager_committed says whether one committed.
-struct writing_for {
-  explicit writing_for(pid_t pid) {
-    core::writing_for_pid = pid;
-    core::manager_committed = false;
-  }
-  ~writing_for() { core::writing_for_pid = 0; }
-  writing_for(const writing_for&) = delete;
-  writing_for& operator=(const writing_for&) = delete;
-};
-}  // namespace
-
 json answer_now(const handler_outcome& out) {
   if (!out.deferred) return out.response;
   try {
@@ -71,13 +57,17 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
   json id = request.contains("id") ? request["id"] : json(nullptr);
   bool read_only = false;
   const op_spec* op = nullptr;
+  // Its writes are stamped with the peer's pid (a TCP peer without a lease yet: the
+  // manager's own); it waits for locks as the thread it runs on may (the event loop:
+  // never); `committed` decides the busy rule below.
+  core::op_context ctx{.for_pid = peer.process.pid, .may_wait = core::ops_may_wait()};
+  const core::op_scope scope(ctx);
   try {
     const json& op_field = require_field(request, "op");
     if (!op_field.is_string()) throw error(errc::bad_request, "field 'op' must be a string");
     op = find_op(op_field.get_ref<const std::string&>());
     if (!op) throw error(errc::unknown_op, "unknown op '" + op_field.get<std::string>() + "'");
     std::optional<pending_wait> wait;
-    writing_for stamp(peer.process.pid);  // a TCP peer without a lease yet: the manager's own
     read_only = only_reads(op->code);
     if (peer.read_only && !read_only) {
       throw error(errc::permission_denied,
@@ -99,12 +89,12 @@ handler_outcome request_handler::handle(const json& request, const peer_context&
     }
     return {make_result(id, std::move(result)), {}, false, {}, read_only};
   } catch (const error& e) {
-    const bool retry = e.code() == errc::busy && !core::manager_committed;  // never retry a change already made
+    const bool retry = core::retry_later(ctx, e.code());  // never retry a change already made
     if (!retry) {
       ++facts_.errors_by_code[static_cast<std::size_t>(e.code())];
       if (op) ++facts_.ops_by_code[static_cast<std::size_t>(op->code)];
     }
-    if (e.code() == errc::busy && core::manager_committed) {
+    if (e.code() == errc::busy && ctx.committed) {
       return {make_error(id, e.code(), e.message() + " (the request was partly applied before it)"), {}};
     }
     return {make_error(id, e.code(), e.message()), {}, retry};
@@ -130,7 +120,8 @@ std::optional<handler_outcome> request_handler::answer_plain(std::string_view li
   }
   if (!r || (request->op == op_code::get ? !is_scalar(r->type) : r->type != value_type::int64)) return std::nullopt;
   handler_outcome out;
-  writing_for stamp(peer.process.pid);
+  core::op_context ctx{.for_pid = peer.process.pid, .may_wait = core::ops_may_wait()};
+  const core::op_scope scope(ctx);
   try {
     switch (request->op) {
       case op_code::get: {
@@ -151,7 +142,7 @@ std::optional<handler_outcome> request_handler::answer_plain(std::string_view li
         break;
     }
   } catch (const error& e) {
-    if (!core::manager_committed) return std::nullopt;  // nothing changed: the general path decides
+    if (!ctx.committed) return std::nullopt;  // nothing changed: the general path decides
     ++facts_.errors_by_code[static_cast<std::size_t>(e.code())];
     out.text = to_line(make_error(request->id.empty() ? json() : json::parse(request->id), e.code(), e.message()));
   }

@@ -159,7 +159,8 @@ bool server::adopted() const { return impl_->segment->adopted(); }
 
 void server::run() {
   impl& m = *impl_;
-  core::segment_locks_never_wait = true;  // this thread runs the event loop: it must never stall
+  core::op_context loop_context{.may_wait = false};  // this thread runs the event loop: it must never stall
+  const core::op_scope on_the_loop(loop_context);    // (each request installs its own inside it)
   m.signals.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
     log().info("{}: saving and exiting", signal == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -113,10 +113,8 @@ std::string value_text(const nlohmann::json& v) {
 // is stuck): a held record is read without it where its value is one buffer (the
 // last committed value), and shown with who holds it.
 nlohmann::json describe_without_waiting(variable_record& r) {
-  struct never_wait {  // for this read only: the caller's own setting comes back after it
-    bool was = std::exchange(segment_locks_never_wait, true);
-    ~never_wait() { segment_locks_never_wait = was; }
-  } scope;
+  op_context never_wait{.may_wait = false};  // for this read only: the caller's own comes back after it
+  const op_scope scope(never_wait);
   try {
     return describe_record(r);
   } catch (const lock_busy& busy) {

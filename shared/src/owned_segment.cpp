@@ -210,11 +210,11 @@ bool owned_segment::compact_directory() {
   return true;
 }
 
-// The event-loop thread (segment_locks_never_wait) is the table's only writer: its
+// The event-loop thread (its op_context may not wait) is the table's only writer: its
 // lookups need no lock. Any other thread of the manager (the answer pool's, making a
 // dump) looks up as a client does, under the directory's lock.
 variable_record* owned_segment::find(std::string_view name, bool bind) const {
-  if (!segment_locks_never_wait) return segment::find(name, bind);
+  if (ops_may_wait()) return segment::find(name, bind);
   return find_locked(name, bind);
 }
 
@@ -285,9 +285,10 @@ variable_record* owned_segment::create_variable(std::string_view name, value_typ
     if (is_sync(type)) r->slot_length[0] = sizeof(sync_state);  // all zero: free, clear, empty
     try {
       // Writes into a record nobody can see yet change nothing a retry could repeat.
-      const bool committed_before = manager_committed;
+      op_context* ctx = current_op_context();
+      const bool committed_before = ctx && ctx->committed;
       if (init) init(*r);
-      manager_committed = committed_before;
+      if (ctx) ctx->committed = committed_before;
       break;
     } catch (const buffer_too_small& e) {
       heap_->release(offset_of(r));

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "mpstate/core/op_context.hpp"
+
 namespace mpstate::core {
 namespace {
 
@@ -77,9 +79,9 @@ pid_t self_pid() {
 }
 
 pid_t pid_to_stamp() {
-  if (writing_for_pid != 0) [[unlikely]] {
-    manager_committed = true;
-    return writing_for_pid;
+  if (op_context* ctx = current_op_context()) [[unlikely]] {
+    ctx->committed = true;
+    if (ctx->for_pid != 0) return ctx->for_pid;
   }
   pid_t pid = cached_pid.load(std::memory_order_relaxed);
   return pid != 0 ? pid : refresh_identity();

@@ -34,7 +34,7 @@ class owned_segment : public segment {
   // As segment::find, without the directory lock on the manager's event-loop thread:
   // the manager is the table's only writer, so its own reads need not exclude anyone
   // (a client stopped holding the lock delays none of the manager's lookups). Other
-  // threads (segment_locks_never_wait unset) look up under the lock.
+  // threads (whose op_context may wait, or who have none) look up under the lock.
   variable_record* find(std::string_view name, bool bind = false) const override;
 
   // Fills a new record before anyone can see it (its initial value, sync state or

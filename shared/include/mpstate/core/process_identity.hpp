@@ -20,15 +20,9 @@ struct process_identity {
 process_identity self_identity();
 pid_t self_pid();
 
-// The process a write is made for, when not this one: the manager sets it, on its
-// event-loop thread, to the process that sent the request being served, so the dump
-// names the real writer of a socket write. 0: this process.
-[[gnu::tls_model("initial-exec")]] inline constinit thread_local pid_t writing_for_pid = 0;
-// Set on the manager's event-loop thread when a request's write commits: a request
-// that then meets a busy lock has changed something, and must not be retried whole.
-[[gnu::tls_model("initial-exec")]] inline constinit thread_local bool manager_committed = false;
-// The pid a committed write is stamped with: writing_for_pid (noting the commit in
-// manager_committed), else this process. A load and a branch on a client's write.
+// The pid a committed write is stamped with: the installed op_context's for_pid
+// (op_context.hpp; the commit is noted in it), else this process. A load and a
+// branch on a client's write.
 pid_t pid_to_stamp();
 // The start time of `pid`, or 0 when no such process exists.
 std::uint64_t process_start_time(pid_t pid);

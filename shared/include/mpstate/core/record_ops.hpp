@@ -72,7 +72,7 @@ void repair_after_dead_holder(variable_record& r) noexcept;
 class locked_record {
  public:
   explicit locked_record(variable_record& r) : r_(r) {
-    if (segment_locks_never_wait) [[unlikely]] {
+    if (!ops_may_wait()) [[unlikely]] {
       if (lock_in_manager()) repair_after_dead_holder(r_);
     } else if (r_.mutex.lock()) {
       repair_after_dead_holder(r_);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "mpstate/core/op_context.hpp"
 #include "mpstate/error.hpp"
 
 namespace mpstate::core {
@@ -43,24 +44,19 @@ class robust_mutex {
   pthread_mutex_t native_;
 };
 
-// Set by the manager's event-loop thread: it never waits for a lock in the segment
-// (a client stopped in a debugger may hold one for ever). robust_lock and
-// locked_record then only try, and throw lock_busy when it is held; the manager
-// retries the request later without holding up anyone else. Per thread, so clients
-// in the same process (tests run a manager on a thread) still block as they should;
-// initial-exec, so the check on a client's write path is one load.
-[[gnu::tls_model("initial-exec")]] inline constinit thread_local bool segment_locks_never_wait = false;
-
-// A lock the manager would have had to wait for (see segment_locks_never_wait).
+// A lock an op whose context may not wait (op_context::may_wait: the manager's
+// event loop) met held. The manager retries the request later (retry_later) without
+// holding up anyone else. Contexts are per thread, so clients in the same process
+// (tests run a manager on a thread) still block as they should.
 class lock_busy : public error {
  public:
   explicit lock_busy(const robust_mutex& m, std::string_view what);
 };
 
-// Locks `m`: blocks, or in the manager only tries (lock_busy). Returns whether the
-// previous owner died holding it.
+// Locks `m`: blocks, or under a context that may not wait only tries (lock_busy).
+// Returns whether the previous owner died holding it.
 inline bool lock_or_busy(robust_mutex& m, std::string_view what) {
-  if (!segment_locks_never_wait) [[likely]]
+  if (ops_may_wait()) [[likely]]
     return m.lock();
   bool died = false;
   if (!m.try_lock(&died)) throw lock_busy(m, what);
