@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -43,27 +44,50 @@ def until(condition, timeout):
     raise AssertionError("condition not met in time")
 
 
+def start_server(args, env):
+    """A server process whose output goes to a file, read back by output_of(): a pipe
+    that nobody reads while it runs fills with its access log and stalls its workers."""
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log = log
+    return proc
+
+
+def output_of(proc):
+    proc.log.seek(0)
+    return proc.log.read()
+
+
+def ready(proc, condition, timeout):
+    """until(condition), failing with what the server said."""
+    try:
+        return until(condition, timeout)
+    except AssertionError:
+        raise AssertionError(f"not ready in {timeout} s (server exit status {proc.poll()}); its output:\n"
+                             + output_of(proc)) from None
+
+
 @pytest.fixture
 def server():
     port = free_port()
     env = dict(os.environ, SCHEDULER_MANAGER=f"story-{os.getpid()}-{port}")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app:app", "--app-dir", APP_DIR,
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_server([sys.executable, "-m", "uvicorn", "app:app", "--app-dir", APP_DIR,
+                         "--host", "127.0.0.1", "--port", str(port)], env)
     try:
-        until(lambda: get(port, "/status")["state"] == "running", 60)
+        ready(proc, lambda: get(port, "/status")["state"] == "running", 60)
         yield proc, port
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        proc.log.close()
 
 
 def shut_down(proc):
     began = time.monotonic()
     proc.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn runs the shutdown hook
-    output, _ = proc.communicate(timeout=30)
-    return time.monotonic() - began, output
+    proc.wait(timeout=30)
+    return time.monotonic() - began, output_of(proc)
 
 
 def test_the_parent_sees_the_child_loop_and_shutdown_stops_it(server):

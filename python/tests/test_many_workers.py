@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import mpstate
-from test_fastapi_story import free_port, get, until
+from test_fastapi_story import free_port, get, output_of, ready, start_server, until
 
 APP_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python", "many_workers")
 WORKERS, HITS = 4, 400
@@ -43,12 +43,11 @@ def manager_gone(name):
 def test_workers_share_one_state_and_start_the_scheduler_once(server):
     port = free_port()
     name = f"workers-{server}-{os.getpid()}-{port}"
-    proc = subprocess.Popen(command(server, port), env=dict(os.environ, APP_STATE=name),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_server(command(server, port), dict(os.environ, APP_STATE=name))
     try:
-        ready = until(lambda: (s := get(port, "/status"))["workers"] == WORKERS
-                      and s["scheduler"]["state"] == "running" and s, 60)
-        base = ready["hits"]
+        serving = ready(proc, lambda: (s := get(port, "/status"))["workers"] == WORKERS
+                        and s["scheduler"]["state"] == "running" and s, 60)
+        base = serving["hits"]
         answers = []
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             # batches until at least two workers answered (the kernel picks who accepts)
@@ -66,10 +65,12 @@ def test_workers_share_one_state_and_start_the_scheduler_once(server):
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT if server == "uvicorn" else signal.SIGTERM)
         try:
-            output, _ = proc.communicate(timeout=60)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-            output, _ = proc.communicate()
+            proc.wait()
+        output = output_of(proc)
+        proc.log.close()
     assert proc.returncode == 0, output
     with pytest.raises(OSError):
         os.kill(scheduler, 0)  # the owning worker stopped its scheduler
