@@ -43,6 +43,10 @@ std::string binding::remote_add(core::value_type type, std::string_view delta, c
                     remote({{"op", "add"}, {"delta", std::move(operand)}, {"fence", fence_field(*fence)}}).at("value"));
 }
 
+void binding::remote_add_only(core::value_type type, std::string_view delta) const {
+  core_->value_call(value_op::add, name_, core::element_to_json(type, std::string(delta)));
+}
+
 bool binding::remote_compare_exchange(core::value_type type, std::string& expected, std::string_view desired,
                                       const Fence* fence) const {
   json request = {{"op", "cas"},

@@ -5,6 +5,7 @@
 
 #include "fast_path.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/op_context.hpp"
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/value_codec.hpp"
 #include "op_call.hpp"

@@ -18,6 +18,7 @@
 #include "log.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/op_context.hpp"
 #include "mpstate/core/sync_ops.hpp"
 #include "mpstate/version.hpp"
 #include "request_handler.hpp"
@@ -138,6 +139,10 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
 }
 
 server::~server() {
+  // The loop has stopped, and this thread, the table's only writer now, still never
+  // waits: the exit snapshot must not hang on a lock a stopped client holds.
+  core::op_context exiting{.may_wait = false};
+  const core::op_scope scope(exiting);
   impl_->waits.reset();  // stop the waiter threads before anything they touch goes
   impl_->answers.reset();
   boost::system::error_code ignored;

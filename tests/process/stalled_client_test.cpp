@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -158,6 +160,36 @@ BOOST_AUTO_TEST_CASE(a_client_stopped_holding_the_name_table_stalls_nobody_else)
   BOOST_TEST(json::parse(*line).contains("result"), *line);
   BOOST_TEST(wait_exit(holder, 5s).value_or(-1) == 0);
   BOOST_TEST(client->value<std::int64_t>("free/new").get() == 3);
+}
+
+// The manager's exit snapshot reads every name on the thread that ran the loop; it
+// must not wait for the table's lock a stopped client holds (a SIGTERM would hang,
+// then a SIGKILL lose the snapshot and leave the segment behind).
+BOOST_AUTO_TEST_CASE(a_manager_with_a_snapshot_stops_promptly_while_a_client_is_stopped_holding_the_name_table) {
+  const std::string own = unique_name("stall-exit");
+  const std::string snapshot = (std::filesystem::temp_directory_path() / (own + ".json")).string();
+  ManagerOptions o;
+  o.name = own;
+  o.size = 16 << 20;
+  o.executable = MPSTATE_MANAGER_PATH;
+  o.extra_args = {"--snapshot", snapshot};
+  Manager exiting = Manager::start(o);
+  exiting.connect().create<std::int64_t>("kept/value", 42);
+  pid_t holder = spawn([&] {
+    auto segment = core::segment::open(core::segment_name(own));
+    core::robust_lock lock(segment->header().directory_mutex);
+    ::raise(SIGSTOP);
+    return 0;
+  });
+  until_stopped(holder);
+  const auto began = steady_clock::now();
+  exiting.stop();  // SIGTERM, then SIGKILL after 5 s
+  const auto took = steady_clock::now() - began;
+  BOOST_TEST(took < 4s, "stopping took " << duration_cast<milliseconds>(took).count() << " ms");
+  std::ifstream saved(snapshot);
+  BOOST_REQUIRE(saved.good());
+  BOOST_TEST(json::parse(saved).dump().find("kept/value") != std::string::npos);
+  std::filesystem::remove(snapshot);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

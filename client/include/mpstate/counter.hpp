@@ -36,7 +36,7 @@ class Counter {
   void add(std::int64_t delta = 1) {
     if (core::variable_record* r = binding_.record()) [[likely]]
       return core::counter_add(*r, delta);
-    binding_.remote_add(core::value_type::int64, value_traits<std::int64_t>::encode(delta));
+    binding_.remote_add_only(core::value_type::int64, value_traits<std::int64_t>::encode(delta));
   }
   // The total: every add that returned before this call began is in it.
   std::int64_t get() const {

@@ -69,6 +69,9 @@ class binding {
   std::string remote_get(core::value_type type) const;
   void remote_set(core::value_type type, std::string_view value, const Fence* fence = nullptr) const;
   std::string remote_add(core::value_type type, std::string_view delta, const Fence* fence = nullptr) const;
+  // The add alone, its answer not read (a Counter's: the add is made whatever the
+  // answer says, so nothing may throw after it).
+  void remote_add_only(core::value_type type, std::string_view delta) const;
   // On false, `expected` receives the current value.
   bool remote_compare_exchange(core::value_type type, std::string& expected, std::string_view desired,
                                const Fence* fence = nullptr) const;
