@@ -8,7 +8,8 @@
 // variable is deleted, type_mismatch, value_too_large, out_of_range on overflow).
 // A local proxy stays bound to its record: deleted, it answers not_found for good.
 // A remote one names the variable: made again, it works on the new one, and answers
-// type_mismatch where the new value is not of its type.
+// type_mismatch where the new value is not of its type, or not exactly (a uint64 past
+// INT64_MAX read as int64, 2.5 read as an integer).
 #pragma once
 
 #include <chrono>
