@@ -50,9 +50,15 @@ std::uint64_t checked_size(const bip::shared_memory_object& object, const std::s
                                              " with mode " + permission_text(st.st_mode) +
                                              "; only this user's 0600 segments are used");
   }
+  // Not sized yet: a manager is making it (between its create and the reservation of
+  // every page, milliseconds for a large segment), or one died doing so. As for a
+  // header whose magic is not written yet (segment::open), the caller may try again.
   const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size < sizeof(segment_header))
-    throw error(errc::layout_mismatch, "segment " + path + " is too small to be mpstate's");
+  if (size < sizeof(segment_header)) {
+    throw error(errc::manager_unavailable, "segment " + path +
+                                               " is not sized yet: a manager is making it (connect again once it "
+                                               "serves), or one died doing so");
+  }
   return size;
 }
 }  // namespace

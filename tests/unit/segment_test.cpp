@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -19,6 +22,20 @@ using core::value_type;
 using test::error_of;
 
 BOOST_AUTO_TEST_SUITE(segment)
+
+// A manager makes its object, then reserves every page (milliseconds for a large
+// segment, the size 0 until then): a client that opens it in between is told a
+// manager is starting (manager_unavailable, so it tries again), not that the segment
+// is foreign (layout_mismatch, which a shared Manager's workers took as fatal).
+BOOST_AUTO_TEST_CASE(an_object_not_sized_yet_is_a_manager_starting) {
+  const std::string shm = "mpstate-unsized-" + std::to_string(::getpid());
+  const int fd = ::shm_open(("/" + shm).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  BOOST_REQUIRE(fd >= 0);
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  BOOST_TEST((error_of([&] { core::segment::open(shm); }) == errc::manager_unavailable));
+  ::shm_unlink(("/" + shm).c_str());
+}
 
 BOOST_AUTO_TEST_CASE(created_variables_are_found_by_name_with_zero_values) {
   test::scratch_segment s;
