@@ -239,7 +239,9 @@ json redis_channel::lock_op(const std::string& action, const std::string& name, 
   const bool acquired = reply_element(r.get(), 0)->integer == 1;
   const auto fence = static_cast<std::uint64_t>(reply_element(r.get(), 2)->integer);
   if (acquired) hold(name, type_of(name), fence);  // (a semaphore without return_dead_permits: dropped at its renewal)
-  return {{"acquired", acquired}, {"owner_died", reply_element(r.get(), 1)->integer == 1}, {"fence", fence}};
+  json answer = {{"acquired", acquired}, {"owner_died", reply_element(r.get(), 1)->integer == 1}, {"fence", fence}};
+  if (!acquired) answer["version"] = static_cast<std::uint64_t>(reply_element(r.get(), 3)->integer);
+  return answer;
 }
 
 json redis_channel::loop_op(const std::string& action, const std::string& name, const json& request) {

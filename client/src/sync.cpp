@@ -43,7 +43,7 @@ nlohmann::json sync_handle::state() const {
   return binding_.remote({{"op", "get"}}).at("value");
 }
 
-AcquireResult sync_handle::try_acquire_once() const {
+AcquireResult sync_handle::try_acquire_once(std::optional<std::uint64_t>* told) const {
   AcquireResult result;
   std::uint64_t session = 0;
   if (core::variable_record* r = binding_.record()) {
@@ -52,6 +52,7 @@ AcquireResult sync_handle::try_acquire_once() const {
   } else {
     nlohmann::json out = binding_.remote({{"op", "acquire"}, {"tid", this_thread_id()}}, &session);
     result = {out.at("acquired").get<bool>(), out.at("owner_died").get<bool>(), out.value("fence", std::uint64_t{0})};
+    if (told && !result.acquired && out.contains("version")) *told = out["version"].get<std::uint64_t>();
   }
   if (result.acquired && result.fence != 0) {
     holding_.session.store(session, std::memory_order_relaxed);
@@ -105,12 +106,22 @@ bool sync_handle::evict_dead_holders() const {
 }
 
 bool sync_handle::block(const std::function<bool()>& try_once, milliseconds timeout) const {
+  return block_told([&](std::optional<std::uint64_t>&) { return try_once(); }, timeout, /*may_tell=*/false);
+}
+
+bool sync_handle::block_told(const std::function<bool(std::optional<std::uint64_t>&)>& try_once, milliseconds timeout,
+                             bool may_tell) const {
   const bool bounded = timeout >= milliseconds::zero();
   std::optional<steady_clock::time_point> deadline;  // read the clock only once a try failed
   bool holders_checked = false;
+  const bool read_first = !may_tell || binding_.record();  // mapped, the read is one load
   while (true) {
-    const std::uint64_t seen = binding_.version();  // before trying: no wake-up is missed
-    if (try_once()) return true;
+    std::optional<std::uint64_t> told;
+    if (read_first) told = binding_.version();  // before trying: no wake-up is missed
+    if (try_once(told)) return true;
+    // An answer without the version (a manager before it said one): read after the try;
+    // a release in between costs at most one holder_check slice of sleep, never a hang.
+    const std::uint64_t seen = told ? *told : binding_.version();
     if (!deadline) deadline = steady_clock::now() + (bounded ? timeout : milliseconds::zero());
     if (!holders_checked) {
       holders_checked = true;
@@ -138,7 +149,7 @@ AcquireResult Lock::acquire(std::chrono::milliseconds timeout) {
   AcquireResult result;
   // A free lock on the mapped segment: one try, without the waiting machinery.
   if (binding_.record() && (result = try_acquire_once()).acquired) return result;
-  block([&] { return (result = try_acquire_once()).acquired; }, timeout);
+  block_told([&](std::optional<std::uint64_t>& told) { return (result = try_acquire_once(&told)).acquired; }, timeout);
   return result;
 }
 
@@ -198,7 +209,7 @@ Semaphore::Semaphore(std::shared_ptr<detail::client_core> core, std::string_view
     : sync_handle(std::move(core), name, type) {}
 
 bool Semaphore::acquire(std::chrono::milliseconds timeout) {
-  return block([&] { return try_acquire_once().acquired; }, timeout);
+  return block_told([&](std::optional<std::uint64_t>& told) { return try_acquire_once(&told).acquired; }, timeout);
 }
 void Semaphore::release() { release_once(); }
 std::int64_t Semaphore::value() const { return state().at("value").get<std::int64_t>(); }

@@ -10,12 +10,17 @@ namespace mpstate::manager::ops {
 
 using namespace mpstate::core;
 
+// Not acquired, the answer says the version read before the try: a client waits on
+// it straight away (a release after the read moved it), with no `get` first.
 json acquire(op_call& call) {
   variable_record& r = call.existing();
   const sync_actor who = call.actor();
+  const std::uint64_t before = r.version.load(std::memory_order_acquire);
   acquire_outcome out = try_acquire(r, who);
   if (!out.acquired && evict_dead_holders(r)) out = try_acquire(r, who);
-  return {{"acquired", out.acquired}, {"owner_died", out.previous_owner_died}, {"fence", out.fence}};
+  json answer = {{"acquired", out.acquired}, {"owner_died", out.previous_owner_died}, {"fence", out.fence}};
+  if (!out.acquired) answer["version"] = before;
+  return answer;
 }
 
 json release(op_call& call) { return {{"kept", core::release(call.existing(), call.actor(), call.epoch())}}; }

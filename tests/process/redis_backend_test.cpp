@@ -239,6 +239,29 @@ BOOST_AUTO_TEST_CASE(each_value_op_is_one_command_and_unwatched_writes_run_nothi
   BOOST_TEST(v.get() == 44);
 }
 
+// A lock's acquire and release are one script each: a blocking acquire reads no
+// version first (the acquire answers one when it fails, for the wait).
+BOOST_AUTO_TEST_CASE(a_lock_acquire_and_release_are_two_scripts_and_nothing_else) {
+  Client c = new_client();
+  Lock lock = c.lock("h/lock");
+  BOOST_TEST(lock.acquire().acquired);  // the client knows the type, Redis the scripts
+  lock.release();
+  BOOST_TEST(redis.cli("CONFIG RESETSTAT").output == "OK\n");
+  for (int i = 0; i < 10; ++i) {
+    BOOST_TEST(lock.acquire().acquired);
+    lock.release();
+  }
+  std::map<std::string, long> calls;
+  std::istringstream stats(redis.cli("INFO commandstats").output);
+  for (std::string line; std::getline(stats, line);) {
+    const auto colon = line.find(':');
+    if (!line.starts_with("cmdstat_") || line.starts_with("cmdstat_config") || colon == std::string::npos) continue;
+    calls[line.substr(8, colon - 8)] = std::stol(line.substr(line.find("calls=") + 6));
+  }
+  BOOST_TEST(calls["evalsha"] == 20, "commands run: " << json(calls).dump());
+  BOOST_TEST(calls.count("hgetall") == 0u, "commands run: " << json(calls).dump());  // no read of the whole lock
+}
+
 BOOST_AUTO_TEST_CASE(wrong_types_missing_names_taken_names_removal_and_overflow_have_their_codes) {
   Client c = new_client();
   c.create<std::string>("e/text", "hi");

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string_view>
 
 #include "mpstate/core/layout.hpp"
@@ -66,8 +67,14 @@ class sync_handle {
  protected:
   // Calls try_once until it returns true or the timeout passes; false at the timeout.
   bool block(const std::function<bool()>& try_once, std::chrono::milliseconds timeout) const;
+  // The same, for an attempt that may learn the version it failed at (`told`: a
+  // remote acquire's answer); then, with may_tell, no version is read before it:
+  // over the wire a round trip saved on every blocking acquire.
+  bool block_told(const std::function<bool(std::optional<std::uint64_t>& told)>& try_once,
+                  std::chrono::milliseconds timeout, bool may_tell = true) const;
   // One try; on success the proxy notes the holding (its epoch) for release_once.
-  AcquireResult try_acquire_once() const;
+  // `told`, when given: the version a failed remote attempt was made at.
+  AcquireResult try_acquire_once(std::optional<std::uint64_t>* told = nullptr) const;
   // Made as the proxy's holding when it has one: refused with ownership_lost once
   // that holding ended (released by another, taken over after a lapsed lease or an
   // eviction, or acquired over a TCP connection that has broken since). Without

@@ -1,6 +1,7 @@
 -- lock: ARGV action (acquire|release|renew), owner, tid, lease ms, holder pid, name,
 -- and for release and renew the holding's epoch ("" for none); for a lock, rlock,
--- semaphore or bounded_semaphore. acquire returns {1|0, owner died 1|0, epoch};
+-- semaphore or bounded_semaphore. acquire returns {1, owner died 1|0, epoch}, or
+-- {0, 0, 0, version} when it is held (the version a waiter sleeps on: no read first);
 -- release {kept}; renew 1 while held (with that epoch). A release made as an epoch
 -- that is no longer the holding's fails ownership_lost.
 --
@@ -72,7 +73,7 @@ if not sem then
       return {1, 0, tonumber(redis.call('HGET', K, 'fence'))}
     end
     if changed then bump() end
-    return {0, 0, 0}
+    return {0, 0, 0, tonumber(redis.call('HGET', K, 'ver'))}
   elseif action == 'release' then
     if changed then bump() end
     if holder == '' then fail('invalid_argument', "release of '" .. name .. "', which is not held") end
@@ -136,7 +137,7 @@ if action == 'acquire' then
     return {1, 0, e}
   end
   if changed then bump() end
-  return {0, 0, 0}
+  return {0, 0, 0, tonumber(redis.call('HGET', K, 'ver'))}
 elseif action == 'release' then
   if changed then bump() end
   if t == 'bounded_semaphore' and tonumber(redis.call('HGET', K, 'value')) >= tonumber(redis.call('HGET', K, 'bound')) then

@@ -92,9 +92,9 @@ inline constexpr std::array<op_spec, op_code_count> op_specs = {{
      "Asks a starting or running loop to stop (state stopping)."},
     {op_code::shutdown, op_changes, "shutdown", "", "", "{}",
      "Stops the manager gracefully (after answering)."},
-    {op_code::acquire, op_owns, "acquire", "name", "tid, pid", "{acquired, owner_died, fence}",
+    {op_code::acquire, op_owns, "acquire", "name", "tid, pid", "{acquired, owner_died, fence, version}",
      "Tries once to take a lock, rlock or semaphore permit for the calling process (never blocks); `fence` "
-     "is the holding's epoch."},
+     "is the holding's epoch; not acquired, `version` is the one to `wait` on."},
     {op_code::release, op_owns, "release", "name", "tid, pid, epoch", "{kept}",
      "Releases a lock, rlock or semaphore permit; made as the holding `epoch`, refused ownership_lost once it "
      "ended."},
