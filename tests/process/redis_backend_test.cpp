@@ -30,6 +30,21 @@ using namespace mpstate::test;
 using namespace std::chrono;
 using nlohmann::json;
 
+namespace {
+// Redis's own count of the commands run since CONFIG RESETSTAT (scripts' included),
+// by name, CONFIG's left out.
+std::map<std::string, long> command_calls(const redis_server& redis) {
+  std::map<std::string, long> calls;
+  std::istringstream stats(redis.cli("INFO commandstats").output);
+  for (std::string line; std::getline(stats, line);) {
+    const auto colon = line.find(':');
+    if (!line.starts_with("cmdstat_") || line.starts_with("cmdstat_config") || colon == std::string::npos) continue;
+    calls[line.substr(8, colon - 8)] = std::stol(line.substr(line.find("calls=") + 6));
+  }
+  return calls;
+}
+}  // namespace
+
 BOOST_FIXTURE_TEST_SUITE(redis_backend, redis_fixture)
 
 // ---- 0. the fixture itself (passes without the backend) ----
@@ -227,13 +242,7 @@ BOOST_AUTO_TEST_CASE(each_value_op_is_one_command_and_unwatched_writes_run_nothi
   round(0);  // the client knows the type, Redis the scripts
   BOOST_TEST(redis.cli("CONFIG RESETSTAT").output == "OK\n");
   for (int i = 1; i <= 10; ++i) round(i);
-  std::map<std::string, long> calls;
-  std::istringstream stats(redis.cli("INFO commandstats").output);
-  for (std::string line; std::getline(stats, line);) {
-    const auto colon = line.find(':');
-    if (!line.starts_with("cmdstat_") || line.starts_with("cmdstat_config") || colon == std::string::npos) continue;
-    calls[line.substr(8, colon - 8)] = std::stol(line.substr(line.find("calls=") + 6));
-  }
+  std::map<std::string, long> calls = command_calls(redis);
   const std::map<std::string, long> expected = {{"evalsha", 30}, {"hmget", 40}, {"hincrby", 20}, {"hset", 20}};
   BOOST_TEST(calls == expected, "commands run: " << json(calls).dump());
   BOOST_TEST(v.get() == 44);
@@ -251,13 +260,7 @@ BOOST_AUTO_TEST_CASE(a_lock_acquire_and_release_are_two_scripts_and_nothing_else
     BOOST_TEST(lock.acquire().acquired);
     lock.release();
   }
-  std::map<std::string, long> calls;
-  std::istringstream stats(redis.cli("INFO commandstats").output);
-  for (std::string line; std::getline(stats, line);) {
-    const auto colon = line.find(':');
-    if (!line.starts_with("cmdstat_") || line.starts_with("cmdstat_config") || colon == std::string::npos) continue;
-    calls[line.substr(8, colon - 8)] = std::stol(line.substr(line.find("calls=") + 6));
-  }
+  std::map<std::string, long> calls = command_calls(redis);
   BOOST_TEST(calls["evalsha"] == 20, "commands run: " << json(calls).dump());
   BOOST_TEST(calls.count("hgetall") == 0u, "commands run: " << json(calls).dump());  // no read of the whole lock
 }
