@@ -92,12 +92,19 @@ template <class R, class Fn>
 std::optional<std::pair<R, double>> timed(Fn read) {
   auto done = std::make_shared<std::promise<std::pair<R, double>>>();
   auto result = done->get_future();
-  std::thread([done, read] {
+  std::thread reader([done, read] {
     auto start = clock_type::now();
     R r = read();
     done->set_value({r, std::chrono::duration<double, std::milli>(clock_type::now() - start).count()});
-  }).detach();
-  if (result.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::nullopt;
+  });
+  if (result.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+    reader.detach();
+    return std::nullopt;
+  }
+  // Joined, not detached: a thread still exiting when the next writer is forked can
+  // hold a lock of the allocator's (ASan's) that the child then waits on for ever
+  // (seen once: "a writer made no progress in 10 s" under ASan, nothing torn).
+  reader.join();
   return result.get();
 }
 
