@@ -71,10 +71,7 @@ std::vector<std::uint64_t> items_from_json(std::string_view name, value_type ele
   std::vector<std::uint64_t> out;
   out.reserve(items.size());
   for (const json& item : items) {
-    std::string bits = element_from_json(name, element, item);
-    std::uint64_t b = 0;
-    std::memcpy(&b, bits.data(), sizeof b);
-    out.push_back(b);
+    out.push_back(scalar_bits(element_from_json(name, element, item)));
   }
   return out;
 }
@@ -201,7 +198,7 @@ json sequence_to_json(variable_record& r) {
   }
   json out = json::array();
   for (std::uint64_t bits : items) {
-    out.push_back(element_to_json(element, std::string(reinterpret_cast<const char*>(&bits), sizeof bits)));
+    out.push_back(element_to_json(element, scalar_bytes(bits)));
   }
   return {{"of", to_string(element)}, {"items", std::move(out)}};
 }
@@ -215,7 +212,7 @@ void sequence_from_json(variable_record& r, const json& value) {
 }
 
 json item_to_json(variable_record& r, std::uint64_t bits) {
-  return element_to_json(element_type_of(r), std::string(reinterpret_cast<const char*>(&bits), sizeof bits));
+  return element_to_json(element_type_of(r), scalar_bytes(bits));
 }
 
 std::uint64_t item_from_json(variable_record& r, const json& value) {

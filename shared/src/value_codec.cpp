@@ -138,10 +138,7 @@ json scalar_json(const variable_record& r) {
 
 std::string element_from_json(std::string_view owner, value_type t, const json& v) {
   const value_target target(owner, t);
-  auto bits = [](auto value) {
-    std::uint64_t b = scalar_codec<decltype(value)>::to_bits(value);
-    return std::string(reinterpret_cast<const char*>(&b), sizeof b);
-  };
+  auto bits = [](auto value) { return scalar_bytes(scalar_codec<decltype(value)>::to_bits(value)); };
   switch (t) {
     case value_type::int64:
       return bits(to_int64(target, v));
@@ -157,8 +154,7 @@ std::string element_from_json(std::string_view owner, value_type t, const json& 
 }
 
 json element_to_json(value_type t, const std::string& bytes) {
-  std::uint64_t b = 0;
-  if (is_scalar(t)) std::memcpy(&b, bytes.data(), std::min(bytes.size(), sizeof b));
+  const std::uint64_t b = is_scalar(t) ? scalar_bits(bytes) : 0;
   switch (t) {
     case value_type::int64:
       return scalar_codec<std::int64_t>::from_bits(b);

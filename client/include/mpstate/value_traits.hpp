@@ -10,9 +10,7 @@
 // (core::scalar_codec), strings and bytes themselves, json its text.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,15 +31,8 @@ template <class T>
 struct scalar_value_traits {
   static constexpr bool scalar = true;
   static constexpr core::value_type type = core::scalar_codec<T>::type;
-  static std::string encode(T v) {
-    const std::uint64_t bits = core::scalar_codec<T>::to_bits(v);
-    return std::string(reinterpret_cast<const char*>(&bits), sizeof bits);
-  }
-  static T decode(const std::string& bytes) {
-    std::uint64_t bits = 0;
-    std::memcpy(&bits, bytes.data(), std::min(bytes.size(), sizeof bits));
-    return core::scalar_codec<T>::from_bits(bits);
-  }
+  static std::string encode(T v) { return core::scalar_bytes(core::scalar_codec<T>::to_bits(v)); }
+  static T decode(const std::string& bytes) { return core::scalar_codec<T>::from_bits(core::scalar_bits(bytes)); }
 };
 template <>
 struct value_traits<std::int64_t> : scalar_value_traits<std::int64_t> {

@@ -142,6 +142,17 @@ struct scalar_codec<bool> {
   static bool from_bits(std::uint64_t b) { return b != 0; }
 };
 
+// A scalar's element bytes (a queue item's, and what a proxy hands the wire): its
+// 8 bytes of bits; and back (a shorter string reads as zeros past its end).
+inline std::string scalar_bytes(std::uint64_t bits) {
+  return std::string(reinterpret_cast<const char*>(&bits), sizeof bits);
+}
+inline std::uint64_t scalar_bits(std::string_view bytes) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, bytes.data(), bytes.size() < sizeof bits ? bytes.size() : sizeof bits);
+  return bits;
+}
+
 // One load, and one of the flags (deleted, or its manager ended: the same word, so
 // telling an orphaned proxy costs a read nothing).
 template <class T>
