@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
     }
     if (o.system == "baseline" || o.system == "both") {
       if (!(o.transport != "local" && o.op != "wait")) {  // a socket op has no shared-memory baseline
-        for (const auto& variant : baseline_variants(o.op)) {
+        for (const auto& variant : baseline_variants(o)) {
           results.emplace_back();
           run_baseline(o, variant, results.back());
         }

@@ -406,7 +406,7 @@ bool owned_segment::delete_variable_if(std::string_view name,
     {
       robust_lock record_lock(r->mutex, "variable '" + std::string(name) + "'");
       r->flags.fetch_or(record_flag_deleted);  // the commit point
-      r->version.fetch_add(1);
+      bump_version(*r);                        // a lock-free scalar writer looks at the flags again
     }
     crash_point("delete: record marked deleted, still named");
     directory_change change(h);

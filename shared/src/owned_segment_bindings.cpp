@@ -109,7 +109,7 @@ void owned_segment::end_incarnation() noexcept {
   header().ended.store(1, std::memory_order_seq_cst);
   for_each_record([](variable_record& r) {
     r.flags.fetch_or(record_flag_orphaned, std::memory_order_seq_cst);
-    r.version.fetch_add(1, std::memory_order_seq_cst);
+    bump_version(r);
     wake_waiters(r);
   });
 }

@@ -57,8 +57,14 @@ bool locked_record::lock_in_manager() {
 }
 
 void repair_after_dead_holder(variable_record& r) noexcept {
-  r.version.store(r.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  if (r.waiters.load(std::memory_order_relaxed) != 0) wake_waiters(r);
+  bump_version(r);
+  if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
+}
+
+void bump_version(variable_record& r) noexcept {
+  scalar_word seen{r.version.load(std::memory_order_relaxed), r.scalar.load(std::memory_order_relaxed)};
+  while (!compare_exchange_word(r, seen, {seen.version + 1, seen.bits})) {
+  }
 }
 
 std::uint64_t read_buffer(variable_record& r, std::string& out) {
@@ -104,14 +110,19 @@ std::uint64_t wait_for_change(variable_record& r, std::uint64_t seen, std::chron
   while (true) {
     std::uint64_t v;
     {
-      // Register under the lock that every version change holds: a writer either
-      // committed before us (we see its version) or sees waiters > 0 and wakes us.
+      // Registered, then the version read, under the lock a buffer's writer commits
+      // under. A scalar's writer takes no lock: it commits (a full barrier) and then
+      // reads `waiters`, so with both sides sequentially consistent it sees us or we
+      // see its version. Either way no wake-up is missed.
       robust_lock lock(r.mutex);
       if (lock.owner_died()) repair_after_dead_holder(r);
       if (r.orphaned()) throw_orphaned(r);  // its manager ended: it bumped the version to wake us
-      v = r.version.load(std::memory_order_relaxed);
-      if (v != seen || clock::now() >= deadline) return v;
-      r.waiters.fetch_add(1, std::memory_order_relaxed);
+      r.waiters.fetch_add(1, std::memory_order_seq_cst);
+      v = r.version.load(std::memory_order_seq_cst);
+      if (v != seen || clock::now() >= deadline) {
+        r.waiters.fetch_sub(1, std::memory_order_relaxed);
+        return v;
+      }
     }
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - clock::now()).count();
     if (ns < 0) ns = 0;

@@ -82,14 +82,14 @@ struct stalled_fixture {
 BOOST_FIXTURE_TEST_SUITE(stalled_clients, stalled_fixture)
 
 BOOST_AUTO_TEST_CASE(a_client_stopped_inside_update_stalls_nobody_else) {
-  client->create<std::int64_t>("held/counter", 0);
+  client->create<std::string>("held/text", "a", 64);
   client->create<std::int64_t>("free/other", 0);
   auto loop = client->loop("free/loop");
   pid_t holder = spawn([&] {
-    auto counter = Client(name).value<std::int64_t>("held/counter");
-    counter.update([](std::int64_t v) {
+    auto text = Client(name).value<std::string>("held/text");
+    text.update([](std::string v) {
       ::raise(SIGSTOP);  // stopped holding the variable's lock
-      return v + 1;
+      return v + "b";
     });
     return 0;
   });
@@ -100,10 +100,10 @@ BOOST_AUTO_TEST_CASE(a_client_stopped_inside_update_stalls_nobody_else) {
 
   // The held variable itself: retried, then answered busy, naming the holder.
   json reply;
-  const milliseconds took = time_of([&] { reply = ask(c, R"({"id":7,"op":"set","name":"held/counter","value":5})"); });
+  const milliseconds took = time_of([&] { reply = ask(c, R"({"id":7,"op":"set","name":"held/text","value":"c"})"); });
   BOOST_TEST(code_of(reply) == "busy");
   BOOST_TEST(reply["id"] == 7);
-  BOOST_TEST(reply["error"]["message"].get<std::string>().find("held/counter") != std::string::npos);
+  BOOST_TEST(reply["error"]["message"].get<std::string>().find("held/text") != std::string::npos);
   BOOST_TEST(reply["error"]["message"].get<std::string>().find("(stopped)") != std::string::npos);
   BOOST_TEST((took >= busy_timeout && took < 5s));
 
@@ -127,7 +127,36 @@ BOOST_AUTO_TEST_CASE(a_client_stopped_inside_update_stalls_nobody_else) {
 
   resume(holder);
   BOOST_TEST(wait_exit(holder, 5s).value_or(-1) == 0);
-  BOOST_TEST(client->value<std::int64_t>("held/counter").get() == 1);  // the busy set changed nothing
+  BOOST_TEST(client->value<std::string>("held/text").get() == "ab");  // the busy set changed nothing
+}
+
+// A scalar's writes take no lock (a 16-byte compare-exchange of value and version):
+// a process stopped inside update(fn) holds nothing, and its fn runs again on the
+// value it finds when it goes on.
+BOOST_AUTO_TEST_CASE(a_client_stopped_inside_a_scalars_update_holds_nothing) {
+  client->create<std::int64_t>("held/counter", 0);
+  pid_t holder = spawn([&] {
+    auto counter = Client(name).value<std::int64_t>("held/counter");
+    int calls = 0;
+    const std::int64_t stored = counter.update([&](std::int64_t v) {
+      if (++calls == 1) ::raise(SIGSTOP);  // read 0, stopped before its commit
+      return v + 1;
+    });
+    return stored == 6 && calls == 2 ? 0 : 1;
+  });
+  until_stopped(holder);
+
+  raw_connection c(manager->socket_path());
+  json reply;
+  const milliseconds took = time_of([&] { reply = ask(c, R"({"id":8,"op":"set","name":"held/counter","value":5})"); });
+  BOOST_TEST(reply.contains("result"), reply.dump());
+  BOOST_TEST((took < busy_timeout));  // never retried: nothing was held
+  auto counter = client->value<std::int64_t>("held/counter");
+  BOOST_TEST(counter.add(0) == 5);
+
+  resume(holder);
+  BOOST_TEST(wait_exit(holder, 5s).value_or(-1) == 0);  // its first try failed; fn ran again on 5
+  BOOST_TEST(counter.get() == 6);
 }
 
 BOOST_AUTO_TEST_CASE(a_client_stopped_holding_the_name_table_stalls_nobody_else) {

@@ -156,7 +156,12 @@ outcome torn_trials(const std::string& fault, bool via_update, const settings& s
   out.fault = fault;
   Manager manager = Manager::start(manager_options(s));
   Client client = manager.connect();
-  Value<T> v = client.create<T>("torture/value", codec<T>::make(0), codec<T>::capacity);
+  Value<T> v = [&] {
+    if constexpr (std::is_same_v<T, std::int64_t>)
+      return client.create<T>("torture/value", 0);
+    else
+      return client.create<T>("torture/value", codec<T>::make(0), codec<T>::capacity);
+  }();
   page_mapping page;
   std::uniform_int_distribution<int> writes(1, 300), spin_us(0, 100);
   for (int t = 0; t < s.trials; ++t) {
@@ -224,7 +229,8 @@ outcome holder_trials(const std::string& fault, const settings& s, std::mt19937_
     kill_and_reap(holder);
     ++out.trials;
     const std::int64_t last_committed = page->in_fn.load();
-    // update() takes the lock for every type, scalars included.
+    // update() of a buffer takes the lock; of a scalar it is a compare-exchange loop
+    // (the killed holder held nothing).
     auto read = read_after_kill<T>(out, [&] { return v.update([](T current) { return current; }); });
     if (!read) return out;
     auto seq = *read;
@@ -323,6 +329,10 @@ outcome torn_write_trials(const std::string& kind, const settings& s, std::mt199
   if (kind == "string") return torn_trials<std::string>("SIGKILL mid-set, string (40-980 B)", false, s, rng);
   if (kind == "json") return torn_trials<nlohmann::json>("SIGKILL mid-set, json (0-59 items)", false, s, rng);
   if (kind == "pair") return torn_trials<Bytes>("SIGKILL mid-update, int64 pair", true, s, rng);
+  // A scalar's writes take no lock (one 16-byte compare-exchange of value and version).
+  if (kind == "int64") return torn_trials<std::int64_t>("SIGKILL mid-set, int64 (lock-free)", false, s, rng);
+  if (kind == "int64-update")
+    return torn_trials<std::int64_t>("SIGKILL mid-update, int64 (compare-exchange loop)", true, s, rng);
   throw std::invalid_argument("unknown torn-write kind: " + kind);
 }
 

@@ -29,11 +29,12 @@ void print(const outcome& o) {
 
 int main(int argc, char** argv) {
   settings s;
-  std::string only = "string,json,pair,holder-string,holder-int64,queue,manager,crash-points";
+  std::string only = "string,json,pair,int64,int64-update,holder-string,holder-int64,queue,manager,crash-points";
   po::options_description desc("mpstate-torture [options]");
   desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
       "only", po::value(&only),
-      "comma-separated faults: string,json,pair,holder-string,holder-int64,queue,manager,crash-points,"
+      "comma-separated faults: "
+      "string,json,pair,int64,int64-update,holder-string,holder-int64,queue,manager,crash-points,"
       "random-instructions (gdb; not in the default list), stop (a client SIGSTOPped in each kind of op)")(
       "trials", po::value(&s.trials)->default_value(50), "kills per torn-write / dead-holder fault")(
       "restarts", po::value(&s.restarts)->default_value(10), "manager kills in the manager fault")(
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
     }
     outcome o;
     try {
-      if (kind == "string" || kind == "json" || kind == "pair")
+      if (kind == "string" || kind == "json" || kind == "pair" || kind == "int64" || kind == "int64-update")
         o = torn_write_trials(kind, s, rng);
       else if (kind == "holder-string")
         o = dead_holder_trials("string", s, rng);

@@ -72,26 +72,46 @@ BOOST_AUTO_TEST_CASE(a_write_under_a_context_is_stamped_with_its_pid_and_marks_i
 
 BOOST_AUTO_TEST_CASE(a_held_lock_is_busy_under_a_context_that_may_not_wait_and_the_request_may_be_retried) {
   test::scratch_segment s;
-  auto& r = *s.segment->create_variable("v", value_type::int64, 0);
+  auto& r = *s.segment->create_variable("v", value_type::string, 16);
   const held_elsewhere holder(r);
   core::op_context ctx{.for_pid = 4242, .may_wait = false};
   const core::op_scope scope(ctx);
-  const errc code = error_of([&] { core::store_scalar<std::int64_t>(r, 1); });
+  const errc code = error_of([&] { core::write_buffer(r, "new"); });
   BOOST_TEST((code == errc::busy));
   BOOST_TEST(!ctx.committed);
   BOOST_TEST(core::retry_later(ctx, code));
-  BOOST_TEST(core::load_scalar<std::int64_t>(r) == 0);  // a lock-free read still answers
+  std::string value;
+  BOOST_TEST(core::read_buffer_unlocked(r, value));  // a reader that must not wait still answers
+  BOOST_TEST(value.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_scalar_write_takes_no_lock_so_a_held_one_is_never_busy) {
+  test::scratch_segment s;
+  auto& r = *s.segment->create_variable("v", value_type::int64, 0);
+  const held_elsewhere holder(r);  // as a process stopped registering a wait would
+  core::op_context ctx{.for_pid = 4242, .may_wait = false};
+  const core::op_scope scope(ctx);
+  const std::uint64_t before = r.version.load();
+  core::store_scalar<std::int64_t>(r, 5);
+  BOOST_TEST(core::add_scalar<std::int64_t>(r, 2) == 7);
+  std::int64_t expected = 7;
+  BOOST_TEST(core::compare_exchange_scalar<std::int64_t>(r, expected, 9));
+  BOOST_TEST(!core::compare_exchange_scalar<std::int64_t>(r, expected, 1));
+  BOOST_TEST(expected == 9);
+  BOOST_TEST(r.version.load() == before + 3);  // one per committed write, none for the refused cas
+  BOOST_TEST(ctx.committed);
+  BOOST_TEST(r.last_writer_pid() == 4242);
 }
 
 BOOST_AUTO_TEST_CASE(a_busy_met_after_a_commit_is_answered_never_retried) {
   test::scratch_segment s;
   auto& first = *s.segment->create_variable("first", value_type::int64, 0);
-  auto& second = *s.segment->create_variable("second", value_type::int64, 0);
+  auto& second = *s.segment->create_variable("second", value_type::string, 16);
   const held_elsewhere holder(second);
   core::op_context ctx{.may_wait = false};
   const core::op_scope scope(ctx);
   core::store_scalar<std::int64_t>(first, 1);
-  const errc code = error_of([&] { core::store_scalar<std::int64_t>(second, 1); });
+  const errc code = error_of([&] { core::write_buffer(second, "x"); });
   BOOST_TEST((code == errc::busy));
   BOOST_TEST(ctx.committed);
   BOOST_TEST(!core::retry_later(ctx, code));  // a retry would make the first write again

@@ -84,9 +84,10 @@ class Value {
     return remote_compare_exchange(expected, desired, nullptr);
   }
 
-  // Read-modify-write: stores fn(current) atomically and returns it. Locally fn runs
-  // under the variable's lock (keep it short; if it throws, nothing changes). Over
-  // the socket it is a compare-exchange loop, so fn may run more than once.
+  // Read-modify-write: stores fn(current) atomically and returns it; if fn throws,
+  // nothing changes. A scalar's, and any over the socket, is a compare-exchange
+  // loop, so fn may run more than once. A local string/bytes/json value's fn runs
+  // once, under the variable's lock (keep it short).
   template <class Fn>
   T update(Fn&& fn) {
     if (core::variable_record* r = binding_.record()) [[likely]] {

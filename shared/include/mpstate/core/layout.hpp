@@ -26,7 +26,8 @@ namespace mpstate::core {
 static_assert(std::endian::native == std::endian::little, "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 6;  // 5: incarnations, ownership epochs (fences); 6: collectable records
+constexpr std::uint32_t layout_version = 7;  // 5: incarnations, ownership epochs (fences); 6: collectable
+                                             // records; 7: (version, scalar) one 16-byte word
 
 // Every type: its enumerator, its name on the wire and in the dump, and its code,
 // which the segment stores (so a code is never reused or changed: append only).
@@ -214,10 +215,13 @@ constexpr int clock_tick_ms = 10;  // how often the manager ticks segment_header
 // The first cache line holds everything a scalar write touches, so contending
 // writers bounce one line, not two; the second is read-mostly.
 struct alignas(64) variable_record {
-  robust_mutex mutex;                     // guards every write (and buffer reads)
-  std::atomic<std::uint64_t> version;     // +1 per committed write (under mutex); low 32 bits = futex word
-  std::atomic<std::uint64_t> scalar;      // int64/uint64/double/bool bits
+  robust_mutex mutex;                     // guards buffer writes and reads, and structural changes
   std::atomic<std::uint64_t> last_write;  // (ms since the epoch << 22) | writer pid: one store
+  // version and scalar are one 16-byte word: a scalar write changes both by one
+  // compare-exchange, without the mutex (record_ops.hpp, "scalars"); a buffer write
+  // raises the version under the mutex. Low 32 bits of version = the futex word.
+  alignas(16) std::atomic<std::uint64_t> version;  // +1 per committed write
+  std::atomic<std::uint64_t> scalar;               // int64/uint64/double/bool bits
   // ---- second cache line: read-mostly
   std::atomic<std::uint32_t> flags;        // record_flag_*
   std::atomic<std::uint32_t> waiters;      // processes in wait_for_change (changed under mutex)
@@ -310,18 +314,18 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std
               "shared-memory atomics must be lock-free");
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && alignof(std::atomic<std::uint64_t>) == 8);
 static_assert(sizeof(robust_mutex) == 40, "pthread_mutex_t of x86-64/aarch64 glibc");
-static_assert(layout_version == 6, "the asserts below describe layout 6: update them with the layout");
+static_assert(layout_version == 7, "the asserts below describe layout 7: update them with the layout");
 static_assert(sizeof(segment_header) == 256 && offsetof(segment_header, directory_mutex) == 48 &&
               offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, incarnation) == 136 &&
               offsetof(segment_header, ended) == 144 && offsetof(segment_header, sessions_offset) == 152 &&
               offsetof(segment_header, session_capacity) == 160 && offsetof(segment_header, clock_ns) == 192);
 static_assert(sizeof(directory_slot) == 16);
 static_assert(sizeof(variable_record) == 512 && alignof(variable_record) == 64);
-static_assert(offsetof(variable_record, version) == 40 && offsetof(variable_record, scalar) == 48 &&
-              offsetof(variable_record, last_write) == 56 && offsetof(variable_record, flags) == 64 &&
-              offsetof(variable_record, bind_count) == 72 && offsetof(variable_record, moved_to) == 136 &&
-              offsetof(variable_record, binder_key) == 144 && offsetof(variable_record, binder_count) == 208 &&
-              offsetof(variable_record, name) == 240);
+static_assert(offsetof(variable_record, last_write) == 40 && offsetof(variable_record, version) == 48 &&
+              offsetof(variable_record, scalar) == 56 && offsetof(variable_record, version) % 16 == 0 &&
+              offsetof(variable_record, flags) == 64 && offsetof(variable_record, bind_count) == 72 &&
+              offsetof(variable_record, moved_to) == 136 && offsetof(variable_record, binder_key) == 144 &&
+              offsetof(variable_record, binder_count) == 208 && offsetof(variable_record, name) == 240);
 static_assert(sizeof(loop_snapshot) == 256 && offsetof(loop_snapshot, epoch) == 48 && sizeof(sync_holder) == 32 &&
               offsetof(sync_state, fence) == 64 && sizeof(sync_state) == 2120 && sizeof(queue_header) == 48);
 

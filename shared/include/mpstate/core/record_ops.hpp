@@ -2,15 +2,18 @@
 // Operations on one variable record: the single implementation behind both the
 // client's bound proxies and the manager's socket ops.
 //
-// Writes take the record's robust mutex, commit by one atomic store, then bump the
-// version (waking futex waiters). Scalar reads are one atomic load (never torn, no
-// lock); buffer reads copy under the lock. Nothing here allocates in the segment.
+// Scalar writes take no lock: value and version change together by one 16-byte
+// compare-exchange. Buffer writes take the record's robust mutex, commit by one
+// atomic store, then bump the version. Either wakes futex waiters. Scalar reads are
+// one atomic load (never torn, no lock); buffer reads copy under the lock. Nothing
+// here allocates in the segment.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -67,6 +70,37 @@ void wake_waiters(variable_record& r) noexcept;
 // (commits are one store), so the repair is a version bump that makes waiters re-read.
 void repair_after_dead_holder(variable_record& r) noexcept;
 
+// ---- the (version, scalar) word --------------------------------------------
+struct scalar_word {
+  std::uint64_t version;
+  std::uint64_t bits;
+};
+// One compare-exchange of the 16 bytes at &r.version (a full barrier): stores
+// `desired` when they hold `expected`; otherwise `expected` gets what they hold.
+using word128 = unsigned __int128 __attribute__((may_alias));  // the two atomics, seen as one
+inline bool compare_exchange_word(variable_record& r, scalar_word& expected, scalar_word desired) noexcept {
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+  bool stored;
+  asm volatile("lock cmpxchg16b %1"
+               : "=@ccz"(stored), "+m"(*reinterpret_cast<word128*>(&r.version)), "+a"(expected.version),
+                 "+d"(expected.bits)
+               : "b"(desired.version), "c"(desired.bits)
+               : "memory");
+  return stored;
+#else  // aarch64 (ldaxp/stlxp or casp), and ThreadSanitizer, which must see the access
+  auto pack = [](scalar_word w) { return static_cast<unsigned __int128>(w.bits) << 64 | w.version; };
+  unsigned __int128 seen = pack(expected);
+  const bool stored = __atomic_compare_exchange_n(reinterpret_cast<word128*>(&r.version), &seen, pack(desired), false,
+                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  expected = {static_cast<std::uint64_t>(seen), static_cast<std::uint64_t>(seen >> 64)};
+  return stored;
+#endif
+}
+// The version + 1, the value kept (a deletion, an ended manager, a repair): a
+// lock-free scalar writer that read the word before fails its compare-exchange and
+// looks at the record's flags again.
+void bump_version(variable_record& r) noexcept;
+
 // Holds a record's lock for a write (or a buffer read); refuses a deleted record.
 // commit() marks a write; waiters are woken after the unlock.
 class locked_record {
@@ -91,9 +125,10 @@ class locked_record {
   locked_record& operator=(const locked_record&) = delete;
 
   // Marks a committed write: version + 1, writer, time (the segment's clock cell,
-  // 10 ms resolution; see segment_header::clock_ns). Every version change happens
-  // under the mutex, and waiters register under it too (wait_for_change), so a plain
-  // load + store suffices and the read of `waiters` cannot miss one.
+  // 10 ms resolution; see segment_header::clock_ns). Every version change of a
+  // buffer happens under the mutex, and waiters register under it too
+  // (wait_for_change), so a plain load + store suffices and the read of `waiters`
+  // cannot miss one. Scalars commit without it: commit_scalar.
   void commit() {
     r_.version.store(r_.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     r_.last_write.store(
@@ -163,27 +198,50 @@ T load_scalar(const variable_record& r) {
   return scalar_codec<T>::from_bits(bits);
 }
 
+// Every scalar write: next(current) gives the value to commit, or nullopt to commit
+// nothing (returns false). Lock-free: a compare-exchange of (version, bits) that a
+// concurrent write makes fail, and then next runs again on what that write left, so
+// next may run more than once. A writer killed anywhere has committed or not, and
+// holds nothing anyone must recover. A record deleted or orphaned before the commit
+// point refuses the write (its flag is set before its version moves).
+template <class T, class Next>
+bool commit_scalar(variable_record& r, Next&& next) {
+  __builtin_prefetch(&r.version, 1);  // the line for writing: the loads below and the compare-exchange miss once
+  scalar_word seen{r.version.load(std::memory_order_acquire), r.scalar.load(std::memory_order_acquire)};
+  while (true) {
+    if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
+      throw_unusable(r);
+    const std::optional<T> value = next(scalar_codec<T>::from_bits(seen.bits));
+    if (!value) return false;
+    if (compare_exchange_word(r, seen, {seen.version + 1, scalar_codec<T>::to_bits(*value)})) break;
+  }
+  r.last_write.store(
+      variable_record::pack_last_write(r.header().clock_ns.load(std::memory_order_relaxed), pid_to_stamp()),
+      std::memory_order_relaxed);
+  // After the compare-exchange (a full barrier): a waiter registers before it reads
+  // the version (wait_for_change), so it sees this commit or is counted here.
+  if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
+  return true;
+}
+
 template <class T>
 void store_scalar(variable_record& r, T value) {
-  locked_record lock(r);
-  r.scalar.store(scalar_codec<T>::to_bits(value), std::memory_order_release);
-  lock.commit();
+  commit_scalar<T>(r, [&](T) { return std::optional<T>(value); });
 }
 
 // Adds `delta`; integers refuse to overflow (error out_of_range). Returns the new value.
 template <class T>
 T add_scalar(variable_record& r, T delta) {
   static_assert(!std::is_same_v<T, bool>);
-  locked_record lock(r);
-  T current = scalar_codec<T>::from_bits(r.scalar.load(std::memory_order_relaxed));
   T next;
-  if constexpr (std::is_integral_v<T>) {
-    if (__builtin_add_overflow(current, delta, &next)) throw_overflow(r);
-  } else {
-    next = current + delta;
-  }
-  r.scalar.store(scalar_codec<T>::to_bits(next), std::memory_order_release);
-  lock.commit();
+  commit_scalar<T>(r, [&](T current) {
+    if constexpr (std::is_integral_v<T>) {
+      if (__builtin_add_overflow(current, delta, &next)) throw_overflow(r);
+    } else {
+      next = current + delta;
+    }
+    return std::optional<T>(next);
+  });
   return next;
 }
 
@@ -191,24 +249,22 @@ T add_scalar(variable_record& r, T delta) {
 // `expected`. Returns whether it stored.
 template <class T>
 bool compare_exchange_scalar(variable_record& r, T& expected, T desired) {
-  locked_record lock(r);
-  T current = scalar_codec<T>::from_bits(r.scalar.load(std::memory_order_relaxed));
-  if (!(current == expected)) {
+  return commit_scalar<T>(r, [&](T current) -> std::optional<T> {
+    if (current == expected) return desired;
     expected = current;
-    return false;
-  }
-  r.scalar.store(scalar_codec<T>::to_bits(desired), std::memory_order_release);
-  lock.commit();
-  return true;
+    return std::nullopt;
+  });
 }
 
-// Read-modify-write under the lock: stores fn(current). If fn throws, nothing changes.
+// Read-modify-write: stores fn(current), a compare-exchange loop (fn runs again when
+// another write came first). If fn throws, nothing changes.
 template <class T, class Fn>
 T update_scalar(variable_record& r, Fn&& fn) {
-  locked_record lock(r);
-  T next = fn(scalar_codec<T>::from_bits(r.scalar.load(std::memory_order_relaxed)));
-  r.scalar.store(scalar_codec<T>::to_bits(next), std::memory_order_release);
-  lock.commit();
+  T next;
+  commit_scalar<T>(r, [&](T current) {
+    next = fn(current);
+    return std::optional<T>(next);
+  });
   return next;
 }
 
