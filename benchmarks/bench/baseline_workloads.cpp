@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "mpstate/core/record_ops.hpp"
 #include "process_pool.hpp"
 
 namespace mpstate::bench {
@@ -24,9 +25,10 @@ volatile std::int64_t sink;
 
 struct raw_cell {
   bip::interprocess_mutex mutex;
-  std::atomic<std::uint64_t> seq{0};
   std::int64_t value = 0;
-  char bytes[1];  // value_size of them when strings are measured
+  alignas(16) std::atomic<std::uint64_t> seq{0};
+  std::atomic<std::uint64_t> seq_value{0};  // beside seq: the cas16 variant's (version, value) word
+  char bytes[1];                            // value_size of them when strings are measured
 };
 
 std::size_t cell_stride(std::size_t value_size) { return (sizeof(raw_cell) + value_size + 63) / 64 * 64; }
@@ -96,6 +98,13 @@ void cell_loop(const bench_options& o, const std::string& variant, raw_segment& 
     });
   } else if (variant == "xadd") {  // the hardware's limit for a shared write: one lock xadd
     loop([&](std::uint64_t) { std::atomic_ref<std::int64_t>(next()->value).fetch_add(1, std::memory_order_seq_cst); });
+  } else if (variant == "cas16") {  // the limit of a write that moves a version with its value
+    loop([&](std::uint64_t) {
+      raw_cell* c = next();
+      core::scalar_word seen{c->seq.load(std::memory_order_acquire), c->seq_value.load(std::memory_order_acquire)};
+      while (!core::compare_exchange_16(&c->seq, seen, {seen.version + 1, seen.bits + 1})) {
+      }
+    });
   } else if (o.op == "set") {
     loop([&](std::uint64_t i) {
       raw_cell* c = next();
@@ -160,7 +169,8 @@ void socket_rtt(const bench_options& o, int fds[2], int rank, worker_slot& slot)
 std::vector<std::string> baseline_variants(const bench_options& o) {
   const std::string& op = o.op;
   if (op == "get" || op == "dict-get" || op == "dict-lookup" || op == "json-dict-get") return {"mutex", "seqlock"};
-  if ((op == "set" || op == "add" || op == "cas" || op == "update") && o.value_size <= 8) return {"mutex", "xadd"};
+  if ((op == "set" || op == "add" || op == "cas" || op == "update") && o.value_size <= 8)
+    return {"mutex", "xadd", "cas16"};
   if (op == "queue") return {"bip-mq"};
   if (op == "lookup") return {"boost-find"};
   if (op == "wait") return {"socket-rtt"};
@@ -209,9 +219,11 @@ void run_baseline(const bench_options& o, const std::string& variant, run_result
     total += s->ops;
     checked += s->checked;
   }
-  for (std::size_t i = 0; i < o.variables; ++i) sum += static_cast<std::uint64_t>(seg.cell(i)->value);
-  if (o.op == "add" || o.op == "update" || variant == "xadd") out.check = sum == total ? "ok" : "lost updates";
-  if (o.op == "cas" && variant != "xadd") out.check = sum == checked ? "ok" : "lost updates";
+  for (std::size_t i = 0; i < o.variables; ++i)
+    sum += variant == "cas16" ? seg.cell(i)->seq_value.load() : static_cast<std::uint64_t>(seg.cell(i)->value);
+  if (o.op == "add" || o.op == "update" || variant == "xadd" || variant == "cas16")
+    out.check = sum == total ? "ok" : "lost updates";
+  if (o.op == "cas" && variant == "mutex") out.check = sum == checked ? "ok" : "lost updates";
 }
 
 }  // namespace mpstate::bench

@@ -229,7 +229,10 @@ void Event::clear() {
   if (core::variable_record* r = binding_.record()) return core::set_event(*r, false);
   binding_.remote({{"op", "event_set"}, {"set", false}});
 }
-bool Event::is_set() const { return state().at("set").get<bool>(); }
+bool Event::is_set() const {
+  if (core::variable_record* r = binding_.record()) return core::sync_value_unlocked(*r) != 0;
+  return state().at("set").get<bool>();
+}
 bool Event::wait(std::chrono::milliseconds timeout) const {
   const nlohmann::json first = state();
   if (first.at("set").get<bool>()) return true;

@@ -129,6 +129,18 @@ void install_fast_lock_methods(py::handle cls) {
   install_methods(cls, {&acquire_def, &release_def, &enter_def, &exit_def});
 }
 
+// Event.is_set() as a raw CPython method: a lock-free read of the committed flag.
+PyObject* is_set_fast(PyObject* self, PyObject*) noexcept {
+  py_sync<Event>* s = instance_of<py_sync<Event>>(self);
+  if (!s) return nullptr;
+  try {
+    return PyBool_FromLong(s->proxy.is_set());
+  } catch (...) {
+    set_python_error_from_current();
+    return nullptr;
+  }
+}
+
 // A class whose variable `bind` binds (creating it when absent), pickled as its name.
 template <class T, class Bind>
 py::class_<py_sync<T>> sync_class(py::module_& m, const char* name, const char* doc, Bind bind) {
@@ -299,14 +311,16 @@ void bind_sync(py::module_& m) {
   semaphore_class(m, "Semaphore", std::false_type{});
   semaphore_class(m, "BoundedSemaphore", std::true_type{});
 
-  sync_class<Event>(m, "Event", "threading.Event across processes: a flag that waiters block on.",
-                    [](const Client& c, const std::string& n) { return c.event(n); })
+  static PyMethodDef is_set_def = {"is_set", &is_set_fast, METH_NOARGS,
+                                   "is_set($self, /)\n--\n\nWhether the flag is set."};
+  auto event_class = sync_class<Event>(m, "Event", "threading.Event across processes: a flag that waiters block on.",
+                                       [](const Client& c, const std::string& n) { return c.event(n); });
+  install_methods(event_class, {&is_set_def});
+  event_class
       .def(
           "set", [](py_sync<Event>& s) { s.proxy.set(); }, "Sets the flag and wakes every waiter.")
       .def(
           "clear", [](py_sync<Event>& s) { s.proxy.clear(); }, "Resets the flag.")
-      .def(
-          "is_set", [](const py_sync<Event>& s) { return s.proxy.is_set(); }, "Whether the flag is set.")
       .def(
           "wait",
           [](const py_sync<Event>& s, const py::object& timeout) {

@@ -62,6 +62,23 @@ BOOST_AUTO_TEST_CASE(a_lock_has_one_holder_and_each_holding_a_new_epoch) {
   BOOST_TEST((error_of([&] { core::release(lock, other); }) == errc::invalid_argument));  // not held
 }
 
+BOOST_AUTO_TEST_CASE(an_events_flag_reads_without_the_lock_as_the_state_says) {
+  test::scratch_segment s;
+  auto& event = made(s, "e", value_type::event);
+  BOOST_TEST(core::sync_value_unlocked(event) == 0);
+  core::set_event(event, true);
+  BOOST_TEST(core::sync_value_unlocked(event) == 1);
+  BOOST_TEST(core::sync_to_json(event)["set"] == true);
+  {
+    core::robust_lock held(event.mutex);  // a holder of the lock delays no reader
+    BOOST_TEST(core::sync_value_unlocked(event) == 1);
+  }
+  core::set_event(event, false);
+  BOOST_TEST(core::sync_value_unlocked(event) == 0);
+  auto& plain = *s.segment->create_variable("n", value_type::int64, 0);
+  BOOST_TEST((error_of([&] { core::sync_value_unlocked(plain); }) == errc::type_mismatch));
+}
+
 BOOST_AUTO_TEST_CASE(an_rlock_counts_its_threads_depth_and_refuses_other_threads) {
   test::scratch_segment s;
   auto& rlock = made(s, "r", value_type::rlock);

@@ -75,26 +75,30 @@ struct scalar_word {
   std::uint64_t version;
   std::uint64_t bits;
 };
-// One compare-exchange of the 16 bytes at &r.version (a full barrier): stores
-// `desired` when they hold `expected`; otherwise `expected` gets what they hold.
+// One compare-exchange of the 16 bytes at `pair` (two adjacent words, 16-aligned; a
+// full barrier): stores `desired` when they hold `expected`; otherwise `expected`
+// gets what they hold.
 using word128 = unsigned __int128 __attribute__((may_alias));  // the two atomics, seen as one
-inline bool compare_exchange_word(variable_record& r, scalar_word& expected, scalar_word desired) noexcept {
+inline bool compare_exchange_16(std::atomic<std::uint64_t>* pair, scalar_word& expected, scalar_word desired) noexcept {
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   bool stored;
   asm volatile("lock cmpxchg16b %1"
-               : "=@ccz"(stored), "+m"(*reinterpret_cast<word128*>(&r.version)), "+a"(expected.version),
-                 "+d"(expected.bits)
+               : "=@ccz"(stored), "+m"(*reinterpret_cast<word128*>(pair)), "+a"(expected.version), "+d"(expected.bits)
                : "b"(desired.version), "c"(desired.bits)
                : "memory");
   return stored;
 #else  // aarch64 (ldaxp/stlxp or casp), and ThreadSanitizer, which must see the access
   auto pack = [](scalar_word w) { return static_cast<unsigned __int128>(w.bits) << 64 | w.version; };
   unsigned __int128 seen = pack(expected);
-  const bool stored = __atomic_compare_exchange_n(reinterpret_cast<word128*>(&r.version), &seen, pack(desired), false,
+  const bool stored = __atomic_compare_exchange_n(reinterpret_cast<word128*>(pair), &seen, pack(desired), false,
                                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   expected = {static_cast<std::uint64_t>(seen), static_cast<std::uint64_t>(seen >> 64)};
   return stored;
 #endif
+}
+// The record's (version, scalar) word.
+inline bool compare_exchange_word(variable_record& r, scalar_word& expected, scalar_word desired) noexcept {
+  return compare_exchange_16(&r.version, expected, desired);
 }
 // The version + 1, the value kept (a deletion, an ended manager, a repair): a
 // lock-free scalar writer that read the word before fails its compare-exchange and
