@@ -148,6 +148,10 @@ class redis_channel : public request_channel {
     bool stopping = false;                // under mutex
     std::unique_ptr<std::thread> thread;  // started at the first hold
   };
+  // One pipelined renewal of everything in `held`: the names (and generations) no
+  // longer held. Throws when Redis could not be reached.
+  std::vector<std::pair<std::string, std::uint64_t>> renew_all(redis_link& link,
+                                                               const std::map<std::string, held_thing>& held);
   std::unique_ptr<lease_keeper> leases_ = std::make_unique<lease_keeper>();
   std::string take_owner_;  // owner_ + this channel's number: a queue take's taker
   std::mutex incarnation_mutex_;

@@ -306,10 +306,10 @@ void redis_channel::unhold(const std::string& name) {
   k.held.erase(name);
 }
 
-// Every third of the lease, renews each thing held, on a connection of its own (the
-// channel's may be blocked in a wait) that does not wait out a node's failure, so
-// one node failing over does not hold up renewals on the others. What is no longer
-// held is dropped.
+// Every third of the lease, renews everything held in one pipelined batch (one round
+// trip per node), on a connection of its own (the channel's may be blocked in a wait)
+// that does not wait out a node's failure, so one node failing over does not hold up
+// renewals on the others. What is no longer held is dropped.
 void redis_channel::renew_leases(lease_keeper& k) {
   std::unique_ptr<redis_link> link;
   std::unique_lock lock(k.mutex);
@@ -319,47 +319,65 @@ void redis_channel::renew_leases(lease_keeper& k) {
     const auto held = k.held;
     lock.unlock();
     std::vector<std::pair<std::string, std::uint64_t>> gone;
-    for (const auto& [name, thing] : held) {
-      try {
-        if (!link) link = std::make_unique<redis_link>(url_, /*patient=*/false);
-        const std::string lease = std::to_string(url_.lease.count());
-        auto renewed = [&, &name = name](const std::string& script, const std::vector<std::string>& args) {
-          redis_reply r = link->script(script, keys_of(name), args);
-          return !(r->type == REDIS_REPLY_INTEGER && r->integer == 0);
-        };
-        bool still = false;
-        // With the holding's epoch: a holding that ended (a lapse, a restart that lost it
-        // or brought back an older one) is not renewed, and is dropped.
-        const std::string epoch = thing.epoch ? std::to_string(thing.epoch) : "";
-        switch (thing.type) {
-          case value_type::loop:
-            still = renewed(scripts::loop, {"renew", owner_, std::to_string(owner_pid_), lease, "", "", name, epoch});
-            break;
-          case value_type::barrier:
-            still = renewed(scripts::barrier, {"renew", owner_, lease, "0", name});
-            break;
-          case value_type::condition:  // its lock, and our places among its waiters
-            still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name, epoch});
-            still = renewed(scripts::condition, {"renew", owner_, "", lease, "0", name}) || still;
-            break;
-          default:
-            still = renewed(scripts::lock, {"renew", owner_, "", lease, std::to_string(owner_pid_), name, epoch});
-        }
-        if (!still) gone.emplace_back(name, thing.generation);
-      } catch (const error& e) {
-        if (e.code() == errc::not_found || e.code() == errc::type_mismatch)
-          gone.emplace_back(name, thing.generation);
-        else
-          link.reset();  // Redis away: try again next time, on a new connection
-      } catch (const std::exception&) {
-        link.reset();  // an answer of a shape we did not expect: the same
-      }
+    try {
+      if (!link) link = std::make_unique<redis_link>(url_, /*patient=*/false);
+      gone = renew_all(*link, held);
+    } catch (const std::exception&) {
+      link.reset();  // Redis away, or an answer of a shape we did not expect: next time, on a new connection
     }
     lock.lock();
     for (const auto& [name, generation] : gone) {
       if (auto it = k.held.find(name); it != k.held.end() && it->second.generation == generation) k.held.erase(it);
     }
   }
+}
+
+// One renewal of each holding (a condition: its lock, and our places among its
+// waiters), all pipelined. With the holding's epoch: a holding that ended (a lapse, a
+// restart that lost it or brought back an older one) is not renewed, and is returned
+// as gone, as is one whose variable went (not_found) or changed type.
+std::vector<std::pair<std::string, std::uint64_t>> redis_channel::renew_all(
+    redis_link& link, const std::map<std::string, held_thing>& held) {
+  const std::string lease = std::to_string(url_.lease.count()), pid = std::to_string(owner_pid_);
+  std::vector<redis_link::script_call> calls;
+  std::vector<std::size_t> first_call;  // per holding, in held's order
+  for (const auto& [name, thing] : held) {
+    first_call.push_back(calls.size());
+    const std::string epoch = thing.epoch ? std::to_string(thing.epoch) : "";
+    switch (thing.type) {
+      case value_type::loop:
+        calls.push_back({&scripts::loop, keys_of(name), {"renew", owner_, pid, lease, "", "", name, epoch}});
+        break;
+      case value_type::barrier:
+        calls.push_back({&scripts::barrier, keys_of(name), {"renew", owner_, lease, "0", name}});
+        break;
+      case value_type::condition:
+        calls.push_back({&scripts::lock, keys_of(name), {"renew", owner_, "", lease, pid, name, epoch}});
+        calls.push_back({&scripts::condition, keys_of(name), {"renew", owner_, "", lease, "0", name}});
+        break;
+      default:
+        calls.push_back({&scripts::lock, keys_of(name), {"renew", owner_, "", lease, pid, name, epoch}});
+    }
+  }
+  std::vector<redis_reply> replies = link.scripts(calls);
+  std::vector<std::pair<std::string, std::uint64_t>> gone;
+  std::size_t h = 0;
+  for (const auto& [name, thing] : held) {
+    const std::size_t end = h + 1 < first_call.size() ? first_call[h + 1] : calls.size();
+    bool still = false;
+    try {
+      for (std::size_t i = first_call[h]; i < end; ++i) {
+        redis_reply r = checked_script_reply(std::move(replies[i]));
+        still = still || !(r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+      }
+    } catch (const error& e) {
+      if (e.code() != errc::not_found && e.code() != errc::type_mismatch) throw;
+      still = false;
+    }
+    if (!still) gone.emplace_back(name, thing.generation);
+    ++h;
+  }
+  return gone;
 }
 
 }  // namespace mpstate::detail

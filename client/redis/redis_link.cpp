@@ -190,6 +190,17 @@ redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool askin
   wire_.clear();
   if (asking) append_command(wire_, {"ASKING"});
   append_command(wire_, argv);
+  if (!write_wire(c)) return nullptr;
+  void* raw = nullptr;
+  if (asking) {
+    if (redisGetReply(c, &raw) != REDIS_OK) throw answer_lost{};
+    freeReplyObject(raw);
+  }
+  if (redisGetReply(c, &raw) != REDIS_OK) throw answer_lost{};
+  return redis_reply(static_cast<redisReply*>(raw));
+}
+
+bool redis_link::write_wire(redisContext* c) {
   bool written = true;
   for (std::size_t sent = 0; sent < wire_.size();) {
     const ssize_t n = ::send(c->fd, wire_.data() + sent, wire_.size() - sent, MSG_NOSIGNAL);
@@ -201,17 +212,8 @@ redis_reply redis_link::send(redisContext* c, const redis_args& argv, bool askin
     sent += static_cast<std::size_t>(n);
   }
   if (wire_.capacity() > (std::size_t{1} << 20)) std::string().swap(wire_);  // a big create's: not kept
-  if (!written) {
-    c->err = REDIS_ERR_IO;
-    return nullptr;
-  }
-  void* raw = nullptr;
-  if (asking) {
-    if (redisGetReply(c, &raw) != REDIS_OK) throw answer_lost{};
-    freeReplyObject(raw);
-  }
-  if (redisGetReply(c, &raw) != REDIS_OK) throw answer_lost{};
-  return redis_reply(static_cast<redisReply*>(raw));
+  if (!written) c->err = REDIS_ERR_IO;
+  return written;
 }
 
 void redis_link::load_slots() {
@@ -307,24 +309,17 @@ redis_reply redis_link::command(const redis_args& argv, std::string_view key, mi
   }
 }
 
-redis_reply redis_link::script(const std::string& source, const std::vector<std::string>& keys,
-                               const std::vector<std::string>& args) {
+const std::string& redis_link::sha_of(const std::string& source, std::string_view key) {
   auto sha = shas_.find(&source);
   if (sha == shas_.end()) {
-    redis_reply loaded = command({"SCRIPT", "LOAD", source}, keys.at(0));
+    redis_reply loaded = command({"SCRIPT", "LOAD", source}, key);
     if (loaded->type != REDIS_REPLY_STRING) throw error(errc::internal, "SCRIPT LOAD: " + reply_text(loaded.get()));
     sha = shas_.emplace(&source, reply_text(loaded.get())).first;
   }
-  const std::string key_count = std::to_string(keys.size());
-  redis_args argv = {"EVALSHA", sha->second, key_count};
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  redis_reply r = command(argv, keys.at(0));
-  if (starts_with(r.get(), "NOSCRIPT")) {  // a restarted, failed-over or ASK-target node: send it whole
-    argv[0] = "EVAL";
-    argv[1] = source;
-    r = command(argv, keys.at(0));
-  }
+  return sha->second;
+}
+
+redis_reply checked_script_reply(redis_reply r) {
   if (r->type == REDIS_REPLY_ERROR) {
     std::string text = reply_text(r.get());
     if (text.starts_with("MPSTATE ")) {  // "MPSTATE code message script: SHA, on @user_script:N."
@@ -336,6 +331,68 @@ redis_reply redis_link::script(const std::string& source, const std::vector<std:
     throw error(errc::internal, "Redis: " + text);
   }
   return r;
+}
+
+redis_reply redis_link::script(const std::string& source, const std::vector<std::string>& keys,
+                               const std::vector<std::string>& args) {
+  return checked_script_reply(script_unchecked(source, keys, args));
+}
+
+redis_reply redis_link::script_unchecked(const std::string& source, const std::vector<std::string>& keys,
+                                         const std::vector<std::string>& args) {
+  const std::string key_count = std::to_string(keys.size());
+  redis_args argv = {"EVALSHA", sha_of(source, keys.at(0)), key_count};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  redis_reply r = command(argv, keys.at(0));
+  if (starts_with(r.get(), "NOSCRIPT")) {  // a restarted, failed-over or ASK-target node: send it whole
+    argv[0] = "EVAL";
+    argv[1] = source;
+    r = command(argv, keys.at(0));
+  }
+  return r;
+}
+
+std::vector<redis_reply> redis_link::scripts(const std::vector<script_call>& calls) {
+  std::vector<redis_reply> replies(calls.size());
+  std::map<std::string, std::vector<std::size_t>> by_node;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    sha_of(*calls[i].source, calls[i].keys.at(0));
+    by_node[node_for(calls[i].keys.at(0))].push_back(i);
+  }
+  for (const auto& [node, indexes] : by_node) {
+    redisContext* c = context(node);
+    wire_.clear();
+    for (std::size_t i : indexes) {
+      const script_call& call = calls[i];
+      const std::string key_count = std::to_string(call.keys.size());
+      redis_args argv = {"EVALSHA", shas_.at(call.source), key_count};
+      argv.insert(argv.end(), call.keys.begin(), call.keys.end());
+      argv.insert(argv.end(), call.args.begin(), call.args.end());
+      append_command(wire_, argv);
+    }
+    bool lost = !write_wire(c);
+    for (std::size_t i : indexes) {
+      void* raw = nullptr;
+      if (lost || redisGetReply(c, &raw) != REDIS_OK) {
+        lost = true;
+        break;
+      }
+      replies[i].reset(static_cast<redisReply*>(raw));
+    }
+    if (lost) {
+      drop(node);
+      throw error(errc::manager_unavailable, "the connection to Redis at " + node + " broke during a pipelined batch");
+    }
+  }
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const redisReply* r = replies[i].get();
+    const bool not_run = starts_with(r, "NOSCRIPT") || starts_with(r, "MOVED ") || starts_with(r, "ASK ") ||
+                         starts_with(r, "CLUSTERDOWN") || starts_with(r, "TRYAGAIN") || starts_with(r, "LOADING") ||
+                         starts_with(r, "MASTERDOWN") || starts_with(r, "READONLY");
+    if (not_run) replies[i] = script_unchecked(*calls[i].source, calls[i].keys, calls[i].args);
+  }
+  return replies;
 }
 
 std::vector<std::string> redis_link::masters() {

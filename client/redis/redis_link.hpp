@@ -29,6 +29,9 @@ using redis_reply = std::unique_ptr<redisReply, redis_reply_free>;
 std::string reply_text(const redisReply* r);
 // Element I of an array reply; error(internal) when R is not one or is shorter.
 const redisReply* reply_element(const redisReply* r, std::size_t i);
+// A script's reply, or the error it raised thrown: "MPSTATE <code> <message>" as
+// error(code, message), another error reply as error(internal).
+redis_reply checked_script_reply(redis_reply r);
 // A flat array reply (HGETALL's field, value, ...) as a map.
 std::map<std::string, std::string> reply_map(const redisReply* flat);
 
@@ -62,6 +65,18 @@ class redis_link {
   redis_reply script(const std::string& source, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args);
   redis_reply script(std::string&& source, const std::vector<std::string>&, const std::vector<std::string>&) = delete;
+  // Many scripts in one round trip per node: the EVALSHAs pipelined (one write, then
+  // the replies read), for the lease renewer. Each reply as script() returns it, in
+  // order; one that was not run there (a redirect, NOSCRIPT, a node not ready) is run
+  // again alone through script(). An error a script raised is in its reply: throw it
+  // with checked_script_reply(). Throws manager_unavailable when a node's connection
+  // broke (some of its calls may have been applied).
+  struct script_call {
+    const std::string* source;  // one of redis_scripts', as for script()
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  std::vector<redis_reply> scripts(const std::vector<script_call>& calls);
   // How long a command that could not be sent is tried again (0: not patient).
   std::chrono::seconds resend_window() const;
   // The masters ("HOST:PORT"), for commands every node must run (SCAN).
@@ -79,6 +94,11 @@ class redis_link {
   void load_slots();
   std::string node_for(std::string_view key);
   redis_reply send(redisContext* c, const redis_args& argv, bool asking);
+  // script() without the error check: the reply as Redis gave it.
+  redis_reply script_unchecked(const std::string& source, const std::vector<std::string>& keys,
+                               const std::vector<std::string>& args);
+  bool write_wire(redisContext* c);  // wire_, whole; false (and c->err set) when it could not
+  const std::string& sha_of(const std::string& source, std::string_view key);
 
   redis_url url_;
   bool patient_;
