@@ -138,7 +138,7 @@ def medians(rows):
     for k, rs in groups.items():
         med = {f: statistics.median([r[f] for r in rs if r.get(f) is not None])
                if any(r.get(f) is not None for r in rs) else None
-               for f in ("ops_per_s", "p50_ns", "p99_ns", "p999_ns")}
+               for f in ("ops_per_s", "p50_ns", "p99_ns", "p999_ns", "server_cpu_us_per_op")}
         out.append({"system": k[0], "variant": k[1], "op": k[2], "procs": k[3], "variables": k[4],
                     "runs": len(rs), **med,
                     "ops_per_s_min": min(r["ops_per_s"] for r in rs), "ops_per_s_max": max(r["ops_per_s"] for r in rs),
@@ -267,6 +267,15 @@ def write_markdown(path, doc):
         lines.append(f"| {m['system']} | {m['variant']} | {m['op']} | {m['procs']} | {fmt_rate(m['ops_per_s'])} | "
                      f"{fmt_rate(m['ops_per_s_min'])} – {fmt_rate(m['ops_per_s_max'])} | {fmt_ns(m['p50_ns'])} | "
                      f"{fmt_ns(m['p99_ns'])} | {fmt_ns(m['p999_ns'])} | {m['check']} |")
+    served = [m for m in doc["medians"] if m.get("server_cpu_us_per_op") is not None]
+    if served:  # what a request costs the server, spinning included (--busy-poll)
+        lines += ["", "The server's CPU per request (µs, = CPU seconds per million requests: the manager's for "
+                  "mpstate, redis-server's for Redis), medians:", "",
+                  "| system | variant | op | procs | ops/s | server CPU per request |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for m in sorted(served, key=lambda m: (m["op"], order.get(m["system"], 9), m["variant"], m["procs"])):
+            lines.append(f"| {m['system']} | {m['variant']} | {m['op']} | {m['procs']} | {fmt_rate(m['ops_per_s'])} | "
+                         f"{m['server_cpu_us_per_op']:,.2f} µs |")
     lines += ["", "| target | measured | goal | met |", "| --- | --- | --- | --- |"]
     lines += [f"| {t['target']} | {t['measured']} | {t['goal']} | {'yes' if t['met'] else '**no**'} |"
               for t in doc["targets"]]

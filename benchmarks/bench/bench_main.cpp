@@ -16,6 +16,7 @@
 #include "mpstate/core/auth.hpp"
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/process_identity.hpp"
 #include "mpstate/json.hpp"
 #include "mpstate/mpstate.hpp"
 #include "mpstate/version.hpp"
@@ -178,7 +179,15 @@ int main(int argc, char** argv) {
       }
       create_variables(o, target);
       results.emplace_back();
+      const auto manager_cpu = [&] {
+        return embedded ? mpstate::core::process_cpu_time(embedded->pid()) : std::chrono::milliseconds(-1);
+      };
+      const auto cpu_before = manager_cpu();
       run_mpstate(o, target, results.back());
+      if (o.transport != "local" && o.transport != "redis" && cpu_before.count() >= 0 && results.back().ops > 0) {
+        const double cpu_us = std::chrono::duration<double, std::micro>(manager_cpu() - cpu_before).count();
+        results.back().server_cpu_us_per_op = cpu_us / static_cast<double>(results.back().ops);
+      }
     }
     if (o.system == "baseline" || o.system == "both") {
       if (!(o.transport != "local" && o.op != "wait")) {  // a socket op has no shared-memory baseline

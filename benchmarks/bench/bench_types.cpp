@@ -19,6 +19,7 @@ nlohmann::json run_result::to_json() const {
           {"p50_ns", p50_ns},
           {"p99_ns", p99_ns},
           {"p999_ns", p999_ns},
+          {"server_cpu_us_per_op", server_cpu_us_per_op >= 0 ? nlohmann::json(server_cpu_us_per_op) : nullptr},
           {"check", check}};
 }
 
@@ -38,6 +39,7 @@ run_result summarise(const std::string& system, const std::string& variant, cons
     double secs = static_cast<double>(s->elapsed_ns) / 1e9;
     double rate = secs > 0 ? static_cast<double>(s->ops) / secs : 0;
     r.per_process_ops_per_s.push_back(rate);
+    r.ops += s->ops;
     r.ops_per_s += rate;
     samples.insert(samples.end(), s->samples, s->samples + s->sample_count);
   }

@@ -81,6 +81,10 @@ struct run_result {
   double ops_per_s = 0;
   std::vector<double> per_process_ops_per_s;
   double p50_ns = 0, p99_ns = 0, p999_ns = 0;
+  std::uint64_t ops = 0;  // every worker's, together
+  // The server's CPU per request, in µs (= CPU seconds per million requests): the
+  // manager's for a socket run (negative: not measured).
+  double server_cpu_us_per_op = -1;
   std::string check;  // "ok", "n/a", or what went wrong
   nlohmann::json to_json() const;
 };

@@ -43,6 +43,27 @@ def tls_args(workdir):
             "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"]
 
 
+SERVER = {}  # the running redis-server's pid, for its CPU time
+
+
+def server_cpu_s():
+    """redis-server's CPU time so far (user + system, every thread), in seconds."""
+    with open(f"/proc/{SERVER['pid']}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14 and 15
+
+
+def with_server_cpu(run):
+    """run(sock, port, secs) with the server's CPU per request added (µs = CPU s per million requests)."""
+    def measured(sock, port, secs):
+        before = server_cpu_s()
+        row = run(sock, port, secs)
+        requests = row.pop("requests", None) or row["ops_per_s"] * secs
+        row["server_cpu_us_per_op"] = (server_cpu_s() - before) * 1e6 / requests if requests else None
+        return row
+    return measured
+
+
 @contextlib.contextmanager
 def redis_server():
     """A private redis-server; yields (unix_socket_path, tcp_port) (and sets TLS)."""
@@ -59,6 +80,7 @@ def redis_server():
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.02)
+        SERVER["pid"] = proc.pid
         yield sock, port
     finally:
         proc.terminate()
@@ -77,7 +99,7 @@ def redis_benchmark(sock, port, op, clients, pipeline, seconds, tls=False):
     row = next(r for r in csv.DictReader(io.StringIO(out)) if r["test"].lower() == op)
     return {"ops_per_s": float(row["rps"]), "p50_ns": float(row["p50_latency_ms"]) * 1e6,
             "p99_ns": float(row["p99_latency_ms"]) * 1e6, "p999_ns": None, "check": "n/a",
-            "per_process_ops_per_s": [float(row["rps"])]}
+            "per_process_ops_per_s": [float(row["rps"])], "requests": n}
 
 
 def redis_loop(binary, sock, port, op, procs, seconds):
@@ -108,7 +130,7 @@ def cases(loop_binary):
         for procs in (1, 2):  # loopback TCP, beside mpstate's tcp rows
             out.append(("hiredis-tcp", "get", procs,
                         lambda s, p, secs, n=procs: redis_loop(loop_binary, None, p, "get", n, secs)))
-    return out
+    return [(variant, op, procs, with_server_cpu(run)) for variant, op, procs, run in out]
 
 
 def main():

@@ -21,10 +21,11 @@ namespace {
 
 struct stat_fields {
   char state = 0;
+  std::uint64_t cpu_ticks = 0;  // utime + stime
   std::uint64_t start_time = 0;
 };
 
-// Reads the state (field 3) and start time (field 22) of /proc/<pid>/stat.
+// Reads the state (field 3), CPU time (14 and 15) and start time (22) of /proc/<pid>/stat.
 // The command name (field 2) may hold spaces and parentheses, so parse after the last ')'.
 bool read_stat(pid_t pid, stat_fields& out) {
   char path[64];
@@ -43,6 +44,7 @@ bool read_stat(pid_t pid, stat_fields& out) {
     p = std::strchr(p, ' ');
     if (!p) return false;
     ++p;
+    if (field == 13 || field == 14) out.cpu_ticks += std::strtoull(p, nullptr, 10);  // now at 14, 15
   }
   out.start_time = std::strtoull(p, nullptr, 10);
   return true;
@@ -53,6 +55,12 @@ bool read_stat(pid_t pid, stat_fields& out) {
 std::uint64_t process_start_time(pid_t pid) {
   stat_fields f;
   return read_stat(pid, f) ? f.start_time : 0;
+}
+
+std::chrono::milliseconds process_cpu_time(pid_t pid) {
+  stat_fields f;
+  if (!read_stat(pid, f)) return std::chrono::milliseconds(-1);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(f.cpu_ticks) * 1000 / ::sysconf(_SC_CLK_TCK));
 }
 
 namespace {

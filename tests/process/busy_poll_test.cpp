@@ -11,27 +11,13 @@
 #include <sstream>
 #include <thread>
 
+#include "mpstate/core/process_identity.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;
 using namespace mpstate::test;
 
 namespace {
-// The CPU time (user + system) process `pid` has used so far.
-std::chrono::milliseconds cpu_time_of(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {  // fields 14 and 15: utime, stime
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  const auto ticks = static_cast<long long>(utime + stime);
-  return std::chrono::milliseconds(ticks * 1000 / ::sysconf(_SC_CLK_TCK));
-}
-
 struct busy_manager {
   busy_manager() {
     ManagerOptions o;
@@ -69,9 +55,9 @@ BOOST_AUTO_TEST_CASE(a_busy_polling_manager_serves_exact_counts_then_sleeps) {
   // a second of CPU per second).
   BOOST_TEST(eventually(
       [&] {
-        const auto before = cpu_time_of(manager_pid);
+        const auto before = core::process_cpu_time(manager_pid);
         std::this_thread::sleep_for(300ms);  // a measuring window, not a synchronisation
-        return cpu_time_of(manager_pid) - before < 60ms;
+        return core::process_cpu_time(manager_pid) - before < 60ms;
       },
       10s));
 }

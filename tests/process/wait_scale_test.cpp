@@ -10,26 +10,13 @@
 #include <sstream>
 #include <thread>
 
+#include "mpstate/core/process_identity.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;
 using namespace mpstate::test;
 using namespace std::chrono;
 using nlohmann::json;
-
-namespace {
-// The manager's CPU time, in clock ticks (utime + stime from /proc).
-long cpu_ticks(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::string skip;
-  long utime = 0, stime = 0;
-  for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13
-  fields >> utime >> stime;
-  return utime + stime;
-}
-}  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(wait_scale, manager_fixture)
 
@@ -49,10 +36,10 @@ BOOST_AUTO_TEST_CASE(a_thousand_pending_waits_cost_a_few_threads_and_all_are_ans
   BOOST_REQUIRE(eventually([&] { return stat()["waits_pending"] == waits; }, 20s));
   const json during = stat();
   BOOST_TEST(during["wait_threads"].get<int>() <= 9, during.dump());  // ceil(1000 / 127) = 8
-  const long ticks_before = cpu_ticks(manager->pid());
+  const auto cpu_before = core::process_cpu_time(manager->pid());
   const auto t0 = steady_clock::now();
   while (steady_clock::now() - t0 < 1s) std::this_thread::sleep_for(50ms);  // a measurement window, not a sync
-  const double idle_share = static_cast<double>(cpu_ticks(manager->pid()) - ticks_before) / sysconf(_SC_CLK_TCK);
+  const double idle_share = std::chrono::duration<double>(core::process_cpu_time(manager->pid()) - cpu_before).count();
   BOOST_TEST_MESSAGE(waits << " pending waits: " << during["wait_threads"] << " watcher threads, manager CPU "
                            << idle_share * 100 << "% of a core while idle");
 

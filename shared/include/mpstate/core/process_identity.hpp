@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -33,6 +34,9 @@ bool is_stopped(pid_t pid);
 
 // The supplementary groups of `pid` (Groups of /proc/<pid>/status); empty when gone.
 std::vector<gid_t> process_groups(pid_t pid);
+// The CPU time (user + system, every thread) `pid` has used so far, at the clock
+// tick's resolution (10 ms); -1 ms when no such process exists.
+std::chrono::milliseconds process_cpu_time(pid_t pid);
 // Resident memory of `pid` in KiB (VmRSS of /proc/<pid>/status), or -1.
 long resident_memory_kb(pid_t pid);
 
