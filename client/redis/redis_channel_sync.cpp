@@ -333,9 +333,9 @@ void redis_channel::renew_leases(lease_keeper& k) {
 }
 
 // One renewal of each holding (a condition: its lock, and our places among its
-// waiters), all pipelined. With the holding's epoch: a holding that ended (a lapse, a
-// restart that lost it or brought back an older one) is not renewed, and is returned
-// as gone, as is one whose variable went (not_found) or changed type.
+// waiters), all pipelined; a node that is away holds up none of the others. With the holding's epoch: a holding that
+// ended (a lapse, a restart that lost it or brought back an older one) is not renewed, and is returned as gone, as is
+// one whose variable went (not_found) or changed type.
 std::vector<std::pair<std::string, std::uint64_t>> redis_channel::renew_all(
     redis_link& link, const std::map<std::string, held_thing>& held) {
   const std::string lease = std::to_string(url_.lease.count()), pid = std::to_string(owner_pid_);
@@ -364,17 +364,22 @@ std::vector<std::pair<std::string, std::uint64_t>> redis_channel::renew_all(
   std::size_t h = 0;
   for (const auto& [name, thing] : held) {
     const std::size_t end = h + 1 < first_call.size() ? first_call[h + 1] : calls.size();
-    bool still = false;
+    bool still = false, unknown = false;
     try {
       for (std::size_t i = first_call[h]; i < end; ++i) {
+        if (!replies[i]) {  // its node was away: kept, tried again at the next pass
+          unknown = true;
+          continue;
+        }
         redis_reply r = checked_script_reply(std::move(replies[i]));
         still = still || !(r->type == REDIS_REPLY_INTEGER && r->integer == 0);
       }
     } catch (const error& e) {
-      if (e.code() != errc::not_found && e.code() != errc::type_mismatch) throw;
+      // its variable went or changed type: not held; any other answer: kept, as above
+      unknown = e.code() != errc::not_found && e.code() != errc::type_mismatch;
       still = false;
     }
-    if (!still) gone.emplace_back(name, thing.generation);
+    if (!still && !unknown) gone.emplace_back(name, thing.generation);
     ++h;
   }
   return gone;

@@ -355,42 +355,57 @@ redis_reply redis_link::script_unchecked(const std::string& source, const std::v
 
 std::vector<redis_reply> redis_link::scripts(const std::vector<script_call>& calls) {
   std::vector<redis_reply> replies(calls.size());
+  std::vector<std::size_t> alone;  // a script that could not be loaded (its node away): tried alone below
   std::map<std::string, std::vector<std::size_t>> by_node;
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    sha_of(*calls[i].source, calls[i].keys.at(0));
-    by_node[node_for(calls[i].keys.at(0))].push_back(i);
+    try {
+      sha_of(*calls[i].source, calls[i].keys.at(0));  // SCRIPT LOAD, once per script and link
+    } catch (const error&) {
+      alone.push_back(i);
+      continue;
+    }
+    try {
+      by_node[node_for(calls[i].keys.at(0))].push_back(i);
+    } catch (const error&) {  // no node known for it now: left unrun
+    }
   }
   for (const auto& [node, indexes] : by_node) {
-    redisContext* c = context(node);
-    wire_.clear();
-    for (std::size_t i : indexes) {
-      const script_call& call = calls[i];
-      const std::string key_count = std::to_string(call.keys.size());
-      redis_args argv = {"EVALSHA", shas_.at(call.source), key_count};
-      argv.insert(argv.end(), call.keys.begin(), call.keys.end());
-      argv.insert(argv.end(), call.args.begin(), call.args.end());
-      append_command(wire_, argv);
-    }
-    bool lost = !write_wire(c);
-    for (std::size_t i : indexes) {
-      void* raw = nullptr;
-      if (lost || redisGetReply(c, &raw) != REDIS_OK) {
-        lost = true;
-        break;
+    try {
+      redisContext* c = context(node);
+      wire_.clear();
+      for (std::size_t i : indexes) {
+        const script_call& call = calls[i];
+        const std::string key_count = std::to_string(call.keys.size());
+        redis_args argv = {"EVALSHA", shas_.at(call.source), key_count};
+        argv.insert(argv.end(), call.keys.begin(), call.keys.end());
+        argv.insert(argv.end(), call.args.begin(), call.args.end());
+        append_command(wire_, argv);
       }
-      replies[i].reset(static_cast<redisReply*>(raw));
-    }
-    if (lost) {
-      drop(node);
-      throw error(errc::manager_unavailable, "the connection to Redis at " + node + " broke during a pipelined batch");
+      bool broken = !write_wire(c);
+      for (std::size_t i : indexes) {
+        void* raw = nullptr;
+        if (broken || redisGetReply(c, &raw) != REDIS_OK) {
+          broken = true;
+          break;
+        }
+        replies[i].reset(static_cast<redisReply*>(raw));
+      }
+      if (broken) drop(node);  // what it did not answer is left unrun (some may have been applied)
+    } catch (const error&) {   // the node cannot be reached: its calls are left unrun, the others go on
     }
   }
   for (std::size_t i = 0; i < calls.size(); ++i) {
     const redisReply* r = replies[i].get();
-    const bool not_run = starts_with(r, "NOSCRIPT") || starts_with(r, "MOVED ") || starts_with(r, "ASK ") ||
-                         starts_with(r, "CLUSTERDOWN") || starts_with(r, "TRYAGAIN") || starts_with(r, "LOADING") ||
-                         starts_with(r, "MASTERDOWN") || starts_with(r, "READONLY");
-    if (not_run) replies[i] = script_unchecked(*calls[i].source, calls[i].keys, calls[i].args);
+    const bool answered = r && !starts_with(r, "NOSCRIPT") && !starts_with(r, "MOVED ") && !starts_with(r, "ASK ") &&
+                          !starts_with(r, "CLUSTERDOWN") && !starts_with(r, "TRYAGAIN") && !starts_with(r, "LOADING") &&
+                          !starts_with(r, "MASTERDOWN") && !starts_with(r, "READONLY");
+    const bool in_batch = std::find(alone.begin(), alone.end(), i) == alone.end();
+    if (answered || (in_batch && !r)) continue;  // done, or its node was away: not tried again now
+    try {
+      replies[i] = script_unchecked(*calls[i].source, calls[i].keys, calls[i].args);
+    } catch (const error&) {
+      replies[i].reset();
+    }
   }
   return replies;
 }

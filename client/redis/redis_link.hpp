@@ -67,10 +67,11 @@ class redis_link {
   redis_reply script(std::string&& source, const std::vector<std::string>&, const std::vector<std::string>&) = delete;
   // Many scripts in one round trip per node: the EVALSHAs pipelined (one write, then
   // the replies read), for the lease renewer. Each reply as script() returns it, in
-  // order; one that was not run there (a redirect, NOSCRIPT, a node not ready) is run
-  // again alone through script(). An error a script raised is in its reply: throw it
-  // with checked_script_reply(). Throws manager_unavailable when a node's connection
-  // broke (some of its calls may have been applied).
+  // order. One that was not run there (a redirect, NOSCRIPT, a node not ready), or
+  // whose script could not be loaded first, is run alone as script() runs it. An
+  // error a script raised is in its reply: throw it with checked_script_reply(). A
+  // call whose node could not be reached, or whose connection broke, has no reply
+  // (null; it may have been applied), and the other nodes' calls go on.
   struct script_call {
     const std::string* source;  // one of redis_scripts', as for script()
     std::vector<std::string> keys;

@@ -115,7 +115,9 @@ void wait_pool::watch(watcher& w) {
         bool died = false;
         if (r.mutex.try_lock(&died)) {
           if (died) core::repair_after_dead_holder(r);
-          r.waiters.fetch_add(1, std::memory_order_relaxed);
+          // Registered before the version is read below (both seq_cst): a scalar's
+          // writer takes no lock, commits and then reads `waiters` (wait_for_change).
+          r.waiters.fetch_add(1, std::memory_order_seq_cst);
           e->registered = true;
           r.mutex.unlock();
         } else {
@@ -123,7 +125,7 @@ void wait_pool::watch(watcher& w) {
           continue;
         }
       }
-      const std::uint64_t version = r.version.load(std::memory_order_acquire);
+      const std::uint64_t version = r.version.load(std::memory_order_seq_cst);
       if (version != e->seen || r.deleted() || steady::now() >= e->deadline) answer(*e, version);
       if (e->claimed.load()) {
         done.push_back(e);

@@ -254,7 +254,9 @@ void bind_values(py::module_& m) {
            py::arg("fence") = py::none(),
            "Stores desired if the value equals expected; returns (stored, value before) (fence= as for set).")
       .def("update", &update, py::arg("fn"), py::arg("fence") = py::none(),
-           "Stores fn(current) atomically (fn runs under the variable's lock) and returns it (fence= as for set).")
+           "Stores fn(current) atomically and returns it (fence= as for set). For an int, float or bool a "
+           "compare-exchange loop: fn runs again if another write came first; otherwise fn runs once, under the "
+           "variable's lock.")
       .def_property_readonly(
           "version",
           [](const py_value& self) {

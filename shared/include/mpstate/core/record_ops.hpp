@@ -87,7 +87,9 @@ inline bool compare_exchange_16(std::atomic<std::uint64_t>* pair, scalar_word& e
                : "b"(desired.version), "c"(desired.bits)
                : "memory");
   return stored;
-#else  // aarch64 (ldaxp/stlxp or casp), and ThreadSanitizer, which must see the access
+#else  // aarch64 (ldaxp/stlxp or casp), and ThreadSanitizer, which must see the access (its
+       // runtime may do it under a lock of its own: atomic among one process's threads,
+       // all the TSan suite runs)
   auto pack = [](scalar_word w) { return static_cast<unsigned __int128>(w.bits) << 64 | w.version; };
   unsigned __int128 seen = pack(expected);
   const bool stored = __atomic_compare_exchange_n(reinterpret_cast<word128*>(pair), &seen, pack(desired), false,

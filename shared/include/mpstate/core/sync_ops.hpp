@@ -71,8 +71,9 @@ void check_epoch_locked(const variable_record& lock, std::uint64_t epoch);
 // A fenced write: runs write() while `lock` is held with `epoch`. The check and the
 // write are one step (lock's record mutex is held across both), so no release,
 // eviction or new acquisition comes between them: a write whose fence is stale is
-// refused (ownership_lost) and changes nothing. Locks lock's mutex, then the
-// value's (inside write); invalid_argument when `value` is `lock` itself.
+// refused (ownership_lost) and changes nothing. Locks lock's mutex, then (inside
+// write) the value's for a buffer (a scalar's write takes no lock); invalid_argument
+// when `value` is `lock` itself.
 template <class Write>
 decltype(auto) fenced(variable_record& lock, std::uint64_t epoch, Write&& write) {
   locked_record held(lock);
