@@ -50,6 +50,13 @@ void append_command(std::string& out, const redis_args& argv) {
   }
 }
 
+// The node cannot serve it now (a failover, a restart): try again, or elsewhere. A
+// master turned replica answers READONLY: the slot map is reloaded.
+bool not_ready(const redisReply* r) {
+  return starts_with(r, "CLUSTERDOWN") || starts_with(r, "TRYAGAIN") || starts_with(r, "LOADING") ||
+         starts_with(r, "MASTERDOWN") || starts_with(r, "READONLY");
+}
+
 }  // namespace
 
 std::string reply_text(const redisReply* r) {
@@ -281,10 +288,7 @@ redis_reply redis_link::command(const redis_args& argv, std::string_view key, mi
         node = target;
         continue;
       }
-      const bool not_ready = starts_with(r.get(), "CLUSTERDOWN") || starts_with(r.get(), "TRYAGAIN") ||
-                             starts_with(r.get(), "LOADING") || starts_with(r.get(), "MASTERDOWN") ||
-                             starts_with(r.get(), "READONLY");  // a master turned replica: reload the map
-      if (r && !not_ready) return r;
+      if (r && !not_ready(r.get())) return r;
       if (!r) drop(node);  // not sent: the connection was gone
     } catch (const answer_lost&) {
       drop(node);
@@ -396,9 +400,8 @@ std::vector<redis_reply> redis_link::scripts(const std::vector<script_call>& cal
   }
   for (std::size_t i = 0; i < calls.size(); ++i) {
     const redisReply* r = replies[i].get();
-    const bool answered = r && !starts_with(r, "NOSCRIPT") && !starts_with(r, "MOVED ") && !starts_with(r, "ASK ") &&
-                          !starts_with(r, "CLUSTERDOWN") && !starts_with(r, "TRYAGAIN") && !starts_with(r, "LOADING") &&
-                          !starts_with(r, "MASTERDOWN") && !starts_with(r, "READONLY");
+    const bool answered =
+        r && !starts_with(r, "NOSCRIPT") && !starts_with(r, "MOVED ") && !starts_with(r, "ASK ") && !not_ready(r);
     const bool in_batch = std::find(alone.begin(), alone.end(), i) == alone.end();
     if (answered || (in_batch && !r)) continue;  // done, or its node was away: not tried again now
     try {

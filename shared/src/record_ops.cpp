@@ -75,15 +75,7 @@ std::uint64_t read_buffer(variable_record& r, std::string& out) {
 }
 
 bool read_buffer_unlocked(const variable_record& r, std::string& out) {
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    const std::uint64_t before = r.version.load(std::memory_order_acquire);
-    const std::uint32_t slot = r.active_slot.load(std::memory_order_acquire) & 1;
-    const std::uint64_t length = std::min<std::uint64_t>(r.slot_length[slot], r.capacity);
-    out.assign(r.slot_data(slot), static_cast<std::size_t>(length));
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (r.version.load(std::memory_order_relaxed) == before) return true;
-  }
-  return false;
+  return read_committed_unlocked(r, [&](std::string_view bytes) { out.assign(bytes.data(), bytes.size()); });
 }
 
 void write_buffer(variable_record& r, std::string_view bytes) {

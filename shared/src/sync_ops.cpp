@@ -115,18 +115,16 @@ sync_state read_sync(variable_record& r) {
   return state_of(r);
 }
 
-std::int64_t sync_value_unlocked(const variable_record& r) {
+std::int64_t sync_value_unlocked(variable_record& r) {
   if (!is_sync(r.type)) throw error(errc::type_mismatch, quoted(r) + " is not a synchronisation variable");
-  while (true) {
-    const std::uint64_t before = r.version.load(std::memory_order_acquire);
-    if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
-      throw_unusable(r);
-    const std::uint32_t slot = r.active_slot.load(std::memory_order_acquire) & 1;
-    std::int64_t value;
-    std::memcpy(&value, r.slot_data(slot) + offsetof(sync_state, value), sizeof value);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (r.version.load(std::memory_order_relaxed) == before) return value;
-  }
+  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
+    throw_unusable(r);
+  std::int64_t value = 0;
+  const bool read = read_committed_unlocked(r, [&](std::string_view bytes) {
+    if (bytes.size() >= offsetof(sync_state, value) + sizeof value)
+      std::memcpy(&value, bytes.data() + offsetof(sync_state, value), sizeof value);
+  });
+  return read ? value : read_sync(r).value;  // writers kept it moving: under the lock
 }
 
 sync_state initial_sync_state(value_type type, std::string_view name, const json& initial) {

@@ -9,6 +9,7 @@
 // here allocates in the segment.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -291,6 +292,21 @@ inline std::string_view committed_bytes(const variable_record& r) {
 // raising the version, so a copy under an unchanged version is one whole value).
 // False when writers kept it moving.
 bool read_buffer_unlocked(const variable_record& r, std::string& out);
+// The rule behind it, for any part of the committed bytes: copy(bytes) runs on the
+// active slot and is kept when the version did not move meanwhile (it may run more
+// than once, and must copy, not keep, what it sees). False when writers kept it moving.
+template <class Copy>
+bool read_committed_unlocked(const variable_record& r, Copy&& copy) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const std::uint64_t before = r.version.load(std::memory_order_acquire);
+    const std::uint32_t slot = r.active_slot.load(std::memory_order_acquire) & 1;
+    const std::uint64_t length = std::min<std::uint64_t>(r.slot_length[slot], r.capacity);
+    copy(std::string_view(r.slot_data(slot), static_cast<std::size_t>(length)));
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (r.version.load(std::memory_order_relaxed) == before) return true;
+  }
+  return false;
+}
 // Writes `bytes` to the inactive slot and commits it by flipping active_slot; the
 // caller holds the lock and commits the version after. Throws value_too_large.
 inline void write_committed_bytes(variable_record& r, std::string_view bytes) {

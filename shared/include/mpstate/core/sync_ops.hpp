@@ -31,9 +31,9 @@ struct sync_actor {
 
 sync_state read_sync(variable_record& r);
 // The committed state's `value` (an event: 1 when set), read without the lock: the
-// word is copied from the active slot and kept when the version did not move
-// meanwhile (read_buffer_unlocked's rule), so no lock and no 2 KB copy.
-std::int64_t sync_value_unlocked(const variable_record& r);
+// word is copied from the active slot by read_committed_unlocked, so no lock and no
+// 2 KB copy (under the lock only if writers kept it moving).
+std::int64_t sync_value_unlocked(variable_record& r);
 
 // The starting state, at creation: semaphores take their permits (an integer >= 0;
 // default 1; a bounded one is bounded by it), a barrier its parties (>= 1,
