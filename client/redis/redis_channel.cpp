@@ -9,6 +9,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "mpstate/core/metrics.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
@@ -143,11 +144,9 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
     case op_code::dump:
       return dump(request.value("prefix", ""));
     case op_code::stat:
-      return {{"backend", "redis"},
-              {"url", url_.text},
-              {"version", std::string(version)},
-              {"variables", list("").at("names").size()},
-              {"lease_ms", url_.lease.count()}};
+      return stat();
+    case op_code::metrics:  // what a manager's figures Redis has: the variables, from this client
+      return {{"text", core::prometheus_text(stat(), dump(""))}};
     case op_code::shutdown:
       throw error(errc::invalid_argument, "a Redis backend has no manager to shut down");
     case op_code::collect:  // unnamed variables are counted on a mapped segment only
@@ -156,6 +155,14 @@ json redis_channel::dispatch(const std::string& op, const json& request) {
     default:
       return on_variable(*spec, request);
   }
+}
+
+json redis_channel::stat() {
+  return {{"backend", "redis"},
+          {"url", url_.text},
+          {"version", std::string(version)},
+          {"variables", list("").at("names").size()},
+          {"lease_ms", url_.lease.count()}};
 }
 
 json redis_channel::on_variable(const core::op_spec& spec, const json& request) {
@@ -232,6 +239,7 @@ json redis_channel::on_variable(const core::op_spec& spec, const json& request) 
     case op_code::shutdown:
     case op_code::collect:
     case op_code::auth:
+    case op_code::metrics:
       break;  // not about one variable: dispatch() answers them
   }
   throw error(errc::internal, "op '" + op + "' reached the per-variable dispatch");

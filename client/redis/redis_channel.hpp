@@ -89,6 +89,7 @@ class redis_channel : public request_channel {
   json wait(const std::string& name, std::uint64_t seen, std::int64_t timeout_ms);
   json list(const std::string& prefix);
   json dump(const std::string& prefix);
+  json stat();
   // redis_channel_sync.cpp: the synchronisation types, loops, events and queues.
   std::vector<std::string> create_fields(const std::string& name, core::value_type t, const json& value) const;
   json value_of(core::value_type t, const std::map<std::string, std::string>& h, const redisReply* extra) const;

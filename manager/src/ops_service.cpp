@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// The ops about the manager itself: hello, list, stat, dump, wait, shutdown, auth.
+// The ops about the manager itself: hello, list, stat, dump, wait, shutdown, auth, metrics.
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/dump.hpp"
+#include "mpstate/core/metrics.hpp"
 #include "mpstate/version.hpp"
 #include "op_handlers.hpp"
 #include "wait_pool.hpp"
@@ -90,6 +91,7 @@ json stat(op_call& call) {
           {"bytes_in", facts.bytes_in},
           {"bytes_out", facts.bytes_out},
           {"listening", facts.listening},
+          {"metrics", facts.metrics_address},
           {"other_users_admitted", facts.other_users_admitted},
           {"auth_failures", facts.auth_failures},
           {"leases", facts.leases},
@@ -97,7 +99,17 @@ json stat(op_call& call) {
           {"handshakes_dropped", facts.handshakes_dropped},
           {"busy_poll_us", facts.busy_poll_us},
           {"starter_gone", facts.starter_gone},
-          {"counters", op_counters(facts)}};
+          {"counters", op_counters(facts)},
+          {"latency", facts.latency.to_json()}};
+}
+
+// The figures (stat, made here on the event loop) and the variables (sampled off it,
+// as a dump is) in Prometheus's text format: what --metrics serves.
+json metrics(op_call& call) {
+  call.later = [figures = stat(call), &segment = call.segment] {
+    return json{{"text", prometheus_text(figures, metrics_sample(segment))}};
+  };
+  return nullptr;
 }
 
 // Every variable: made off the event loop (its lookups lock, its records are bound).

@@ -26,6 +26,13 @@ json answer_now(const handler_outcome& out) {
 }
 
 handler_outcome request_handler::handle_line(std::string_view line, const peer_context& peer) {
+  const auto began = std::chrono::steady_clock::now();
+  handler_outcome out = handle_line_timed(line, peer);
+  facts_.latency.observe(std::chrono::steady_clock::now() - began);
+  return out;
+}
+
+handler_outcome request_handler::handle_line_timed(std::string_view line, const peer_context& peer) {
   if (auto answer = answer_plain(line, peer)) return *std::move(answer);
   try {
     check_json_depth(line);

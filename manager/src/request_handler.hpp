@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mpstate/core/metrics.hpp"
 #include "mpstate/core/owned_segment.hpp"
 #include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
@@ -35,9 +36,11 @@ struct server_facts {
   // Counters for stat, since the start (the event-loop thread only).
   std::array<std::uint64_t, core::op_code_count> ops_by_code{};  // requests answered, by op_code
   std::array<std::uint64_t, static_cast<std::size_t>(errc::internal) + 1> errors_by_code{};  // error answers, by errc
+  core::latency_histogram latency;       // time to handle each request line (handle_line)
   std::uint64_t bytes_in = 0;            // request bytes read, all connections
   std::uint64_t bytes_out = 0;           // answer bytes written
   std::vector<std::string> listening;    // TCP addresses served (HOST:PORT)
+  std::string metrics_address;           // --metrics HOST:PORT served, or empty
   std::uint64_t auth_failures = 0;       // TCP handshakes refused
   std::size_t leases = 0;                // TCP connections holding a lease now
   std::size_t handshakes_pending = 0;    // TCP peers not yet through TLS and the key
@@ -110,6 +113,7 @@ class request_handler {
   json counters() const;
 
  private:
+  handler_outcome handle_line_timed(std::string_view line, const peer_context& peer);
   // A plain get, set or add, without JSON trees (fast_path.hpp); nullopt: the
   // request goes the general way.
   std::optional<handler_outcome> answer_plain(std::string_view line, const peer_context& peer);

@@ -16,6 +16,7 @@
 #include "event_loop.hpp"
 #include "instance_lock.hpp"
 #include "log.hpp"
+#include "metrics_endpoint.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/op_context.hpp"
@@ -52,6 +53,7 @@ struct server::impl {
   asio::steady_timer snapshot_timer{io};
   std::unique_ptr<wait_pool> waits = std::make_unique<wait_pool>(io);        // joined before io dies
   std::unique_ptr<answer_pool> answers = std::make_unique<answer_pool>(io);  // likewise
+  std::unique_ptr<metrics_endpoint> metrics;                                 // --metrics
   std::uint64_t watches = 0;
   core::process_identity starter;  // opts.starter_pid and its start time (0: gone at start)
   bool starter_gone = false;
@@ -117,6 +119,10 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   m.lock = std::make_unique<instance_lock>(core::lock_file_path(o.name));
   remove_stale_socket(m.socket_path);  // refused (not a socket) before a segment is made
   m.listen_tcp();                      // before anything that outlives a failed start
+  if (!o.metrics.empty()) {
+    m.metrics = std::make_unique<metrics_endpoint>(m.io, o.metrics, std::vector<std::string>{o.key, o.read_only_key});
+    m.facts.metrics_address = m.metrics->address();
+  }
   m.segment = core::owned_segment::create_or_adopt(core::segment_name(o.name), o.size);
   m.restore_or_adopt();
   m.facts.manager_name = o.name;
@@ -175,6 +181,7 @@ void server::run() {
   m.save_on_hangup();
   m.do_accept();
   for (auto& tcp : m.tcp_acceptors) m.accept_tcp(*tcp);
+  if (m.metrics) m.metrics->start(*m.handler, *m.answers);
   m.watch();
   m.tick();
   m.save_periodically();
@@ -189,6 +196,7 @@ void server::run() {
   for (const std::string& address : m.facts.listening) {
     log().info("serving {} clients with the key on {}", m.tls_context ? "TLS" : "TCP", address);
   }
+  if (m.metrics) log().info("serving metrics on http://{}/metrics", m.metrics->address());
   notify_systemd("READY=1\nSTATUS=serving " + m.opts.name + "\nMAINPID=" + std::to_string(::getpid()));
   run_event_loop(m.io, m.opts.busy_poll);
 }

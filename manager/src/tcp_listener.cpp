@@ -16,13 +16,14 @@ namespace mpstate::manager {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-std::unique_ptr<tcp::acceptor> open_tcp_listener(asio::io_context& io, const std::string& address) {
+std::unique_ptr<tcp::acceptor> open_tcp_listener(asio::io_context& io, const std::string& address,
+                                                 std::string_view flag) {
   const core::tcp_address where = core::parse_tcp_address(address);
   boost::system::error_code ec;
   tcp::resolver resolver(io);
   auto found = resolver.resolve(where.host, std::to_string(where.port), tcp::resolver::passive, ec);
   if (ec || found.empty()) {
-    throw error(errc::invalid_argument, "cannot resolve --listen " + address + ": " + ec.message());
+    throw error(errc::invalid_argument, "cannot resolve " + std::string(flag) + " " + address + ": " + ec.message());
   }
   const tcp::endpoint endpoint = found.begin()->endpoint();
   auto acceptor = std::make_unique<tcp::acceptor>(io);

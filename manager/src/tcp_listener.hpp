@@ -20,7 +20,8 @@ constexpr std::size_t max_pending_handshakes = 256;
 // Throws error(invalid_argument) for a bad address, error(system_error) when it
 // cannot be bound.
 std::unique_ptr<boost::asio::ip::tcp::acceptor> open_tcp_listener(boost::asio::io_context& io,
-                                                                  const std::string& address);
+                                                                  const std::string& address,
+                                                                  std::string_view flag = "--listen");
 // "HOST:PORT" of an endpoint ("[v6]:PORT").
 std::string to_string(const boost::asio::ip::tcp::endpoint& endpoint);
 // The peer's "HOST:PORT" of a connected socket, or "?".

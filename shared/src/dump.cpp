@@ -144,32 +144,35 @@ std::string row_value_text(const nlohmann::json& v) {
 
 }  // namespace
 
+std::optional<nlohmann::json> describe_bound(const segment& s, variable_record* r) {
+  variable_record* current = r;  // bound, so it keeps the records it moved to alive
+  try {
+    while (true) {
+      try {
+        return describe_without_waiting(*current);
+      } catch (const record_moved&) {
+        current = s.record_at(current->moved_to.load(std::memory_order_acquire));
+      }
+    }
+  } catch (const error& e) {
+    if (e.code() == errc::not_found) return std::nullopt;  // deleted meanwhile: leave it out
+    // One unreadable value must not hide the others: show it with its error.
+    return nlohmann::json{{"name", std::string(r->name_view())},
+                          {"type", to_string(r->type)},
+                          {"version", r->version.load()},
+                          {"capacity", r->capacity},
+                          {"last_writer_pid", r->last_writer_pid()},
+                          {"last_write_ns", r->last_write_ns()},
+                          {"value", nullptr},
+                          {"error", e.what()}};
+  }
+}
+
 nlohmann::json dump_json(const segment& s, std::string_view prefix) {
   nlohmann::json vars = nlohmann::json::array();
   std::vector<variable_record*> records = s.list(prefix, /*bind=*/true);
   for (variable_record* r : records) {
-    variable_record* current = r;  // bound, so it keeps the records it moved to alive
-    try {
-      while (true) {
-        try {
-          vars.push_back(describe_without_waiting(*current));
-          break;
-        } catch (const record_moved&) {
-          current = s.record_at(current->moved_to.load(std::memory_order_acquire));
-        }
-      }
-    } catch (const error& e) {
-      if (e.code() == errc::not_found) continue;  // deleted meanwhile: leave it out
-      // One unreadable value must not hide the others: show it with its error.
-      vars.push_back({{"name", std::string(r->name_view())},
-                      {"type", to_string(r->type)},
-                      {"version", r->version.load()},
-                      {"capacity", r->capacity},
-                      {"last_writer_pid", r->last_writer_pid()},
-                      {"last_write_ns", r->last_write_ns()},
-                      {"value", nullptr},
-                      {"error", e.what()}});
-    }
+    if (auto described = describe_bound(s, r)) vars.push_back(*std::move(described));
   }
   for (auto* r : records) segment::unbind(r);
   const segment_header& h = s.header();

@@ -41,6 +41,9 @@ struct options {
   // TCP (docs/protocol.md, "TCP and the key"): addresses to listen on, HOST:PORT
   // (port 0: any free one; stat's "listening" says which), served only with a key.
   std::vector<std::string> listen;
+  // Prometheus's text format on GET http://HOST:PORT/metrics (metrics_endpoint.hpp);
+  // empty: off. A non-loopback address needs a key, which scrapers send as a bearer token.
+  std::string metrics;
   std::string key;                // the key's bytes (read-write access)
   std::string read_only_key;      // a second key that may only read
   std::chrono::seconds lease{5};  // a silent peer's connection (and what it

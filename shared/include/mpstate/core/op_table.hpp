@@ -22,7 +22,7 @@ namespace mpstate::core {
   X(loop_get) X(loop_mark) X(loop_heartbeat) X(loop_request_stop) X(shutdown) X(acquire) X(release) X(event_set) \
   X(barrier_arrive) X(barrier_check) X(barrier_abort) X(barrier_reset) X(barrier_trip) X(queue_put) X(queue_get) \
   X(task_done) X(condition_wait) X(condition_check) X(condition_cancel) X(notify) X(grow) X(item_get) X(item_set) \
-  X(list_append) X(list_insert) X(list_pop) X(collect) X(auth)
+  X(list_append) X(list_insert) X(list_pop) X(collect) X(auth) X(metrics)
 // clang-format on
 
 enum class op_code {
@@ -136,6 +136,9 @@ inline constexpr std::array<op_spec, op_code_count> op_specs = {{
      "holds it bound; removed 0 when it stays."},
     {op_code::auth, op_reads, "auth", "challenge, proof", "", "{proof, access}",
      "TCP only, and first: proves the client holds the key, and the manager that it does too."},
+    {op_code::metrics, op_reads, "metrics", "", "", "{text}",
+     "The manager's figures in Prometheus's text format (docs/metrics.md), as its --metrics endpoint serves "
+     "them."},
 }};
 // clang-format on
 

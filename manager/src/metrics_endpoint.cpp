@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+#include "metrics_endpoint.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "answer_pool.hpp"
+#include "mpstate/core/auth.hpp"
+#include "mpstate/core/process_identity.hpp"
+#include "mpstate/error.hpp"
+#include "request_handler.hpp"
+#include "tcp_listener.hpp"
+
+namespace mpstate::manager {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string http_response(int status, std::string_view reason, std::string_view content_type, std::string_view body,
+                          bool with_body, std::string_view extra_headers = {}) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+  out.append("Content-Type: ").append(content_type).append("\r\n");
+  out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  out.append(extra_headers).append("Connection: close\r\n\r\n");
+  if (with_body) out.append(body);
+  return out;
+}
+
+std::string plain(int status, std::string_view reason, std::string_view message, std::string_view extra = {}) {
+  return http_response(status, reason, "text/plain; charset=utf-8", std::string(message) + "\n", true, extra);
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+struct http_request {
+  std::string method, target, authorization;
+};
+
+// The request line and the one header looked at; nullopt when it is not HTTP/1.x.
+std::optional<http_request> parse_head(std::string_view head) {
+  const auto line_end = head.find("\r\n");
+  const std::string_view line = head.substr(0, line_end);
+  const auto first = line.find(' '), second = line.rfind(' ');
+  if (first == std::string_view::npos || second == first || line.substr(second + 1).rfind("HTTP/1.", 0) != 0)
+    return std::nullopt;
+  http_request r{std::string(line.substr(0, first)), std::string(line.substr(first + 1, second - first - 1)), {}};
+  for (auto at = line_end; at != std::string_view::npos && at + 2 < head.size();) {
+    const auto next = head.find("\r\n", at + 2);
+    const std::string_view header = head.substr(at + 2, next - at - 2);
+    if (lowercase(header.substr(0, 14)) == "authorization:") {
+      std::string_view value = header.substr(14);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      r.authorization = std::string(value);
+    }
+    at = next;
+  }
+  return r;
+}
+
+}  // namespace
+
+// One scrape: read the head, answer, close. Holds itself alive through its handlers.
+struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
+  exchange(tcp::socket s, metrics_endpoint& e) : socket(std::move(s)), deadline(socket.get_executor()), owner(e) {}
+  tcp::socket socket;
+  asio::steady_timer deadline;
+  asio::streambuf head{max_metrics_request};
+  metrics_endpoint& owner;
+  std::shared_ptr<std::size_t> open = owner.open_;
+  std::string answer;
+
+  ~exchange() { --*open; }
+
+  void begin() {
+    deadline.expires_after(metrics_deadline);
+    deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->socket.close(ec);  // too slow: cut it
+    });
+    asio::async_read_until(
+        socket, head, "\r\n\r\n", [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+          if (ec == asio::error::not_found)
+            return self->send(plain(431, "Request Header Fields Too Large", "the request's head is over 16 KiB"));
+          if (ec) return;  // gone, or cut at the deadline
+          self->on_head(std::string_view(asio::buffer_cast<const char*>(self->head.data()), n));
+        });
+  }
+
+  bool authorized(const std::string& authorization) const {
+    if (owner.tokens_.empty()) return true;
+    if (authorization.rfind("Bearer ", 0) != 0) return false;
+    const std::string_view shown = std::string_view(authorization).substr(7);
+    return std::any_of(owner.tokens_.begin(), owner.tokens_.end(),
+                       [&](const std::string& token) { return core::proofs_equal(shown, token); });
+  }
+
+  void on_head(std::string_view text) {
+    const auto request = parse_head(text);
+    if (!request) return send(plain(400, "Bad Request", "not an HTTP/1.x request"));
+    const bool head_only = request->method == "HEAD";
+    if (request->method != "GET" && !head_only)
+      return send(plain(405, "Method Not Allowed", "only GET /metrics", "Allow: GET, HEAD\r\n"));
+    if (request->target.substr(0, request->target.find('?')) != "/metrics")
+      return send(plain(404, "Not Found", "the metrics are at /metrics"));
+    if (!authorized(request->authorization)) {
+      return send(plain(401, "Unauthorized",
+                        "send the manager's key (or its read-only key) as 'Authorization: Bearer KEY'",
+                        "WWW-Authenticate: Bearer realm=\"mpstate\"\r\n"));
+    }
+    // The figures are taken here, on the event loop; the variables are sampled on the
+    // answer pool, as a dump is.
+    handler_outcome out =
+        owner.handler_->handle(nlohmann::json{{"op", "metrics"}}, peer_context(core::self_identity()));
+    owner.answers_->run(
+        [out = std::move(out), head_only] {
+          const nlohmann::json answer = answer_now(out);
+          if (!answer.contains("result"))
+            return plain(500, "Internal Server Error", answer.at("error").at("message").get<std::string>());
+          return http_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+                               answer.at("result").at("text").get_ref<const std::string&>(), !head_only);
+        },
+        [self = shared_from_this()](std::string response) { self->send(std::move(response)); });
+  }
+
+  void send(std::string response) {
+    answer = std::move(response);
+    asio::async_write(socket, asio::buffer(answer),
+                      [self = shared_from_this()](boost::system::error_code, std::size_t) {
+                        boost::system::error_code ignored;
+                        self->socket.shutdown(tcp::socket::shutdown_both, ignored);
+                        self->deadline.cancel();
+                      });
+  }
+};
+
+metrics_endpoint::metrics_endpoint(asio::io_context& io, const std::string& address, std::vector<std::string> tokens)
+    : io_(io), retry_(io), tokens_(std::move(tokens)) {
+  std::erase_if(tokens_, [](const std::string& t) { return t.empty(); });
+  acceptor_ = open_tcp_listener(io, address, "--metrics");
+  const tcp::endpoint at = acceptor_->local_endpoint();
+  address_ = to_string(at);
+  if (at.address().is_loopback()) {
+    tokens_.clear();  // the machine's users may scrape, as they may run `mpstate stat`
+  } else if (tokens_.empty()) {
+    throw error(errc::invalid_argument, "--metrics " + address +
+                                            " is not a loopback address: it needs a key (--key-file, $MPSTATE_KEY_FILE "
+                                            "or $MPSTATE_KEY), which scrapers send as 'Authorization: Bearer KEY'");
+  }
+}
+
+metrics_endpoint::~metrics_endpoint() = default;
+
+void metrics_endpoint::start(request_handler& handler, answer_pool& answers) {
+  handler_ = &handler;
+  answers_ = &answers;
+  accept();
+}
+
+void metrics_endpoint::accept() {
+  acceptor_->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) {  // out of descriptors, say: try again shortly rather than spin
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](boost::system::error_code waited) {
+        if (!waited) accept();
+      });
+      return;
+    }
+    {
+      if (*open_ >= max_metrics_connections) {
+        socket.close(ec);  // a scraper retries; a flood holds no more than the cap
+      } else {
+        ++*open_;
+        std::make_shared<exchange>(std::move(socket), *this)->begin();
+      }
+    }
+    accept();
+  });
+}
+
+}  // namespace mpstate::manager
