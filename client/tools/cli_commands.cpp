@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "cli_commands.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -121,6 +125,31 @@ int raw(session& s, const std::vector<std::string>& w) {
 }
 
 }  // namespace
+
+int run_dashboard(const options& o, const std::vector<std::string>& w, const dashboard_options& d) {
+  need(w, 1, 2, "dashboard NAME [--host HOST] [--port PORT] [--read-only]");
+  const std::string name = w.size() == 2 ? w[1] : o.manager;
+  if (name.empty()) throw usage_error("usage: mpstate dashboard NAME [--host HOST] [--port PORT] [--read-only]");
+  if (d.port < 0 || d.port > 65535) throw usage_error("--port must be 0 to 65535");
+  const char* env = std::getenv("MPSTATE_PYTHON");
+  const std::string python = env && *env ? env : "/usr/bin/python3";
+  std::vector<std::string> args = {python,
+                                   "-c",
+                                   "from mpstate._dashboard import main; main()",
+                                   name,
+                                   "--host",
+                                   d.host,
+                                   "--port",
+                                   std::to_string(d.port)};
+  if (d.read_only) args.emplace_back("--read-only");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execvp(argv[0], argv.data());
+  std::cerr << "mpstate: cannot run " << python << ": " << std::strerror(errno)
+            << " (set $MPSTATE_PYTHON to an interpreter that has the mpstate package)\n";
+  return 127;
+}
 
 int run(const options& o, const std::vector<std::string>& w, std::ostream& out) {
   session s{o,

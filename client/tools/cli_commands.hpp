@@ -29,4 +29,13 @@ class usage_error : public std::runtime_error {
 // usage_error, mpstate::error.
 int run(const options& o, const std::vector<std::string>& words, std::ostream& out);
 
+// `mpstate dashboard NAME`: runs the Python package's dashboard (mpstate._dashboard's
+// main, under uvicorn) in place of this process; returns only when it cannot.
+struct dashboard_options {
+  std::string host = "127.0.0.1";
+  int port = 8321;
+  bool read_only = false;
+};
+int run_dashboard(const options& o, const std::vector<std::string>& words, const dashboard_options& d);
+
 }  // namespace mpstate::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   mpstate::cli::options o;
   std::vector<std::string> words;
   std::string key_file;
+  mpstate::cli::dashboard_options dashboard;
   po::options_description desc(
       "mpstate [-n NAME | --socket PATH] [--json] COMMAND [ARGS...]\n\n"
       "commands:\n"
@@ -38,7 +39,9 @@ int main(int argc, char** argv) {
       "  stat                  the manager's figures\n"
       "  dump [PREFIX]         every variable, as mpstate-dump shows it\n"
       "  shutdown              stops the manager (it saves its snapshot first)\n"
-      "  raw JSON...           sends each JSON request as is (or lines from stdin: raw -)\n\n"
+      "  raw JSON...           sends each JSON request as is (or lines from stdin: raw -)\n"
+      "  dashboard NAME        serves the live page of NAME's state on --host:--port (Python's\n"
+      "                        mpstate package and uvicorn; $MPSTATE_PYTHON or /usr/bin/python3)\n\n"
       "options");
   desc.add_options()("help,h", "show this help")("version", "print the version and exit")(
       "name,n", po::value(&o.manager), "the manager's name, or tcp://HOST:PORT (or $MPSTATE_NAME)")(
@@ -47,9 +50,12 @@ int main(int argc, char** argv) {
       "tcp://: the manager's key, a file only you may read (default "
       "$MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)")("json", po::bool_switch(&o.json),
                                                         "JSON output, one object per line, for scripts")(
-      "count", po::value(&o.count), "watch: stop after this many changes")(
-      "timeout", po::value(&o.timeout_s), "seconds a loop stop waits (default 10)")("words", po::value(&words),
-                                                                                    "the command and its arguments");
+      "count", po::value(&o.count), "watch: stop after this many changes")("timeout", po::value(&o.timeout_s),
+                                                                           "seconds a loop stop waits (default 10)")(
+      "host", po::value(&dashboard.host), "dashboard: the address to serve on (default 127.0.0.1)")(
+      "port", po::value(&dashboard.port), "dashboard: the port to serve on (default 8321)")(
+      "read-only", po::bool_switch(&dashboard.read_only), "dashboard: no stop button")("words", po::value(&words),
+                                                                                       "the command and its arguments");
   po::positional_options_description pos;
   pos.add("words", -1);
   try {
@@ -69,6 +75,7 @@ int main(int argc, char** argv) {
     }
     if (!key_file.empty()) o.key = mpstate::core::read_key_file(key_file);
     if (words.empty()) throw mpstate::cli::usage_error("no command; see mpstate --help");
+    if (words[0] == "dashboard") return mpstate::cli::run_dashboard(o, words, dashboard);
     if (o.manager.empty() && o.socket_path.empty()) {
       throw mpstate::cli::usage_error("which manager? give -n NAME or --socket PATH");
     }

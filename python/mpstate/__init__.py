@@ -26,11 +26,12 @@ from . import _core, _programs
 from ._errors import *  # noqa: F401,F403  (the exception classes)
 from ._errors import __all__ as _error_names
 from ._errors import ManagerRunning, ManagerUnavailable, PermissionDenied, TypeMismatch
+from ._dashboard import dashboard  # noqa: F401  (mpstate.dashboard(m): an ASGI app)
 from ._proxies import _in_thread, ArrayProxy, BarrierProxy, DictProxy, ListProxy, LoopState, NamespaceProxy, ValueProxy
 
 __version__ = _core.__version__
 Fence = _core.Fence
-__all__ = ["Manager", "Client", "connect", "LoopState", "Fence"] + list(_error_names)
+__all__ = ["Manager", "Client", "connect", "dashboard", "LoopState", "Fence"] + list(_error_names)
 
 # typecodes of multiprocessing / array, and Python types, to mpstate types
 _TYPECODES = {
@@ -299,6 +300,11 @@ class Client:
     def dump(self, prefix=""):
         """Every variable starting with `prefix`, as mpstate-dump shows them (a dict)."""
         return self._client.dump(prefix)
+
+    def metrics(self):
+        """The manager's figures and its loops, queues and locks in Prometheus's text
+        format (docs/metrics.md): what ``mpstate-manager --metrics`` serves."""
+        return self._client.request({"op": "metrics"})["text"]
 
     def stat(self):
         """The manager's figures (the protocol's stat op): segment size and free bytes,

@@ -6,10 +6,11 @@ import builtins
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 
 from . import _core
 from ._core import Fence as Fence
+from ._dashboard import dashboard as dashboard
 from ._errors import Error as Error
 from ._errors import NotFound as NotFound
 from ._errors import AlreadyExists as AlreadyExists
@@ -89,6 +90,7 @@ class Client:
     def remove(self, name: str) -> None: ...
     def dump(self, prefix: str = "") -> Any: ...
     def stat(self) -> builtins.dict[str, Any]: ...
+    def metrics(self) -> str: ...
 
 class Manager(Client):
     """An embedded manager (mpstate-manager as a child process)."""

@@ -62,7 +62,9 @@ def _run(program):
 
 
 def cli():
-    """The console script `mpstate` and ``python -m mpstate``: the operator's CLI."""
+    """The console script `mpstate` and ``python -m mpstate``: the operator's CLI.
+    Its `dashboard` command runs this interpreter (a venv's, say) with this package."""
+    os.environ.setdefault("MPSTATE_PYTHON", sys.executable)
     _run("mpstate")
 
 

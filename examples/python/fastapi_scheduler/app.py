@@ -3,6 +3,8 @@
 shutdown hook stops it; endpoints show the loop's state and the jobs done.
 
     /usr/bin/python3 -m uvicorn app:app --app-dir examples/python/fastapi_scheduler
+
+and open http://127.0.0.1:8000/mpstate/ for the dashboard.
 """
 import logging
 import time
@@ -10,10 +12,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+import mpstate
 from scheduler import JobScheduler
 
 log = logging.getLogger("uvicorn.error")
 app = FastAPI(title="job scheduler on mpstate")
+# The live page of the scheduler's state at /mpstate/ (its manager starts at startup).
+app.mount("/mpstate", mpstate.dashboard(lambda: JobScheduler.manager))
 
 
 @app.on_event("startup")
