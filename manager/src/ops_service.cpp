@@ -106,8 +106,11 @@ json stat(op_call& call) {
 // The figures (stat, made here on the event loop) and the variables (sampled off it,
 // as a dump is) in Prometheus's text format: what --metrics serves.
 json metrics(op_call& call) {
-  call.later = [figures = stat(call), &segment = call.segment] {
-    return json{{"text", prometheus_text(figures, metrics_sample(segment))}};
+  metrics_census census;
+  call.segment.for_each_variable([&](variable_record& r) { census.count(r); });
+  census.finish();
+  call.later = [figures = stat(call), &segment = call.segment, census = std::move(census)]() mutable {
+    return json{{"text", prometheus_text(figures, metrics_sample(segment, std::move(census)))}};
   };
   return nullptr;
 }

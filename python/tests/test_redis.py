@@ -136,3 +136,32 @@ def test_a_holder_whose_lease_lapsed_is_told_and_frees_nothing(redis_url):
     assert holder.exitcode == 0
     assert lock.locked()  # still ours
     lock.release()
+
+
+def test_metrics_and_the_dashboard_over_redis(redis_url):
+    """No manager: the client makes the metrics from its stat and dump, and the
+    dashboard's snapshot from the same."""
+    parser = pytest.importorskip("prometheus_client.parser")
+    c = mpstate.connect(redis_url)
+    loop = c.loop("seen/loop")
+    loop.mark_starting()
+    loop.mark_running()
+    q = c.Queue(name="seen/queue")
+    q.put(1)
+    q.put(2)
+    lock = c.Lock(name="seen/lock")
+    lock.acquire()
+    try:
+        got = {(s.name, frozenset(s.labels.items())): s.value
+               for f in parser.text_string_to_metric_families(c.metrics()) for s in f.samples}
+        assert got[("mpstate_loop_state", frozenset({("name", "seen/loop"), ("state", "running")}))] == 1
+        assert got[("mpstate_queue_depth", frozenset({("name", "seen/queue")}))] == 2
+        assert got[("mpstate_lock_held", frozenset({("name", "seen/lock"), ("type", "lock")}))] == 1
+        assert sum(v for (n, _), v in got.items() if n == "mpstate_variables") == c.stat()["variables"]
+        assert dict(next(labels for (n, labels) in got if n == "mpstate_info"))["url"].startswith("redis+unix://")
+        state = mpstate._dashboard.snapshot(c, "seen/")
+        assert [v["value"]["state"] for v in state["loops"] if v["name"] == "seen/loop"] == ["running"]
+        assert {v["name"] for v in state["variables"]} == {"seen/loop", "seen/queue", "seen/lock"}
+    finally:
+        lock.release()
+        loop.mark_stopped()

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate/core/metrics.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
+#include "mpstate/core/binding_ledger.hpp"
 #include "mpstate/core/dump.hpp"
 #include "mpstate/core/process_identity.hpp"
 
@@ -213,28 +215,40 @@ nlohmann::json latency_histogram::to_json() const {
   return {{"bounds_seconds", bounds}, {"counts", counts}, {"count", count}, {"sum_seconds", sum_seconds}};
 }
 
-nlohmann::json metrics_sample(const segment& s) {
-  json by_type = json::object(), described = json::array();
-  std::map<std::string, std::size_t> kept;
-  json omitted = {{"loop", 0}, {"queue", 0}, {"lock", 0}};
-  const std::vector<variable_record*> records = s.list({}, /*bind=*/true);
-  for (variable_record* r : records) {
-    const std::string type(to_string(r->type));
-    by_type[type] = by_type.value(type, 0) + 1;
-    const char* kind = kind_of(r->type);
-    if (!kind) continue;
-    if (kept[kind] >= metrics_series_cap) {
-      omitted[kind] = omitted[kind].get<std::size_t>() + 1;
-      continue;
-    }
-    if (auto v = describe_bound(s, r)) {
-      described.push_back(*std::move(v));
-      ++kept[kind];
-    }
+void metrics_census::count(variable_record& r) {
+  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) return;
+  ++by_code_[static_cast<std::size_t>(r.type) % by_code_.size()];
+  if (kind_of(r.type)) kept_.push_back(&r);
+}
+
+std::map<std::string, std::uint64_t> metrics_census::by_type() const {
+  std::map<std::string, std::uint64_t> out;
+  for (std::size_t code = 0; code < by_code_.size(); ++code) {
+    if (by_code_[code]) out[std::string(to_string(static_cast<value_type>(code)))] = by_code_[code];
   }
-  for (auto* r : records) segment::unbind(r);
-  return {
-      {"variables_by_type", std::move(by_type)}, {"variables", std::move(described)}, {"omitted", std::move(omitted)}};
+  return out;
+}
+
+void metrics_census::finish() {
+  std::sort(kept_.begin(), kept_.end(),
+            [](const variable_record* a, const variable_record* b) { return a->name_view() < b->name_view(); });
+  std::map<std::string_view, std::size_t> of_kind;
+  std::erase_if(kept_, [&](variable_record* r) {
+    const char* kind = kind_of(r->type);
+    if (of_kind[kind]++ < metrics_series_cap) return false;
+    ++omitted_[kind];
+    return true;
+  });
+  for (variable_record* r : kept_) bind_record(*r);
+}
+
+nlohmann::json metrics_sample(const segment& s, metrics_census census) {
+  json described = json::array();
+  for (variable_record* r : census.kept()) {
+    if (auto v = describe_bound(s, r)) described.push_back(*std::move(v));
+    segment::unbind(r);
+  }
+  return {{"variables_by_type", census.by_type()}, {"variables", std::move(described)}, {"omitted", census.omitted()}};
 }
 
 std::string prometheus_text(const nlohmann::json& stat, const nlohmann::json& variables) {

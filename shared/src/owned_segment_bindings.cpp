@@ -22,6 +22,13 @@ void owned_segment::for_each_record(Fn&& fn) const {
   for (variable_record* r : retired_) fn(*r);
 }
 
+void owned_segment::for_each_variable(const std::function<void(variable_record&)>& fn) const {
+  const directory_slot* table = slots();
+  for (std::uint32_t i = 0; i < header().directory_capacity; ++i) {
+    if (table[i].record_offset > slot_tombstone) fn(*record_at(table[i].record_offset));
+  }
+}
+
 namespace {
 bool unheld_and_collectable(const variable_record& r) {
   return (r.flags.load(std::memory_order_acquire) & record_flag_collectable) &&

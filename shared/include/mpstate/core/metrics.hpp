@@ -8,8 +8,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "mpstate/core/segment.hpp"
 
@@ -32,10 +34,29 @@ struct latency_histogram {
   nlohmann::json to_json() const;
 };
 
-// What metrics need of the variables: {"variables_by_type": {type: n}, "variables":
-// [the dump's description of each loop, queue, lock, rlock and condition, up to the
-// cap of each kind], "omitted": {kind: n}}. Never waits for a record's lock.
-nlohmann::json metrics_sample(const segment& s);
+// What a scrape needs of the variables, gathered on the manager's thread by one walk
+// of the name table: count() each live record, then finish().
+class metrics_census {
+ public:
+  void count(variable_record& r);
+  // Binds the loops, queues and locks kept: the first metrics_series_cap of each
+  // kind in name order (the rest are counted as omitted).
+  void finish();
+  std::map<std::string, std::uint64_t> by_type() const;
+  const std::map<std::string, std::uint64_t>& omitted() const { return omitted_; }
+  // The bound records (after finish()); metrics_sample unbinds them.
+  std::vector<variable_record*>& kept() { return kept_; }
+
+ private:
+  std::array<std::uint64_t, 64> by_code_{};  // by value_type code
+  std::map<std::string, std::uint64_t> omitted_{{"loop", 0}, {"queue", 0}, {"lock", 0}};
+  std::vector<variable_record*> kept_;
+};
+
+// {"variables_by_type": {type: n}, "variables": [the dump's description of each kept
+// loop, queue, lock, rlock and condition], "omitted": {kind: n}}; unbinds the kept
+// records. Safe off the manager's thread (they are bound); never waits for a lock.
+nlohmann::json metrics_sample(const segment& s, metrics_census census);
 
 // The text: `stat` is the stat op's answer (fields it lacks give no series; a Redis
 // backend's has fewer), `variables` a metrics_sample or a dump (whose every variable

@@ -80,6 +80,9 @@ class owned_segment : public segment {
     std::uint64_t processes = 0;  // distinct processes in the ledgers
   };
   binding_counts count_bindings() const;
+  // fn(record) for every live variable (the active name table), in no order; on the
+  // manager's thread (the table's only writer), so no lock and no binding.
+  void for_each_variable(const std::function<void(variable_record&)>& fn) const;
 
   // The live loop and sync variables (the manager watches their owners and holders),
   // kept as they are created and deleted, so watching costs nothing per other variable.
