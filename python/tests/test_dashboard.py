@@ -42,7 +42,7 @@ def app():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    b = Browser(tmp_path_factory.mktemp("chromium"))
+    b = Browser(tmp_path_factory.mktemp("chromium"), width=1280, height=720)
     try:
         yield b
     finally:
@@ -86,7 +86,16 @@ def test_a_stop_clicked_and_confirmed_in_the_page_stops_the_loop(app, page, tmp_
     lock.acquire()
     page.open(f"http://127.0.0.1:{port}/mpstate/")
     assert page.wait_for(LOOP_STATE, 10) == "running"
-    page.wait_for("document.querySelector('tr[data-queue=\"jobs/pending\"] .depth')?.textContent === '5'", 5)
+    depth = "document.querySelector('tr[data-queue=\"jobs/pending\"] .depth')?.textContent === '{}'"
+    page.wait_for(depth.format(5), 5)
+    for i in range(5, 12):  # the queue's depth over time: a line of the depths the page saw
+        q.put({"job": i})
+        page.wait_for(depth.format(i + 1), 5)
+    for _ in range(4):
+        q.get()
+    page.wait_for(depth.format(8), 5)
+    points = page.evaluate("document.querySelector('tr[data-queue=\"jobs/pending\"] polyline').getAttribute('points')")
+    assert len(points.split()) >= 9  # 5, 6, ..., 12, then 8
     page.wait_for(f"document.querySelector('tr[data-lock=\"jobs/lock\"] .holder')?.textContent === 'pid {os.getpid()}'",
                   5)
     page.evaluate("document.querySelector('tr[data-loop=\"scheduler/loop\"] button.stop').click()")

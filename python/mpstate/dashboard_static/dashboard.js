@@ -64,11 +64,12 @@ function spark(values) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("class", "spark");
-  svg.setAttribute("viewBox", "0 0 " + HISTORY + " 24");
+  const span = Math.max(values.length, 24);  // a short history is not squeezed to a corner
+  svg.setAttribute("viewBox", "0 0 " + span + " 24");
   svg.setAttribute("preserveAspectRatio", "none");
   const top = Math.max(1, ...values);
   const line = document.createElementNS(ns, "polyline");
-  const points = values.map((d, i) => [HISTORY - values.length + i, 23 - (22 * d) / top]);
+  const points = values.map((d, i) => [span - values.length + i, 23 - (22 * d) / top]);
   if (points.length === 1) points.unshift([points[0][0] - 1, points[0][1]]);  // a first sample: a dash
   line.setAttribute("points", points.map((p) => p.join(",")).join(" "));
   svg.append(line);
@@ -98,11 +99,25 @@ function drawLock(row, v) {
   cell(row, l.locked ? ago(v.age_ms) : "-");
 }
 
+// A variable's value for the table: the text itself, a number, or for the types with
+// a structure (shown whole in their own panels) what one asks first.
+function summary(v) {
+  const x = v.value;
+  if (v.error && x === null) return "(" + v.error + ")";
+  if (typeof x === "string") return x;
+  if (x === null || typeof x !== "object") return JSON.stringify(x);
+  if (v.type === "loop") return x.state + (x.pid ? " (" + holder(x.pid) + ")" : "");
+  if (v.type === "queue") return x.size + " items" + (x.maxsize ? " of " + x.maxsize : "");
+  if (["lock", "rlock", "condition"].includes(v.type)) return x.locked ? "held by " + holder(x.holder_pid) : "free";
+  if (v.type === "event") return x.set ? "set" : "clear";
+  return JSON.stringify(x);
+}
+
 function drawVariable(row, v) {
   row.dataset.variable = v.name;
   cell(row, v.name);
   cell(row, v.type);
-  const text = v.error && v.value === null ? "(" + v.error + ")" : typeof v.value === "string" ? v.value : JSON.stringify(v.value);
+  const text = summary(v);
   cell(row, text, "value").title = text;
   cell(row, v.version ?? "-");
   cell(row, v.writer || "-");
