@@ -412,6 +412,10 @@ class Manager(Client):
         while True:
             try:
                 super().__init__(name, **self._serializer)
+                # A client maps the segment of a manager that does not answer (one that
+                # crashed, or one starting: between making its segment and listening).
+                # Only an answer is a join: a socketless one fails at its first create.
+                self._client.request({"op": "stat"})
                 return True
             except ManagerUnavailable:
                 if time.monotonic() >= deadline:

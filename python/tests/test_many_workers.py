@@ -75,3 +75,39 @@ def test_workers_share_one_state_and_start_the_scheduler_once(server):
     with pytest.raises(OSError):
         os.kill(scheduler, 0)  # the owning worker stopped its scheduler
     until(lambda: manager_gone(name), 30)  # nobody uses it any more: it ended by itself
+
+
+def test_a_shared_join_waits_for_a_starting_managers_socket(tmp_path):
+    """A manager between making its segment and listening on its socket (held there:
+    its --snapshot is a FIFO nobody has written yet) is not joined: a client that
+    mapped its segment without an answer would fail at its first structural op."""
+    import threading
+    from mpstate._programs import manager_executable
+    name = f"starting-{os.getpid()}"
+    fifo = tmp_path / "snapshot"
+    os.mkfifo(fifo)
+    starting = subprocess.Popen([manager_executable(), "--name", name, "--size", str(1 << 20),
+                                 "--snapshot", str(fifo), "--log-level", "off"])
+    outcome = {}
+
+    def join():
+        try:
+            m = mpstate.Manager(name=name, shared=True)
+            m.Value("q", 7, name="a/b")
+            outcome["value"] = m.Value("q", name="a/b").value
+            outcome["started"] = m.started
+        except Exception as e:  # reported by the assertions below
+            outcome["error"] = e
+    try:
+        until(lambda: any(name in f for f in os.listdir("/dev/shm")), 10)  # its segment exists
+        joiner = threading.Thread(target=join)
+        joiner.start()
+        joiner.join(0.5)  # an observation, not a synchronisation: a join that does not wait returns now
+        assert joiner.is_alive() and not outcome, outcome
+        with open(fifo, "w") as f:  # let the manager go on: an empty snapshot, then it listens
+            f.write('{"format":"mpstate-snapshot","format_version":1,"variables":[]}')
+        joiner.join(30)
+        assert outcome == {"value": 7, "started": False}
+    finally:
+        starting.terminate()
+        starting.wait(30)
