@@ -131,6 +131,7 @@ int run_dashboard(const options& o, const std::vector<std::string>& w, const das
   const std::string name = w.size() == 2 ? w[1] : o.manager;
   if (name.empty()) throw usage_error("usage: mpstate dashboard NAME [--host HOST] [--port PORT] [--read-only]");
   if (d.port < 0 || d.port > 65535) throw usage_error("--port must be 0 to 65535");
+  if (!o.socket_path.empty()) throw usage_error("dashboard takes the manager's NAME (or tcp:// address), not --socket");
   const char* env = std::getenv("MPSTATE_PYTHON");
   const std::string python = env && *env ? env : "/usr/bin/python3";
   std::vector<std::string> args = {python,

@@ -75,7 +75,10 @@ int main(int argc, char** argv) {
     }
     if (!key_file.empty()) o.key = mpstate::core::read_key_file(key_file);
     if (words.empty()) throw mpstate::cli::usage_error("no command; see mpstate --help");
-    if (words[0] == "dashboard") return mpstate::cli::run_dashboard(o, words, dashboard);
+    if (words[0] == "dashboard") {
+      if (!key_file.empty()) ::setenv("MPSTATE_KEY_FILE", key_file.c_str(), 1);  // for a tcp:// manager
+      return mpstate::cli::run_dashboard(o, words, dashboard);
+    }
     if (o.manager.empty() && o.socket_path.empty()) {
       throw mpstate::cli::usage_error("which manager? give -n NAME or --socket PATH");
     }

@@ -77,8 +77,8 @@ po::options_description describe(command_line& c, options& o) {
   add("listen", po::value(&o.listen)->composing(),
       "also serve TCP clients on HOST:PORT (repeatable; port 0: any free one); needs a key");
   add("metrics", po::value(&o.metrics),
-      "serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free one); off by default; a "
-      "non-loopback address needs a key, sent as 'Authorization: Bearer KEY'");
+      "serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free one); off by default; with "
+      "--read-only-key-file scrapers send that key as 'Authorization: Bearer KEY' (needed off loopback)");
   add("key-file", po::value(&c.key_file),
       "the TCP clients' key: a file only its owner may read (default $MPSTATE_KEY_FILE, or the key in $MPSTATE_KEY)");
   add("read-only-key-file", po::value(&c.read_only_key_file), "a second key, whose clients may only read");
@@ -113,7 +113,7 @@ void apply(const command_line& c, options& o) {
   o.allowed_gids.assign(c.allow_gids.begin(), c.allow_gids.end());
   if (!c.key_file.empty()) {
     o.key = core::read_key_file(c.key_file);
-  } else if (!o.listen.empty() || !o.metrics.empty()) {
+  } else if (!o.listen.empty()) {
     o.key = core::key_from_environment();
   }
   // Read: not left for readers of /proc/PID/environ (ours: unsetenv alone leaves the

@@ -40,8 +40,23 @@ std::string lowercase(std::string_view text) {
 }
 
 struct http_request {
-  std::string method, target, authorization;
+  std::string method, target, authorization, host;
 };
+
+std::string_view trimmed(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return value;
+}
+
+// A Host header naming this machine's loopback (any port): what a scraper on the
+// machine sends. Another name is a browser that was led here (DNS rebinding).
+bool loopback_host(std::string_view host) {
+  if (host.empty()) return true;  // HTTP/1.0 without one
+  if (host.front() == '[') return host.substr(0, host.find(']') + 1) == "[::1]";
+  const std::string name = lowercase(host.substr(0, host.find(':')));
+  return name == "localhost" || name.rfind("127.", 0) == 0;
+}
 
 // The request line and the one header looked at; nullopt when it is not HTTP/1.x.
 std::optional<http_request> parse_head(std::string_view head) {
@@ -54,11 +69,9 @@ std::optional<http_request> parse_head(std::string_view head) {
   for (auto at = line_end; at != std::string_view::npos && at + 2 < head.size();) {
     const auto next = head.find("\r\n", at + 2);
     const std::string_view header = head.substr(at + 2, next - at - 2);
-    if (lowercase(header.substr(0, 14)) == "authorization:") {
-      std::string_view value = header.substr(14);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      r.authorization = std::string(value);
-    }
+    const std::string name = lowercase(header.substr(0, header.find(':')));
+    if (name == "authorization") r.authorization = std::string(trimmed(header.substr(14)));
+    if (name == "host") r.host = std::string(trimmed(header.substr(5)));
     at = next;
   }
   return r;
@@ -92,15 +105,16 @@ struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
         });
   }
 
-  bool authorized(const std::string& authorization) const {
-    if (owner.tokens_.empty()) return true;
-    if (authorization.rfind("Bearer ", 0) != 0) return false;
-    const std::string_view shown = std::string_view(authorization).substr(7);
+  bool authorized(const http_request& request) const {
+    if (owner.tokens_.empty()) return loopback_host(request.host);
+    if (lowercase(request.authorization.substr(0, 7)) != "bearer ") return false;
+    const std::string_view shown = trimmed(std::string_view(request.authorization).substr(7));
     return std::any_of(owner.tokens_.begin(), owner.tokens_.end(),
                        [&](const std::string& token) { return core::proofs_equal(shown, token); });
   }
 
   void on_head(std::string_view text) {
+    deadline.cancel();  // the head came in time; the answer takes what the answer pool takes
     const auto request = parse_head(text);
     if (!request) return send(plain(400, "Bad Request", "not an HTTP/1.x request"));
     const bool head_only = request->method == "HEAD";
@@ -108,9 +122,10 @@ struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
       return send(plain(405, "Method Not Allowed", "only GET /metrics", "Allow: GET, HEAD\r\n"));
     if (request->target.substr(0, request->target.find('?')) != "/metrics")
       return send(plain(404, "Not Found", "the metrics are at /metrics"));
-    if (!authorized(request->authorization)) {
-      return send(plain(401, "Unauthorized",
-                        "send the manager's key (or its read-only key) as 'Authorization: Bearer KEY'",
+    if (!authorized(*request)) {
+      if (owner.tokens_.empty())
+        return send(plain(403, "Forbidden", "this endpoint answers requests for loopback hosts"));
+      return send(plain(401, "Unauthorized", "send the manager's read-only key as 'Authorization: Bearer KEY'",
                         "WWW-Authenticate: Bearer realm=\"mpstate\"\r\n"));
     }
     // The figures are taken here, on the event loop; the variables are sampled on the
@@ -145,12 +160,11 @@ metrics_endpoint::metrics_endpoint(asio::io_context& io, const std::string& addr
   acceptor_ = open_tcp_listener(io, address, "--metrics");
   const tcp::endpoint at = acceptor_->local_endpoint();
   address_ = to_string(at);
-  if (at.address().is_loopback()) {
-    tokens_.clear();  // the machine's users may scrape, as they may run `mpstate stat`
-  } else if (tokens_.empty()) {
-    throw error(errc::invalid_argument, "--metrics " + address +
-                                            " is not a loopback address: it needs a key (--key-file, $MPSTATE_KEY_FILE "
-                                            "or $MPSTATE_KEY), which scrapers send as 'Authorization: Bearer KEY'");
+  if (tokens_.empty() && !at.address().is_loopback()) {
+    throw error(errc::invalid_argument,
+                "--metrics " + address +
+                    " is not a loopback address: it needs a read-only key "
+                    "(--read-only-key-file), which scrapers send as 'Authorization: Bearer KEY'");
   }
 }
 

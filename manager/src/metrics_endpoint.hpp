@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The manager's --metrics HOST:PORT: GET /metrics over HTTP/1.1 answers the `metrics`
 // op's text (Prometheus's text format, docs/metrics.md), made off the event loop on
-// the answer pool like a dump. Off by default. On a loopback address anyone on the
-// machine may scrape (the figures name variables, not values); on any other address
-// a scrape must carry the key, or the read-only key, as `Authorization: Bearer KEY`.
-// Each connection gets one answer and is closed; a slow or silent one is cut after
-// metrics_deadline, and at most max_metrics_connections are served at once.
+// the answer pool like a dump. Off by default. With a read-only key, every scrape
+// must carry it as `Authorization: Bearer KEY` (never the read-write key: a bearer
+// token crosses the wire as it is); without one, only a loopback address is served,
+// to requests for a loopback Host (a browser led here by DNS rebinding is refused).
+// Each connection gets one answer and is closed; one that has not sent its head
+// within metrics_deadline is cut, and at most max_metrics_connections are served at once.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -25,8 +26,9 @@ constexpr std::size_t max_metrics_request = 16 * 1024;  // request line and head
 
 class metrics_endpoint {
  public:
-  // Listens on `address`. `tokens`: the bearer tokens a scrape may show (the keys);
-  // throws error(invalid_argument) for a non-loopback address without one.
+  // Listens on `address`. `tokens`: the bearer tokens a scrape must show (the
+  // read-only key), or none; throws error(invalid_argument) for a non-loopback
+  // address without one.
   // It is opened before the segment is made (a bad address makes nothing).
   metrics_endpoint(boost::asio::io_context& io, const std::string& address, std::vector<std::string> tokens);
   ~metrics_endpoint();

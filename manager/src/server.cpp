@@ -120,7 +120,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
   remove_stale_socket(m.socket_path);  // refused (not a socket) before a segment is made
   m.listen_tcp();                      // before anything that outlives a failed start
   if (!o.metrics.empty()) {
-    m.metrics = std::make_unique<metrics_endpoint>(m.io, o.metrics, std::vector<std::string>{o.key, o.read_only_key});
+    m.metrics = std::make_unique<metrics_endpoint>(m.io, o.metrics, std::vector<std::string>{o.read_only_key});
     m.facts.metrics_address = m.metrics->address();
   }
   m.segment = core::owned_segment::create_or_adopt(core::segment_name(o.name), o.size);

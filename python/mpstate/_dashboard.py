@@ -43,6 +43,22 @@ def _static(name):
     return resources.files("mpstate").joinpath("dashboard_static", name).read_bytes()
 
 
+MAX_VALUE_TEXT = 300  # characters of a value the variables table gets (a long one is cut)
+
+
+def _shown_value(v):
+    """A variable's value as the page needs it: a queue without its items, and any
+    value whose JSON is long cut to a string of MAX_VALUE_TEXT characters."""
+    value = v.get("value")
+    if v["type"] == "queue" and isinstance(value, dict):
+        return {k: x for k, x in value.items() if k != "items"}
+    if isinstance(value, (dict, list, str)):
+        text = value if isinstance(value, str) else json.dumps(value)
+        if len(text) > MAX_VALUE_TEXT:
+            return text[:MAX_VALUE_TEXT] + "…"
+    return value
+
+
 def snapshot(client, prefix=""):
     """What the page shows, as one JSON-able dict: the manager's figures, its loops,
     queues and locks (all of them, up to MAX_PER_KIND each), and the variables under
@@ -54,7 +70,7 @@ def snapshot(client, prefix=""):
 
     def row(v):
         written = v.get("last_write_ns", 0)
-        return {"name": v["name"], "type": v["type"], "version": v.get("version"), "value": v.get("value"),
+        return {"name": v["name"], "type": v["type"], "version": v.get("version"), "value": _shown_value(v),
                 "writer": v.get("last_writer_pid"), "age_ms": now_ms - written / 1e6 if written > 0 else None,
                 "error": v.get("error") or v.get("locked")}
 
@@ -70,10 +86,12 @@ def snapshot(client, prefix=""):
 
 
 class _Dashboard:
-    def __init__(self, client, interval, read_only):
+    def __init__(self, client, interval, read_only, allowed_hosts):
         self._client = client
         self.interval = interval
         self.read_only = read_only
+        self.allowed_hosts = allowed_hosts
+        self._latest = {}  # prefix -> (when, snapshot): every open page shares one per interval
 
     @property
     def client(self):
@@ -103,9 +121,15 @@ class _Dashboard:
         if path == "":
             return await _respond(send, 307, b"", "text/plain", [(b"location", (root + "/").encode())])
         route = path.lstrip("/")
+        headers = dict(scope.get("headers", []))
+        host = headers.get(b"host", b"").decode("latin-1")
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+            return await _error(send, 403, "permission_denied", f"this dashboard is not served as '{host}'")
         try:
             self.client
         except LookupError as e:
+            if route == "events":  # a stream the page's EventSource keeps asking for
+                return await self.problem_stream(send, str(e))
             return await _error(send, 503, "manager_unavailable", str(e))
         if method in ("GET", "HEAD") and route in _STATIC:
             name, content_type = _STATIC[route]
@@ -113,7 +137,7 @@ class _Dashboard:
         if method == "GET" and route == "events":
             return await self.events(send, receive, query.get("prefix", [""])[0])
         if method == "GET" and route == "api/state":
-            state = await self.blocking(snapshot, self.client, query.get("prefix", [""])[0])
+            state = await self.latest(query.get("prefix", [""])[0])
             return await _respond(send, 200, json.dumps(state).encode(), "application/json")
         if method == "GET" and route == "metrics":
             text = await self.blocking(self.client.metrics)
@@ -127,6 +151,24 @@ class _Dashboard:
     async def blocking(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
+    async def latest(self, prefix):
+        """A snapshot under `prefix` no older than half an interval: the pages open at
+        once share it, instead of each dumping the segment."""
+        when, state = self._latest.get(prefix, (0.0, None))
+        if time.monotonic() - when > self.interval / 2:
+            state = await self.blocking(snapshot, self.client, prefix)
+            if len(self._latest) > 64:
+                self._latest.clear()
+            self._latest[prefix] = (time.monotonic(), state)
+        return state
+
+    async def problem_stream(self, send, message):
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+        await send({"type": "http.response.body", "body": f"retry: {RETRY_MS * 5}\n\n".encode(), "more_body": True})
+        await _event(send, json.dumps({"error": message}), "problem")
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
     async def events(self, send, receive, prefix):
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
@@ -138,7 +180,7 @@ class _Dashboard:
             await send({"type": "http.response.body", "body": f"retry: {RETRY_MS}\n\n".encode(), "more_body": True})
             while not gone.done() and time.monotonic() < ends:
                 try:
-                    state = await self.blocking(snapshot, self.client, prefix)
+                    state = await self.latest(prefix)
                     changes = _changes(state)
                     # Something was written, or a second passed (the ages move on their own).
                     if changes != last or time.monotonic() - quiet_since > 1.0:
@@ -159,8 +201,14 @@ class _Dashboard:
         if self.read_only:
             return await _error(send, 403, "permission_denied", "this dashboard is read-only")
         headers = dict(scope.get("headers", []))
-        # A page of another site cannot send this: a JSON body needs a CORS preflight,
-        # which is never answered here.
+        # Only the page itself may ask: a browser says where a request comes from
+        # (Origin, Sec-Fetch-Site), and a JSON body from another site needs a CORS
+        # preflight besides.
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if origin and origin.split("://", 1)[-1] != headers.get(b"host", b"").decode("latin-1"):
+            return await _error(send, 403, "permission_denied", f"a stop asked from another site ({origin})")
+        if headers.get(b"sec-fetch-site", b"same-origin") not in (b"same-origin", b"none"):
+            return await _error(send, 403, "permission_denied", "a stop asked from another site")
         if not headers.get(b"content-type", b"").startswith(b"application/json"):
             return await _error(send, 415, "bad_request", "send the loop's name as JSON: {\"name\": LOOP}")
         body = b""
@@ -220,16 +268,18 @@ async def _error(send, status, code, message):
                    "application/json")
 
 
-def dashboard(client, *, interval=0.25, read_only=False):
+def dashboard(client, *, interval=0.25, read_only=False, allowed_hosts=None):
     """The dashboard of `client` (a Manager, or a Client from mpstate.connect) as an
     ASGI app: ``app.mount("/mpstate", mpstate.dashboard(m))``. `client` may also be a
     function that returns it, for an app that starts its manager later (in a startup
     hook): ``mpstate.dashboard(lambda: JobScheduler.manager)``. The page is looked at
     again every `interval` seconds; `read_only` takes its one action (stopping a
-    loop) away."""
+    loop) away; `allowed_hosts` (a list of Host header values, such as
+    "127.0.0.1:8321") refuses requests for any other (DNS rebinding). Mounted in an
+    app, it is guarded by that app's own authentication, like its other routes."""
     if interval <= 0:
         raise ValueError("interval must be positive")
-    return _Dashboard(client, interval, read_only)
+    return _Dashboard(client, interval, read_only, None if allowed_hosts is None else set(allowed_hosts))
 
 
 def main(argv=None):
@@ -239,10 +289,14 @@ def main(argv=None):
     import mpstate
     parser = argparse.ArgumentParser(prog="mpstate dashboard", description="a live page of a manager's state")
     parser.add_argument("name", help="the manager's name, or tcp://HOST:PORT, or redis://...")
-    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8321, help="port to serve on (default 8321; 0: any free one)")
     parser.add_argument("--read-only", action="store_true", help="no stop button")
     args = parser.parse_args(argv)
+    if not _is_loopback(args.host):
+        parser.exit(2, f"mpstate dashboard: serves loopback addresses only, not {args.host}: it has no login. "
+                       "Reach it through an SSH tunnel, or mount mpstate.dashboard(m) in an app behind its "
+                       "authentication\n")
     try:
         import uvicorn
     except ImportError:
@@ -252,4 +306,24 @@ def main(argv=None):
         client.stat()  # a manager that is not there: say so now
     except mpstate.Error as e:
         parser.exit(3, f"mpstate dashboard: {e}\n")
-    uvicorn.run(dashboard(client, read_only=args.read_only), host=args.host, port=args.port, log_level="warning")
+    port = args.port
+    if port == 0:  # a free one, known before serving: the Host names allowed carry it
+        import socket
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.bind((args.host, 0))
+            port = probe.getsockname()[1]
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)]
+    print(f"mpstate dashboard of {args.name} on http://{shown}:{port}/", flush=True)
+    app = dashboard(client, read_only=args.read_only, allowed_hosts=hosts)
+    uvicorn.run(app, host=args.host, port=port, log_level="warning")
+
+
+def _is_loopback(host):
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
-from typing import Any, Awaitable, Callable, MutableMapping, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Iterable, MutableMapping, Optional, Sequence, Union
 
 from . import Client
 
 MAX_VARIABLES: int
 MAX_PER_KIND: int
+MAX_VALUE_TEXT: int
 STREAM_SECONDS: float
 RETRY_MS: int
 
@@ -21,5 +22,5 @@ class _Dashboard:
 
 def snapshot(client: Client, prefix: str = "") -> dict[str, Any]: ...
 def dashboard(client: Union[Client, Callable[[], Optional[Client]]], *, interval: float = 0.25,
-              read_only: bool = False) -> _Dashboard: ...
+              read_only: bool = False, allowed_hosts: Optional[Iterable[str]] = None) -> _Dashboard: ...
 def main(argv: Optional[Sequence[str]] = None) -> None: ...

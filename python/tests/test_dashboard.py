@@ -125,6 +125,12 @@ def test_what_the_dashboard_refuses(app):
     assert request(port, "api/stop")[0] == 405
     assert request(port, "api/stop", "POST", b'{"name": "scheduler/loop"}', "text/plain")[0] == 415  # no CSRF
     assert request(port, "api/stop", "POST", b"not json")[0] == 400
+    cross = urllib.request.Request(f"http://127.0.0.1:{port}/mpstate/api/stop", method="POST",
+                                   data=b'{"name": "scheduler/loop"}',
+                                   headers={"content-type": "application/json", "origin": "http://evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(cross, timeout=10)
+    assert refused.value.code == 403  # a stop asked from another site
     assert request(port, "api/stop", "POST", b'{"name": 5}')[0] == 400
     status, body = request(port, "api/stop", "POST", b'{"name": "no/such/loop"}')
     assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
@@ -173,12 +179,17 @@ def test_the_cli_serves_the_dashboard_of_a_manager_by_name(manager):
         assert state["stat"]["manager"] == manager.name
         assert [v["name"] for v in state["loops"]] == ["cli/loop"]
         assert b"<title>mpstate</title>" in request_root(port, "")
+        evil = urllib.request.Request(f"http://127.0.0.1:{port}/api/state", headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(evil, timeout=10)
+        assert refused.value.code == 403  # a page led here by DNS rebinding
     finally:
         proc.terminate()
         proc.wait(30)
     bad = [([cli, "dashboard"], 2, "usage: mpstate dashboard NAME"),
            ([cli, "dashboard", "x", "--port", "70000"], 2, "--port must be 0 to 65535"),
-           ([cli, "dashboard", f"no-such-{os.getpid()}", "--port", "0"], 3, "no manager at")]
+           ([cli, "dashboard", f"no-such-{os.getpid()}", "--port", "0"], 3, "no manager at"),
+           ([cli, "dashboard", manager.name, "--host", "0.0.0.0"], 2, "serves loopback addresses only")]
     for args, code, words in bad:
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == code and words in done.stderr, (args, done.returncode, done.stderr)

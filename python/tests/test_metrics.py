@@ -91,7 +91,9 @@ def test_the_scrape_parses_and_agrees_with_stat(metered):
     assert got[("mpstate_lock_held_seconds", frozenset({("name", "jobs/lock"), ("type", "lock")}))] >= 0
     assert got[("mpstate_lock_held_seconds", frozenset({("name", "jobs/free"), ("type", "lock")}))] == 0
     held.release()
+    bindings = m.stat()["bindings"]
     after = samples(scrape(address))
+    assert m.stat()["bindings"] == bindings  # what a scrape binds to describe, it unbinds
     assert after[("mpstate_lock_held", frozenset({("name", "jobs/lock"), ("type", "lock")}))] == 0
     assert after[("mpstate_ops_total", frozenset({("op", "metrics")}))] >= 1  # the first scrape, counted
     # The op and the method say the same as the endpoint.
@@ -134,17 +136,29 @@ def test_what_the_endpoint_refuses_and_it_serves_on(metered):
     assert m.Value("q", 1, name="still").value == 1
 
 
-def test_a_non_loopback_endpoint_needs_the_key_as_a_bearer_token(tmp_path):
+def test_an_open_loopback_endpoint_answers_only_loopback_hosts(metered):
+    _, address = metered
+    assert status_of(address, headers={"Host": "localhost"}) == 200
+    assert status_of(address, headers={"Host": "attacker.example:80"}) == 403  # DNS rebinding
+
+
+def test_off_loopback_a_scrape_shows_the_read_only_key_never_the_other(tmp_path, monkeypatch):
+    monkeypatch.delenv("MPSTATE_KEY", raising=False)
+    monkeypatch.delenv("MPSTATE_KEY_FILE", raising=False)
     name = f"metrics-{os.getpid()}-{next(_names)}"
+    keys = {}
+    for which, byte in (("key", "k"), ("read-only", "r")):
+        keys[which] = tmp_path / which
+        keys[which].write_text(byte * 32)
+        keys[which].chmod(0o600)
     with pytest.raises(mpstate.Error, match="exited with status 1 before it was ready"):
-        mpstate.Manager(name=name, size="16M", args=("--metrics", "0.0.0.0:0"))
-    key = tmp_path / "key"
-    key.write_text("k" * 32)
-    key.chmod(0o600)
-    with mpstate.Manager(name=name, size="16M", args=("--metrics", "0.0.0.0:0", "--key-file", str(key))) as m:
+        mpstate.Manager(name=name, size="16M", args=("--metrics", "0.0.0.0:0", "--key-file", str(keys["key"])))
+    with mpstate.Manager(name=name, size="16M", args=("--metrics", "0.0.0.0:0", "--key-file", str(keys["key"]),
+                                                      "--read-only-key-file", str(keys["read-only"]))) as m:
         port = m.stat()["metrics"].rsplit(":", 1)[1]
         address = f"127.0.0.1:{port}"
         assert status_of(address) == 401
+        assert status_of(address, headers={"Authorization": "Bearer " + "k" * 32}) == 401  # the read-write key
         assert status_of(address, headers={"Authorization": "Bearer " + "x" * 32}) == 401
-        assert status_of(address, headers={"Authorization": "Basic " + "k" * 32}) == 401
-        assert "mpstate_info" in scrape(address, headers={"Authorization": "Bearer " + "k" * 32})
+        assert status_of(address, headers={"Authorization": "Basic " + "r" * 32}) == 401
+        assert "mpstate_info" in scrape(address, headers={"Authorization": "bearer " + "r" * 32 + " "})

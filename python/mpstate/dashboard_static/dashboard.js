@@ -194,7 +194,8 @@ async function stopConfirmed() {
   const answer = await fetch("api/stop", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
   if (!answer.ok) {
     const p = document.getElementById("problem");
-    p.textContent = "stop " + name + ": " + ((await answer.json()).error || {}).message;
+    const said = await answer.json().catch(() => ({}));  // a proxy's error page is not JSON
+    p.textContent = "stop " + name + ": " + ((said.error || {}).message || answer.status + " " + answer.statusText);
     p.hidden = false;
   }
 }
