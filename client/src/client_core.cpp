@@ -8,6 +8,7 @@
 
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/process_identity.hpp"
 #include "mpstate/core/protocol.hpp"
 #include "redis_url.hpp"
 #include "socket_channel.hpp"
@@ -65,6 +66,19 @@ client_core::client_core(std::string address, std::string manager_name, bool wan
     } catch (const error& open_error) {
       if (open_error.code() == errc::not_found) throw e;
       throw;
+    }
+    // Its manager still runs: it is starting (its segment made, its socket not yet
+    // listening), not crashed. A client of its segment alone would fail at its first
+    // create or wait; say so now, so that the caller can try again.
+    const core::segment_header& h = segment_->header();
+    const core::process_identity owner{h.manager_pid.load(), h.manager_start_time.load()};
+    if (owner.pid == 0 || core::is_alive(owner)) {  // 0: made, not yet claimed by its manager
+      segment_.reset();
+      throw error(
+          errc::manager_unavailable,
+          e.message() + (owner.pid == 0 ? std::string(" (its manager is starting: its segment is not claimed yet)")
+                                        : " (its manager, pid " + std::to_string(owner.pid) +
+                                              ", runs but does not answer yet: starting?)"));
     }
     return;
   }
