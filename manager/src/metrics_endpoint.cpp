@@ -55,7 +55,10 @@ bool loopback_host(std::string_view host) {
   if (host.empty()) return true;  // HTTP/1.0 without one
   if (host.front() == '[') return host.substr(0, host.find(']') + 1) == "[::1]";
   const std::string name = lowercase(host.substr(0, host.find(':')));
-  return name == "localhost" || name.rfind("127.", 0) == 0;
+  if (name == "localhost" || name == "localhost.") return true;
+  boost::system::error_code ec;  // an address, not a name that starts like one (127.0.0.1.attacker.example)
+  const auto address = asio::ip::make_address(name, ec);
+  return !ec && address.is_loopback();
 }
 
 // The request line and the one header looked at; nullopt when it is not HTTP/1.x.
@@ -69,10 +72,12 @@ std::optional<http_request> parse_head(std::string_view head) {
   for (auto at = line_end; at != std::string_view::npos && at + 2 < head.size();) {
     const auto next = head.find("\r\n", at + 2);
     const std::string_view header = head.substr(at + 2, next - at - 2);
-    const std::string name = lowercase(header.substr(0, header.find(':')));
-    if (name == "authorization") r.authorization = std::string(trimmed(header.substr(14)));
-    if (name == "host") r.host = std::string(trimmed(header.substr(5)));
+    const auto colon = header.find(':');
     at = next;
+    if (colon == std::string_view::npos) continue;  // not a header: ignored
+    const std::string name = lowercase(header.substr(0, colon));
+    if (name == "authorization") r.authorization = std::string(trimmed(header.substr(colon + 1)));
+    if (name == "host") r.host = std::string(trimmed(header.substr(colon + 1)));
   }
   return r;
 }
@@ -101,7 +106,11 @@ struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
           if (ec == asio::error::not_found)
             return self->send(plain(431, "Request Header Fields Too Large", "the request's head is over 16 KiB"));
           if (ec) return;  // gone, or cut at the deadline
-          self->on_head(std::string_view(asio::buffer_cast<const char*>(self->head.data()), n));
+          try {
+            self->on_head(std::string_view(asio::buffer_cast<const char*>(self->head.data()), n));
+          } catch (const std::exception& e) {  // a peer's bytes never end the manager
+            self->send(plain(400, "Bad Request", e.what()));
+          }
         });
   }
 
@@ -145,6 +154,10 @@ struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
 
   void send(std::string response) {
     answer = std::move(response);
+    deadline.expires_after(metrics_deadline);  // a scraper that does not read its answer is cut too
+    deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->socket.close(ec);
+    });
     asio::async_write(socket, asio::buffer(answer),
                       [self = shared_from_this()](boost::system::error_code, std::size_t) {
                         boost::system::error_code ignored;

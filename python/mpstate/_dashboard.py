@@ -313,7 +313,8 @@ def main(argv=None):
             probe.bind((args.host, 0))
             port = probe.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]", shown)]
+    names = ("127.0.0.1", "localhost", "[::1]", shown)
+    hosts = [f"{h}:{port}" for h in names] + (list(names) if port == 80 else [])  # browsers drop ":80"
     print(f"mpstate dashboard of {args.name} on http://{shown}:{port}/", flush=True)
     app = dashboard(client, read_only=args.read_only, allowed_hosts=hosts)
     uvicorn.run(app, host=args.host, port=port, log_level="warning")

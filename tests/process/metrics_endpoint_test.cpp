@@ -60,6 +60,11 @@ BOOST_AUTO_TEST_CASE(it_serves_the_text_and_refuses_what_is_not_a_scrape) {
   BOOST_TEST(scrape(port, "GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 ", 0) == 0);
   // Open (no read-only key): for loopback hosts only, not a browser led here by DNS rebinding.
   BOOST_TEST(scrape(port, "GET /metrics HTTP/1.1\r\nhost: evil.example:80\r\n\r\n").rfind("HTTP/1.1 403 ", 0) == 0);
+  BOOST_TEST(scrape(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1.evil.example\r\n\r\n").rfind("HTTP/1.1 403 ", 0) ==
+             0);
+  BOOST_TEST(scrape(port, "GET /metrics HTTP/1.1\r\nHost: [::1]:9\r\n\r\n").rfind("HTTP/1.1 200 ", 0) == 0);
+  // Header lines without a colon (a name alone) are no headers: ignored, not a crash.
+  BOOST_TEST(scrape(port, "GET /metrics HTTP/1.1\r\nHost\r\nAuthorization\r\n\r\n").rfind("HTTP/1.1 200 ", 0) == 0);
   BOOST_TEST(scrape(port, "DELETE /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 405 ", 0) == 0);
   BOOST_TEST(scrape(port, "\x01\x02 garbage\r\n\r\n").rfind("HTTP/1.1 400 ", 0) == 0);
   BOOST_TEST(scrape(port, "GET /metrics HTTP/1.1\r\nX: " + std::string(20000, 'y')).rfind("HTTP/1.1 431 ", 0) == 0);

@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_CASE(a_client_by_name_waits_for_a_starting_manager_to_answer) {
     pid_t pid;
     std::string fifo;
     ~ended_at_exit() {
-      ::kill(pid, SIGKILL);
+      ::kill(pid, SIGTERM);  // serving: it exits and removes its segment (blocked on the FIFO: it just ends)
       ::waitpid(pid, nullptr, 0);
       ::unlink(fifo.c_str());
     }
