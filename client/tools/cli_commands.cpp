@@ -127,9 +127,10 @@ int raw(session& s, const std::vector<std::string>& w) {
 }  // namespace
 
 int run_dashboard(const options& o, const std::vector<std::string>& w, const dashboard_options& d) {
-  need(w, 1, 2, "dashboard NAME [--host HOST] [--port PORT] [--read-only]");
+  constexpr const char* usage = "dashboard NAME [--host HOST] [--port PORT] [--read-only]";
+  need(w, 1, 2, usage);
   const std::string name = w.size() == 2 ? w[1] : o.manager;
-  if (name.empty()) throw usage_error("usage: mpstate dashboard NAME [--host HOST] [--port PORT] [--read-only]");
+  if (name.empty()) need(w, 2, 2, usage);  // no NAME, nor -n NAME
   if (d.port < 0 || d.port > 65535) throw usage_error("--port must be 0 to 65535");
   if (!o.socket_path.empty()) throw usage_error("dashboard takes the manager's NAME (or tcp:// address), not --socket");
   const char* env = std::getenv("MPSTATE_PYTHON");

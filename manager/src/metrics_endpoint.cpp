@@ -96,11 +96,17 @@ struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
 
   ~exchange() { --*open; }
 
-  void begin() {
+  // Cuts the connection unless what comes next (its head, or our answer's write) is
+  // done within metrics_deadline.
+  void arm_deadline() {
     deadline.expires_after(metrics_deadline);
     deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->socket.close(ec);  // too slow: cut it
     });
+  }
+
+  void begin() {
+    arm_deadline();
     asio::async_read_until(
         socket, head, "\r\n\r\n", [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
           if (ec == asio::error::not_found)
@@ -154,10 +160,7 @@ struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
 
   void send(std::string response) {
     answer = std::move(response);
-    deadline.expires_after(metrics_deadline);  // a scraper that does not read its answer is cut too
-    deadline.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec) self->socket.close(ec);
-    });
+    arm_deadline();  // a scraper that does not read its answer is cut too
     asio::async_write(socket, asio::buffer(answer),
                       [self = shared_from_this()](boost::system::error_code, std::size_t) {
                         boost::system::error_code ignored;

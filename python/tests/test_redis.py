@@ -141,7 +141,8 @@ def test_a_holder_whose_lease_lapsed_is_told_and_frees_nothing(redis_url):
 def test_metrics_and_the_dashboard_over_redis(redis_url):
     """No manager: the client makes the metrics from its stat and dump, and the
     dashboard's snapshot from the same."""
-    parser = pytest.importorskip("prometheus_client.parser")
+    pytest.importorskip("prometheus_client.parser")
+    from test_metrics import samples  # the real parser's samples, as the manager's test reads them
     c = mpstate.connect(redis_url)
     loop = c.loop("seen/loop")
     loop.mark_starting()
@@ -152,8 +153,7 @@ def test_metrics_and_the_dashboard_over_redis(redis_url):
     lock = c.Lock(name="seen/lock")
     lock.acquire()
     try:
-        got = {(s.name, frozenset(s.labels.items())): s.value
-               for f in parser.text_string_to_metric_families(c.metrics()) for s in f.samples}
+        got = samples(c.metrics())
         assert got[("mpstate_loop_state", frozenset({("name", "seen/loop"), ("state", "running")}))] == 1
         assert got[("mpstate_queue_depth", frozenset({("name", "seen/queue")}))] == 2
         assert got[("mpstate_lock_held", frozenset({("name", "seen/lock"), ("type", "lock")}))] == 1

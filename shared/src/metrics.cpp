@@ -167,19 +167,18 @@ void variable_series(exposition& x, const json& variables) {
     const auto age_ms = v->at("value").at("heartbeat_age_ms").get<double>();
     if (age_ms >= 0) x.sample("mpstate_loop_heartbeat_age_seconds", age_ms / 1e3, {{"name", name_of(v)}});
   }
-  x.family("mpstate_loop_iterations_total", "counter", "Iterations each loop's owner reported.");
-  for (const json* v : loops)
-    x.sample("mpstate_loop_iterations_total", v->at("value").at("iterations").get<double>(), {{"name", name_of(v)}});
-
-  x.family("mpstate_queue_depth", "gauge", "Items in each queue.");
-  for (const json* v : queues)
-    x.sample("mpstate_queue_depth", v->at("value").at("size").get<double>(), {{"name", name_of(v)}});
-  x.family("mpstate_queue_unfinished", "gauge", "Items of each queue put and not yet marked done (task_done).");
-  for (const json* v : queues)
-    x.sample("mpstate_queue_unfinished", v->at("value").at("unfinished").get<double>(), {{"name", name_of(v)}});
-  x.family("mpstate_queue_puts_total", "counter", "Items ever put into each queue.");
-  for (const json* v : queues)
-    x.sample("mpstate_queue_puts_total", v->at("value").at("puts").get<double>(), {{"name", name_of(v)}});
+  // A family of one sample per variable: a number field of its value, labelled by name.
+  const auto per_variable = [&](const std::vector<const json*>& of, std::string_view family, std::string_view type,
+                                std::string_view help, const char* field) {
+    x.family(family, type, help);
+    for (const json* v : of) x.sample(family, v->at("value").at(field).get<double>(), {{"name", name_of(v)}});
+  };
+  per_variable(loops, "mpstate_loop_iterations_total", "counter", "Iterations each loop's owner reported.",
+               "iterations");
+  per_variable(queues, "mpstate_queue_depth", "gauge", "Items in each queue.", "size");
+  per_variable(queues, "mpstate_queue_unfinished", "gauge",
+               "Items of each queue put and not yet marked done (task_done).", "unfinished");
+  per_variable(queues, "mpstate_queue_puts_total", "counter", "Items ever put into each queue.", "puts");
 
   // A lock's last write is its acquisition while it is held (release writes too).
   const std::int64_t now = now_ns();
