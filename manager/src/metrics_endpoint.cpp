@@ -171,7 +171,7 @@ struct metrics_endpoint::exchange : std::enable_shared_from_this<exchange> {
 };
 
 metrics_endpoint::metrics_endpoint(asio::io_context& io, const std::string& address, std::vector<std::string> tokens)
-    : io_(io), retry_(io), tokens_(std::move(tokens)) {
+    : retry_(io), tokens_(std::move(tokens)) {
   std::erase_if(tokens_, [](const std::string& t) { return t.empty(); });
   acceptor_ = open_tcp_listener(io, address, "--metrics");
   const tcp::endpoint at = acceptor_->local_endpoint();

@@ -43,7 +43,6 @@ class metrics_endpoint {
   struct exchange;
   void accept();
 
-  boost::asio::io_context& io_;
   boost::asio::steady_timer retry_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   request_handler* handler_ = nullptr;
