@@ -28,12 +28,14 @@ BUSY_POLL_US = 50
 
 
 def mpstate_bench(build, seconds, op, procs=1, transport="local", pipeline=1, variables=1, system="both", busy_poll=0,
-                  redis=""):
+                  redis="", local_writer=False):
     cmd = [os.path.join(build, "benchmarks", "mpstate-bench"), "--op", op, "--procs", str(procs),
            "--seconds", str(seconds), "--transport", transport, "--pipeline", str(pipeline),
            "--variables", str(variables), "--system", system, "--busy-poll", str(busy_poll), "--json"]
     if redis:
         cmd += ["--redis", redis]
+    if local_writer:
+        cmd += ["--local-writer"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out)["results"]
 
@@ -80,6 +82,10 @@ def cases(build, loop_binary):
         c.append((f"mpstate tls get p{pipeline} x1",
                   lambda s, *_, pl=pipeline: mpstate_bench(build, s, "get", 1, "tls", pl)))
     c.append(("mpstate socket wait", lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket")))
+    # The writer in shared memory (a child's loop), the waiter over the socket (a
+    # status page): the manager's watcher thread wakes on the futex and answers.
+    c.append(("mpstate socket wait local-writer",
+              lambda s, *_: mpstate_bench(build, s, "wait", 2, "socket", system="mpstate", local_writer=True)))
     # The same with a busy-polling manager (--busy-poll): fewer wake-ups for more CPU.
     bp = BUSY_POLL_US
     for transport in ("socket", "tcp"):
@@ -224,7 +230,7 @@ def targets(meds):
         if ours and direct:
             add(f"Redis backend {op}: time per op vs the same op with hiredis (unix)", direct / ours, "<= 1.2x",
                 direct / ours <= 1.2)
-    for variant in ("local", "socket", "socket" + busy):
+    for variant in ("local", "socket", "socket-local-writer", "socket" + busy):
         w, rtt = find(meds, "mpstate", variant, "wait", 2), find(meds, "baseline", "socket-rtt", "wait", 2)
         if w and rtt:
             add(f"wait p50 ({variant} waiter) vs one socket round trip", w["p50_ns"] / rtt["p50_ns"], "<= 1x",

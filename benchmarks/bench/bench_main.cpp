@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
       "with a certificate openssl makes) | redis (the Redis backend, --redis URL; "
       "default local)")("pipeline", po::value(&o.pipeline), "socket requests in flight per worker (default 1)")(
       "busy-poll", po::value(&o.busy_poll_us), "start the embedded manager with --busy-poll USEC (default 0)")(
+      "local-writer", po::bool_switch(&o.local_writer),
+      "wait: the writer (rank 0) writes through shared memory; the waiters wait over --transport")(
       "redis", po::value(&o.redis), "--transport redis: the Client's Redis URL (redis+unix:///PATH?prefix=P)")(
       "system", po::value(&o.system), "mpstate | baseline | both (default both)")(
       "manager", po::value(&o.manager), "use this running manager instead of an embedded one")(

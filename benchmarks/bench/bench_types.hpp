@@ -19,6 +19,7 @@ struct bench_options {
   std::size_t variables = 1;         // variables the workers spread over
   std::string transport = "local";   // local | socket | tcp | tls
   long busy_poll_us = 0;             // the embedded manager's --busy-poll
+  bool local_writer = false;         // wait: rank 0 writes through shared memory, the rest wait over `transport`
   std::string redis;                 // --transport redis: the Redis URL (the Redis backend)
   int pipeline = 1;                  // socket requests in flight per worker
   std::string system = "both";       // mpstate | baseline | both

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "mpstate_workloads.hpp"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include "container_workloads.hpp"
 #include "line_socket.hpp"
@@ -157,6 +159,10 @@ void proxy_loop(const bench_options& o, const Client& client, const mpstate_targ
 
 // wait: rank 0 writes a time stamp, the others wake on it and ack; repeat.
 // `seen` is the stamp's version read before the barrier, so no round is missed.
+// Over a socket the writer lets 500 µs pass after the acks before the next stamp, so
+// each waiter is blocked in its `wait` again (its ack's answer and the next wait
+// request are a round trip): without it the stamp would often come first, and the
+// sample would time that round trip, not a wake-up.
 void wait_loop(const bench_options& o, const Client& client, int rank, std::uint64_t seen, worker_slot& slot) {
   auto stamp = client.value<std::int64_t>("bench/stamp");
   auto acks = client.value<std::int64_t>("bench/acks");
@@ -165,6 +171,7 @@ void wait_loop(const bench_options& o, const Client& client, int rank, std::uint
     std::int64_t round = 0;
     timed_loop(slot, o.seconds, 1, [&](std::uint64_t) {
       std::uint64_t seen = acks.version();
+      if (o.transport != "local") std::this_thread::sleep_for(std::chrono::microseconds(500));
       stamp.set(core::now_ns());
       ++round;
       while (acks.get() < waiters * round) seen = acks.wait_for_change(seen, std::chrono::seconds(5));
@@ -249,14 +256,15 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   std::unique_ptr<core::segment> segment;
   std::uint64_t stamp_seen = 0;
   pool.run(
-      [&](int) {
+      [&](int rank) {
         if (o.op == "lock" || o.op == "lookup") {
           segment = core::segment::open(core::segment_name(t.manager_name));
         } else if (!(o.pipeline > 1 && !local)) {
-          client.emplace(ClientOptions{.manager_name = t.manager_name,
-                                       .socket_path = t.socket_path,
-                                       .transport = local ? Transport::local : Transport::socket,
-                                       .key = t.key});
+          client.emplace(
+              ClientOptions{.manager_name = t.manager_name,
+                            .socket_path = t.socket_path,
+                            .transport = local || (o.local_writer && rank == 0) ? Transport::local : Transport::socket,
+                            .key = t.key});
           if (o.op == "wait") stamp_seen = client->value<std::int64_t>("bench/stamp").version();
         }
       },
@@ -291,6 +299,7 @@ void run_mpstate(const bench_options& o, const mpstate_target& t, run_result& ou
   std::string variant =
       local ? "local" : (o.pipeline > 1 ? o.transport + "-p" + std::to_string(o.pipeline) : o.transport);
   if (!local && o.busy_poll_us > 0) variant += "-busy" + std::to_string(o.busy_poll_us);  // the manager polls
+  if (!local && o.local_writer) variant += "-local-writer";
   out = summarise("mpstate", variant, o, pool.slots());
   if (o.op == "wait") {  // rounds per second come from the writer alone
     out.ops_per_s = out.per_process_ops_per_s[0];
