@@ -32,6 +32,10 @@ std::int32_t this_thread_id() {
 }
 
 core::sync_actor actor() { return {core::self_identity(), this_thread_id()}; }
+// Only an rlock's and a condition's holder is a thread: a lock's is its process.
+core::sync_actor actor_for(const core::variable_record& r) {
+  return r.type == core::value_type::lock ? core::sync_actor{core::self_identity()} : actor();
+}
 
 }  // namespace
 
@@ -47,7 +51,7 @@ AcquireResult sync_handle::try_acquire_once(std::optional<std::uint64_t>* told) 
   AcquireResult result;
   std::uint64_t session = 0;
   if (core::variable_record* r = binding_.record()) {
-    core::acquire_outcome out = core::try_acquire(*r, actor());
+    core::acquire_outcome out = core::try_acquire(*r, actor_for(*r));
     result = {out.acquired, out.previous_owner_died, out.fence};
   } else {
     nlohmann::json out = binding_.remote({{"op", "acquire"}, {"tid", this_thread_id()}}, &session);
@@ -80,7 +84,7 @@ void sync_handle::release_once() const {
     std::optional<std::uint64_t> as_owner;
     if (epoch != 0) as_owner = epoch;
     if (core::variable_record* r = binding_.record()) {
-      kept = core::release(*r, actor(), as_owner);
+      kept = core::release(*r, actor_for(*r), as_owner);
     } else {
       nlohmann::json request = {{"op", "release"}, {"tid", this_thread_id()}};
       if (as_owner) request["epoch"] = *as_owner;

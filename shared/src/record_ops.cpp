@@ -9,6 +9,7 @@
 #include <climits>
 
 #include "mpstate/error.hpp"
+#include "plain_lock.hpp"
 
 namespace mpstate::core {
 
@@ -63,8 +64,13 @@ void repair_after_dead_holder(variable_record& r) noexcept {
 
 void bump_version(variable_record& r) noexcept {
   scalar_word seen{r.version.load(std::memory_order_relaxed), r.scalar.load(std::memory_order_relaxed)};
-  while (!compare_exchange_word(r, seen, {seen.version + 1, seen.bits})) {
-  }
+  do {
+    // A held lock's version is its holder's epoch: left as it is (nothing acquires a
+    // held lock, and its holder's next op reads the flags); a bump would end a live
+    // holding for good, say a manager killed between orphaning and unlinking, then
+    // adopted (plain_lock.hpp).
+    if (r.type == value_type::lock && plain_lock::is_held(seen.bits)) return;
+  } while (!compare_exchange_word(r, seen, {seen.version + 1, seen.bits}));
 }
 
 std::uint64_t read_buffer(variable_record& r, std::string& out) {

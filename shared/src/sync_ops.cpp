@@ -10,6 +10,7 @@
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/sessions.hpp"
 #include "mpstate/error.hpp"
+#include "plain_lock.hpp"
 #include "sync_state_access.hpp"
 
 namespace mpstate::core {
@@ -175,6 +176,7 @@ void init_sync(variable_record& r, const json& initial) {
 }
 
 acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
+  if (r.type == value_type::lock) return plain_lock::try_acquire(r, who);
   require_holdable(r, "acquire");
   locked_record lock(r);
   sync_state s = state_of(r);
@@ -199,11 +201,9 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
         out.fence = s.fence;
         break;
       }
-      [[fallthrough]];
-    case value_type::lock:
       if (s.holder_count) return out;
       s.fence = next_epoch(s.fence, r.header());
-      s.holders[0] = {who.process.pid, r.type == value_type::rlock ? who.tid : 0, who.process.start_time, 1, s.fence};
+      s.holders[0] = {who.process.pid, who.tid, who.process.start_time, 1, s.fence};
       s.holder_count = 1;
       out.previous_owner_died = s.owner_died != 0;
       out.fence = s.fence;
@@ -222,6 +222,7 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
 }
 
 std::uint64_t release(variable_record& r, const sync_actor& who, std::optional<std::uint64_t> epoch) {
+  if (r.type == value_type::lock) return plain_lock::release(r, epoch);
   require_holdable(r, "release");
   locked_record lock(r);
   sync_state s = state_of(r);
@@ -232,10 +233,6 @@ std::uint64_t release(variable_record& r, const sync_actor& who, std::optional<s
   if (epoch && *epoch != 0 && (!is_semaphore || owned_permits) && !holds_epoch(r, s, *epoch)) throw_lost(r, s, *epoch);
   std::uint64_t kept = 0;
   switch (r.type) {
-    case value_type::lock:
-      if (!s.holder_count) throw error(errc::invalid_argument, "release of lock " + quoted(r) + ", which is not held");
-      s.holder_count = 0;
-      break;
     case value_type::rlock:
       if (!s.holder_count || !same_process(s.holders[0], who.process) || s.holders[0].tid != who.tid) {
         throw error(errc::invalid_argument, "rlock " + quoted(r) + " is not held by this thread");
@@ -278,6 +275,7 @@ void check_epoch_locked(const variable_record& lock, std::uint64_t epoch) {
     throw error(errc::type_mismatch, "a fence comes from a lock, rlock, condition or owned semaphore; " + quoted(lock) +
                                          " is " + std::string(to_string(lock.type)));
   }
+  if (lock.type == value_type::lock) return plain_lock::check_epoch(lock, epoch);
   const sync_state s = state_of(lock);
   if (!holds_epoch(lock, s, epoch)) throw_lost(lock, s, epoch);
 }
@@ -390,6 +388,7 @@ void reset_barrier(variable_record& r) {
 
 bool evict_dead_holders(variable_record& r) {
   if (!is_sync(r.type) || r.type == value_type::event) return false;
+  if (r.type == value_type::lock) return plain_lock::evict_dead_holder(r);
   // Liveness reads /proc: do it outside the lock, then act on what is still there.
   const sync_state seen = read_sync(r);
   std::vector<process_identity> dead;
@@ -415,7 +414,7 @@ bool evict_dead_holders(variable_record& r) {
         changed = true;
         continue;  // a process may wait on several threads
       }
-      if (r.type == value_type::lock || r.type == value_type::rlock) {
+      if (r.type == value_type::rlock) {
         s.owner_died = 1;
       } else if (r.type == value_type::barrier) {
         s.value -= static_cast<std::int64_t>(s.holders[i].count);
@@ -437,15 +436,15 @@ bool evict_dead_holders(variable_record& r) {
 }
 
 json sync_to_json(variable_record& r) {
+  if (r.type == value_type::lock) return plain_lock::to_json(r);
   const sync_state s = read_sync(r);
   json j;
   switch (r.type) {
-    case value_type::lock:
     case value_type::rlock:
       j = {{"locked", s.holder_count > 0},
            {"holder_pid", s.holder_count ? s.holders[0].pid : 0},
-           {"depth", s.holder_count ? s.holders[0].count : 0}};
-      if (r.type == value_type::rlock) j["holder_tid"] = s.holder_count ? s.holders[0].tid : 0;
+           {"depth", s.holder_count ? s.holders[0].count : 0},
+           {"holder_tid", s.holder_count ? s.holders[0].tid : 0}};
       j["owner_died"] = s.owner_died != 0;
       j["fence"] = s.fence;
       break;
@@ -493,6 +492,7 @@ json sync_to_json(variable_record& r) {
 }
 
 void restore_sync(variable_record& r, const json& saved) {
+  if (r.type == value_type::lock) return plain_lock::restore(r, saved);
   sync_state s{};
   switch (r.type) {
     case value_type::semaphore:

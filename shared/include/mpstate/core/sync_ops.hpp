@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Synchronisation variables, Python's SyncManager types across processes:
 //   lock, rlock, semaphore, bounded_semaphore, event, barrier, condition.
-// Each keeps a sync_state (layout.hpp) in its record's buffer slots, changed under
-// the record's robust mutex and committed whole, so a process killed mid-operation
-// leaves the state before or after it. Holders are recorded as pid + start time:
+// Each but a lock keeps a sync_state (layout.hpp) in its record's buffer slots,
+// changed under the record's robust mutex and committed whole, so a process killed
+// mid-operation leaves the state before or after it; a lock is one word, changed by
+// compare-exchange (shared/src/plain_lock.hpp). Holders are recorded as pid + start time:
 // when one dies, evict_dead_holders() frees its lock (the next acquirer is told),
 // returns its semaphore permits, breaks the barrier it waited at, or drops it from
 // a condition's waiters.
@@ -69,8 +70,9 @@ std::uint64_t release(variable_record& r, const sync_actor& who, std::optional<s
 void check_epoch_locked(const variable_record& lock, std::uint64_t epoch);
 
 // A fenced write: runs write() while `lock` is held with `epoch`. The check and the
-// write are one step (lock's record mutex is held across both), so no release,
-// eviction or new acquisition comes between them: a write whose fence is stale is
+// write are one step (lock's record mutex is held across both), so no eviction,
+// release by another, or new acquisition comes between them (a Lock's holder's own
+// release takes no mutex: plain_lock.hpp): a write whose fence is stale is
 // refused (ownership_lost) and changes nothing. Locks lock's mutex, then (inside
 // write) the value's for a buffer (a scalar's write takes no lock); invalid_argument
 // when `value` is `lock` itself.
