@@ -25,7 +25,11 @@ T from_py(py::handle v, serializer codec);
 
 py::object get_any(const any_value& v, serializer codec);
 void set_any(any_value& v, py::handle value, serializer codec);
+// The mpstate type names, in any_value's order: any_type_names[v.index()].
+inline constexpr const char* any_type_names[] = {"int64", "uint64", "double", "bool", "string", "bytes", "json"};
 // The mpstate type name of what `v` holds ("int64", "string", ...).
 std::string type_of_any(const any_value& v);
+// The any_value index of the type a Python value is stored as (type_name_for).
+std::size_t type_index_for(py::handle value, serializer codec);
 
 }  // namespace mpstate::python

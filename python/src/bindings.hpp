@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "mpstate/client.hpp"
 #include "mpstate/json.hpp"
@@ -60,6 +61,9 @@ py::object plain_python(const nlohmann::json& value);
 // str keys as they are, ints as ".i<n>", other str/float/None/tuples as ".j<hex of
 // JSON>". TypeError for key types a dict cannot keep.
 std::string key_segment(py::handle key);
+// A plain str key's segment without a copy: its own UTF-8 (cached in the str, valid
+// while the key lives); empty when the key is not one (key_segment makes it).
+std::string_view plain_str_key(py::handle key);
 py::object key_of_segment(const std::string& segment);
 // Creates the plain variable `name` of `type` (type_name_for) holding `value`.
 // Returns false when the name is taken (already_exists), true when created.

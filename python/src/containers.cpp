@@ -5,7 +5,10 @@
 // and the variable's read. An Array is a fixed-size array of one scalar type.
 #include <pybind11/stl.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
 #include "any_value.hpp"
@@ -33,28 +36,52 @@ bool remove_if_present(const Client& client, const std::string& name) {
   throw py::error_already_set();
 }
 
+// A key's name segment: a plain str key's own UTF-8, not copied (it lives as long as
+// the key), or one made (key_segment).
+class segment_ref {
+ public:
+  explicit segment_ref(std::string_view borrowed) : view_(borrowed) {}
+  explicit segment_ref(std::string made) : made_(std::move(made)) {}
+  operator std::string_view() const { return made_ ? std::string_view(*made_) : view_; }  // NOLINT: a view
+  std::size_t size() const { return std::string_view(*this).size(); }
+
+ private:
+  std::optional<std::string> made_;
+  std::string_view view_;
+};
+
+// Heterogeneous lookup: a segment found by its view, with no std::string made.
+struct segment_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 // Keys by their name segment (dict_keys.cpp): "jobs", ".i65", ".j<hex>".
 struct py_dict {
   std::shared_ptr<client_handle> client;
   std::string prefix;
-  std::unordered_map<std::string, any_value> bound;  // keys bound so far, by segment
+  std::unordered_map<std::string, any_value, segment_hash, std::equal_to<>> bound;  // keys bound so far
 
-  std::string name_of(const std::string& segment) const { return detail::key_name(prefix, segment); }
+  std::string name_of(std::string_view segment) const { return detail::key_name(prefix, segment); }
   serializer codec() const { return client->where.codec; }
-  std::string segment_of(py::handle key) const {
-    std::string segment = key_segment(key);
+  segment_ref segment_of(py::handle key) const {
+    std::string_view plain = plain_str_key(key);
+    segment_ref segment = plain.empty() ? segment_ref(key_segment(key)) : segment_ref(plain);
     if (prefix.size() + 1 + segment.size() > core::max_name_length) {
       throw py::value_error("dict key too long: '" + prefix + "/' and the key make a name over " +
                             std::to_string(core::max_name_length) + " bytes");
     }
     return segment;
   }
+  void forget(std::string_view segment) {
+    if (auto it = bound.find(segment); it != bound.end()) bound.erase(it);
+  }
 
   // The bound key, binding it on first use; nullptr when there is no such key.
-  any_value* find(const std::string& segment) {
+  any_value* find(std::string_view segment) {
     if (auto it = bound.find(segment); it != bound.end()) return &it->second;
     try {
-      return &bound.emplace(segment, bind_any(client->client, name_of(segment))).first->second;
+      return &bound.emplace(std::string(segment), bind_any(client->client, name_of(segment))).first->second;
     } catch (const error& e) {
       if (e.code() == errc::not_found) return nullptr;
       throw;
@@ -62,7 +89,7 @@ struct py_dict {
   }
   // Runs fn on the key's proxy; a key deleted by another process is looked up again.
   template <class Fn>
-  auto with_key(const std::string& segment, Fn&& fn) -> std::optional<decltype(fn(std::declval<any_value&>()))> {
+  auto with_key(std::string_view segment, Fn&& fn) -> std::optional<decltype(fn(std::declval<any_value&>()))> {
     for (int attempt = 0; attempt < 2; ++attempt) {
       any_value* v = find(segment);
       if (!v) return std::nullopt;
@@ -70,12 +97,12 @@ struct py_dict {
         return fn(*v);
       } catch (const error& e) {
         if (e.code() != errc::not_found) throw;
-        bound.erase(segment);
+        forget(segment);
       }
     }
     return std::nullopt;
   }
-  std::optional<py::object> value_of(const std::string& segment) {
+  std::optional<py::object> value_of(std::string_view segment) {
     return with_key(segment, [this](any_value& v) { return get_any(v, codec()); });
   }
 
@@ -85,16 +112,16 @@ struct py_dict {
   }
 
   void set(py::handle key, py::handle value) {
-    const std::string segment = segment_of(key);
-    const std::string type = type_name_for(value, codec());
+    const segment_ref segment = segment_of(key);
+    const std::size_t type = type_index_for(value, codec());
     for (int attempt = 0; attempt < 4; ++attempt) {
       any_value* v = find(segment);
       if (!v) {
-        if (create_plain(*client, name_of(segment), type, value)) return;
+        if (create_plain(*client, name_of(segment), any_type_names[type], value)) return;
         continue;  // created by another process meanwhile: set it
       }
-      if (type_of_any(*v) != type) {  // a value of another type: the key is made again
-        bound.erase(segment);
+      if (v->index() != type) {  // a value of another type: the key is made again
+        forget(segment);
         remove_if_present(client->client, name_of(segment));
         continue;
       }
@@ -102,14 +129,14 @@ struct py_dict {
         return set_any(*v, value, codec());
       } catch (const error& e) {
         if (e.code() != errc::not_found) throw;
-        bound.erase(segment);
+        forget(segment);
       }
     }
     throw error(errc::busy, "a key of dict '" + prefix + "' keeps changing under this set");
   }
 
-  bool erase(const std::string& segment) {
-    bound.erase(segment);
+  bool erase(std::string_view segment) {
+    forget(segment);
     return remove_if_present(client->client, name_of(segment));
   }
 
@@ -242,7 +269,7 @@ void bind_containers(py::module_& m) {
       .def(
           "pop",
           [](py_dict& d, py::handle key, py::args fallback) -> py::object {
-            const std::string segment = d.segment_of(key);
+            const segment_ref segment = d.segment_of(key);
             auto v = d.value_of(segment);
             if (v && d.erase(segment)) return *v;
             if (fallback.empty()) raise_key_error(key);

@@ -6,33 +6,35 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "any_value.hpp"
 #include "bindings.hpp"
 #include "mpstate/core/value_codec.hpp"
 
 namespace mpstate::python {
 
-std::string type_name_for(py::handle value, serializer codec) {
-  if (py::isinstance<py::bool_>(value)) return "bool";
-  if (py::isinstance<py::int_>(value)) {
-    try {
-      value.cast<std::int64_t>();
-      return "int64";
-    } catch (const py::cast_error&) {
+std::size_t type_index_for(py::handle value, serializer codec) {
+  constexpr std::size_t int64 = 0, uint64 = 1, float64 = 2, boolean = 3, string = 4, bytes = 5, json = 6;
+  if (PyBool_Check(value.ptr())) return boolean;
+  if (PyLong_Check(value.ptr())) {
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);  // no exception to raise and catch
+    if (overflow == 0) return int64;
+    if (overflow > 0) {
+      PyLong_AsUnsignedLongLong(value.ptr());
+      if (!PyErr_Occurred()) return uint64;
+      PyErr_Clear();
     }
-    try {
-      value.cast<std::uint64_t>();
-      return "uint64";
-    } catch (const py::cast_error&) {
-      if (codec == serializer::json) to_json(value, codec);  // out_of_range past 64 bits, unless pickled
-      return "json";
-    }
+    if (codec == serializer::json) to_json(value, codec);  // out_of_range past 64 bits, unless pickled
+    return json;
   }
-  if (py::isinstance<py::float_>(value)) return "double";
-  if (py::isinstance<py::str>(value)) return "string";
-  if (py::isinstance<py::bytes>(value) || py::isinstance<py::bytearray>(value)) return "bytes";
+  if (PyFloat_Check(value.ptr())) return float64;
+  if (PyUnicode_Check(value.ptr())) return string;
+  if (PyBytes_Check(value.ptr()) || PyByteArray_Check(value.ptr())) return bytes;
   if (codec == serializer::json) to_json(value, codec);  // TypeError for what JSON cannot hold; pickles hold all
-  return "json";
+  return json;
 }
+
+std::string type_name_for(py::handle value, serializer codec) { return any_type_names[type_index_for(value, codec)]; }
 
 bool create_plain(const client_handle& client, const std::string& name, const std::string& type, py::handle value) {
   nlohmann::json request = {{"op", "create"}, {"name", name}, {"type", type}};

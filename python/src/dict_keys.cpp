@@ -19,7 +19,7 @@
 namespace mpstate::python {
 namespace {
 
-bool plain_segment(const std::string& s) {
+bool plain_segment(std::string_view s) {
   if (s.empty() || s[0] == '.') return false;
   for (char c : s) {
     const bool ok =
@@ -76,6 +76,18 @@ std::string bytes_of_hex(std::string_view hex) {
 }
 
 }  // namespace
+
+std::string_view plain_str_key(py::handle key) {
+  if (!PyUnicode_Check(key.ptr())) return {};
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(key.ptr(), &size);
+  if (!utf8) {  // a lone surrogate: key_segment says what it makes of it
+    PyErr_Clear();
+    return {};
+  }
+  const std::string_view s(utf8, static_cast<std::size_t>(size));
+  return plain_segment(s) ? s : std::string_view{};
+}
 
 std::string key_segment(py::handle key) {
   if (py::isinstance<py::str>(key)) {

@@ -89,10 +89,7 @@ std::optional<Fence> fence_of(const py::object& fence) {
   return fence.cast<Fence>();
 }
 
-std::string type_of_any(const any_value& v) {
-  static constexpr const char* names[] = {"int64", "uint64", "double", "bool", "string", "bytes", "json"};
-  return names[v.index()];
-}
+std::string type_of_any(const any_value& v) { return any_type_names[v.index()]; }
 
 namespace {
 
