@@ -28,7 +28,7 @@ using namespace mpstate::bench;
 namespace {
 
 std::uint64_t segment_size_for(const bench_options& o) {
-  std::uint64_t per_var = mpstate::core::record_footprint(o.value_size <= 8 ? 0 : o.value_size) + 64;
+  std::uint64_t per_var = mpstate::core::record_footprint(o.value_size <= 8 ? 0 : o.value_size, 2, 64) + 64;
   std::uint64_t slots_needed = std::bit_ceil(o.variables * 4 / 3 + 64);
   return std::max<std::uint64_t>({64ull << 20, slots_needed * 512, o.variables * per_var * 5 / 4 + (16 << 20)});
 }

@@ -229,7 +229,7 @@ void owned_segment::claim_for_this_process() {
 
 variable_record* owned_segment::allocate_record(std::string_view name, value_type type, std::uint64_t capacity,
                                                 bool zero_slots) {
-  const std::uint64_t footprint = record_footprint(capacity, slots_of(type));
+  const std::uint64_t footprint = record_footprint(capacity, slots_of(type), name.size());
   const std::uint64_t offset = heap_->reserve(footprint);
   if (offset == 0) {
     throw error(errc::segment_full, "no room for '" + std::string(name) + "' (" + std::to_string(footprint) +
@@ -242,7 +242,7 @@ variable_record* owned_segment::allocate_record(std::string_view name, value_typ
   r->type = type;
   r->capacity = capacity;
   r->name_length = static_cast<std::uint32_t>(name.size());
-  std::memcpy(r->name, name.data(), name.size());
+  std::memcpy(r->name_data(), name.data(), name.size());  // after type and capacity: they place it
   return r;
 }
 

@@ -181,7 +181,13 @@ std::vector<std::string> segment::scan_names(std::string_view prefix) const {
         std::atomic_ref<const std::uint64_t>(table[i].record_offset).load(std::memory_order_acquire);
     if (offset <= slot_tombstone || offset + sizeof(variable_record) > size()) continue;
     const variable_record* r = record_at(offset);
-    const std::string_view name(r->name, std::min<std::size_t>(r->name_length, sizeof r->name));
+    // Read racing the manager (the seqlock below tells): a name that would run past
+    // the mapping is skipped, never read.
+    const std::uint64_t length = std::min<std::uint64_t>(r->name_length, max_name_length);
+    const std::uint64_t stride = (std::min<std::uint64_t>(r->capacity, size()) + 7) & ~std::uint64_t{7};
+    const std::uint64_t at = offset + sizeof(variable_record) + slots_of(r->type) * stride;  // as name_data()
+    if (at + length > size()) continue;
+    const std::string_view name(reinterpret_cast<const char*>(r) + (at - offset), length);
     if (name.substr(0, prefix.size()) == prefix) out.emplace_back(name);
   }
   return out;

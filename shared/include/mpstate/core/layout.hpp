@@ -26,9 +26,9 @@ namespace mpstate::core {
 static_assert(std::endian::native == std::endian::little, "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 8;  // 5: incarnations, ownership epochs (fences); 6: collectable
+constexpr std::uint32_t layout_version = 9;  // 5: incarnations, ownership epochs (fences); 6: collectable
                                              // records; 7: (version, scalar) one 16-byte word; 8: a lock
-                                             // in that word
+                                             // in that word; 9: the name after the slots, its own length
 
 // Every type: its enumerator, its name on the wire and in the dump, and its code,
 // which the segment stores (so a code is never reused or changed: append only).
@@ -245,14 +245,17 @@ struct alignas(64) variable_record {
   // that died: binding_ledger.hpp. Key (start time << 22 | pid), 0 free; count.
   std::atomic<std::uint64_t> binder_key[record_binder_slots];
   std::atomic<std::uint32_t> binder_count[record_binder_slots];
-  char name[256];
   // A `lock`'s counters (its holder lives in the scalar word: shared/src/plain_lock.hpp):
   // acquisitions, each stored by the holder that made it; holders found dead, by
   // the evicter under the mutex.
   std::atomic<std::uint64_t> lock_acquisitions;
   std::atomic<std::uint64_t> lock_dead_holders;
 
-  std::string_view name_view() const { return {name, name_length}; }
+  // The name's bytes follow the slots (name_length of them, at most 255): a record
+  // takes room for the name it has, not for the longest one.
+  std::string_view name_view() const { return {name_data(), name_length}; }
+  const char* name_data() const { return reinterpret_cast<const char*>(this + 1) + slots_of(type) * slot_stride(); }
+  char* name_data() { return reinterpret_cast<char*>(this + 1) + slots_of(type) * slot_stride(); }
   // Linux pids fit 22 bits (pid_max <= 4194304); 42 bits of ms last 139 years.
   static std::uint64_t pack_last_write(std::int64_t ns, std::int32_t pid) {
     return (static_cast<std::uint64_t>(ns / 1'000'000) << 22) | (static_cast<std::uint64_t>(pid) & 0x3fffff);
@@ -290,9 +293,9 @@ enum class block_state : std::uint64_t {
 };
 constexpr std::uint64_t block_tag = 0x28;  // bits 2..5: a word without it is not a header
 
-// Bytes a record of that capacity takes in the heap (record + its slots).
-constexpr std::uint64_t record_footprint(std::uint64_t capacity, std::uint32_t slots = 2) {
-  return sizeof(variable_record) + slots * ((capacity + 7) & ~std::uint64_t{7});
+// Bytes a record of that capacity takes in the heap (record + its slots + its name).
+constexpr std::uint64_t record_footprint(std::uint64_t capacity, std::uint32_t slots, std::uint64_t name_length) {
+  return sizeof(variable_record) + slots * ((capacity + 7) & ~std::uint64_t{7}) + name_length;
 }
 
 // The head of a queue's slot, followed by max_items ring entries of
@@ -320,19 +323,18 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std
               "shared-memory atomics must be lock-free");
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && alignof(std::atomic<std::uint64_t>) == 8);
 static_assert(sizeof(robust_mutex) == 40, "pthread_mutex_t of x86-64/aarch64 glibc");
-static_assert(layout_version == 8, "the asserts below describe layout 8: update them with the layout");
+static_assert(layout_version == 9, "the asserts below describe layout 9: update them with the layout");
 static_assert(sizeof(segment_header) == 256 && offsetof(segment_header, directory_mutex) == 48 &&
               offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, incarnation) == 136 &&
               offsetof(segment_header, ended) == 144 && offsetof(segment_header, sessions_offset) == 152 &&
               offsetof(segment_header, session_capacity) == 160 && offsetof(segment_header, clock_ns) == 192);
 static_assert(sizeof(directory_slot) == 16);
-static_assert(sizeof(variable_record) == 512 && alignof(variable_record) == 64);
+static_assert(sizeof(variable_record) == 256 && alignof(variable_record) == 64);
 static_assert(offsetof(variable_record, last_write) == 40 && offsetof(variable_record, version) == 48 &&
               offsetof(variable_record, scalar) == 56 && offsetof(variable_record, version) % 16 == 0 &&
               offsetof(variable_record, flags) == 64 && offsetof(variable_record, bind_count) == 72 &&
               offsetof(variable_record, moved_to) == 136 && offsetof(variable_record, binder_key) == 144 &&
-              offsetof(variable_record, binder_count) == 208 && offsetof(variable_record, name) == 240 &&
-              offsetof(variable_record, lock_acquisitions) == 496);
+              offsetof(variable_record, binder_count) == 208 && offsetof(variable_record, lock_acquisitions) == 240);
 static_assert(sizeof(loop_snapshot) == 256 && offsetof(loop_snapshot, epoch) == 48 && sizeof(sync_holder) == 32 &&
               offsetof(sync_state, fence) == 64 && sizeof(sync_state) == 2120 && sizeof(queue_header) == 48);
 
