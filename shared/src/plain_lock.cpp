@@ -7,11 +7,13 @@
 #include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/sessions.hpp"
 #include "mpstate/error.hpp"
+#include "sync_state_access.hpp"
 
 namespace mpstate::core::plain_lock {
 namespace {
 
 using nlohmann::json;
+using sync_detail::quoted;
 
 // A holder in 63 bits: pid (22 bits; a session's slot + 1) | start time << 22 (41
 // bits: 697 years of clock ticks; a session's counter) | 1 << 63 for a session.
@@ -41,12 +43,6 @@ scalar_word read_word(const variable_record& r) {
     const std::uint64_t bits = r.scalar.load(std::memory_order_acquire);
     if (r.version.load(std::memory_order_acquire) == version) return {version, bits};
   }
-}
-
-std::string quoted(const variable_record& r) {
-  std::string text(1, '\'');
-  text.append(r.name_view()).push_back('\'');
-  return text;
 }
 
 [[noreturn]] void throw_lost(const variable_record& r, scalar_word now, std::uint64_t epoch) {
