@@ -3,6 +3,7 @@
 // key) holds, since Python values carry their type at run time.
 #pragma once
 
+#include <type_traits>
 #include <variant>
 
 #include "bindings.hpp"
@@ -25,7 +26,16 @@ T from_py(py::handle v, serializer codec);
 
 py::object get_any(const any_value& v, serializer codec);
 void set_any(any_value& v, py::handle value, serializer codec);
-// The mpstate type names, in any_value's order: any_type_names[v.index()].
+// any_value's alternatives by index, and the mpstate type names in that order:
+// any_type_names[v.index()].
+enum any_type : std::size_t { any_int64, any_uint64, any_double, any_bool, any_string, any_bytes, any_json };
+static_assert(std::is_same_v<std::variant_alternative_t<any_int64, any_value>, Value<std::int64_t>> &&
+              std::is_same_v<std::variant_alternative_t<any_uint64, any_value>, Value<std::uint64_t>> &&
+              std::is_same_v<std::variant_alternative_t<any_double, any_value>, Value<double>> &&
+              std::is_same_v<std::variant_alternative_t<any_bool, any_value>, Value<bool>> &&
+              std::is_same_v<std::variant_alternative_t<any_string, any_value>, Value<std::string>> &&
+              std::is_same_v<std::variant_alternative_t<any_bytes, any_value>, Value<Bytes>> &&
+              std::is_same_v<std::variant_alternative_t<any_json, any_value>, Value<nlohmann::json>>);
 inline constexpr const char* any_type_names[] = {"int64", "uint64", "double", "bool", "string", "bytes", "json"};
 // The mpstate type name of what `v` holds ("int64", "string", ...).
 std::string type_of_any(const any_value& v);

@@ -13,25 +13,24 @@
 namespace mpstate::python {
 
 std::size_t type_index_for(py::handle value, serializer codec) {
-  constexpr std::size_t int64 = 0, uint64 = 1, float64 = 2, boolean = 3, string = 4, bytes = 5, json = 6;
-  if (PyBool_Check(value.ptr())) return boolean;
+  if (PyBool_Check(value.ptr())) return any_bool;
   if (PyLong_Check(value.ptr())) {
     int overflow = 0;
     PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);  // no exception to raise and catch
-    if (overflow == 0) return int64;
+    if (overflow == 0) return any_int64;
     if (overflow > 0) {
       PyLong_AsUnsignedLongLong(value.ptr());
-      if (!PyErr_Occurred()) return uint64;
+      if (!PyErr_Occurred()) return any_uint64;
       PyErr_Clear();
     }
     if (codec == serializer::json) to_json(value, codec);  // out_of_range past 64 bits, unless pickled
-    return json;
+    return any_json;
   }
-  if (PyFloat_Check(value.ptr())) return float64;
-  if (PyUnicode_Check(value.ptr())) return string;
-  if (PyBytes_Check(value.ptr()) || PyByteArray_Check(value.ptr())) return bytes;
+  if (PyFloat_Check(value.ptr())) return any_double;
+  if (PyUnicode_Check(value.ptr())) return any_string;
+  if (PyBytes_Check(value.ptr()) || PyByteArray_Check(value.ptr())) return any_bytes;
   if (codec == serializer::json) to_json(value, codec);  // TypeError for what JSON cannot hold; pickles hold all
-  return json;
+  return any_json;
 }
 
 std::string type_name_for(py::handle value, serializer codec) { return any_type_names[type_index_for(value, codec)]; }

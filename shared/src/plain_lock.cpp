@@ -64,11 +64,6 @@ void after_change(variable_record& r) {
   if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
 }
 
-void require_usable(const variable_record& r) {
-  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
-    throw_unusable(r);
-}
-
 }  // namespace
 
 acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {

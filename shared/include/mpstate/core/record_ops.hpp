@@ -56,6 +56,12 @@ class buffer_too_small : public error {
 [[noreturn]] void throw_orphaned(const variable_record& r);
 // For a record whose flags are not 0: orphaned, deleted, or moved (in that order).
 [[noreturn]] void throw_unusable(const variable_record& r);
+// Throws (throw_unusable) when the record is deleted, moved or its manager ended:
+// one load of its flags word.
+inline void require_usable(const variable_record& r) {
+  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
+    throw_unusable(r);
+}
 [[noreturn]] void throw_type_mismatch(const variable_record& r, value_type wanted);
 [[noreturn]] void throw_too_large(const variable_record& r, std::size_t size);
 [[noreturn]] void throw_overflow(const variable_record& r);
@@ -200,8 +206,7 @@ inline std::uint64_t scalar_bits(std::string_view bytes) {
 template <class T>
 T load_scalar(const variable_record& r) {
   std::uint64_t bits = r.scalar.load(std::memory_order_acquire);
-  if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
-    throw_unusable(r);
+  require_usable(r);
   return scalar_codec<T>::from_bits(bits);
 }
 
@@ -216,8 +221,7 @@ bool commit_scalar(variable_record& r, Next&& next) {
   __builtin_prefetch(&r.version, 1);  // the line for writing: the loads below and the compare-exchange miss once
   scalar_word seen{r.version.load(std::memory_order_acquire), r.scalar.load(std::memory_order_acquire)};
   while (true) {
-    if (r.flags.load(std::memory_order_acquire) & record_flags_unusable) [[unlikely]]
-      throw_unusable(r);
+    require_usable(r);
     const std::optional<T> value = next(scalar_codec<T>::from_bits(seen.bits));
     if (!value) return false;
     if (compare_exchange_word(r, seen, {seen.version + 1, scalar_codec<T>::to_bits(*value)})) break;
