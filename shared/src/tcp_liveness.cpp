@@ -19,15 +19,21 @@ void keep_tcp_alive(int fd, std::chrono::seconds lease) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
 }
 
-// tcpi_unacked: segments in flight; tcpi_probes: keepalive or zero-window probes
-// sent and not answered (an answer resets it); tcpi_last_ack_recv: ms since the
-// peer last acknowledged anything.
+// tcpi_last_ack_recv: ms since the peer's kernel last acknowledged anything. Data in
+// flight (tcpi_unacked) is sent again on a backing-off timer (up to two minutes apart)
+// and the peer's kernel answers every copy, even into a full window, so its silence
+// counts from the last copy sent (tcpi_last_data_sent, which retransmissions renew),
+// not from the last answer: a peer that stopped reading and whose kernel dropped what
+// no longer fit is slow, not gone. Keepalive and zero-window probes (tcpi_probes)
+// carry no data; an answer resets the count, so a count above 0 is a probe unanswered.
 bool tcp_peer_unanswering(int fd, std::chrono::milliseconds lease) {
   tcp_info info{};
   socklen_t length = sizeof info;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return false;
-  const bool awaiting = info.tcpi_unacked > 0 || info.tcpi_probes > 0;
-  return awaiting && std::chrono::milliseconds(info.tcpi_last_ack_recv) > lease;
+  const std::chrono::milliseconds since_answer(info.tcpi_last_ack_recv), since_sent(info.tcpi_last_data_sent);
+  if (since_answer <= lease) return false;
+  if (info.tcpi_unacked > 0) return since_answer > since_sent && since_sent > answer_grace;
+  return info.tcpi_probes > 0;
 }
 
 }  // namespace mpstate::core

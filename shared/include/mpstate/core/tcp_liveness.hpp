@@ -16,9 +16,13 @@ namespace mpstate::core {
 // also end a connection whose peer is alive but not reading).
 void keep_tcp_alive(int fd, std::chrono::seconds lease);
 
-// One look at `fd` (TCP_INFO): true when something waits for the peer's kernel to
-// acknowledge it (data in flight, a keepalive or zero-window probe) and nothing has
-// been acknowledged for longer than `lease`. False for anything but TCP.
+// How long the peer's kernel may take to answer what was last sent to it.
+constexpr std::chrono::milliseconds answer_grace{1000};
+
+// One look at `fd` (TCP_INFO): true when nothing has been acknowledged for longer than
+// `lease` and something waits for the peer's kernel to answer it: a keepalive or
+// zero-window probe, or data sent again over `answer_grace` ago. False for anything
+// but TCP.
 bool tcp_peer_unanswering(int fd, std::chrono::milliseconds lease);
 
 // The verdict: the peer is taken for gone once it has been unanswering at two looks
