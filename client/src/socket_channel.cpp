@@ -76,17 +76,28 @@ void socket_channel::connect_tcp(const std::string& key) {
   if (!tls_) set_slices();
 }
 
-void socket_channel::await(short events) {
-  if (!remote_) return;  // a Unix socket: the manager is on this machine, and its end closes if it dies
-  if ((events & POLLIN) && tls_ && SSL_pending(tls_->native_handle()) > 0) return;  // plaintext already here
-  const int fd = socket_.native_handle();
+std::size_t socket_channel::run_tls(const std::function<void(tls_completion)>& start, boost::system::error_code& ec) {
   core::tcp_silence_watch silence;
-  while (true) {
-    pollfd ready{fd, events, 0};
-    const int rc = ::poll(&ready, 1, slice_ms());
-    if (rc != 0 && !(rc < 0 && errno == EINTR)) return;  // ready, or an error the I/O will report
-    check_heard(silence);
+  bool done = false;
+  std::size_t moved = 0;
+  start([&](boost::system::error_code e, std::size_t bytes) {
+    ec = e;
+    moved = bytes;
+    done = true;
+  });
+  while (!done) {
+    io_.restart();
+    if (io_.run_one_for(std::chrono::milliseconds(slice_ms())) > 0 || done) continue;
+    try {
+      check_heard(silence);
+    } catch (...) {
+      socket_.close();  // the operation completes, aborted, before its handler's frame goes
+      io_.restart();
+      io_.run();
+      throw;
+    }
   }
+  return moved;
 }
 
 int socket_channel::slice_ms() const { return static_cast<int>(std::clamp<std::int64_t>(lease_.count() / 4, 50, 250)); }
@@ -162,8 +173,11 @@ void socket_channel::write_all(const std::string& bytes, boost::system::error_co
   core::tcp_silence_watch silence;
   for (std::size_t done = 0; done < bytes.size() && !ec;) {
     if (tls_) {
-      await(POLLOUT);
-      done += tls_->write_some(asio::buffer(bytes.data() + done, bytes.size() - done), ec);
+      done += run_tls(
+          [&](tls_completion completion) {
+            tls_->async_write_some(asio::buffer(bytes.data() + done, bytes.size() - done), std::move(completion));
+          },
+          ec);
       continue;
     }
     const ssize_t n = ::send(socket_.native_handle(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
@@ -190,8 +204,8 @@ void socket_channel::read_line_into(boost::system::error_code& ec) {
     scanned = input_.size();
     auto room = input_.prepare(std::size_t{64} * 1024);
     if (tls_) {
-      await(POLLIN);
-      input_.commit(tls_->read_some(room, ec));
+      input_.commit(
+          run_tls([&](tls_completion completion) { tls_->async_read_some(room, std::move(completion)); }, ec));
       continue;
     }
     const ssize_t n = ::recv(socket_.native_handle(), room.data(), room.size(), 0);

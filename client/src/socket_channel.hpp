@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -38,13 +39,18 @@ class socket_channel : public request_channel {
   void connect_tcp(const std::string& key);
   void start_tls(const std::string& host);
   // Whole writes and line reads, through TLS when it is on. Over TCP they never
-  // wait blind: await() polls in slices and, between them, takes a manager whose
-  // machine has answered nothing for the lease (not even keepalive probes) as gone
+  // wait blind: they wait in slices and, between them, take a manager whose machine
+  // has answered nothing for the lease (not even keepalive probes) as gone
   // (manager_unavailable), so a cut network ends a blocked call within about the
   // lease, and a client holding something is told it lost it (client_core::session).
   void write_all(const std::string& bytes, boost::system::error_code& ec);
   void read_line_into(boost::system::error_code& ec);
-  void await(short events);
+  // Runs one asynchronous TLS read or write (`start` begins it with the completion
+  // it is given) to its end, in those slices; returns the bytes it moved. (A TLS
+  // stream's plaintext may wait in its buffers while the socket has nothing, so
+  // polling the socket first could wait for ever.)
+  using tls_completion = std::function<void(boost::system::error_code, std::size_t)>;
+  std::size_t run_tls(const std::function<void(tls_completion)>& start, boost::system::error_code& ec);
   int slice_ms() const;
   // Throws manager_unavailable when `silence` finds the manager's machine gone.
   void check_heard(core::tcp_silence_watch& silence);

@@ -38,6 +38,14 @@ connection::connection(peer_socket socket, request_handler& handler, wait_pool& 
       on_close_(std::move(on_close)),
       on_shutdown_(std::move(on_shutdown)) {}
 
+connection::connection(std::unique_ptr<tls_stream> tls, request_handler& handler, wait_pool& waits,
+                       answer_pool& answers, const options& limits, std::function<void()> on_close,
+                       std::function<void()> on_shutdown)
+    : connection(peer_socket(tls->get_executor()), handler, waits, answers, limits, std::move(on_close),
+                 std::move(on_shutdown)) {
+  tls_ = std::move(tls);
+}
+
 connection::~connection() {
   handler_.facts().answer_bytes_held -= outbox_.size() + in_flight_.size();  // unsent, never to be
   if (pending_wait_) wait_pool::cancel(*pending_wait_);
@@ -80,7 +88,7 @@ void connection::watch_silence() {
   silence_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (!self || ec || self->closing_) return;
-    if (self->session_ && self->silence_.gone(self->socket_.native_handle(), self->options_.lease)) {
+    if (self->session_ && self->silence_.gone(self->socket().native_handle(), self->options_.lease)) {
       log().warn("{}: nothing heard from the peer's machine for over {} s: its connection and lease end",
                  self->remote_address_, self->options_.lease.count());
       return self->close();
@@ -181,11 +189,11 @@ void connection::close() {
   end_lease();
   if (peer_.remote) {  // unread input would make the close a reset, and lose our last answer
     char discard[4096];
-    for (int i = 0; i < 16 && ::recv(socket_.native_handle(), discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+    for (int i = 0; i < 16 && ::recv(socket().native_handle(), discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
     }
   }
-  socket_.shutdown(peer_socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket().shutdown(peer_socket::shutdown_both, ignored);
+  socket().close(ignored);
 }
 
 // Serves the complete lines buffered (pipelined requests, without a read each),
@@ -212,7 +220,7 @@ void connection::do_read() {
         turn_start = std::chrono::steady_clock::now();
       } else if (served > lines_per_turn || std::chrono::steady_clock::now() - turn_start > time_per_turn) {
         flush();
-        return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+        return asio::post(socket().get_executor(), [self = shared_from_this()] { self->do_read(); });
       }
       if (!on_line(static_cast<std::size_t>(static_cast<const char*>(end) - data + 1))) return;
       continue;
@@ -231,7 +239,7 @@ void connection::do_read() {
     if (received || !receive()) break;
     received = true;
   }
-  if (closing_ || waiting_ || refused_ || !socket_.is_open()) return;
+  if (closing_ || waiting_ || refused_ || !socket().is_open()) return;
   if (peer_done_) {
     // Every complete request it sent has been answered above (what is left is a
     // partial line): close once those answers are written, not before.
@@ -239,10 +247,37 @@ void connection::do_read() {
     flush();
     return;
   }
-  socket_.async_wait(peer_socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-    if (ec) return self->close();
-    self->do_read();
-  });
+  await_input();
+}
+
+void connection::await_input() {
+  if (!tls_) {
+    return socket_.async_wait(peer_socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return self->close();
+      self->do_read();
+    });
+  }
+  if (tls_reading_) return;
+  tls_reading_ = true;
+  const std::size_t room = std::min(tls_input_.size(), input_.max_size() - input_.size());
+  tls_->async_read_some(asio::buffer(tls_input_.data(), room),
+                        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                          self->tls_reading_ = false;
+                          if (self->closing_) return;
+                          if (n > 0) {
+                            std::memcpy(self->input_.prepare(n).data(), self->tls_input_.data(), n);
+                            self->input_.commit(n);
+                            self->handler_.facts().bytes_in += n;
+                          }
+                          if (ec) {
+                            // An end while a `wait` is pending ends the lease now (as on plain TCP);
+                            // otherwise what it sent is answered first.
+                            if (self->waiting_ || (ec != asio::error::eof && ec != asio::ssl::error::stream_truncated))
+                              return self->close();
+                            self->peer_done_ = true;
+                          }
+                          self->do_read();
+                        });
 }
 
 // One recvmsg, with the sender's credentials (SO_PASSCRED): the kernel never hands
@@ -264,6 +299,7 @@ core::process_identity connection::identity_of(pid_t pid) {
 }
 
 bool connection::receive() {
+  if (tls_) return false;  // TLS reads complete in await_input
   // As much again as is buffered (a long line grows geometrically), from 512 bytes:
   // an idle connection keeps a small buffer.
   const std::size_t room = std::min<std::size_t>(std::clamp<std::size_t>(input_.size(), 512, std::size_t{64} * 1024),
@@ -342,128 +378,6 @@ bool connection::on_line(std::size_t bytes) {
   const auto* data = static_cast<const char*>(input_.data().data());
   if (std::memchr(data, '\n', input_.size()) == nullptr) flush();
   return true;
-}
-
-void connection::retry_later() {
-  if (!busy_since_) busy_since_ = std::chrono::steady_clock::now();
-  flush();  // the answers before it need not wait
-  retry_timer_.expires_after(std::chrono::milliseconds(1));
-  retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec && !self->closing_) self->do_read();  // the same line is still first in the buffer
-  });
-}
-
-// A waiter thread sleeps on the variable's futex (as local proxies do) and hands
-// the answer back here; reading resumes after it, so responses stay in order.
-void connection::start_wait(const pending_wait& wait) {
-  waiting_ = true;
-  if (peer_.remote) watch_peer_while_waiting();
-  // The completion holds the connection: nothing else is pending on it meanwhile.
-  pending_wait_ =
-      waits_.start(wait.record, wait.seen_version, wait.deadline,
-                   [self = shared_from_this(), id = wait.id, exact = wait.exact_id](
-                       std::uint64_t version, bool changed) { self->finish_wait(id, exact, version, changed); });
-}
-
-// A TCP peer that dies during a long wait (its keepalive fails, or its process is
-// killed) must not keep its lease until the wait ends: the socket is watched
-// meanwhile. Bytes that arrive are later requests, read after the wait.
-void connection::watch_peer_while_waiting() {
-  socket_.async_wait(peer_socket::wait_read, [weak = weak_from_this()](boost::system::error_code ec) {
-    auto self = weak.lock();
-    if (!self || ec || !self->waiting_) return;
-    char byte;
-    const ssize_t n = ::recv(self->socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) self->close();
-  });
-}
-
-void connection::finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version, bool changed) {
-  waiting_ = false;
-  pending_wait_.reset();
-  queue(core::make_result(id, {{"version", version}, {"changed", changed}}), exact_id);
-  flush();
-  do_read();
-}
-
-// Every answer counts against the manager-wide budget until written. Past it, a
-// read's answer over 64 KiB is refused (busy) rather than held: clients that
-// pipeline large reads and never read cannot grow the manager without bound. (An op
-// that changed something, a queue get say, always has its answer sent.)
-void connection::queue(const core::json& response, std::string_view exact_id, bool refusable) {
-  queue_line(core::to_line(response, exact_id), response.value("id", core::json()), exact_id, refusable);
-}
-
-void connection::queue_line(std::string line, const core::json& id, std::string_view exact_id, bool refusable) {
-  std::size_t& held = handler_.facts().answer_bytes_held;
-  if (refusable && line.size() > std::size_t{64} * 1024 && held + line.size() > max_answer_memory_) {
-    line = core::to_line(
-        core::make_error(id, errc::busy,
-                         "the manager holds " + std::to_string(held >> 20) +
-                             " MiB of answers that clients have not read (limit " +
-                             std::to_string(max_answer_memory_ >> 20) + " MiB); this " + std::to_string(line.size()) +
-                             "-byte answer is refused: read your answers and ask again"),
-        exact_id);
-  }
-  held += line.size();
-  outbox_ += line;
-}
-
-void connection::start_deferred(handler_outcome out) {
-  waiting_ = true;
-  const core::json id = out.deferred_id;
-  const std::string exact = out.exact_id;
-  const bool refusable = out.refusable;
-  answers_.run([out = std::move(out)] { return core::to_line(answer_now(out), out.exact_id); },
-               [self = shared_from_this(), id, exact, refusable](std::string line) {
-                 self->finish_deferred(std::move(line), id, exact, refusable);
-               });
-}
-
-void connection::finish_deferred(std::string line, const core::json& id, const std::string& exact_id, bool refusable) {
-  waiting_ = false;
-  if (closing_) return;
-  queue_line(std::move(line), id, exact_id, refusable);
-  flush();
-  do_read();
-}
-
-void connection::queue_text(const std::string& line) {
-  handler_.facts().answer_bytes_held += line.size();
-  outbox_ += line;
-}
-
-void connection::flush() {
-  if (!writing_) do_write();
-}
-
-void connection::send(const core::json& response) {
-  queue(response);
-  flush();
-}
-
-void connection::do_write() {
-  if (outbox_.empty()) {
-    writing_ = false;
-    if (shutdown_after_write_) on_shutdown_();
-    if (closing_) return close();
-    if (reading_paused_) do_read();
-    return;
-  }
-  writing_ = true;
-  in_flight_.swap(outbox_);
-  outbox_.clear();
-  asio::async_write(socket_, asio::buffer(in_flight_),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t written) {
-                      self->handler_.facts().answer_bytes_held -= self->in_flight_.size();
-                      self->handler_.facts().bytes_out += written;
-                      self->in_flight_.clear();
-                      if (ec) {
-                        self->writing_ = false;
-                        return self->close();
-                      }
-                      self->do_write();
-                    });
 }
 
 }  // namespace mpstate::manager

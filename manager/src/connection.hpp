@@ -4,7 +4,9 @@
 // a `wait` holds the later ones back until it answers.
 #pragma once
 
+#include <array>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,11 +25,16 @@ namespace mpstate::manager {
 namespace asio = boost::asio;
 // A Unix or a TCP socket: the same reads and writes serve both.
 using peer_socket = asio::generic::stream_protocol::socket;
+// A TCP peer's TLS, after its handshake (tls_handshake.hpp).
+using tls_stream = asio::ssl::stream<peer_socket>;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
   // Takes max_line, idle_timeout and busy_timeout from `limits`.
   connection(peer_socket socket, request_handler& handler, wait_pool& waits, answer_pool& answers,
+             const options& limits, std::function<void()> on_close, std::function<void()> on_shutdown);
+  // The same, reading and writing through TLS (the handshake done).
+  connection(std::unique_ptr<tls_stream> tls, request_handler& handler, wait_pool& waits, answer_pool& answers,
              const options& limits, std::function<void()> on_close, std::function<void()> on_shutdown);
   ~connection();
   // Serves `peer` (already checked against the allowed users).
@@ -46,6 +53,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // Reads what has arrived (never blocks), taking the sender's pid from the
   // message's credentials. False when nothing was there, or the connection ended.
   bool receive();
+  // Calls do_read when more arrives: a wait for the socket, or a TLS read (whose
+  // bytes it appends to input_); nothing if a TLS read is already pending.
+  void await_input();
+  // The socket itself (under TLS, the one the stream runs on).
+  peer_socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
   core::process_identity identity_of(pid_t pid);
   // Closes the connection when no complete request arrives for idle_timeout_.
   void arm_idle_timer();
@@ -80,7 +92,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void watch_silence();
   void finish_wait(const core::json& id, const std::string& exact_id, std::uint64_t version, bool changed);
 
-  peer_socket socket_;
+  peer_socket socket_;  // closed under TLS: socket() is the stream's
+  std::unique_ptr<tls_stream> tls_;
+  bool tls_reading_ = false;
+  std::array<char, std::size_t{16} * 1024> tls_input_{};  // a TLS read's plaintext, before input_
   request_handler& handler_;
   asio::streambuf input_;
   std::string outbox_;     // responses waiting for the current write to finish

@@ -26,7 +26,7 @@
 #include "snapshot.hpp"
 #include "systemd_notify.hpp"
 #include "tcp_listener.hpp"
-#include "tls_bridge.hpp"
+#include "tls_handshake.hpp"
 #include "wait_pool.hpp"
 
 namespace mpstate::manager {
@@ -79,7 +79,11 @@ struct server::impl {
   log_budget dropped_log;
   std::uint64_t handshakes_dropped = 0;
   void make_room_for_a_handshake(const std::string& address);
-  std::shared_ptr<connection> new_connection(peer_socket socket);
+  // Counts it, or refuses it past --max-connections. Either a socket or a TLS stream.
+  template <class Transport>
+  std::shared_ptr<connection> new_connection(Transport transport);
+  // Serves a TCP peer at `address` once it proves the key; counted in `handshakes` till then.
+  void serve_remote(std::shared_ptr<connection> conn, std::string address);
   bool peer_allowed(const ucred& cred) const;
   void watch();
   void tick();
@@ -223,10 +227,11 @@ void server::impl::do_accept() {
 }
 
 // Counted from here; refused (with a line saying why) past --max-connections.
-std::shared_ptr<connection> server::impl::new_connection(peer_socket socket) {
+template <class Transport>
+std::shared_ptr<connection> server::impl::new_connection(Transport transport) {
   ++facts.connections;
   auto conn = std::make_shared<connection>(
-      std::move(socket), *handler, *waits, *answers, opts, [this] { --facts.connections; },
+      std::move(transport), *handler, *waits, *answers, opts, [this] { --facts.connections; },
       [this] { asio::post(io, [this] { io.stop(); }); });
   if (facts.connections > opts.max_connections) {
     conn->refuse(errc::too_many_connections, "the manager serves " + std::to_string(opts.max_connections) +
@@ -292,49 +297,29 @@ void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
   std::string address = peer_address(socket.native_handle());
   make_room_for_a_handshake(address);
   tune_tcp_connection(socket.native_handle(), opts.lease);
+  const int family = socket.local_endpoint().protocol().family();
+  peer_socket plain(io, asio::generic::stream_protocol(family, IPPROTO_TCP), socket.release());
   if (!tls_context) {
-    const int family = socket.local_endpoint().protocol().family();
-    peer_socket plain(io, asio::generic::stream_protocol(family, IPPROTO_TCP), socket.release());
-    if (auto conn = new_connection(std::move(plain))) {
-      conn->start_remote(std::move(address));
-      std::weak_ptr<connection> weak = conn;
-      handshakes.push_back({[weak] {
-                              auto c = weak.lock();
-                              return c && c->in_handshake();
-                            },
-                            [weak] {
-                              if (auto c = weak.lock()) c->close();
-                            }});
-    }
+    if (auto conn = new_connection(std::move(plain))) serve_remote(std::move(conn), std::move(address));
     return;
   }
-  // TLS first; the connection is made (and counted) once it is up.
-  auto bridge = std::make_shared<tls_bridge>(tls_bridge::tls_stream(std::move(socket), *tls_context), opts.lease);
+  // TLS first; the connection is made (and counted) once it is up, and reads and
+  // writes through the stream itself.
+  auto tls = std::make_shared<tls_handshake>(std::make_unique<tls_stream>(std::move(plain), *tls_context));
   ++facts.handshakes_pending;  // until TLS is up; then until the key handshake is done
-  std::weak_ptr<tls_bridge> weak_bridge = bridge;
-  handshakes.push_back({[weak_bridge] {
-                          auto b = weak_bridge.lock();
-                          return b && b->in_handshake();
+  std::weak_ptr<tls_handshake> weak_tls = tls;
+  handshakes.push_back({[weak_tls] {
+                          auto t = weak_tls.lock();
+                          return t && t->in_handshake();
                         },
-                        [weak_bridge] {
-                          if (auto b = weak_bridge.lock()) b->stop();
+                        [weak_tls] {
+                          if (auto t = weak_tls.lock()) t->stop();
                         }});
-  bridge->start(
+  tls->start(
       std::chrono::seconds(10),
-      [this, address](tls_bridge::inner_socket inner) {
+      [this, address](std::unique_ptr<tls_stream> stream) {
         --facts.handshakes_pending;
-        peer_socket plain(io, asio::generic::stream_protocol(AF_UNIX, 0), inner.release());
-        if (auto conn = new_connection(std::move(plain))) {
-          conn->start_remote(address);
-          std::weak_ptr<connection> weak = conn;
-          handshakes.push_back({[weak] {
-                                  auto c = weak.lock();
-                                  return c && c->in_handshake();
-                                },
-                                [weak] {
-                                  if (auto c = weak.lock()) c->close();
-                                }});
-        }
+        if (auto conn = new_connection(std::move(stream))) serve_remote(std::move(conn), address);
       },
       [this, address](const std::string& why) {
         --facts.handshakes_pending;
@@ -345,6 +330,18 @@ void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
                      left_out ? " (" + std::to_string(left_out) + " more in the last second not logged)" : "");
         }
       });
+}
+
+void server::impl::serve_remote(std::shared_ptr<connection> conn, std::string address) {
+  conn->start_remote(std::move(address));
+  std::weak_ptr<connection> weak = conn;
+  handshakes.push_back({[weak] {
+                          auto c = weak.lock();
+                          return c && c->in_handshake();
+                        },
+                        [weak] {
+                          if (auto c = weak.lock()) c->close();
+                        }});
 }
 
 // The manager's own uid, an --allow-uid, or a group of --allow-gid (the peer's

@@ -396,6 +396,48 @@ BOOST_AUTO_TEST_CASE(children_over_tls_add_exactly_and_a_killed_holder_frees_its
   BOOST_TEST(last.previous_owner_died);
 }
 
+// The manager reads and writes through TLS itself: values many TLS records long
+// arrive whole both ways, a wait is answered inside TLS, and a peer killed in the
+// middle of a wait ends its lease at once (its end is seen through the stream).
+BOOST_AUTO_TEST_CASE(large_values_and_waits_go_through_tls_whole_and_a_waiter_killed_mid_wait_loses_its_lock) {
+  std::string big(1 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i * 7 % 26);
+  Client client = remote();
+  auto remote_big = client.value_or_create<std::string>("tls/big", "");
+  remote_big.set(big);
+  auto local_big = local->value<std::string>("tls/big");
+  BOOST_TEST((local_big.get() == big));
+  local_big.set(big + "!");
+  BOOST_TEST((remote_big.get() == big + "!"));
+
+  auto n = local->value_or_create<std::int64_t>("tls/n", 0);
+  Lock lock = local->lock("tls/lock");
+  int ready[2];
+  BOOST_REQUIRE(::pipe(ready) == 0);
+  pid_t waiter = spawn([&] {
+    Client c = remote();
+    auto seen_n = c.value<std::int64_t>("tls/n");
+    const std::uint64_t seen = seen_n.version();
+    if (!c.lock("tls/lock").acquire(5s).acquired) return 2;
+    [[maybe_unused]] auto w = ::write(ready[1], "x", 1);
+    if (seen_n.wait_for_change(seen, 10s) == seen || seen_n.get() != 5) return 1;
+    w = ::write(ready[1], "y", 1);
+    seen_n.wait_for_change(seen_n.version(), 60s);  // killed in here
+    return 3;
+  });
+  char byte;
+  BOOST_REQUIRE(::read(ready[0], &byte, 1) == 1);
+  n.set(5);
+  BOOST_REQUIRE(::read(ready[0], &byte, 1) == 1);
+  BOOST_TEST(byte == 'y');
+  BOOST_TEST(eventually([&] { return stat()["waits_pending"] == 1; }, 5s));
+  kill_now(waiter);
+  AcquireResult got;
+  BOOST_TEST((time_of([&] { got = lock.acquire(5s); }) < 2s));
+  BOOST_TEST(got.previous_owner_died);
+  lock.release();
+}
+
 BOOST_AUTO_TEST_CASE(an_untrusted_certificate_or_plain_tcp_is_refused) {
   ::setenv("MPSTATE_TLS_CA", (dir / "client.crt").c_str(), 1);  // trusts another certificate
   BOOST_TEST((error_of([&] { remote(); }) == errc::permission_denied));
