@@ -21,8 +21,6 @@ namespace bip = boost::interprocess;
 
 namespace {
 
-volatile std::int64_t sink;
-
 struct raw_cell {
   bip::interprocess_mutex mutex;
   std::int64_t value = 0;

@@ -55,6 +55,9 @@ struct worker_slot {
 
 // Runs `op(i)` for `seconds`, timing batches of `batch` ops (ns per op in the batch).
 // Batches keep the clock's own ~20 ns out of sub-10 ns operations.
+// Where a timed loop stores what it read, so the compiler cannot drop the read.
+inline volatile std::int64_t sink;
+
 template <class Op>
 void timed_loop(worker_slot& slot, double seconds, int batch, Op&& op) {
   using clock = std::chrono::steady_clock;

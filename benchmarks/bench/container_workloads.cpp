@@ -5,7 +5,6 @@
 
 namespace mpstate::bench {
 namespace {
-volatile std::int64_t sink;
 std::string key(std::size_t i) { return "k" + std::to_string(i); }
 }  // namespace
 

@@ -19,7 +19,6 @@
 namespace mpstate::bench {
 namespace {
 
-volatile std::int64_t sink;
 bool int_values(const bench_options& o) { return o.value_size <= 8; }
 
 // Pipelined creates: `batch` requests per write.
