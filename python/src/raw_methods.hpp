@@ -16,7 +16,9 @@ namespace mpstate::python {
 template <class T>
 T* instance_of(PyObject* self) {
   auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  auto* object = static_cast<T*>(inst->get_value_and_holder().value_ptr());
+  // The one-class layout inline (pybind11's lookup is an out-of-line call per use).
+  auto* object =
+      static_cast<T*>(inst->simple_layout ? inst->simple_value_holder[0] : inst->get_value_and_holder().value_ptr());
   if (!object) PyErr_SetString(PyExc_TypeError, "an mpstate proxy that was never bound");
   return object;
 }

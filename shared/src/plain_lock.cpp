@@ -81,7 +81,7 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
   }
 }
 
-std::uint64_t release(variable_record& r, std::optional<std::uint64_t> epoch) {
+std::uint64_t release(variable_record& r, const std::optional<std::uint64_t>& epoch) {
   const bool as_owner = epoch && *epoch != 0;
   std::optional<locked_record> held;  // a release for another process: not inside a fenced write
   if (!as_owner) held.emplace(r);

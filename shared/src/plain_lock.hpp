@@ -37,7 +37,7 @@ inline bool is_held(std::uint64_t bits) { return bits != 0 && bits != freed_dead
 acquire_outcome try_acquire(variable_record& r, const sync_actor& who);
 // As core::release for a lock: anyone may release it; with a non-zero epoch only as
 // that holding (ownership_lost when it ended). Always 0 (nothing kept).
-std::uint64_t release(variable_record& r, std::optional<std::uint64_t> epoch);
+std::uint64_t release(variable_record& r, const std::optional<std::uint64_t>& epoch);
 // Throws ownership_lost unless the lock is held with `epoch` now.
 void check_epoch(const variable_record& r, std::uint64_t epoch);
 bool evict_dead_holder(variable_record& r);

@@ -221,7 +221,7 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who) {
   return out;
 }
 
-std::uint64_t release(variable_record& r, const sync_actor& who, std::optional<std::uint64_t> epoch) {
+std::uint64_t release(variable_record& r, const sync_actor& who, const std::optional<std::uint64_t>& epoch) {
   if (r.type == value_type::lock) return plain_lock::release(r, epoch);
   require_holdable(r, "release");
   locked_record lock(r);

@@ -63,7 +63,7 @@ acquire_outcome try_acquire(variable_record& r, const sync_actor& who);
 // one (a lock freed or taken by another since, say after a lease lapsed). Returns
 // what the holding keeps: an rlock's or condition's depth, an owned semaphore
 // holding's permits; 0 when it ended.
-std::uint64_t release(variable_record& r, const sync_actor& who, std::optional<std::uint64_t> epoch = {});
+std::uint64_t release(variable_record& r, const sync_actor& who, const std::optional<std::uint64_t>& epoch = {});
 
 // Throws ownership_lost unless `lock` (a lock, rlock, condition, or an owned
 // semaphore) is held with `epoch` now. The caller holds lock's record mutex.
