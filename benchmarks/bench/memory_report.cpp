@@ -26,18 +26,27 @@ nlohmann::json measure_memory() {
   Manager manager = Manager::start();
   Client client = manager.connect();
   auto stat = [&] { return client.request({{"op", "stat"}}); };
-  const std::uint64_t free_before = stat()["free_bytes"];
+  // Segment bytes per variable of one kind: `created` of them, names mem/<kind>NNNNN
+  // (a string: the default capacity, 256 bytes, or 16)
+  // (a queue: of int64, maxsize 100).
   constexpr int created = 1000;
-  {
+  auto heap_per_variable = [&](const std::string& kind, const std::string& fields) {
+    const std::uint64_t free_before = stat()["free_bytes"];
     line_socket s(manager.socket_path());
     std::string batch;
-    for (int i = 0; i < created; ++i)
-      batch += R"({"op":"create","type":"int64","name":"mem/v)" + std::to_string(i) + "\"}\n";
+    for (int i = 0; i < created; ++i) {
+      batch += R"({"op":"create",)" + fields + R"(,"name":"mem/)" + kind + std::to_string(10000 + i) + "\"}\n";
+    }
     s.send(batch);
     s.read_responses(created);
-  }
-  const std::uint64_t free_after = stat()["free_bytes"];
-  const double heap_per_var = static_cast<double>(free_before - free_after) / created;
+    const std::uint64_t free_after = stat()["free_bytes"];
+    return static_cast<double>(free_before - free_after) / created;
+  };
+  const double heap_per_var = heap_per_variable("v", R"("type":"int64")");
+  const double heap_per_string = heap_per_variable("s", R"("type":"string","value":"0123456789abcdef")");
+  const double heap_per_sized_string =
+      heap_per_variable("t", R"("type":"string","capacity":16,"value":"0123456789abcdef")");
+  const double heap_per_queue = heap_per_variable("q", R"("type":"queue","value":{"of":"int64","maxsize":100})");
 
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the manager settle
   const long idle = core::resident_memory_kb(manager.pid());
@@ -59,6 +68,9 @@ nlohmann::json measure_memory() {
   const long after = core::resident_memory_kb(manager.pid());
   return {{"record_struct_bytes", sizeof(core::variable_record)},
           {"heap_bytes_per_int64_variable", heap_per_var},
+          {"heap_bytes_per_16_byte_string", heap_per_string},
+          {"heap_bytes_per_16_byte_string_capacity_16", heap_per_sized_string},
+          {"heap_bytes_per_queue", heap_per_queue},
           {"directory_bytes_per_name", 16.0 / 0.75},
           {"manager_rss_idle_kb", idle},
           {"manager_connections_measured", seen_connections},

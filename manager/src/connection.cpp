@@ -44,6 +44,7 @@ connection::connection(std::unique_ptr<tls_stream> tls, request_handler& handler
     : connection(peer_socket(tls->get_executor()), handler, waits, answers, limits, std::move(on_close),
                  std::move(on_shutdown)) {
   tls_ = std::move(tls);
+  tls_input_.resize(std::size_t{16} * 1024);
 }
 
 connection::~connection() {

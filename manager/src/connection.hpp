@@ -4,7 +4,6 @@
 // a `wait` holds the later ones back until it answers.
 #pragma once
 
-#include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <functional>
@@ -95,7 +94,7 @@ class connection : public std::enable_shared_from_this<connection> {
   peer_socket socket_;  // closed under TLS: socket() is the stream's
   std::unique_ptr<tls_stream> tls_;
   bool tls_reading_ = false;
-  std::array<char, std::size_t{16} * 1024> tls_input_{};  // a TLS read's plaintext, before input_
+  std::vector<char> tls_input_;  // a TLS read's plaintext, before input_ (16 KiB, TLS only)
   request_handler& handler_;
   asio::streambuf input_;
   std::string outbox_;     // responses waiting for the current write to finish
