@@ -300,6 +300,9 @@ def write_markdown(path, doc):
     if doc.get("memory"):
         lines += ["", "Memory: " + ", ".join(f"{k} = {v:,.0f}" if isinstance(v, (int, float)) else f"{k} = {v}"
                                              for k, v in doc["memory"].items())]
+    if doc.get("redis_memory"):
+        lines += ["", "Redis used_memory per key (same names): " + ", ".join(
+            f"{r['kind']} × {r['keys']:,} = {r['bytes_per_key']:,.0f}" for r in doc["redis_memory"])]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -383,6 +386,10 @@ def main():
     memory = subprocess.run([os.path.join(a.build, "benchmarks", "mpstate-bench"), "--op", "memory", "--json"],
                             capture_output=True, text=True, check=True).stdout
     doc["memory"] = json.loads(memory)
+    redis_memory = subprocess.run([sys.executable, os.path.join(HERE, "peers", "redis_memory.py"), "--counts",
+                                   "1000" if a.no_scale else "1000,1000000"],
+                                  capture_output=True, text=True, check=True).stdout
+    doc["redis_memory"] = [json.loads(line) for line in redis_memory.splitlines()]
     with open(os.path.join(a.out, "latest.json"), "w") as f:
         json.dump(doc, f, indent=1)
     write_markdown(os.path.join(a.out, "latest.md"), doc)
