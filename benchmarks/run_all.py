@@ -387,9 +387,11 @@ def main():
                             capture_output=True, text=True, check=True).stdout
     doc["memory"] = json.loads(memory)
     redis_memory = subprocess.run([sys.executable, os.path.join(HERE, "peers", "redis_memory.py"), "--counts",
-                                   "1000" if a.no_scale else "1000,1000000"],
-                                  capture_output=True, text=True, check=True).stdout
-    doc["redis_memory"] = [json.loads(line) for line in redis_memory.splitlines()]
+                                   "1000" if a.no_scale else "1000,1000000"], capture_output=True, text=True)
+    if redis_memory.returncode == 0:
+        doc["redis_memory"] = [json.loads(line) for line in redis_memory.stdout.splitlines()]
+    else:  # the rest of the run is kept
+        print("redis_memory.py failed:\n" + redis_memory.stderr, file=sys.stderr)
     with open(os.path.join(a.out, "latest.json"), "w") as f:
         json.dump(doc, f, indent=1)
     write_markdown(os.path.join(a.out, "latest.md"), doc)

@@ -74,16 +74,6 @@ void sync_handle::check_session(std::uint64_t session) const {
 
 void sync_handle::release_once() const {
   const std::uint64_t epoch = holding_.epoch.load(std::memory_order_acquire);
-  core::variable_record* r = binding_.record();
-  if (r && r->type == core::value_type::lock && epoch != 0) {
-    // A lock's holding is its process's: no thread of it takes the lock again before
-    // the release below, so a plain store forgets the epoch first (the release's
-    // compare-exchange orders it before any later holding's), and an ownership_lost
-    // finds it forgotten already.
-    holding_.epoch.store(0, std::memory_order_relaxed);
-    core::release(*r, core::sync_actor{core::self_identity()}, epoch);
-    return;
-  }
   auto forget = [&] {
     std::uint64_t mine = epoch;
     holding_.epoch.compare_exchange_strong(mine, 0);  // unless another thread acquired anew meanwhile
@@ -93,7 +83,7 @@ void sync_handle::release_once() const {
     if (epoch != 0) check_session(holding_.session.load(std::memory_order_relaxed));
     std::optional<std::uint64_t> as_owner;
     if (epoch != 0) as_owner = epoch;
-    if (r) {
+    if (core::variable_record* r = binding_.record()) {
       kept = core::release(*r, actor_for(*r), as_owner);
     } else {
       nlohmann::json request = {{"op", "release"}, {"tid", this_thread_id()}};

@@ -261,24 +261,25 @@ void connection::await_input() {
   if (tls_reading_) return;
   tls_reading_ = true;
   const std::size_t room = std::min(tls_input_.size(), input_.max_size() - input_.size());
-  tls_->async_read_some(asio::buffer(tls_input_.data(), room),
-                        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                          self->tls_reading_ = false;
-                          if (self->closing_) return;
-                          if (n > 0) {
-                            std::memcpy(self->input_.prepare(n).data(), self->tls_input_.data(), n);
-                            self->input_.commit(n);
-                            self->handler_.facts().bytes_in += n;
-                          }
-                          if (ec) {
-                            // An end while a `wait` is pending ends the lease now (as on plain TCP);
-                            // otherwise what it sent is answered first.
-                            if (self->waiting_ || (ec != asio::error::eof && ec != asio::ssl::error::stream_truncated))
-                              return self->close();
-                            self->peer_done_ = true;
-                          }
-                          self->do_read();
-                        });
+  tls_->async_read_some(
+      asio::buffer(tls_input_.data(), room), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        self->tls_reading_ = false;
+        if (self->closing_) return;
+        if (n > 0) {
+          std::memcpy(self->input_.prepare(n).data(), self->tls_input_.data(), n);
+          self->input_.commit(n);
+          self->handler_.facts().bytes_in += n;
+        }
+        if (ec) {
+          // An end while a `wait` is pending ends the lease now (as on plain TCP);
+          // otherwise (a deferred answer pending included) what it sent is
+          // answered first.
+          if (self->pending_wait_ || (ec != asio::error::eof && ec != asio::ssl::error::stream_truncated))
+            return self->close();
+          self->peer_done_ = true;
+        }
+        self->do_read();
+      });
 }
 
 // One recvmsg, with the sender's credentials (SO_PASSCRED): the kernel never hands

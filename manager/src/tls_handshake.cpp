@@ -32,18 +32,21 @@ void tls_handshake::start(std::chrono::milliseconds deadline, std::function<void
                           std::function<void(const std::string&)> on_failure) {
   deadline_.expires_after(deadline);
   deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    if (auto self = weak.lock(); self && !ec) self->stop();  // a handshake that never ends
+    if (auto self = weak.lock(); self && !ec) {  // a handshake that never ends
+      self->timed_out_ = true;
+      self->stop();
+    }
   });
-  stream_->async_handshake(ssl::stream_base::server,
-                           [self = shared_from_this(), serve = std::move(serve),
-                            on_failure = std::move(on_failure)](boost::system::error_code ec) {
-                             self->deadline_.cancel();
-                             if (ec || self->stopped_) {
-                               on_failure(ec ? ec.message() : "no handshake within the deadline");
-                               return self->stop();
-                             }
-                             serve(std::move(self->stream_));
-                           });
+  stream_->async_handshake(
+      ssl::stream_base::server, [self = shared_from_this(), serve = std::move(serve),
+                                 on_failure = std::move(on_failure)](boost::system::error_code ec) {
+        self->deadline_.cancel();
+        if (ec || self->stopped_) {
+          on_failure(self->timed_out_ ? "no handshake within the deadline" : ec ? ec.message() : "let go");
+          return self->stop();
+        }
+        serve(std::move(self->stream_));
+      });
 }
 
 void tls_handshake::stop() {

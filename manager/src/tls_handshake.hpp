@@ -35,6 +35,7 @@ class tls_handshake : public std::enable_shared_from_this<tls_handshake> {
   std::unique_ptr<tls_stream> stream_;
   boost::asio::steady_timer deadline_;
   bool stopped_ = false;
+  bool timed_out_ = false;
 };
 
 }  // namespace mpstate::manager

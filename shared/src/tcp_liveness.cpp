@@ -32,7 +32,10 @@ bool tcp_peer_unanswering(int fd, std::chrono::milliseconds lease) {
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return false;
   const std::chrono::milliseconds since_answer(info.tcpi_last_ack_recv), since_sent(info.tcpi_last_data_sent);
   if (since_answer <= lease) return false;
-  if (info.tcpi_unacked > 0) return since_answer > since_sent && since_sent > answer_grace;
+  // A live peer's kernel answers within a round trip: allow three smoothed ones.
+  const auto grace = std::clamp<std::chrono::milliseconds>(std::chrono::milliseconds(3 * info.tcpi_rtt / 1000),
+                                                           min_answer_grace, max_answer_grace);
+  if (info.tcpi_unacked > 0) return since_answer > since_sent && since_sent > grace;
   return info.tcpi_probes > 0;
 }
 

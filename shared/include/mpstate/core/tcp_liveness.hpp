@@ -16,12 +16,14 @@ namespace mpstate::core {
 // also end a connection whose peer is alive but not reading).
 void keep_tcp_alive(int fd, std::chrono::seconds lease);
 
-// How long the peer's kernel may take to answer what was last sent to it.
-constexpr std::chrono::milliseconds answer_grace{1000};
+// How long the peer's kernel may take to answer what was last sent to it: three
+// smoothed round trips, within these bounds.
+constexpr std::chrono::milliseconds min_answer_grace{250};
+constexpr std::chrono::milliseconds max_answer_grace{1000};
 
 // One look at `fd` (TCP_INFO): true when nothing has been acknowledged for longer than
 // `lease` and something waits for the peer's kernel to answer it: a keepalive or
-// zero-window probe, or data sent again over `answer_grace` ago. False for anything
+// zero-window probe, or data sent again over the answer grace ago. False for anything
 // but TCP.
 bool tcp_peer_unanswering(int fd, std::chrono::milliseconds lease);
 
