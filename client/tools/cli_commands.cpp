@@ -38,10 +38,6 @@ struct session {
   }
 };
 
-void need(const std::vector<std::string>& w, std::size_t least, std::size_t most, const char* usage) {
-  if (w.size() < least || w.size() > most) throw usage_error(std::string("usage: mpstate ") + usage);
-}
-
 // A command-line value: JSON when it parses as JSON, else the text itself.
 json value_of(const std::string& text) {
   json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -222,6 +218,10 @@ int run(const options& o, const std::vector<std::string>& w, std::ostream& out) 
     throw usage_error("unknown command '" + cmd + "'; see mpstate --help");
   }
   return 0;
+}
+
+void need(const std::vector<std::string>& w, std::size_t least, std::size_t most, const char* usage) {
+  if (w.size() < least || w.size() > most) throw usage_error(std::string("usage: mpstate ") + usage);
 }
 
 }  // namespace mpstate::cli

@@ -29,6 +29,13 @@ class usage_error : public std::runtime_error {
 // usage_error, mpstate::error.
 int run(const options& o, const std::vector<std::string>& words, std::ostream& out);
 
+// `mpstate segments [clean] [PREFIX]` (cli_segments.cpp): this user's segments, whether a
+// manager serves each; `clean` removes those nobody serves.
+int run_segments(const options& o, const std::vector<std::string>& words, std::ostream& out);
+
+// Throws usage_error(usage) unless least <= words.size() <= most.
+void need(const std::vector<std::string>& w, std::size_t least, std::size_t most, const char* usage);
+
 // `mpstate dashboard NAME`: runs the Python package's dashboard (mpstate._dashboard's
 // main, under uvicorn) in place of this process; returns only when it cannot.
 struct dashboard_options {

@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
       "  dump [PREFIX]         every variable, as mpstate-dump shows it\n"
       "  shutdown              stops the manager (it saves its snapshot first)\n"
       "  raw JSON...           sends each JSON request as is (or lines from stdin: raw -)\n"
+      "  segments [clean] [PREFIX]  this user's segments (of managers named PREFIX...) and\n"
+      "                        whether a manager serves each; clean removes those nobody\n"
+      "                        serves (a manager killed and never restarted; no -n needed)\n"
       "  dashboard NAME        serves the live page of NAME's state on --host:--port (Python's\n"
       "                        mpstate package and uvicorn; $MPSTATE_PYTHON or /usr/bin/python3)\n\n"
       "options");
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
     }
     if (!key_file.empty()) o.key = mpstate::core::read_key_file(key_file);
     if (words.empty()) throw mpstate::cli::usage_error("no command; see mpstate --help");
+    if (words[0] == "segments") return mpstate::cli::run_segments(o, words, std::cout);
     if (words[0] == "dashboard") {
       if (!key_file.empty()) ::setenv("MPSTATE_KEY_FILE", key_file.c_str(), 1);  // for a tcp:// manager
       return mpstate::cli::run_dashboard(o, words, dashboard);

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT
 // The `mpstate` CLI as an operator runs it: every command, bad input, exit codes.
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "mpstate/core/names.hpp"
 #include "mpstate/version.hpp"
 #include "process_fixture.hpp"
 
@@ -119,6 +125,51 @@ BOOST_AUTO_TEST_CASE(stat_dump_raw_and_shutdown) {
   BOOST_TEST(piped.output.find("s/x") != std::string::npos, piped.output);
   BOOST_TEST(cli("shutdown").output == "OK\n");
   BOOST_TEST(eventually([&] { return cli("stat").exit_code == 3; }, 10s));  // gone: no manager answers
+}
+
+// A manager SIGKILLed and never restarted leaves its segment (a restart would adopt
+// it); `segments` tells it from a served one, and `clean` removes it and only it.
+BOOST_AUTO_TEST_CASE(segments_tells_orphaned_from_served_and_clean_removes_only_the_orphaned) {
+  ManagerOptions o;
+  o.name = name + "-killed";
+  o.size = 8 << 20;
+  Manager killed = Manager::start(o);
+  killed.connect().create<std::int64_t>("n", 7);
+  const pid_t pid = killed.pid();
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  killed.detach();
+  const std::string orphan_file = "/dev/shm/" + core::segment_name(o.name);
+  BOOST_REQUIRE(std::filesystem::exists(orphan_file));
+
+  std::map<std::string, json> seen;
+  auto list = [&] {
+    seen.clear();
+    auto listed = cli("--json segments " + name);
+    std::istringstream lines(listed.output);
+    for (std::string line; std::getline(lines, line);) {
+      json j = json::parse(line);
+      seen[j["manager"].get<std::string>()] = j;
+    }
+    return listed.exit_code == 0;
+  };
+  // Its clock stops with it: once it has not moved for 2 s, nobody serves it.
+  BOOST_TEST(eventually([&] { return list() && seen[o.name]["state"] == "orphaned"; }, 10s));
+  BOOST_REQUIRE_EQUAL(seen.size(), 2u);
+  BOOST_TEST(seen[name]["state"] == "served");
+  BOOST_TEST(seen[o.name]["state"] == "orphaned");
+  BOOST_TEST(seen[o.name]["variables"] == 1);
+  BOOST_TEST(seen[o.name]["bytes"] == 8u << 20);
+
+  auto cleaned = cli("segments clean " + name);
+  BOOST_TEST(cleaned.exit_code == 0);
+  BOOST_TEST(cleaned.output == "removed " + o.name + " (8388608 bytes)\n", cleaned.output);
+  BOOST_TEST(!std::filesystem::exists(orphan_file));
+  BOOST_TEST(std::filesystem::exists("/dev/shm/" + core::segment_name(name)));
+  BOOST_TEST(cli("segments clean " + name).output.empty());  // nothing left to clean
+  client->value_or_create<std::int64_t>("still/here", 1);    // the served one serves on
+  BOOST_TEST(cli("get still/here").output == "1\n");
+  BOOST_TEST(cli("segments bogus extra").exit_code == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
