@@ -74,6 +74,18 @@ struct server::impl {
   struct pending_handshake {
     std::function<bool()> still_pending;
     std::function<void()> let_go;
+    // A peer in its handshake (in_handshake()), held weakly; `end` lets it go.
+    template <class Peer>
+    static pending_handshake of(const std::shared_ptr<Peer>& peer, void (Peer::*end)()) {
+      std::weak_ptr<Peer> weak = peer;
+      return {[weak] {
+                auto p = weak.lock();
+                return p && p->in_handshake();
+              },
+              [weak, end] {
+                if (auto p = weak.lock()) ((*p).*end)();
+              }};
+    }
   };
   std::deque<pending_handshake> handshakes;
   log_budget dropped_log;
@@ -307,14 +319,7 @@ void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
   // writes through the stream itself.
   auto tls = std::make_shared<tls_handshake>(std::make_unique<tls_stream>(std::move(plain), *tls_context));
   ++facts.handshakes_pending;  // until TLS is up; then until the key handshake is done
-  std::weak_ptr<tls_handshake> weak_tls = tls;
-  handshakes.push_back({[weak_tls] {
-                          auto t = weak_tls.lock();
-                          return t && t->in_handshake();
-                        },
-                        [weak_tls] {
-                          if (auto t = weak_tls.lock()) t->stop();
-                        }});
+  handshakes.push_back(pending_handshake::of(tls, &tls_handshake::stop));
   tls->start(
       std::chrono::seconds(10),
       [this, address](std::unique_ptr<tls_stream> stream) {
@@ -334,14 +339,7 @@ void server::impl::on_accept_tcp(asio::ip::tcp::socket socket) {
 
 void server::impl::serve_remote(std::shared_ptr<connection> conn, std::string address) {
   conn->start_remote(std::move(address));
-  std::weak_ptr<connection> weak = conn;
-  handshakes.push_back({[weak] {
-                          auto c = weak.lock();
-                          return c && c->in_handshake();
-                        },
-                        [weak] {
-                          if (auto c = weak.lock()) c->close();
-                        }});
+  handshakes.push_back(pending_handshake::of(conn, &connection::close));
 }
 
 // The manager's own uid, an --allow-uid, or a group of --allow-gid (the peer's
