@@ -92,6 +92,7 @@ class _Dashboard:
         self.read_only = read_only
         self.allowed_hosts = allowed_hosts
         self._latest = {}  # prefix -> (when, snapshot): every open page shares one per interval
+        self._taking = {}  # prefix -> the snapshot being taken: pages that miss at once await this one
 
     @property
     def client(self):
@@ -155,12 +156,22 @@ class _Dashboard:
         """A snapshot under `prefix` no older than half an interval: the pages open at
         once share it, instead of each dumping the segment."""
         when, state = self._latest.get(prefix, (0.0, None))
-        if time.monotonic() - when > self.interval / 2:
-            state = await self.blocking(snapshot, self.client, prefix)
-            if len(self._latest) > 64:
-                self._latest.clear()
-            self._latest[prefix] = (time.monotonic(), state)
-        return state
+        if time.monotonic() - when <= self.interval / 2:
+            return state
+        taking = self._taking.get(prefix)
+        if taking is None:
+            taking = asyncio.ensure_future(self.blocking(snapshot, self.client, prefix))
+            self._taking[prefix] = taking
+            taking.add_done_callback(lambda done: self._taken(prefix, done))
+        return await asyncio.shield(taking)  # a page that goes away does not cancel it for the others
+
+    def _taken(self, prefix, done):
+        self._taking.pop(prefix, None)
+        if done.cancelled() or done.exception() is not None:
+            return  # each page that awaited it has the error
+        if len(self._latest) > 64:
+            self._latest.clear()
+        self._latest[prefix] = (time.monotonic(), done.result())
 
     async def problem_stream(self, send, message):
         await send({"type": "http.response.start", "status": 200,

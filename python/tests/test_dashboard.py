@@ -198,3 +198,38 @@ def test_the_cli_serves_the_dashboard_of_a_manager_by_name(manager):
 def request_root(port, path):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=10) as answer:
         return answer.read()
+
+
+def test_pages_that_miss_at_once_share_one_snapshot(manager):
+    """Twenty pages asking while a snapshot is being taken get that one: one dump
+    of the segment, not twenty."""
+    import asyncio
+    import threading
+
+    class CountingClient:  # the manager's client, its dumps counted and held until released
+        def __init__(self):
+            self.dumps = 0
+            self.release = threading.Event()
+
+        def dump(self, prefix):
+            self.dumps += 1
+            self.release.wait(10)
+            return manager.dump(prefix)
+
+        def stat(self):
+            return manager.stat()
+
+    counting = CountingClient()
+    app = mpstate.dashboard(counting, interval=60)
+
+    async def pages():
+        asked = [asyncio.ensure_future(app.latest("")) for _ in range(20)]
+        while counting.dumps == 0:  # the first snapshot has begun (in a worker thread)
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0)  # every page has asked by now: each ran to its first await
+        counting.release.set()
+        return await asyncio.gather(*asked)
+
+    states = asyncio.run(pages())
+    assert counting.dumps == 1
+    assert all(s is states[0] for s in states)
