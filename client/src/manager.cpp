@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,11 +57,15 @@ bool wait_ready(int fd, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-Manager::Manager(std::string name, std::string socket_path, pid_t pid)
-    : name_(std::move(name)), socket_path_(std::move(socket_path)), pid_(pid), started_by_(getpid()) {}
+Manager::Manager(std::string name, std::string socket_path, pid_t pid, bool keep)
+    : name_(std::move(name)), socket_path_(std::move(socket_path)), pid_(pid), started_by_(getpid()), keep_(keep) {}
 
 Manager::Manager(Manager&& o) noexcept
-    : name_(std::move(o.name_)), socket_path_(std::move(o.socket_path_)), pid_(o.pid_), started_by_(o.started_by_) {
+    : name_(std::move(o.name_)),
+      socket_path_(std::move(o.socket_path_)),
+      pid_(o.pid_),
+      started_by_(o.started_by_),
+      keep_(o.keep_) {
   o.pid_ = -1;
 }
 
@@ -131,7 +137,7 @@ Manager Manager::start(ManagerOptions o) {
     throw error(errc::system_error,
                 "manager '" + exe + "' exited with status " + std::to_string(code) + " before it was ready");
   }
-  return Manager(o.name, socket, pid);
+  return Manager(o.name, socket, pid, o.keep);
 }
 
 Client Manager::connect(Transport transport) const {
@@ -153,6 +159,14 @@ void Manager::stop() {
     if (!done) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
+      // What it would have removed on its way out (a manager that outlived 5 s of
+      // shutdown, a stopped one, a 10-million-variable snapshot): its socket, and
+      // its segment, which is otherwise left in /dev/shm for a restart to adopt.
+      if (!keep_) {
+        ::shm_unlink(("/" + core::segment_name(name_)).c_str());
+        struct stat st {};
+        if (::lstat(socket_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(socket_path_.c_str());
+      }
     }
   }
   pid_ = -1;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The `mpstate` CLI as an operator runs it: every command, bad input, exit codes.
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
@@ -141,6 +142,10 @@ BOOST_AUTO_TEST_CASE(segments_tells_orphaned_from_served_and_clean_removes_only_
   killed.detach();
   const std::string orphan_file = "/dev/shm/" + core::segment_name(o.name);
   BOOST_REQUIRE(std::filesystem::exists(orphan_file));
+  struct removed_at_end {  // even when a check fails
+    std::string shm_name;
+    ~removed_at_end() { ::shm_unlink(shm_name.c_str()); }
+  } leftover{"/" + core::segment_name(o.name)};
 
   std::map<std::string, json> seen;
   auto list = [&] {

@@ -11,8 +11,10 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <filesystem>
 #include <string>
 
+#include "mpstate/core/names.hpp"
 #include "process_fixture.hpp"
 
 using namespace mpstate;
@@ -71,6 +73,19 @@ BOOST_AUTO_TEST_CASE(a_client_by_name_waits_for_a_starting_manager_to_answer) {
         }
       },
       std::chrono::seconds(20)));
+}
+
+// A manager that does not finish its shutdown in 5 s (here, stopped) is SIGKILLed by
+// stop(), which then removes what it would have: its segment and its socket.
+BOOST_AUTO_TEST_CASE(a_manager_killed_by_stop_leaves_no_segment_or_socket_behind) {
+  Manager m = Manager::start();
+  m.connect().create<std::int64_t>("n", 1);
+  const std::string segment_file = "/dev/shm/" + core::segment_name(m.name());
+  BOOST_REQUIRE(std::filesystem::exists(segment_file));
+  BOOST_REQUIRE(::kill(m.pid(), SIGSTOP) == 0);
+  m.stop();  // SIGTERM waits while it is stopped; SIGKILL after 5 s
+  BOOST_TEST(!std::filesystem::exists(segment_file));
+  BOOST_TEST(!std::filesystem::exists(m.socket_path()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
