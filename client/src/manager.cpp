@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/segment.hpp"
 #include "mpstate/detail/binding.hpp"
 
 namespace mpstate {
@@ -163,7 +163,7 @@ void Manager::stop() {
       // shutdown, a stopped one, a 10-million-variable snapshot): its socket, and
       // its segment, which is otherwise left in /dev/shm for a restart to adopt.
       if (!keep_) {
-        ::shm_unlink(("/" + core::segment_name(name_)).c_str());
+        core::remove_shared_memory(core::segment_name(name_));
         struct stat st {};
         if (::lstat(socket_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(socket_path_.c_str());
       }

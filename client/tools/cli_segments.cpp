@@ -7,20 +7,18 @@
 // its clock (which the manager ticks every 10 ms) moved in the last 2 s; `clean`
 // holds the instance lock while it unlinks, so a manager starting meanwhile either
 // adopts the segment first or finds it gone.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include <boost/interprocess/mapped_region.hpp>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
 
 #include "cli_commands.hpp"
+#include "mpstate/core/instance_lock.hpp"
 #include "mpstate/core/layout.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/process_identity.hpp"
+#include "mpstate/core/segment.hpp"
+#include "mpstate/error.hpp"
 
 namespace mpstate::cli {
 namespace {
@@ -35,45 +33,36 @@ struct found_segment {
   std::int64_t created_ns = 0;
   std::int64_t tick_ns = 0;
   bool ended = false;
-  int lock_fd = -1;  // the instance lock, held by us: nobody serves it
+  std::unique_ptr<core::instance_lock> lock;  // held by us: nobody serves it
   bool served(std::int64_t now) const {
-    return lock_fd < 0 || (layout == core::layout_version && !ended && now - tick_ns < fresh_tick_ns);
+    return !lock || (layout == core::layout_version && !ended && now - tick_ns < fresh_tick_ns);
   }
 };
 
-// The header's facts, read through a read-only mapping of its first bytes.
+// The header's facts (through core::map_shared_memory, which checks the segment is
+// this user's; a segment being made, or another user's, shows as not mpstate's).
 void read_header(const std::string& shm_name, found_segment& s) {
-  const int fd = ::shm_open(("/" + shm_name).c_str(), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) return;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0) s.bytes = static_cast<std::uint64_t>(st.st_size);
-  if (s.bytes >= sizeof(core::segment_header)) {
-    void* at = ::mmap(nullptr, sizeof(core::segment_header), PROT_READ, MAP_SHARED, fd, 0);
-    if (at != MAP_FAILED) {
-      const auto* h = static_cast<const core::segment_header*>(at);
-      if (h->magic == core::segment_magic) {
-        s.layout = h->layout_version;
-        if (s.layout == core::layout_version && h->header_size == sizeof(core::segment_header)) {
-          s.variables = h->directory_used;
-          s.created_ns = h->created_ns;
-          s.tick_ns = h->clock_ns.load();
-          s.ended = h->ended.load() != 0;
-        }
-      }
-      ::munmap(at, sizeof(core::segment_header));
-    }
+  std::unique_ptr<boost::interprocess::mapped_region> region;
+  try {
+    region = core::map_shared_memory(shm_name, /*create=*/false, s.bytes);
+  } catch (const error&) {
+    return;
   }
-  ::close(fd);
+  const auto* h = static_cast<const core::segment_header*>(region->get_address());
+  if (h->magic != core::segment_magic) return;
+  s.layout = h->layout_version;
+  if (s.layout != core::layout_version || h->header_size != sizeof(core::segment_header)) return;
+  s.variables = h->directory_used;
+  s.created_ns = h->created_ns;
+  s.tick_ns = h->clock_ns.load();
+  s.ended = h->ended.load() != 0;
 }
 
-// Takes the manager's instance lock when nobody holds it (kept in s.lock_fd).
+// Takes the manager's instance lock when nobody holds it (kept in s.lock).
 void try_instance_lock(found_segment& s) {
-  const int fd = ::open(core::lock_file_path(s.manager).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return;  // cannot tell: taken as served
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-    s.lock_fd = fd;
-  } else {
-    ::close(fd);
+  try {
+    s.lock = std::make_unique<core::instance_lock>(core::lock_file_path(s.manager));
+  } catch (const error&) {  // held (manager_running), or it cannot tell: taken as served
   }
 }
 
@@ -121,8 +110,8 @@ int run_segments(const options& o, const std::vector<std::string>& w, std::ostre
     const std::string state = served ? "served" : "orphaned";
     const bool known = s.layout == core::layout_version;
     bool removed = false;
-    if (clean && !served) removed = ::shm_unlink(("/" + core::segment_name(s.manager)).c_str()) == 0;
-    if (s.lock_fd >= 0) ::close(s.lock_fd);  // the lock goes once the segment has
+    if (clean && !served) removed = core::remove_shared_memory(core::segment_name(s.manager));
+    s.lock.reset();  // the lock goes once the segment has
     if (o.json) {
       nlohmann::json line = {{"manager", s.manager}, {"state", state}, {"bytes", s.bytes}, {"layout", s.layout}};
       if (known) {

@@ -14,9 +14,9 @@
 #include "answer_pool.hpp"
 #include "connection.hpp"
 #include "event_loop.hpp"
-#include "instance_lock.hpp"
 #include "log.hpp"
 #include "metrics_endpoint.hpp"
+#include "mpstate/core/instance_lock.hpp"
 #include "mpstate/core/loop_ops.hpp"
 #include "mpstate/core/names.hpp"
 #include "mpstate/core/op_context.hpp"
@@ -37,7 +37,7 @@ using stream = asio::local::stream_protocol;
 struct server::impl {
   options opts;
   std::string socket_path;
-  std::unique_ptr<instance_lock> lock;
+  std::unique_ptr<core::instance_lock> lock;
   std::unique_ptr<core::owned_segment> segment;
   server_facts facts;
   std::unique_ptr<request_handler> handler;
@@ -132,7 +132,7 @@ server::server(options opts) : impl_(std::make_unique<impl>()) {
     throw error(errc::invalid_argument, "socket path is longer than 107 bytes: " + m.socket_path);
   }
   core::check_private_directory(core::parent_directory(m.socket_path));
-  m.lock = std::make_unique<instance_lock>(core::lock_file_path(o.name));
+  m.lock = std::make_unique<core::instance_lock>(core::lock_file_path(o.name));
   remove_stale_socket(m.socket_path);  // refused (not a socket) before a segment is made
   m.listen_tcp();                      // before anything that outlives a failed start
   if (!o.metrics.empty()) {

@@ -96,7 +96,9 @@ std::unique_ptr<bip::mapped_region> map_shared_memory(const std::string& shm_nam
   }
 }
 
-void remove_shared_memory(const std::string& shm_name) noexcept { bip::shared_memory_object::remove(shm_name.c_str()); }
+bool remove_shared_memory(const std::string& shm_name) noexcept {
+  return bip::shared_memory_object::remove(shm_name.c_str());
+}
 
 void check_header(const segment_header& h, std::uint64_t mapped_size, const std::string& what) {
   if (h.magic != segment_magic) {

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <string>
 
-#include "instance_lock.hpp"
+#include "mpstate/core/instance_lock.hpp"
 #include "mpstate/error.hpp"
 
 namespace bip = boost::interprocess;
@@ -78,11 +78,11 @@ BOOST_AUTO_TEST_CASE(boost_file_lock_is_lost_when_any_descriptor_of_the_file_clo
     BOOST_TEST(another_process_can_lock(path), "Boost's file_lock now survives: instance_lock may use it");
   }
   {
-    mpstate::manager::instance_lock lock(path);
+    mpstate::core::instance_lock lock(path);
     std::ifstream(path).close();
     const int child = in_child([&] {
       try {
-        mpstate::manager::instance_lock second(path);
+        mpstate::core::instance_lock second(path);
         return 0;  // took it: two managers under one name
       } catch (const mpstate::error& e) {
         return e.code() == mpstate::errc::manager_running ? 1 : 2;

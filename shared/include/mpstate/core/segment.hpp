@@ -106,8 +106,9 @@ std::uint64_t name_hash(std::string_view name) noexcept;
 // permission_denied, segment_full, layout_mismatch).
 std::unique_ptr<boost::interprocess::mapped_region> map_shared_memory(const std::string& shm_name, bool create,
                                                                       std::uint64_t& size);
-// Removes the name (shm_unlink): mappings stay until unmapped.
-void remove_shared_memory(const std::string& shm_name) noexcept;
+// Removes the name (shm_unlink): mappings stay until unmapped. False when there was
+// none (or it could not be removed).
+bool remove_shared_memory(const std::string& shm_name) noexcept;
 // Checks magic, layout version, header size and recorded size. Throws layout_mismatch.
 void check_header(const segment_header& h, std::uint64_t mapped_size, const std::string& what);
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace mpstate::manager {
+namespace mpstate::core {
 
 class instance_lock {
  public:
@@ -20,4 +20,4 @@ class instance_lock {
   int fd_ = -1;
 };
 
-}  // namespace mpstate::manager
+}  // namespace mpstate::core

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "instance_lock.hpp"
+#include "mpstate/core/instance_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,7 +10,7 @@
 
 #include "mpstate/error.hpp"
 
-namespace mpstate::manager {
+namespace mpstate::core {
 
 instance_lock::instance_lock(const std::string& path) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -38,4 +38,4 @@ instance_lock::~instance_lock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-}  // namespace mpstate::manager
+}  // namespace mpstate::core
