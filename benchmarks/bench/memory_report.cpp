@@ -27,7 +27,7 @@ nlohmann::json measure_memory() {
   Client client = manager.connect();
   auto stat = [&] { return client.request({{"op", "stat"}}); };
   // Segment bytes per variable of one kind: `created` of them, names mem/<kind>NNNNN
-  // (a string: the default capacity, 256 bytes, or 16)
+  // (a string: the default capacity, 64 bytes, or 16)
   // (a queue: of int64, maxsize 100).
   constexpr int created = 1000;
   auto heap_per_variable = [&](const std::string& kind, const std::string& fields) {

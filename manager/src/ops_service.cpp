@@ -81,6 +81,7 @@ json stat(op_call& call) {
           {"bindings_ledgered", bindings.ledgered},
           {"binding_processes", bindings.processes},
           {"bindings_reclaimed", segment.bindings_reclaimed()},
+          {"ledger_sweeps", segment.full_sweeps()},
           {"variables_collected", segment.variables_collected()},
           {"connections", facts.connections},
           {"answer_bytes_held", facts.answer_bytes_held},

@@ -47,6 +47,14 @@ void note(variable_record& r) {
     std::uint64_t free_entry = 0;
     if (r.binder_key[i].compare_exchange_strong(free_entry, key, std::memory_order_acq_rel)) {
       r.binder_count[i].fetch_add(1, std::memory_order_release);
+      // After the claim: a manager sweep that passed this record before it counts it
+      // changed, and looks at every record again (a death between the two leaks only).
+      // Not for the manager's own bindings (its waits, scrapes, dumps): it lives while
+      // it sweeps, and a manager that adopts the segment looks at every record first.
+      segment_header& h = r.header();
+      if (static_cast<std::int32_t>(key & 0x3fffff) != h.manager_pid.load(std::memory_order_relaxed)) {
+        h.ledger_claims.fetch_add(1, std::memory_order_release);
+      }
       return;
     }
   }
@@ -92,6 +100,14 @@ bool dead_binder_sweep::alive(std::uint64_t key) {
     it->second = is_alive({static_cast<pid_t>(key & 0x3fffff), key >> 22});
   }
   return it->second;
+}
+
+std::vector<std::uint64_t> dead_binder_sweep::live_keys() const {
+  std::vector<std::uint64_t> keys;
+  for (const auto& [key, alive] : alive_) {
+    if (alive) keys.push_back(key);
+  }
+  return keys;
 }
 
 std::uint64_t dead_binder_sweep::reclaim(variable_record& r) {

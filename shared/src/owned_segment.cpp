@@ -156,7 +156,7 @@ void owned_segment::adopt_heap() {
   if (named_before > live.size()) adoption_.completed += named_before - live.size();
   // A manager killed between a commit (a delete's or a move's version bump) and its
   // wake-up leaves sleepers in wait_for_change: wake them all (no-op without any).
-  for (variable_record* r : published) wake_waiters(*r);
+  for (variable_record* r : published) wake_if_waiting(*r);
   // The new table is written where no reader looks (the inactive one), so a client
   // stopped holding the lock in a lookup delays nothing: try it, go on either way.
   bool died = false;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The manager's side of the binding ledgers: giving back the bindings of processes
 // that died, so the records they kept bound are freed (binding_ledger.hpp).
+#include <algorithm>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -37,16 +38,29 @@ bool unheld_and_collectable(const variable_record& r) {
 }
 }  // namespace
 
+// Whether a sweep of every record could find anything: a ledger entry claimed since
+// the last sweep, or a process that sweep found in some ledger gone since.
+bool owned_segment::ledgers_may_hold_the_dead() {
+  if (header().ledger_claims.load(std::memory_order_acquire) != claims_at_last_sweep_) return true;
+  dead_binder_sweep sweep;
+  return !std::all_of(binders_at_last_sweep_.begin(), binders_at_last_sweep_.end(),
+                      [&](std::uint64_t key) { return sweep.alive(key); });
+}
+
 std::uint64_t owned_segment::reclaim_dead_bindings(bool live_too) {
   dead_binder_sweep sweep;
   std::uint64_t given_back = 0;
-  if (live_too) {
+  if (live_too && ledgers_may_hold_the_dead()) {
+    // Read before the pass: a claim the pass misses raises it after (binding_ledger.cpp).
+    claims_at_last_sweep_ = header().ledger_claims.load(std::memory_order_acquire);
     for_each_record([&](variable_record& r) {
       const std::uint64_t n = sweep.reclaim(r);
       given_back += n;
       // its last holders died: nobody will send collect (collect_unbound does)
       if (n != 0 && !r.deleted() && unheld_and_collectable(r)) left_unheld_.emplace_back(r.name_view());
     });
+    binders_at_last_sweep_ = sweep.live_keys();  // every key the pass read, dead ones now freed
+    ++full_sweeps_;
   } else {
     for (variable_record* r : retired_) given_back += sweep.reclaim(*r);
   }
@@ -117,7 +131,7 @@ void owned_segment::end_incarnation() noexcept {
   for_each_record([](variable_record& r) {
     r.flags.fetch_or(record_flag_orphaned, std::memory_order_seq_cst);
     bump_version(r);
-    wake_waiters(r);
+    wake_if_waiting(r);  // one system call per record would take seconds at 10 M records
   });
 }
 

@@ -61,7 +61,7 @@ void after_change(variable_record& r) {
   r.last_write.store(
       variable_record::pack_last_write(r.header().clock_ns.load(std::memory_order_relaxed), pid_to_stamp()),
       std::memory_order_relaxed);
-  if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
+  wake_if_waiting(r);
 }
 
 }  // namespace

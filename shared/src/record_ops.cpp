@@ -59,7 +59,7 @@ bool locked_record::lock_in_manager() {
 
 void repair_after_dead_holder(variable_record& r) noexcept {
   bump_version(r);
-  if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
+  wake_if_waiting(r);
 }
 
 void bump_version(variable_record& r) noexcept {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -163,6 +165,59 @@ BOOST_AUTO_TEST_CASE(the_ledger_names_each_binding_process_and_a_sweep_gives_bac
   BOOST_TEST(r->binder_key[0].load() == 0u);  // freed for other processes
   BOOST_TEST(s.segment->bindings_reclaimed() == 3u);
   BOOST_TEST(s.segment->free_unbound_records() == 1u);
+}
+
+// The manager looks at every record's ledger only when one may hold a dead process:
+// a ledger entry was claimed since its last look, or a process that look found ended.
+// At 10 M records a look takes a second of the event loop.
+BOOST_AUTO_TEST_CASE(the_sweep_of_every_ledger_runs_only_when_one_may_hold_a_dead_process) {
+  test::scratch_segment s;
+  s.segment->create_variable("a", value_type::int64);
+  s.segment->create_variable("b", value_type::int64);
+  core::variable_record* mine = s.segment->find("a", /*bind=*/true);
+  BOOST_TEST(s.segment->reclaim_dead_bindings(true) == 0u);
+  BOOST_TEST(s.segment->full_sweeps() == 1u);
+  BOOST_TEST(s.segment->reclaim_dead_bindings(true) == 0u);
+  BOOST_TEST(s.segment->full_sweeps() == 1u);  // nothing claimed, we live
+
+  // A child binds "b" and exits holding it: its claim alone makes the next sweep run.
+  pid_t child = fork();
+  if (child == 0) {
+    s.segment->find("b", /*bind=*/true);
+    _exit(0);
+  }
+  BOOST_REQUIRE(child > 0);
+  BOOST_REQUIRE(waitpid(child, nullptr, 0) == child);
+  BOOST_TEST(s.segment->reclaim_dead_bindings(true) == 1u);
+  BOOST_TEST(s.segment->full_sweeps() == 2u);
+  BOOST_TEST(s.segment->find("b")->bind_count.load() == 0u);
+  BOOST_TEST(s.segment->reclaim_dead_bindings(true) == 0u);
+  BOOST_TEST(s.segment->full_sweeps() == 2u);
+
+  // A child found alive by a sweep, killed after it: its death alone makes one run.
+  int ready[2];
+  BOOST_REQUIRE(pipe(ready) == 0);
+  child = fork();
+  if (child == 0) {
+    s.segment->find("b", /*bind=*/true);
+    [[maybe_unused]] auto n = write(ready[1], "x", 1);
+    pause();
+    _exit(0);
+  }
+  BOOST_REQUIRE(child > 0);
+  char byte = 0;
+  BOOST_REQUIRE(read(ready[0], &byte, 1) == 1);
+  BOOST_TEST(s.segment->reclaim_dead_bindings(true) == 0u);  // alive: kept
+  BOOST_TEST(s.segment->full_sweeps() == 3u);
+  BOOST_TEST(s.segment->reclaim_dead_bindings(true) == 0u);
+  BOOST_TEST(s.segment->full_sweeps() == 3u);
+  kill(child, SIGKILL);
+  BOOST_REQUIRE(waitpid(child, nullptr, 0) == child);
+  BOOST_TEST(s.segment->reclaim_dead_bindings(true) == 1u);
+  BOOST_TEST(s.segment->full_sweeps() == 4u);
+  close(ready[0]);
+  close(ready[1]);
+  core::segment::unbind(mine);
 }
 
 BOOST_AUTO_TEST_CASE(name_churn_leaves_a_bounded_number_of_tombstones_and_a_whole_heap) {

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include "mpstate/core/layout.hpp"
 
@@ -48,6 +49,8 @@ class dead_binder_sweep {
   std::uint64_t reclaim(variable_record& r);
   // Whether the process of ledger key `key` still runs (cached per sweep).
   bool alive(std::uint64_t key);
+  // The keys this sweep found alive.
+  std::vector<std::uint64_t> live_keys() const;
 
  private:
   std::unordered_map<std::uint64_t, bool> alive_;

@@ -26,9 +26,10 @@ namespace mpstate::core {
 static_assert(std::endian::native == std::endian::little, "the futex word is the low half of the 64-bit version");
 
 constexpr std::uint64_t segment_magic = 0x3174617473706d2eULL;  // ".mpstat1"
-constexpr std::uint32_t layout_version = 9;  // 5: incarnations, ownership epochs (fences); 6: collectable
-                                             // records; 7: (version, scalar) one 16-byte word; 8: a lock
-                                             // in that word; 9: the name after the slots, its own length
+constexpr std::uint32_t layout_version = 10;  // 5: incarnations, ownership epochs (fences); 6: collectable
+                                              // records; 7: (version, scalar) one 16-byte word; 8: a lock
+                                              // in that word; 9: the name after the slots, its own length;
+                                              // 10: the header counts ledger claims
 
 // Every type: its enumerator, its name on the wire and in the dump, and its code,
 // which the segment stores (so a code is never reused or changed: append only).
@@ -120,6 +121,11 @@ struct segment_header {
   // sessions_offset, between the directory and the heap.
   std::uint64_t sessions_offset;
   std::uint32_t session_capacity;
+  // +1 each time a process claims a binding-ledger entry (binding_ledger.cpp, after
+  // the claim): while it stands still and every process the manager last found in a
+  // ledger lives, no ledger holds a dead process, and the manager skips its sweep of
+  // every record (owned_segment::reclaim_dead_bindings).
+  std::atomic<std::uint64_t> ledger_claims;
   // Wall-clock ns, ticked by the manager every 10 ms; writes stamp records with it
   // (a clock read per write would cost more than the lock). It stands still while no
   // manager runs. Alone on its cache line: written 100 times a second, read by all.
@@ -265,6 +271,7 @@ struct alignas(64) variable_record {
   const segment_header& header() const {
     return *reinterpret_cast<const segment_header*>(reinterpret_cast<const char*>(this) - self_offset);
   }
+  segment_header& header() { return *reinterpret_cast<segment_header*>(reinterpret_cast<char*>(this) - self_offset); }
   // Slots start 8-byte aligned: slot 1 is one rounded-up capacity after slot 0.
   std::uint64_t slot_stride() const { return (capacity + 7) & ~std::uint64_t{7}; }
   char* slot_data(std::uint32_t slot) { return reinterpret_cast<char*>(this + 1) + slot * slot_stride(); }
@@ -323,11 +330,12 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free && std::atomic<std
               "shared-memory atomics must be lock-free");
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && alignof(std::atomic<std::uint64_t>) == 8);
 static_assert(sizeof(robust_mutex) == 40, "pthread_mutex_t of x86-64/aarch64 glibc");
-static_assert(layout_version == 9, "the asserts below describe layout 9: update them with the layout");
+static_assert(layout_version == 10, "the asserts below describe layout 10: update them with the layout");
 static_assert(sizeof(segment_header) == 256 && offsetof(segment_header, directory_mutex) == 48 &&
               offsetof(segment_header, directory_generation) == 128 && offsetof(segment_header, incarnation) == 136 &&
               offsetof(segment_header, ended) == 144 && offsetof(segment_header, sessions_offset) == 152 &&
-              offsetof(segment_header, session_capacity) == 160 && offsetof(segment_header, clock_ns) == 192);
+              offsetof(segment_header, session_capacity) == 160 && offsetof(segment_header, ledger_claims) == 168 &&
+              offsetof(segment_header, clock_ns) == 192);
 static_assert(sizeof(directory_slot) == 16);
 static_assert(sizeof(variable_record) == 256 && alignof(variable_record) == 64);
 static_assert(offsetof(variable_record, last_write) == 40 && offsetof(variable_record, version) == 48 &&
@@ -338,7 +346,12 @@ static_assert(offsetof(variable_record, last_write) == 40 && offsetof(variable_r
 static_assert(sizeof(loop_snapshot) == 256 && offsetof(loop_snapshot, epoch) == 48 && sizeof(sync_holder) == 32 &&
               offsetof(sync_state, fence) == 64 && sizeof(sync_state) == 2120 && sizeof(queue_header) == 48);
 
-constexpr std::uint64_t default_buffer_capacity = 256;
+// A string, bytes or json variable created without a capacity gets room for its
+// initial value, at least this; a value that outgrows it doubles it (grow_variable).
+// 256 until 2026-12-08, which made a 16-byte string 896 bytes of segment; now 512.
+// Not less: a write that outgrows it needs the manager, and while none runs (a
+// crash, a restart) a client writes on only within the room it has.
+constexpr std::uint64_t default_buffer_capacity = 64;
 // Types whose buffer the manager grows when a value outgrows it (see array_ops.hpp
 // for lists).
 constexpr bool is_growable(value_type t) {

@@ -72,7 +72,10 @@ class owned_segment : public segment {
   // Gives back the bindings of processes that are gone (binding_ledger.hpp): in the
   // retired records, and with `live_too` in every live one as well (which frees
   // their ledger entries for new processes). Returns how many bindings.
+  // The pass over every record is skipped while nothing could have changed since the
+  // last one: no ledger entry claimed, and every process it found alive still lives.
   std::uint64_t reclaim_dead_bindings(bool live_too);
+  std::uint64_t full_sweeps() const { return full_sweeps_; }  // passes over every record made
   std::uint64_t bindings_reclaimed() const { return bindings_reclaimed_; }
   struct binding_counts {
     std::uint64_t bindings = 0;   // bind_count over live and retired records
@@ -141,6 +144,10 @@ class owned_segment : public segment {
   std::vector<variable_record*> retired_;
   std::vector<variable_record*> watched_;
   std::uint64_t bindings_reclaimed_ = 0;
+  bool ledgers_may_hold_the_dead();
+  std::uint64_t claims_at_last_sweep_ = ~std::uint64_t{0};  // none yet: the first one runs
+  std::vector<std::uint64_t> binders_at_last_sweep_;        // ledger keys that pass found
+  std::uint64_t full_sweeps_ = 0;
   std::uint64_t collected_ = 0;
   std::vector<std::string> left_unheld_;  // names for collect_unbound()
   bool adopted_ = false;

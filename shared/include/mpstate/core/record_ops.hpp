@@ -72,6 +72,13 @@ inline void check_type(const variable_record& r, value_type wanted) {
 
 // Wakes every process in wait_for_change on `r` (a no-op without waiters).
 void wake_waiters(variable_record& r) noexcept;
+// The same without a system call when nobody waits. Call it after the change is
+// committed by a full barrier (a compare-exchange, a seq_cst store): a waiter counts
+// itself in `waiters` before it reads the version (wait_for_change, the manager's
+// wait pool), so it sees the change or is seen here.
+inline void wake_if_waiting(variable_record& r) noexcept {
+  if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
+}
 
 // After a holder died with the lock: whatever it left is the old or the new value
 // (commits are one store), so the repair is a version bump that makes waiters re-read.
@@ -229,9 +236,7 @@ bool commit_scalar(variable_record& r, Next&& next) {
   r.last_write.store(
       variable_record::pack_last_write(r.header().clock_ns.load(std::memory_order_relaxed), pid_to_stamp()),
       std::memory_order_relaxed);
-  // After the compare-exchange (a full barrier): a waiter registers before it reads
-  // the version (wait_for_change), so it sees this commit or is counted here.
-  if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
+  wake_if_waiting(r);  // after the compare-exchange, a full barrier
   return true;
 }
 
