@@ -72,11 +72,22 @@ void sync_handle::check_session(std::uint64_t session) const {
                                         "the manager ended that lease and freed what it held");
 }
 
-void sync_handle::release_once() const {
+void sync_handle::release_once(bool keeps_nothing) const {
   const std::uint64_t epoch = holding_.epoch.load(std::memory_order_acquire);
+  // Let go first, by a plain store: another thread's acquisition comes after the
+  // release's compare-exchange, so after this store too. A failure that does not
+  // end the holding (the manager unreachable, say) puts it back.
+  const bool let_go_first = keeps_nothing && epoch != 0;
+  if (let_go_first) holding_.epoch.store(0, std::memory_order_relaxed);
   auto forget = [&] {
+    if (let_go_first) return;
     std::uint64_t mine = epoch;
     holding_.epoch.compare_exchange_strong(mine, 0);  // unless another thread acquired anew meanwhile
+  };
+  auto put_back = [&] {
+    if (!let_go_first) return;
+    std::uint64_t none = 0;
+    holding_.epoch.compare_exchange_strong(none, epoch);  // unless another thread acquired anew meanwhile
   };
   std::uint64_t kept = 0;
   try {
@@ -91,7 +102,14 @@ void sync_handle::release_once() const {
       kept = binding_.remote(std::move(request)).value("kept", std::uint64_t{0});
     }
   } catch (const error& e) {
-    if (e.code() == errc::ownership_lost) forget();
+    if (e.code() == errc::ownership_lost) {
+      forget();
+    } else {
+      put_back();
+    }
+    throw;
+  } catch (...) {
+    put_back();
     throw;
   }
   if (kept == 0) forget();
@@ -157,7 +175,8 @@ AcquireResult Lock::acquire(std::chrono::milliseconds timeout) {
   return result;
 }
 
-void Lock::release() { release_once(); }
+// An RLock's release may keep its holding (reentered); a Lock's never does.
+void Lock::release() { release_once(/*keeps_nothing=*/binding_.type() == core::value_type::lock); }
 bool Lock::locked() const { return state().at("locked").get<bool>(); }
 
 RLock::RLock(std::shared_ptr<detail::client_core> core, std::string_view name)

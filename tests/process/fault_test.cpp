@@ -83,6 +83,26 @@ BOOST_AUTO_TEST_CASE(clients_keep_working_while_the_manager_is_dead_and_a_restar
   BOOST_TEST(new_client(Transport::socket).value<std::int64_t>("m/counter").get() == 6);
 }
 
+// A Lock's proxy lets go of its holding before the release (one store, not a
+// compare-exchange after it); a release that fails without ending the holding puts
+// it back, so the proxy still holds it and can release it as that holding later.
+BOOST_AUTO_TEST_CASE(a_lock_release_that_cannot_reach_the_manager_keeps_the_proxys_holding) {
+  Client remote = new_client(Transport::socket);
+  auto lock = remote.lock("m/remote-lock");
+  BOOST_REQUIRE(lock.acquire().acquired);
+  const std::uint64_t epoch = lock.fence().epoch();
+  BOOST_REQUIRE(epoch != 0u);
+  kill_manager();
+  BOOST_TEST((error_of([&] { lock.release(); }) == errc::manager_unavailable));
+  BOOST_TEST(lock.fence().epoch() == epoch);  // put back: the release did not happen
+  restart_manager();
+  // Over the Unix socket the holder is the process, alive: the adopted segment still
+  // has it held with that epoch, and the release (made as that holding) ends it.
+  BOOST_CHECK_NO_THROW(lock.release());
+  BOOST_TEST(!lock.fence());
+  BOOST_TEST(client->lock("m/remote-lock").acquire(0ms).acquired);
+}
+
 BOOST_AUTO_TEST_CASE(a_second_manager_for_the_same_name_is_refused) {
   ManagerOptions o;
   o.name = name;

@@ -79,7 +79,9 @@ class sync_handle {
   // that holding ended (released by another, taken over after a lapsed lease or an
   // eviction, or acquired over a TCP connection that has broken since). Without
   // one it is a plain release (anyone may release a held Lock, as in Python).
-  void release_once() const;
+  // `keeps_nothing`: a release that always ends the holding (a Lock's, not an
+  // RLock's or a semaphore's), so the proxy lets go of it first, by one store.
+  void release_once(bool keeps_nothing = false) const;
   bool evict_dead_holders() const;
   // Throws ownership_lost when the holding was acquired over a connection that has
   // been replaced since (what a TCP client held is the lease of its connection).

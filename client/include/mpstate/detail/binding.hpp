@@ -51,6 +51,7 @@ class binding {
   binding& operator=(binding&&) = delete;
 
   const std::string& name() const { return name_; }
+  core::value_type type() const { return type_; }
   // The record, or nullptr in socket mode.
   core::variable_record* record() const { return record_.load(std::memory_order_relaxed); }
   client_core& client() const { return *core_; }
