@@ -139,14 +139,15 @@ class owned_segment : public segment {
   // delete_variable() when `only_if(record)` holds (checked under the directory
   // lock); false when it does not, or there is no such variable.
   bool delete_variable_if(std::string_view name, const std::function<bool(const variable_record&)>& only_if);
+  // Whether a pass over every ledger could find a dead process (reclaim_dead_bindings).
+  bool ledgers_may_hold_the_dead();
   std::unique_ptr<block_heap> heap_;
   adoption_report adoption_;
   std::vector<variable_record*> retired_;
   std::vector<variable_record*> watched_;
   std::uint64_t bindings_reclaimed_ = 0;
-  bool ledgers_may_hold_the_dead();
   std::uint64_t claims_at_last_sweep_ = ~std::uint64_t{0};  // none yet: the first one runs
-  std::vector<std::uint64_t> binders_at_last_sweep_;        // ledger keys that pass found
+  std::vector<std::uint64_t> binders_at_last_sweep_;        // the live processes it found
   std::uint64_t full_sweeps_ = 0;
   std::uint64_t collected_ = 0;
   std::vector<std::string> left_unheld_;  // names for collect_unbound()
