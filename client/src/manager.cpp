@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mpstate/core/names.hpp"
+#include "mpstate/core/record_ops.hpp"
 #include "mpstate/core/segment.hpp"
 #include "mpstate/detail/binding.hpp"
 
@@ -55,17 +56,44 @@ bool wait_ready(int fd, std::chrono::milliseconds timeout) {
   return n > 0;
 }
 
+// What a manager SIGKILLed in its shutdown would have done on its way out: its
+// segment ended for every process still mapping it (segment_header::ended, each
+// record orphaned), so their next op is refused manager_unavailable instead of
+// writing where nobody will look, then removed. Left for a restart to adopt when
+// it saves snapshots: the one it was writing may not be whole.
+void end_killed_managers_segment(const std::string& name, const std::vector<std::string>& manager_args) {
+  for (const std::string& arg : manager_args) {
+    if (arg.starts_with("--snapshot")) return;
+  }
+  const std::string shm_name = core::segment_name(name);
+  try {
+    std::unique_ptr<core::segment> left = core::segment::open(shm_name);
+    const std::vector<core::variable_record*> records = left->list();  // refused once ended
+    left->header().ended.store(1, std::memory_order_seq_cst);
+    for (core::variable_record* r : records) core::orphan_record(*r);
+  } catch (const error&) {
+    // gone already, or not one this process may open: nobody of ours maps it
+  }
+  core::remove_shared_memory(shm_name);
+}
+
 }  // namespace
 
-Manager::Manager(std::string name, std::string socket_path, pid_t pid, bool keep)
-    : name_(std::move(name)), socket_path_(std::move(socket_path)), pid_(pid), started_by_(getpid()), keep_(keep) {}
+Manager::Manager(std::string name, std::string socket_path, pid_t pid, bool keep, std::vector<std::string> args)
+    : name_(std::move(name)),
+      socket_path_(std::move(socket_path)),
+      pid_(pid),
+      started_by_(getpid()),
+      keep_(keep),
+      manager_args_(std::move(args)) {}
 
 Manager::Manager(Manager&& o) noexcept
     : name_(std::move(o.name_)),
       socket_path_(std::move(o.socket_path_)),
       pid_(o.pid_),
       started_by_(o.started_by_),
-      keep_(o.keep_) {
+      keep_(o.keep_),
+      manager_args_(std::move(o.manager_args_)) {
   o.pid_ = -1;
 }
 
@@ -137,7 +165,7 @@ Manager Manager::start(ManagerOptions o) {
     throw error(errc::system_error,
                 "manager '" + exe + "' exited with status " + std::to_string(code) + " before it was ready");
   }
-  return Manager(o.name, socket, pid, o.keep);
+  return Manager(o.name, socket, pid, o.keep, o.extra_args);
 }
 
 Client Manager::connect(Transport transport) const {
@@ -159,11 +187,10 @@ void Manager::stop() {
     if (!done) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
-      // What it would have removed on its way out (a manager that outlived 5 s of
-      // shutdown, a stopped one, a 10-million-variable snapshot): its socket, and
-      // its segment, which is otherwise left in /dev/shm for a restart to adopt.
+      // A manager that outlived 5 s of shutdown (a stopped one, say): its segment is
+      // ended and removed as it would have, and its socket.
       if (!keep_) {
-        core::remove_shared_memory(core::segment_name(name_));
+        end_killed_managers_segment(name_, manager_args_);
         struct stat st {};
         if (::lstat(socket_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(socket_path_.c_str());
       }

@@ -122,17 +122,9 @@ bool owned_segment::bound_by_another_live_process() const {
   return found;
 }
 
-// The flag first, then a version bump (the futex word: a sleeper whose FUTEX_WAIT
-// raced the wake-up still sees the word move) and the wake-up. No record lock: a
-// client stopped holding one must not hold up the end. A committer racing the bump
-// (its load + store of the version) leaves it moved either way and wakes waiters.
 void owned_segment::end_incarnation() noexcept {
   header().ended.store(1, std::memory_order_seq_cst);
-  for_each_record([](variable_record& r) {
-    r.flags.fetch_or(record_flag_orphaned, std::memory_order_seq_cst);
-    bump_version(r);
-    wake_if_waiting(r);  // one system call per record would take seconds at 10 M records
-  });
+  for_each_record([](variable_record& r) { orphan_record(r); });
 }
 
 }  // namespace mpstate::core

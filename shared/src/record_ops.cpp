@@ -62,6 +62,12 @@ void repair_after_dead_holder(variable_record& r) noexcept {
   wake_if_waiting(r);
 }
 
+void orphan_record(variable_record& r) noexcept {
+  r.flags.fetch_or(record_flag_orphaned, std::memory_order_seq_cst);
+  bump_version(r);
+  wake_if_waiting(r);  // one system call per record would take seconds at 10 M records
+}
+
 void bump_version(variable_record& r) noexcept {
   scalar_word seen{r.version.load(std::memory_order_relaxed), r.scalar.load(std::memory_order_relaxed)};
   do {

@@ -79,13 +79,16 @@ BOOST_AUTO_TEST_CASE(a_client_by_name_waits_for_a_starting_manager_to_answer) {
 // stop(), which then removes what it would have: its segment and its socket.
 BOOST_AUTO_TEST_CASE(a_manager_killed_by_stop_leaves_no_segment_or_socket_behind) {
   Manager m = Manager::start();
-  m.connect().create<std::int64_t>("n", 1);
+  Client c = m.connect();
+  auto n = c.create<std::int64_t>("n", 1);
   const std::string segment_file = "/dev/shm/" + core::segment_name(m.name());
   BOOST_REQUIRE(std::filesystem::exists(segment_file));
   BOOST_REQUIRE(::kill(m.pid(), SIGSTOP) == 0);
   m.stop();  // SIGTERM waits while it is stopped; SIGKILL after 5 s
   BOOST_TEST(!std::filesystem::exists(segment_file));
   BOOST_TEST(!std::filesystem::exists(m.socket_path()));
+  // A proxy still mapping it is told, not left writing where nobody will look.
+  BOOST_TEST((error_of([&] { n.add(1); }) == errc::manager_unavailable));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -50,7 +50,8 @@ class Manager {
   // A client of this manager.
   Client connect(Transport transport = Transport::automatic) const;
   // Asks the manager to shut down and waits for it (SIGKILL after 5 s; then, unless
-  // ManagerOptions::keep, its segment and socket are removed here, as it would have).
+  // ManagerOptions::keep or a --snapshot, its segment is ended for every process
+  // still mapping it and removed here, with its socket, as it would have).
   void stop();
   // Leaves the manager running for every process that uses it: neither stop() nor
   // the destructor ends it any more. It serves on while any process uses it once
@@ -58,12 +59,13 @@ class Manager {
   void detach() { pid_ = 0; }
 
  private:
-  Manager(std::string name, std::string socket_path, pid_t pid, bool keep);
+  Manager(std::string name, std::string socket_path, pid_t pid, bool keep, std::vector<std::string> args);
   std::string name_;
   std::string socket_path_;
   pid_t pid_ = -1;
   pid_t started_by_ = -1;
   bool keep_ = false;
+  std::vector<std::string> manager_args_;  // ManagerOptions::extra_args
 };
 
 }  // namespace mpstate

@@ -80,6 +80,13 @@ inline void wake_if_waiting(variable_record& r) noexcept {
   if (r.waiters.load(std::memory_order_seq_cst) != 0) wake_waiters(r);
 }
 
+// Its manager ended the segment for good (segment_header::ended, set first): every
+// op on `r` is refused manager_unavailable from now on. The flag, then a version bump
+// (the futex word: a sleeper whose FUTEX_WAIT raced the wake-up still sees it move),
+// then the wake-up. No record lock: a client stopped holding one must not hold up
+// the end. A committer racing the bump leaves it moved either way and wakes waiters.
+void orphan_record(variable_record& r) noexcept;
+
 // After a holder died with the lock: whatever it left is the old or the new value
 // (commits are one store), so the repair is a version bump that makes waiters re-read.
 void repair_after_dead_holder(variable_record& r) noexcept;
